@@ -1,0 +1,26 @@
+"""quanta's reference engine: the whole backtesting engine in plain, readable Python.
+
+It is the specification in code; the Rust accelerator (`Engine(backend="rust")`) reproduces
+it bit for bit. Start with `Engine`, `Strategy` and `Bars`; the rules are in
+docs/semantics.md.
+"""
+
+from quanta_ref import data, indicators
+from quanta_ref.api import BacktestResult, Context, Engine, Strategy
+from quanta_ref.bars import Bars
+from quanta_ref.config import EngineConfig
+from quanta_ref.errors import (BackendUnavailable, ConfigError, DataError, OrderError,
+                               QuantaError)
+from quanta_ref.events import BarEvent
+from quanta_ref.orders import (Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce,
+                               Trade)
+from quanta_ref.portfolio import Position
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendUnavailable", "BacktestResult", "BarEvent", "Bars", "ConfigError", "Context",
+    "DataError", "Engine", "EngineConfig", "Fill", "Order", "OrderError", "OrderStatus",
+    "OrderType", "Position", "QuantaError", "Reason", "Side", "Strategy", "TimeInForce", "Trade",
+    "data", "indicators",
+]

@@ -1,0 +1,266 @@
+"""The one contract: what a strategy sees, what a run returns, and how a backend is chosen.
+
+Both backends implement `Backend.run` and the `Context` interface; user code only meets
+`Engine`, `Strategy`, `Context` and `BacktestResult`.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from quanta_ref.bars import Bars
+from quanta_ref.config import EngineConfig
+from quanta_ref.errors import BackendUnavailable, ConfigError
+from quanta_ref.events import BarEvent
+from quanta_ref.orders import Fill, Order, Trade
+from quanta_ref.portfolio import Position
+
+BACKENDS = ("python", "rust", "auto")
+
+
+class Context(abc.ABC):
+    """What a strategy can ask and do during a run (the `ctx` of every callback).
+
+    At bar t the context shows bar t complete and nothing later: `now` is bar t's timestamp,
+    prices are bar t's closes, and `history` ends at bar t.
+    """
+
+    # -- orders ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def submit_order(self, symbol: str, side: Any, quantity: float, order_type: Any = "market",
+                     limit_price: float | None = None, stop_price: float | None = None,
+                     time_in_force: Any = "gtc") -> int:
+        """Submit an order; returns its id. A refused order is returned too, as REJECTED."""
+
+    def buy(self, symbol: str, quantity: float, order_type: Any = "market",
+            limit_price: float | None = None, stop_price: float | None = None,
+            time_in_force: Any = "gtc") -> int:
+        """`submit_order(symbol, "buy", ...)`."""
+        return self.submit_order(symbol, "buy", quantity, order_type, limit_price, stop_price,
+                                 time_in_force)
+
+    def sell(self, symbol: str, quantity: float, order_type: Any = "market",
+             limit_price: float | None = None, stop_price: float | None = None,
+             time_in_force: Any = "gtc") -> int:
+        """`submit_order(symbol, "sell", ...)`."""
+        return self.submit_order(symbol, "sell", quantity, order_type, limit_price, stop_price,
+                                 time_in_force)
+
+    @abc.abstractmethod
+    def cancel(self, order_id: int) -> bool:
+        """Cancel a live order; False if it had already ended."""
+
+    @abc.abstractmethod
+    def order_target_quantity(self, symbol: str, quantity: float,
+                              time_in_force: Any = "gtc") -> int:
+        """A market order that brings the position to `quantity`, sized when it fills."""
+
+    @abc.abstractmethod
+    def order_target_percent(self, symbol: str, weight: float,
+                             time_in_force: Any = "gtc") -> int:
+        """A market order that brings the position's value to `weight` x equity, sized when it
+        fills at the fill price (1.0 = all in, 0.0 = flat)."""
+
+    @abc.abstractmethod
+    def open_orders(self) -> list[Order]:
+        """Snapshots of the live orders, oldest first."""
+
+    @abc.abstractmethod
+    def get_order(self, order_id: int) -> Order:
+        """A snapshot of one order."""
+
+    # -- account --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def position(self, symbol: str) -> float:
+        """Quantity held (negative when short)."""
+
+    @abc.abstractmethod
+    def get_position(self, symbol: str) -> Position:
+        """A copy of the symbol's position: quantity, average cost, P&L."""
+
+    @property
+    @abc.abstractmethod
+    def cash(self) -> float:
+        """Cash now."""
+
+    @property
+    @abc.abstractmethod
+    def equity(self) -> float:
+        """Cash plus positions at their last close."""
+
+    # -- data -----------------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def now(self) -> int | None:
+        """Timestamp (int64 ns) of the current bar; None in `on_start`."""
+
+    @property
+    @abc.abstractmethod
+    def bar_index(self) -> int:
+        """Row of the current bar in the data (-1 in `on_start`)."""
+
+    @property
+    @abc.abstractmethod
+    def symbols(self) -> tuple[str, ...]:
+        """The symbols of the data, in data order."""
+
+    @abc.abstractmethod
+    def history(self, symbol: str, field: str = "close", length: int | None = None) -> np.ndarray:
+        """Read-only view of `field` for `symbol` up to and including the current bar (the
+        last `length` bars if given). NaN where the symbol had no bar."""
+
+    @abc.abstractmethod
+    def signal(self, name: str, value: float, symbol: str | None = None) -> None:
+        """Record a named value at the current bar (returned in `BacktestResult.signals`)."""
+
+
+class Strategy:
+    """Base class of a strategy. Override the callbacks you need; the rest do nothing.
+
+    Parameters are class attributes with defaults, overridden by constructor keywords:
+
+    >>> class SmaCross(Strategy):
+    ...     fast = 10
+    ...     slow = 30
+    >>> SmaCross(fast=5).fast
+    5
+
+    A subclass may define its own ``__init__`` and call ``super().__init__(**params)``.
+    """
+
+    def __init__(self, **params: Any) -> None:
+        for name, value in params.items():
+            default = getattr(type(self), name, None)
+            if name.startswith("_") or not hasattr(type(self), name) or callable(default):
+                raise ConfigError(f"{name}: not a parameter of {type(self).__name__}")
+            setattr(self, name, value)
+
+    def on_start(self, ctx: Context) -> None:
+        """Called once before the first bar."""
+
+    def on_bar(self, ctx: Context, bar: BarEvent) -> None:
+        """Called once per bar: timestamps ascending, then symbols in data order. Missing bars
+        (suspensions) are not called."""
+
+    def on_fill(self, ctx: Context, fill: Fill) -> None:
+        """Called after each fill is booked."""
+
+    def on_order(self, ctx: Context, order: Order) -> None:
+        """Called on every status change of an order (rejections included)."""
+
+    def on_end(self, ctx: Context) -> None:
+        """Called once after the last bar."""
+
+
+@dataclass
+class BacktestResult:
+    """What a run returns. `result["sharpe_ratio"]` reads `result.stats`."""
+
+    timestamps: np.ndarray          # int64 ns, (T,)
+    equity: np.ndarray              # float64, equity at each timestamp's close, (T,)
+    cash: np.ndarray                # float64, cash at each timestamp's close, (T,)
+    fills: list[Fill]
+    orders: list[Order]             # every order, final state, by id
+    trades: list[Trade]             # closed round trips, in closing order
+    positions: list[Position]       # final positions, data order
+    stats: dict[str, float]
+    signals: list[Any] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> float:
+        return self.stats[key]
+
+    def fills_frame(self) -> Any:
+        """`fills` as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame([{**f.__dict__, "side": f.side.value} for f in self.fills])
+
+    def trades_frame(self) -> Any:
+        """`trades` as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame([t.__dict__ for t in self.trades])
+
+    def summary(self) -> str:
+        """The stats as an aligned text table."""
+        width = max(len(k) for k in self.stats)
+        return "\n".join(f"{k:<{width}}  {v:>14.6g}" for k, v in self.stats.items())
+
+
+class Backend(abc.ABC):
+    """One implementation of the engine."""
+
+    name: str
+
+    @abc.abstractmethod
+    def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
+        """Run `strategy` over `bars` under `config`."""
+
+
+def _rust_backend() -> Backend:
+    try:
+        import quanta_fast
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"backend: 'rust' needs the compiled extension quanta_fast._quanta_fast, which "
+            f"does not import ({exc}); install with pip install -e '.[dev]'") from None
+    backend = getattr(quanta_fast, "rust_backend", None)
+    if backend is None:
+        raise BackendUnavailable("backend: the Rust engine is not implemented yet in this "
+                                 "build of quanta_fast; use backend='python'")
+    return backend()  # type: ignore[no-any-return]
+
+
+class Engine:
+    """A configured backtest engine.
+
+    Parameters
+    ----------
+    backend : "python" (the reference), "rust" (the accelerator; `BackendUnavailable` when it
+        cannot load) or "auto" (rust when it loads, else python).
+    **settings : engine configuration, see `quanta_ref.config.EngineConfig` and
+        docs/semantics.md. Unknown or invalid settings raise `ConfigError`.
+    """
+
+    def __init__(self, backend: str = "python", **settings: Any) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend: must be one of {BACKENDS}, got {backend!r}")
+        self.config = EngineConfig.build(**settings)
+        if backend == "python":
+            self._backend: Backend = _python_backend()
+        elif backend == "rust":
+            self._backend = _rust_backend()
+        else:
+            try:
+                self._backend = _rust_backend()
+            except BackendUnavailable:
+                self._backend = _python_backend()
+
+    @property
+    def backend(self) -> str:
+        """Name of the backend in use: "python" or "rust"."""
+        return self._backend.name
+
+    def run(self, bars: Bars, strategy: Strategy) -> BacktestResult:
+        """Run `strategy` over `bars`; see `BacktestResult`."""
+        if not isinstance(bars, Bars):
+            raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
+        if not isinstance(strategy, Strategy):
+            raise ConfigError(f"strategy: expected a Strategy instance, got "
+                              f"{type(strategy).__name__}")
+        return self._backend.run(bars, strategy, self.config)
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.config.as_dict().items()
+                   if v != getattr(EngineConfig, k, None)}
+        return f"Engine(backend={self.backend!r}, {changed})"
+
+
+def _python_backend() -> Backend:
+    from quanta_ref.engine import ReferenceBackend
+
+    return ReferenceBackend()

@@ -1,0 +1,33 @@
+"""Exceptions raised by quanta, whichever backend runs.
+
+Every error the engine raises on bad input is a `QuantaError`. The Rust backend raises these
+same classes with the same messages, so user code catches one set of exceptions. An exception
+raised inside a strategy callback is never wrapped: it reaches the caller unchanged.
+"""
+
+from __future__ import annotations
+
+
+class QuantaError(Exception):
+    """Base class of every error quanta raises on purpose."""
+
+
+class ConfigError(QuantaError, ValueError):
+    """An engine or strategy setting is missing, of the wrong type or out of range."""
+
+
+class DataError(QuantaError, ValueError):
+    """Market data is malformed: the message names the field, the symbol and the bar."""
+
+
+class OrderError(QuantaError, ValueError):
+    """A strategy asked for an order that cannot exist (unknown symbol, non-positive quantity,
+    a limit order without a limit price, ...).
+
+    Orders that are well formed but refused by a market or risk rule are not errors: they
+    become `Rejected` orders with a reason code, reported through `on_order`.
+    """
+
+
+class BackendUnavailable(QuantaError, ImportError):
+    """The requested backend cannot be loaded (for example the Rust extension is not built)."""

@@ -1,0 +1,210 @@
+"""Orders, fills and round-trip trades: the nouns of execution.
+
+Every enum accepts its member names as strings in any case: ``Side("buy")``,
+``Side("BUY")``, ``OrderType("stop_limit")``, ``TimeInForce("gtc")``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from quanta_ref.errors import OrderError
+
+
+class _NamedEnum(enum.Enum):
+    """An enum whose members can also be looked up by their name in any case."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            key = value.strip().lower()
+            for member in cls:
+                if member.value == key:
+                    return member
+        return None
+
+    @classmethod
+    def parse(cls, value: Any, field: str) -> Any:
+        """`cls(value)`, but an unknown value raises `OrderError` naming `field`."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in cls)
+            raise OrderError(f"{field}: {value!r} is not one of {choices}") from None
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Side(_NamedEnum):
+    """Direction of an order or fill."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(_NamedEnum):
+    """How an order is priced; see docs/semantics.md, "Fills"."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(_NamedEnum):
+    """How long an order stays live: until cancelled, or to the end of its trading day."""
+
+    GTC = "gtc"
+    DAY = "day"
+
+
+class OrderStatus(_NamedEnum):
+    """Life cycle: PENDING -> PARTIALLY_FILLED -> FILLED, or to CANCELLED, EXPIRED, REJECTED.
+
+    EXPIRED (a DAY order at the end of its day) is the one status added to the seed's five.
+    """
+
+    PENDING = "pending"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+    @property
+    def is_live(self) -> bool:
+        """True while the order can still fill."""
+        return self in (OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED)
+
+
+class Reason:
+    """Reason codes set on `Order.reject_reason` when the engine (not the strategy) ends an
+    order without filling it completely. Plain strings so they print and compare simply."""
+
+    INSUFFICIENT_CASH = "insufficient_cash"
+    INSUFFICIENT_POSITION = "insufficient_position"
+    LOT_SIZE = "lot_size"
+    NO_PRICE = "no_price"
+    ZERO_QUANTITY = "zero_quantity"
+    MAX_POSITION = "max_position"
+    MAX_ORDER_VALUE = "max_order_value"
+    MAX_LEVERAGE = "max_leverage"
+    DRAWDOWN_HALT = "drawdown_halt"
+    EXPIRED = "expired"
+
+
+class Order:
+    """An order and its current state.
+
+    A *target* order (from `order_target_quantity` / `order_target_percent`) is a market order
+    whose side and quantity are unknown until it fills: until then `side` is None and
+    `quantity` is 0.0, and `target_quantity` or `target_percent` holds the target.
+    """
+
+    __slots__ = ("order_id", "symbol", "side", "quantity", "filled_quantity", "order_type",
+                 "limit_price", "stop_price", "time_in_force", "status", "reject_reason",
+                 "created_at", "filled_at", "target_quantity", "target_percent",
+                 "average_fill_price", "triggered", "eligible_bar", "active_day")
+
+    def __init__(self, order_id: int, symbol: str, side: Side | None, quantity: float,
+                 order_type: OrderType, limit_price: float | None, stop_price: float | None,
+                 time_in_force: TimeInForce, created_at: int, eligible_bar: int,
+                 target_quantity: float | None = None,
+                 target_percent: float | None = None) -> None:
+        self.order_id = order_id
+        self.symbol = symbol
+        self.side = side
+        self.quantity = quantity
+        self.filled_quantity = 0.0
+        self.order_type = order_type
+        self.limit_price = limit_price
+        self.stop_price = stop_price
+        self.time_in_force = time_in_force
+        self.status = OrderStatus.PENDING
+        self.reject_reason: str | None = None
+        self.created_at = created_at          # timestamp (ns) of the bar it was submitted on
+        self.filled_at: int | None = None     # timestamp of its last fill
+        self.target_quantity = target_quantity
+        self.target_percent = target_percent
+        self.average_fill_price = 0.0
+        self.triggered = False                # a stop that has been touched
+        self.eligible_bar = eligible_bar      # first bar index at which it may be matched
+        self.active_day: int | None = None    # trading day a DAY order lives in, once known
+
+    @property
+    def remaining(self) -> float:
+        """Quantity still to fill."""
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_target(self) -> bool:
+        """True for an order sized at fill time from a target."""
+        return self.target_quantity is not None or self.target_percent is not None
+
+    def snapshot(self) -> Order:
+        """A copy, so the caller's view does not change as the engine goes on."""
+        copy = Order.__new__(Order)
+        for name in Order.__slots__:
+            setattr(copy, name, getattr(self, name))
+        return copy
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public fields as a dict (enums as their string values)."""
+        out = {name: getattr(self, name) for name in Order.__slots__
+               if name not in ("triggered", "eligible_bar", "active_day")}
+        for key in ("side", "order_type", "time_in_force", "status"):
+            out[key] = None if out[key] is None else out[key].value
+        return out
+
+    def __repr__(self) -> str:
+        side = self.side.value if self.side else "target"
+        extra = f", reason={self.reject_reason!r}" if self.reject_reason else ""
+        return (f"Order(#{self.order_id} {side} {self.quantity:g} {self.symbol} "
+                f"{self.order_type.value}, {self.status.value}, "
+                f"filled={self.filled_quantity:g}{extra})")
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution: `quantity` of `symbol` at `price`, with its costs.
+
+    `timestamp` is the bar's timestamp (int64 ns); `commission` and `tax` are cash amounts
+    paid on top of (buys) or out of (sells) the traded value `quantity * price`.
+    """
+
+    order_id: int
+    timestamp: int
+    symbol: str
+    side: Side
+    quantity: float
+    price: float
+    commission: float
+    tax: float
+
+    @property
+    def value(self) -> float:
+        """Traded value, quantity * price."""
+        return self.quantity * self.price
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A closed round trip, matched first-in first-out.
+
+    `direction` is +1 for a long trade (bought then sold), -1 for a short one. `pnl` is net of
+    the entry costs (pro rata to `quantity`) and of the exit costs; `return_` is `pnl` over
+    the entry value `entry_price * quantity`.
+    """
+
+    symbol: str
+    direction: int
+    quantity: float
+    entry_time: int
+    entry_price: float
+    exit_time: int
+    exit_price: float
+    pnl: float
+    return_: float

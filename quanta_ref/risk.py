@@ -1,0 +1,71 @@
+"""The risk manager: limits checked before an order is accepted.
+
+Each limit is off unless configured. An order that only *reduces* the absolute position in
+its symbol is never refused by a limit: a risk manager must always let you get out. A refusal
+is not an exception: the order ends `REJECTED` with the limit's reason code.
+"""
+
+from __future__ import annotations
+
+from quanta_ref.config import EngineConfig
+from quanta_ref.orders import Reason, Side
+from quanta_ref.portfolio import Portfolio
+
+
+class RiskManager:
+    """Position, order-value, leverage and drawdown limits of one run."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.peak_equity = config.initial_cash
+        self.halted = False   # set once the drawdown stop is hit; never cleared
+
+    def record_equity(self, equity: float) -> None:
+        """Follow the equity at each bar's close; hit the drawdown stop when it is reached.
+
+        Drawdown = 1 - equity / peak, the peak starting at the initial cash.
+        """
+        if equity > self.peak_equity:
+            self.peak_equity = equity
+        limit = self.config.max_drawdown_stop
+        if limit is not None and not self.halted:
+            if 1.0 - equity / self.peak_equity >= limit:
+                self.halted = True
+
+    def check(self, portfolio: Portfolio, column: int, side: Side, quantity: float,
+              price: float, equity: float) -> str | None:
+        """The reason code refusing this order, or None to accept it.
+
+        `price` values the order (the last close at submission; the fill price for a target
+        order, which is sized only then) and `equity` is the account equity at that price.
+        Checks run in this order: drawdown stop, order value, position quantity, position
+        weight, gross leverage.
+        """
+        cfg = self.config
+        held = portfolio.positions[column].quantity
+        signed = quantity if side is Side.BUY else -quantity
+        after = held + signed
+        if abs(after) <= abs(held) and (after == 0.0 or (after > 0.0) == (held > 0.0)):
+            return None  # reduces the position: always allowed
+        if self.halted and side is Side.BUY:
+            return Reason.DRAWDOWN_HALT
+        if cfg.max_order_value is not None and quantity * price > cfg.max_order_value:
+            return Reason.MAX_ORDER_VALUE
+        if cfg.max_position_quantity is not None and abs(after) > cfg.max_position_quantity:
+            return Reason.MAX_POSITION
+        if (cfg.max_position_weight is not None
+                and abs(after) * price > cfg.max_position_weight * equity):
+            return Reason.MAX_POSITION
+        if cfg.max_leverage is not None:
+            # Gross exposure after the trade: today's, with this symbol re-valued at `price`
+            # for its new quantity.
+            exposure = 0.0
+            for n, pos in enumerate(portfolio.positions):
+                if n == column:
+                    if after != 0.0:
+                        exposure = exposure + abs(after) * price
+                elif pos.quantity != 0.0:
+                    exposure = exposure + abs(pos.quantity) * pos.last_price
+            if exposure > cfg.max_leverage * equity:
+                return Reason.MAX_LEVERAGE
+        return None
