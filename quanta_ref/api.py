@@ -188,7 +188,12 @@ class BacktestResult:
     def summary(self) -> str:
         """The stats as an aligned text table."""
         width = max(len(k) for k in self.stats)
-        return "\n".join(f"{k:<{width}}  {v:>14.6g}" for k, v in self.stats.items())
+        lines = []
+        for key, value in self.stats.items():
+            whole = value == value and abs(value) < 1e15 and value == int(value)
+            text = f"{value:,.0f}" if whole else f"{value:,.4f}"
+            lines.append(f"{key:<{width}}  {text:>16}")
+        return "\n".join(lines)
 
 
 class Backend(abc.ABC):
