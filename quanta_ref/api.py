@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,8 +16,10 @@ from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import BackendUnavailable, ConfigError
 from quanta_ref.events import BarEvent
-from quanta_ref.orders import Fill, Order, Trade
-from quanta_ref.portfolio import Position
+from quanta_ref.orders import Fill, Order, Side, Trade
+
+if TYPE_CHECKING:
+    from quanta_ref.portfolio import Position
 
 BACKENDS = ("python", "rust", "auto")
 
@@ -116,6 +118,26 @@ class Context(abc.ABC):
     @abc.abstractmethod
     def signal(self, name: str, value: float, symbol: str | None = None) -> None:
         """Record a named value at the current bar (returned in `BacktestResult.signals`)."""
+
+
+class Portfolio(abc.ABC):
+    """The account of one run: cash and positions, valued at the last closes."""
+
+    cash: float
+
+    @abc.abstractmethod
+    def equity(self) -> float:
+        """Cash plus every position at its last close."""
+
+    @abc.abstractmethod
+    def position_of(self, symbol: str) -> Position:
+        """The position in `symbol` (flat if never traded)."""
+
+    @abc.abstractmethod
+    def check_margin(self, column: int, side: Side, quantity: float, price: float,
+                     max_leverage: float, equity: float) -> bool:
+        """Whether the gross exposure after this order stays within `max_leverage` x equity
+        (the seed's `check_margin`)."""
 
 
 class Strategy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from quanta_ref.api import Portfolio as PortfolioInterface
 from quanta_ref.orders import Fill, Side, Trade
 
 
@@ -61,7 +62,7 @@ class _Settlement:
 
 
 @dataclass
-class Portfolio:
+class Portfolio(PortfolioInterface):
     """Cash and positions of one run, in the symbol order of the data."""
 
     symbols: tuple[str, ...]
@@ -98,13 +99,24 @@ class Portfolio:
                 total = total + pos.quantity * mark
         return total
 
-    def gross_exposure(self) -> float:
-        """sum of |quantity| * last price, in symbol order."""
-        total = 0.0
-        for pos in self.positions:
-            if pos.quantity != 0.0:
-                total = total + abs(pos.quantity) * pos.last_price
-        return total
+    def position_of(self, symbol: str) -> Position:
+        return self.positions[self.symbols.index(symbol)]
+
+    def check_margin(self, column: int, side: Side, quantity: float, price: float,
+                     max_leverage: float, equity: float) -> bool:
+        """Gross exposure after the order <= max_leverage x equity. The exposure is
+        sum of |quantity| x last close over the symbols in data order, with symbol `column`
+        at its quantity after the order, valued at `price`."""
+        signed = quantity if side is Side.BUY else -quantity
+        exposure = 0.0
+        for n, pos in enumerate(self.positions):
+            if n == column:
+                after = pos.quantity + signed
+                if after != 0.0:
+                    exposure = exposure + abs(after) * price
+            elif pos.quantity != 0.0:
+                exposure = exposure + abs(pos.quantity) * pos.last_price
+        return exposure <= max_leverage * equity
 
     def sellable(self, column: int, day: int, t_plus_1: bool) -> float:
         """Long quantity that may be sold today: all of it, less today's buys under T+1."""

@@ -56,16 +56,7 @@ class RiskManager:
         if (cfg.max_position_weight is not None
                 and abs(after) * price > cfg.max_position_weight * equity):
             return Reason.MAX_POSITION
-        if cfg.max_leverage is not None:
-            # Gross exposure after the trade: today's, with this symbol re-valued at `price`
-            # for its new quantity.
-            exposure = 0.0
-            for n, pos in enumerate(portfolio.positions):
-                if n == column:
-                    if after != 0.0:
-                        exposure = exposure + abs(after) * price
-                elif pos.quantity != 0.0:
-                    exposure = exposure + abs(pos.quantity) * pos.last_price
-            if exposure > cfg.max_leverage * equity:
-                return Reason.MAX_LEVERAGE
+        if cfg.max_leverage is not None and not portfolio.check_margin(
+                column, side, quantity, price, cfg.max_leverage, equity):
+            return Reason.MAX_LEVERAGE
         return None
