@@ -117,7 +117,8 @@ class Context(abc.ABC):
 
     @abc.abstractmethod
     def signal(self, name: str, value: float, symbol: str | None = None) -> None:
-        """Record a named value at the current bar (returned in `BacktestResult.signals`)."""
+        """Record a named number (NaN allowed) at the current bar; returned in
+        `BacktestResult.signals`."""
 
 
 class Portfolio(abc.ABC):

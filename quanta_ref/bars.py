@@ -11,6 +11,7 @@ that is not a clean bar is refused with a `DataError` naming the field, the symb
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,10 @@ def _where(bars_ts: np.ndarray, symbols: Sequence[str], t: int, n: int) -> str:
 
 def _as_timestamps(timestamps: Any) -> np.ndarray:
     """Turn datetime64 values, integers (taken as nanoseconds) or ISO strings into int64 ns."""
-    arr = np.asarray(timestamps)
+    try:
+        arr = np.asarray(timestamps)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"timestamps: cannot read as an array ({exc})") from None
     if arr.ndim != 1:
         raise DataError(f"timestamps: expected a 1-D array, got shape {arr.shape}")
     if arr.dtype.kind == "M":
@@ -43,8 +47,11 @@ def _as_timestamps(timestamps: Any) -> np.ndarray:
         return arr.astype(np.int64)
     if arr.dtype.kind in "UOS":
         try:
-            converted = arr.astype("datetime64[ns]")
-        except (ValueError, TypeError) as exc:
+            with warnings.catch_warnings():
+                # numpy warns about an explicit time zone, then drops it: refuse it instead.
+                warnings.simplefilter("error")
+                converted = arr.astype("datetime64[ns]")
+        except (ValueError, TypeError, Warning) as exc:
             raise DataError(f"timestamps: cannot read as dates ({exc})") from None
         return _as_timestamps(converted)
     raise DataError(f"timestamps: expected datetime64, int64 nanoseconds or ISO strings, "
@@ -52,6 +59,9 @@ def _as_timestamps(timestamps: Any) -> np.ndarray:
 
 
 def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray:
+    if getattr(getattr(values, "dtype", None), "kind", "") == "c":
+        # numpy would only warn and drop the imaginary part.
+        raise DataError(f"{name}: expected real numbers, got dtype {values.dtype}")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError) as exc:
@@ -109,7 +119,10 @@ class Bars:
         n_bars = len(ts)
         if n_bars == 0:
             raise DataError("timestamps: no bars (empty array)")
-        first = np.asarray(open)
+        try:
+            first = np.asarray(open)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"open: cannot convert to float64 ({exc})") from None
         n_cols = 1 if first.ndim == 1 else (first.shape[1] if first.ndim == 2 else -1)
         if symbols is None:
             if n_cols != 1:

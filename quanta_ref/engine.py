@@ -491,12 +491,22 @@ class _Run(Context):
             raise DataError(f"field: {field!r} is not one of {FIELDS}")
         column: np.ndarray = getattr(self.bars, field)[: self.index + 1, n]
         if length is not None:
+            if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or (
+                    length < 0):
+                raise DataError(f"length: expected a whole number >= 0, got {length!r}")
             column = column[max(0, len(column) - int(length)):]
         return column
 
     def signal(self, name: str, value: float, symbol: str | None = None) -> None:
+        if symbol is not None:
+            self._column(symbol)
+        if not isinstance(name, str):
+            raise OrderError(f"name: a signal name must be a string, got {name!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)):
+            raise OrderError(f"value: a signal value must be a number, got {value!r}")
         self.bus.publish(SignalEvent(self.timeline.timestamps[max(self.index, 0)], symbol,
-                                     str(name), float(value)))
+                                     name, float(value)))
 
     # =============================================================== result
     def _result(self, equity: np.ndarray, cash: np.ndarray,

@@ -1,0 +1,578 @@
+"""Getting market data into a `Bars` panel.
+
+Three sources, all ending in the same validated `Bars`:
+
+* `load_sample` / `load_samples`: real daily prices of AAPL, GOOG, IBM and MSFT from
+  2000-03-01 to 2013-03-01, shipped inside the package (public domain, see
+  ``quanta_ref/_data/NOTICE.md``). Examples, tests and benchmarks run on these offline.
+* `load_bars`: your own files, one per symbol, ``{root}/{symbol}.csv`` or
+  ``{root}/{symbol}.parquet``.
+* `synthetic`: a seeded random walk of any length and width, for benchmarks and property
+  tests.
+
+Timestamps are int64 nanoseconds of exchange-local wall-clock time; a daily bar is stamped
+at midnight of its trading date. Nothing here needs pandas: CSV goes through the standard
+library's `csv` module, and only Parquet needs pyarrow (or pandas).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import gzip
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from quanta_ref.bars import FIELDS, Bars
+from quanta_ref.errors import ConfigError, DataError
+
+__all__ = [
+    "SAMPLE_SYMBOLS",
+    "Bars",
+    "load_bars",
+    "load_sample",
+    "load_samples",
+    "synthetic",
+]
+
+SAMPLE_SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")
+"""Symbols of the bundled sample prices."""
+
+_SAMPLE_FILE = Path(__file__).resolve().parent / "_data" / "stocks.csv.gz"
+_SAMPLE_COLUMNS = ["Ticker", "Date", "Open", "High", "Low", "Close", "Volume", "Adj Close"]
+_PRICES = ("open", "high", "low", "close")
+_TIME_COLUMNS = ("timestamp", "datetime", "date", "time")
+_NS_PER_DAY = 86_400 * 10**9
+
+
+# ---------------------------------------------------------------------- bundled sample
+
+
+def load_sample(symbol: str, adjusted: bool = True) -> Bars:
+    """Daily bars of one bundled sample stock.
+
+    Parameters
+    ----------
+    symbol : str
+        One of ``AAPL``, ``GOOG``, ``IBM``, ``MSFT``, in any case. ``GOOG`` is Google's
+        class A share history (GOOGL today), from its listing on 2004-08-19.
+    adjusted : bool, default True
+        True for split- and dividend-adjusted prices, False for the prices as traded.
+        Adjusting multiplies open, high, low and close of each day by that day's factor
+        ``adj_close / close`` from the source, and divides the volume by the same factor, so
+        that price times volume (the traded value) is unchanged. The adjusted close equals
+        the source's adjusted close up to rounding. Adjusted volumes are not whole numbers.
+
+    Returns
+    -------
+    Bars
+        One column named after the upper-case symbol, one bar per trading day
+        (3270 bars from 2000-03-01 to 2013-03-01; 2148 for GOOG).
+
+    Raises
+    ------
+    DataError
+        If `symbol` is not one of the sample symbols.
+
+    Examples
+    --------
+    >>> bars = load_sample("aapl", adjusted=False)
+    >>> bars.symbols, bars.n_bars
+    (('AAPL',), 3270)
+    """
+    return load_samples((symbol,), adjusted=adjusted)
+
+
+def load_samples(symbols: Iterable[str] = SAMPLE_SYMBOLS, adjusted: bool = True) -> Bars:
+    """Daily bars of several bundled sample stocks as one panel.
+
+    The panel's dates are the union of the symbols' trading dates; where a symbol has no row
+    on a date (GOOG before its listing in August 2004) it gets a missing bar (all prices NaN,
+    volume 0).
+
+    Parameters
+    ----------
+    symbols : iterable of str, default ("AAPL", "GOOG", "IBM", "MSFT")
+        Sample symbols in any case, each at most once; the panel keeps this order.
+    adjusted : bool, default True
+        Adjusted or as-traded prices, as in `load_sample`.
+
+    Returns
+    -------
+    Bars
+
+    Raises
+    ------
+    DataError
+        If a symbol is unknown, repeated, or none is given.
+    """
+    wanted = [_sample_symbol(s) for s in ([symbols] if isinstance(symbols, str) else symbols)]
+    if not wanted:
+        raise DataError(f"symbol: no sample symbol given; choose from {', '.join(SAMPLE_SYMBOLS)}")
+    if len(set(wanted)) != len(wanted):
+        dup = next(s for s in wanted if wanted.count(s) > 1)
+        raise DataError(f"symbol: {dup!r} asked for more than once")
+    table = _read_sample()
+    dates = np.unique(np.concatenate([table[s]["date"] for s in wanted]))
+    shape = (len(dates), len(wanted))
+    panels = {f: np.full(shape, np.nan) for f in FIELDS}
+    panels["volume"][:] = 0.0
+    for n, s in enumerate(wanted):
+        cols = table[s]
+        rows = np.searchsorted(dates, cols["date"])
+        factor = cols["adj_close"] / cols["close"] if adjusted else 1.0
+        for f in _PRICES:
+            panels[f][rows, n] = cols[f] * factor
+        panels["volume"][rows, n] = cols["volume"] / factor
+    timestamps = dates.astype("datetime64[ns]").astype(np.int64)
+    return Bars.from_arrays(timestamps, panels["open"], panels["high"], panels["low"],
+                            panels["close"], panels["volume"], symbols=wanted)
+
+
+def _sample_symbol(symbol: Any) -> str:
+    name = symbol.upper() if isinstance(symbol, str) else None
+    if name not in SAMPLE_SYMBOLS:
+        raise DataError(f"symbol: {symbol!r} is not a sample symbol; "
+                        f"choose from {', '.join(SAMPLE_SYMBOLS)}")
+    return name
+
+
+@functools.lru_cache(maxsize=1)
+def _read_sample() -> dict[str, dict[str, np.ndarray]]:
+    """Columns of the bundled sample file per ticker, read once; arrays are read-only."""
+    raw: dict[str, dict[str, list[str]]] = {}
+    keys = ("date", "open", "high", "low", "close", "volume", "adj_close")
+    with gzip.open(_SAMPLE_FILE, "rt", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        if header != _SAMPLE_COLUMNS:
+            raise DataError(f"{_SAMPLE_FILE}: unexpected columns {header}")
+        for ticker, *values in reader:
+            cols = raw.setdefault(ticker, {k: [] for k in keys})
+            for k, v in zip(keys, values, strict=True):
+                cols[k].append(v)
+    table = {}
+    for ticker, cols in raw.items():
+        arrays = {"date": np.array(cols["date"], dtype="datetime64[D]")}
+        arrays.update({k: np.array(cols[k], dtype=np.float64) for k in keys[1:]})
+        for arr in arrays.values():
+            arr.flags.writeable = False
+        table[ticker] = arrays
+    return table
+
+
+# ---------------------------------------------------------------------- your own files
+
+
+def load_bars(symbol: str, start: Any = None, end: Any = None,
+              root: str | os.PathLike[str] | None = None) -> Bars:
+    """Daily or intraday bars of one symbol from ``{root}/{symbol}.csv`` or ``.parquet``.
+
+    The file has one row per bar and a header naming a time column (``date``, ``datetime``,
+    ``timestamp`` or ``time``) and the columns ``open``, ``high``, ``low``, ``close`` and
+    ``volume``, in any case and any order; other columns are ignored. Rows may come in any
+    order: they are sorted by time. Times are exchange-local wall-clock times: ISO-8601 text
+    such as ``2020-01-02`` or ``2020-01-02 09:30:00``, or compact ``20200102`` dates, without
+    a time zone. An empty price cell reads as NaN, so a row with all four prices empty is a
+    missing bar.
+
+    Parameters
+    ----------
+    symbol : str
+        File name without extension, e.g. ``"000001.SZ"``; becomes the panel's symbol.
+    start, end : date, str, numpy.datetime64 or None
+        Keep bars with ``start <= time`` and time on or before `end`. Both are inclusive;
+        a plain date as `end` keeps the whole of that day. None leaves that side open.
+    root : path or None
+        Directory holding the files; defaults to the ``QUANTA_DATA_DIR`` environment
+        variable.
+
+    Returns
+    -------
+    Bars
+        One column named `symbol`.
+
+    Raises
+    ------
+    DataError
+        If no directory is given, no file exists, a column is missing, a cell cannot be read,
+        no bar falls between `start` and `end`, Parquet is asked for without pyarrow or
+        pandas installed, or the bars break a rule of `Bars`.
+
+    Notes
+    -----
+    When both ``{symbol}.csv`` and ``{symbol}.parquet`` exist, the CSV file is read.
+
+    Examples
+    --------
+    >>> bars = load_bars("000001.SZ", start="2020-01-01", end="2023-12-31")  # doctest: +SKIP
+    """
+    if not isinstance(symbol, str) or not symbol or symbol in (".", "..") \
+            or any(sep in symbol for sep in ("/", "\\", os.sep)):
+        raise DataError(f"symbol: expected a file name without directory, got {symbol!r}")
+    if root is None:
+        root = os.environ.get("QUANTA_DATA_DIR") or None
+        if root is None:
+            raise DataError(f"root: no data directory for {symbol!r}; pass root= or set the "
+                            f"QUANTA_DATA_DIR environment variable")
+    folder = Path(root)
+    candidates = [folder / f"{symbol}.csv", folder / f"{symbol}.parquet"]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise DataError(f"symbol: no file for {symbol!r}; looked for "
+                        f"{' and '.join(str(p) for p in candidates)}")
+    if path.suffix == ".csv":
+        times, columns = _read_csv(path)
+    else:
+        times, columns = _read_parquet(path)
+
+    order = np.argsort(times, kind="stable")
+    times = times[order]
+    lo = 0 if start is None else int(np.searchsorted(times, _start_ns(start), "left"))
+    hi = len(times) if end is None else int(np.searchsorted(times, _end_ns(end), "right"))
+    if hi <= lo:
+        raise DataError(f"timestamps: no bars of {symbol!r} between {start!r} and {end!r} "
+                        f"in {path}")
+    keep = order[lo:hi]
+    try:
+        return Bars.from_arrays(times[lo:hi], columns["open"][keep], columns["high"][keep],
+                                columns["low"][keep], columns["close"][keep],
+                                columns["volume"][keep], symbols=[symbol])
+    except DataError as exc:
+        raise DataError(f"{exc} (in {path})") from None
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Time column as int64 ns and the OHLCV columns as float64, read with the csv module."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}: empty file, expected a header row")
+        body, lines = [], []
+        for row in reader:
+            if row:
+                body.append(row)
+                lines.append(reader.line_num)
+    if not body:
+        raise DataError(f"timestamps: no bars (no data rows) in {path}")
+    index = _column_index([h.strip() for h in header], path)
+    width = max(index.values()) + 1
+    short = next((i for i, r in enumerate(body) if len(r) < width), None)
+    if short is not None:
+        raise DataError(f"{path}: line {lines[short]} has {len(body[short])} cells, "
+                        f"expected at least {width}")
+    where = [f"line {n} of {path}" for n in lines]
+    times = _parse_times([r[index["time"]] for r in body], where)
+    columns = {f: _parse_floats([r[index[f]] for r in body], f, where) for f in FIELDS}
+    return times, columns
+
+
+def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
+    """Column number of the time column ("time") and of each OHLCV field."""
+    lower = [str(n).lower() for n in names]
+    index = {}
+    time = next((c for c in _TIME_COLUMNS if c in lower), None)
+    if time is None:
+        raise DataError(f"timestamp: no date/datetime/timestamp column in {path} "
+                        f"(columns: {list(names)})")
+    index["time"] = lower.index(time)
+    for f in FIELDS:
+        if f not in lower:
+            raise DataError(f"{f}: column missing from {path} (columns: {list(names)})")
+        index[f] = lower.index(f)
+    return index
+
+
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_NAT = np.iinfo(np.int64).min
+
+
+def _parse_times(cells: Sequence[str], where: Sequence[str]) -> np.ndarray:
+    """ISO-8601 or YYYYMMDD text to int64 ns; anything else, or a time zone, is refused.
+
+    `where[i]` says where cell i came from, for the error message.
+    """
+    texts = [_date_text(str(c)) for c in cells]
+    with warnings.catch_warnings():
+        # numpy only warns (UserWarning) about an explicit time zone, then drops it.
+        warnings.simplefilter("error")
+        try:
+            times = np.array(texts, dtype="datetime64[ns]").astype(np.int64)
+        except (ValueError, TypeError, Warning):
+            times = np.full(len(texts), _NAT, dtype=np.int64)
+            for i, text in enumerate(texts):
+                try:
+                    times[i] = np.datetime64(text, "ns").astype(np.int64)
+                except (ValueError, TypeError, Warning) as exc:
+                    raise DataError(f"timestamp: cannot read {cells[i]!r} at {where[i]} as "
+                                    f"an ISO-8601 wall-clock time without time zone ({exc})"
+                                    ) from None
+    bad = times == _NAT  # numpy reads "" and "NaT" as not-a-time without complaint
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"timestamp: empty time {cells[i]!r} at {where[i]}")
+    return times
+
+
+def _date_text(text: str) -> str:
+    """`text` stripped, with a compact YYYYMMDD date spelt out as YYYY-MM-DD.
+
+    numpy reads a string of digits as a count of time units since 1970, not as a date, so
+    "20200102" must be spelt out and any other bare integer is refused.
+    """
+    text = text.strip()
+    if _COMPACT_DATE.match(text):
+        return _COMPACT_DATE.sub(r"\1-\2-\3", text)
+    if _INTEGER.match(text):
+        return "not a date: a bare integer"  # fails to parse, with the cell in the message
+    return text
+
+
+def _parse_floats(cells: Sequence[str], field: str, where: Sequence[str]) -> np.ndarray:
+    """Text cells to float64; an empty cell is NaN (a missing bar when all prices are)."""
+    cleaned = [c.strip() or "nan" for c in cells]
+    try:
+        return np.array(cleaned, dtype=np.float64)
+    except ValueError:
+        pass
+    values = np.empty(len(cleaned))
+    for i, text in enumerate(cleaned):
+        try:
+            values[i] = float(text)
+        except ValueError:
+            raise DataError(f"{field}: cannot read {cells[i]!r} as a number at {where[i]}"
+                            ) from None
+    return values
+
+
+def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Time column as int64 ns and the OHLCV columns as float64, read with pyarrow or pandas."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        pq = None
+    if pq is not None:
+        table = pq.read_table(path)
+        names = list(table.column_names)
+        named = {n.lower(): n for n in names}
+        if not any(c in named for c in _TIME_COLUMNS) and "__index_level_0__" in names:
+            named["timestamp"] = "__index_level_0__"  # a pandas DatetimeIndex without a name
+        time_name = next((named[c] for c in _TIME_COLUMNS if c in named), None)
+        if time_name is not None:
+            tz = getattr(table.schema.field(time_name).type, "tz", None)
+            if tz:
+                raise DataError(f"timestamp: column {time_name!r} of {path} has time zone "
+                                f"{tz}; store exchange-local wall-clock times without one")
+
+        def column(name: str) -> np.ndarray:
+            return np.asarray(table.column(name).to_numpy())
+    else:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise DataError(f"{path}: reading Parquet needs pyarrow; install it with "
+                            f"pip install pyarrow (or the 'pandas' extra of quanta)") from None
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as exc:
+            raise DataError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
+        if isinstance(frame.index, pd.DatetimeIndex):
+            frame = frame.reset_index(names="__index__")
+        names = [str(c) for c in frame.columns]
+        named = {n.lower(): n for n in names}
+        if not any(c in named for c in _TIME_COLUMNS) and "__index__" in named:
+            named["timestamp"] = "__index__"
+
+        def column(name: str) -> np.ndarray:
+            series = frame[name]
+            if getattr(series.dtype, "tz", None) is not None:
+                raise DataError(f"timestamp: column {name!r} of {path} has time zone "
+                                f"{series.dtype.tz}; store exchange-local wall-clock times "
+                                f"without one")
+            return np.asarray(series.to_numpy())
+
+    time_name = next((named[c] for c in _TIME_COLUMNS if c in named), None)
+    if time_name is None:
+        raise DataError(f"timestamp: no date/datetime/timestamp column in {path} "
+                        f"(columns: {names})")
+    raw_times = column(time_name)
+    if raw_times.dtype.kind == "M":
+        if np.isnat(raw_times).any():
+            raise DataError(f"timestamp: empty time at row {int(np.argmax(np.isnat(raw_times)))} "
+                            f"of {path}")
+        times = raw_times.astype("datetime64[ns]").astype(np.int64)
+    elif raw_times.dtype.kind in "OUS":
+        times = _parse_times([str(t) for t in raw_times],
+                             [f"row {i} of {path}" for i in range(len(raw_times))])
+    else:
+        raise DataError(f"timestamp: column {time_name!r} of {path} holds {raw_times.dtype}; "
+                        f"expected dates, datetimes or ISO text")
+    columns = {}
+    for f in FIELDS:
+        if f not in named:
+            raise DataError(f"{f}: column missing from {path} (columns: {names})")
+        try:
+            columns[f] = np.asarray(column(named[f]), dtype=np.float64)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"{f}: cannot read column {named[f]!r} of {path} as numbers "
+                            f"({exc})") from None
+    return times, columns
+
+
+def _start_ns(value: Any) -> int:
+    """First nanosecond kept for an inclusive `start`."""
+    return int(_as_datetime64(value, "start").astype("datetime64[ns]").astype(np.int64))
+
+
+def _end_ns(value: Any) -> int:
+    """Last nanosecond kept for an inclusive `end`.
+
+    A date (or a month or year, such as "2023-12" or "2023") keeps the whole of it;
+    a time keeps bars up to and including that instant.
+    """
+    stamp = _as_datetime64(value, "end")
+    if np.datetime_data(stamp.dtype)[0] in ("Y", "M", "W", "D"):
+        return int((stamp + 1).astype("datetime64[ns]").astype(np.int64)) - 1
+    return int(stamp.astype("datetime64[ns]").astype(np.int64))
+
+
+def _as_datetime64(value: Any, name: str) -> np.datetime64:
+    """A start/end argument as numpy.datetime64 in its natural unit; ints are nanoseconds."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return np.datetime64(int(value), "ns")
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        raise DataError(f"{name}: {value!r} has a time zone; give exchange-local wall-clock "
+                        f"time without one")
+    if isinstance(value, str):
+        value = _date_text(value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns on, then drops, an explicit time zone
+        try:
+            stamp = np.datetime64(value)
+        except (ValueError, TypeError, Warning) as exc:
+            raise DataError(f"{name}: cannot read {value!r} as a date or time ({exc})"
+                            ) from None
+    if np.isnat(stamp):
+        raise DataError(f"{name}: {value!r} is not a date")
+    return stamp
+
+
+# ---------------------------------------------------------------------- synthetic data
+
+_FREQ = re.compile(r"^\s*(\d*)\s*(D|B|h|H|min|T|s|S|ms|us|ns)\s*$")
+_UNIT_NS = {"h": 3_600 * 10**9, "min": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3,
+            "ns": 1}
+_UNIT_ALIASES = {"B": "D", "H": "h", "T": "min", "S": "s"}
+
+
+def synthetic(n_bars: int, n_symbols: int = 1, seed: int = 0, start: Any = "2000-01-03",
+              freq: str = "1D", start_price: float = 100.0, volatility: float = 0.02) -> Bars:
+    """A seeded geometric random walk of consistent OHLCV bars.
+
+    Each bar opens at the previous close moved by a small gap (a quarter of `volatility`),
+    closes at the open moved by a normal log-return of standard deviation `volatility`,
+    and its high and low sit above and below both by a random excursion. Volumes are
+    positive whole numbers around one million. The same arguments give the same bars, on
+    any machine: everything is drawn from ``numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    n_bars : int
+        Number of bars T, at least 1.
+    n_symbols : int, default 1
+        Number of symbols N, at least 1; they are named ``S0``, ``S1``, ...
+    seed : int, default 0
+        Seed of the random generator.
+    start : date, str or numpy.datetime64, default "2000-01-03"
+        Time of the first bar. For daily bars it is rolled forward to a weekday.
+    freq : str, default "1D"
+        Spacing of the bars. ``"1D"`` (or ``"D"``, ``"B"``) is one bar per business day,
+        Monday to Friday, stamped at midnight; ``"2D"`` every second business day.
+        ``"1min"``, ``"5min"``, ``"1h"``, ``"30s"`` and the like space bars evenly, around
+        the clock and through weekends.
+    start_price : float, default 100.0
+        Close before the first bar, positive.
+    volatility : float, default 0.02
+        Standard deviation of the per-bar log-return, at least 0.
+
+    Returns
+    -------
+    Bars
+
+    Raises
+    ------
+    ConfigError
+        If an argument is out of range or `freq` cannot be read.
+
+    Examples
+    --------
+    >>> bars = synthetic(250, n_symbols=3, seed=7)
+    >>> bars.symbols
+    ('S0', 'S1', 'S2')
+    """
+    if isinstance(n_bars, bool) or not isinstance(n_bars, (int, np.integer)) or n_bars < 1:
+        raise ConfigError(f"n_bars: expected an integer >= 1, got {n_bars!r}")
+    if isinstance(n_symbols, bool) or not isinstance(n_symbols, (int, np.integer)) \
+            or n_symbols < 1:
+        raise ConfigError(f"n_symbols: expected an integer >= 1, got {n_symbols!r}")
+    if not _is_real(start_price) or not math.isfinite(start_price) or start_price <= 0:
+        raise ConfigError(f"start_price: expected a finite number > 0, got {start_price!r}")
+    if not _is_real(volatility) or not math.isfinite(volatility) or volatility < 0:
+        raise ConfigError(f"volatility: expected a finite number >= 0, got {volatility!r}")
+    timestamps = _synthetic_times(int(n_bars), start, freq)
+    try:
+        rng = np.random.default_rng(seed)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"seed: {seed!r} cannot seed numpy's default_rng ({exc})") from None
+
+    shape = (int(n_bars), int(n_symbols))
+    gap = rng.normal(0.0, volatility / 4.0, shape)
+    body = rng.normal(0.0, volatility, shape)
+    up = np.abs(rng.normal(0.0, volatility / 2.0, shape))
+    down = np.abs(rng.normal(0.0, volatility / 2.0, shape))
+    volume = np.round(rng.lognormal(np.log(1e6), 0.5, shape)) + 1.0
+
+    # Log prices: each open is the previous close plus a gap, each close the open plus a body.
+    log_close = np.log(float(start_price)) + np.cumsum(gap + body, axis=0)
+    log_open = log_close - body
+    open_ = np.exp(log_open)
+    close = np.exp(log_close)
+    high = np.maximum(open_, close) * np.exp(up)
+    low = np.minimum(open_, close) * np.exp(-down)
+    symbols = [f"S{i}" for i in range(shape[1])]
+    return Bars.from_arrays(timestamps, open_, high, low, close, volume, symbols=symbols)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
+    match = _FREQ.match(freq) if isinstance(freq, str) else None
+    if match is None:
+        raise ConfigError(f"freq: cannot read {freq!r}; use '1D' for business days or a "
+                          f"fixed spacing such as '1h', '5min', '30s'")
+    count = int(match.group(1) or 1)
+    unit = _UNIT_ALIASES.get(match.group(2), match.group(2))
+    if count < 1:
+        raise ConfigError(f"freq: the count in {freq!r} must be at least 1")
+    try:
+        first = _start_ns(start)
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+    if unit == "D":
+        day = np.datetime64(first, "ns").astype("datetime64[D]")
+        offsets = np.arange(n_bars, dtype=np.int64) * count
+        days = np.busday_offset(day, offsets, roll="forward")
+        return days.astype("datetime64[ns]").astype(np.int64)
+    return first + np.arange(n_bars, dtype=np.int64) * (count * _UNIT_NS[unit])
