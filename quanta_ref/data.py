@@ -25,7 +25,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -270,7 +270,9 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     if short is not None:
         raise DataError(f"{path}: line {lines[short]} has {len(body[short])} cells, "
                         f"expected at least {width}")
-    where = [f"line {n} of {path}" for n in lines]
+    def where(i: int) -> str:
+        return f"line {lines[i]} of {path}"
+
     times = _parse_times([r[index["time"]] for r in body], where)
     columns = {f: _parse_floats([r[index[f]] for r in body], f, where) for f in FIELDS}
     return times, columns
@@ -297,10 +299,10 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _NAT = np.iinfo(np.int64).min
 
 
-def _parse_times(cells: Sequence[str], where: Sequence[str]) -> np.ndarray:
+def _parse_times(cells: Sequence[str], where: Callable[[int], str]) -> np.ndarray:
     """ISO-8601 or YYYYMMDD text to int64 ns; anything else, or a time zone, is refused.
 
-    `where[i]` says where cell i came from, for the error message.
+    `where(i)` says where cell i came from, for the error message.
     """
     texts = [_date_text(str(c)) for c in cells]
     with warnings.catch_warnings():
@@ -314,21 +316,22 @@ def _parse_times(cells: Sequence[str], where: Sequence[str]) -> np.ndarray:
                 try:
                     times[i] = np.datetime64(text, "ns").astype(np.int64)
                 except (ValueError, TypeError, Warning) as exc:
-                    raise DataError(f"timestamp: cannot read {cells[i]!r} at {where[i]} as "
+                    raise DataError(f"timestamp: cannot read {cells[i]!r} at {where(i)} as "
                                     f"an ISO-8601 wall-clock time without time zone ({exc})"
                                     ) from None
     bad = times == _NAT  # numpy reads "" and "NaT" as not-a-time without complaint
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataError(f"timestamp: empty time {cells[i]!r} at {where[i]}")
+        raise DataError(f"timestamp: empty time {cells[i]!r} at {where(i)}")
     return times
 
 
 def _date_text(text: str) -> str:
     """`text` stripped, with a compact YYYYMMDD date spelt out as YYYY-MM-DD.
 
-    numpy reads a string of digits as a count of time units since 1970, not as a date, so
-    "20200102" must be spelt out and any other bare integer is refused.
+    numpy reads a string of digits as a year ("20200102" becomes the year 20,200,102, which
+    then silently overflows nanoseconds), so compact dates are spelt out and any other bare
+    integer, such as epoch seconds, is refused rather than guessed.
     """
     text = text.strip()
     if _COMPACT_DATE.match(text):
@@ -338,7 +341,8 @@ def _date_text(text: str) -> str:
     return text
 
 
-def _parse_floats(cells: Sequence[str], field: str, where: Sequence[str]) -> np.ndarray:
+def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]
+                  ) -> np.ndarray:
     """Text cells to float64; an empty cell is NaN (a missing bar when all prices are)."""
     cleaned = [c.strip() or "nan" for c in cells]
     try:
@@ -350,7 +354,7 @@ def _parse_floats(cells: Sequence[str], field: str, where: Sequence[str]) -> np.
         try:
             values[i] = float(text)
         except ValueError:
-            raise DataError(f"{field}: cannot read {cells[i]!r} as a number at {where[i]}"
+            raise DataError(f"{field}: cannot read {cells[i]!r} as a number at {where(i)}"
                             ) from None
     return values
 
@@ -412,8 +416,7 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
                             f"of {path}")
         times = raw_times.astype("datetime64[ns]").astype(np.int64)
     elif raw_times.dtype.kind in "OUS":
-        times = _parse_times([str(t) for t in raw_times],
-                             [f"row {i} of {path}" for i in range(len(raw_times))])
+        times = _parse_times([str(t) for t in raw_times], lambda i: f"row {i} of {path}")
     else:
         raise DataError(f"timestamp: column {time_name!r} of {path} holds {raw_times.dtype}; "
                         f"expected dates, datetimes or ISO text")

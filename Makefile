@@ -1,0 +1,24 @@
+# Shortcuts for development; README's commands work without make.
+.PHONY: dev test bench lint fmt
+
+# Build the Rust extension (release profile) and install everything editable, with dev tools.
+dev:
+	python -m pip install -e ".[dev]"
+
+# Rust tests (no Python needed), then the Python suite.
+test:
+	cd rust && cargo test --workspace
+	python -m pytest
+
+# Benchmarks only (pytest-benchmark); results are kept under .benchmarks/.
+bench:
+	python -m pytest benchmarks --benchmark-only --benchmark-autosave
+
+lint:
+	ruff check .
+	cd rust && cargo fmt --all --check
+	cd rust && cargo clippy --workspace --all-targets -- -D warnings
+	mypy
+
+fmt:
+	cd rust && cargo fmt --all

@@ -1,0 +1,30 @@
+//! `quanta-core`: the backtesting engine of quanta in pure Rust.
+//!
+//! This crate is the domain (bars, orders, fills, positions, portfolio) and the per-bar loops
+//! that move it, written to reproduce `quanta_ref`, the pure-Python reference engine, result
+//! for result. It is *not* a Python binding: it does not depend on pyo3 or numpy, builds and
+//! tests with plain `cargo test`, and knows nothing of the GIL. The PyO3 glue lives in the
+//! `quanta-py` crate, which converts at the edge and calls in here.
+//!
+//! For now it only carries its version; the engine arrives in a later change.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+/// The version of this crate (the `version` in its `Cargo.toml`), e.g. `"0.1.0"`.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_is_the_cargo_package_version() {
+        assert_eq!(version(), env!("CARGO_PKG_VERSION"));
+        let parts: Vec<&str> = version().split('.').collect();
+        assert_eq!(parts.len(), 3, "expected MAJOR.MINOR.PATCH, got {}", version());
+        assert!(parts.iter().all(|p| p.parse::<u32>().is_ok()));
+    }
+}
