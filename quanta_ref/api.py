@@ -236,11 +236,11 @@ def _rust_backend() -> Backend:
         raise BackendUnavailable(
             f"backend: 'rust' needs the compiled extension quanta_fast._quanta_fast, which "
             f"does not import ({exc}); install with pip install -e '.[dev]'") from None
-    backend = getattr(quanta_fast, "rust_backend", None)
-    if backend is None:
+    if not getattr(quanta_fast, "ENGINE_AVAILABLE", False):
         raise BackendUnavailable("backend: the Rust engine is not implemented yet in this "
                                  "build of quanta_fast; use backend='python'")
-    return backend()  # type: ignore[no-any-return]
+    backend: Backend = quanta_fast.rust_backend()  # type: ignore[attr-defined]
+    return backend
 
 
 class Engine:

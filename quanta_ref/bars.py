@@ -176,8 +176,8 @@ class Bars:
         values = {f: np.asarray(df[cols[f]].to_numpy(), dtype=np.float64) for f in FIELDS}
         sym_col = next((cols[c] for c in ("symbol", "ticker") if c in cols), None)
         if sym_col is None:
-            return cls.from_arrays(times, *(values[f] for f in FIELDS),
-                                   symbols=[symbol or "X"])
+            return cls.from_arrays(times, values["open"], values["high"], values["low"],
+                                   values["close"], values["volume"], symbols=[symbol or "X"])
         sym_values = [str(s) for s in df[sym_col].to_numpy()]
         symbols = list(dict.fromkeys(sym_values))
         ts = _as_timestamps(times)
@@ -199,7 +199,8 @@ class Bars:
             t, n = dup
             raise DataError(f"timestamp: more than one row for {_where(unique_ts, symbols, t, n)}")
         panels["volume"][~seen] = 0.0
-        return cls.from_arrays(unique_ts, *(panels[f] for f in FIELDS), symbols=symbols)
+        return cls.from_arrays(unique_ts, panels["open"], panels["high"], panels["low"],
+                               panels["close"], panels["volume"], symbols=symbols)
 
     # ---------------------------------------------------------------- access
     @property

@@ -57,7 +57,7 @@ class _Run(Context):
         self.live: list[Order] = []         # live orders, in order_id order
         self.signals: list[SignalEvent] = []
         self.index = -1                     # current bar row; -1 before the first bar
-        self.day: int | None = None         # current trading day
+        self.day = self.timeline.days[0] - 1  # current trading day (none yet)
         self.in_close_phase = False
 
         n = bars.n_symbols
@@ -159,11 +159,11 @@ class _Run(Context):
         if order.side is None:   # a target order, sized now
             if not self._size_target(order, n, open_, high, low, close, at_close):
                 return
-        price = matching.fill_price(order, open_, high, low, close, at_close, self.slippage)
-        if price is None or self._blocked(order.side, price, n):
-            return
         side = order.side
         assert side is not None
+        price = matching.fill_price(order, open_, high, low, close, at_close, self.slippage)
+        if price is None or self._blocked(side, price, n):
+            return
         quantity = order.remaining
         if cfg.max_volume_fraction is not None and quantity > self.capacity[n]:
             quantity = self._floor_lots(self.capacity[n])
