@@ -182,8 +182,11 @@ class _Run(Context):
                     quantity = sellable if sellable == held else self._floor_lots(sellable)
                     if quantity <= 0.0:
                         return   # bought today under T+1: wait for the next trading day
-                    if quantity == held:
-                        end_reason = Reason.INSUFFICIENT_POSITION
+                if quantity == held and quantity < order.remaining:
+                    end_reason = Reason.INSUFFICIENT_POSITION   # nothing left to sell after
+                if not self._covers_sell_costs(quantity, price):
+                    self._end(order, Reason.INSUFFICIENT_CASH)
+                    return
             elif not self._affords(quantity, price):
                 quantity = self._affordable(price)
                 if quantity <= 0.0:
@@ -253,6 +256,13 @@ class _Run(Context):
         """Whether cash covers a buy, in the exact arithmetic the booking uses."""
         value = quantity * price
         return self.portfolio.cash - value - self._commission(value) >= 0.0
+
+    def _covers_sell_costs(self, quantity: float, price: float) -> bool:
+        """Whether a sell leaves cash >= 0: a tiny sale can cost more (minimum commission)
+        than it brings in, in the exact arithmetic the booking uses."""
+        value = quantity * price
+        return (self.portfolio.cash + value - self._commission(value)
+                - value * self.cfg.sell_tax_rate >= 0.0)
 
     def _affordable(self, price: float) -> float:
         """The largest whole-lot quantity the cash buys at `price`, commission included.
@@ -331,6 +341,12 @@ class _Run(Context):
                              f"has {list(self.bars.symbols)}")
         return self.columns[symbol]
 
+    def _parse(self, enum: Any, value: Any, field: str, symbol: str) -> Any:
+        try:
+            return enum.parse(value, field)
+        except OrderError as exc:
+            raise OrderError(f"{exc} (symbol {symbol!r}, {self._where()})") from None
+
     def _number(self, field: str, value: Any, symbol: str, positive: bool) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
                                                              np.floating)):
@@ -371,9 +387,9 @@ class _Run(Context):
                      limit_price: float | None = None, stop_price: float | None = None,
                      time_in_force: Any = "gtc") -> int:
         n = self._column(symbol)
-        side = Side.parse(side, "side")
-        kind = OrderType.parse(order_type, "order_type")
-        tif = TimeInForce.parse(time_in_force, "time_in_force")
+        side = self._parse(Side, side, "side", symbol)
+        kind = self._parse(OrderType, order_type, "order_type", symbol)
+        tif = self._parse(TimeInForce, time_in_force, "time_in_force", symbol)
         quantity = self._number("quantity", quantity, symbol, positive=True)
         needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
@@ -416,7 +432,7 @@ class _Run(Context):
 
     def _submit_target(self, symbol: str, field: str, value: Any, tif: Any) -> int:
         n = self._column(symbol)
-        tif = TimeInForce.parse(tif, "time_in_force")
+        tif = self._parse(TimeInForce, tif, "time_in_force", symbol)
         value = self._number(field, value, symbol, positive=False)
         target = {field: value}
         order = self._new_order(symbol, None, 0.0, OrderType.MARKET, None, None, tif, **target)

@@ -13,6 +13,9 @@ import math
 
 from quanta_ref.orders import Order, OrderType, Side
 
+#: Without a tick size, a price this close (relative) to a daily limit counts as at it.
+PRICE_LIMIT_RELATIVE_TOLERANCE = 1e-9
+
 
 def with_slippage(side: Side, base: float, high: float, low: float, slippage: float) -> float:
     """A market-style fill price: `base` moved by the `slippage` fraction against the trader
@@ -106,10 +109,12 @@ def blocked_by_price_limit(side: Side, price: float, down: float, up: float,
     """True when a buy would trade at the limit-up price or a sell at the limit-down price.
 
     At the limit the queue on the other side is (almost) never reached by a backtest's order,
-    so no fill is assumed. With a tick size, a price within half a tick of the limit counts
-    as at the limit (limits are rounded to the tick; data is not always).
+    so no fill is assumed. "At the limit" has a tolerance, because limits are computed in
+    float and rounded to the tick while data prices are not always: with a tick size, within
+    half a tick; without one, within one part in 10^9 of the limit price.
     """
-    half_tick = 0.0 if tick is None else tick * 0.5
     if side is Side.BUY:
-        return price >= up - half_tick
-    return price <= down + half_tick
+        tolerance = tick * 0.5 if tick is not None else up * PRICE_LIMIT_RELATIVE_TOLERANCE
+        return price >= up - tolerance
+    tolerance = tick * 0.5 if tick is not None else down * PRICE_LIMIT_RELATIVE_TOLERANCE
+    return price <= down + tolerance
