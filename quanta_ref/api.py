@@ -280,6 +280,9 @@ class Engine:
         if not isinstance(strategy, Strategy):
             raise ConfigError(f"strategy: expected a Strategy instance, got "
                               f"{type(strategy).__name__}")
+        if self.config.max_volume_fraction is not None and not (bars.volume > 0.0).any():
+            raise ConfigError("max_volume_fraction: the data has no volume (all zero), so "
+                              "nothing could ever fill; drop the participation limit")
         return self._backend.run(bars, strategy, self.config)
 
     def __repr__(self) -> str:

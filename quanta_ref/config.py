@@ -7,6 +7,7 @@ rules each setting drives are written in docs/semantics.md.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -35,7 +36,7 @@ class EngineConfig:
     fractional: bool = False             # allow non-integer quantities (crypto)
     settlement: str = "T+0"              # "T+0" or "T+1"
     price_limit: float | None = None     # daily limit as a fraction of the previous close
-    tick_size: float | None = None       # price limits are rounded to this tick
+    tick_size: float | None = None       # price limits are rounded to this tick (else unused)
     max_volume_fraction: float | None = None  # participation limit per bar
     allow_short: bool = False            # False: cash account; True: margin account
     max_leverage: float | None = None    # gross exposure / equity limit (margin default 2.0)
@@ -73,8 +74,12 @@ class EngineConfig:
             value = getattr(self, name)
             if value is None and optional:
                 return
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ConfigError(f"{name}: expected a number, got {value!r}")
+            try:
+                value = float(value) + 0.0   # + 0.0 turns -0.0 into 0.0
+            except OverflowError:
+                value = math.inf
             if not math.isfinite(value):
                 raise ConfigError(f"{name}: must be finite, got {value!r}")
             below = value < low if inclusive else value <= low
@@ -83,7 +88,7 @@ class EngineConfig:
                 raise ConfigError(f"{name}: must be {bound} {low}"
                                   + (f" and <= {high}" if high != math.inf else "")
                                   + f", got {value!r}")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, value)
 
         number("initial_cash", 0.0, inclusive=False)
         number("commission_rate", 0.0, high=1.0)
@@ -113,8 +118,6 @@ class EngineConfig:
         if not self.fractional and self.lot_size != math.floor(self.lot_size):
             raise ConfigError(f"lot_size: must be a whole number unless fractional=True, "
                               f"got {self.lot_size!r}")
-        if self.tick_size is not None and self.price_limit is None:
-            raise ConfigError("tick_size: only used to round price limits; set price_limit too")
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting by name."""

@@ -1,7 +1,7 @@
 """The reference engine: the bar loop, order acceptance and the fill path, in plain Python.
 
 Read `_Run.step` first: it is the whole life of one timestamp, in the order docs/semantics.md
-("The bar loop") gives. Everything else is a step of it.
+(section 2, steps 1-6) gives. Everything else is a step of it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,12 @@ from quanta_ref.orders import (Fill, Order, OrderStatus, OrderType, Reason, Side
                                TimeInForce)
 from quanta_ref.portfolio import Portfolio, Position
 from quanta_ref.risk import RiskManager
+
+def floor(x: float) -> float:
+    """math.floor kept in float: infinities and NaN pass through (as in IEEE / Rust), and
+    results beyond 2**53 stay floats instead of becoming exact Python integers."""
+    return float(math.floor(x)) if math.isfinite(x) else x
+
 
 # Float rounding can leave an affordable-quantity estimate a lot too high; this many
 # one-lot steps down always suffice in practice, and bound the loop.
@@ -82,6 +88,7 @@ class _Run(Context):
         self.bus.publish(ControlEvent(self.timeline.timestamps[0], "start"))
         for i in range(n_bars):
             self.step(i)
+            # 6. Record the bar's equity and cash.
             equity[i] = self.portfolio.equity()
             cash[i] = self.portfolio.cash
             self.risk.record_equity(equity[i])
@@ -96,7 +103,8 @@ class _Run(Context):
         self.bus.advance_time(ts)
         self.index = i
         if day != self.day:
-            self.bus.publish(ControlEvent(ts, "day"))      # expires yesterday's DAY orders
+            # 1. A new trading day: yesterday's DAY orders expire.
+            self.bus.publish(ControlEvent(ts, "day"))
         bars = self.bars
         o, h, lo, c, v = (getattr(bars, f)[i].tolist() for f in FIELDS)
         present = [not math.isnan(x) for x in c]
@@ -109,21 +117,21 @@ class _Run(Context):
                 self.close_day[n] = day
             self.capacity[n] = math.inf if fraction is None else fraction * v[n]
 
-        # 1. Open phase: live orders from earlier bars meet this bar, oldest first.
+        # 2. Open phase: live orders from earlier bars meet this bar, oldest first.
         for order in list(self.live):
-            if (order.status.is_live and order.eligible_bar <= i and present[self.columns[
-                    order.symbol]] and not self._waits_for_close(order)):
-                n = self.columns[order.symbol]
+            n = self.columns[order.symbol]
+            if (order.status.is_live and order.eligible_bar <= i and present[n]
+                    and not self._waits_for_close(order)):
                 self._match(order, n, o[n], h[n], lo[n], c[n], at_close=False)
-        # 2. The bar closes: positions are valued at the new closes.
+        # 3. The bar closes: positions are valued at the new closes.
         for n in range(bars.n_symbols):
             if present[n]:
                 self.portfolio.positions[n].last_price = c[n]
-        # 3. The strategy sees the complete bar, symbol by symbol.
+        # 4. The strategy sees the complete bar, symbol by symbol.
         for n, symbol in enumerate(bars.symbols):
             if present[n]:
                 self.bus.publish(BarEvent(ts, symbol, o[n], h[n], lo[n], c[n], v[n]))
-        # 4. Close phase (fill_at="close"): market orders up to now trade at this close.
+        # 5. Close phase (fill_at="close"): market orders up to now trade at this close.
         if self.close_mode:
             self.in_close_phase = True
             for order in list(self.live):
@@ -152,23 +160,28 @@ class _Run(Context):
     # =============================================================== matching one order
     def _match(self, order: Order, n: int, open_: float, high: float, low: float,
                close: float, at_close: bool) -> None:
-        """Try to fill `order` in this bar of its symbol (column `n`)."""
+        """Try to fill `order` in this bar of its symbol (column `n`).
+
+        Each `return` without a fill leaves the order waiting for a later bar, except where
+        `_end` ends it. A target order sized here and then left waiting is un-sized again:
+        it takes its size at the bar where it actually trades.
+        """
         cfg = self.cfg
         if order.time_in_force is TimeInForce.DAY and order.active_day is None:
             order.active_day = self.day   # its one trading day is the first it meets
-        if order.side is None:   # a target order, sized now
-            if not self._size_target(order, n, open_, high, low, close, at_close):
-                return
+        sized_here = order.side is None
+        if sized_here and not self._size_target(order, n, open_, high, low, close, at_close):
+            return
         side = order.side
         assert side is not None
         price = matching.fill_price(order, open_, high, low, close, at_close, self.slippage)
         if price is None or self._blocked(side, price, n):
-            return
+            return self._wait(order, sized_here)
         quantity = order.remaining
         if cfg.max_volume_fraction is not None and quantity > self.capacity[n]:
             quantity = self._floor_lots(self.capacity[n])
             if quantity <= 0.0:
-                return
+                return self._wait(order, sized_here)   # no participation left in this bar
         end_reason: str | None = None
         if not cfg.allow_short:
             if side is Side.SELL:
@@ -181,7 +194,8 @@ class _Run(Context):
                     # Whole lots, or the whole holding (an odd lot may only go all at once).
                     quantity = sellable if sellable == held else self._floor_lots(sellable)
                     if quantity <= 0.0:
-                        return   # bought today under T+1: wait for the next trading day
+                        # Bought today under T+1: wait for the next trading day.
+                        return self._wait(order, sized_here)
                 if quantity == held and quantity < order.remaining:
                     end_reason = Reason.INSUFFICIENT_POSITION   # nothing left to sell after
                 if not self._covers_sell_costs(quantity, price):
@@ -193,7 +207,20 @@ class _Run(Context):
                     self._end(order, Reason.INSUFFICIENT_CASH)
                     return
                 end_reason = Reason.INSUFFICIENT_CASH
+        # The risk limits again, now with the position, equity and price of this moment:
+        # orders accepted together must not pass a limit together.
+        reason = self.risk.check(self.portfolio, n, side, quantity, price,
+                                 self.portfolio.equity_marking(n, price))
+        if reason is not None:
+            self._end(order, reason)
+            return
         self._fill(order, n, side, quantity, price, end_reason)
+
+    def _wait(self, order: Order, sized_here: bool) -> None:
+        """Leave `order` live for a later bar; a target order goes back to unsized."""
+        if sized_here:
+            order.side = None
+            order.quantity = 0.0
 
     def _size_target(self, order: Order, n: int, open_: float, high: float, low: float,
                      close: float, at_close: bool) -> bool:
@@ -229,11 +256,6 @@ class _Run(Context):
         if quantity <= 0.0:
             self._end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
-        equity = self.portfolio.equity_marking(n, price)
-        reason = self.risk.check(self.portfolio, n, side, quantity, price, equity)
-        if reason is not None:
-            self._end(order, reason)
-            return False
         order.side = side
         order.quantity = quantity
         return True
@@ -250,7 +272,8 @@ class _Run(Context):
     # =============================================================== costs and cash
     def _commission(self, value: float) -> float:
         """commission_rate x traded value, at least min_commission."""
-        return max(self.cfg.min_commission, value * self.cfg.commission_rate)
+        commission = value * self.cfg.commission_rate
+        return commission if commission > self.cfg.min_commission else self.cfg.min_commission
 
     def _affords(self, quantity: float, price: float) -> bool:
         """Whether cash covers a buy, in the exact arithmetic the booking uses."""
@@ -274,21 +297,26 @@ class _Run(Context):
         cash, lot = self.portfolio.cash, self.cfg.lot_size
         if cash <= 0.0:
             return 0.0
-        lots = math.floor(cash / (price * (1.0 + self.cfg.commission_rate)) / lot)
+        lots = floor(cash / (price * (1.0 + self.cfg.commission_rate)) / lot)
         if self.cfg.min_commission > 0.0:
-            lots = min(lots, math.floor((cash - self.cfg.min_commission) / price / lot))
+            by_minimum = floor((cash - self.cfg.min_commission) / price / lot)
+            if by_minimum < lots:
+                lots = by_minimum
         for _ in range(_AFFORD_STEPS):
-            if lots <= 0:
+            if not lots > 0.0:
                 return 0.0
             if self._affords(lots * lot, price):
-                return float(lots * lot)
-            lots -= 1
+                return lots * lot
+            # One lot down; past 10^15 lots one lot is below float resolution, so the step
+            # grows with the count (the answer is then exact to 1e-15, not to one lot).
+            step = floor(lots * 1e-15)
+            lots = lots - (step if step > 1.0 else 1.0)
         return 0.0
 
     def _floor_lots(self, quantity: float) -> float:
         """`quantity` rounded down to a whole number of lots."""
         lot = self.cfg.lot_size
-        return float(math.floor(quantity / lot) * lot)
+        return floor(quantity / lot) * lot
 
     # =============================================================== booking
     def _fill(self, order: Order, n: int, side: Side, quantity: float, price: float,
@@ -315,8 +343,9 @@ class _Run(Context):
                 order.status = OrderStatus.CANCELLED
                 order.reject_reason = end_reason
                 self.live.remove(order)
-        self.bus.publish(FillEvent(fill))
-        self.bus.publish(OrderEvent(order.snapshot()))
+        # Both events are queued together, the order's state snapshotted now: whatever
+        # on_fill does to the order (cancel it) is reported after this status change.
+        self.bus.publish(FillEvent(fill), OrderEvent(order.snapshot()))
 
     def _end(self, order: Order, reason: str, cancelled: bool = False) -> None:
         """The engine ends a live order: REJECTED if nothing filled, else CANCELLED."""
@@ -336,7 +365,7 @@ class _Run(Context):
         return f"bar {self.index} ({format_timestamp(self.timeline.timestamps[self.index])})"
 
     def _column(self, symbol: Any) -> int:
-        if symbol not in self.columns:
+        if not isinstance(symbol, str) or symbol not in self.columns:
             raise OrderError(f"symbol: unknown symbol {symbol!r} at {self._where()}; the data "
                              f"has {list(self.bars.symbols)}")
         return self.columns[symbol]
@@ -352,7 +381,10 @@ class _Run(Context):
                                                              np.floating)):
             raise OrderError(f"{field}: expected a number, got {value!r} (symbol {symbol!r}, "
                              f"{self._where()})")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            value = math.inf
         if not math.isfinite(value) or (positive and value <= 0.0):
             need = "a finite number > 0" if positive else "a finite number"
             raise OrderError(f"{field}: must be {need}, got {value!r} (symbol {symbol!r}, "
@@ -365,7 +397,7 @@ class _Run(Context):
         i = self.index
         # Eligible from the next bar; a market order in close mode already at this close,
         # unless this close has begun (then the next one).
-        eligible = max(i, 0) if i < 0 else i + 1
+        eligible = 0 if i < 0 else i + 1
         if self.close_mode and kind is OrderType.MARKET and i >= 0 and not self.in_close_phase:
             eligible = i
         created = self.timeline.timestamps[max(i, 0)]
@@ -422,7 +454,7 @@ class _Run(Context):
         quantity = order.quantity
         if not cfg.fractional:
             whole_holding = side is Side.SELL and quantity == held
-            if quantity != math.floor(quantity) or (
+            if quantity != floor(quantity) or (
                     not whole_holding and math.fmod(quantity, cfg.lot_size) != 0.0):
                 return Reason.LOT_SIZE
         if side is Side.SELL and not cfg.allow_short and quantity > held:
@@ -442,7 +474,7 @@ class _Run(Context):
         elif value < 0.0 and not self.cfg.allow_short:
             reason = Reason.INSUFFICIENT_POSITION
         elif (field == "target_quantity" and not self.cfg.fractional
-              and value != math.floor(value)):
+              and value != floor(value)):
             reason = Reason.LOT_SIZE
         return self._admit(order, reason)
 

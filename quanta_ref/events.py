@@ -86,9 +86,9 @@ class EventBus:
         """Call `handler(event)` for every event of `event_type`, after earlier subscribers."""
         self._subscribers.setdefault(event_type, []).append(handler)
 
-    def publish(self, event: Event) -> None:
-        """Queue `event`; deliver the queue now unless a delivery is already under way."""
-        self._queue.append(event)
+    def publish(self, *events: Event) -> None:
+        """Queue `events` in order; deliver the queue now unless a delivery is under way."""
+        self._queue.extend(events)
         if self._delivering:
             return
         self._delivering = True

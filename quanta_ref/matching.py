@@ -1,7 +1,8 @@
 """Fill prices: where an order trades inside a bar, if it trades at all.
 
-These are pure functions of one order and one bar; the engine decides *when* an order is
-matched (docs/semantics.md, "The bar loop") and what quantity trades. A bar gives four prices
+These are functions of one order and one bar (the only state they touch is a stop order's
+`triggered` flag); the engine decides *when* an order is matched (docs/semantics.md, section
+2) and what quantity trades. A bar gives four prices
 and no path between them, so every rule takes the view least favourable to the trader that
 the bar cannot rule out. Slippage moves market and stop fills against the trader, but never
 outside the bar's range: nobody traded there.
@@ -21,8 +22,10 @@ def with_slippage(side: Side, base: float, high: float, low: float, slippage: fl
     """A market-style fill price: `base` moved by the `slippage` fraction against the trader
     (up for buys, down for sells), clamped to the bar's [low, high]."""
     if side is Side.BUY:
-        return min(base * (1.0 + slippage), high)
-    return max(base * (1.0 - slippage), low)
+        price = base * (1.0 + slippage)
+        return price if price < high else high
+    price = base * (1.0 - slippage)
+    return price if price > low else low
 
 
 def limit_price_in_bar(side: Side, limit: float, open_: float, high: float,

@@ -46,7 +46,7 @@ class Side(_NamedEnum):
 
 
 class OrderType(_NamedEnum):
-    """How an order is priced; see docs/semantics.md, "Fills"."""
+    """How an order is priced; see docs/semantics.md, section 4."""
 
     MARKET = "market"
     LIMIT = "limit"

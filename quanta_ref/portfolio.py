@@ -167,6 +167,9 @@ class Portfolio(PortfolioInterface):
         pos.quantity = old + signed
         if pos.quantity == 0.0:
             pos.average_cost = 0.0
+            # Fractional quantities: lot pieces can differ from the position by rounding
+            # dust; flat means no open lot, so no phantom trade later.
+            self._lots[column].clear()
         elif (pos.quantity > 0.0) != (old > 0.0):
             # Reversed through zero: the rest of the fill opens a new position at its price.
             opened = fill.quantity - closing

@@ -157,15 +157,16 @@ DROP = [flat(100.0), flat(100.0), flat(70.0), flat(70.0), flat(70.0)]
 def test_drawdown_stop_halts_new_buying_but_lets_you_sell(backend: str) -> None:
     # 500 bought at 100: cash 50_000. Equity: 100_000, 100_000, then 50_000 + 500 x 70 =
     # 85_000: 15 % below the peak 100_000 >= 10 % -> halted at bar 2's record step.
-    # The buy submitted during bar 2 (before the record) is accepted; at bar 3 a buy is
-    # refused and a sell accepted.
+    # The buy submitted during bar 2 (before the record) is accepted, but its fill at bar 3
+    # is checked again and refused (REJECTED: nothing filled); at bar 3 a new buy is refused
+    # at once and a sell accepted.
     bars = bars_from_rows(DROP)
     result = run(backend, bars, {-1: hold(500, 100.0),
                                  2: lambda ctx: ctx.buy("X", 10),
                                  3: [lambda ctx: ctx.buy("X", 10), lambda ctx: ctx.sell("X", 100)]},
                  max_drawdown_stop=0.1)
     assert result.equity[2] == 85_000.0
-    assert statuses(result) == [("filled", None), ("filled", None),
+    assert statuses(result) == [("filled", None), ("rejected", "drawdown_halt"),
                                 ("rejected", "drawdown_halt"), ("filled", None)]
     assert fills(result)[-1] == (4, 4, "sell", 100.0, 70.0)
 

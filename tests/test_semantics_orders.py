@@ -358,10 +358,14 @@ def test_risk_check_at_acceptance_values_an_order_at_its_limit_else_last_close(
     # market 100: 100 x 10.5 = 1_050 <= 1_100 accepted
     # limit 100 @ 11.5: 100 x 11.5 = 1_150 > 1_100 rejected although the close is 10.5
     # stop 100 @ 11.2: 1_120 > 1_100 rejected
-    result = run(backend, bars_from_rows(ROWS), {0: [
+    # The market order's fill at bar 1's open is checked again (section 7.6):
+    # 100 x 12.0 = 1_200 > 1_100, so it ends REJECTED there, after being accepted.
+    result, strategy = run_script(backend, bars_from_rows(ROWS), {0: [
         lambda ctx: ctx.buy("X", 100),
         lambda ctx: ctx.buy("X", 100, "limit", limit_price=11.5),
         lambda ctx: ctx.buy("X", 100, "stop", stop_price=11.2)]}, max_order_value=1_100.0)
-    assert status(result, 1) == (OrderStatus.FILLED, None)
+    assert [e for kind, e in strategy.events if kind == "order" and e[0] == 1] == [
+        (1, "pending"), (1, "rejected")]
+    assert status(result, 1) == (OrderStatus.REJECTED, "max_order_value")
     assert status(result, 2) == (OrderStatus.REJECTED, "max_order_value")
     assert status(result, 3) == (OrderStatus.REJECTED, "max_order_value")
