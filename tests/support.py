@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 
 from quanta_ref import Bars, Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
@@ -78,3 +79,16 @@ def run(backend: str, bars: Bars, actions: dict[int, Action | list[Action]] | No
     """Run a `Script` with `actions` on `backend` with engine `settings`."""
     settings.setdefault("initial_cash", 100_000.0)
     return Engine(backend=backend, **settings).run(bars, Script(actions))
+
+
+def same(x: float) -> Any:
+    """`x` up to float rounding (the doc's arithmetic is in real numbers)."""
+    return pytest.approx(x, rel=1e-12, abs=1e-9)
+
+
+def run_script(backend: str, bars: Bars, actions: dict[int, Action | list[Action]] | None = None,
+               **settings: Any) -> tuple[BacktestResult, Script]:
+    """`run`, also returning the strategy (for its recorded callbacks)."""
+    settings.setdefault("initial_cash", 100_000.0)
+    script = Script(actions)
+    return Engine(backend=backend, **settings).run(bars, script), script

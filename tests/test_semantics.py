@@ -11,23 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import DAY, START, Script, bars_from_rows, run
+from support import DAY, START, Script, bars_from_rows, run, run_script, same
 
 from quanta_ref import Engine, OrderStatus, Side, Strategy
-from quanta_ref.api import BacktestResult, Context
+from quanta_ref.api import Context
 
 
-def same(x: float) -> Any:
-    """`x` up to float rounding (the doc's arithmetic is in real numbers)."""
-    return pytest.approx(x, rel=1e-12, abs=1e-9)
-
-
-def run_script(backend: str, bars: Any, actions: Any = None,
-               **settings: Any) -> tuple[BacktestResult, Script]:
-    """`support.run`, also returning the strategy (for its recorded callbacks)."""
-    settings.setdefault("initial_cash", 100_000.0)
-    script = Script(actions)
-    return Engine(backend=backend, **settings).run(bars, script), script
 
 
 def bar_of(timestamp: int) -> int:

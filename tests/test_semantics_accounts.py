@@ -7,15 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import DAY, START, bars_from_rows, run
+from support import DAY, START, bars_from_rows, run, same
 
 from quanta_ref import ConfigError, Engine
 from quanta_ref.api import BacktestResult, Context
 
-
-def same(x: float) -> Any:
-    """`x` up to float rounding (the doc's arithmetic is in real numbers)."""
-    return pytest.approx(x, rel=1e-12, abs=1e-9)
 
 
 def flat(price: float) -> tuple[float, ...]:

@@ -7,22 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import DAY, START, Script, bars_from_rows, run
+from support import DAY, START, Script, bars_from_rows, run, run_script
 
-from quanta_ref import Engine, OrderError, OrderStatus, OrderType, Side, TimeInForce
+from quanta_ref import OrderError, OrderStatus, OrderType, Side, TimeInForce
 from quanta_ref.api import BacktestResult, Context
 
 HOURS_8 = 8 * 3600 * 10**9   # three bars a day: 00:00, 08:00, 16:00
 
 ROWS = [(10.0, 11.0, 9.0, 10.5), (12.0, 13.0, 11.0, 12.5), (14.0, 15.0, 13.0, 14.0)]
 
-
-def run_script(backend: str, bars: Any, actions: Any = None,
-               **settings: Any) -> tuple[BacktestResult, Script]:
-    """`support.run`, also returning the strategy (for its recorded callbacks)."""
-    settings.setdefault("initial_cash", 100_000.0)
-    script = Script(actions)
-    return Engine(backend=backend, **settings).run(bars, script), script
 
 
 def timeline(script: Script) -> list[tuple[str, Any]]:

@@ -6,23 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from support import DAY, START, Script, bars_from_rows, run
+from support import DAY, START, bars_from_rows, run, run_script, same
 
-from quanta_ref import Engine, OrderStatus, Side
+from quanta_ref import OrderStatus, Side
 from quanta_ref.api import BacktestResult
 
 
-def same(x: float) -> Any:
-    """`x` up to float rounding (the doc's arithmetic is in real numbers)."""
-    return pytest.approx(x, rel=1e-12, abs=1e-9)
-
-
-def run_script(backend: str, bars: Any, actions: Any = None,
-               **settings: Any) -> tuple[BacktestResult, Script]:
-    settings.setdefault("initial_cash", 100_000.0)
-    script = Script(actions)
-    return Engine(backend=backend, **settings).run(bars, script), script
 
 
 def flat(price: float) -> tuple[float, ...]:
