@@ -123,14 +123,19 @@ class Bars:
             first = np.asarray(open)
         except (ValueError, TypeError) as exc:
             raise DataError(f"open: cannot convert to float64 ({exc})") from None
-        n_cols = 1 if first.ndim == 1 else (first.shape[1] if first.ndim == 2 else -1)
+        if first.ndim not in (1, 2):
+            raise DataError(f"open: expected shape (T,) or (T, N), got {first.shape}")
+        n_cols = 1 if first.ndim == 1 else first.shape[1]
         if symbols is None:
             if n_cols != 1:
                 raise DataError(f"symbols: required for {n_cols} columns")
             symbols = ["X"]
         if isinstance(symbols, str):
             symbols = [symbols]
-        symbols = list(symbols)
+        try:
+            symbols = list(symbols)
+        except TypeError:
+            raise DataError(f"symbols: expected a list of names, got {symbols!r}") from None
         for s in symbols:
             if not isinstance(s, str) or not s:
                 raise DataError(f"symbols: every symbol must be a non-empty string, got {s!r}")

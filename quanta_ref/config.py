@@ -58,7 +58,7 @@ class EngineConfig:
         values: dict[str, Any] = {}
         market = keywords.get("market")
         if market is not None:
-            if market not in MARKETS:
+            if not isinstance(market, str) or market not in MARKETS:
                 raise ConfigError(f"market: {market!r} is not one of {sorted(MARKETS)}")
             values.update(MARKETS[market])
         values.update(keywords)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from quanta_ref import matching
+from quanta_ref.matching import floor
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy
 from quanta_ref.bars import FIELDS, Bars, format_timestamp
 from quanta_ref.config import EngineConfig
@@ -22,12 +23,6 @@ from quanta_ref.orders import (Fill, Order, OrderStatus, OrderType, Reason, Side
                                TimeInForce)
 from quanta_ref.portfolio import Portfolio, Position
 from quanta_ref.risk import RiskManager
-
-def floor(x: float) -> float:
-    """math.floor kept in float: infinities and NaN pass through (as in IEEE / Rust), and
-    results beyond 2**53 stay floats instead of becoming exact Python integers."""
-    return float(math.floor(x)) if math.isfinite(x) else x
-
 
 # Float rounding can leave an affordable-quantity estimate a lot too high; this many
 # one-lot steps down always suffice in practice, and bound the loop.

@@ -91,9 +91,15 @@ def fill_price(order: Order, open_: float, high: float, low: float, close: float
     return None
 
 
+def floor(x: float) -> float:
+    """math.floor kept in float: infinities and NaN pass through (as in IEEE / Rust), and
+    results beyond 2**53 stay floats instead of becoming exact Python integers."""
+    return float(math.floor(x)) if math.isfinite(x) else x
+
+
 def round_to_tick(price: float, tick: float) -> float:
     """`price` rounded to the nearest multiple of `tick`, halves up: floor(p / tick + 0.5)."""
-    return math.floor(price / tick + 0.5) * tick
+    return floor(price / tick + 0.5) * tick
 
 
 def price_limits(reference_close: float, limit: float,
