@@ -1,0 +1,433 @@
+"""Hypothesis strategies for quanta: random backtest scenarios, and the strategy that plays them.
+
+A *scenario* is ``(bars, settings, script)``:
+
+* ``bars``: a random `Bars` panel (1-5 symbols, 1-300 bars; random walks with gaps, missing
+  bars, exact +-10 % limit moves, zero-volume bars; daily or intraday timestamps). It is built
+  by `make_bars` from a small, pure-data spec (``bar_specs()``), so another test can rebuild
+  the very same panel.
+* ``settings``: keyword arguments for ``Engine(backend=..., **settings)``; always valid.
+* ``script``: pure data (dicts, lists, str, int, float) saying what the strategy does and
+  when; `ScriptedStrategy` plays it through the `Context` API only, so the same script drives
+  either backend (the Rust-vs-Python differential test reuses it). Every call it makes is a
+  valid call: it never raises `OrderError`.
+
+Everything is a deterministic function of the hypothesis draw: bulk numbers (prices,
+volumes) come from a numpy generator seeded by a drawn integer; structure (sizes,
+probabilities, the order script) is drawn directly, so it shrinks well.
+
+Importing this module registers the hypothesis profiles ``ci`` (150 examples, the default)
+and ``deep`` (10_000 examples) and loads the one named by ``QUANTA_HYPOTHESIS_PROFILE``.
+Tests that use them should not set ``max_examples`` themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from quanta_ref import Bars, Strategy
+from quanta_ref.config import EngineConfig
+
+# ---------------------------------------------------------------------- profiles
+_SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=_SUPPRESS)
+settings.register_profile("deep", max_examples=10_000, deadline=None,
+                          suppress_health_check=_SUPPRESS)
+PROFILE = os.environ.get("QUANTA_HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+
+NS_MINUTE = 60 * 10**9
+NS_DAY = 86_400 * 10**9
+#: Start dates (int64 ns): a Monday in 2024, days around the epoch (negative timestamps, where
+#: the trading day must be floor(ts / day), not truncation), and a leap day.
+STARTS = tuple(int(np.datetime64(d, "ns").astype(np.int64))
+               for d in ("2024-01-01", "1969-12-29", "2000-02-28"))
+SYMBOLS = ("S0", "S1", "S2", "S3", "S4")
+
+
+# ---------------------------------------------------------------------- bars
+@st.composite
+def bar_specs(draw: Any, max_symbols: int = 5, max_bars: int = 300) -> dict[str, Any]:
+    """A pure-data description of a random panel; `make_bars` turns it into `Bars`."""
+    n_symbols = draw(st.integers(1, max_symbols))
+    n_bars = draw(st.integers(1, max_bars))
+    intraday = draw(st.booleans())
+    return {
+        "n_symbols": n_symbols,
+        "n_bars": n_bars,
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "start": draw(st.sampled_from(STARTS)),
+        "intraday": intraday,
+        # daily bars: midnight or a 15:00 label; weekends skipped or not; holidays
+        "time_of_day": draw(st.sampled_from([0, 15 * 60])),
+        "skip_weekends": draw(st.booleans()),
+        "p_holiday": draw(st.sampled_from([0.0, 0.05, 0.3])),
+        # intraday: bars per day, minutes between bars, minutes into the first day
+        "bars_per_day": draw(st.integers(2, 8)),
+        "step_minutes": draw(st.sampled_from([1, 5, 30, 60])),
+        "first_offset": draw(st.integers(0, 7)),
+        # bars
+        "sigma": draw(st.sampled_from([0.0, 0.005, 0.02, 0.06])),
+        "p_missing": draw(st.sampled_from([0.0, 0.0, 0.05, 0.3])),
+        "missing_prefix": draw(st.lists(st.sampled_from([0, 0, 1, 3, 20]),
+                                        min_size=n_symbols, max_size=n_symbols)),
+        "missing_suffix": draw(st.lists(st.sampled_from([0, 0, 0, 2]),
+                                        min_size=n_symbols, max_size=n_symbols)),
+        "p_limit": draw(st.sampled_from([0.0, 0.05, 0.2, 0.5])),
+        "p_gap": draw(st.sampled_from([0.0, 0.05, 0.2])),
+        "p_zero_volume": draw(st.sampled_from([0.0, 0.1, 0.5])),
+        "small_volume": draw(st.booleans()),
+        "tick_prices": draw(st.booleans()),     # prices on a 0.01 grid, like exchange data
+        "start_prices": draw(st.lists(st.sampled_from([1.0, 1.0, 2.37, 9.99, 10.0, 33.3, 150.0]),
+                                      min_size=n_symbols, max_size=n_symbols)),
+    }
+
+
+def _to_tick(x: float) -> float:
+    """x on the 0.01 grid, halves up, exactly as the engine rounds limit prices."""
+    return math.floor(x / 0.01 + 0.5) * 0.01
+
+
+def _timestamps(spec: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    n_bars = spec["n_bars"]
+    out = np.empty(n_bars, dtype=np.int64)
+    day = spec["start"] // NS_DAY
+    if spec["intraday"]:
+        per_day, step = spec["bars_per_day"], spec["step_minutes"]
+        j = min(spec["first_offset"], per_day - 1)
+        for t in range(n_bars):
+            out[t] = day * NS_DAY + (9 * 60 + 30 + j * step) * NS_MINUTE
+            j += 1
+            if j == per_day:
+                j = 0
+                day += 1 + int(rng.random() < spec["p_holiday"])
+        return out
+    for t in range(n_bars):
+        if spec["skip_weekends"]:
+            while (day + 3) % 7 >= 5:     # 1970-01-01 was a Thursday: (day + 3) % 7 = weekday
+                day += 1
+        out[t] = day * NS_DAY + spec["time_of_day"] * NS_MINUTE
+        day += 1 + int(rng.random() < spec["p_holiday"])
+    return out
+
+
+def make_bars(spec: dict[str, Any]) -> Bars:
+    """The panel a `bar_specs()` spec describes (deterministic)."""
+    rng = np.random.default_rng(spec["seed"])
+    n_bars, n_symbols = spec["n_bars"], spec["n_symbols"]
+    ts = _timestamps(spec, rng)
+    days = ts // NS_DAY
+    o, h, lo, c = (np.full((n_bars, n_symbols), np.nan) for _ in range(4))
+    v = np.zeros((n_bars, n_symbols))
+    sigma = spec["sigma"]
+    for n in range(n_symbols):
+        prev: float | None = None        # this symbol's last close
+        day_ref: float | None = None     # its last close on an earlier day
+        day: int | None = None
+        price0 = spec["start_prices"][n]
+        for t in range(n_bars):
+            u = rng.random(8)            # a fixed count per bar keeps the stream aligned
+            z = rng.standard_normal(4)
+            if days[t] != day:
+                day, day_ref = int(days[t]), prev
+            if (t < spec["missing_prefix"][n] or t >= n_bars - spec["missing_suffix"][n]
+                    or u[0] < spec["p_missing"]):
+                continue
+            base = price0 if prev is None else prev
+            ref = day_ref if day_ref is not None else prev
+            if ref is not None and u[1] < spec["p_limit"]:
+                up = u[2] < 0.5
+                target = ref * (1.1 if up else 0.9)
+                if spec["tick_prices"]:
+                    target = _to_tick(target)
+                if u[3] < 0.5:           # one price all bar long, at the limit
+                    op = hi = low = cl = target
+                else:                    # moves to the limit and closes there
+                    op = base * math.exp(sigma * z[0] * 0.5)
+                    op = min(op, target) if up else max(op, target)
+                    cl = target
+                    hi = max(op, cl) * (1.0 if up else 1.0 + abs(sigma * z[1]))
+                    low = min(op, cl) * (1.0 - abs(sigma * z[2]) if up else 1.0)
+            else:
+                op = base
+                if u[4] < spec["p_gap"]:
+                    op = base * (1.0 + (0.03 + 0.27 * u[5]) * (1 if u[6] < 0.5 else -1))
+                elif prev is not None:
+                    op = base * math.exp(sigma * z[0] * 0.5)
+                cl = op * math.exp(sigma * z[1])
+                if cl < 0.5 or cl > 5000.0:   # keep prices in a sane range
+                    cl = op
+                hi = max(op, cl) * (1.0 + abs(sigma * z[2]) * 0.5)
+                low = min(op, cl) * (1.0 - abs(sigma * z[3]) * 0.5)
+            if spec["tick_prices"]:
+                op, hi, low, cl = (max(_to_tick(x), 0.01) for x in (op, hi, low, cl))
+            hi, low = max(hi, op, cl), min(low, op, cl)
+            o[t, n], h[t, n], lo[t, n], c[t, n] = op, hi, low, cl
+            if u[7] >= spec["p_zero_volume"]:
+                scale = 5_000.0 if spec["small_volume"] else 5_000_000.0
+                v[t, n] = float(math.floor(1.0 + scale * u[7]))
+            prev = cl
+    return Bars.from_arrays(ts, o, h, lo, c, v, symbols=list(SYMBOLS[:n_symbols]))
+
+
+def describe_bars(bars: Bars) -> str:
+    """Every bar as text, for reporting a failing example."""
+    lines = [repr(bars)]
+    for t in range(bars.n_bars):
+        cells = []
+        for n, s in enumerate(bars.symbols):
+            if np.isnan(bars.close[t, n]):
+                cells.append(f"{s}: missing")
+            else:
+                o, h, lo, c, v = (float(getattr(bars, f)[t, n])
+                                  for f in ("open", "high", "low", "close", "volume"))
+                cells.append(f"{s}: o={o!r} h={h!r} l={lo!r} c={c!r} v={v!r}")
+        ts = np.datetime64(int(bars.timestamps[t]), "ns")
+        lines.append(f"  [{t}] {ts} ({int(bars.timestamps[t])}) " + "; ".join(cells))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- settings
+@st.composite
+def engine_settings(draw: Any) -> dict[str, Any]:
+    """Valid keyword arguments for `Engine` (everything but `backend`)."""
+    s: dict[str, Any] = {}
+    cn_a = draw(st.sampled_from([False, False, False, True]))
+    if cn_a:
+        s["market"] = "cn_a"
+    s["initial_cash"] = draw(st.sampled_from([100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0]))
+    s["fill_at"] = draw(st.sampled_from(["next_open", "close"]))
+    allow_short = draw(st.booleans())
+    if not cn_a or draw(st.booleans()):
+        s["commission_rate"] = draw(st.sampled_from([0.0, 0.0003, 0.001, 0.01]))
+        s["min_commission"] = draw(st.sampled_from([0.0, 0.0, 1.0, 5.0, 5.0]))
+        s["sell_tax_rate"] = draw(st.sampled_from([0.0, 0.0005, 0.001]))
+        s["slippage_bps"] = draw(st.sampled_from([0.0, 1.0, 5.0, 50.0]))
+        fractional = draw(st.sampled_from([False, False, False, True]))
+        if fractional:
+            s["fractional"] = True
+            s["lot_size"] = draw(st.sampled_from([1.0, 10.0, 100.0, 0.01, 0.001]))
+        else:
+            s["lot_size"] = draw(st.sampled_from([1, 10, 100]))
+        limit = draw(st.sampled_from([None, None, 0.1, 0.05, 0.2]))
+        s["price_limit"] = limit
+        s["tick_size"] = None if limit is None else draw(st.sampled_from([None, 0.01]))
+    if allow_short:
+        s["allow_short"] = True
+        s["settlement"] = "T+0"           # T+1 is for cash accounts only
+        s["max_leverage"] = draw(st.sampled_from([None, 1.0, 2.0, 4.0]))
+    elif not cn_a or draw(st.booleans()):
+        s["settlement"] = draw(st.sampled_from(["T+0", "T+1", "T+1"]))
+    s["max_volume_fraction"] = draw(st.sampled_from([None, None, 0.01, 0.1, 1.0]))
+    for key, choices in (("max_position_quantity", [100.0, 5_000.0]),
+                         ("max_position_weight", [0.2, 0.6, 1.0]),
+                         ("max_order_value", [5_000.0, 100_000.0]),
+                         ("max_drawdown_stop", [0.02, 0.1])):
+        value = draw(st.sampled_from([None] * 6 + choices))
+        if value is not None:
+            s[key] = value
+    return s
+
+
+# ---------------------------------------------------------------------- scripts
+_GO_ON = st.sampled_from([False] + [True] * 31)
+_TIF = st.sampled_from(["gtc", "day", "GTC", "Day"])
+_OFFSET = st.one_of(st.sampled_from([0.0, 0.1, -0.1, 0.05, -0.05, 0.0999, -0.0999, 0.2]),
+                    st.floats(-0.15, 0.15, allow_nan=False))
+_QUANTITY = st.one_of(
+    st.fixed_dictionaries({"mode": st.just("lots"), "n": st.integers(1, 20)}),
+    st.fixed_dictionaries({"mode": st.just("odd"), "n": st.integers(1, 250)}),
+    st.fixed_dictionaries({"mode": st.just("odd"), "n": st.integers(1, 3)}),
+    st.fixed_dictionaries({"mode": st.just("frac"),
+                           "x": st.floats(0.001, 500.0, allow_nan=False)}),
+    st.fixed_dictionaries({"mode": st.just("huge"), "n": st.integers(10**5, 10**9)}),
+    st.fixed_dictionaries({"mode": st.just("held"),
+                           "f": st.sampled_from([1.0, 0.5, 1.5, 3.0])}),
+    st.fixed_dictionaries({"mode": st.just("part"), "n": st.integers(1, 5)}),
+    st.fixed_dictionaries({"mode": st.just("cash"),
+                           "f": st.sampled_from([0.1, 0.5, 0.99, 1.0, 2.0])}),
+)
+
+
+def actions(n_symbols: int) -> st.SearchStrategy[dict[str, Any]]:
+    """One scripted call (see `ScriptedStrategy._act`)."""
+    # Symbol 0 half the time: orders meet (buy, then sell the same shares) more often.
+    symbol = st.sampled_from([0, 0, 0, 0, *range(n_symbols)]) if n_symbols > 1 else st.just(0)
+    submit = st.fixed_dictionaries({
+        "op": st.just("submit"), "sym": symbol,
+        "side": st.sampled_from(["buy", "sell", "BUY", "Sell"]),
+        "type": st.sampled_from(["market", "limit", "stop", "stop_limit", "LIMIT", "Market"]),
+        "tif": _TIF, "qty": _QUANTITY, "limit_off": _OFFSET, "stop_off": _OFFSET,
+        "round": st.booleans()})
+    cancel = st.fixed_dictionaries({"op": st.just("cancel"),
+                                    "pick": st.floats(0.0, 1.0, exclude_max=True)})
+    target_qty = st.fixed_dictionaries({
+        "op": st.just("target_qty"), "sym": symbol, "lots": st.integers(-10, 30),
+        "odd": st.sampled_from([0.0, 0.0, 1.0, 0.5]), "tif": _TIF})
+    target_pct = st.fixed_dictionaries({
+        "op": st.just("target_pct"), "sym": symbol,
+        "w": st.one_of(st.sampled_from([0.0, 1.0, 0.5, -0.5, 1.5, 0.25]),
+                       st.floats(-0.5, 1.5, allow_nan=False)),
+        "tif": _TIF})
+    return st.one_of(submit, submit, cancel, target_qty, target_pct)
+
+
+@st.composite
+def scripts(draw: Any, n_bars: int, n_symbols: int) -> dict[str, Any]:
+    """What to do in on_start, at bars, on the k-th fill and in on_end."""
+    act = actions(n_symbols)
+    bar_actions: dict[int, list[dict[str, Any]]] = {}
+    # A loop with a drawn "go on" flag (1 in 32 stops it) instead of st.lists: long scripts
+    # by default, and the shrinker can cut the loop short or drop any one action.
+    for _ in range(80):
+        if not draw(_GO_ON):
+            break
+        bar_actions.setdefault(draw(st.integers(0, n_bars - 1)), []).append(draw(act))
+    fill_actions: dict[int, list[dict[str, Any]]] = {}
+    for _ in range(10):
+        if not draw(st.sampled_from([False, True, True, True])):
+            break
+        fill_actions.setdefault(draw(st.integers(0, 30)), []).append(draw(act))
+    return {
+        "start": draw(st.lists(act, max_size=3)),
+        "bars": bar_actions,
+        "fills": fill_actions,
+        "end": draw(st.lists(act, max_size=2)),
+    }
+
+
+@st.composite
+def scenarios(draw: Any, max_symbols: int = 5,
+              max_bars: int = 300) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
+    """(bars, engine settings, script) for one random backtest.
+
+    One scenario in four is a *tight account*: cheap symbols, a small cash account, a
+    minimum commission and single-share lots, where costs are large against trades and the
+    cash runs down to near 0 (the edge of every cash check).
+    """
+    spec = draw(bar_specs(max_symbols, max_bars))
+    engine = draw(engine_settings())
+    if draw(st.sampled_from([False, False, False, True])):
+        spec["start_prices"] = draw(st.lists(st.sampled_from([1.0, 2.37, 4.5]),
+                                             min_size=spec["n_symbols"],
+                                             max_size=spec["n_symbols"]))
+        engine = {k: v for k, v in engine.items() if k not in ("market", "fractional")}
+        engine.update(initial_cash=draw(st.sampled_from([20.0, 100.0])), lot_size=1,
+                      min_commission=draw(st.sampled_from([1.0, 5.0])),
+                      commission_rate=draw(st.sampled_from([0.0, 0.001])), allow_short=False,
+                      settlement=draw(st.sampled_from(["T+0", "T+1"])))
+        engine.pop("max_leverage", None)
+    bars = make_bars(spec)
+    if not (bars.volume > 0.0).any():
+        engine.pop("max_volume_fraction", None)   # a ConfigError at run: nothing could fill
+    return bars, engine, draw(scripts(spec["n_bars"], spec["n_symbols"]))
+
+
+# ---------------------------------------------------------------------- the player
+class ScriptedStrategy(Strategy):
+    """Plays a `scripts()` script through the `Context` API.
+
+    Bar actions run in the first `on_bar` call of their bar (whichever symbol is present
+    first; a bar with no symbol present runs nothing). Fill actions run in `on_fill` of the
+    k-th fill (counting from 0). Records the order ids it got (`ids`) and which of them were
+    submitted in `on_start` (`start_ids`).
+    """
+
+    def __init__(self, script: dict[str, Any], lot_size: float = 1.0,
+                 fractional: bool = False) -> None:
+        super().__init__()
+        self.script = script
+        self.lot = float(lot_size)
+        self.fractional = fractional
+        self.ids: list[int] = []
+        self.start_ids: set[int] = set()
+        self.n_fills = 0
+        self._last_bar = -1
+
+    @classmethod
+    def for_settings(cls, script: dict[str, Any], settings: dict[str, Any]) -> ScriptedStrategy:
+        cfg = EngineConfig.build(**settings)
+        return cls(script, cfg.lot_size, cfg.fractional)
+
+    # -- callbacks
+    def on_start(self, ctx: Any) -> None:
+        self._play(ctx, self.script["start"])
+        self.start_ids = set(self.ids)
+
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        if ctx.bar_index == self._last_bar:
+            return
+        self._last_bar = ctx.bar_index
+        self._play(ctx, self.script["bars"].get(ctx.bar_index, ()))
+
+    def on_fill(self, ctx: Any, fill: Any) -> None:
+        k = self.n_fills
+        self.n_fills += 1
+        self._play(ctx, self.script["fills"].get(k, ()))
+
+    def on_end(self, ctx: Any) -> None:
+        self._play(ctx, self.script["end"])
+
+    # -- actions
+    def _play(self, ctx: Any, todo: Any) -> None:
+        for action in todo:
+            result = self._act(ctx, action)
+            if isinstance(result, int) and not isinstance(result, bool):
+                self.ids.append(result)
+
+    @staticmethod
+    def _reference(ctx: Any, symbol: str) -> float:
+        """The symbol's latest close so far, or 10.0 before its first bar."""
+        if ctx.bar_index < 0:
+            return 10.0
+        closes = ctx.history(symbol, "close")
+        closes = closes[~np.isnan(closes)]
+        return float(closes[-1]) if len(closes) else 10.0
+
+    def _quantity(self, ctx: Any, symbol: str, spec: dict[str, Any]) -> float:
+        lot, mode = self.lot, spec["mode"]
+        if mode == "lots":
+            q = spec["n"] * lot
+        elif mode in ("odd", "huge"):
+            q = float(spec["n"])
+        elif mode == "frac":
+            q = float(spec["x"])
+        elif mode == "part":   # a few lots, at most the holding: a sell that is accepted
+            q = min(spec["n"] * lot, abs(ctx.position(symbol)))
+        elif mode == "held":
+            held = abs(ctx.position(symbol))
+            q = held * spec["f"]
+            if not self.fractional:
+                q = float(math.ceil(q))
+        else:   # "cash": a share of the cash, in whole lots
+            q = math.floor(ctx.cash * spec["f"] / self._reference(ctx, symbol) / lot) * lot
+        return float(q) if q > 0.0 else lot
+
+    def _act(self, ctx: Any, a: dict[str, Any]) -> Any:
+        op = a["op"]
+        if op == "cancel":
+            if not self.ids:
+                return None
+            return ctx.cancel(self.ids[int(a["pick"] * len(self.ids))])
+        symbol = ctx.symbols[a["sym"]]
+        if op == "target_qty":
+            return ctx.order_target_quantity(symbol, a["lots"] * self.lot + a["odd"],
+                                             time_in_force=a["tif"])
+        if op == "target_pct":
+            return ctx.order_target_percent(symbol, a["w"], time_in_force=a["tif"])
+        kind = a["type"].lower()
+        ref = self._reference(ctx, symbol)
+        prices: dict[str, float | None] = {"limit_price": None, "stop_price": None}
+        for field, key, used in (("limit_price", "limit_off", ("limit", "stop_limit")),
+                                 ("stop_price", "stop_off", ("stop", "stop_limit"))):
+            if kind in used:
+                price = ref * (1.0 + a[key])
+                prices[field] = max(round(price, 2), 0.01) if a["round"] else price
+        return ctx.submit_order(symbol, a["side"], self._quantity(ctx, symbol, a["qty"]),
+                                a["type"], time_in_force=a["tif"], **prices)
