@@ -255,7 +255,7 @@ class Engine:
     """
 
     def __init__(self, backend: str = "python", **settings: Any) -> None:
-        if backend not in BACKENDS:
+        if not isinstance(backend, str) or backend not in BACKENDS:
             raise ConfigError(f"backend: must be one of {BACKENDS}, got {backend!r}")
         self.config = EngineConfig.build(**settings)
         if backend == "python":

@@ -31,27 +31,38 @@ def _where(bars_ts: np.ndarray, symbols: Sequence[str], t: int, n: int) -> str:
     return f"symbol {symbols[n]!r}, bar {t} ({format_timestamp(bars_ts[t])})"
 
 
+# Whole seconds representable as int64 nanoseconds, with a margin for the sub-second part.
+_MAX_NS_SECONDS = np.iinfo(np.int64).max // 1_000_000_000 - 1
+
+
 def _as_timestamps(timestamps: Any) -> np.ndarray:
     """Turn datetime64 values, integers (taken as nanoseconds) or ISO strings into int64 ns."""
     try:
         arr = np.asarray(timestamps)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"timestamps: cannot read as an array ({exc})") from None
     if arr.ndim != 1:
         raise DataError(f"timestamps: expected a 1-D array, got shape {arr.shape}")
     if arr.dtype.kind == "M":
         if np.isnat(arr).any():
             raise DataError(f"timestamps: NaT at position {int(np.argmax(np.isnat(arr)))}")
+        # numpy converts units without overflow checks: test the range in seconds first.
+        seconds = arr.astype("datetime64[s]").astype(np.int64)
+        if len(arr) and int(np.abs(seconds).max()) > _MAX_NS_SECONDS:
+            raise DataError("timestamps: outside the int64 nanosecond range "
+                            "(1677-09-21 .. 2262-04-11)")
         return arr.astype("datetime64[ns]").astype(np.int64)
     if arr.dtype.kind in "iu":
+        if arr.dtype.kind == "u" and len(arr) and int(arr.max()) > np.iinfo(np.int64).max:
+            raise DataError("timestamps: beyond the int64 nanosecond range")
         return arr.astype(np.int64)
     if arr.dtype.kind in "UOS":
         try:
             with warnings.catch_warnings():
                 # numpy warns about an explicit time zone, then drops it: refuse it instead.
                 warnings.simplefilter("error")
-                converted = arr.astype("datetime64[ns]")
-        except (ValueError, TypeError, Warning) as exc:
+                converted = arr.astype("datetime64")
+        except (ValueError, TypeError, OverflowError, Warning) as exc:
             raise DataError(f"timestamps: cannot read as dates ({exc})") from None
         return _as_timestamps(converted)
     raise DataError(f"timestamps: expected datetime64, int64 nanoseconds or ISO strings, "
@@ -64,7 +75,7 @@ def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray
         raise DataError(f"{name}: expected real numbers, got dtype {values.dtype}")
     try:
         arr = np.asarray(values, dtype=np.float64)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
