@@ -62,7 +62,7 @@ class EngineConfig:
                 raise ConfigError(f"market: {market!r} is not one of {sorted(MARKETS)}")
             values.update(MARKETS[market])
         values.update(keywords)
-        if values.get("allow_short") and values.get("max_leverage") is None:
+        if values.get("allow_short") is True and values.get("max_leverage") is None:
             values["max_leverage"] = 2.0
         config = cls(**values)
         config._check()

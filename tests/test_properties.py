@@ -573,11 +573,14 @@ def test_garbage_engine_settings_build_or_raise_quanta_error(backend, engine_set
     ({"price_limit": 0.1, "tick_size": 5e-324}, None),
     ({"fractional": True, "lot_size": 5e-324}, None),
     ({}, np.array([])),
+    ({"allow_short": np.array([])}, None),
+    ({"allow_short": np.array([1, 2])}, None),
 ], ids=["unhashable_market", "huge_int_setting", "huge_price_limit_with_tick", "tiny_tick",
-        "tiny_fractional_lot", "backend_empty_array"])
+        "tiny_fractional_lot", "backend_empty_array", "allow_short_empty_array",
+        "allow_short_two_element_array"])
 def test_bad_engine_settings_found_by_the_properties(backend, engine_settings, backend_value):
-    """Settings the property test above found (all but the last are fixed in the engine
-    since): build or QuantaError, and an engine that builds runs."""
+    """Settings the property test above found (the first six are fixed in the engine since):
+    build or QuantaError, and an engine that builds runs."""
     test_garbage_engine_settings_build_or_raise_quanta_error.hypothesis.inner_test(
         backend, engine_settings, backend_value)
 
