@@ -579,8 +579,8 @@ def test_garbage_engine_settings_build_or_raise_quanta_error(backend, engine_set
         "tiny_fractional_lot", "backend_empty_array", "allow_short_empty_array",
         "allow_short_two_element_array"])
 def test_bad_engine_settings_found_by_the_properties(backend, engine_settings, backend_value):
-    """Settings the property test above found (the first six are fixed in the engine since):
-    build or QuantaError, and an engine that builds runs."""
+    """Settings the property test above found, kept as regression tests: build or
+    QuantaError, and an engine that builds runs."""
     test_garbage_engine_settings_build_or_raise_quanta_error.hypothesis.inner_test(
         backend, engine_settings, backend_value)
 
@@ -798,7 +798,7 @@ def test_garbage_for_bars_from_arrays_gives_valid_bars_or_quanta_error(args):
 ], ids=["symbols_false", "volume_huge_int", "low_huge_int", "timestamps_beyond_int64",
          "iso_dates_beyond_2262", "uint64_timestamps_beyond_int64"])
 def test_bad_bars_input_found_by_the_properties(args):
-    """Inputs the property test above found (the first is fixed in the engine since)."""
+    """Inputs the property test above found, kept as regression tests."""
     _check_from_arrays(args)
 
 
@@ -925,7 +925,7 @@ def test_garbage_ctx_calls_return_an_id_or_raise_quanta_error(backend, spec, eng
                                 "time_in_force": "gtc"}))]),
 ], ids=["huge_weight", "huge_negative_weight_margin", "unhashable_symbol", "huge_int_quantity"])
 def test_bad_ctx_calls_found_by_the_properties(backend, engine_settings, calls):
-    """Calls the property test above found (fixed in the engine since)."""
+    """Calls the property test above found, kept as regression tests."""
     test_garbage_ctx_calls_return_an_id_or_raise_quanta_error.hypothesis.inner_test(
         backend, _PIN_SPEC, engine_settings, calls)
 
