@@ -479,3 +479,42 @@ def test_garbage_arrays_build_a_valid_panel_or_raise_a_quanta_error(kwargs):
     assert (lo[present] <= np.minimum(o, c)[present]).all()
     assert (lo[present] > 0).all() and np.isfinite(h[present]).all()
     assert (v[present] >= 0).all() and np.isfinite(v).all()
+
+
+# ---------------------------------------------------------------- Bars.from_dataframe
+def test_from_dataframe_one_symbol_with_a_datetime_index() -> None:
+    pd = pytest.importorskip("pandas")
+    index = pd.to_datetime(["2024-01-02", "2024-01-03"])
+    frame = pd.DataFrame({"Open": [10.0, 11.0], "High": [11.0, 12.0], "Low": [9.0, 10.5],
+                          "Close": [10.5, 11.5], "Volume": [100.0, 200.0]}, index=index)
+    bars = Bars.from_dataframe(frame, symbol="ABC")
+    assert bars.symbols == ("ABC",)
+    assert bars.close[:, 0].tolist() == [10.5, 11.5]
+    assert bars.timestamps.tolist() == index.astype("datetime64[ns]").astype("int64").tolist()
+
+
+def test_from_dataframe_long_layout_gives_missing_bars_where_a_symbol_has_no_row() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({
+        "date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-03"]),
+        "symbol": ["A", "B", "A"],
+        "open": [1.0, 2.0, 1.1], "high": [1.2, 2.2, 1.3], "low": [0.9, 1.9, 1.0],
+        "close": [1.1, 2.1, 1.2], "volume": [10.0, 20.0, 30.0]})
+    bars = Bars.from_dataframe(frame)
+    assert bars.symbols == ("A", "B")
+    assert bars.is_missing(1, 1) and not bars.is_missing(1, 0)
+    assert bars.volume[1, 1] == 0.0
+    round_trip = bars.to_dataframe()
+    assert len(round_trip) == 4 and list(round_trip["symbol"]) == ["A", "B", "A", "B"]
+
+
+def test_from_dataframe_refuses_a_duplicated_row_and_a_missing_column() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({
+        "date": pd.to_datetime(["2024-01-02", "2024-01-02"]), "symbol": ["A", "A"],
+        "open": [1.0, 1.0], "high": [1.0, 1.0], "low": [1.0, 1.0], "close": [1.0, 1.0],
+        "volume": [1.0, 1.0]})
+    with pytest.raises(DataError, match="more than one row.*'A'"):
+        Bars.from_dataframe(frame)
+    with pytest.raises(DataError, match="volume"):
+        Bars.from_dataframe(frame.drop(columns=["volume"]))
