@@ -35,7 +35,7 @@ def _where(bars_ts: np.ndarray, symbols: Sequence[str], t: int, n: int) -> str:
 _MAX_NS_SECONDS = np.iinfo(np.int64).max // 1_000_000_000 - 1
 
 
-def _as_timestamps(timestamps: Any) -> np.ndarray:
+def as_timestamps(timestamps: Any) -> np.ndarray:
     """Turn datetime64 values, integers (taken as nanoseconds) or ISO strings into int64 ns."""
     try:
         arr = np.asarray(timestamps)
@@ -43,6 +43,8 @@ def _as_timestamps(timestamps: Any) -> np.ndarray:
         raise DataError(f"timestamps: cannot read as an array ({exc})") from None
     if arr.ndim != 1:
         raise DataError(f"timestamps: expected a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:   # an empty list arrives as float64
+        return np.zeros(0, dtype=np.int64)
     if arr.dtype.kind == "M":
         if np.isnat(arr).any():
             raise DataError(f"timestamps: NaT at position {int(np.argmax(np.isnat(arr)))}")
@@ -64,7 +66,7 @@ def _as_timestamps(timestamps: Any) -> np.ndarray:
                 converted = arr.astype("datetime64")
         except (ValueError, TypeError, OverflowError, Warning) as exc:
             raise DataError(f"timestamps: cannot read as dates ({exc})") from None
-        return _as_timestamps(converted)
+        return as_timestamps(converted)
     raise DataError(f"timestamps: expected datetime64, int64 nanoseconds or ISO strings, "
                     f"got dtype {arr.dtype}")
 
@@ -126,7 +128,7 @@ class Bars:
         volume : float array of the same shape, or None for zero volume everywhere
         symbols : N symbol names; defaults to ``["X"]`` for one column, else required
         """
-        ts = _as_timestamps(timestamps)
+        ts = as_timestamps(timestamps)
         n_bars = len(ts)
         if n_bars == 0:
             raise DataError("timestamps: no bars (empty array)")
@@ -196,7 +198,7 @@ class Bars:
                                    values["close"], values["volume"], symbols=[symbol or "X"])
         sym_values = [str(s) for s in df[sym_col].to_numpy()]
         symbols = list(dict.fromkeys(sym_values))
-        ts = _as_timestamps(times)
+        ts = as_timestamps(times)
         unique_ts = np.unique(ts)
         row = np.searchsorted(unique_ts, ts)
         col_of = {s: i for i, s in enumerate(symbols)}

@@ -95,6 +95,7 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref.bars import as_timestamps
 from quanta_ref.errors import ConfigError, DataError
 
 NS_PER_DAY = 86_400_000_000_000
@@ -115,21 +116,10 @@ _INF = float("inf")
 def _as_timestamps(timestamps: Any) -> np.ndarray:
     """Validate timestamps and return them as a 1-D int64 nanosecond array.
 
-    Accepts integers (taken as nanoseconds) or datetime64 values. They must be strictly
+    Accepts what `Bars` accepts (`bars.as_timestamps`). They must be strictly
     ascending (which also makes them unique).
     """
-    arr = np.asarray(timestamps)
-    if arr.ndim != 1:
-        raise DataError(f"timestamps: expected a 1-D array, got shape {arr.shape}")
-    if arr.dtype.kind == "M":
-        if np.isnat(arr).any():
-            raise DataError(f"timestamps: NaT at position {int(np.argmax(np.isnat(arr)))}")
-        arr = arr.astype("datetime64[ns]").astype(np.int64)
-    elif arr.dtype.kind in "iu" or arr.size == 0:  # an empty list arrives as float64
-        arr = arr.astype(np.int64)
-    else:
-        raise DataError(f"timestamps: expected int64 nanoseconds or datetime64, "
-                        f"got dtype {arr.dtype}")
+    arr = as_timestamps(timestamps)
     if arr.size > 1:
         steps = np.diff(arr)
         if (steps <= 0).any():
