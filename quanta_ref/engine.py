@@ -234,10 +234,11 @@ class _Run(Context):
             side = Side.BUY if rough > held else Side.SELL
             price = matching.with_slippage(side, base, high, low, self.slippage)
             target = weight * self.portfolio.equity_marking(n, price) / price
-        if target == held or self._blocked(side, price, n):
-            if target == held:
-                self._end(order, Reason.ZERO_QUANTITY, cancelled=True)
+        if target == held:   # already there: nothing to do
+            self._end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
+        if self._blocked(side, price, n):
+            return False         # at a price limit: waits, unsized
         delta = target - held
         if (delta > 0.0) != (side is Side.BUY):
             self._end(order, Reason.ZERO_QUANTITY, cancelled=True)
@@ -343,7 +344,9 @@ class _Run(Context):
         self.bus.publish(FillEvent(fill), OrderEvent(order.snapshot()))
 
     def _end(self, order: Order, reason: str, cancelled: bool = False) -> None:
-        """The engine ends a live order: REJECTED if nothing filled, else CANCELLED."""
+        """The engine ends a live order: REJECTED if nothing filled, else CANCELLED.
+        `cancelled=True` forces CANCELLED (a target order with nothing to do was not
+        refused, it just has no work)."""
         rejected = order.filled_quantity == 0.0 and not cancelled
         self._finish(order, OrderStatus.REJECTED if rejected else OrderStatus.CANCELLED, reason)
 
