@@ -286,10 +286,11 @@ def _one_ts(value: Any) -> int:
 
 def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) -> None:
     """Refuse anything but clean bars and whole missing bars; see the module docstring."""
-    steps = np.diff(ts)
-    if (steps <= 0).any():
-        t = int(np.argmax(steps <= 0)) + 1
-        kind = "duplicated" if steps[t - 1] == 0 else "not ascending"
+    # Compare neighbours rather than np.diff, which overflows on extreme int64 values.
+    bad = ts[1:] <= ts[:-1]
+    if bad.any():
+        t = int(np.argmax(bad)) + 1
+        kind = "duplicated" if ts[t] == ts[t - 1] else "not ascending"
         raise DataError(f"timestamps: {kind} at bar {t} ({format_timestamp(ts[t])}); "
                         f"timestamps must be sorted and unique")
     o, h, lo, c, v = (p[f] for f in FIELDS)

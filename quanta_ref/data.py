@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.bars import FIELDS, Bars
+from quanta_ref.bars import FIELDS, Bars, as_timestamps
 from quanta_ref.errors import ConfigError, DataError
 
 __all__ = [
@@ -577,5 +577,12 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
         day = np.datetime64(first, "ns").astype("datetime64[D]")
         offsets = np.arange(n_bars, dtype=np.int64) * count
         days = np.busday_offset(day, offsets, roll="forward")
-        return days.astype("datetime64[ns]").astype(np.int64)
+        try:
+            return as_timestamps(days)   # refuses dates beyond 2262 instead of wrapping
+        except DataError as exc:
+            raise ConfigError(f"n_bars: {n_bars} bars from {start!r} {exc}") from None
+    span = float(n_bars) * float(count * _UNIT_NS[unit])
+    if first + span > float(np.iinfo(np.int64).max):
+        raise ConfigError(f"n_bars: {n_bars} bars of {freq!r} from {start!r} go beyond the "
+                          f"int64 nanosecond range (2262-04-11)")
     return first + np.arange(n_bars, dtype=np.int64) * (count * _UNIT_NS[unit])

@@ -518,3 +518,19 @@ def test_from_dataframe_refuses_a_duplicated_row_and_a_missing_column() -> None:
         Bars.from_dataframe(frame)
     with pytest.raises(DataError, match="volume"):
         Bars.from_dataframe(frame.drop(columns=["volume"]))
+
+
+def test_synthetic_refuses_a_span_beyond_the_nanosecond_range() -> None:
+    # 100_000 business days from 2000 reach past 2262: refused, not wrapped around
+    with pytest.raises(ConfigError, match="n_bars"):
+        synthetic(100_000, 1, seed=1)
+    with pytest.raises(ConfigError, match="n_bars"):
+        synthetic(3_000_000, 1, seed=1, freq="1h")
+
+
+def test_wrapped_int64_timestamps_are_not_ascending() -> None:
+    # np.diff would overflow on these and call them ascending
+    top = np.iinfo(np.int64).max
+    with pytest.raises(DataError, match="not ascending"):
+        Bars.from_arrays(np.array([top - 1, -top]), [1.0, 1.0], [1.0, 1.0], [1.0, 1.0],
+                         [1.0, 1.0])
