@@ -66,7 +66,11 @@ def as_timestamps(timestamps: Any) -> np.ndarray:
                 converted = arr.astype("datetime64")
         except (ValueError, TypeError, OverflowError, Warning) as exc:
             raise DataError(f"timestamps: cannot read as dates ({exc})") from None
-        return as_timestamps(converted)
+        try:
+            return as_timestamps(converted)
+        except DataError as exc:
+            raise DataError(f"{exc}; note that numpy reads a compact date such as '20200102' "
+                            f"as a year: write '2020-01-02'") from None
     raise DataError(f"timestamps: expected datetime64, int64 nanoseconds or ISO strings, "
                     f"got dtype {arr.dtype}")
 
