@@ -75,6 +75,17 @@ def as_timestamps(timestamps: Any) -> np.ndarray:
                     f"got dtype {arr.dtype}")
 
 
+def as_series(name: str, values: Any) -> np.ndarray:
+    """Convert `values` to a 1-D float64 array, or raise DataError naming `name`."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
+    if arr.ndim != 1:
+        raise DataError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    return arr
+
+
 def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray:
     if getattr(getattr(values, "dtype", None), "kind", "") == "c":
         # numpy would only warn and drop the imaginary part.

@@ -89,6 +89,7 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref.bars import as_series
 from quanta_ref.errors import ConfigError, DataError
 
 __all__ = [
@@ -124,15 +125,7 @@ def _check_num_std(value: Any) -> float:
     return value
 
 
-def _as_series(name: str, values: Any) -> np.ndarray:
-    """Convert batch input to a 1-D float64 array, or raise DataError naming `name`."""
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
-    if arr.ndim != 1:
-        raise DataError(f"{name}: expected a 1-D array, got shape {arr.shape}")
-    return arr
+_as_series = as_series   # batch input: 1-D float64, or DataError naming the argument
 
 
 def _run(indicator: Any, arr: np.ndarray) -> np.ndarray:

@@ -95,7 +95,7 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.bars import as_timestamps
+from quanta_ref.bars import as_series, as_timestamps
 from quanta_ref.errors import ConfigError, DataError
 
 NS_PER_DAY = 86_400_000_000_000
@@ -245,12 +245,7 @@ def compute_stats(timestamps: np.ndarray, equity: np.ndarray, initial_cash: floa
         If `initial_cash` or a given `periods_per_year` is not a finite number > 0.
     """
     # ---- inputs ---------------------------------------------------------------------
-    try:
-        eq_arr = np.asarray(equity, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"equity: cannot convert to float64 ({exc})") from None
-    if eq_arr.ndim != 1:
-        raise DataError(f"equity: expected a 1-D array, got shape {eq_arr.shape}")
+    eq_arr = as_series("equity", equity)
     if eq_arr.size == 0:
         raise DataError("equity: empty (a backtest has at least one bar)")
     ts = _as_timestamps(timestamps)
