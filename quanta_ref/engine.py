@@ -357,37 +357,17 @@ class _Run(Context):
         self.bus.publish(OrderEvent(order.snapshot()))
 
     # =============================================================== ctx: orders
-    def _where(self) -> str:
-        if self.index < 0:
-            return "before the first bar"
-        return f"bar {self.index} ({format_timestamp(self.timeline.timestamps[self.index])})"
+    def _now(self) -> int:
+        return self.timeline.timestamps[max(self.index, 0)]
 
     def _column(self, symbol: Any) -> int:
-        if not isinstance(symbol, str) or symbol not in self.columns:
-            raise OrderError(f"symbol: unknown symbol {symbol!r} at {self._where()}; the data "
-                             f"has {list(self.bars.symbols)}")
-        return self.columns[symbol]
+        return check_symbol(symbol, self.columns, self.bars.symbols, self.index, self._now())
 
     def _parse(self, enum: Any, value: Any, field: str, symbol: str) -> Any:
-        try:
-            return enum.parse(value, field)
-        except OrderError as exc:
-            raise OrderError(f"{exc} (symbol {symbol!r}, {self._where()})") from None
+        return check_choice(enum, value, field, symbol, self.index, self._now())
 
     def _number(self, field: str, value: Any, symbol: str, positive: bool) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                             np.floating)):
-            raise OrderError(f"{field}: expected a number, got {value!r} (symbol {symbol!r}, "
-                             f"{self._where()})")
-        try:
-            value = float(value)
-        except OverflowError:
-            value = math.inf
-        if not math.isfinite(value) or (positive and value <= 0.0):
-            need = "a finite number > 0" if positive else "a finite number"
-            raise OrderError(f"{field}: must be {need}, got {value!r} (symbol {symbol!r}, "
-                             f"{self._where()})")
-        return value
+        return check_number(field, value, symbol, positive, self.index, self._now())
 
     def _new_order(self, symbol: str, side: Side | None, quantity: float, kind: OrderType,
                    limit_price: float | None, stop_price: float | None, tif: TimeInForce,
@@ -421,16 +401,7 @@ class _Run(Context):
         kind = self._parse(OrderType, order_type, "order_type", symbol)
         tif = self._parse(TimeInForce, time_in_force, "time_in_force", symbol)
         quantity = self._number("quantity", quantity, symbol, positive=True)
-        needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
-        for field, value, needed in (("limit_price", limit_price, needs_limit),
-                                     ("stop_price", stop_price, needs_stop)):
-            if needed and value is None:
-                raise OrderError(f"{field}: required for a {kind.value} order (symbol "
-                                 f"{symbol!r}, {self._where()})")
-            if not needed and value is not None:
-                raise OrderError(f"{field}: not used by a {kind.value} order (symbol "
-                                 f"{symbol!r}, {self._where()})")
+        check_prices(kind, limit_price, stop_price, symbol, self.index, self._now())
         limit_price = (None if limit_price is None
                        else self._number("limit_price", limit_price, symbol, positive=True))
         stop_price = (None if stop_price is None
@@ -491,10 +462,8 @@ class _Run(Context):
         return True
 
     def _order(self, order_id: Any) -> Order:
-        if (isinstance(order_id, bool) or not isinstance(order_id, (int, np.integer))
-                or not 1 <= order_id <= len(self.orders)):
-            raise OrderError(f"order_id: no order {order_id!r} ({self._where()})")
-        return self.orders[int(order_id) - 1]
+        return self.orders[check_order_id(order_id, len(self.orders), self.index,
+                                          self._now()) - 1]
 
     def get_order(self, order_id: int) -> Order:
         return self._order(order_id).snapshot()
@@ -532,27 +501,12 @@ class _Run(Context):
         return self.bars.symbols
 
     def history(self, symbol: str, field: str = "close", length: int | None = None) -> np.ndarray:
-        n = self._column(symbol)
-        if field not in FIELDS:
-            raise DataError(f"field: {field!r} is not one of {FIELDS}")
-        column: np.ndarray = getattr(self.bars, field)[: self.index + 1, n]
-        if length is not None:
-            if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or (
-                    length < 0):
-                raise DataError(f"length: expected a whole number >= 0, got {length!r}")
-            column = column[max(0, len(column) - int(length)):]
-        return column
+        return history_view(self.bars, self._column(symbol), self.index, field, length)
 
     def signal(self, name: str, value: float, symbol: str | None = None) -> None:
         if symbol is not None:
             self._column(symbol)
-        if not isinstance(name, str):
-            raise OrderError(f"name: a signal name must be a string, got {name!r}")
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                             np.floating)):
-            raise OrderError(f"value: a signal value must be a number, got {value!r}")
-        self.bus.publish(SignalEvent(self.timeline.timestamps[max(self.index, 0)], symbol,
-                                     name, float(value)))
+        self.bus.publish(make_signal(name, value, symbol, self._now()))
 
     # =============================================================== result
     def _result(self, equity: np.ndarray, cash: np.ndarray,
@@ -573,3 +527,92 @@ class _Run(Context):
             trades=list(pf.trades),
             positions=[self.get_position(s) for s in self.bars.symbols],
             stats=stats, signals=list(self.signals))
+
+
+# =================================================================== ctx argument checks
+# Shared by both backends: the Rust context handles the common well-formed arguments itself
+# and calls these for anything else, so every message is written once.
+def describe_bar(index: int, now: int) -> str:
+    """Where the run is, for error messages: "bar 12 (2024-01-15T00:00:00)"."""
+    if index < 0:
+        return "before the first bar"
+    return f"bar {index} ({format_timestamp(now)})"
+
+
+def check_symbol(symbol: Any, columns: dict[str, int], symbols: tuple[str, ...], index: int,
+                 now: int) -> int:
+    """The column of `symbol`, or OrderError."""
+    if not isinstance(symbol, str) or symbol not in columns:
+        raise OrderError(f"symbol: unknown symbol {symbol!r} at {describe_bar(index, now)}; "
+                         f"the data has {list(symbols)}")
+    return columns[symbol]
+
+
+def check_choice(enum: Any, value: Any, field: str, symbol: str, index: int, now: int) -> Any:
+    """`enum.parse(value)`, the error naming the symbol and the bar."""
+    try:
+        return enum.parse(value, field)
+    except OrderError as exc:
+        raise OrderError(f"{exc} (symbol {symbol!r}, {describe_bar(index, now)})") from None
+
+
+def check_number(field: str, value: Any, symbol: str, positive: bool, index: int,
+                 now: int) -> float:
+    """`value` as a finite float (> 0 if `positive`), or OrderError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise OrderError(f"{field}: expected a number, got {value!r} (symbol {symbol!r}, "
+                         f"{describe_bar(index, now)})")
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value) or (positive and value <= 0.0):
+        need = "a finite number > 0" if positive else "a finite number"
+        raise OrderError(f"{field}: must be {need}, got {value!r} (symbol {symbol!r}, "
+                         f"{describe_bar(index, now)})")
+    return value
+
+
+def check_prices(kind: OrderType, limit_price: Any, stop_price: Any, symbol: str, index: int,
+                 now: int) -> None:
+    """Limit and stop prices are given exactly when the order type uses them."""
+    needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
+    for field, value, needed in (("limit_price", limit_price, needs_limit),
+                                 ("stop_price", stop_price, needs_stop)):
+        if needed and value is None:
+            raise OrderError(f"{field}: required for a {kind.value} order (symbol "
+                             f"{symbol!r}, {describe_bar(index, now)})")
+        if not needed and value is not None:
+            raise OrderError(f"{field}: not used by a {kind.value} order (symbol "
+                             f"{symbol!r}, {describe_bar(index, now)})")
+
+
+def check_order_id(order_id: Any, n_orders: int, index: int, now: int) -> int:
+    """`order_id` as an int in 1..n_orders, or OrderError."""
+    if (isinstance(order_id, bool) or not isinstance(order_id, (int, np.integer))
+            or not 1 <= order_id <= n_orders):
+        raise OrderError(f"order_id: no order {order_id!r} ({describe_bar(index, now)})")
+    return int(order_id)
+
+
+def history_view(bars: Bars, column: int, index: int, field: str,
+                 length: int | None) -> np.ndarray:
+    """Read-only view of `field` of one column up to row `index` (the last `length` rows)."""
+    if field not in FIELDS:
+        raise DataError(f"field: {field!r} is not one of {FIELDS}")
+    values: np.ndarray = getattr(bars, field)[: index + 1, column]
+    if length is not None:
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+            raise DataError(f"length: expected a whole number >= 0, got {length!r}")
+        values = values[max(0, len(values) - int(length)):]
+    return values
+
+
+def make_signal(name: Any, value: Any, symbol: str | None, now: int) -> SignalEvent:
+    """A checked `SignalEvent` (the symbol is checked by the caller)."""
+    if not isinstance(name, str):
+        raise OrderError(f"name: a signal name must be a string, got {name!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise OrderError(f"value: a signal value must be a number, got {value!r}")
+    return SignalEvent(now, symbol, name, float(value))

@@ -6,10 +6,19 @@
 //! tests with plain `cargo test`, and knows nothing of the GIL. The PyO3 glue lives in the
 //! `quanta-py` crate, which converts at the edge and calls in here.
 //!
-//! For now it only carries its version; the engine arrives in a later change.
+//! Modules mirror the reference one for one: [`orders`], [`matching`], [`portfolio`],
+//! [`risk`], [`config`] and [`engine`] (the loop). Inputs are validated by the Python front
+//! before they reach this crate; its functions document the preconditions they rely on.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod config;
+pub mod engine;
+pub mod matching;
+pub mod orders;
+pub mod portfolio;
+pub mod risk;
 
 /// The version of this crate (the `version` in its `Cargo.toml`), e.g. `"0.1.0"`.
 pub fn version() -> &'static str {

@@ -1,0 +1,71 @@
+//! Engine settings (`quanta_ref.config.EngineConfig`), already validated by the Python front.
+
+/// Every engine setting the loop reads. `None` means "off".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Cash before the first bar (> 0).
+    pub initial_cash: f64,
+    /// Fraction of traded value, per fill.
+    pub commission_rate: f64,
+    /// Floor of one fill's commission.
+    pub min_commission: f64,
+    /// Fraction of a sell's traded value (stamp duty).
+    pub sell_tax_rate: f64,
+    /// Basis points against the trader on market and stop fills.
+    pub slippage_bps: f64,
+    /// Market orders trade at the submitting bar's close (`fill_at="close"`).
+    pub fill_at_close: bool,
+    /// Quantity step.
+    pub lot_size: f64,
+    /// Non-integer quantities allowed.
+    pub fractional: bool,
+    /// Shares bought today cannot be sold today.
+    pub t_plus_1: bool,
+    /// Daily limit as a fraction of the previous day's close.
+    pub price_limit: Option<f64>,
+    /// Tick the price limits are rounded to.
+    pub tick_size: Option<f64>,
+    /// Participation limit per bar, a fraction of the bar's volume.
+    pub max_volume_fraction: Option<f64>,
+    /// Margin account (shorts allowed).
+    pub allow_short: bool,
+    /// Gross exposure / equity limit.
+    pub max_leverage: Option<f64>,
+    /// Largest absolute position.
+    pub max_position_quantity: Option<f64>,
+    /// Largest position value as a fraction of equity.
+    pub max_position_weight: Option<f64>,
+    /// Largest order value.
+    pub max_order_value: Option<f64>,
+    /// Drawdown (fraction) past which new buying halts.
+    pub max_drawdown_stop: Option<f64>,
+    /// Bars per year for the metrics; inferred when None.
+    pub periods_per_year: Option<f64>,
+}
+
+impl Default for Config {
+    /// The reference's defaults.
+    fn default() -> Self {
+        Config {
+            initial_cash: 1_000_000.0,
+            commission_rate: 0.0,
+            min_commission: 0.0,
+            sell_tax_rate: 0.0,
+            slippage_bps: 0.0,
+            fill_at_close: false,
+            lot_size: 1.0,
+            fractional: false,
+            t_plus_1: false,
+            price_limit: None,
+            tick_size: None,
+            max_volume_fraction: None,
+            allow_short: false,
+            max_leverage: None,
+            max_position_quantity: None,
+            max_position_weight: None,
+            max_order_value: None,
+            max_drawdown_stop: None,
+            periods_per_year: None,
+        }
+    }
+}

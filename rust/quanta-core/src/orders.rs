@@ -1,0 +1,198 @@
+//! Orders, fills and round-trip trades: the nouns of execution (`quanta_ref.orders`).
+//!
+//! Symbols are carried as their column in the bar panel; the Python glue turns them back into
+//! names at the edge.
+
+/// Direction of an order or fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Buy.
+    Buy,
+    /// Sell.
+    Sell,
+}
+
+/// How an order is priced (docs/semantics.md, section 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderType {
+    /// At the next open (or this close with `fill_at="close"`).
+    Market,
+    /// At the limit price or better.
+    Limit,
+    /// A market order once the stop price is touched.
+    Stop,
+    /// A limit order once the stop price is touched.
+    StopLimit,
+}
+
+/// How long an order stays live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeInForce {
+    /// Good till cancelled.
+    Gtc,
+    /// To the end of its trading day.
+    Day,
+}
+
+/// Life cycle: Pending -> PartiallyFilled -> Filled, or to Cancelled, Expired, Rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Accepted, nothing filled yet.
+    Pending,
+    /// Some filled, the rest live.
+    PartiallyFilled,
+    /// All filled.
+    Filled,
+    /// Ended by the strategy, or by the engine after a partial fill.
+    Cancelled,
+    /// A DAY order at the end of its day.
+    Expired,
+    /// Refused with nothing filled.
+    Rejected,
+}
+
+impl OrderStatus {
+    /// True while the order can still fill.
+    pub fn is_live(self) -> bool {
+        matches!(self, OrderStatus::Pending | OrderStatus::PartiallyFilled)
+    }
+}
+
+/// Why the engine ended an order (`Order.reject_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Not enough cash.
+    InsufficientCash,
+    /// Not enough (sellable) position.
+    InsufficientPosition,
+    /// Not a whole number of lots.
+    LotSize,
+    /// No close seen yet for the symbol.
+    NoPrice,
+    /// A target order with nothing to do.
+    ZeroQuantity,
+    /// `max_position_quantity` or `max_position_weight`.
+    MaxPosition,
+    /// `max_order_value`.
+    MaxOrderValue,
+    /// `max_leverage`.
+    MaxLeverage,
+    /// `max_drawdown_stop` was hit.
+    DrawdownHalt,
+    /// A DAY order outlived its day.
+    Expired,
+}
+
+impl Reason {
+    /// The reason code as the reference spells it (`quanta_ref.orders.Reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::InsufficientCash => "insufficient_cash",
+            Reason::InsufficientPosition => "insufficient_position",
+            Reason::LotSize => "lot_size",
+            Reason::NoPrice => "no_price",
+            Reason::ZeroQuantity => "zero_quantity",
+            Reason::MaxPosition => "max_position",
+            Reason::MaxOrderValue => "max_order_value",
+            Reason::MaxLeverage => "max_leverage",
+            Reason::DrawdownHalt => "drawdown_halt",
+            Reason::Expired => "expired",
+        }
+    }
+}
+
+/// An order and its current state (`quanta_ref.orders.Order`).
+///
+/// A target order has `side == None` and `quantity == 0.0` until it is sized at a fill.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Order {
+    /// 1, 2, ... in submission order.
+    pub order_id: usize,
+    /// Column of the symbol in the bar panel.
+    pub column: usize,
+    /// Buy or sell; None for an unsized target order.
+    pub side: Option<Side>,
+    /// Ordered quantity.
+    pub quantity: f64,
+    /// Quantity filled so far.
+    pub filled_quantity: f64,
+    /// Market, limit, stop or stop-limit.
+    pub order_type: OrderType,
+    /// Limit price of limit and stop-limit orders.
+    pub limit_price: Option<f64>,
+    /// Stop price of stop and stop-limit orders.
+    pub stop_price: Option<f64>,
+    /// GTC or DAY.
+    pub time_in_force: TimeInForce,
+    /// Current status.
+    pub status: OrderStatus,
+    /// Why the engine ended it, if it did.
+    pub reject_reason: Option<Reason>,
+    /// Timestamp of the bar it was submitted on.
+    pub created_at: i64,
+    /// Timestamp of its last fill.
+    pub filled_at: Option<i64>,
+    /// Target quantity of an `order_target_quantity` order.
+    pub target_quantity: Option<f64>,
+    /// Target weight of an `order_target_percent` order.
+    pub target_percent: Option<f64>,
+    /// Volume-weighted price of its fills.
+    pub average_fill_price: f64,
+    /// A stop that has been touched.
+    pub triggered: bool,
+    /// First bar index at which it may be matched.
+    pub eligible_bar: usize,
+    /// Trading day a DAY order lives in, once known.
+    pub active_day: Option<i64>,
+}
+
+impl Order {
+    /// Quantity still to fill.
+    pub fn remaining(&self) -> f64 {
+        self.quantity - self.filled_quantity
+    }
+}
+
+/// One execution (`quanta_ref.orders.Fill`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fill {
+    /// The order that traded.
+    pub order_id: usize,
+    /// The bar's timestamp.
+    pub timestamp: i64,
+    /// Column of the symbol.
+    pub column: usize,
+    /// Buy or sell.
+    pub side: Side,
+    /// Quantity traded.
+    pub quantity: f64,
+    /// Price traded.
+    pub price: f64,
+    /// Commission paid.
+    pub commission: f64,
+    /// Tax paid (sells).
+    pub tax: f64,
+}
+
+/// A closed round trip, matched first-in first-out (`quanta_ref.orders.Trade`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Trade {
+    /// Column of the symbol.
+    pub column: usize,
+    /// +1 long, -1 short.
+    pub direction: i8,
+    /// Quantity closed.
+    pub quantity: f64,
+    /// Timestamp of the opening fill.
+    pub entry_time: i64,
+    /// Price of the opening fill.
+    pub entry_price: f64,
+    /// Timestamp of the closing fill.
+    pub exit_time: i64,
+    /// Price of the closing fill.
+    pub exit_price: f64,
+    /// Profit net of entry and exit costs.
+    pub pnl: f64,
+    /// `pnl / (entry_price * quantity)`.
+    pub return_: f64,
+}
