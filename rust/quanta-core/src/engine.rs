@@ -253,7 +253,15 @@ impl Core {
 
     // ============================================================ matching one order
     /// Try to fill order `id` in this bar of its symbol. Mirrors `_Run._match`.
-    fn match_order(&mut self, id: usize, open: f64, high: f64, low: f64, close: f64, at_close: bool) {
+    fn match_order(
+        &mut self,
+        id: usize,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        at_close: bool,
+    ) {
         let n = self.orders[id].column;
         {
             let day = self.day;
@@ -291,8 +299,7 @@ impl Core {
                 let sellable = self.portfolio.sellable(n, self.day, self.cfg.t_plus_1);
                 if quantity > sellable {
                     // Whole lots, or the whole holding (an odd lot goes all at once).
-                    quantity =
-                        if sellable == held { sellable } else { self.floor_lots(sellable) };
+                    quantity = if sellable == held { sellable } else { self.floor_lots(sellable) };
                     if quantity <= 0.0 {
                         return self.wait(id, sized_here); // T+1: wait for the next day
                     }
@@ -313,8 +320,7 @@ impl Core {
         }
         // The risk limits again, with the position, equity and price of this moment.
         let equity = self.portfolio.equity_marking(n, price);
-        let reason =
-            self.risk.check(&self.cfg, &self.portfolio, n, side, quantity, price, equity);
+        let reason = self.risk.check(&self.cfg, &self.portfolio, n, side, quantity, price, equity);
         if let Some(reason) = reason {
             return self.end(id, reason, false);
         }
@@ -418,8 +424,7 @@ impl Core {
 
     fn covers_sell_costs(&self, quantity: f64, price: f64) -> bool {
         let value = quantity * price;
-        self.portfolio.cash + value - self.commission(value) - value * self.cfg.sell_tax_rate
-            >= 0.0
+        self.portfolio.cash + value - self.commission(value) - value * self.cfg.sell_tax_rate >= 0.0
     }
 
     /// The largest whole-lot quantity the cash buys at `price`, commission included.
@@ -456,7 +461,14 @@ impl Core {
     }
 
     // ============================================================ booking
-    fn fill(&mut self, id: usize, side: Side, quantity: f64, price: f64, end_reason: Option<Reason>) {
+    fn fill(
+        &mut self,
+        id: usize,
+        side: Side,
+        quantity: f64,
+        price: f64,
+        end_reason: Option<Reason>,
+    ) {
         let value = quantity * price;
         let commission = self.commission(value);
         let tax = if side == Side::Sell { value * self.cfg.sell_tax_rate } else { 0.0 };
@@ -541,7 +553,10 @@ impl Core {
         // Eligible from the next bar; a market order in close mode already at this close,
         // unless this close has begun.
         let mut eligible = if i < 0 { 0 } else { i as usize + 1 };
-        if self.cfg.fill_at_close && order_type == OrderType::Market && i >= 0 && !self.in_close_phase
+        if self.cfg.fill_at_close
+            && order_type == OrderType::Market
+            && i >= 0
+            && !self.in_close_phase
         {
             eligible = i as usize;
         }
@@ -656,9 +671,22 @@ impl Core {
     }
 
     /// Submit a target order (`value` already checked finite); returns its order id.
-    pub fn submit_target(&mut self, column: usize, target: Target, time_in_force: TimeInForce) -> usize {
-        let id =
-            self.new_order(column, None, 0.0, OrderType::Market, None, None, time_in_force, Some(target));
+    pub fn submit_target(
+        &mut self,
+        column: usize,
+        target: Target,
+        time_in_force: TimeInForce,
+    ) -> usize {
+        let id = self.new_order(
+            column,
+            None,
+            0.0,
+            OrderType::Market,
+            None,
+            None,
+            time_in_force,
+            Some(target),
+        );
         let reason = if self.portfolio.positions[column].last_price.is_nan() {
             Some(Reason::NoPrice)
         } else {
@@ -666,7 +694,9 @@ impl Core {
                 Target::Quantity(v) | Target::Percent(v) if v < 0.0 && !self.cfg.allow_short => {
                     Some(Reason::InsufficientPosition)
                 }
-                Target::Quantity(v) if !self.cfg.fractional && v != floor(v) => Some(Reason::LotSize),
+                Target::Quantity(v) if !self.cfg.fractional && v != floor(v) => {
+                    Some(Reason::LotSize)
+                }
                 _ => None,
             }
         };

@@ -113,7 +113,13 @@ pub fn price_limits(reference_close: f64, limit: f64, tick: Option<f64>) -> (f64
 }
 
 /// True when a buy would trade at limit-up or a sell at limit-down (within a tolerance).
-pub fn blocked_by_price_limit(side: Side, price: f64, down: f64, up: f64, tick: Option<f64>) -> bool {
+pub fn blocked_by_price_limit(
+    side: Side,
+    price: f64,
+    down: f64,
+    up: f64,
+    tick: Option<f64>,
+) -> bool {
     if side == Side::Buy {
         let tolerance = match tick {
             Some(tick) => tick * 0.5,

@@ -8,6 +8,9 @@
 
 use pyo3::prelude::*;
 
+mod engine;
+mod errors;
+
 /// The version of the Rust engine core (`quanta_core::version`).
 #[pyfunction]
 #[pyo3(name = "version")]
@@ -15,10 +18,22 @@ fn py_version() -> &'static str {
     quanta_core::version()
 }
 
+/// Panics inside the engine's panic guard: lets the tests check that a Rust panic reaches
+/// Python as a `QuantaError` (never called by the engine).
+#[pyfunction]
+#[pyo3(name = "_debug_panic")]
+fn py_debug_panic() -> PyResult<()> {
+    errors::catch_panic(|| panic!("deliberate panic for the test suite"))
+}
+
 /// The native module `quanta_fast._quanta_fast`.
 #[pymodule]
 fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_version, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<engine::PyEngine>()?;
+    m.add_class::<engine::PyContext>()?;
+    m.add_class::<engine::PyBar>()?;
+    m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
     Ok(())
 }

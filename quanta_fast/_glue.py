@@ -1,0 +1,62 @@
+"""Conversions the native engine calls at the Python edge (not a public API).
+
+The native context builds plain tuples; these turn them into the reference's own types, so
+a strategy and a result see `quanta_ref.orders.Order`, `Fill`, `Trade` and
+`quanta_ref.portfolio.Position` whichever backend ran. The argument checks the native context
+falls back to for unusual arguments are the reference's own (`quanta_ref.engine.check_*`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quanta_ref.engine import (check_choice, check_number, check_order_id, check_prices,
+                               check_symbol, history_view, make_signal)
+from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce, Trade
+from quanta_ref.portfolio import Position
+
+__all__ = ["check_choice", "check_number", "check_order_id", "check_prices", "check_symbol",
+           "history_view", "make_fill", "make_order", "make_position", "make_signal",
+           "make_trade", "ENUMS"]
+
+#: The enum classes the native side parses by name, in a fixed order.
+ENUMS = (Side, OrderType, TimeInForce)
+
+_SIDE = {"buy": Side.BUY, "sell": Side.SELL}
+_TYPE = {m.value: m for m in OrderType}
+_TIF = {m.value: m for m in TimeInForce}
+_STATUS = {m.value: m for m in OrderStatus}
+_SLOTS = Order.__slots__
+
+
+def make_order(head: tuple[Any, ...], tail: tuple[Any, ...]) -> Order:
+    """An `Order` from the native fields in `Order.__slots__` order (enums as strings), in
+    two tuples because PyO3 converts tuples of at most 12."""
+    order = Order.__new__(Order)
+    for name, value in zip(_SLOTS, head + tail, strict=True):
+        setattr(order, name, value)
+    order.side = None if order.side is None else _SIDE[order.side]
+    order.order_type = _TYPE[order.order_type]
+    order.time_in_force = _TIF[order.time_in_force]
+    order.status = _STATUS[order.status]
+    return order
+
+
+def make_fill(order_id: int, timestamp: int, symbol: str, side: str, quantity: float,
+              price: float, commission: float, tax: float) -> Fill:
+    """A `Fill` from native fields."""
+    return Fill(order_id, timestamp, symbol, _SIDE[side], quantity, price, commission, tax)
+
+
+def make_trade(symbol: str, direction: int, quantity: float, entry_time: int,
+               entry_price: float, exit_time: int, exit_price: float, pnl: float,
+               return_: float) -> Trade:
+    """A `Trade` from native fields."""
+    return Trade(symbol, direction, quantity, entry_time, entry_price, exit_time, exit_price,
+                 pnl, return_)
+
+
+def make_position(symbol: str, quantity: float, average_cost: float, realized_pnl: float,
+                  last_price: float) -> Position:
+    """A `Position` copy from native fields."""
+    return Position(symbol, quantity, average_cost, realized_pnl, last_price)
