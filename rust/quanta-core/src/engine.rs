@@ -442,6 +442,7 @@ impl Core {
             }
         }
         for _ in 0..AFFORD_STEPS {
+            #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must stop the search too
             if !(lots > 0.0) {
                 return 0.0;
             }
@@ -794,7 +795,7 @@ pub fn run<H: Host>(host: &mut H) -> Result<(), H::Error> {
     for i in 0..n_bars {
         step(host, i)?;
         host.with_core(|core, _| core.record_row());
-        if i % 4096 == 4095 {
+        if i % 1024 == 1023 {
             host.check_interrupt()?;
         }
     }

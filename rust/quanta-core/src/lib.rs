@@ -12,6 +12,8 @@
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// Accumulations are spelled `x = x + y` as in the reference, so the two read line for line.
+#![allow(clippy::assign_op_pattern)]
 
 pub mod config;
 pub mod engine;

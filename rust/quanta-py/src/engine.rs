@@ -105,34 +105,23 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyContext>> {
         let timestamps: PyReadonlyArray1<'py, i64> = bars.getattr("timestamps")?.extract()?;
         let field = |name: &str| -> PyResult<PyReadonlyArray2<'py, f64>> {
-            Ok(bars.getattr(name)?.extract()?)
+            let array: PyReadonlyArray2<'py, f64> = bars.getattr(name)?.extract()?;
+            if array.as_slice().is_err() {
+                return Err(DataError::new_err(format!(
+                    "{name}: the native engine reads a C-contiguous float64 panel in place and \
+                     refuses other layouts; build the panel with Bars.from_arrays"
+                )));
+            }
+            Ok(array)
         };
         let (open, high, low, close, volume) =
             (field("open")?, field("high")?, field("low")?, field("close")?, field("volume")?);
         let symbols = bars.getattr("symbols")?.cast_into::<PyTuple>()?;
-        let slice = |name: &str, arr: &'_ PyReadonlyArray2<'py, f64>| -> PyResult<Vec<()>> {
-            arr.as_slice().map_err(|_| {
-                DataError::new_err(format!(
-                    "{name}: the native engine needs a C-contiguous float64 array; build the \
-                     panel with Bars.from_arrays"
-                ))
-            })?;
-            Ok(Vec::new())
-        };
-        for (name, arr) in [
-            ("open", &open),
-            ("high", &high),
-            ("low", &low),
-            ("close", &close),
-            ("volume", &volume),
-        ] {
-            slice(name, arr)?;
-        }
         let view = BarsView {
             timestamps: timestamps.as_slice().map_err(|_| {
                 DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
             })?,
-            open: open.as_slice().expect("checked above"),
+            open: open.as_slice().expect("checked by `field`"),
             high: high.as_slice().expect("checked above"),
             low: low.as_slice().expect("checked above"),
             close: close.as_slice().expect("checked above"),
