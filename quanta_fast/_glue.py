@@ -35,10 +35,14 @@ def make_order(head: tuple[Any, ...], tail: tuple[Any, ...]) -> Order:
     order = Order.__new__(Order)
     for name, value in zip(_SLOTS, head + tail, strict=True):
         setattr(order, name, value)
-    order.side = None if order.side is None else _SIDE[order.side]
-    order.order_type = _TYPE[order.order_type]
-    order.time_in_force = _TIF[order.time_in_force]
-    order.status = _STATUS[order.status]
+    side: Any = order.side
+    kind: Any = order.order_type
+    tif: Any = order.time_in_force
+    status: Any = order.status
+    order.side = None if side is None else _SIDE[side]
+    order.order_type = _TYPE[kind]
+    order.time_in_force = _TIF[tif]
+    order.status = _STATUS[status]
     return order
 
 

@@ -239,7 +239,7 @@ def _rust_backend() -> Backend:
     if not getattr(quanta_fast, "ENGINE_AVAILABLE", False):
         raise BackendUnavailable("backend: the Rust engine is not implemented yet in this "
                                  "build of quanta_fast; use backend='python'")
-    backend: Backend = quanta_fast.rust_backend()  # type: ignore[attr-defined]
+    backend: Backend = quanta_fast.rust_backend()
     return backend
 
 
