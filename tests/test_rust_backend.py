@@ -1,0 +1,81 @@
+"""What only the Rust backend has to show: its edge with Python (bar objects, data layout,
+interrupts, callbacks it skips). Its results are compared with the reference in
+test_differential.py; every behavioural test runs on it through the `backend` fixture."""
+
+from __future__ import annotations
+
+import _thread
+import threading
+
+import numpy as np
+import pytest
+
+from quanta_ref import Bars, Engine, Strategy
+from quanta_ref.api import Context
+from quanta_ref.data import synthetic
+from quanta_ref.errors import DataError
+from support import bars_from_rows
+
+pytestmark = pytest.mark.usefixtures("backend_rust")
+
+
+class KeepBars(Strategy):
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[object] = []
+        self.seen: list[tuple[int, str, float]] = []
+
+    def on_bar(self, ctx, bar):
+        assert isinstance(ctx, Context)
+        self.seen.append((bar.timestamp, bar.symbol, bar.close))
+        self.kept.append(bar)
+
+
+def test_bars_a_strategy_keeps_keep_their_values():
+    """The engine reuses one bar object only while nobody else holds it."""
+    bars = synthetic(n_bars=50, n_symbols=3, seed=4)
+    strategy = KeepBars()
+    Engine(backend="rust").run(bars, strategy)
+    assert [(b.timestamp, b.symbol, b.close) for b in strategy.kept] == strategy.seen
+    assert len(strategy.seen) == 150
+
+
+def test_an_unkept_bar_object_is_reused():
+    ids: set[int] = set()
+
+    class Peek(Strategy):
+        def on_bar(self, ctx, bar):
+            ids.add(id(bar))
+
+    Engine(backend="rust").run(synthetic(n_bars=100, seed=1), Peek())
+    assert len(ids) == 1
+
+
+def test_a_non_contiguous_panel_is_refused_with_a_data_error():
+    good = bars_from_rows([(10.0, 11.0, 9.0, 10.0)] * 4)
+    wide = np.repeat(good.close, 2, axis=1)[:, ::2]     # same values, strided view
+    assert not wide.flags.c_contiguous
+    odd = Bars(good.timestamps, good.symbols, good.open, good.high, good.low, wide,
+               good.volume)
+    with pytest.raises(DataError, match="close: the native engine reads a C-contiguous"):
+        Engine(backend="rust").run(odd, Strategy())
+
+
+class FarLimits(Strategy):
+    """Thousands of limit orders that never fill: every bar matches all of them, in Rust,
+    with no Python callback per bar."""
+
+    def on_start(self, ctx):
+        for _ in range(3000):
+            ctx.submit_order("S0", "buy", 1, "limit", limit_price=0.01)
+
+
+def test_ctrl_c_interrupts_a_long_native_run():
+    bars = synthetic(n_bars=60_000, seed=2, freq="1min")   # about 5 s uninterrupted
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            Engine(backend="rust").run(bars, FarLimits())
+    finally:
+        timer.cancel()
