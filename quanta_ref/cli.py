@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--symbol", default="AAPL", help="AAPL, GOOG, IBM or MSFT")
     demo.add_argument("--fast", type=int, default=10)
     demo.add_argument("--slow", type=int, default=30)
-    demo.add_argument("--backend", default="python", choices=["python", "rust", "auto"])
+    demo.add_argument("--backend", default="auto", choices=["python", "rust", "auto"],
+                      help="auto (default): rust when the extension is built, else python")
     args = parser.parse_args(argv)
     try:
         return _demo(args)

@@ -186,9 +186,11 @@ def test_event_bus_time_only_moves_forward() -> None:
         bus.advance_time(4)
 
 
-def test_quanta_demo_prints_a_table_and_run_time(capsys: pytest.CaptureFixture[str]) -> None:
+def test_quanta_demo_prints_a_table_and_run_time(backend: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from quanta_ref.cli import main
 
-    assert main(["demo"]) == 0
+    assert main(["demo", "--backend", backend]) == 0
     out = capsys.readouterr().out
     assert "sharpe_ratio" in out and "run time" in out and "AAPL" in out
+    assert f"backend={backend}" in out
