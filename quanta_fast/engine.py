@@ -15,7 +15,6 @@ from quanta_fast import _glue, _quanta_fast
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
-from quanta_ref.metrics import compute_stats
 
 # The native context implements the whole Context interface; isinstance() should say so.
 Context.register(_quanta_fast.Context)
@@ -41,17 +40,10 @@ class RustBackend(Backend):
         engine = _quanta_fast.Engine(config.as_dict())
         callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
         ctx = engine.run(bars, _glue, *callbacks)
-        bars_in_market, traded_value, total_commission, total_tax = ctx._totals()
+        stats = ctx._stats(bars.timestamps)   # quanta_core::metrics, the reference's numbers
         equity = ctx._take_equity()
         trades = ctx._trades()
         fills = ctx._fills()
-        stats = compute_stats(bars.timestamps, equity, config.initial_cash,
-                              trade_pnls=[t.pnl for t in trades], traded_value=traded_value,
-                              bars_in_market=bars_in_market,
-                              periods_per_year=config.periods_per_year)
-        stats["total_commission"] = total_commission
-        stats["total_tax"] = total_tax
-        stats["n_fills"] = float(len(fills))
         return BacktestResult(
             timestamps=np.array(bars.timestamps), equity=equity, cash=ctx._take_cash(),
             fills=fills, orders=ctx._orders(), trades=trades,

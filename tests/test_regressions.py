@@ -95,3 +95,17 @@ def test_participation_limit_on_data_without_volume_is_refused(backend: str) -> 
     bars = bars_from_rows([(10.0, 10.0, 10.0, 10.0, 0.0)] * 2)
     with pytest.raises(QuantaError, match="max_volume_fraction"):
         run(backend, bars, {}, max_volume_fraction=0.5)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda c: c.submit_order("X", "buy", 1, time_in_force=None), "time_in_force: None"),
+    (lambda c: c.buy("X", 1, order_type=None), "order_type: None"),
+    (lambda c: c.order_target_percent("X", 0.5, time_in_force=None), "time_in_force: None"),
+    (lambda c: c.order_target_quantity("X", 5, time_in_force=None), "time_in_force: None"),
+    (lambda c: c.history("X", None), "field: None"),
+], ids=["submit_tif", "buy_order_type", "target_percent_tif", "target_quantity_tif",
+        "history_field"])
+def test_an_explicit_none_does_not_select_the_default(backend: str, call, message) -> None:
+    # Found by the differential test: the Rust context first read None as "left out".
+    with pytest.raises(QuantaError, match=message):
+        run(backend, bars_from_rows([FLAT] * 2), {0: call})

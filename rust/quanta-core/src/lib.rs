@@ -7,7 +7,8 @@
 //! `quanta-py` crate, which converts at the edge and calls in here.
 //!
 //! Modules mirror the reference one for one: [`orders`], [`matching`], [`portfolio`],
-//! [`risk`], [`config`] and [`engine`] (the loop). Inputs are validated by the Python front
+//! [`risk`], [`config`] and [`engine`] (the loop), and
+//! [`metrics`] (statistics of a finished run). Inputs are validated by the Python front
 //! before they reach this crate; its functions document the preconditions they rely on.
 
 #![deny(unsafe_code)]
@@ -21,6 +22,8 @@ pub mod matching;
 pub mod orders;
 pub mod portfolio;
 pub mod risk;
+
+pub mod metrics;
 
 /// The version of this crate (the `version` in its `Cargo.toml`), e.g. `"0.1.0"`.
 pub fn version() -> &'static str {

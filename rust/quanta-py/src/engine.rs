@@ -308,6 +308,33 @@ pub struct PyContext {
     signals: Py<PyList>,
 }
 
+/// An argument with a default that an explicit `None` must not select: the reference
+/// refuses `time_in_force=None`, so "left out" and "None" differ.
+pub enum Arg<'py> {
+    /// Not passed: the default applies.
+    Missing,
+    /// Passed, whatever it is (None included).
+    Given(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Arg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Arg::Given(obj.to_owned()))
+    }
+}
+
+impl<'py> Arg<'py> {
+    /// The argument, or the string `default` when it was left out.
+    fn or(self, py: Python<'py>, default: &str) -> Bound<'py, PyAny> {
+        match self {
+            Arg::Missing => PyString::new(py, default).into_any(),
+            Arg::Given(value) => value,
+        }
+    }
+}
+
 /// Which of the enums `glue.ENUMS` a choice argument belongs to.
 #[derive(Clone, Copy)]
 enum Choice {
@@ -486,35 +513,28 @@ fn parse_tif(name: &str) -> TimeInForce {
 #[pymethods]
 impl PyContext {
     /// See `quanta_ref.api.Context.submit_order`.
-    #[pyo3(signature = (symbol, side, quantity, order_type=None, limit_price=None, stop_price=None, time_in_force=None))]
+    #[pyo3(
+        text_signature = "(self, symbol, side, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+    )]
+    #[pyo3(signature = (symbol, side, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
     #[allow(clippy::too_many_arguments)]
-    fn submit_order(
+    fn submit_order<'py>(
         &mut self,
-        symbol: &Bound<'_, PyAny>,
-        side: &Bound<'_, PyAny>,
-        quantity: &Bound<'_, PyAny>,
-        order_type: Option<&Bound<'_, PyAny>>,
-        limit_price: Option<&Bound<'_, PyAny>>,
-        stop_price: Option<&Bound<'_, PyAny>>,
-        time_in_force: Option<&Bound<'_, PyAny>>,
+        symbol: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        order_type: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
         let py = symbol.py();
-        let market = PyString::new(py, "market");
-        let gtc = PyString::new(py, "gtc");
         let column = self.column(symbol)?;
         let side = self.choice(Choice::Side, side, "side", symbol)?;
-        let kind = self.choice(
-            Choice::OrderType,
-            order_type.unwrap_or(market.as_any()),
-            "order_type",
-            symbol,
-        )?;
-        let tif = self.choice(
-            Choice::TimeInForce,
-            time_in_force.unwrap_or(gtc.as_any()),
-            "time_in_force",
-            symbol,
-        )?;
+        let order_type = order_type.or(py, "market");
+        let kind = self.choice(Choice::OrderType, &order_type, "order_type", symbol)?;
+        let time_in_force = time_in_force.or(py, "gtc");
+        let tif = self.choice(Choice::TimeInForce, &time_in_force, "time_in_force", symbol)?;
         let quantity = self.number("quantity", quantity, symbol, true)?;
         let kind = match kind.as_str() {
             "market" => OrderType::Market,
@@ -544,15 +564,18 @@ impl PyContext {
     }
 
     /// `submit_order(symbol, "buy", ...)`.
-    #[pyo3(signature = (symbol, quantity, order_type=None, limit_price=None, stop_price=None, time_in_force=None))]
-    fn buy(
+    #[pyo3(
+        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+    )]
+    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    fn buy<'py>(
         &mut self,
-        symbol: &Bound<'_, PyAny>,
-        quantity: &Bound<'_, PyAny>,
-        order_type: Option<&Bound<'_, PyAny>>,
-        limit_price: Option<&Bound<'_, PyAny>>,
-        stop_price: Option<&Bound<'_, PyAny>>,
-        time_in_force: Option<&Bound<'_, PyAny>>,
+        symbol: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        order_type: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
         let side = PyString::new(symbol.py(), "buy");
         self.submit_order(
@@ -567,15 +590,18 @@ impl PyContext {
     }
 
     /// `submit_order(symbol, "sell", ...)`.
-    #[pyo3(signature = (symbol, quantity, order_type=None, limit_price=None, stop_price=None, time_in_force=None))]
-    fn sell(
+    #[pyo3(
+        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+    )]
+    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    fn sell<'py>(
         &mut self,
-        symbol: &Bound<'_, PyAny>,
-        quantity: &Bound<'_, PyAny>,
-        order_type: Option<&Bound<'_, PyAny>>,
-        limit_price: Option<&Bound<'_, PyAny>>,
-        stop_price: Option<&Bound<'_, PyAny>>,
-        time_in_force: Option<&Bound<'_, PyAny>>,
+        symbol: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        order_type: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
         let side = PyString::new(symbol.py(), "sell");
         self.submit_order(
@@ -596,32 +622,29 @@ impl PyContext {
     }
 
     /// See `quanta_ref.api.Context.order_target_quantity`.
-    #[pyo3(signature = (symbol, quantity, time_in_force=None))]
-    fn order_target_quantity(
+    #[pyo3(text_signature = "(self, symbol, quantity, time_in_force='gtc')")]
+    #[pyo3(signature = (symbol, quantity, time_in_force=Arg::Missing))]
+    fn order_target_quantity<'py>(
         &mut self,
-        symbol: &Bound<'_, PyAny>,
-        quantity: &Bound<'_, PyAny>,
-        time_in_force: Option<&Bound<'_, PyAny>>,
+        symbol: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
-        let gtc = PyString::new(symbol.py(), "gtc");
-        self.submit_target(
-            symbol,
-            "target_quantity",
-            quantity,
-            time_in_force.unwrap_or(gtc.as_any()),
-        )
+        let tif = time_in_force.or(symbol.py(), "gtc");
+        self.submit_target(symbol, "target_quantity", quantity, &tif)
     }
 
     /// See `quanta_ref.api.Context.order_target_percent`.
-    #[pyo3(signature = (symbol, weight, time_in_force=None))]
-    fn order_target_percent(
+    #[pyo3(text_signature = "(self, symbol, weight, time_in_force='gtc')")]
+    #[pyo3(signature = (symbol, weight, time_in_force=Arg::Missing))]
+    fn order_target_percent<'py>(
         &mut self,
-        symbol: &Bound<'_, PyAny>,
-        weight: &Bound<'_, PyAny>,
-        time_in_force: Option<&Bound<'_, PyAny>>,
+        symbol: &Bound<'py, PyAny>,
+        weight: &Bound<'py, PyAny>,
+        time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
-        let gtc = PyString::new(symbol.py(), "gtc");
-        self.submit_target(symbol, "target_percent", weight, time_in_force.unwrap_or(gtc.as_any()))
+        let tif = time_in_force.or(symbol.py(), "gtc");
+        self.submit_target(symbol, "target_percent", weight, &tif)
     }
 
     /// Snapshots of the live orders, oldest first.
@@ -696,21 +719,21 @@ impl PyContext {
     }
 
     /// Read-only view of `field` for `symbol` up to the current bar.
-    #[pyo3(signature = (symbol, field=None, length=None))]
+    #[pyo3(text_signature = "(self, symbol, field='close', length=None)")]
+    #[pyo3(signature = (symbol, field=Arg::Missing, length=None))]
     fn history<'py>(
         &self,
         py: Python<'py>,
         symbol: &Bound<'py, PyAny>,
-        field: Option<&Bound<'py, PyAny>>,
+        field: Arg<'py>,
         length: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = self.column(symbol)?;
-        let close = PyString::new(py, "close");
         self.glue(py, "history_view")?.call1((
             self.bars.bind(py),
             n,
             self.core.index,
-            field.unwrap_or(close.as_any()),
+            field.or(py, "close"),
             length,
         ))
     }
@@ -784,6 +807,38 @@ impl PyContext {
     /// Recorded signals, in order.
     fn _signals<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
         self.signals.bind(py).clone()
+    }
+
+    /// The run's statistics (`quanta_ref.metrics.compute_stats` plus total_commission,
+    /// total_tax and n_fills, as the reference's result has them). Call before `_take_equity`.
+    fn _stats<'py>(
+        &self,
+        py: Python<'py>,
+        timestamps: PyReadonlyArray1<'py, i64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let core = &self.core;
+        let p = &core.portfolio;
+        let timestamps = timestamps.as_slice().map_err(|_| {
+            DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
+        })?;
+        let pnls: Vec<f64> = p.trades.iter().map(|t| t.pnl).collect();
+        let stats = quanta_core::metrics::compute_stats(
+            timestamps,
+            &core.equity,
+            core.cfg.initial_cash,
+            &pnls,
+            p.traded_value,
+            core.bars_in_market,
+            core.cfg.periods_per_year,
+        );
+        let dict = PyDict::new(py);
+        for (key, value) in stats.entries() {
+            dict.set_item(key, value)?;
+        }
+        dict.set_item("total_commission", p.total_commission)?;
+        dict.set_item("total_tax", p.total_tax)?;
+        dict.set_item("n_fills", p.transactions.len() as f64)?;
+        Ok(dict)
     }
 
     /// (bars_in_market, traded_value, total_commission, total_tax).

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod engine;
 mod errors;
+mod metrics;
 
 /// The version of the Rust engine core (`quanta_core::version`).
 #[pyfunction]
@@ -35,5 +36,6 @@ fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyContext>()?;
     m.add_class::<engine::PyBar>()?;
     m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
+    metrics::register(m)?;
     Ok(())
 }
