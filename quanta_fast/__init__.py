@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from quanta_fast import _quanta_fast
+from quanta_fast.seed import RustBacktestEngine, RustExecutionEngine
 
 if TYPE_CHECKING:
     from quanta_ref.api import Backend
@@ -18,7 +19,8 @@ __version__: str = _quanta_fast.__version__
 
 ENGINE_AVAILABLE: bool = hasattr(_quanta_fast, "Engine")
 
-__all__ = ["ENGINE_AVAILABLE", "__version__", "core_version", "rust_backend"]
+__all__ = ["ENGINE_AVAILABLE", "RustBacktestEngine", "RustExecutionEngine", "__version__",
+           "core_version", "rust_backend"]
 
 
 def core_version() -> str:
