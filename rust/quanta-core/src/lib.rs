@@ -6,10 +6,13 @@
 //! tests with plain `cargo test`, and knows nothing of the GIL. The PyO3 glue lives in the
 //! `quanta-py` crate, which converts at the edge and calls in here.
 //!
-//! For now it only carries its version; the engine arrives in a later change.
+//! For now it carries its version and the technical indicators (`indicators`); the engine
+//! arrives in a later change.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod indicators;
 
 /// The version of this crate (the `version` in its `Cargo.toml`), e.g. `"0.1.0"`.
 pub fn version() -> &'static str {
