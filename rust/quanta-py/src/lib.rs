@@ -8,6 +8,8 @@
 
 use pyo3::prelude::*;
 
+mod indicators;
+
 /// The version of the Rust engine core (`quanta_core::version`).
 #[pyfunction]
 #[pyo3(name = "version")]
@@ -20,5 +22,6 @@ fn py_version() -> &'static str {
 fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_version, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    indicators::register(m)?;
     Ok(())
 }
