@@ -97,6 +97,8 @@ def assert_same_outcome(ours: Callable[[], Any], theirs: Callable[[], Any]) -> N
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 100.0, NAN, INF, -INF, 1e308, -1e308, 1.7976931348623157e308,
            5e-324, -5e-324, 2.2250738585072014e-308, 1e-300, 1e300]
 
+SIGNED_ZEROS = [0.0, -0.0, 0.0, -0.0, 1.0, -1.0]
+
 elements = st.one_of(
     st.floats(min_value=1e-3, max_value=1e6),           # price-like
     st.floats(min_value=-1e3, max_value=1e3),           # oscillator-like, crosses zero
@@ -108,13 +110,17 @@ elements = st.one_of(
 
 @st.composite
 def series(draw: Any, max_size: int = 60) -> np.ndarray:
-    """A float64 array made of segments: random values, or a constant run."""
+    """A float64 array made of segments: random values, a constant run, or a run of zeros of
+    either sign and +-1."""
     out: list[float] = []
     while len(out) < max_size and draw(st.integers(0, 3)) > 0:
-        if draw(st.booleans()):
+        kind = draw(st.sampled_from(["random", "random", "constant", "signed zeros"]))
+        if kind == "random":
             out.extend(draw(st.lists(elements, max_size=20)))
-        else:
+        elif kind == "constant":
             out.extend([draw(elements)] * draw(st.integers(1, 12)))
+        else:  # where only the sign of a zero tells two results apart
+            out.extend(draw(st.lists(st.sampled_from(SIGNED_ZEROS), max_size=12)))
     return np.array(out[:max_size], dtype=np.float64)
 
 
