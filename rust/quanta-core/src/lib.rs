@@ -7,9 +7,9 @@
 //! `quanta-py` crate, which converts at the edge and calls in here.
 //!
 //! Modules mirror the reference one for one: [`orders`], [`matching`], [`portfolio`],
-//! [`risk`], [`config`] and [`engine`] (the loop), and
-//! [`metrics`] (statistics of a finished run). Inputs are validated by the Python front
-//! before they reach this crate; its functions document the preconditions they rely on.
+//! [`risk`], [`config`], [`engine`] (the loop), [`metrics`] (statistics of a finished run)
+//! and [`indicators`] (batch and streaming). Inputs are validated by the Python front before
+//! they reach this crate; its functions document the preconditions they rely on.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -24,6 +24,8 @@ pub mod portfolio;
 pub mod risk;
 
 pub mod metrics;
+
+pub mod indicators;
 
 /// The version of this crate (the `version` in its `Cargo.toml`), e.g. `"0.1.0"`.
 pub fn version() -> &'static str {

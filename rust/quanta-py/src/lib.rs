@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod engine;
 mod errors;
+mod indicators;
 mod metrics;
 
 /// The version of the Rust engine core (`quanta_core::version`).
@@ -37,5 +38,6 @@ fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyBar>()?;
     m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
     metrics::register(m)?;
+    indicators::register(m)?;
     Ok(())
 }
