@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quanta_fast import indicators as fast_indicators
 from quanta_ref import Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
 from quanta_ref.bars import Bars
@@ -95,9 +96,19 @@ class Workload:
 _DAILY = {"rounds": {"python": 25, "rust": 25}, "warmup": {"python": 1, "rust": 1}}
 _MINUTE = {"rounds": {"python": 3, "rust": 7}, "warmup": {"python": 0, "rust": 1}}
 
+class SmaCrossNative(SmaCross):
+    """`SmaCross` on the Rust streaming `SMA` and `cross` of `quanta_fast.indicators`, which
+    are bit-identical to the reference's: the same backtest with a cheaper strategy body."""
+
+    moving_average = fast_indicators.SMA
+    crossing = staticmethod(fast_indicators.cross)
+
+
 WORKLOADS = (
     Workload(f"sma-daily-{DAILY_BARS}", "daily", SmaCross, **_DAILY),
     Workload(f"sma-minute-{MINUTE_BARS}", "minute", SmaCross, **_MINUTE),
+    Workload(f"sma-native-daily-{DAILY_BARS}", "daily", SmaCrossNative, **_DAILY),
+    Workload(f"sma-native-minute-{MINUTE_BARS}", "minute", SmaCrossNative, **_MINUTE),
     Workload(f"noop-daily-{DAILY_BARS}", "daily", Silent, **_DAILY),
     Workload(f"noop-minute-{MINUTE_BARS}", "minute", Silent, **_MINUTE),
     Workload(f"pass-daily-{DAILY_BARS}", "daily", PassOnBar, **_DAILY),

@@ -19,6 +19,10 @@ class SmaCross(Strategy):
 
     fast = 10
     slow = 30
+    #: The indicator implementations. A subclass may swap in bit-identical ones, e.g. the
+    #: Rust `quanta_fast.indicators.SMA` and `cross` (benchmarks/workloads.py does).
+    moving_average = SMA
+    crossing = staticmethod(cross)
 
     def on_start(self, ctx: Context) -> None:
         if not (isinstance(self.fast, int) and isinstance(self.slow, int)
@@ -27,8 +31,8 @@ class SmaCross(Strategy):
 
             raise ConfigError(f"fast, slow: need whole numbers 1 <= fast < slow, got "
                               f"fast={self.fast!r}, slow={self.slow!r}")
-        self._fast = {s: SMA(self.fast) for s in ctx.symbols}
-        self._slow = {s: SMA(self.slow) for s in ctx.symbols}
+        self._fast = {s: self.moving_average(self.fast) for s in ctx.symbols}
+        self._slow = {s: self.moving_average(self.slow) for s in ctx.symbols}
         self._previous = {s: (math.nan, math.nan) for s in ctx.symbols}
 
     def on_bar(self, ctx: Context, bar: BarEvent) -> None:
@@ -36,7 +40,7 @@ class SmaCross(Strategy):
         slow = self._slow[bar.symbol].update(bar.close)
         prev_fast, prev_slow = self._previous[bar.symbol]
         self._previous[bar.symbol] = (fast, slow)
-        direction = cross(prev_fast, prev_slow, fast, slow)
+        direction = self.crossing(prev_fast, prev_slow, fast, slow)
         if direction > 0:
             ctx.order_target_percent(bar.symbol, 1.0 / len(ctx.symbols))
         elif direction < 0 and ctx.position(bar.symbol) != 0.0:
