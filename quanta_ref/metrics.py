@@ -202,6 +202,53 @@ def infer_periods_per_year(timestamps: np.ndarray) -> float:
     return float(np.median(bars_per_day)) * days_per_year
 
 
+def checked_inputs(timestamps: Any, equity: Any, initial_cash: Any, trade_pnls: Any,
+                   traded_value: Any, bars_in_market: Any, periods_per_year: Any,
+                   ) -> tuple[np.ndarray, np.ndarray, float, float | None, list[float], float,
+                              int]:
+    """The inputs of `compute_stats`, checked in order (the first failing check decides the
+    error) and converted: (timestamps, equity, initial_cash, periods_per_year or None,
+    trade pnls, traded_value, bars_in_market). Both backends call this."""
+    eq_arr = as_series("equity", equity)
+    if eq_arr.size == 0:
+        raise DataError("equity: empty (a backtest has at least one bar)")
+    ts = _as_timestamps(timestamps)
+    if ts.size != eq_arr.size:
+        raise DataError(f"equity: length {eq_arr.size} does not match {ts.size} timestamps")
+    bad = ~np.isfinite(eq_arr)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"equity: non-finite value {eq_arr[i]} at bar {i} "
+                        f"({np.datetime64(int(ts[i]), 'ns')})")
+    cash = _positive_finite("initial_cash", initial_cash)
+    ppy = None if periods_per_year is None else _positive_finite("periods_per_year",
+                                                                  periods_per_year)
+
+    pnls: list[float] = []
+    for j, p in enumerate(trade_pnls):
+        try:
+            value = float(p)
+        except (TypeError, ValueError):
+            raise DataError(f"trade_pnls: trade {j} is not a number ({p!r})") from None
+        if not math.isfinite(value):
+            raise DataError(f"trade_pnls: non-finite pnl {value} for trade {j}")
+        pnls.append(value)
+    try:
+        traded = float(traded_value)
+    except (TypeError, ValueError):
+        raise DataError(f"traded_value: expected a number, got {traded_value!r}") from None
+    if not math.isfinite(traded) or traded < 0.0:
+        raise DataError(f"traded_value: expected a finite number >= 0, got {traded_value!r}")
+    try:
+        in_market = operator.index(bars_in_market)
+    except TypeError:
+        raise DataError(f"bars_in_market: expected an integer, got {bars_in_market!r}") from None
+    n_bars = int(eq_arr.size)
+    if in_market < 0 or in_market > n_bars:
+        raise DataError(f"bars_in_market: {in_market} is outside 0..{n_bars} (the bar count)")
+    return ts, eq_arr, cash, ppy, pnls, traded, in_market
+
+
 # ------------------------------------------------------------------------------ statistics
 def compute_stats(timestamps: np.ndarray, equity: np.ndarray, initial_cash: float, *,
                   trade_pnls: Sequence[float], traded_value: float, bars_in_market: int,
@@ -245,45 +292,12 @@ def compute_stats(timestamps: np.ndarray, equity: np.ndarray, initial_cash: floa
         If `initial_cash` or a given `periods_per_year` is not a finite number > 0.
     """
     # ---- inputs ---------------------------------------------------------------------
-    eq_arr = as_series("equity", equity)
-    if eq_arr.size == 0:
-        raise DataError("equity: empty (a backtest has at least one bar)")
-    ts = _as_timestamps(timestamps)
-    if ts.size != eq_arr.size:
-        raise DataError(f"equity: length {eq_arr.size} does not match {ts.size} timestamps")
-    bad = ~np.isfinite(eq_arr)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataError(f"equity: non-finite value {eq_arr[i]} at bar {i} "
-                        f"({np.datetime64(int(ts[i]), 'ns')})")
-    cash = _positive_finite("initial_cash", initial_cash)
-    if periods_per_year is None:
+    ts, eq_arr, cash, ppy, pnls, traded, in_market = checked_inputs(
+        timestamps, equity, initial_cash, trade_pnls, traded_value, bars_in_market,
+        periods_per_year)
+    if ppy is None:
         ppy = infer_periods_per_year(ts)
-    else:
-        ppy = _positive_finite("periods_per_year", periods_per_year)
-
-    pnls: list[float] = []
-    for j, p in enumerate(trade_pnls):
-        try:
-            value = float(p)
-        except (TypeError, ValueError):
-            raise DataError(f"trade_pnls: trade {j} is not a number ({p!r})") from None
-        if not math.isfinite(value):
-            raise DataError(f"trade_pnls: non-finite pnl {value} for trade {j}")
-        pnls.append(value)
-    try:
-        traded = float(traded_value)
-    except (TypeError, ValueError):
-        raise DataError(f"traded_value: expected a number, got {traded_value!r}") from None
-    if not math.isfinite(traded) or traded < 0.0:
-        raise DataError(f"traded_value: expected a finite number >= 0, got {traded_value!r}")
-    try:
-        in_market = operator.index(bars_in_market)
-    except TypeError:
-        raise DataError(f"bars_in_market: expected an integer, got {bars_in_market!r}") from None
     n_bars = int(eq_arr.size)
-    if in_market < 0 or in_market > n_bars:
-        raise DataError(f"bars_in_market: {in_market} is outside 0..{n_bars} (the bar count)")
 
     # Python floats are IEEE-754 doubles, the same as Rust's f64.
     real: list[float] = eq_arr.tolist()
