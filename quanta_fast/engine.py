@@ -40,12 +40,9 @@ class RustBackend(Backend):
         engine = _quanta_fast.Engine(config.as_dict())
         callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
         ctx = engine.run(bars, _glue, *callbacks)
-        stats = ctx._stats(bars.timestamps)   # quanta_core::metrics, the reference's numbers
-        equity = ctx._take_equity()
-        trades = ctx._trades()
-        fills = ctx._fills()
+        stats = ctx._stats(bars.timestamps)   # quanta_core::metrics; before equity moves out
         return BacktestResult(
-            timestamps=np.array(bars.timestamps), equity=equity, cash=ctx._take_cash(),
-            fills=fills, orders=ctx._orders(), trades=trades,
+            timestamps=np.array(bars.timestamps), equity=ctx._take_equity(),
+            cash=ctx._take_cash(), fills=ctx._fills(), orders=ctx._orders(), trades=ctx._trades(),
             positions=[ctx.get_position(s) for s in bars.symbols],
             stats=stats, signals=ctx._signals())

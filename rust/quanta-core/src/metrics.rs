@@ -23,8 +23,7 @@
 //! already checked, and the Python entry point validates with the reference's own messages
 //! before calling in. The preconditions are listed on each function.
 
-/// Nanoseconds in one calendar day.
-pub const NS_PER_DAY: i64 = 86_400_000_000_000;
+pub use crate::engine::NS_PER_DAY;
 
 /// The names of the statistics, in the order of `quanta_ref.metrics.STAT_KEYS`; the order of
 /// [`Stats::values`].

@@ -840,10 +840,4 @@ impl PyContext {
         dict.set_item("n_fills", p.transactions.len() as f64)?;
         Ok(dict)
     }
-
-    /// (bars_in_market, traded_value, total_commission, total_tax).
-    fn _totals(&self) -> (usize, f64, f64, f64) {
-        let p = &self.core.portfolio;
-        (self.core.bars_in_market, p.traded_value, p.total_commission, p.total_tax)
-    }
 }
