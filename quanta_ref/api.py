@@ -228,6 +228,14 @@ class Backend(abc.ABC):
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         """Run `strategy` over `bars` under `config`."""
 
+    def run_jobs(self, bars: Bars, jobs: list[Any], config: EngineConfig,
+                 n_jobs: int | None = None) -> list[BacktestResult]:
+        """Run checked jobs (`quanta_ref.arrays.Signals`, `Targets`, or strategies), results
+        in job order. The reference runs them one after the other, array jobs as their
+        reference strategies; `n_jobs` is for backends that run jobs in parallel."""
+        return [self.run(bars, job if isinstance(job, Strategy) else job.strategy(bars), config)
+                for job in jobs]
+
 
 def _rust_backend() -> Backend:
     try:
@@ -275,15 +283,60 @@ class Engine:
 
     def run(self, bars: Bars, strategy: Strategy) -> BacktestResult:
         """Run `strategy` over `bars`; see `BacktestResult`."""
-        if not isinstance(bars, Bars):
-            raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
+        self.check_bars(bars)
         if not isinstance(strategy, Strategy):
             raise ConfigError(f"strategy: expected a Strategy instance, got "
                               f"{type(strategy).__name__}")
+        return self._backend.run(bars, strategy, self.config)
+
+    def run_signals(self, bars: Bars, entries: Any, exits: Any, *, short_entries: Any = None,
+                    short_exits: Any = None, size: float = 1.0, size_type: str = "percent",
+                    stop_loss: float | None = None,
+                    take_profit: float | None = None) -> BacktestResult:
+        """Trade boolean signal arrays (T, N) with no Python per bar; see
+        `quanta_ref.arrays.Signals` for every parameter and docs/semantics.md section 16 for
+        the rules. The fills are those of the equivalent `Strategy`
+        (`quanta_ref.arrays.SignalStrategy`) on either backend."""
+        from quanta_ref.arrays import Signals
+
+        job = Signals(entries, exits, short_entries, short_exits, size, size_type, stop_loss,
+                      take_profit)
+        return self.run_many(bars, [job])[0]
+
+    def run_targets(self, bars: Bars, weights: Any) -> BacktestResult:
+        """Rebalance to target weights (T, N) (NaN = leave as is) with no Python per bar; see
+        `quanta_ref.arrays.Targets`."""
+        from quanta_ref.arrays import Targets
+
+        return self.run_many(bars, [Targets(weights)])[0]
+
+    def run_many(self, bars: Bars, jobs: Any, n_jobs: int | None = None,
+                 progress: bool = False, executor: Any = None) -> list[BacktestResult]:
+        """Run many jobs (`Signals`, `Targets` or `Strategy` instances) on the same bars;
+        results in job order, identical whatever `n_jobs` or `executor`. See
+        `quanta_ref.grid.run_many`."""
+        from quanta_ref.grid import run_many
+
+        return run_many(self, bars, jobs, n_jobs=n_jobs, progress=progress, executor=executor)
+
+    def optimize(self, bars: Bars, make_job: Any, grid: dict[str, Any],
+                 metric: str = "sharpe_ratio", constraint: Any = None, maximize: bool = True,
+                 n_jobs: int | None = None, progress: bool = False,
+                 executor: Any = None) -> Any:
+        """Run `make_job(cache, **params)` for every combination of `grid` and rank them by
+        `metric`; see `quanta_ref.grid.optimize`."""
+        from quanta_ref.grid import optimize
+
+        return optimize(self, bars, make_job, grid, metric=metric, constraint=constraint,
+                        maximize=maximize, n_jobs=n_jobs, progress=progress, executor=executor)
+
+    def check_bars(self, bars: Any) -> None:
+        """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""
+        if not isinstance(bars, Bars):
+            raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
         if self.config.max_volume_fraction is not None and not (bars.volume > 0.0).any():
             raise ConfigError("max_volume_fraction: the data has no volume (all zero), so "
                               "nothing could ever fill; drop the participation limit")
-        return self._backend.run(bars, strategy, self.config)
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.as_dict().items()
