@@ -56,12 +56,20 @@ def _debug_panic() -> None:
 
 @final
 class Engine:
-    """Validated settings (`EngineConfig.as_dict()`); `run` drives one backtest."""
+    """Validated settings (`EngineConfig.as_dict()`); `run` drives one backtest, `run_jobs`
+    many array jobs."""
 
     def __new__(cls, settings: dict[str, Any]) -> Engine: ...
     def run(self, bars: Any, glue: Any, on_start: Any, on_bar: Any, on_fill: Any,
             on_order: Any, on_end: Any) -> Context:
         """Run over a `quanta_ref.Bars` panel; returns the finished context."""
+    def run_jobs(self, bars: Any, glue: Any, jobs: list[tuple[Any, ...]],
+                 n_jobs: int | None = None) -> list[Context | BaseException]:
+        """Run array jobs natively with the GIL released, on `n_jobs` threads (None: one per
+        core). Each job is ``("signals", entries, exits, short_entries, short_exits, size,
+        size_type, stop_loss, take_profit)`` or ``("targets", weights)``, arrays C-contiguous
+        (T, N) bool / float64 as `quanta_ref.arrays` checks them. One finished context per
+        job, in job order, or the exception that job raised."""
 
 @final
 class Bar:

@@ -5,14 +5,21 @@ validated `Bars` and `EngineConfig` and builds the same `BacktestResult` the ref
 returns. Data crosses without copies: the Bars arrays are read in place (they are C-contiguous
 float64 by construction; anything else is refused with a `DataError`), and the equity and cash
 arrays are moved out of Rust into numpy.
+
+Array jobs (`quanta_ref.arrays.Signals`, `Targets`) run with no Python at all:
+`quanta_core::arrays` takes the decisions of the reference's `SignalStrategy` /
+`TargetStrategy`, with the GIL released, many jobs at once on a thread pool.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from quanta_fast import _glue, _quanta_fast
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy
+from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 
@@ -31,6 +38,24 @@ def _overridden(strategy: Strategy, name: str) -> object | None:
     return method
 
 
+def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
+    """The `BacktestResult` of a finished native run."""
+    stats = ctx._stats(bars.timestamps)   # quanta_core::metrics; before equity moves out
+    return BacktestResult(
+        timestamps=np.array(bars.timestamps), equity=ctx._take_equity(),
+        cash=ctx._take_cash(), fills=ctx._fills(), orders=ctx._orders(), trades=ctx._trades(),
+        positions=[ctx.get_position(s) for s in bars.symbols],
+        stats=stats, signals=ctx._signals())
+
+
+def _native_job(job: Signals | Targets) -> tuple[Any, ...]:
+    """A checked array job as the tuple `_quanta_fast.Engine.run_jobs` reads."""
+    if isinstance(job, Signals):
+        return ("signals", job.entries, job.exits, job.short_entries, job.short_exits,
+                job.size, job.size_type, job.stop_loss, job.take_profit)
+    return ("targets", job.weights)
+
+
 class RustBackend(Backend):
     """The native engine (``backend="rust"``); see `quanta_ref.engine.ReferenceBackend`."""
 
@@ -39,10 +64,29 @@ class RustBackend(Backend):
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         engine = _quanta_fast.Engine(config.as_dict())
         callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
-        ctx = engine.run(bars, _glue, *callbacks)
-        stats = ctx._stats(bars.timestamps)   # quanta_core::metrics; before equity moves out
-        return BacktestResult(
-            timestamps=np.array(bars.timestamps), equity=ctx._take_equity(),
-            cash=ctx._take_cash(), fills=ctx._fills(), orders=ctx._orders(), trades=ctx._trades(),
-            positions=[ctx.get_position(s) for s in bars.symbols],
-            stats=stats, signals=ctx._signals())
+        return _result(bars, engine.run(bars, _glue, *callbacks))
+
+    def run_jobs(self, bars: Bars, jobs: list[Any], config: EngineConfig,
+                 n_jobs: int | None = None) -> list[BacktestResult]:
+        """Checked jobs, results in job order (`quanta_ref.api.Backend.run_jobs`): the array
+        jobs all natively at once, on `n_jobs` threads (None: one per core) with the GIL
+        released; strategies one after the other through `run`. The results do not depend on
+        `n_jobs`: each job runs on one thread, alone."""
+        arrays = [k for k, job in enumerate(jobs) if isinstance(job, (Signals, Targets))]
+        native: dict[int, _quanta_fast.Context | BaseException] = {}
+        if arrays:
+            engine = _quanta_fast.Engine(config.as_dict())
+            threads = None if n_jobs is None or n_jobs < 1 else n_jobs
+            done = engine.run_jobs(bars, _glue, [_native_job(jobs[k]) for k in arrays],
+                                   threads)
+            native = dict(zip(arrays, done, strict=True))
+        results = []
+        for k, job in enumerate(jobs):
+            if k not in native:
+                results.append(self.run(bars, job, config))
+                continue
+            outcome = native.pop(k)
+            if isinstance(outcome, BaseException):
+                raise outcome   # the error this job raises on the reference, in job order
+            results.append(_result(bars, outcome))
+        return results

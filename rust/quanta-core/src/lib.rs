@@ -7,8 +7,9 @@
 //! `quanta-py` crate, which converts at the edge and calls in here.
 //!
 //! Modules mirror the reference one for one: [`orders`], [`matching`], [`portfolio`],
-//! [`risk`], [`config`], [`engine`] (the loop), [`metrics`] (statistics of a finished run)
-//! and [`indicators`] (batch and streaming). Inputs are validated by the Python front before
+//! [`risk`], [`config`], [`engine`] (the loop), [`arrays`] (the array strategies of
+//! `quanta_ref.arrays`, run natively), [`metrics`] (statistics of a finished run) and
+//! [`indicators`] (batch and streaming). Inputs are validated by the Python front before
 //! they reach this crate; its functions document the preconditions they rely on.
 
 #![deny(unsafe_code)]
@@ -16,6 +17,7 @@
 // Accumulations are spelled `x = x + y` as in the reference, so the two read line for line.
 #![allow(clippy::assign_op_pattern)]
 
+pub mod arrays;
 pub mod config;
 pub mod engine;
 pub mod matching;

@@ -7,7 +7,7 @@
 //! checks (`quanta_fast._glue`, i.e. `quanta_ref.engine.check_*`), which either normalise the
 //! value or raise the reference's exception with the reference's message.
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -103,51 +103,11 @@ impl PyEngine {
         on_order: Option<Bound<'py, PyAny>>,
         on_end: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyContext>> {
-        let timestamps: PyReadonlyArray1<'py, i64> = bars.getattr("timestamps")?.extract()?;
-        let field = |name: &str| -> PyResult<PyReadonlyArray2<'py, f64>> {
-            let array: PyReadonlyArray2<'py, f64> = bars.getattr(name)?.extract()?;
-            if array.as_slice().is_err() {
-                return Err(DataError::new_err(format!(
-                    "{name}: the native engine reads a C-contiguous float64 panel in place and \
-                     refuses other layouts; build the panel with Bars.from_arrays"
-                )));
-            }
-            Ok(array)
-        };
-        let (open, high, low, close, volume) =
-            (field("open")?, field("high")?, field("low")?, field("close")?, field("volume")?);
-        let symbols = bars.getattr("symbols")?.cast_into::<PyTuple>()?;
-        let view = BarsView {
-            timestamps: timestamps.as_slice().map_err(|_| {
-                DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
-            })?,
-            open: open.as_slice().expect("checked by `field`"),
-            high: high.as_slice().expect("checked above"),
-            low: low.as_slice().expect("checked above"),
-            close: close.as_slice().expect("checked above"),
-            volume: volume.as_slice().expect("checked above"),
-            n_symbols: symbols.len(),
-        };
-        let columns = PyDict::new(py);
-        for (n, symbol) in symbols.iter().enumerate() {
-            columns.set_item(symbol, n)?;
-        }
-        let names: Vec<Py<PyString>> = symbols
-            .iter()
-            .map(|s| s.cast_into::<PyString>().map(Bound::unbind))
-            .collect::<Result<_, _>>()?;
-        let context = Bound::new(
-            py,
-            PyContext {
-                core: Core::new(self.config.clone(), &view),
-                bars: bars.clone().unbind(),
-                symbols: symbols.clone().unbind(),
-                names,
-                columns: columns.unbind(),
-                glue: glue.clone().unbind(),
-                signals: PyList::empty(py).unbind(),
-            },
-        )?;
+        let arrays = BarArrays::read(bars)?;
+        let view = arrays.view();
+        let names = Names::new(&arrays.symbols)?;
+        let core = Core::new(self.config.clone(), &view);
+        let context = Bound::new(py, PyContext::new(py, core, bars, &names, glue))?;
         let mut host = PyHost {
             py,
             context: context.clone(),
@@ -161,6 +121,101 @@ impl PyEngine {
         };
         catch_panic(|| engine::run(&mut host))?;
         Ok(context)
+    }
+
+    /// Run array jobs natively (`quanta_ref.arrays.Signals` / `Targets`, as the tuples
+    /// `quanta_fast.engine` builds) with the GIL released, on `n_jobs` threads (None: one
+    /// per core); one finished context per job, in job order, or the exception that job
+    /// raised.
+    #[pyo3(name = "run_jobs", signature = (bars, glue, jobs, n_jobs=None))]
+    fn py_run_jobs<'py>(
+        &self,
+        py: Python<'py>,
+        bars: &Bound<'py, PyAny>,
+        glue: &Bound<'py, PyAny>,
+        jobs: &Bound<'py, PyList>,
+        n_jobs: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        crate::arrays::run_jobs(py, &self.config, bars, glue, jobs, n_jobs)
+    }
+}
+
+/// The arrays of a `quanta_ref.Bars` panel, borrowed read-only from numpy (no copy).
+pub(crate) struct BarArrays<'py> {
+    timestamps: PyReadonlyArray1<'py, i64>,
+    fields: [PyReadonlyArray2<'py, f64>; 5],
+    /// The symbols, in data order.
+    pub symbols: Bound<'py, PyTuple>,
+}
+
+impl<'py> BarArrays<'py> {
+    /// Borrow the panel's arrays; a layout the engine cannot read in place is a `DataError`.
+    pub fn read(bars: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let timestamps: PyReadonlyArray1<'py, i64> = bars.getattr("timestamps")?.extract()?;
+        if timestamps.as_slice().is_err() {
+            return Err(DataError::new_err(
+                "timestamps: the native engine needs a contiguous int64 array",
+            ));
+        }
+        let symbols = bars.getattr("symbols")?.cast_into::<PyTuple>()?;
+        let shape = [timestamps.len(), symbols.len()];
+        let field = |name: &str| -> PyResult<PyReadonlyArray2<'py, f64>> {
+            let array: PyReadonlyArray2<'py, f64> = bars.getattr(name)?.extract()?;
+            if array.shape() != shape || !array.is_c_contiguous() || array.as_slice().is_err() {
+                return Err(DataError::new_err(format!(
+                    "{name}: the native engine reads a C-contiguous float64 panel of shape \
+                     {shape:?} (bars x symbols) in place and refuses other layouts; build the \
+                     panel with Bars.from_arrays"
+                )));
+            }
+            Ok(array)
+        };
+        let fields =
+            [field("open")?, field("high")?, field("low")?, field("close")?, field("volume")?];
+        Ok(BarArrays { timestamps, fields, symbols })
+    }
+
+    /// The panel as the core reads it.
+    pub fn view(&self) -> BarsView<'_> {
+        let slice = |k: usize| self.fields[k].as_slice().expect("checked by `read`");
+        BarsView {
+            timestamps: self.timestamps.as_slice().expect("checked by `read`"),
+            open: slice(0),
+            high: slice(1),
+            low: slice(2),
+            close: slice(3),
+            volume: slice(4),
+            n_symbols: self.symbols.len(),
+        }
+    }
+}
+
+/// The symbols of a panel as a context looks them up, built once and shared by the contexts
+/// of many runs on the same bars.
+pub(crate) struct Names {
+    symbols: Py<PyTuple>,
+    names: Vec<Py<PyString>>,
+    columns: Py<PyDict>,
+}
+
+impl Names {
+    /// From the panel's symbols (each a `str`).
+    pub fn new(symbols: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        let py = symbols.py();
+        let columns = PyDict::new(py);
+        for (n, symbol) in symbols.iter().enumerate() {
+            columns.set_item(symbol, n)?;
+        }
+        let names = symbols
+            .iter()
+            .map(|s| s.cast_into::<PyString>().map(Bound::unbind))
+            .collect::<Result<_, _>>()?;
+        Ok(Names { symbols: symbols.clone().unbind(), names, columns: columns.unbind() })
+    }
+
+    /// The name of column `n`.
+    pub fn name<'py>(&self, py: Python<'py>, n: usize) -> &Bound<'py, PyString> {
+        self.names[n].bind(py)
     }
 }
 
@@ -344,6 +399,25 @@ enum Choice {
 }
 
 impl PyContext {
+    /// The context of a run over `bars` whose state is `core`.
+    pub(crate) fn new(
+        py: Python<'_>,
+        core: Core,
+        bars: &Bound<'_, PyAny>,
+        names: &Names,
+        glue: &Bound<'_, PyAny>,
+    ) -> Self {
+        PyContext {
+            core,
+            bars: bars.clone().unbind(),
+            symbols: names.symbols.clone_ref(py),
+            names: names.names.iter().map(|n| n.clone_ref(py)).collect(),
+            columns: names.columns.clone_ref(py),
+            glue: glue.clone().unbind(),
+            signals: PyList::empty(py).unbind(),
+        }
+    }
+
     fn glue<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         self.glue.bind(py).getattr(name)
     }

@@ -8,6 +8,7 @@
 
 use pyo3::prelude::*;
 
+mod arrays;
 mod engine;
 mod errors;
 mod indicators;

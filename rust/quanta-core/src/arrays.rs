@@ -1,0 +1,403 @@
+//! Array strategies run natively (docs/semantics.md section 16, `quanta_ref.arrays`).
+//!
+//! A [`Job`] is a backtest described by arrays: boolean signals ([`Signals`]) or target
+//! weights ([`Targets`]). [`ArrayHost`] is the strategy that trades it: a [`Host`] for the
+//! engine loop ([`engine::run`]) that makes exactly the calls the reference's
+//! `SignalStrategy` / `TargetStrategy` make on their `ctx`, in the same order and at the same
+//! events, so the fills are those of the Python strategy bit for bit. It needs no Python and
+//! no heap allocation per bar: the per-symbol state and the two decision buffers are sized
+//! once, at the start of the run.
+//!
+//! Read [`ArrayHost::on_row`] first: one row's decisions, sells then buys.
+
+use crate::config::Config;
+use crate::engine::{self, BarsView, Core, Event, Host, Target};
+use crate::orders::{Fill, OrderType, Side, TimeInForce};
+
+/// How a signal job sizes its positions (`Signals.size_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeType {
+    /// `order_target_percent(symbol, ±size)`: a fraction of equity.
+    Percent,
+    /// `order_target_quantity(symbol, ±size)`: a quantity.
+    Quantity,
+}
+
+/// A checked `quanta_ref.arrays.Signals` job: (T, N) boolean arrays, row-major.
+#[derive(Clone, Copy, Debug)]
+pub struct Signals<'a> {
+    /// Long entries.
+    pub entries: &'a [bool],
+    /// Long exits.
+    pub exits: &'a [bool],
+    /// Short entries (None: never).
+    pub short_entries: Option<&'a [bool]>,
+    /// Short exits (None: never).
+    pub short_exits: Option<&'a [bool]>,
+    /// Position size on entry (> 0).
+    pub size: f64,
+    /// What `size` means.
+    pub size_type: SizeType,
+    /// Stop-loss as a fraction of the average cost, in (0, 1).
+    pub stop_loss: Option<f64>,
+    /// Take-profit as a fraction of the average cost, > 0.
+    pub take_profit: Option<f64>,
+}
+
+/// A checked `quanta_ref.arrays.Targets` job: (T, N) weights, row-major, NaN = no order.
+#[derive(Clone, Copy, Debug)]
+pub struct Targets<'a> {
+    /// Target weights (finite or NaN).
+    pub weights: &'a [f64],
+}
+
+/// One array job. The arrays must hold T x N values of the bars they run on.
+#[derive(Clone, Copy, Debug)]
+pub enum Job<'a> {
+    /// Trade boolean signals.
+    Signals(Signals<'a>),
+    /// Rebalance to target weights.
+    Targets(Targets<'a>),
+}
+
+impl Job<'_> {
+    /// Number of values in each of the job's arrays.
+    pub fn len(&self) -> usize {
+        match self {
+            Job::Signals(s) => s.entries.len(),
+            Job::Targets(t) => t.weights.len(),
+        }
+    }
+
+    /// Whether the job's arrays are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An exit order the reference's `ctx.submit_order` would refuse: its price is not a finite
+/// number > 0 (a take-profit so large that `cost x (1 + take_profit)` overflows). The Python
+/// side raises the reference's `OrderError` from these fields.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PriceError {
+    /// `"stop_price"` or `"limit_price"`.
+    pub field: &'static str,
+    /// The refused price.
+    pub value: f64,
+    /// The symbol's column.
+    pub column: usize,
+    /// The row being processed (`ctx.bar_index`).
+    pub index: i64,
+    /// Its timestamp (`ctx.now`).
+    pub now: i64,
+}
+
+/// None, in the per-symbol order-id slots (order ids start at 1, as in the reference).
+const NO_ORDER: usize = 0;
+
+/// The strategy of an array job, as an engine [`Host`]: owns the run's [`Core`].
+#[derive(Debug)]
+pub struct ArrayHost<'a> {
+    core: Core,
+    bars: BarsView<'a>,
+    job: Job<'a>,
+    /// Id of each symbol's live signal/target order (NO_ORDER: none).
+    live: Vec<usize>,
+    /// What that order aims at.
+    live_target: Vec<f64>,
+    /// Id of each symbol's stop-loss order.
+    stop: Vec<usize>,
+    /// Id of each symbol's take-profit order.
+    limit: Vec<usize>,
+    /// This row's selling decisions (column, target), reused from row to row.
+    sells: Vec<(usize, f64)>,
+    /// This row's buying decisions.
+    buys: Vec<(usize, f64)>,
+}
+
+impl<'a> ArrayHost<'a> {
+    /// A run of `job` over `bars` under `cfg`, before its first bar. `bars` must hold at least
+    /// one row and the job's arrays T x N values each.
+    pub fn new(cfg: Config, bars: BarsView<'a>, job: Job<'a>) -> Self {
+        let n = bars.n_symbols;
+        assert_eq!(job.len(), bars.n_bars() * n, "job arrays must be (T, N)");
+        if let Job::Signals(s) = job {
+            let lengths = [Some(s.exits), s.short_entries, s.short_exits];
+            assert!(
+                lengths.iter().flatten().all(|a| a.len() == s.entries.len()),
+                "signal arrays must be (T, N)"
+            );
+        }
+        ArrayHost {
+            core: Core::new(cfg, &bars),
+            bars,
+            job,
+            live: vec![NO_ORDER; n],
+            live_target: vec![0.0; n],
+            stop: vec![NO_ORDER; n],
+            limit: vec![NO_ORDER; n],
+            sells: Vec::with_capacity(n),
+            buys: Vec::with_capacity(n),
+        }
+    }
+
+    /// The run's state.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// The run's state, taking it out of the host.
+    pub fn into_core(self) -> Core {
+        self.core
+    }
+
+    /// Run the whole job (`engine::run`).
+    pub fn run(&mut self) -> Result<(), PriceError> {
+        engine::run(self)
+    }
+
+    fn is_live(&self, order_id: usize) -> bool {
+        order_id != NO_ORDER && self.core.orders[order_id - 1].status.is_live()
+    }
+
+    fn cancel(&mut self, order_id: usize) {
+        if self.is_live(order_id) {
+            self.core.cancel(order_id);
+        }
+    }
+
+    /// The bar of `column` at the current row: decide if it is the row's last present symbol.
+    fn on_bar(&mut self, column: usize) -> Result<(), PriceError> {
+        let t = self.core.index as usize;
+        let n_symbols = self.bars.n_symbols;
+        let row = t * n_symbols;
+        // Another symbol with a bar later in this row: its on_bar decides.
+        if self.bars.close[row + column + 1..row + n_symbols].iter().any(|c| !c.is_nan()) {
+            return Ok(());
+        }
+        self.on_row(t);
+        Ok(())
+    }
+
+    /// One row's decisions (`_RowStrategy.on_bar`): every present symbol decides, then the
+    /// sells are sent, then the buys, each group in data order.
+    fn on_row(&mut self, t: usize) {
+        let n_symbols = self.bars.n_symbols;
+        self.sells.clear();
+        self.buys.clear();
+        match self.job {
+            Job::Signals(job) => {
+                for n in 0..n_symbols {
+                    if self.core.is_present(n) {
+                        self.decide_signal(&job, t * n_symbols + n, n);
+                    }
+                }
+            }
+            Job::Targets(job) => {
+                // ctx.equity: nothing changes it while the row decides (orders go out after).
+                let equity = self.core.portfolio.equity();
+                for n in 0..n_symbols {
+                    if self.core.is_present(n) {
+                        self.decide_target(&job, equity, t * n_symbols + n, n);
+                    }
+                }
+            }
+        }
+        for k in 0..self.sells.len() {
+            let (n, target) = self.sells[k];
+            self.send(n, target);
+        }
+        for k in 0..self.buys.len() {
+            let (n, target) = self.buys[k];
+            self.send(n, target);
+        }
+    }
+
+    /// `SignalStrategy.decide` for the value at `at` (column `n`).
+    fn decide_signal(&mut self, job: &Signals<'_>, at: usize, n: usize) {
+        let exit_long = job.exits[at];
+        let exit_short = job.short_exits.is_some_and(|a| a[at]);
+        let mut enter_long = job.entries[at] && !exit_long;
+        let mut enter_short = job.short_entries.is_some_and(|a| a[at]) && !exit_short;
+        if enter_long && enter_short {
+            enter_long = false;
+            enter_short = false;
+        }
+        let state = if self.is_live(self.live[n]) {
+            self.live_target[n]
+        } else {
+            self.core.portfolio.positions[n].quantity
+        };
+        let size = job.size;
+        let target = if state > 0.0 {
+            if enter_short {
+                -size
+            } else if exit_long {
+                0.0
+            } else {
+                return;
+            }
+        } else if state < 0.0 {
+            if enter_long {
+                size
+            } else if exit_short {
+                0.0
+            } else {
+                return;
+            }
+        } else if enter_long {
+            size
+        } else if enter_short {
+            -size
+        } else {
+            return;
+        };
+        if target > state {
+            self.buys.push((n, target));
+        } else {
+            self.sells.push((n, target));
+        }
+    }
+
+    /// `TargetStrategy.decide` for the value at `at` (column `n`).
+    fn decide_target(&mut self, job: &Targets<'_>, equity: f64, at: usize, n: usize) {
+        let weight = job.weights[at];
+        if weight.is_nan() {
+            return;
+        }
+        let rough = weight * equity / self.bars.close[at];
+        if rough < self.core.portfolio.positions[n].quantity {
+            self.sells.push((n, weight));
+        } else {
+            self.buys.push((n, weight));
+        }
+    }
+
+    /// Replace the symbol's live order (and, for signals, its exit orders) by a new target
+    /// order (`SignalStrategy.send`, `_RowStrategy.send`).
+    fn send(&mut self, n: usize, target: f64) {
+        let target = match self.job {
+            Job::Signals(job) => {
+                self.cancel_exits(n);
+                match job.size_type {
+                    SizeType::Percent => Target::Percent(target),
+                    SizeType::Quantity => Target::Quantity(target),
+                }
+            }
+            Job::Targets(_) => Target::Percent(target),
+        };
+        let live = self.live[n];
+        if self.is_live(live) {
+            self.core.cancel(live);
+        }
+        let value = match target {
+            Target::Percent(v) | Target::Quantity(v) => v,
+        };
+        self.live[n] = self.core.submit_target(n, target, TimeInForce::Gtc);
+        self.live_target[n] = value;
+    }
+
+    // ------------------------------------------------------------- stop-loss / take-profit
+    /// `SignalStrategy.on_fill`.
+    fn on_fill(&mut self, fill: &Fill) -> Result<(), PriceError> {
+        let Job::Signals(job) = self.job else { return Ok(()) };
+        if job.stop_loss.is_none() && job.take_profit.is_none() {
+            return Ok(());
+        }
+        let n = fill.column;
+        if fill.order_id == self.live[n] {
+            // The position changed by a decision of ours: exits for the whole new position.
+            self.cancel_exits(n);
+            self.place_exits(&job, n)?;
+        } else if fill.order_id == self.stop[n] {
+            self.cancel(self.limit[n]); // one cancels the other
+            self.limit[n] = NO_ORDER;
+        } else if fill.order_id == self.limit[n] {
+            self.cancel(self.stop[n]);
+            self.stop[n] = NO_ORDER;
+        }
+        Ok(())
+    }
+
+    /// `SignalStrategy.place_exits`: the stop first, so that it is the older order and is
+    /// matched first when both levels are inside one bar (the pessimistic reading).
+    fn place_exits(&mut self, job: &Signals<'_>, n: usize) -> Result<(), PriceError> {
+        let position = self.core.portfolio.positions[n];
+        let (held, cost) = (position.quantity, position.average_cost);
+        if held == 0.0 {
+            return Ok(());
+        }
+        let side = if held > 0.0 { Side::Sell } else { Side::Buy };
+        let direction = if held > 0.0 { 1.0 } else { -1.0 };
+        let quantity = held.abs();
+        if let Some(stop_loss) = job.stop_loss {
+            let stop_price =
+                self.checked_price("stop_price", cost * (1.0 - direction * stop_loss), n)?;
+            self.stop[n] = self.core.submit_order(
+                n,
+                side,
+                quantity,
+                OrderType::Stop,
+                None,
+                Some(stop_price),
+                TimeInForce::Gtc,
+            );
+        }
+        if let Some(take_profit) = job.take_profit {
+            let limit_price =
+                self.checked_price("limit_price", cost * (1.0 + direction * take_profit), n)?;
+            self.limit[n] = self.core.submit_order(
+                n,
+                side,
+                quantity,
+                OrderType::Limit,
+                Some(limit_price),
+                None,
+                TimeInForce::Gtc,
+            );
+        }
+        Ok(())
+    }
+
+    /// The price, or the error `ctx.submit_order` raises for it (`check_number`).
+    fn checked_price(&self, field: &'static str, value: f64, n: usize) -> Result<f64, PriceError> {
+        if value.is_finite() && value > 0.0 {
+            return Ok(value);
+        }
+        Err(PriceError { field, value, column: n, index: self.core.index, now: self.core.now })
+    }
+
+    /// `SignalStrategy.cancel_exits`.
+    fn cancel_exits(&mut self, n: usize) {
+        self.cancel(self.stop[n]);
+        self.cancel(self.limit[n]);
+        self.stop[n] = NO_ORDER;
+        self.limit[n] = NO_ORDER;
+    }
+}
+
+impl Host for ArrayHost<'_> {
+    type Error = PriceError;
+
+    #[inline]
+    fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
+        f(&mut self.core, &self.bars)
+    }
+
+    /// Bars and fills are the only events the reference strategies act on.
+    #[inline]
+    fn deliver(&mut self, event: &Event) -> Result<(), PriceError> {
+        match event {
+            Event::Bar(column) => self.on_bar(*column),
+            Event::Fill(fill) => self.on_fill(fill),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Run `job` over `bars` under `cfg`: the finished run's state, or the error that ended it.
+pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, PriceError> {
+    let mut host = ArrayHost::new(cfg, bars, job);
+    host.run()?;
+    Ok(host.into_core())
+}

@@ -1,0 +1,234 @@
+//! Array jobs (`quanta_ref.arrays.Signals` / `Targets`) run by `quanta_core::arrays`, many at
+//! once: every input is read with the GIL held, then the GIL is released for the whole
+//! computation, which runs the jobs on a rayon pool. Each job is independent and runs on one
+//! thread, so the results do not depend on the number of threads.
+//!
+//! The arrays are read in place, without a copy. As with any code that releases the GIL over
+//! numpy memory, another Python thread must not write to them while the run lasts.
+
+use numpy::{Element, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+use rayon::prelude::*;
+
+use quanta_core::arrays::{self, Job, PriceError, Signals, SizeType, Targets};
+use quanta_core::config::Config;
+use quanta_core::engine::{BarsView, Core};
+
+use crate::engine::{BarArrays, Names, PyContext};
+use crate::errors::{internal_error, panic_message, ConfigError, DataError, QuantaError};
+
+/// A job's arrays, borrowed read-only from numpy and checked: C-contiguous (T, N).
+enum JobArrays<'py> {
+    Signals {
+        entries: PyReadonlyArray2<'py, bool>,
+        exits: PyReadonlyArray2<'py, bool>,
+        short_entries: Option<PyReadonlyArray2<'py, bool>>,
+        short_exits: Option<PyReadonlyArray2<'py, bool>>,
+        size: f64,
+        size_type: SizeType,
+        stop_loss: Option<f64>,
+        take_profit: Option<f64>,
+    },
+    Targets {
+        weights: PyReadonlyArray2<'py, f64>,
+    },
+}
+
+/// `value` as a C-contiguous (T, N) array of `T`, or a `DataError` naming the field and job.
+fn panel<'py, T: Element>(
+    value: &Bound<'py, PyAny>,
+    name: &str,
+    position: usize,
+    shape: [usize; 2],
+    dtype: &str,
+) -> PyResult<PyReadonlyArray2<'py, T>> {
+    let refused = || {
+        DataError::new_err(format!(
+            "{name}: the native engine reads a C-contiguous {dtype} array of shape {shape:?} \
+             (bars x symbols) in place and refuses other arrays (job {position})"
+        ))
+    };
+    let array: PyReadonlyArray2<'py, T> = value.extract().map_err(|_| refused())?;
+    if array.shape() != shape || !array.is_c_contiguous() || array.as_slice().is_err() {
+        return Err(refused());
+    }
+    Ok(array)
+}
+
+impl<'py> JobArrays<'py> {
+    /// A job tuple: `("signals", entries, exits, short_entries, short_exits, size, size_type,
+    /// stop_loss, take_profit)` or `("targets", weights)`.
+    fn read(job: &Bound<'py, PyAny>, position: usize, shape: [usize; 2]) -> PyResult<Self> {
+        let job = job.cast::<PyTuple>().map_err(|_| {
+            ConfigError::new_err(format!("job: expected a job tuple (job {position})"))
+        })?;
+        let kind: String = job.get_item(0)?.extract()?;
+        let bools =
+            |k: usize, name: &str| panel::<bool>(&job.get_item(k)?, name, position, shape, "bool");
+        let optional = |k: usize, name: &str| -> PyResult<Option<PyReadonlyArray2<'py, bool>>> {
+            let value = job.get_item(k)?;
+            if value.is_none() {
+                return Ok(None);
+            }
+            panel::<bool>(&value, name, position, shape, "bool").map(Some)
+        };
+        match (kind.as_str(), job.len()) {
+            ("signals", 9) => {
+                let size_type = match job.get_item(6)?.extract::<String>()?.as_str() {
+                    "percent" => SizeType::Percent,
+                    "quantity" => SizeType::Quantity,
+                    other => {
+                        return Err(ConfigError::new_err(format!(
+                            "size_type: must be 'percent' or 'quantity', got {other:?} (job \
+                             {position})"
+                        )))
+                    }
+                };
+                Ok(JobArrays::Signals {
+                    entries: bools(1, "entries")?,
+                    exits: bools(2, "exits")?,
+                    short_entries: optional(3, "short_entries")?,
+                    short_exits: optional(4, "short_exits")?,
+                    size: job.get_item(5)?.extract()?,
+                    size_type,
+                    stop_loss: job.get_item(7)?.extract()?,
+                    take_profit: job.get_item(8)?.extract()?,
+                })
+            }
+            ("targets", 2) => Ok(JobArrays::Targets {
+                weights: panel::<f64>(&job.get_item(1)?, "weights", position, shape, "float64")?,
+            }),
+            _ => Err(ConfigError::new_err(format!(
+                "job: expected ('signals', 8 fields) or ('targets', weights), got {kind:?} with \
+                 {} fields (job {position})",
+                job.len() - 1
+            ))),
+        }
+    }
+
+    /// The job as the core runs it.
+    fn job(&self) -> Job<'_> {
+        match self {
+            JobArrays::Signals {
+                entries,
+                exits,
+                short_entries,
+                short_exits,
+                size,
+                size_type,
+                stop_loss,
+                take_profit,
+            } => Job::Signals(Signals {
+                entries: slice(entries),
+                exits: slice(exits),
+                short_entries: short_entries.as_ref().map(slice),
+                short_exits: short_exits.as_ref().map(slice),
+                size: *size,
+                size_type: *size_type,
+                stop_loss: *stop_loss,
+                take_profit: *take_profit,
+            }),
+            JobArrays::Targets { weights } => {
+                Job::Targets(Targets { weights: weights.as_slice().expect("checked by `panel`") })
+            }
+        }
+    }
+}
+
+fn slice<'a>(array: &'a PyReadonlyArray2<'_, bool>) -> &'a [bool] {
+    array.as_slice().expect("checked by `panel`")
+}
+
+/// How one job ended, when it did not finish.
+enum JobError {
+    /// An exit price the reference refuses (its `OrderError`).
+    Price(PriceError),
+    /// A bug: a panic inside the core, caught on the job's thread.
+    Panic(String),
+}
+
+/// Run one job on this thread; never unwinds.
+fn run_one(config: &Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, JobError> {
+    let run = std::panic::AssertUnwindSafe(|| arrays::run_job(config.clone(), bars, job));
+    match std::panic::catch_unwind(run) {
+        Ok(Ok(core)) => Ok(core),
+        Ok(Err(error)) => Err(JobError::Price(error)),
+        Err(payload) => Err(JobError::Panic(panic_message(payload))),
+    }
+}
+
+/// Run `jobs` on `n_jobs` threads (None: rayon's default, one per core), results in job order.
+fn run_all(
+    config: &Config,
+    bars: BarsView<'_>,
+    jobs: &[Job<'_>],
+    n_jobs: Option<usize>,
+) -> Result<Vec<Result<Core, JobError>>, String> {
+    let run = |job: &Job<'_>| run_one(config, bars, *job);
+    if jobs.len() <= 1 || n_jobs == Some(1) {
+        return Ok(jobs.iter().map(run).collect()); // no thread to start
+    }
+    match n_jobs {
+        None => Ok(jobs.par_iter().map(run).collect()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+            Ok(pool.install(|| jobs.par_iter().map(run).collect()))
+        }
+    }
+}
+
+/// `Engine.run_jobs`: read everything, release the GIL, run, build one context per job (or
+/// the exception the job raised), in job order.
+pub fn run_jobs<'py>(
+    py: Python<'py>,
+    config: &Config,
+    bars: &Bound<'py, PyAny>,
+    glue: &Bound<'py, PyAny>,
+    jobs: &Bound<'py, PyList>,
+    n_jobs: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let arrays = BarArrays::read(bars)?;
+    let view = arrays.view();
+    if view.n_bars() == 0 {
+        return Err(DataError::new_err("bars: the native engine needs at least one bar"));
+    }
+    let shape = [view.n_bars(), view.n_symbols];
+    let inputs = jobs
+        .iter()
+        .enumerate()
+        .map(|(k, job)| JobArrays::read(&job, k, shape))
+        .collect::<PyResult<Vec<_>>>()?;
+    let native: Vec<Job<'_>> = inputs.iter().map(JobArrays::job).collect();
+    let results = py.detach(|| run_all(config, view, &native, n_jobs));
+    let results = results.map_err(QuantaError::new_err)?;
+    let names = Names::new(&arrays.symbols)?;
+    let out = PyList::empty(py);
+    for result in results {
+        match result {
+            Ok(core) => {
+                out.append(Bound::new(py, PyContext::new(py, core, bars, &names, glue))?)?
+            }
+            Err(JobError::Price(e)) => {
+                out.append(price_error(py, glue, &names, &e).into_value(py))?
+            }
+            Err(JobError::Panic(message)) => out.append(internal_error(&message).into_value(py))?,
+        }
+    }
+    Ok(out)
+}
+
+/// The `OrderError` the reference's `ctx.submit_order` raises for this price (its own check,
+/// `quanta_ref.engine.check_number`, called with the same arguments).
+fn price_error(py: Python<'_>, glue: &Bound<'_, PyAny>, names: &Names, e: &PriceError) -> PyErr {
+    let raised = glue.getattr("check_number").and_then(|check| {
+        check.call1((e.field, e.value, names.name(py, e.column), true, e.index, e.now))
+    });
+    match raised {
+        Err(error) => error,
+        Ok(_) => internal_error(&format!("{}: {} was refused natively only", e.field, e.value)),
+    }
+}
