@@ -39,13 +39,16 @@ def _overridden(strategy: Strategy, name: str) -> object | None:
 
 
 def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
-    """The `BacktestResult` of a finished native run."""
-    stats = ctx._stats(bars.timestamps)   # quanta_core::metrics; before equity moves out
+    """The `BacktestResult` of a finished native run. Equity and cash move out of Rust at
+    once; fills, orders, trades, signals and stats are built from the native state when first
+    read (tens of thousands of Python objects cost far more than the run itself)."""
+    timestamps = np.array(bars.timestamps)
+    equity = ctx._take_equity()
     return BacktestResult(
-        timestamps=np.array(bars.timestamps), equity=ctx._take_equity(),
-        cash=ctx._take_cash(), fills=ctx._fills(), orders=ctx._orders(), trades=ctx._trades(),
+        timestamps=timestamps, equity=equity, cash=ctx._take_cash(), fills=ctx._fills,
+        orders=ctx._orders, trades=ctx._trades,
         positions=[ctx.get_position(s) for s in bars.symbols],
-        stats=stats, signals=ctx._signals())
+        stats=lambda: ctx._stats(timestamps, equity), signals=ctx._signals)
 
 
 def _native_job(job: Signals | Targets) -> tuple[Any, ...]:

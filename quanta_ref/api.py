@@ -7,7 +7,7 @@ Both backends implement `Backend.run` and the `Context` interface; user code onl
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -179,19 +179,91 @@ class Strategy:
         """Called once after the last bar."""
 
 
-@dataclass
-class BacktestResult:
-    """What a run returns. `result["sharpe_ratio"]` reads `result.stats`."""
+class _Built:
+    """A result field given either as its value or as a function of no arguments that builds
+    it. The function runs on the first read and its value is kept: a backend can hand over
+    the fills of a long run without turning them into Python objects until someone looks."""
 
-    timestamps: np.ndarray          # int64 ns, (T,)
-    equity: np.ndarray              # float64, equity at each timestamp's close, (T,)
-    cash: np.ndarray                # float64, cash at each timestamp's close, (T,)
-    fills: list[Fill]
-    orders: list[Order]             # every order, final state, by id
-    trades: list[Trade]             # closed round trips, in closing order
-    positions: list[Position]       # final positions, data order
-    stats: dict[str, float]
-    signals: list[Any] = field(default_factory=list)
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, result: Any, owner: type | None = None) -> Any:
+        if result is None:
+            return self
+        value = result.__dict__[self.slot]
+        if callable(value):
+            value = value()
+            result.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, result: Any, value: Any) -> None:
+        result.__dict__[self.slot] = value
+
+
+class BacktestResult:
+    """What a run returns. `result["sharpe_ratio"]` reads `result.stats`.
+
+    Attributes
+    ----------
+    timestamps : numpy.ndarray
+        int64 ns, (T,). Read-only, as are `equity` and `cash` (copy them to change them).
+    equity, cash : numpy.ndarray
+        float64, equity and cash at each timestamp's close, (T,).
+    fills : list[Fill]
+        Every fill, in booking order.
+    orders : list[Order]
+        Every order in its final state, by id.
+    trades : list[Trade]
+        Closed round trips, in closing order.
+    positions : list[Position]
+        Final positions, data order.
+    stats : dict[str, float]
+        `quanta_ref.metrics.compute_stats` plus total_commission, total_tax and n_fills.
+    signals : list[SignalEvent]
+        What the strategy recorded with `ctx.signal`.
+
+    `fills`, `orders`, `trades`, `stats` and `signals` may be built on first read (the Rust
+    backend does so); they are the same values either way, and a pickled result carries them
+    built.
+    """
+
+    fills: list[Fill] = _Built()              # type: ignore[assignment]
+    orders: list[Order] = _Built()            # type: ignore[assignment]
+    trades: list[Trade] = _Built()            # type: ignore[assignment]
+    stats: dict[str, float] = _Built()        # type: ignore[assignment]
+    signals: list[Any] = _Built()             # type: ignore[assignment]
+    _LAZY = ("fills", "orders", "trades", "stats", "signals")
+
+    def __init__(self, timestamps: np.ndarray, equity: np.ndarray, cash: np.ndarray,
+                 fills: list[Fill] | Callable[[], list[Fill]],
+                 orders: list[Order] | Callable[[], list[Order]],
+                 trades: list[Trade] | Callable[[], list[Trade]],
+                 positions: list[Position],
+                 stats: dict[str, float] | Callable[[], dict[str, float]],
+                 signals: list[Any] | Callable[[], list[Any]] | None = None) -> None:
+        for array in (timestamps, equity, cash):
+            array.flags.writeable = False   # a record of the run; copy it to change it
+        self.timestamps = timestamps
+        self.equity = equity
+        self.cash = cash
+        self.fills = fills               # type: ignore[assignment]
+        self.orders = orders             # type: ignore[assignment]
+        self.trades = trades             # type: ignore[assignment]
+        self.positions = positions
+        self.stats = stats               # type: ignore[assignment]
+        self.signals = [] if signals is None else signals   # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        for name in self._LAZY:
+            getattr(self, name)          # build everything before it leaves the process
+        return self.__dict__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        final = float(self.equity[-1]) if len(self.equity) else float("nan")
+        return f"BacktestResult({len(self.timestamps)} bars, final equity {final:,.2f})"
 
     def __getitem__(self, key: str) -> float:
         return self.stats[key]

@@ -884,21 +884,26 @@ impl PyContext {
     }
 
     /// The run's statistics (`quanta_ref.metrics.compute_stats` plus total_commission,
-    /// total_tax and n_fills, as the reference's result has them). Call before `_take_equity`.
+    /// total_tax and n_fills, as the reference's result has them), from the equity curve
+    /// `_take_equity` handed out.
     fn _stats<'py>(
         &self,
         py: Python<'py>,
         timestamps: PyReadonlyArray1<'py, i64>,
+        equity: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let core = &self.core;
         let p = &core.portfolio;
         let timestamps = timestamps.as_slice().map_err(|_| {
             DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
         })?;
+        let equity = equity.as_slice().map_err(|_| {
+            DataError::new_err("equity: the native engine needs a contiguous float64 array")
+        })?;
         let pnls: Vec<f64> = p.trades.iter().map(|t| t.pnl).collect();
         let stats = quanta_core::metrics::compute_stats(
             timestamps,
-            &core.equity,
+            equity,
             core.cfg.initial_cash,
             &pnls,
             p.traded_value,
