@@ -1,19 +1,415 @@
-"""Many runs on the same bars: `run_many` and `optimize` (placeholder until the grid module
-lands: runs jobs sequentially in this process)."""
+"""Many runs on the same bars: `run_many` and `optimize` (`Engine.run_many`, `Engine.optimize`).
+
+A *job* is what one run trades: a `Signals` or `Targets` array job, or a `Strategy`. The jobs
+are checked here, then handed to the backend's `run_jobs` (the Rust backend runs them in
+parallel, the reference one after the other); results always come back in job order and are
+the same whatever the thread count, the chunking or the executor.
+
+Three ways to run them:
+
+* **at once**: one `run_jobs` call with every job (the default);
+* **in chunks** (``progress=True`` or `chunk_size`): `run_jobs` per chunk, so a tqdm progress
+  bar can move and Ctrl-C is noticed between chunks;
+* **on an executor** (``executor=``, any `concurrent.futures.Executor`: a process pool, a
+  Dask ``client.get_executor()``, a Ray executor): each chunk is sent with
+  ``executor.submit(run_chunk, backend name, settings, bars, chunk, n_jobs)`` and runs
+  natively in the worker that receives it; the results are gathered in order.
+
+`optimize` builds one job per combination of a parameter grid through an `IndicatorCache`
+(each indicator computed once for all combinations), runs them with `run_many`, and ranks
+them by a statistic, as backtesting.py's ``Backtest.optimize`` does.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
+import numbers
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from quanta_ref.arrays import check_job
+import numpy as np
+
+from quanta_ref.api import BacktestResult, Engine, Strategy
+from quanta_ref.arrays import Signals, Targets, check_job
+from quanta_ref.bars import Bars
+from quanta_ref.cache import IndicatorCache
+from quanta_ref.errors import ConfigError
+from quanta_ref.metrics import STAT_KEYS
+
+#: The keys of `BacktestResult.stats`, in order: `quanta_ref.metrics.STAT_KEYS`, then the
+#: account totals both backends add (`quanta_ref.engine`, the run's result).
+STAT_NAMES = STAT_KEYS + ("total_commission", "total_tax", "n_fills")
+
+#: Without an executor, progress moves at most about this many times.
+_PROGRESS_STEPS = 100
+#: With an executor, the jobs are split into about this many chunks per worker, so that a
+#: slow chunk does not leave the other workers idle at the end.
+_CHUNKS_PER_WORKER = 4
 
 
-def run_many(engine: Any, bars: Any, jobs: Any, n_jobs: int | None = None,
-             progress: bool = False, executor: Any = None) -> list[Any]:
+# ================================================================================= run_many
+def run_many(engine: Engine, bars: Bars, jobs: Iterable[Any], n_jobs: int | None = None,
+             progress: bool = False, executor: Any = None, *,
+             chunk_size: int | None = None) -> list[BacktestResult]:
+    """Run many jobs on the same bars; results in job order.
+
+    Parameters
+    ----------
+    engine : Engine
+        Its backend and settings run every job.
+    bars : Bars
+        The data, shared by all jobs.
+    jobs : iterable of Signals, Targets or Strategy
+        Array jobs are checked against `bars` first (a bad one raises, naming its position).
+        A strategy instance is run as it is; with an executor it runs on a copy in the
+        worker, so it must pickle (a class defined at module level).
+    n_jobs : int, optional
+        How many jobs run at once in one process: threads of the Rust backend (None: all
+        cores); the reference runs one job at a time whatever it says. With an executor it
+        is the thread count in each worker (None: 1, the executor being the parallelism).
+    progress : bool, default False
+        Show a tqdm progress bar over the jobs (on stderr).
+    executor : concurrent.futures.Executor, optional
+        Run chunks of jobs on it (processes, threads, a Dask or Ray cluster). Everything
+        sent pickles: the bars, the settings, the jobs; results come back pickled.
+    chunk_size : int, optional
+        Jobs per `run_jobs` call. Default: all at once, or, with a progress bar, about
+        ``len(jobs) / 100`` (at least one job per thread); with an executor, about four
+        chunks per worker of the executor.
+
+    Returns
+    -------
+    list of BacktestResult
+        One per job, in job order, identical whatever `n_jobs`, `chunk_size` or `executor`.
+
+    Raises
+    ------
+    ConfigError
+        Bad bars, job, `n_jobs`, `chunk_size` or `executor`.
+    DataError
+        An array job whose arrays do not fit the bars.
+    """
     engine.check_bars(bars)
+    n_jobs = _check_count("n_jobs", n_jobs)
+    chunk_size = _check_count("chunk_size", chunk_size)
+    _check_executor(executor)
+    if isinstance(jobs, (Signals, Targets, Strategy)) or not isinstance(jobs, Iterable):
+        raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}")
     checked = [check_job(job, bars, engine.config, k) for k, job in enumerate(jobs)]
-    return engine._backend.run_jobs(bars, checked, engine.config, n_jobs)
+    backend = engine._backend
+    if executor is None and not progress and chunk_size is None:
+        return backend.run_jobs(bars, checked, engine.config, n_jobs)
+
+    # Imported here, not with the package: only chunked runs need it.
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extra
+
+    if chunk_size is None:
+        chunk_size = _default_chunk_size(len(checked), n_jobs, executor)
+    chunks = [checked[k:k + chunk_size] for k in range(0, len(checked), chunk_size)]
+    results: list[BacktestResult] = []
+    with tqdm(total=len(checked), disable=not progress, desc="backtests", unit="run") as bar:
+        if executor is None:
+            for chunk in chunks:
+                results.extend(backend.run_jobs(bars, chunk, engine.config, n_jobs))
+                bar.update(len(chunk))
+            return results
+        settings = engine.config.as_dict()
+        worker_threads = 1 if n_jobs is None else n_jobs
+        futures = [executor.submit(run_chunk, engine.backend, settings, bars, chunk,
+                                   worker_threads) for chunk in chunks]
+        try:
+            for future, chunk in zip(futures, chunks):
+                results.extend(future.result())
+                bar.update(len(chunk))
+        except BaseException:
+            # An error or Ctrl-C: do not leave the rest of the grid queued on the cluster.
+            for future in futures:
+                future.cancel()
+            raise
+    return results
 
 
-def optimize(*args: Any, **kwargs: Any) -> Any:
-    raise NotImplementedError
+def run_chunk(backend: str, settings: dict[str, Any], bars: Bars, jobs: list[Any],
+              n_jobs: int | None = None) -> list[BacktestResult]:
+    """Run checked jobs on a fresh engine: what each executor worker does with its chunk.
+
+    Parameters
+    ----------
+    backend : {"python", "rust"}
+        The backend of the engine that sent the chunk.
+    settings : dict
+        Its settings (`EngineConfig.as_dict`), rebuilt with `EngineConfig.build`.
+    bars : Bars
+        The data.
+    jobs : list
+        Jobs already checked by `run_many`.
+    n_jobs : int, optional
+        Threads for the chunk (Rust backend).
+
+    Returns
+    -------
+    list of BacktestResult
+        In job order.
+    """
+    engine = Engine(backend=backend, **settings)
+    bars, jobs = _as_built(bars), [_as_built(job) for job in jobs]
+    return engine._backend.run_jobs(bars, jobs, engine.config, n_jobs)
+
+
+def _as_built(item: Any) -> Any:
+    """Bars or a job as they were built, after a trip through a serializer.
+
+    Deserialized arrays may differ in their flags, not their values: pickle gives back
+    writeable arrays (a Bars panel is read-only), and Dask may give back unaligned views of
+    its receive buffers, which the native engine refuses. Such arrays are copied to aligned
+    memory; the others are kept as they are.
+    """
+    if isinstance(item, Bars):
+        timestamps, open_, high, low, close, volume = (_aligned(getattr(item, name))
+                                                       for name in _BARS_ARRAYS)
+        return Bars(timestamps, item.symbols, open_, high, low, close, volume)
+    if isinstance(item, (Signals, Targets)):
+        job: Any = item
+        arrays = {f.name: _aligned(getattr(job, f.name)) for f in fields(job)
+                  if isinstance(getattr(job, f.name), np.ndarray)}
+        return replace(job, **arrays)
+    return item
+
+
+_BARS_ARRAYS = ("timestamps", "open", "high", "low", "close", "volume")
+
+
+def _aligned(array: np.ndarray) -> np.ndarray:
+    return np.require(array, requirements=("C_CONTIGUOUS", "ALIGNED"))
+
+
+def _check_count(name: str, value: Any) -> int | None:
+    """None, or a whole number >= 1 (bool refused), else ConfigError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{name}: expected None or a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_executor(executor: Any) -> None:
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ConfigError(f"executor: expected a concurrent.futures.Executor (with a submit "
+                          f"method), got {type(executor).__name__}")
+
+
+def _default_chunk_size(n_total: int, n_jobs: int | None, executor: Any) -> int:
+    if executor is None:
+        threads = n_jobs or os.cpu_count() or 1
+        return max(threads, math.ceil(n_total / _PROGRESS_STEPS))
+    workers = _executor_workers(executor)
+    return max(1, math.ceil(n_total / (_CHUNKS_PER_WORKER * workers)))
+
+
+def _executor_workers(executor: Any) -> int:
+    """How many chunks the executor runs at once, as far as it says; else this machine's
+    CPU count."""
+    for name in ("max_workers", "_max_workers"):   # Ray's executors; the standard pools
+        workers = getattr(executor, name, None)
+        if isinstance(workers, int) and workers >= 1:
+            return workers
+    client = getattr(executor, "_client", None)    # Dask's client.get_executor()
+    if client is not None and callable(getattr(client, "nthreads", None)):
+        threads = sum(client.nthreads().values())
+        if threads >= 1:
+            return int(threads)
+    return os.cpu_count() or 1
+
+
+# ================================================================================= optimize
+class Params(dict[str, Any]):
+    """One combination of a grid: a dict that also reads as attributes (``p.fast``), as the
+    `constraint` of backtesting.py's ``optimize`` receives it."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(repr=False)
+class OptimizeResult:
+    """What `optimize` returns.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame or list of dict
+        One row per combination run, in grid order: the parameters, then every statistic
+        (`STAT_NAMES`). A list of dicts when pandas is not installed.
+    best_params : dict or None
+        The parameters of the best row (None when every value of the metric is NaN).
+    best : BacktestResult or None
+        Its full result.
+    metric : str
+        The statistic ranked by.
+    maximize : bool
+        Whether higher was better.
+    """
+
+    table: Any
+    best_params: dict[str, Any] | None
+    best: BacktestResult | None
+    metric: str
+    maximize: bool = True
+
+    @property
+    def best_value(self) -> float:
+        """The metric of the best combination (NaN when there is none)."""
+        return math.nan if self.best is None else self.best.stats[self.metric]
+
+    def __repr__(self) -> str:
+        return (f"OptimizeResult(metric={self.metric!r}, best_params={self.best_params!r}, "
+                f"best_value={self.best_value!r}, rows={len(self.table)})")
+
+
+def optimize(engine: Engine, bars: Bars, make_job: Callable[..., Any],
+             grid: Mapping[str, Iterable[Any]], metric: str = "sharpe_ratio",
+             constraint: Callable[[Params], Any] | None = None, maximize: bool = True,
+             n_jobs: int | None = None, progress: bool = False, executor: Any = None, *,
+             chunk_size: int | None = None) -> OptimizeResult:
+    """Run one job per combination of `grid` and rank them by `metric`.
+
+    Parameters
+    ----------
+    engine : Engine
+        The backend and settings of every run.
+    bars : Bars
+        The data.
+    make_job : callable
+        ``make_job(cache, **params)`` returns the job of one combination: `Signals`,
+        `Targets`, or a `Strategy` (e.g. ``SmaCross(fast=..., slow=...)``). `cache` is one
+        `IndicatorCache` of `bars`, on the engine's backend, shared by all combinations, so
+        ``cache.panel("sma", fast)`` is computed once however many combinations use it.
+    grid : dict of str to iterable
+        Parameter name -> values; every combination is tried, the product taken in the
+        given key order (the last key varies fastest).
+    metric : str, default "sharpe_ratio"
+        The statistic to rank by, a key of `BacktestResult.stats` (one of `STAT_NAMES`).
+    constraint : callable, optional
+        ``constraint(params)`` -> False skips a combination before any job is built.
+        `params` is a dict that also reads as attributes: ``lambda p: p.fast < p.slow``.
+    maximize : bool, default True
+        Rank higher values first; False for lower (e.g. ``metric="annual_volatility"``).
+    n_jobs, progress, executor, chunk_size
+        As for `run_many`.
+
+    Returns
+    -------
+    OptimizeResult
+        The table in grid order, and the best combination: NaN values never win, and of
+        equal values the first in grid order does.
+
+    Raises
+    ------
+    ConfigError
+        An unknown metric (the message lists the statistics), a malformed grid, a grid left
+        empty by the constraint, or a `make_job` that does not return a job.
+
+    Notes
+    -----
+    Every job is built before the runs start, and every result is kept until the ranking,
+    so memory grows with the number of combinations.
+
+    Examples
+    --------
+    >>> from quanta_ref import Engine, Signals, data
+    >>> def crossover(cache, fast, slow):
+    ...     f, s = cache.panel("sma", fast), cache.panel("sma", slow)
+    ...     return Signals(cache.crossed_above(f, s), cache.crossed_below(f, s))
+    >>> found = Engine().optimize(data.synthetic(300), crossover,
+    ...                           {"fast": [5, 10], "slow": [20, 30]})
+    >>> len(found.table), sorted(found.best_params)
+    (4, ['fast', 'slow'])
+    """
+    if not isinstance(metric, str) or metric not in STAT_NAMES:
+        raise ConfigError(f"metric: {metric!r} is not a statistic; choose one of "
+                          f"{', '.join(STAT_NAMES)}")
+    if not callable(make_job):
+        raise ConfigError(f"make_job: expected a function (cache, **params) -> job, got "
+                          f"{type(make_job).__name__}")
+    if constraint is not None and not callable(constraint):
+        raise ConfigError(f"constraint: expected a function (params) -> bool, got "
+                          f"{type(constraint).__name__}")
+    engine.check_bars(bars)
+    _check_count("n_jobs", n_jobs)
+    _check_count("chunk_size", chunk_size)
+    _check_executor(executor)
+
+    combinations = [params for params in _combinations(grid)
+                    if constraint is None or constraint(params)]
+    if not combinations:
+        raise ConfigError("grid: no combination left to run (is the constraint ever true?)")
+
+    cache = IndicatorCache(bars, backend=engine.backend)
+    jobs = []
+    for params in combinations:
+        job = make_job(cache, **params)
+        if not isinstance(job, (Signals, Targets, Strategy)):
+            raise ConfigError(f"make_job: returned {type(job).__name__} for {dict(params)}; "
+                              f"expected Signals, Targets or a Strategy")
+        jobs.append(job)
+    results = run_many(engine, bars, jobs, n_jobs=n_jobs, progress=progress,
+                       executor=executor, chunk_size=chunk_size)
+
+    best = _best(results, metric, maximize)
+    rows = [{**params, **result.stats} for params, result in zip(combinations, results)]
+    return OptimizeResult(
+        table=_table(rows),
+        best_params=None if best is None else dict(combinations[best]),
+        best=None if best is None else results[best],
+        metric=metric, maximize=bool(maximize))
+
+
+def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[Params]:
+    """Every combination of the grid, in product order, as `Params`."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise ConfigError(f"grid: expected a non-empty dict of parameter name -> values, got "
+                          f"{grid!r}")
+    names: list[str] = []
+    values: list[list[Any]] = []
+    for name, options in grid.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"grid: parameter names must be identifiers, got {name!r}")
+        if name in STAT_NAMES:
+            raise ConfigError(f"grid: {name!r} is also a statistic; the table needs distinct "
+                              f"column names")
+        if isinstance(options, (str, bytes)) or not isinstance(options, Iterable):
+            raise ConfigError(f"grid: the values of {name!r} must be a list or range, got "
+                              f"{options!r} (wrap a single value in a list)")
+        names.append(name)
+        values.append(list(options))
+    return [Params(zip(names, combination)) for combination in itertools.product(*values)]
+
+
+def _best(results: list[BacktestResult], metric: str, maximize: bool) -> int | None:
+    """Index of the best result: NaN never wins; on a tie the first stays."""
+    best: int | None = None
+    for k, result in enumerate(results):
+        value = result.stats[metric]
+        if math.isnan(value):
+            continue
+        if best is None:
+            best = k
+            continue
+        incumbent = results[best].stats[metric]
+        if (value > incumbent) if maximize else (value < incumbent):
+            best = k
+    return best
+
+
+def _table(rows: list[dict[str, Any]]) -> Any:
+    """A pandas DataFrame of the rows when pandas is installed, else the rows."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return rows
+    return pd.DataFrame(rows)

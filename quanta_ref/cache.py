@@ -1,0 +1,276 @@
+"""`IndicatorCache`: indicators computed once and shared by every job of a grid.
+
+A parameter grid asks for the same indicators again and again: with
+``grid={"fast": range(5, 15), "slow": range(20, 70, 5)}`` each SMA is needed by ten
+combinations or more. The cache computes each one once per symbol and hands out the same
+(read-only) array afterwards.
+
+The key
+-------
+An entry is keyed by **symbol, indicator and parameters**:
+``(symbol, indicator, inputs, parameters)``, where
+
+* ``symbol`` is a symbol of the bars (one column of the panel);
+* ``indicator`` is the name of a batch function of `quanta_ref.indicators` (``"sma"``,
+  ``"ema"``, ``"rsi"``, ``"macd"``, ...);
+* ``inputs`` are the bar fields the indicator reads: ``(field,)`` (``"close"`` unless told),
+  or ``("high", "low", "close")`` for ``"atr"``;
+* ``parameters`` are every parameter of the function, defaults filled in, by name: so
+  ``get("rsi")``, ``get("rsi", 14)`` and ``get("rsi", period=14)`` are one entry.
+
+The values are those of the batch function on the symbol's column, bit for bit: the
+reference's `quanta_ref.indicators` on the "python" backend, the bit-identical
+`quanta_fast.indicators` on "rust". A missing bar is NaN in the column, so it resets the
+indicator (the NaN rule of `quanta_ref.indicators`); a streaming indicator fed from
+``on_bar`` never sees missing bars, and may therefore differ after a suspension.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Hashable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from quanta_ref import indicators as reference_indicators
+from quanta_ref.bars import Bars
+from quanta_ref.errors import BackendUnavailable, ConfigError, DataError
+
+#: The batch functions the cache computes, by name.
+INDICATORS = ("sma", "ema", "wma", "rsi", "macd", "bollinger_bands", "atr", "rolling_std",
+              "highest", "lowest", "roc")
+
+#: Indicators that read several fields instead of the one `field`.
+_MULTI_FIELD_INPUTS = {"atr": ("high", "low", "close")}
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class IndicatorCache:
+    """Indicators of one `Bars` panel, each computed once per symbol and parameters.
+
+    Parameters
+    ----------
+    bars : Bars
+        The panel the indicators are computed on.
+    backend : {"python", "rust"}, default "python"
+        Which implementation computes them: `quanta_ref.indicators`, or the bit-identical
+        `quanta_fast.indicators` (pass the engine's backend, ``engine.backend``).
+
+    Attributes
+    ----------
+    hits, misses : int
+        Lookups of one (symbol, indicator, parameters) entry that found it already
+        computed, and that computed it. ``misses`` is therefore the number of computations.
+
+    Notes
+    -----
+    The returned arrays are shared by every caller and made read-only; copy one before
+    changing it. See the module notes for the key.
+
+    Examples
+    --------
+    >>> from quanta_ref import data
+    >>> cache = IndicatorCache(data.synthetic(100, n_symbols=2))
+    >>> fast = cache.panel("sma", 10)           # (100, 2): SMA(10) of each close
+    >>> again = cache.get("sma", 10, symbol="S0")
+    >>> (cache.misses, cache.hits)
+    (2, 1)
+    """
+
+    def __init__(self, bars: Bars, backend: str = "python") -> None:
+        if not isinstance(bars, Bars):
+            raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
+        self.bars = bars
+        self.backend = backend
+        self.indicators = _indicator_module(backend)
+        self.hits = 0
+        self.misses = 0
+        self._values: dict[Hashable, Any] = {}
+
+    def get(self, indicator: str, *params: Any, symbol: str | None = None,
+            field: str | None = None, **options: Any) -> Any:
+        """One symbol's indicator, computed on the first call and cached.
+
+        Parameters
+        ----------
+        indicator : str
+            A batch function of `quanta_ref.indicators`: one of `INDICATORS`.
+        *params, **options
+            Its parameters, as the function takes them (``get("sma", 10)``,
+            ``get("macd", fast=12, slow=26)``).
+        symbol : str, optional
+            The symbol; may be left out when the bars have one symbol.
+        field : str, optional
+            The bar field to compute on (default ``"close"``); not for ``"atr"``, which reads
+            high, low and close.
+
+        Returns
+        -------
+        numpy.ndarray or tuple of numpy.ndarray
+            What the batch function returns for the symbol's column, read-only (MACD and the
+            Bollinger Bands give three arrays).
+
+        Raises
+        ------
+        ConfigError
+            An unknown indicator, symbol or field, parameters the function does not take, or
+            a parameter value it refuses.
+        """
+        column = self._column(symbol)
+        function, inputs, parameters = self._resolve(indicator, field, params, options)
+        key = (self.bars.symbols[column], indicator, inputs, parameters)
+        try:
+            value = self._values[key]
+        except KeyError:
+            pass
+        else:
+            self.hits += 1
+            return value
+        columns = [self.bars_field(name)[:, column] for name in inputs]
+        value = _read_only(function(*columns, **dict(parameters)))
+        self._values[key] = value
+        self.misses += 1
+        return value
+
+    def panel(self, indicator: str, *params: Any, field: str | None = None,
+              **options: Any) -> Any:
+        """The indicator for every symbol, as a (T, N) array in data order.
+
+        Each column is `get` of that symbol (so computed once and counted per symbol); the
+        (T, N) array itself is assembled on each call. Parameters as for `get`.
+
+        Returns
+        -------
+        numpy.ndarray or tuple of numpy.ndarray
+            float64 (T, N), one per output of the indicator, read-only.
+        """
+        per_symbol = [self.get(indicator, *params, symbol=symbol, field=field, **options)
+                      for symbol in self.bars.symbols]
+        if isinstance(per_symbol[0], tuple):
+            outputs = zip(*per_symbol)
+            return tuple(_read_only(np.column_stack(columns)) for columns in outputs)
+        return _read_only(np.column_stack(per_symbol))
+
+    def crossed_above(self, fast: Any, slow: Any) -> np.ndarray:
+        """`crossed_above` of this cache's backend, column by column for (T, N) inputs.
+
+        Parameters
+        ----------
+        fast, slow : array_like
+            Two series (T,), or two panels (T, N) of the same shape (e.g. from `panel`);
+            one of them may be a scalar threshold.
+
+        Returns
+        -------
+        numpy.ndarray
+            bool, the shape of the inputs; see `quanta_ref.indicators.crossed_above` for
+            how ties and NaN count.
+        """
+        return self._crossed(self.indicators.crossed_above, fast, slow)
+
+    def crossed_below(self, fast: Any, slow: Any) -> np.ndarray:
+        """`crossed_below` of this cache's backend, column by column for (T, N) inputs; see
+        `crossed_above`."""
+        return self._crossed(self.indicators.crossed_below, fast, slow)
+
+    def bars_field(self, name: str) -> np.ndarray:
+        """The (T, N) array of one bar field: open, high, low, close or volume."""
+        if not isinstance(name, str) or name not in _FIELDS:
+            raise ConfigError(f"field: must be one of {_FIELDS}, got {name!r}")
+        array: np.ndarray = getattr(self.bars, name)
+        return array
+
+    def clear(self) -> None:
+        """Forget every cached value and reset the counters."""
+        self._values.clear()
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return (f"IndicatorCache(backend={self.backend!r}, entries={len(self)}, "
+                f"hits={self.hits}, misses={self.misses})")
+
+    # ----------------------------------------------------------------------------- helpers
+    def _column(self, symbol: str | None) -> int:
+        symbols = self.bars.symbols
+        if symbol is None:
+            if len(symbols) != 1:
+                raise ConfigError(f"symbol: required when the bars have several symbols "
+                                  f"({', '.join(symbols)})")
+            return 0
+        if symbol not in symbols:
+            raise ConfigError(f"symbol: {symbol!r} is not in the bars ({', '.join(symbols)})")
+        return symbols.index(symbol)
+
+    def _resolve(self, indicator: str, field: str | None, params: tuple[Any, ...],
+                 options: dict[str, Any]) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
+        """The function, its input fields and its parameters as a key: ((name, value), ...)
+        with the defaults filled in."""
+        if not isinstance(indicator, str) or indicator not in INDICATORS:
+            raise ConfigError(f"indicator: {indicator!r} is not one of {', '.join(INDICATORS)}")
+        inputs: tuple[str, ...]
+        if indicator in _MULTI_FIELD_INPUTS:
+            if field is not None:
+                raise ConfigError(f"field: {indicator} reads "
+                                  f"{', '.join(_MULTI_FIELD_INPUTS[indicator])}; leave field out")
+            inputs = _MULTI_FIELD_INPUTS[indicator]
+        else:
+            inputs = ("close",) if field is None else (field,)
+        for name in inputs:
+            self.bars_field(name)   # checks the name
+        # The signature is the reference's; the Rust module has the same one.
+        signature = inspect.signature(getattr(reference_indicators, indicator))
+        placeholders = [None] * len(inputs)
+        try:
+            bound = signature.bind(*placeholders, *params, **options)
+        except TypeError as exc:
+            raise ConfigError(f"{indicator}: {exc}") from None
+        bound.apply_defaults()
+        names = list(signature.parameters)[len(inputs):]
+        parameters = tuple((name, bound.arguments[name]) for name in names)
+        try:
+            hash(parameters)
+        except TypeError:
+            raise ConfigError(f"{indicator}: parameters must be hashable, got "
+                              f"{dict(parameters)!r}") from None
+        return getattr(self.indicators, indicator), inputs, parameters
+
+    @staticmethod
+    def _crossed(function: Any, fast: Any, slow: Any) -> np.ndarray:
+        f, s = np.asarray(fast), np.asarray(slow)
+        if f.ndim < 2 and s.ndim < 2:
+            result: np.ndarray = function(f, s)
+            return result
+        if f.ndim > 2 or s.ndim > 2 or (f.ndim == s.ndim == 2 and f.shape != s.shape):
+            raise DataError(f"fast, slow: expected two (T, N) panels of one shape, got "
+                            f"{f.shape} and {s.shape}")
+        n_columns = f.shape[1] if f.ndim == 2 else s.shape[1]
+        columns = [function(f[:, n] if f.ndim == 2 else f, s[:, n] if s.ndim == 2 else s)
+                   for n in range(n_columns)]
+        return np.column_stack(columns)
+
+
+def _indicator_module(backend: str) -> ModuleType:
+    if backend == "python":
+        return reference_indicators
+    if backend == "rust":
+        try:
+            from quanta_fast import indicators
+        except ImportError as exc:
+            raise BackendUnavailable(f"backend: the Rust indicators do not import ({exc})") \
+                from None
+        return indicators
+    raise ConfigError(f"backend: must be 'python' or 'rust', got {backend!r}")
+
+
+def _read_only(value: Any) -> Any:
+    """The value with every array made read-only (shared by all callers)."""
+    if isinstance(value, tuple):
+        return tuple(_read_only(part) for part in value)
+    value.flags.writeable = False
+    return value

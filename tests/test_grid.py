@@ -1,0 +1,444 @@
+"""Many runs and parameter grids: `run_many`, `optimize`, `IndicatorCache`, and what executors
+need (everything pickles, results identical to the local run)."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import pickle
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from quanta_ref import (BacktestResult, Bars, ConfigError, DataError, Engine, IndicatorCache,
+                        OptimizeResult, Signals, Targets, data, indicators)
+from quanta_ref.config import EngineConfig
+from quanta_ref.examples import SmaCross
+from quanta_ref.grid import STAT_NAMES, run_chunk, run_many
+
+BARS = data.synthetic(300, n_symbols=2, seed=3)
+SETTINGS = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
+
+
+# ----------------------------------------------------------------------------- helpers
+def crossover(cache: IndicatorCache, fast: int, slow: int) -> Signals:
+    """SMA(fast)/SMA(slow) crossover on every symbol, half of equity per entry."""
+    f, s = cache.panel("sma", fast), cache.panel("sma", slow)
+    return Signals(cache.crossed_above(f, s), cache.crossed_below(f, s), size=0.5)
+
+
+def mixed_jobs(backend: str, bars: Bars = BARS) -> list[Any]:
+    """Signal jobs, a target job and a strategy, in a known order."""
+    cache = IndicatorCache(bars, backend)
+    weights = np.full((bars.n_bars, bars.n_symbols), np.nan)
+    weights[10], weights[150], weights[250] = (0.3, 0.3), (0.5, 0.1), (0.0, 0.0)
+    return [crossover(cache, 5, 20), Targets(weights), SmaCross(fast=8, slow=25),
+            crossover(cache, 10, 30), Signals(cache.crossed_above(cache.panel("rsi", 14), 30.0),
+                                              cache.crossed_below(cache.panel("rsi", 14), 70.0),
+                                              size=0.4, stop_loss=0.05, take_profit=0.1),
+            crossover(cache, 5, 30)]
+
+
+def fingerprint(result: BacktestResult) -> tuple[Any, ...]:
+    """Everything a run returns, in a form that compares exactly (NaN equal to NaN)."""
+    stats = {key: ("nan" if math.isnan(value) else value)
+             for key, value in result.stats.items()}
+    return (result.timestamps.tobytes(), result.equity.tobytes(), result.cash.tobytes(),
+            result.fills, [o.as_dict() for o in result.orders], result.trades,
+            result.positions, stats, result.signals)
+
+
+def fingerprints(results: list[BacktestResult]) -> list[tuple[Any, ...]]:
+    return [fingerprint(result) for result in results]
+
+
+def single_run(engine: Engine, job: Any) -> BacktestResult:
+    """The job run on its own through the single-run entry points."""
+    if isinstance(job, Signals):
+        return engine.run_signals(BARS, job.entries, job.exits, short_entries=job.short_entries,
+                                  short_exits=job.short_exits, size=job.size,
+                                  size_type=job.size_type, stop_loss=job.stop_loss,
+                                  take_profit=job.take_profit)
+    if isinstance(job, Targets):
+        return engine.run_targets(BARS, job.weights)
+    return engine.run(BARS, job)
+
+
+def spawn_pool(workers: int = 2) -> ProcessPoolExecutor:
+    # spawn, not fork: forking a process that already runs native threads can deadlock (and
+    # Python 3.12+ warns about it); spawn also proves the workers import quanta on their own.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+# ============================================================================== run_many
+def test_run_many_returns_results_in_job_order_equal_to_single_runs(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    jobs = mixed_jobs(backend)
+    results = engine.run_many(BARS, jobs)
+    assert len(results) == len(jobs)
+    assert any(result.fills for result in results)
+    expected = [single_run(engine, job) for job in mixed_jobs(backend)]
+    assert fingerprints(results) == fingerprints(expected)
+
+
+def test_run_many_results_do_not_depend_on_threads_chunks_or_progress(
+        backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    reference = fingerprints(engine.run_many(BARS, mixed_jobs(backend)))
+    assert fingerprints(engine.run_many(BARS, mixed_jobs(backend), n_jobs=1)) == reference
+    assert fingerprints(engine.run_many(BARS, mixed_jobs(backend), n_jobs=2)) == reference
+    for size in (1, 4, 100):
+        results = run_many(engine, BARS, mixed_jobs(backend), n_jobs=2, chunk_size=size)
+        assert fingerprints(results) == reference
+    capsys.readouterr()
+    assert fingerprints(engine.run_many(BARS, mixed_jobs(backend), progress=True)) == reference
+    assert "6/6" in capsys.readouterr().err   # the progress bar reached the end
+
+
+def test_run_many_on_a_process_pool_matches_the_local_run(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    local = fingerprints(engine.run_many(BARS, mixed_jobs(backend)))
+    with spawn_pool() as pool:
+        remote = engine.run_many(BARS, mixed_jobs(backend), executor=pool)
+        assert fingerprints(remote) == local
+        one_by_one = run_many(engine, BARS, mixed_jobs(backend), executor=pool, chunk_size=1,
+                              progress=True)
+        assert fingerprints(one_by_one) == local
+
+
+def test_run_many_on_a_thread_pool_matches_the_local_run(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    local = fingerprints(engine.run_many(BARS, mixed_jobs(backend)))
+    with ThreadPoolExecutor(2) as pool:
+        remote = engine.run_many(BARS, mixed_jobs(backend), executor=pool, n_jobs=2)
+    assert fingerprints(remote) == local
+
+
+def test_a_worker_rebuilds_the_engine_from_its_backend_name_and_settings(backend: str) -> None:
+    engine = Engine(backend=backend, market="cn_a", initial_cash=500_000.0)
+    settings = engine.config.as_dict()
+    assert EngineConfig.build(**settings) == engine.config
+    jobs = [run_job for run_job in mixed_jobs(backend)[:2]]
+    checked = [job.checked(BARS, engine.config) for job in jobs]
+    assert (fingerprints(run_chunk(backend, settings, BARS, checked))
+            == fingerprints(engine.run_many(BARS, jobs)))
+
+
+def test_bars_jobs_settings_and_results_pickle(backend: str) -> None:
+    bars = pickle.loads(pickle.dumps(BARS))
+    assert bars.symbols == BARS.symbols
+    for name in ("timestamps", "open", "high", "low", "close", "volume"):
+        assert getattr(bars, name).tobytes() == getattr(BARS, name).tobytes()
+    engine = Engine(backend=backend, **SETTINGS)
+    assert pickle.loads(pickle.dumps(engine.config.as_dict())) == engine.config.as_dict()
+
+    jobs = mixed_jobs(backend)
+    copies = pickle.loads(pickle.dumps(jobs))
+    assert [type(job) for job in copies] == [type(job) for job in jobs]
+    assert copies[0].entries.tobytes() == jobs[0].entries.tobytes()
+    assert copies[4].stop_loss == 0.05 and copies[2].fast == 8
+
+    results = engine.run_many(BARS, jobs)
+    assert any(r.trades for r in results) and any(r.orders for r in results)
+    assert fingerprints(pickle.loads(pickle.dumps(results))) == fingerprints(results)
+
+
+def test_run_many_of_no_jobs_is_an_empty_list(backend: str) -> None:
+    engine = Engine(backend=backend)
+    assert engine.run_many(BARS, []) == []
+    assert engine.run_many(BARS, [], progress=True) == []
+
+
+@pytest.mark.parametrize("n_jobs", [0, -1, 1.5, True, "2"])
+def test_run_many_refuses_a_bad_n_jobs(n_jobs: Any) -> None:
+    with pytest.raises(ConfigError, match="n_jobs"):
+        Engine().run_many(BARS, mixed_jobs("python")[:1], n_jobs=n_jobs)
+
+
+def test_run_many_refuses_a_bad_chunk_size_or_executor() -> None:
+    with pytest.raises(ConfigError, match="chunk_size"):
+        run_many(Engine(), BARS, [], chunk_size=0)
+    with pytest.raises(ConfigError, match="executor"):
+        Engine().run_many(BARS, [], executor=object())
+
+
+def test_run_many_names_the_position_of_a_bad_job() -> None:
+    jobs = mixed_jobs("python")[:1] + ["not a job"]
+    with pytest.raises(ConfigError, match=r"job 1\).*str"):
+        Engine().run_many(BARS, jobs)
+    with pytest.raises(ConfigError, match="jobs: expected a list"):
+        Engine().run_many(BARS, jobs[0])
+    short = Signals(np.zeros((5, 2), bool), np.zeros((5, 2), bool))
+    with pytest.raises(DataError, match="entries: expected shape"):
+        Engine().run_many(BARS, [short])
+
+
+# ======================================================================= IndicatorCache
+def test_cache_returns_the_backend_indicator_of_the_symbol_column(backend: str) -> None:
+    cache = IndicatorCache(BARS, backend)
+    sma = cache.get("sma", 10, symbol="S1")
+    assert sma.tobytes() == indicators.sma(BARS.close[:, 1], 10).tobytes()
+    high = cache.get("highest", 5, symbol="S0", field="high")
+    assert high.tobytes() == indicators.highest(BARS.high[:, 0], 5).tobytes()
+    atr = cache.get("atr", 7, symbol="S0")
+    assert atr.tobytes() == indicators.atr(BARS.high[:, 0], BARS.low[:, 0], BARS.close[:, 0],
+                                           7).tobytes()
+    line, signal, histogram = cache.get("macd", 6, 13, 4, symbol="S1")
+    assert line.tobytes() == indicators.macd(BARS.close[:, 1], 6, 13, 4)[0].tobytes()
+    assert not sma.flags.writeable and not line.flags.writeable  # shared: read-only
+
+
+def test_cache_panel_is_time_by_symbols(backend: str) -> None:
+    cache = IndicatorCache(BARS, backend)
+    panel = cache.panel("ema", 12)
+    assert panel.shape == (BARS.n_bars, BARS.n_symbols) and not panel.flags.writeable
+    for n, symbol in enumerate(BARS.symbols):
+        assert panel[:, n].tobytes() == cache.get("ema", 12, symbol=symbol).tobytes()
+    upper, middle, lower = cache.panel("bollinger_bands", 20, num_std=2.5)
+    assert upper.shape == middle.shape == lower.shape == panel.shape
+
+
+def test_cache_computes_each_symbol_indicator_and_parameters_once(backend: str) -> None:
+    cache = IndicatorCache(BARS, backend)
+    first = cache.get("rsi", symbol="S0")
+    assert cache.get("rsi", 14, symbol="S0") is first          # defaults filled in
+    assert cache.get("rsi", period=14, symbol="S0") is first   # by name or position
+    assert (cache.misses, cache.hits) == (1, 2)
+    cache.get("rsi", 14, symbol="S1")
+    cache.get("rsi", 14, symbol="S0", field="open")
+    cache.get("rsi", 15, symbol="S0")
+    assert (cache.misses, cache.hits, len(cache)) == (4, 2, 4)
+    cache.clear()
+    assert (cache.misses, cache.hits, len(cache)) == (0, 0, 0)
+
+
+def test_cache_crossings_follow_the_backend_function_column_by_column(backend: str) -> None:
+    cache = IndicatorCache(BARS, backend)
+    fast, slow = cache.panel("sma", 5), cache.panel("sma", 20)
+    above, below = cache.crossed_above(fast, slow), cache.crossed_below(fast, slow)
+    assert above.shape == below.shape == fast.shape and above.dtype == bool
+    for n in range(BARS.n_symbols):
+        assert (above[:, n] == indicators.crossed_above(fast[:, n], slow[:, n])).all()
+        assert (below[:, n] == indicators.crossed_below(fast[:, n], slow[:, n])).all()
+    assert above.any() and below.any()
+    one = cache.crossed_above(fast[:, 0], slow[:, 0])
+    assert one.shape == (BARS.n_bars,) and (one == above[:, 0]).all()
+
+
+def test_cache_refuses_unknown_names_with_the_choices() -> None:
+    cache = IndicatorCache(BARS)
+    with pytest.raises(ConfigError, match="indicator: 'vwap' is not one of sma"):
+        cache.get("vwap", 10, symbol="S0")
+    with pytest.raises(ConfigError, match="symbol: 'S9' is not in the bars"):
+        cache.get("sma", 10, symbol="S9")
+    with pytest.raises(ConfigError, match="symbol: required"):
+        cache.get("sma", 10)
+    with pytest.raises(ConfigError, match="field: must be one of"):
+        cache.get("sma", 10, symbol="S0", field="vwap")
+    with pytest.raises(ConfigError, match="field: atr reads high, low, close"):
+        cache.get("atr", 14, symbol="S0", field="close")
+    with pytest.raises(ConfigError, match="sma: missing a required argument: 'period'"):
+        cache.get("sma", symbol="S0")
+    with pytest.raises(ConfigError, match="sma: got an unexpected keyword argument 'window'"):
+        cache.get("sma", 10, window=10, symbol="S0")
+    with pytest.raises(ConfigError, match="period"):
+        cache.get("sma", 0, symbol="S0")
+    with pytest.raises(ConfigError, match="backend"):
+        IndicatorCache(BARS, "gpu")
+    assert cache.misses == 0 and len(cache) == 0   # nothing failed was stored
+
+
+def test_cache_needs_no_symbol_for_one_symbol_bars() -> None:
+    bars = data.synthetic(50, seed=1)
+    assert IndicatorCache(bars).get("sma", 3).shape == (50,)
+
+
+# ============================================================================== optimize
+GRID = {"fast": [5, 10, 15], "slow": [10, 20, 30]}
+
+
+def slower(params: Any) -> bool:
+    return bool(params.fast < params["slow"])   # attribute and key access both work
+
+
+def test_optimize_table_has_a_row_per_allowed_combination_in_grid_order(backend: str) -> None:
+    found = Engine(backend=backend, **SETTINGS).optimize(BARS, crossover, GRID,
+                                                         constraint=slower)
+    assert isinstance(found, OptimizeResult) and found.metric == "sharpe_ratio"
+    table = found.table
+    assert list(table.columns) == ["fast", "slow", *STAT_NAMES]
+    assert table.shape == (7, 2 + len(STAT_NAMES))
+    assert list(zip(table["fast"], table["slow"])) == [(5, 10), (5, 20), (5, 30), (10, 20),
+                                                      (10, 30), (15, 20), (15, 30)]
+
+
+def test_optimize_rows_and_best_match_independent_runs(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    found = engine.optimize(BARS, crossover, GRID, constraint=slower, metric="total_return")
+    rows = found.table.to_dict("records")
+    for row in rows:
+        run = engine.run_many(BARS, [crossover(IndicatorCache(BARS, backend), row["fast"],
+                                               row["slow"])])[0]
+        assert run.stats["final_equity"] == row["final_equity"]
+    # The argmax computed here from the table: NaN skipped, the first of equal values kept.
+    best = None
+    for row in rows:
+        if not math.isnan(row["total_return"]) and (
+                best is None or row["total_return"] > best["total_return"]):
+            best = row
+    assert best is not None
+    assert found.best_params == {"fast": best["fast"], "slow": best["slow"]}
+    assert found.best is not None and found.best_value == best["total_return"]
+    expected = engine.run_many(BARS, [crossover(IndicatorCache(BARS, backend),
+                                                **found.best_params)])[0]
+    assert fingerprint(found.best) == fingerprint(expected)
+
+    lowest = engine.optimize(BARS, crossover, GRID, constraint=slower, metric="total_return",
+                             maximize=False)
+    worst = min(rows, key=lambda row: row["total_return"])
+    assert lowest.best_params == {"fast": worst["fast"], "slow": worst["slow"]}
+
+
+def test_optimize_computes_each_indicator_once_for_all_combinations(backend: str) -> None:
+    caches: list[IndicatorCache] = []
+
+    def make_job(cache: IndicatorCache, fast: int, slow: int) -> Signals:
+        caches.append(cache)
+        return crossover(cache, fast, slow)
+
+    Engine(backend=backend).optimize(BARS, make_job, GRID, constraint=slower)
+    assert len(caches) == 7 and all(cache is caches[0] for cache in caches)
+    cache = caches[0]
+    periods = {5, 10, 15, 20, 30}
+    assert cache.misses == len(periods) * BARS.n_symbols == len(cache)
+    assert cache.hits == 7 * 2 * BARS.n_symbols - cache.misses
+
+
+def test_optimize_results_do_not_depend_on_threads_chunks_or_executor(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    local = engine.optimize(BARS, crossover, GRID, constraint=slower)
+    with ThreadPoolExecutor(2) as pool:
+        for found in (engine.optimize(BARS, crossover, GRID, constraint=slower, n_jobs=2,
+                                      progress=True),
+                      engine.optimize(BARS, crossover, GRID, constraint=slower, executor=pool)):
+            assert found.table.equals(local.table)
+            assert found.best_params == local.best_params
+            assert found.best is not None and local.best is not None
+            assert fingerprint(found.best) == fingerprint(local.best)
+
+
+def test_optimize_nan_never_wins_and_ties_keep_the_first(backend: str) -> None:
+    def make_job(cache: IndicatorCache, trade: bool, copy: int) -> Signals:
+        if not trade:   # never trades: a Sharpe ratio of NaN
+            nothing = np.zeros((BARS.n_bars, BARS.n_symbols), bool)
+            return Signals(nothing, nothing)
+        return crossover(cache, 5, 20)
+
+    engine = Engine(backend=backend)
+    found = engine.optimize(BARS, make_job, {"trade": [False, True], "copy": [1, 2, 3]})
+    assert math.isnan(found.table["sharpe_ratio"][0])
+    assert found.best_params == {"trade": True, "copy": 1}
+    for maximize in (True, False):
+        none = engine.optimize(BARS, make_job, {"trade": [False], "copy": [1, 2]},
+                               maximize=maximize)
+        assert none.best is None and none.best_params is None and len(none.table) == 2
+
+
+def test_optimize_accepts_strategy_jobs(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    found = engine.optimize(BARS, lambda cache, fast, slow: SmaCross(fast=fast, slow=slow),
+                            {"fast": [5, 10], "slow": [20, 30]}, metric="final_equity")
+    rows = found.table.to_dict("records")
+    for row in rows:
+        run = engine.run(BARS, SmaCross(fast=row["fast"], slow=row["slow"]))
+        assert run.stats["final_equity"] == row["final_equity"]
+    assert found.best_value == max(row["final_equity"] for row in rows)
+
+
+def test_optimize_table_is_a_list_of_dicts_without_pandas(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)   # import pandas now fails
+    found = Engine().optimize(BARS, crossover, {"fast": [5], "slow": [20, 30]})
+    assert isinstance(found.table, list) and len(found.table) == 2
+    assert list(found.table[1])[:3] == ["fast", "slow", "start_equity"]
+    assert found.table[1]["slow"] == 30
+
+
+def test_optimize_refuses_an_unknown_metric_listing_the_statistics() -> None:
+    with pytest.raises(ConfigError, match="metric: 'sharpe' is not a statistic.*sharpe_ratio"):
+        Engine().optimize(BARS, crossover, GRID, metric="sharpe")
+
+
+def test_optimize_refuses_a_make_job_that_returns_no_job() -> None:
+    with pytest.raises(ConfigError, match=r"make_job: returned int for \{'fast': 5"):
+        Engine().optimize(BARS, lambda cache, fast: 42, {"fast": [5, 10]})
+
+
+def test_optimize_refuses_an_empty_or_malformed_grid() -> None:
+    with pytest.raises(ConfigError, match="no combination left"):
+        Engine().optimize(BARS, crossover, GRID, constraint=lambda p: p.fast > 100)
+    with pytest.raises(ConfigError, match="no combination left"):
+        Engine().optimize(BARS, crossover, {"fast": [], "slow": [20]})
+    with pytest.raises(ConfigError, match="grid: expected a non-empty dict"):
+        Engine().optimize(BARS, crossover, {})
+    with pytest.raises(ConfigError, match="wrap a single value in a list"):
+        Engine().optimize(BARS, crossover, {"fast": 5, "slow": [20]})
+    with pytest.raises(ConfigError, match="wrap a single value in a list"):
+        Engine().optimize(BARS, crossover, {"fast": "5"})
+    with pytest.raises(ConfigError, match="'n_trades' is also a statistic"):
+        Engine().optimize(BARS, crossover, {"n_trades": [1]})
+
+
+def test_optimize_checks_n_jobs_before_building_any_job() -> None:
+    def make_job(cache: IndicatorCache, fast: int) -> Signals:
+        raise AssertionError("no job should be built")
+
+    with pytest.raises(ConfigError, match="n_jobs"):
+        Engine().optimize(BARS, make_job, {"fast": [5]}, n_jobs=0)
+
+
+def test_stat_names_are_the_keys_of_every_result(backend: str) -> None:
+    result = Engine(backend=backend).run_many(BARS, mixed_jobs(backend)[:1])[0]
+    assert tuple(result.stats) == STAT_NAMES
+
+
+def unaligned(array: np.ndarray) -> np.ndarray:
+    """A copy of `array` at an odd address, as a Dask worker may receive it."""
+    raw = bytearray(array.nbytes + 1)
+    copy = np.frombuffer(raw, dtype=array.dtype, offset=1, count=array.size)
+    copy = copy.reshape(array.shape)
+    copy[...] = array
+    assert not copy.flags.aligned
+    return copy
+
+
+def test_a_worker_runs_arrays_that_arrive_unaligned_or_writeable(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    arrays = [unaligned(getattr(BARS, name)) for name in
+              ("timestamps", "open", "high", "low", "close", "volume")]
+    received = Bars(arrays[0], BARS.symbols, *arrays[1:])
+    jobs = [job.checked(BARS, engine.config) for job in mixed_jobs(backend)[:2]]
+    jobs[1] = Targets(unaligned(jobs[1].weights))
+    results = run_chunk(backend, engine.config.as_dict(), received, jobs)
+    assert fingerprints(results) == fingerprints(engine.run_many(BARS, mixed_jobs(backend)[:2]))
+
+
+def test_readme_grid_example_runs(backend_rust: None,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The first example of the README's grid section, as written (it uses the Rust backend).
+    Its Dask and Ray examples need a cluster: the Dask call is tested in test_distributed.py,
+    Ray is not a dependency."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Many runs, grids and clusters", 1)[1].split("\n## ", 1)[0]
+    example = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    found = namespace["found"]
+    assert len(found.table) == 100 and set(found.best_params) == {"fast", "slow"}
+    assert len(namespace["results"]) == 3
+    assert str(found.best_params) in capsys.readouterr().out
