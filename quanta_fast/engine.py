@@ -42,7 +42,7 @@ def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
     """The `BacktestResult` of a finished native run. Equity and cash move out of Rust at
     once; fills, orders, trades, signals and stats are built from the native state when first
     read (tens of thousands of Python objects cost far more than the run itself)."""
-    timestamps = np.array(bars.timestamps)
+    timestamps = bars.timestamps   # read-only: shared, not copied
     equity = ctx._take_equity()
     return BacktestResult(
         timestamps=timestamps, equity=equity, cash=ctx._take_cash(), fills=ctx._fills,

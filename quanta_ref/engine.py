@@ -522,7 +522,7 @@ class _Run(Context):
         stats["total_tax"] = pf.total_tax
         stats["n_fills"] = float(len(pf.transactions))
         return BacktestResult(
-            timestamps=np.array(self.bars.timestamps), equity=equity, cash=cash,
+            timestamps=self.bars.timestamps, equity=equity, cash=cash,
             fills=list(pf.transactions), orders=[o.snapshot() for o in self.orders],
             trades=list(pf.trades),
             positions=[self.get_position(s) for s in self.bars.symbols],
