@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from quanta_fast import _glue, _quanta_fast
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy
 from quanta_ref.arrays import Signals, Targets
