@@ -113,7 +113,7 @@ class Targets:
         bad = np.isinf(weights)
         if bad.any():
             t, n = (int(k) for k in np.argwhere(bad)[0])
-            raise DataError(f"weights: {weights[t, n]!r} is not finite (NaN = no change), "
+            raise DataError(f"weights: {float(weights[t, n])!r} is not finite (NaN = no change), "
                             f"{_where(bars, t, n)}")
         return Targets(weights)
 
@@ -316,7 +316,10 @@ def _where(bars: Bars, t: int, n: int) -> str:
 def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ConfigError(f"{name}: expected a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:   # an int beyond the float range
+        number = math.inf
     if not (math.isfinite(number) and number > 0.0):
         raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
     return number
