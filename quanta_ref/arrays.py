@@ -332,10 +332,11 @@ def _panel(name: str, values: Any, bars: Bars, dtype: type) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name}: cannot read as an array ({exc})") from None
     shape = (bars.n_bars, bars.n_symbols)
+    given = array.shape
     if array.ndim == 1 and bars.n_symbols == 1:
         array = array.reshape(-1, 1)
     if array.shape != shape:
-        raise DataError(f"{name}: expected shape {shape} (bars x symbols), got {array.shape}")
+        raise DataError(f"{name}: expected shape {shape} (bars x symbols), got {given}")
     wanted = "b" if dtype is np.bool_ else "fiu"
     if array.dtype.kind not in wanted:
         kind = "booleans" if dtype is np.bool_ else "numbers"

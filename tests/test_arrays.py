@@ -32,3 +32,11 @@ def test_an_infinite_weight_is_named_as_a_plain_float(backend: str) -> None:
         Engine(backend).run_targets(bars, np.array([np.nan, np.inf, 0.5]))
     assert str(caught.value) == ("weights: inf is not finite (NaN = no change), symbol 'X', "
                                  "bar 1 (2024-01-02T00:00:00.000000000)")
+
+
+def test_a_wrong_shape_message_reports_the_shape_given(backend: str) -> None:
+    # a (3,) array for one symbol was reported as "(3, 1)", the shape after the reshape
+    bars = bars_from_rows([flat(10.0)] * 4)
+    with pytest.raises(DataError) as caught:
+        Engine(backend).run_signals(bars, [True, False, False], [False] * 4)
+    assert str(caught.value) == "entries: expected shape (4, 1) (bars x symbols), got (3,)"
