@@ -64,8 +64,8 @@ class Signals:
 
     def checked(self, bars: Bars, config: EngineConfig) -> Signals:
         """This job with every array as a C-contiguous bool (T, N) array, or an error."""
-        shorts = self.short_entries is not None or self.short_exits is not None
-        if self.short_entries is not None and not config.allow_short:
+        shorts = self.short_entries is not None   # only a short entry opens a short
+        if shorts and not config.allow_short:
             raise ConfigError("short_entries: short positions need a margin account "
                               "(allow_short=True)")
         if not isinstance(self.size_type, str) or self.size_type not in SIZE_TYPES:

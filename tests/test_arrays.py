@@ -576,6 +576,16 @@ def test_take_profit_of_1_or_more_is_refused_when_shorts_are_traded(backend: str
     Engine(backend).run_signals(TWO, NO, NO, take_profit=1.0)
 
 
+def test_take_profit_of_1_or_more_is_allowed_with_short_exits_alone(backend: str) -> None:
+    # without short entries no short can open, so short exits alone do not limit p; it was
+    # refused as soon as short_exits was given
+    bars = bars_from_rows([flat(10.0), flat(10.0), (10.0, 30.0, 10.0, 25.0), flat(25.0)])
+    result = engine(backend, initial_cash=1_000.0).run_signals(
+        bars, [T, F, F, F], [F] * 4, short_exits=[F, F, T, F], take_profit=1.0)
+    # long 100 at 10: the sell limit at 10 x (1 + 1.0) = 20 fills in bar 2 (high 30)
+    assert fills(result) == [(1, 1, "buy", 100.0, 10.0), (2, 2, "sell", 100.0, 20.0)]
+
+
 WEIGHT_ERRORS = [
     (np.full((3, 2), np.nan)[:, :1], DataError,
      "weights: expected shape (3, 2) (bars x symbols), got (3, 1)"),
