@@ -64,8 +64,8 @@ class Signals:
 
     def checked(self, bars: Bars, config: EngineConfig) -> Signals:
         """This job with every array as a C-contiguous bool (T, N) array, or an error."""
-        shorts = self.short_entries is not None or self.short_exits is not None
-        if self.short_entries is not None and not config.allow_short:
+        shorts = self.short_entries is not None   # only a short entry opens a short
+        if shorts and not config.allow_short:
             raise ConfigError("short_entries: short positions need a margin account "
                               "(allow_short=True)")
         if not isinstance(self.size_type, str) or self.size_type not in SIZE_TYPES:
@@ -113,7 +113,7 @@ class Targets:
         bad = np.isinf(weights)
         if bad.any():
             t, n = (int(k) for k in np.argwhere(bad)[0])
-            raise DataError(f"weights: {weights[t, n]!r} is not finite (NaN = no change), "
+            raise DataError(f"weights: {float(weights[t, n])!r} is not finite (NaN = no change), "
                             f"{_where(bars, t, n)}")
         return Targets(weights)
 
@@ -316,7 +316,10 @@ def _where(bars: Bars, t: int, n: int) -> str:
 def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ConfigError(f"{name}: expected a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:   # an int beyond the float range
+        number = math.inf
     if not (math.isfinite(number) and number > 0.0):
         raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
     return number
@@ -329,10 +332,11 @@ def _panel(name: str, values: Any, bars: Bars, dtype: type) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name}: cannot read as an array ({exc})") from None
     shape = (bars.n_bars, bars.n_symbols)
+    given = array.shape
     if array.ndim == 1 and bars.n_symbols == 1:
         array = array.reshape(-1, 1)
     if array.shape != shape:
-        raise DataError(f"{name}: expected shape {shape} (bars x symbols), got {array.shape}")
+        raise DataError(f"{name}: expected shape {shape} (bars x symbols), got {given}")
     wanted = "b" if dtype is np.bool_ else "fiu"
     if array.dtype.kind not in wanted:
         kind = "booleans" if dtype is np.bool_ else "numbers"
