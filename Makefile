@@ -10,7 +10,8 @@ test:
 	cd rust && cargo test --workspace
 	python -m pytest
 
-# Benchmarks only (pytest-benchmark); results are kept under .benchmarks/.
+# Benchmarks only (pytest-benchmark: the W1-W4 workloads and the callback-engine groups; a few
+# minutes); results are kept under .benchmarks/. `quanta bench` prints the docs' tables.
 bench:
 	python -m pytest benchmarks --benchmark-only --benchmark-autosave
 

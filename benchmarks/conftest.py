@@ -1,4 +1,5 @@
-"""Fixtures of the benchmark suite: the data, built once per session outside any timing."""
+"""Fixtures of the benchmark suites: the data, built once per session outside any timing,
+and the python results each rust (or numba) run is checked against."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import numpy as np
 import pytest
 from workloads import DATA
 
+from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
+from quanta_ref.bench import Workload
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +28,29 @@ def get_bars(bars_cache: dict[str, Bars]) -> Callable[[str], Bars]:
             bars_cache[name] = DATA[name]()
         return bars_cache[name]
     return get
+
+
+@pytest.fixture(scope="session")
+def workload_bars_cache() -> dict[str, Bars]:
+    """The data of the W1-W4 workloads by workload name, each built on first use."""
+    return {}
+
+
+@pytest.fixture
+def workload_bars(workload_bars_cache: dict[str, Bars]) -> Callable[[Workload], Bars]:
+    """`workload_bars(workload)`: the workload's bars, built once per session."""
+    def get(workload: Workload) -> Bars:
+        if workload.name not in workload_bars_cache:
+            workload_bars_cache[workload.name] = workload.make_bars()
+        return workload_bars_cache[workload.name]
+    return get
+
+
+@pytest.fixture(scope="session")
+def python_results() -> dict[tuple[str, str], list[BacktestResult]]:
+    """The python backend's results of each W1-W4 workload and mode, (name, mode) -> runs,
+    kept by the python benchmark (or computed, untimed, when it did not run)."""
+    return {}
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from workloads import DATA, WORKLOADS, PassOnBar, Silent, bar_events, strategy_alone
+from workloads import DATA, ENGINE_WORKLOADS, PassOnBar, Silent, bar_events, strategy_alone
 
 import quanta_fast
 from quanta_fast import _glue, _quanta_fast
@@ -90,8 +90,8 @@ _ROWS = (
 def breakdown(data: str, bars: Bars, medians: dict[tuple[str, str], float]
               ) -> dict[str, float]:
     """The parts of the rust runs on one data set, in seconds (see `_ROWS`)."""
-    name = {w.strategy: w.name for w in WORKLOADS if w.data == data}
-    rounds = next(w.rounds["rust"] for w in WORKLOADS if w.data == data)
+    name = {w.strategy: w.name for w in ENGINE_WORKLOADS if w.data == data}
+    rounds = next(w.rounds["rust"] for w in ENGINE_WORKLOADS if w.data == data)
     sma_result = Engine(backend="rust").run(bars, SmaCross())
     noop_result = Engine(backend="rust").run(bars, Silent())
     parts = {
@@ -146,7 +146,7 @@ def main() -> None:
     bars = {name: build() for name, build in DATA.items()}
     medians: dict[tuple[str, str], float] = {}
     results: dict[tuple[str, str], BacktestResult] = {}
-    for w in WORKLOADS:
+    for w in ENGINE_WORKLOADS:
         for backend in ("python", "rust"):
             data = bars[w.data]
             results[w.name, backend] = w.run(data, backend)
@@ -160,7 +160,7 @@ def main() -> None:
     print("| workload | bars | python median | rust median | ratio | python µs/bar "
           "| rust µs/bar |")
     print("|---|--:|--:|--:|--:|--:|--:|")
-    for w in WORKLOADS:
+    for w in ENGINE_WORKLOADS:
         n = bars[w.data].n_bars
         py, rs = medians[w.name, "python"], medians[w.name, "rust"]
         print(f"| {w.name} | {n:,} | {_seconds(py)} | {_seconds(rs)} | {py / rs:.1f}x "

@@ -1,4 +1,5 @@
-"""Engine benchmarks: each workload is one group holding its python and rust runs.
+"""Callback-engine benchmarks (issue 3): each workload is one group holding its python and
+rust runs. The W1-W4 workloads are in `test_workloads.py`.
 
 Speed is measured here, never asserted. What is asserted, outside the timed region, is that
 both backends did the same work: the rust run's equity curve and fill count must equal the
@@ -12,11 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from workloads import WORKLOADS, Workload
+from workloads import ENGINE_WORKLOADS, EngineWorkload
 
 
-@pytest.mark.parametrize("workload", WORKLOADS, ids=[w.name for w in WORKLOADS])
-def test_engine(benchmark: Any, workload: Workload, backend: str, get_bars: Callable[[str], Any],
+@pytest.mark.parametrize("workload", ENGINE_WORKLOADS, ids=[w.name for w in ENGINE_WORKLOADS])
+def test_engine(benchmark: Any, workload: EngineWorkload, backend: str,
+                get_bars: Callable[[str], Any],
                 reference_results: dict[str, tuple[np.ndarray, int]]) -> None:
     bars = get_bars(workload.data)
     benchmark.group = workload.name

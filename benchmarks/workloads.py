@@ -1,9 +1,13 @@
-"""The benchmark workloads: the data, the strategies and how often each is timed.
+"""The callback-engine workloads (issue 3): the data, the strategies and how often each is
+timed; and a re-export of the issue-4 workloads W1-W4, which live in `quanta_ref.bench` so
+that `quanta bench` can run them from an installed quanta.
 
-Shared by the pytest-benchmark suite (`test_engine.py`) and the report script (`report.py`),
-so that the table in docs/benchmarks.md measures exactly what `make bench` measures.
+The callback-engine workloads are shared by their pytest-benchmark suite (`test_engine.py`)
+and the report script (`report.py`), so that the tables in docs/benchmarks.md measure exactly
+what `make bench` measures. W1-W4 are timed by `test_workloads.py` and `quanta bench`.
 
-Two data sets, one symbol each, seeded (the same bars on every machine):
+Two data sets, one symbol each, seeded (the same bars on every machine), built by
+`quanta_ref.bench.daily_bars` and `quanta_ref.bench.minute_bars` (the W1 and W2 data):
 
 * daily: 2,520 business days (10 years x 252), `quanta_ref.data.synthetic` as it comes.
 * minute: 491,400 one-minute bars (5 years x 252 days x 390 minutes). `synthetic` spaces
@@ -12,6 +16,8 @@ Two data sets, one symbol each, seeded (the same bars on every machine):
   periods-per-year inference of the metrics) behave as in a real intraday backtest. The
   per-bar volatility is 0.1 % (2 % daily / sqrt(390), roughly), so prices stay in a sane range
   over half a million bars.
+
+These runs use the engine's default settings (no commission); W1-W4 charge 0.03 %.
 
 Three strategies:
 
@@ -31,22 +37,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from quanta_fast import indicators as fast_indicators
 from quanta_ref import Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
 from quanta_ref.bars import Bars
-from quanta_ref.data import synthetic
+from quanta_ref.bench import (BACKENDS, DAILY_BARS, MINUTE_BARS, MODES, SEED, WORKLOADS,
+                              daily_bars, minute_bars)
 from quanta_ref.events import BarEvent
 from quanta_ref.examples import SmaCross
 
-BACKENDS = ("python", "rust")
-SEED = 20240101
-DAILY_BARS = 2_520            # 10 years x 252 trading days
-MINUTES_PER_DAY = 390         # 09:30 to 16:00
-MINUTE_DAYS = 1_260           # 5 years x 252 trading days
-MINUTE_BARS = MINUTE_DAYS * MINUTES_PER_DAY   # 491,400
+__all__ = ["BACKENDS", "DATA", "ENGINE_WORKLOADS", "MODES", "SEED", "WORKLOADS", "EngineWorkload",
+           "PassOnBar", "Silent", "SmaCrossNative", "bar_events", "strategy_alone"]
 
 
 class Silent(Strategy):
@@ -60,23 +61,8 @@ class PassOnBar(Strategy):
         pass
 
 
-def daily_bars() -> Bars:
-    """2,520 seeded daily bars of one symbol."""
-    return synthetic(DAILY_BARS, seed=SEED)
-
-
-def minute_bars() -> Bars:
-    """491,400 seeded one-minute bars of one symbol, 390 a day on 1,260 business days."""
-    walk = synthetic(MINUTE_BARS, seed=SEED, freq="1min", volatility=0.001)
-    days = np.busday_offset(np.datetime64("2015-01-02"), np.arange(MINUTE_DAYS), roll="forward")
-    session = np.timedelta64(9 * 60 + 30, "m") + np.arange(MINUTES_PER_DAY).astype("m8[m]")
-    timestamps = (days.astype("M8[m]")[:, None] + session[None, :]).ravel()
-    return Bars.from_arrays(timestamps, walk.open, walk.high, walk.low, walk.close,
-                            walk.volume, symbols=walk.symbols)
-
-
 @dataclass(frozen=True)
-class Workload:
+class EngineWorkload:
     """One benchmark group: a strategy on a data set, run `warmup[backend]` times untimed,
     then timed `rounds[backend]` times."""
 
@@ -104,15 +90,15 @@ class SmaCrossNative(SmaCross):
     crossing = staticmethod(fast_indicators.cross)
 
 
-WORKLOADS = (
-    Workload(f"sma-daily-{DAILY_BARS}", "daily", SmaCross, **_DAILY),
-    Workload(f"sma-minute-{MINUTE_BARS}", "minute", SmaCross, **_MINUTE),
-    Workload(f"sma-native-daily-{DAILY_BARS}", "daily", SmaCrossNative, **_DAILY),
-    Workload(f"sma-native-minute-{MINUTE_BARS}", "minute", SmaCrossNative, **_MINUTE),
-    Workload(f"noop-daily-{DAILY_BARS}", "daily", Silent, **_DAILY),
-    Workload(f"noop-minute-{MINUTE_BARS}", "minute", Silent, **_MINUTE),
-    Workload(f"pass-daily-{DAILY_BARS}", "daily", PassOnBar, **_DAILY),
-    Workload(f"pass-minute-{MINUTE_BARS}", "minute", PassOnBar, **_MINUTE),
+ENGINE_WORKLOADS = (
+    EngineWorkload(f"sma-daily-{DAILY_BARS}", "daily", SmaCross, **_DAILY),
+    EngineWorkload(f"sma-minute-{MINUTE_BARS}", "minute", SmaCross, **_MINUTE),
+    EngineWorkload(f"sma-native-daily-{DAILY_BARS}", "daily", SmaCrossNative, **_DAILY),
+    EngineWorkload(f"sma-native-minute-{MINUTE_BARS}", "minute", SmaCrossNative, **_MINUTE),
+    EngineWorkload(f"noop-daily-{DAILY_BARS}", "daily", Silent, **_DAILY),
+    EngineWorkload(f"noop-minute-{MINUTE_BARS}", "minute", Silent, **_MINUTE),
+    EngineWorkload(f"pass-daily-{DAILY_BARS}", "daily", PassOnBar, **_DAILY),
+    EngineWorkload(f"pass-minute-{MINUTE_BARS}", "minute", PassOnBar, **_MINUTE),
 )
 
 DATA: dict[str, Callable[[], Bars]] = {"daily": daily_bars, "minute": minute_bars}

@@ -1,0 +1,919 @@
+"""The benchmark workloads W1-W4, their timing and peak memory, and the report `quanta bench`
+prints (the tables of docs/benchmarks.md).
+
+The workloads live in the package, not in ``benchmarks/``, so that ``quanta bench`` runs them
+from an installed quanta; the pytest-benchmark suite (``benchmarks/test_workloads.py``)
+imports them from here, so both measure the same thing.
+
+Workloads (seeded synthetic data, the same bars on every machine):
+
+* **W1**: 1 symbol x 2,520 daily bars (10 years x 252 days).
+* **W2**: 1 symbol x 491,400 one-minute bars (5 years x 252 days x 390 minutes).
+  `quanta_ref.data.synthetic` spaces minute bars around the clock; here its prices are
+  re-stamped to 390 minutes a day, 09:30-15:59, on 1,260 business days, so that trading days
+  behave as in a real intraday backtest. Per-bar volatility 0.1 %.
+* **W3**: 100 symbols x 2,520 daily bars, one signal set per symbol, each entry sized at
+  1/100 of equity.
+* **W4**: 100 (fast, slow) combinations on the W1 data: fast in 5..14, slow in 20, 25, .., 65.
+
+Strategy: SMA(fast)/SMA(slow) crossover (10/30 on W1-W3), long only, all in (1/N of equity on
+N symbols) on a cross up, flat on a cross down, commission 0.03 %, initial cash 1,000,000,
+fills at the next open. Indicators are computed inside the timed region. Each workload runs in
+two modes on both backends:
+
+* **callback**: the Python `Strategy` `quanta_ref.examples.SmaCross` (streaming indicators),
+  ``engine.run`` (W4: ``engine.run_many`` of 100 strategies, ``n_jobs=2``);
+* **array**: batch indicators (`quanta_ref.indicators` on python, `quanta_fast.indicators` on
+  rust), ``crossed_above``/``crossed_below`` and ``engine.run_signals`` (W4: 100 `Signals`
+  jobs through ``engine.run_many(..., n_jobs=2)``; each SMA period is computed once).
+
+And a third implementation of the array mode: **numba**, the loop a user would otherwise write
+by hand (`numba_kernels`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from quanta_ref.api import Backend, BacktestResult, Engine
+from quanta_ref.arrays import Signals
+from quanta_ref.bars import Bars
+from quanta_ref.data import synthetic
+from quanta_ref.examples import SmaCross
+
+SEED = 20240101
+DAILY_BARS = 2_520            # 10 years x 252 trading days
+MINUTES_PER_DAY = 390         # 09:30 to 16:00
+MINUTE_DAYS = 1_260           # 5 years x 252 trading days
+MINUTE_BARS = MINUTE_DAYS * MINUTES_PER_DAY   # 491,400
+PORTFOLIO_SYMBOLS = 100
+#: Engine settings of every workload (fills at the next open, the default).
+SETTINGS: dict[str, Any] = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
+BACKENDS = ("python", "rust")
+MODES = ("callback", "array")
+#: Worker threads of the W4 grid (the machine's two cores).
+GRID_JOBS = 2
+
+
+# ============================================================================ data
+def daily_bars(n_bars: int = DAILY_BARS, n_symbols: int = 1) -> Bars:
+    """`n_bars` seeded daily bars of `n_symbols` symbols (W1, W3, W4)."""
+    return synthetic(n_bars, n_symbols=n_symbols, seed=SEED)
+
+
+def minute_bars(days: int = MINUTE_DAYS) -> Bars:
+    """Seeded one-minute bars of one symbol, 390 a day on `days` business days (W2)."""
+    walk = synthetic(days * MINUTES_PER_DAY, seed=SEED, freq="1min", volatility=0.001)
+    dates = np.busday_offset(np.datetime64("2015-01-02"), np.arange(days), roll="forward")
+    session = np.timedelta64(9 * 60 + 30, "m") + np.arange(MINUTES_PER_DAY).astype("m8[m]")
+    timestamps = (dates.astype("M8[m]")[:, None] + session[None, :]).ravel()
+    return Bars.from_arrays(timestamps, walk.open, walk.high, walk.low, walk.close,
+                            walk.volume, symbols=walk.symbols)
+
+
+# ============================================================================ workloads
+@dataclass(frozen=True)
+class Sizes:
+    """The dimensions of the workloads; `TINY` shrinks them for a smoke test."""
+
+    daily_bars: int = DAILY_BARS
+    minute_days: int = MINUTE_DAYS
+    portfolio_symbols: int = PORTFOLIO_SYMBOLS
+    fast: int = 10
+    slow: int = 30
+    grid_fast: tuple[int, ...] = tuple(range(5, 15))
+    grid_slow: tuple[int, ...] = tuple(range(20, 70, 5))
+
+
+#: A few hundred bars: the whole report runs in about a second (the figures mean nothing).
+TINY = Sizes(daily_bars=120, minute_days=1, portfolio_symbols=3, fast=3, slow=8,
+             grid_fast=(2, 3), grid_slow=(5, 8))
+
+#: (rounds, warm-up rounds) per "mode-backend" (and "numba"): a run of more than a second
+#: gets three rounds and no warm-up, so the whole suite stays within a few minutes.
+_SHORT = {"callback-python": (15, 1), "callback-rust": (25, 1), "array-python": (15, 1),
+          "array-rust": (25, 1), "numba": (25, 1)}
+_LONG = {"callback-python": (3, 0), "callback-rust": (5, 1), "array-python": (3, 0),
+         "array-rust": (5, 1), "numba": (25, 1)}
+_MEDIUM = {"callback-python": (3, 1), "callback-rust": (7, 1), "array-python": (3, 1),
+           "array-rust": (7, 1), "numba": (25, 1)}
+_GRID = {**_MEDIUM, "callback-python": (3, 0), "array-python": (3, 0)}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One workload: a data set and the (fast, slow) pairs to run on it.
+
+    `run` is what is timed: indicators, signals and the backtest(s), from the bars to the
+    results.
+    """
+
+    name: str                                # "W1" .. "W4"
+    title: str                               # what it is, in a few words
+    make_bars: Callable[[], Bars]
+    combos: tuple[tuple[int, int], ...]      # (fast, slow): one pair, or the W4 grid
+    rounds: dict[str, tuple[int, int]]       # see _SHORT
+    scenario: str = ""                       # the seed's section 7.1 row
+    seed_expectation: tuple[str, str, str] = ("", "", "")   # Python, Rust expected, speed-up
+
+    @property
+    def is_grid(self) -> bool:
+        return len(self.combos) > 1
+
+    def bar_count(self, bars: Bars) -> int:
+        """Symbol-bars processed by one run: bars x symbols x combinations."""
+        return bars.n_bars * bars.n_symbols * len(self.combos)
+
+    def run(self, bars: Bars, mode: str, backend: str) -> list[BacktestResult]:
+        """One timed run: `mode` "callback" or "array" on `backend` "python" or "rust"."""
+        engine = Engine(backend=backend, **SETTINGS)
+        if mode == "callback":
+            strategies = [SmaCross(fast=f, slow=s) for f, s in self.combos]
+            if not self.is_grid:
+                return [engine.run(bars, strategies[0])]
+            return engine.run_many(bars, strategies, n_jobs=GRID_JOBS)
+        if mode != "array":
+            raise ValueError(f"mode: 'callback' or 'array', got {mode!r}")
+        jobs = signal_jobs(bars, self.combos, indicators_of(backend))
+        if not self.is_grid:
+            job = jobs[0]
+            return [engine.run_signals(bars, job.entries, job.exits, size=job.size)]
+        return engine.run_many(bars, jobs, n_jobs=GRID_JOBS)
+
+    def run_numba(self, bars: Bars) -> NumbaResult:
+        """The same backtests as the array mode, in the hand-written numba loop."""
+        return run_numba(bars, self.combos)
+
+
+def make_workloads(sizes: Sizes = Sizes()) -> tuple[Workload, ...]:
+    """W1-W4 at the given dimensions (the data is only built when `make_bars` is called)."""
+    n = sizes.portfolio_symbols
+    pair = ((sizes.fast, sizes.slow),)
+    grid = tuple((f, s) for f in sizes.grid_fast for s in sizes.grid_slow if f < s)
+    return (
+        Workload("W1", f"1 symbol x {sizes.daily_bars:,} daily bars",
+                 lambda: daily_bars(sizes.daily_bars), pair, _SHORT,
+                 "10-year single stock", ("5 s", "0.5 s", "10x")),
+        Workload("W2", f"1 symbol x {sizes.minute_days * MINUTES_PER_DAY:,} one-minute bars",
+                 lambda: minute_bars(sizes.minute_days), pair, _LONG,
+                 "5-year 1-minute bars", ("50 s", "1 s", "50x")),
+        Workload("W3", f"{n} symbols x {sizes.daily_bars:,} daily bars, 1/{n} of equity each",
+                 lambda: daily_bars(sizes.daily_bars, n), pair, _MEDIUM,
+                 "100-stock portfolio", ("200 s", "2 s", "100x")),
+        Workload("W4", f"{len(grid)} (fast, slow) combinations on W1",
+                 lambda: daily_bars(sizes.daily_bars), grid, _GRID,
+                 "100 parameter combinations", ("500 s", "10 s", "50x")),
+    )
+
+
+WORKLOADS = make_workloads()
+
+
+def indicators_of(backend: str) -> ModuleType:
+    """The batch indicators an array run uses: the reference's on python, the native ones
+    (bit-identical) on rust."""
+    if backend == "rust":
+        from quanta_fast import indicators as native
+
+        return native
+    from quanta_ref import indicators
+
+    return indicators
+
+
+def signal_jobs(bars: Bars, combos: Sequence[tuple[int, int]],
+                indicators: ModuleType) -> list[Signals]:
+    """One `Signals` job per (fast, slow) pair: entries on SMA(fast) crossing above SMA(slow),
+    exits on crossing below, per symbol; each entry sized at 1/N of equity. Each SMA (symbol,
+    period) is computed once, however many pairs use it."""
+    n_bars, n_symbols = bars.n_bars, bars.n_symbols
+    closes = [np.ascontiguousarray(bars.close[:, n]) for n in range(n_symbols)]
+    averages: dict[tuple[int, int], np.ndarray] = {}
+
+    def sma(n: int, period: int) -> np.ndarray:
+        if (n, period) not in averages:
+            averages[n, period] = indicators.sma(closes[n], period)
+        return averages[n, period]
+
+    jobs = []
+    for fast, slow in combos:
+        entries = np.empty((n_bars, n_symbols), dtype=bool)
+        exits = np.empty((n_bars, n_symbols), dtype=bool)
+        for n in range(n_symbols):
+            entries[:, n] = indicators.crossed_above(sma(n, fast), sma(n, slow))
+            exits[:, n] = indicators.crossed_below(sma(n, fast), sma(n, slow))
+        jobs.append(Signals(entries, exits, size=1.0 / n_symbols))
+    return jobs
+
+
+def same_backtests(a: Sequence[BacktestResult], b: Sequence[BacktestResult]) -> bool:
+    """Whether two lists of runs have the same equity curves (bit for bit) and fill counts."""
+    return len(a) == len(b) and all(
+        x.equity.tobytes() == y.equity.tobytes() and len(x.fills) == len(y.fills)
+        for x, y in zip(a, b))
+
+
+def rust_array_is_native() -> bool:
+    """Whether this build runs array jobs natively on rust. Before the native array driver,
+    the rust backend runs them as the reference's `SignalStrategy` on its callback engine
+    (correct, but Python per bar): figures of that kind are preliminary."""
+    try:
+        from quanta_fast.engine import RustBackend
+    except ImportError:
+        return False
+    return RustBackend.run_jobs is not Backend.run_jobs
+
+
+def rust_available() -> bool:
+    """Whether `Engine(backend="rust")` loads."""
+    try:
+        import quanta_fast
+    except ImportError:
+        return False
+    return bool(getattr(quanta_fast, "ENGINE_AVAILABLE", False))
+
+
+# ============================================================================ numba
+@dataclass
+class NumbaResult:
+    """Equity per bar of each run (K, T) and the fill count of each run (K,)."""
+
+    equity: np.ndarray
+    fills: np.ndarray
+
+
+_KERNELS: SimpleNamespace | None = None
+
+
+def numba_available() -> bool:
+    """Whether numba imports."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def numba_kernels() -> SimpleNamespace:
+    """The SMA crossover as a user would write it with numba, compiled on first call.
+
+    This is the baseline quanta competes with: one ``@njit`` loop over the bars, running sums
+    for the two SMAs, a decision on each close, executed at the next open: all in (the
+    largest whole number of shares the cash pays for, commission included) on a cross up,
+    everything sold on a cross down; equity at every close. `portfolio` does the same for N
+    symbols, each buy sized at `size` x the book's value at the previous close (sells first,
+    then buys, in symbol order); `grid` runs `one` for every (fast, slow) pair, the pairs
+    spread over the cores with ``prange``.
+
+    Rules that differ from quanta's (docs/benchmarks.md compares the results): the running
+    sums add the new value before subtracting the old one; the portfolio sizes buys from
+    the book at the previous close, not from the equity with the symbol marked at the fill
+    price, and caps them at what the cash buys; no check of the booking arithmetic.
+    """
+    global _KERNELS
+    if _KERNELS is not None:
+        return _KERNELS
+    import numba
+
+    @numba.njit(cache=False)
+    def one(open_: np.ndarray, close: np.ndarray, fast: int, slow: int, cash: float,
+            rate: float, equity: np.ndarray) -> int:
+        fast_sum = 0.0
+        slow_sum = 0.0
+        prev_fast = np.nan
+        prev_slow = np.nan
+        held = 0.0
+        order = 0              # decided at a close, done at the next open: +1 buy, -1 sell
+        fills = 0
+        for t in range(close.shape[0]):
+            if order > 0:
+                price = open_[t]
+                quantity = np.floor(cash / (price * (1.0 + rate)))
+                if quantity > 0.0:
+                    value = quantity * price
+                    cash -= value + value * rate
+                    held = quantity
+                    fills += 1
+            elif order < 0:
+                value = held * open_[t]
+                cash += value - value * rate
+                held = 0.0
+                fills += 1
+            order = 0
+            x = close[t]
+            fast_sum += x
+            slow_sum += x
+            if t >= fast:
+                fast_sum -= close[t - fast]
+            if t >= slow:
+                slow_sum -= close[t - slow]
+            if t >= slow - 1:
+                f = fast_sum / fast
+                s = slow_sum / slow
+                if f > s and prev_fast <= prev_slow and held == 0.0:
+                    order = 1
+                elif f < s and prev_fast >= prev_slow and held > 0.0:
+                    order = -1
+                prev_fast = f
+                prev_slow = s
+            equity[t] = cash + held * x
+        return fills
+
+    @numba.njit(cache=False)
+    def portfolio(open_: np.ndarray, close: np.ndarray, fast: int, slow: int, size: float,
+                  cash: float, rate: float, equity: np.ndarray) -> int:
+        n_bars, n_symbols = close.shape
+        fast_sum = np.zeros(n_symbols)
+        slow_sum = np.zeros(n_symbols)
+        prev_fast = np.full(n_symbols, np.nan)
+        prev_slow = np.full(n_symbols, np.nan)
+        held = np.zeros(n_symbols)
+        order = np.zeros(n_symbols, dtype=np.int64)
+        fills = 0
+        for t in range(n_bars):
+            if t > 0:
+                book = cash
+                for n in range(n_symbols):
+                    book += held[n] * close[t - 1, n]
+                for n in range(n_symbols):          # sells first: they free the cash
+                    if order[n] < 0:
+                        value = held[n] * open_[t, n]
+                        cash += value - value * rate
+                        held[n] = 0.0
+                        fills += 1
+                for n in range(n_symbols):
+                    if order[n] > 0:
+                        price = open_[t, n]
+                        quantity = min(np.floor(size * book / price),
+                                       np.floor(cash / (price * (1.0 + rate))))
+                        if quantity > 0.0:
+                            value = quantity * price
+                            cash -= value + value * rate
+                            held[n] = quantity
+                            fills += 1
+                    order[n] = 0
+            value = cash
+            for n in range(n_symbols):
+                x = close[t, n]
+                fast_sum[n] += x
+                slow_sum[n] += x
+                if t >= fast:
+                    fast_sum[n] -= close[t - fast, n]
+                if t >= slow:
+                    slow_sum[n] -= close[t - slow, n]
+                if t >= slow - 1:
+                    f = fast_sum[n] / fast
+                    s = slow_sum[n] / slow
+                    if f > s and prev_fast[n] <= prev_slow[n] and held[n] == 0.0:
+                        order[n] = 1
+                    elif f < s and prev_fast[n] >= prev_slow[n] and held[n] > 0.0:
+                        order[n] = -1
+                    prev_fast[n] = f
+                    prev_slow[n] = s
+                value += held[n] * x
+            equity[t] = value
+        return fills
+
+    @numba.njit(cache=False, parallel=True)
+    def grid(open_: np.ndarray, close: np.ndarray, fasts: np.ndarray, slows: np.ndarray,
+             cash: float, rate: float, equity: np.ndarray) -> np.ndarray:
+        fills = np.zeros(fasts.shape[0], dtype=np.int64)
+        for k in numba.prange(fasts.shape[0]):
+            fills[k] = one(open_, close, fasts[k], slows[k], cash, rate, equity[k])
+        return fills
+
+    _KERNELS = SimpleNamespace(one=one, portfolio=portfolio, grid=grid)
+    return _KERNELS
+
+
+def run_numba(bars: Bars, combos: Sequence[tuple[int, int]]) -> NumbaResult:
+    """The numba loop over `bars` for each (fast, slow) pair (see `numba_kernels`)."""
+    kernels = numba_kernels()
+    cash, rate = float(SETTINGS["initial_cash"]), float(SETTINGS["commission_rate"])
+    equity = np.empty((len(combos), bars.n_bars))
+    if bars.n_symbols > 1:
+        if len(combos) != 1:
+            raise ValueError("the numba portfolio loop runs one (fast, slow) pair")
+        (fast, slow), = combos
+        fills = kernels.portfolio(bars.open, bars.close, fast, slow, 1.0 / bars.n_symbols,
+                                  cash, rate, equity[0])
+        return NumbaResult(equity, np.array([fills]))
+    open_, close = bars.open[:, 0], bars.close[:, 0]
+    if len(combos) == 1:
+        (fast, slow), = combos
+        fills = kernels.one(open_, close, fast, slow, cash, rate, equity[0])
+        return NumbaResult(equity, np.array([fills]))
+    fasts = np.array([f for f, _ in combos], dtype=np.int64)
+    slows = np.array([s for _, s in combos], dtype=np.int64)
+    return NumbaResult(equity, kernels.grid(open_, close, fasts, slows, cash, rate, equity))
+
+
+# ============================================================================ timing
+@dataclass
+class Timing:
+    """Wall times (seconds, `time.perf_counter`) of the timed rounds of one case."""
+
+    times: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
+
+
+def measure(function: Callable[[], Any], rounds: int, warmup: int,
+            budget: float | None = None) -> tuple[Timing, Any]:
+    """Call `function` `warmup` times untimed, then time up to `rounds` calls; with a
+    `budget` (seconds), stop timing once the timed calls have taken that long (at least one
+    timed call). Returns the timing and the result of the last call."""
+    result = None
+    for _ in range(warmup):
+        result = function()
+    times: list[float] = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+        if budget is not None and sum(times) >= budget:
+            break
+    return Timing(times), result
+
+
+def compile_numba() -> dict[str, float]:
+    """Compile the numba kernels (their first calls, on tiny data): seconds per kernel."""
+    tiny = {w.name: w for w in make_workloads(TINY)}
+    seconds = {}
+    for kernel, workload in (("one", "W1"), ("portfolio", "W3"), ("grid", "W4")):
+        bars = tiny[workload].make_bars()
+        start = time.perf_counter()
+        tiny[workload].run_numba(bars)
+        seconds[kernel] = time.perf_counter() - start
+    return seconds
+
+
+# ============================================================================ memory
+@dataclass
+class Memory:
+    """Resident memory (KiB) of a fresh process running one case once.
+
+    `baseline`: peak after the imports (interpreter, numpy, quanta_ref, quanta_fast).
+    `data`: resident after building the bars (what the data holds), `data_peak`: the peak
+    while building them (the synthetic generator's temporaries). `run`: the peak resident
+    memory of the whole process from the start of the run to its end (the high-water mark
+    is reset before the run; None where the system cannot reset it). `peak`: ``ru_maxrss``
+    at the end, the peak of the whole process over its life.
+    """
+
+    baseline: int
+    data: int
+    data_peak: int
+    run: int | None
+    peak: int
+
+
+def peak_memory(workload: str, mode: str, backend: str, sizes: Sizes = Sizes(),
+                timeout: float = 600.0) -> Memory:
+    """Run one case (`backend` "python", "rust" or "numba") once in a fresh interpreter and
+    report its resident memory (see `Memory`). The child imports numpy, quanta_ref and
+    quanta_fast before its baseline is read; the numba case then imports numba and compiles
+    its kernels before it builds the data."""
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH"))
+                                        if p)
+    request = json.dumps({"workload": workload, "mode": mode, "backend": backend,
+                          "sizes": asdict(sizes)})
+    code = "import sys; from quanta_ref.bench import _memory_child; _memory_child(sys.argv[1])"
+    done = subprocess.run([sys.executable, "-c", code, request], capture_output=True,
+                          text=True, env=env, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory run of {workload} {mode} {backend} failed:\n"
+                           f"{done.stderr.strip()}")
+    return Memory(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _max_rss() -> int:
+    """The process's resident high-water mark, KiB.
+
+    VmHWM from /proc where there is one: ``ru_maxrss`` survives ``exec``, so in a child of a
+    large parent it starts at the parent's size at the fork and says nothing about the
+    child (Linux keeps the larger of the two across exec). Elsewhere ``ru_maxrss``."""
+    return _proc_status("VmHWM") or int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _proc_status(key: str) -> int | None:
+    """A "kB" line of /proc/self/status (VmRSS, VmHWM), None off Linux."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the process's resident high-water mark (VmHWM; Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _release_free_memory() -> None:
+    """Give the allocator's free pages back to the system (glibc's ``malloc_trim``), so that
+    the temporaries of the synthetic data generator, freed but kept by malloc, are not
+    counted as the run's. A no-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _memory_child(request_json: str) -> None:
+    """The child of `peak_memory`: prints one JSON line of `Memory` fields."""
+    request = json.loads(request_json)
+    if rust_available():
+        import quanta_fast.engine  # noqa: F401  (baseline: every quanta module imported)
+        import quanta_fast.indicators  # noqa: F401
+    import quanta_ref.indicators  # noqa: F401
+
+    baseline = _max_rss()
+    sizes = request["sizes"]
+    sizes = Sizes(**{**sizes, "grid_fast": tuple(sizes["grid_fast"]),
+                     "grid_slow": tuple(sizes["grid_slow"])})
+    workload = {w.name: w for w in make_workloads(sizes)}[request["workload"]]
+    if request["backend"] == "numba":
+        compile_numba()
+    bars = workload.make_bars()
+    _release_free_memory()
+    data = _proc_status("VmRSS") or _max_rss()
+    data_peak = _max_rss()
+    reset = _reset_peak()
+    if request["backend"] == "numba":
+        workload.run_numba(bars)
+    else:
+        workload.run(bars, request["mode"], request["backend"])
+    run = _max_rss() if reset else None
+    # The reset lowered the high-water mark: the life-time peak is the larger of the two.
+    peak = max(data_peak, _max_rss())
+    print(json.dumps({"baseline": baseline, "data": data, "data_peak": data_peak, "run": run,
+                      "peak": peak}))
+
+
+# ============================================================================ the report
+@dataclass
+class Case:
+    """One measured case: a workload in a mode on a backend ("numba": the numba loop)."""
+
+    workload: Workload
+    mode: str
+    backend: str
+    bar_count: int
+    timing: Timing
+    memory: Memory | None = None
+
+
+@dataclass
+class Report:
+    """Everything `quanta bench` measured; `format_report` turns it into markdown."""
+
+    cases: list[Case] = field(default_factory=list)
+    checks: dict[str, str] = field(default_factory=dict)   # workload -> what agreed
+    numba: dict[str, dict[str, Any]] = field(default_factory=dict)
+    numba_compile: dict[str, float] = field(default_factory=dict)   # kernel -> seconds
+    baseline_kib: int | None = None
+    machine: list[str] = field(default_factory=list)
+    load_after: str = ""
+    quick: bool = False
+
+    def case(self, workload: str, mode: str, backend: str) -> Case | None:
+        return next((c for c in self.cases if (c.workload.name, c.mode, c.backend)
+                     == (workload, mode, backend)), None)
+
+
+def run_report(workloads: Iterable[Workload], backends: Sequence[str] = BACKENDS,
+               modes: Sequence[str] = MODES, *, quick: bool = False, memory: bool = True,
+               numba: bool = True, sizes: Sizes = Sizes(),
+               log: Callable[[str], None] | None = None) -> Report:
+    """Time every workload x mode x backend (and the numba loop), check that the backends
+    ran the same backtests, and measure peak memory in fresh processes.
+
+    `quick` times at most 3 rounds and about 1 s per case (else up to the workload's rounds
+    and about 6 s per case). `log` receives a line per case as it goes.
+    """
+    say = log or (lambda line: None)
+    report = Report(machine=machine(), quick=quick)
+    budget = 1.0 if quick else 6.0
+    numba = numba and numba_available() and "array" in modes
+    if numba:
+        report.numba_compile = compile_numba()
+    for workload in workloads:
+        bars = workload.make_bars()
+        count = workload.bar_count(bars)
+        results: dict[tuple[str, str], list[BacktestResult]] = {}
+        for mode in modes:
+            for backend in backends:
+                rounds, warmup = workload.rounds[f"{mode}-{backend}"]
+                rounds = min(rounds, 3) if quick else rounds
+                timing, result = measure(lambda: workload.run(bars, mode, backend), rounds,
+                                         warmup, budget)
+                results[mode, backend] = result
+                report.cases.append(Case(workload, mode, backend, count, timing))
+                say(f"{workload.name} {mode:8} {backend:6} median {_duration(timing.median)} "
+                    f"({len(timing.times)} rounds)")
+            if len(backends) == 2:
+                same = same_backtests(results[mode, "python"], results[mode, "rust"])
+                if not same:
+                    raise AssertionError(f"{workload.name} {mode}: python and rust ran "
+                                         f"different backtests")
+        report.checks[workload.name] = _agreement(results, modes, backends)
+        if numba:
+            rounds, warmup = workload.rounds["numba"]
+            timing, outcome = measure(lambda: workload.run_numba(bars),
+                                      min(rounds, 3) if quick else rounds, warmup, budget)
+            report.cases.append(Case(workload, "array", "numba", count, timing))
+            reference = results["array", backends[0]]
+            report.numba[workload.name] = _compare_numba(outcome, reference)
+            say(f"{workload.name} array    numba  median {_duration(timing.median)}")
+    if memory:
+        for case in report.cases:
+            case.memory = peak_memory(case.workload.name, case.mode, case.backend, sizes)
+            say(f"{case.workload.name} {case.mode:8} {case.backend:6} run peak "
+                f"{_mb(case.memory.run)}, life-time peak {_mb(case.memory.peak)}")
+            report.baseline_kib = case.memory.baseline
+    report.load_after = _load()
+    return report
+
+
+def _agreement(results: dict[tuple[str, str], list[BacktestResult]], modes: Sequence[str],
+               backends: Sequence[str]) -> str:
+    parts = []
+    if len(backends) == 2:
+        parts.append("python = rust (equity bit for bit, fill counts)")
+    if len(modes) == 2:
+        backend = backends[0]
+        same = same_backtests(results["callback", backend], results["array", backend])
+        parts.append("array = callback" if same else "array differs from callback")
+    return "; ".join(parts)
+
+
+def _compare_numba(outcome: NumbaResult, reference: Sequence[BacktestResult]
+                   ) -> dict[str, Any]:
+    ours = np.array([r.equity for r in reference])
+    fills = np.array([len(r.fills) for r in reference])
+    final_numba, final_quanta = outcome.equity[:, -1], ours[:, -1]
+    worst = int(np.argmax(np.abs(final_numba - final_quanta)))
+    return {"identical": outcome.equity.tobytes() == ours.tobytes(),
+            "same_fills": bool(np.array_equal(outcome.fills, fills)),
+            "final_numba": float(final_numba[worst]), "final_quanta": float(final_quanta[worst]),
+            "worst_run": worst, "runs": len(reference),
+            "largest": float(np.abs(outcome.equity - ours).max())}
+
+
+# ---------------------------------------------------------------------------- formatting
+def machine() -> list[str]:
+    """Lines describing the machine, the versions and the load, for the report."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
+    try:
+        import numba
+
+        versions.append(f"numba {numba.__version__}")
+    except ImportError:
+        versions.append("numba not installed")
+    try:
+        import quanta_fast
+
+        versions.append(f"quanta-core {quanta_fast.core_version()}")
+    except ImportError:
+        versions.append("quanta_fast not built")
+    commit = _git("rev-parse", "--short", "HEAD")
+    if commit and _git("status", "--porcelain", "--untracked-files=no"):
+        commit += " with uncommitted changes"
+    lines = [f"- CPU: {cpu}, {os.cpu_count()} logical cores; load average before the runs "
+             f"{_load()} (1 / 5 / 15 min; a shared machine is noisy: read ratios as 'about')",
+             f"- {', '.join(versions)}"]
+    if commit:
+        lines.insert(0, f"- commit {commit}")
+    return lines
+
+
+def _git(*args: str) -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
+                              cwd=here, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _mb(kib: int | None) -> str:
+    """KiB as decimal megabytes, the unit of the issue's 100 MB target."""
+    return "-" if kib is None else f"{kib * 1024 / 1e6:.0f} MB"
+
+
+def _ratio(slow: Case | None, fast: Case | None) -> str:
+    if slow is None or fast is None:
+        return "-"
+    ratio = slow.timing.median / fast.timing.median
+    return f"{ratio:,.1f}x" if ratio >= 1.0 else f"{ratio:.2g}x"
+
+
+def _median(case: Case | None) -> str:
+    return "-" if case is None else _duration(case.timing.median)
+
+
+def _targets(report: Report) -> list[tuple[str, str, str]]:
+    """(target, measured, met) rows of the issue's targets, "not measured" where the report
+    lacks the case (a filtered run)."""
+    absent = ("-", "not measured")
+    ratios = []
+    for w in ("W1", "W2", "W3", "W4"):
+        python, rust = report.case(w, "array", "python"), report.case(w, "array", "rust")
+        if python and rust:
+            ratios.append((w, python.timing.median / rust.timing.median))
+    rows = [("array mode, rust >= 100x the reference (python array), every workload",
+             *((", ".join(f"{w} {r:,.0f}x" for w, r in ratios),
+                _met(all(r >= 100.0 for _, r in ratios))) if ratios else absent))]
+    for w, what in (("W2", "W2 (491,400 one-minute bars) < 5 ms, array mode on rust"),
+                    ("W4", "W4 (100 combinations) < 5 ms using both cores, array mode on rust"),
+                    ("W3", "W3 (100 symbols) < 5 ms, array mode on rust")):
+        case = report.case(w, "array", "rust")
+        rows.append((what, *((_duration(case.timing.median), _met(case.timing.median < 5e-3))
+                             if case else absent)))
+    case = report.case("W2", "callback", "rust")
+    speed = case.bar_count / case.timing.median if case else 0.0
+    rows.append(("callback mode >= 1,000,000 bars/s on W2 (rust)",
+                 *((f"{speed:,.0f} bars/s", _met(speed >= 1e6)) if case else absent)))
+    for mode in ("array", "callback"):
+        case = report.case("W2", mode, "rust")
+        what = f"W2 {mode} mode on rust: peak resident memory of the whole process < 100 MB"
+        if not (case and case.memory):
+            rows.append((what, *absent))
+            continue
+        m = case.memory
+        run = m.peak if m.run is None else m.run
+        life = f"{m.peak * 1024 / 1e6:.0f} MB over the process's life"
+        if m.data_peak > run:
+            life += " (set while the synthetic generator builds the data)"
+        rows.append((what, f"{run * 1024 / 1e6:.0f} MB during the run; {life}",
+                     _met(run * 1024 < 100e6)))
+    if not rust_array_is_native():
+        rows = [(t, m, f"{met} (preliminary)" if "array" in t and met != absent[1] else met)
+                for t, m, met in rows]
+    return rows
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def format_report(report: Report) -> str:
+    """The report as markdown: machine, the seed's table, every median, numba, memory,
+    targets."""
+    out: list[str] = []
+    native = rust_array_is_native()
+    out += report.machine
+    if not native:
+        out.append("- **rust array mode is preliminary in this build**: the native array "
+                   "driver has not landed, so `run_signals`/`run_many` on rust run the "
+                   "reference's `SignalStrategy` (Python per bar) on the Rust callback engine")
+    if report.quick:
+        out.append("- `--quick`: at most 3 rounds and about 1 s per case")
+    names = list(dict.fromkeys(c.workload.name for c in report.cases))
+    workloads = {c.workload.name: c.workload for c in report.cases}
+
+    out += ["", "### The seed's table (SEED-DESIGN section 7.1), measured", "",
+            "The seed's Python is an event-driven Python engine: the reference in callback "
+            "mode. Speed-ups are python callback / the rust run.", "",
+            "| scenario | workload | seed: Python | seed: Rust expected | seed: speed-up "
+            "| python callback | rust callback | rust array | speed-up callback "
+            "| speed-up array |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for name in ("W1", "W4", "W3", "W2"):
+        if name not in workloads:
+            continue
+        w = workloads[name]
+        python = report.case(name, "callback", "python")
+        rust_cb, rust_ar = report.case(name, "callback", "rust"), report.case(name, "array",
+                                                                               "rust")
+        seed_python, seed_rust, seed_ratio = w.seed_expectation
+        out.append(f"| {w.scenario} | {name} | {seed_python} | {seed_rust} | {seed_ratio} "
+                   f"| {_median(python)} | {_median(rust_cb)} | {_median(rust_ar)} "
+                   f"| {_ratio(python, rust_cb)} | {_ratio(python, rust_ar)} |")
+
+    out += ["", "### Every workload x mode x backend (medians)", "",
+            "| workload | mode | backend | median | best | rounds | symbol-bars/s "
+            "| python / this | run peak memory |",
+            "|---|---|---|--:|--:|--:|--:|--:|--:|"]
+    for name in names:
+        for case in (c for c in report.cases if c.workload.name == name):
+            python = report.case(name, case.mode, "python")
+            speed = case.bar_count / case.timing.median
+            label = case.backend
+            if case.backend == "rust" and case.mode == "array" and not native:
+                label += " (preliminary)"
+            out.append(f"| {name} | {case.mode} | {label} | {_duration(case.timing.median)} "
+                       f"| {_duration(case.timing.best)} | {len(case.timing.times)} "
+                       f"| {speed:,.0f} | {_ratio(python, case)} "
+                       f"| {_mb(case.memory.run if case.memory else None)} |")
+    out += ["", "Workloads: " + "; ".join(f"{w.name} {w.title}" for w in workloads.values())
+            + ". Checked after timing: " + "; ".join(f"{n}: {report.checks[n]}"
+                                                     for n in names if report.checks.get(n))
+            + "."]
+
+    if report.numba:
+        out += ["", "### numba: the loop a user would otherwise write", "",
+                "Compile time (first calls, before any timing): " + ", ".join(
+                    f"`{k}` {_duration(v)}" for k, v in report.numba_compile.items()) + ".",
+                "",
+                "| workload | numba median | rust array | rust array / numba "
+                "| equity identical to quanta | same fill count "
+                "| final equity, numba | final equity, quanta | difference "
+                "| largest difference at any bar |",
+                "|---|--:|--:|--:|---|---|--:|--:|--:|--:|"]
+        for name, info in report.numba.items():
+            numba_case = report.case(name, "array", "numba")
+            rust = report.case(name, "array", "rust")
+            which = f" (run {info['worst_run']})" if info["runs"] > 1 else ""
+            difference = info["final_numba"] - info["final_quanta"]
+            relative = difference / info["final_quanta"]
+            out.append(f"| {name} | {_median(numba_case)} "
+                       f"| {_median(rust)} | {_ratio(rust, numba_case)} "
+                       f"| {'yes' if info['identical'] else 'no'} "
+                       f"| {'yes' if info['same_fills'] else 'no'} "
+                       f"| {info['final_numba']:,.2f}{which} | {info['final_quanta']:,.2f} "
+                       f"| {difference:+,.2f} ({relative:+.1e}) | {info['largest']:.1e} |")
+        out.append("")
+        out.append("rust array / numba above 1: the numba loop is that many times faster. "
+                   "Where there are several runs (W4), the final equities shown are those of "
+                   "the run that differs most.")
+
+    if any(c.memory for c in report.cases):
+        out += ["", "### Resident memory of the whole process (a fresh process per case)", "",
+                "Baseline after the imports (interpreter, numpy, quanta_ref, quanta_fast): "
+                f"{_mb(report.baseline_kib)}. *Data*: resident after building the bars. "
+                "*Run peak*: the peak from the start of the run to its end (the high-water mark "
+                "is reset before the run; data and imports included). *Life-time peak*: the "
+                "high-water mark over the whole process, which on W2 is set while the synthetic "
+                "generator builds the data (its temporaries), not by the run. The numba cases "
+                "import numba and compile the kernels before building the data, so their "
+                "*data* column includes numba's compiler.", "",
+                "| workload | mode | backend | data | run peak | run peak - data "
+                "| life-time peak |",
+                "|---|---|---|--:|--:|--:|--:|"]
+        for case in report.cases:
+            if case.memory:
+                m = case.memory
+                growth = None if m.run is None else m.run - m.data
+                out.append(f"| {case.workload.name} | {case.mode} | {case.backend} "
+                           f"| {_mb(m.data)} | {_mb(m.run)} | {_mb(growth)} "
+                           f"| {_mb(m.peak)} |")
+
+    out += ["", "### Targets (issue 4)", "", "| target | measured | met? |", "|---|---|---|"]
+    out += [f"| {t} | {m} | {met} |" for t, m, met in _targets(report)]
+    out += ["", f"- load average after the runs: {report.load_after}"]
+    return "\n".join(out)

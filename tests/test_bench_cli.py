@@ -1,0 +1,70 @@
+"""`quanta bench` and the machinery behind it (`quanta_ref.bench`), on tiny workloads: the
+command works and its checks hold. Nothing here is timed or asserts a speed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from quanta_ref import bench
+from quanta_ref.cli import main
+
+
+def test_quanta_bench_prints_the_tables_for_the_chosen_workloads(
+        backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bench", "--tiny", "--quick", "--no-memory", "--no-numba", "--backend", backend,
+            "--workload", "W1", "--workload", "W4"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "### The seed's table (SEED-DESIGN section 7.1), measured" in out
+    assert "| 10-year single stock | W1 | 5 s | 0.5 s | 10x |" in out
+    assert "| 100 parameter combinations | W4 | 500 s | 10 s | 50x |" in out
+    rows = [line for line in out.splitlines() if line.startswith(("| W1 |", "| W4 |"))]
+    assert len(rows) == 2 * 2          # workload x mode, on one backend
+    assert all(f"| {backend}" in row for row in rows)
+    assert "| W2 |" not in out and "| W3 |" not in out
+    assert "### Targets (issue 4)" in out
+
+
+def test_bench_report_checks_that_both_backends_ran_the_same_backtests(
+        backend_rust: None) -> None:
+    workloads = bench.make_workloads(bench.TINY)
+    report = bench.run_report(workloads, quick=True, memory=False, numba=False)
+    assert len(report.cases) == 4 * 2 * 2
+    for w in workloads:
+        assert report.checks[w.name].startswith("python = rust")
+    text = bench.format_report(report)
+    assert "| W3 | array | rust" in text
+    assert "array mode, rust >= 100x the reference" in text
+
+
+def test_array_and_callback_modes_agree_on_one_symbol() -> None:
+    w1, w2, w3, w4 = bench.make_workloads(bench.TINY)
+    for workload in (w1, w4):
+        bars = workload.make_bars()
+        callback = workload.run(bars, "callback", "python")
+        assert len(callback) == len(workload.combos)
+        assert bench.same_backtests(callback, workload.run(bars, "array", "python"))
+
+
+def test_peak_memory_is_read_in_a_fresh_process() -> None:
+    memory = bench.peak_memory("W1", "callback", "python", bench.TINY)
+    assert 0 < memory.baseline <= memory.peak
+    assert memory.data > 0
+    assert memory.run is None or memory.run <= memory.peak
+
+
+def test_numba_loop_trades_like_the_array_mode() -> None:
+    pytest.importorskip("numba")
+    w1 = bench.make_workloads(bench.TINY)[0]
+    bars = w1.make_bars()
+    outcome = w1.run_numba(bars)
+    (quanta,) = w1.run(bars, "array", "python")
+    assert outcome.fills.tolist() == [len(quanta.fills)]
+    assert np.allclose(outcome.equity[0], quanta.equity, rtol=1e-12, atol=0.0)
+
+
+def test_quanta_bench_refuses_an_unknown_workload(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", "--workload", "W9"])
+    assert "invalid choice" in capsys.readouterr().err
