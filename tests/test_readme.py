@@ -19,3 +19,16 @@ def test_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "sharpe_ratio" in out
     result = namespace["result"]
     assert len(result.fills) > 0  # type: ignore[attr-defined]
+
+
+def test_readme_array_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    # The second block continues the first (bars, engine).
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    namespace: dict[str, object] = {}
+    for block in blocks[:2]:
+        exec(compile(block, "README.md", "exec"), namespace)
+    capsys.readouterr()
+    result = namespace["result"]
+    kinds = {order.order_type.value for order in result.orders}  # type: ignore[attr-defined]
+    assert kinds == {"market", "stop", "limit"}
+    assert len(namespace["rebalanced"].fills) > 0  # type: ignore[attr-defined]
