@@ -156,8 +156,9 @@ def compute_stats(
 # Indicators (rust/quanta-py/src/indicators.rs over quanta_core::indicators). The public API is
 # quanta_fast.indicators, which checks the settings and converts the input the way
 # quanta_ref.indicators does before calling these. Here periods are plain non-negative ints
-# (`usize`), batch inputs contiguous float64 1-D arrays; the core refuses bad periods with
-# ConfigError, different lengths with DataError.
+# (`usize`), batch inputs C-contiguous float64 arrays, 1-D (a series) or 2-D (a (T, N) panel,
+# computed column by column; the output has the input's shape); the core refuses bad periods
+# with ConfigError, different lengths or shapes with DataError.
 
 @disjoint_base
 class SMA:

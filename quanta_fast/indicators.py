@@ -9,9 +9,11 @@ Where the checking happens:
 
 * settings (periods, ``num_std``) are checked here, with the reference's own checks, so that
   a bad type or value gives the reference's `ConfigError` and message;
-* batch input is converted here with the reference's converter (`quanta_ref.bars.as_series`,
-  and for crossings the reference's own scalar-or-series rule), then handed to the native
-  module as a contiguous float64 array, which it reads in place;
+* batch input is converted here with the reference's converter (a 1-D series or a 2-D
+  (T, N) panel, and for crossings the reference's own scalar broadcast and shape rule), then
+  handed to the native module as a C-contiguous float64 array, which it reads in place; a
+  panel is computed there column by column, several columns at once in SIMD lanes for
+  ``sma``, ``ema`` and the crossings;
 * a streaming class is the native class itself, subclassed only to check the constructor's
   arguments: ``update``, ``value`` and ``reset`` go straight to Rust, with no Python frame in
   between. ``update`` converts its argument exactly as the reference's ``float(value)`` does.
@@ -31,9 +33,8 @@ from typing import Any
 import numpy as np
 
 from quanta_fast import _quanta_fast as _native
-from quanta_ref.bars import as_series
 from quanta_ref.errors import ConfigError
-from quanta_ref.indicators import _check_num_std, _check_period, _cross_pair
+from quanta_ref.indicators import _as_values, _check_num_std, _check_period, _cross_pair
 
 if not hasattr(_native, "SMA"):
     raise ImportError("quanta_fast._quanta_fast was built without the indicators; rebuild it "
@@ -114,8 +115,9 @@ def _bollinger_settings(period: Any, num_std: Any) -> tuple[int, float]:
 
 
 def _series(name: str, values: Any) -> np.ndarray:
-    """The reference's 1-D float64 conversion, made contiguous for the native side."""
-    return np.ascontiguousarray(as_series(name, values))
+    """The reference's conversion (a 1-D series or a 2-D panel of float64), made C-contiguous
+    for the native side."""
+    return np.ascontiguousarray(_as_values(name, values))
 
 
 # ------------------------------------------------------------------------ streaming classes
@@ -267,7 +269,7 @@ def atr(high: Any, low: Any, close: Any, period: int = 14) -> np.ndarray:
     h = _series("high", high)
     lo = _series("low", low)
     c = _series("close", close)
-    # The native side refuses different lengths with the reference's DataError and message.
+    # The native side refuses different shapes with the reference's DataError and message.
     return _native.atr(h, lo, c, period)
 
 

@@ -9,14 +9,25 @@ Batch and streaming
 -------------------
 Each indicator comes in two forms that agree bit for bit:
 
-* a batch function (``sma``, ``ema``, ...): a 1-D array in, float64 array(s) of the same
-  length out, NaN where the indicator is not defined yet (the warm-up);
+* a batch function (``sma``, ``ema``, ...): a 1-D array in (or a 2-D panel, see below),
+  float64 array(s) of the same shape out, NaN where the indicator is not defined yet (the
+  warm-up);
 * a streaming class (``SMA``, ``EMA``, ...): ``update(value)`` takes the next value and
   returns the new output (NaN during the warm-up); ``value`` is the latest output and
   ``reset()`` forgets everything.
 
 They agree because the batch function *is* the streaming class run over the array: the
 arithmetic exists in one place only.
+
+Panels
+------
+Every batch function also takes a 2-D (T, N) array: N series side by side, one per column,
+as in a `Bars` panel (``atr`` takes three panels of one shape; the crossings two, or a panel
+and a scalar threshold). Each column is computed on its own, exactly as the 1-D function
+computes a series (warm-up, NaN rule and all), so column n of the output is, bit for bit,
+the function of column n; the output has the input's shape. Here that is literally a loop
+over the columns; the Rust backend computes the columns side by side (SIMD lanes) with the
+same operations per column. The streaming classes take one value at a time: no panel form.
 
 Warm-up and conventions (TA-Lib)
 --------------------------------
@@ -89,7 +100,6 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.bars import as_series
 from quanta_ref.errors import ConfigError, DataError
 
 __all__ = [
@@ -125,12 +135,28 @@ def _check_num_std(value: Any) -> float:
     return value
 
 
-_as_series = as_series   # batch input: 1-D float64, or DataError naming the argument
+def _as_values(name: str, values: Any) -> np.ndarray:
+    """Batch input as float64: a 1-D series, or a 2-D (T, N) panel of N series (one per
+    column); DataError naming `name` otherwise."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
+    if arr.ndim not in (1, 2):
+        raise DataError(f"{name}: expected a 1-D array or a 2-D (T, N) array, "
+                        f"got shape {arr.shape}")
+    return arr
 
 
 def _run(indicator: Any, arr: np.ndarray) -> np.ndarray:
-    """Feed `arr` to a single-output streaming indicator; collect the outputs."""
-    out = np.full(len(arr), np.nan)
+    """Feed `arr` to a single-output streaming indicator; collect the outputs. A panel is fed
+    column by column, the indicator reset before each: every column is a series of its own."""
+    out = np.full(arr.shape, np.nan)
+    if arr.ndim == 2:
+        for n in range(arr.shape[1]):
+            indicator.reset()
+            out[:, n] = _run(indicator, arr[:, n])
+        return out
     for i in range(len(arr)):
         # float() of a float64 element is exact; it keeps the streaming class on Python floats.
         out[i] = indicator.update(float(arr[i]))
@@ -138,10 +164,15 @@ def _run(indicator: Any, arr: np.ndarray) -> np.ndarray:
 
 
 def _run3(indicator: Any, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feed `arr` to a three-output streaming indicator (MACD, Bollinger Bands)."""
-    n = len(arr)
-    a, b, c = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    for i in range(n):
+    """Feed `arr` to a three-output streaming indicator (MACD, Bollinger Bands); a panel
+    column by column, as `_run`."""
+    a, b, c = np.full(arr.shape, np.nan), np.full(arr.shape, np.nan), np.full(arr.shape, np.nan)
+    if arr.ndim == 2:
+        for n in range(arr.shape[1]):
+            indicator.reset()
+            a[:, n], b[:, n], c[:, n] = _run3(indicator, arr[:, n])
+        return a, b, c
+    for i in range(len(arr)):
         a[i], b[i], c[i] = indicator.update(float(arr[i]))
     return a, b, c
 
@@ -771,15 +802,15 @@ def sma(values: Any, period: int) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Window length, >= 1.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index ``period - 1`` and while a non-finite value is
+        float64, same shape; NaN before index ``period - 1`` and while a non-finite value is
         in the window.
 
     Raises
@@ -787,10 +818,10 @@ def sma(values: Any, period: int) -> np.ndarray:
     ConfigError
         `period` is not an int >= 1.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = SMA(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 def ema(values: Any, period: int) -> np.ndarray:
@@ -798,15 +829,15 @@ def ema(values: Any, period: int) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Span, >= 1; ``k = 2 / (period + 1)``.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index ``period - 1``. A non-finite value gives NaN
+        float64, same shape; NaN before index ``period - 1``. A non-finite value gives NaN
         and restarts the seeding.
 
     Raises
@@ -814,10 +845,10 @@ def ema(values: Any, period: int) -> np.ndarray:
     ConfigError
         `period` is not an int >= 1.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = EMA(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 def wma(values: Any, period: int) -> np.ndarray:
@@ -825,15 +856,15 @@ def wma(values: Any, period: int) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Window length, >= 1.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index ``period - 1`` and while a non-finite value is
+        float64, same shape; NaN before index ``period - 1`` and while a non-finite value is
         in the window.
 
     Raises
@@ -841,10 +872,10 @@ def wma(values: Any, period: int) -> np.ndarray:
     ConfigError
         `period` is not an int >= 1.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = WMA(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 def rsi(values: Any, period: int = 14) -> np.ndarray:
@@ -852,15 +883,15 @@ def rsi(values: Any, period: int = 14) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Smoothing period, >= 2.
 
     Returns
     -------
     numpy.ndarray
-        float64 in [0, 100], same length; NaN before index `period`. A non-finite value gives
+        float64 in [0, 100], same shape; NaN before index `period`. A non-finite value gives
         NaN and restarts the warm-up.
 
     Raises
@@ -868,10 +899,10 @@ def rsi(values: Any, period: int = 14) -> np.ndarray:
     ConfigError
         `period` is not an int >= 2.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = RSI(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 def macd(values: Any, fast: int = 12, slow: int = 26,
@@ -880,8 +911,8 @@ def macd(values: Any, fast: int = 12, slow: int = 26,
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     fast, slow : int
         EMA periods, ``1 <= fast < slow``.
     signal : int
@@ -890,7 +921,7 @@ def macd(values: Any, fast: int = 12, slow: int = 26,
     Returns
     -------
     macd, signal, hist : numpy.ndarray
-        float64, same length. ``macd`` is defined from index ``slow - 1`` (TA-Lib: from
+        float64, same shape. ``macd`` is defined from index ``slow - 1`` (TA-Lib: from
         ``slow + signal - 2``, see the module notes); ``signal`` and ``hist`` from index
         ``slow + signal - 2``, as in TA-Lib. A non-finite value gives NaN and restarts all
         three EMAs.
@@ -900,10 +931,10 @@ def macd(values: Any, fast: int = 12, slow: int = 26,
     ConfigError
         A period is not an int >= 1, or ``fast >= slow``.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = MACD(fast, slow, signal)
-    return _run3(ind, _as_series("values", values))
+    return _run3(ind, _as_values("values", values))
 
 
 def bollinger_bands(values: Any, period: int = 20,
@@ -912,8 +943,8 @@ def bollinger_bands(values: Any, period: int = 20,
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Window length, >= 2.
     num_std : float
@@ -922,7 +953,7 @@ def bollinger_bands(values: Any, period: int = 20,
     Returns
     -------
     upper, middle, lower : numpy.ndarray
-        float64, same length; NaN before index ``period - 1`` and while a non-finite value is
+        float64, same shape; NaN before index ``period - 1`` and while a non-finite value is
         in the window. Bit for bit, ``middle`` is ``sma(values, period)``, ``upper`` is
         ``middle + num_std * rolling_std(values, period)`` and ``lower`` is ``middle - ...``.
 
@@ -931,10 +962,10 @@ def bollinger_bands(values: Any, period: int = 20,
     ConfigError
         `period` is not an int >= 2, or `num_std` is not a finite number >= 0.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = BollingerBands(period, num_std)
-    return _run3(ind, _as_series("values", values))
+    return _run3(ind, _as_values("values", values))
 
 
 def atr(high: Any, low: Any, close: Any, period: int = 14) -> np.ndarray:
@@ -942,15 +973,15 @@ def atr(high: Any, low: Any, close: Any, period: int = 14) -> np.ndarray:
 
     Parameters
     ----------
-    high, low, close : array_like, 1-D, same length
-        Bar prices.
+    high, low, close : array_like, 1-D (T,) or 2-D (T, N), one shape
+        Bar prices of one symbol, or panels of N symbols (one per column).
     period : int
         Smoothing period, >= 1.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index `period`. A bar with a non-finite price gives
+        float64, same shape; NaN before index `period`. A bar with a non-finite price gives
         NaN and restarts the warm-up.
 
     Raises
@@ -958,14 +989,26 @@ def atr(high: Any, low: Any, close: Any, period: int = 14) -> np.ndarray:
     ConfigError
         `period` is not an int >= 1.
     DataError
-        An input is not 1-D or not numeric, or the lengths differ.
+        An input is not 1-D or 2-D or not numeric, or the shapes differ.
     """
     ind = ATR(period)
-    h = _as_series("high", high)
-    lo = _as_series("low", low)
-    c = _as_series("close", close)
-    if not len(h) == len(lo) == len(c):
-        raise DataError(f"high, low, close: lengths differ ({len(h)}, {len(lo)}, {len(c)})")
+    h = _as_values("high", high)
+    lo = _as_values("low", low)
+    c = _as_values("close", close)
+    if not h.shape == lo.shape == c.shape:
+        if h.ndim == lo.ndim == c.ndim == 1:
+            raise DataError(f"high, low, close: lengths differ ({len(h)}, {len(lo)}, {len(c)})")
+        raise DataError(f"high, low, close: shapes differ ({h.shape}, {lo.shape}, {c.shape})")
+    if c.ndim == 2:  # a panel: each column is a symbol of its own
+        out = np.full(c.shape, np.nan)
+        for n in range(c.shape[1]):
+            ind.reset()
+            out[:, n] = _atr_series(ind, h[:, n], lo[:, n], c[:, n])
+        return out
+    return _atr_series(ind, h, lo, c)
+
+
+def _atr_series(ind: ATR, h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> np.ndarray:
     out = np.full(len(c), np.nan)
     for i in range(len(c)):
         out[i] = ind.update(float(h[i]), float(lo[i]), float(c[i]))
@@ -979,15 +1022,15 @@ def rolling_std(values: Any, period: int) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Window length, >= 2.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index ``period - 1`` and while a non-finite value is
+        float64, same shape; NaN before index ``period - 1`` and while a non-finite value is
         in the window.
 
     Raises
@@ -995,10 +1038,10 @@ def rolling_std(values: Any, period: int) -> np.ndarray:
     ConfigError
         `period` is not an int >= 2.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = RollingStd(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 def highest(values: Any, period: int) -> np.ndarray:
@@ -1006,15 +1049,15 @@ def highest(values: Any, period: int) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Window length, >= 1.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index ``period - 1`` and while a non-finite value is
+        float64, same shape; NaN before index ``period - 1`` and while a non-finite value is
         in the window.
 
     Raises
@@ -1022,10 +1065,10 @@ def highest(values: Any, period: int) -> np.ndarray:
     ConfigError
         `period` is not an int >= 1.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = Highest(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 def lowest(values: Any, period: int) -> np.ndarray:
@@ -1033,15 +1076,15 @@ def lowest(values: Any, period: int) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Window length, >= 1.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index ``period - 1`` and while a non-finite value is
+        float64, same shape; NaN before index ``period - 1`` and while a non-finite value is
         in the window.
 
     Raises
@@ -1049,10 +1092,10 @@ def lowest(values: Any, period: int) -> np.ndarray:
     ConfigError
         `period` is not an int >= 1.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = Lowest(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 def roc(values: Any, period: int = 10) -> np.ndarray:
@@ -1060,15 +1103,15 @@ def roc(values: Any, period: int = 10) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like, 1-D
-        Input series.
+    values : array_like, 1-D (T,) or 2-D (T, N)
+        Input series, or a panel of N series (one per column).
     period : int
         Lag, >= 1.
 
     Returns
     -------
     numpy.ndarray
-        float64, same length; NaN before index `period` and while a non-finite value is among
+        float64, same shape; NaN before index `period` and while a non-finite value is among
         the last ``period + 1`` values; 0.0 where ``x[t-period] == 0``.
 
     Raises
@@ -1076,10 +1119,10 @@ def roc(values: Any, period: int = 10) -> np.ndarray:
     ConfigError
         `period` is not an int >= 1.
     DataError
-        `values` is not 1-D or not numeric.
+        `values` is not 1-D or 2-D, or not numeric.
     """
     ind = ROC(period)
-    return _run(ind, _as_series("values", values))
+    return _run(ind, _as_values("values", values))
 
 
 # ------------------------------------------------------------------------------- crossings
@@ -1113,33 +1156,44 @@ def cross(prev_fast: float, prev_slow: float, fast: float, slow: float) -> int:
     return 0
 
 
-def _as_scalar_or_series(name: str, values: Any) -> np.ndarray:
-    """A 0-D float64 array for a scalar, else a 1-D one (DataError otherwise)."""
+def _as_scalar_or_values(name: str, values: Any) -> np.ndarray:
+    """A 0-D float64 array for a scalar, else a 1-D or 2-D one (DataError otherwise)."""
     if np.ndim(values) == 0:
         try:
             return np.asarray(values, dtype=np.float64)
         except (ValueError, TypeError) as exc:
             raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
-    return _as_series(name, values)
+    return _as_values(name, values)
 
 
 def _cross_pair(fast: Any, slow: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Both crossing inputs as 1-D float64 arrays of one length; a scalar is broadcast."""
-    f = _as_scalar_or_series("fast", fast)
-    s = _as_scalar_or_series("slow", slow)
+    """Both crossing inputs as float64 arrays of one shape; a scalar is broadcast."""
+    f = _as_scalar_or_values("fast", fast)
+    s = _as_scalar_or_values("slow", slow)
     if f.ndim == 0 and s.ndim == 0:
-        raise DataError("fast, slow: at least one must be a 1-D array, got two scalars")
+        raise DataError("fast, slow: at least one must be a 1-D or 2-D array, got two scalars")
     if f.ndim == 0:
-        f = np.full(len(s), float(f))
+        f = np.full(s.shape, float(f))
     if s.ndim == 0:
-        s = np.full(len(f), float(s))  # a threshold, e.g. RSI crossing 70
-    if len(f) != len(s):
-        raise DataError(f"fast, slow: lengths differ ({len(f)}, {len(s)})")
+        s = np.full(f.shape, float(s))  # a threshold, e.g. RSI crossing 70
+    if f.shape != s.shape:
+        if f.ndim == s.ndim == 1:
+            raise DataError(f"fast, slow: lengths differ ({len(f)}, {len(s)})")
+        raise DataError(f"fast, slow: shapes differ ({f.shape}, {s.shape})")
     return f, s
 
 
 def _crossed(fast: Any, slow: Any, direction: int) -> np.ndarray:
     f, s = _cross_pair(fast, slow)
+    if f.ndim == 2:  # panels: column n of fast against column n of slow
+        out = np.zeros(f.shape, dtype=bool)
+        for n in range(f.shape[1]):
+            out[:, n] = _crossed_series(f[:, n], s[:, n], direction)
+        return out
+    return _crossed_series(f, s, direction)
+
+
+def _crossed_series(f: np.ndarray, s: np.ndarray, direction: int) -> np.ndarray:
     out = np.zeros(len(f), dtype=bool)
     # Bar 0 has no previous bar, so it never crosses.
     for t in range(1, len(f)):
@@ -1157,18 +1211,18 @@ def crossed_above(fast: Any, slow: Any) -> np.ndarray:
 
     Parameters
     ----------
-    fast, slow : array_like, 1-D, same length, or one of them a scalar (a threshold)
-        The two series.
+    fast, slow : array_like, 1-D (T,) or 2-D (T, N), one shape; or one of them a scalar
+        The two series (or panels, compared column by column), or a series and a threshold.
 
     Returns
     -------
     numpy.ndarray
-        bool, same length.
+        bool, same shape.
 
     Raises
     ------
     DataError
-        An input is not 1-D or a scalar, or the lengths differ.
+        An input is not 1-D, 2-D or a scalar, or the shapes differ.
     """
     return _crossed(fast, slow, 1)
 
@@ -1183,17 +1237,17 @@ def crossed_below(fast: Any, slow: Any) -> np.ndarray:
 
     Parameters
     ----------
-    fast, slow : array_like, 1-D, same length, or one of them a scalar (a threshold)
-        The two series.
+    fast, slow : array_like, 1-D (T,) or 2-D (T, N), one shape; or one of them a scalar
+        The two series (or panels, compared column by column), or a series and a threshold.
 
     Returns
     -------
     numpy.ndarray
-        bool, same length.
+        bool, same shape.
 
     Raises
     ------
     DataError
-        An input is not 1-D or a scalar, or the lengths differ.
+        An input is not 1-D, 2-D or a scalar, or the shapes differ.
     """
     return _crossed(fast, slow, -1)

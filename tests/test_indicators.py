@@ -259,6 +259,63 @@ def test_atr_batch_equals_streaming_exactly(hlc, period):
     assert np.array_equal(batch, streamed.reshape(-1), equal_nan=True)
 
 
+# -------------------------------------------------------------------------------- panels
+@st.composite
+def panels(draw, max_rows=30, max_columns=5):
+    """A (T, N) float64 panel of positive values with a few NaN and infinite gaps."""
+    t, n = draw(st.integers(0, max_rows)), draw(st.integers(0, max_columns))
+    flat = draw(st.lists(st.floats(min_value=1e-3, max_value=1e6), min_size=t * n,
+                         max_size=t * n))
+    panel = np.array(flat, dtype=np.float64).reshape(t, n)
+    if t * n:
+        for value in draw(st.lists(st.sampled_from([NAN, math.inf, -math.inf]), max_size=4)):
+            panel[draw(st.integers(0, t - 1)), draw(st.integers(0, n - 1))] = value
+    return panel
+
+
+def assert_columns(panel_out: np.ndarray, series_fn, panel: np.ndarray) -> None:
+    """Column n of a panel result is the 1-D result of column n, bit for bit."""
+    assert panel_out.shape == panel.shape
+    for n in range(panel.shape[1]):
+        expected = series_fn(np.ascontiguousarray(panel[:, n]))
+        assert np.array_equal(panel_out[:, n].view(np.int64), expected.view(np.int64))
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE))
+@settings(max_examples=40, deadline=None)
+@given(panel=panels(), period_offset=st.integers(0, 6))
+def test_a_panel_is_computed_column_by_column(name, panel, period_offset):
+    batch_fn, _, min_period = SINGLE[name]
+    period = min_period + period_offset
+    assert_columns(batch_fn(panel, period), lambda v: batch_fn(v, period), panel)
+
+
+@settings(max_examples=40, deadline=None)
+@given(panel=panels())
+def test_macd_bollinger_and_atr_panels_are_computed_column_by_column(panel):
+    for k in range(3):
+        assert_columns(macd(panel, 2, 4, 3)[k], lambda v: macd(v, 2, 4, 3)[k], panel)
+        assert_columns(bollinger_bands(panel, 3)[k], lambda v: bollinger_bands(v, 3)[k], panel)
+    high, low = panel * 1.01, panel * 0.99
+    out = atr(high, low, panel, 3)
+    assert out.shape == panel.shape
+    for n in range(panel.shape[1]):
+        expected = atr(high[:, n], low[:, n], panel[:, n], 3)
+        assert np.array_equal(out[:, n], expected, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(fast=panels(max_columns=4), shift=st.floats(-5.0, 5.0))
+def test_crossing_panels_are_computed_column_by_column(fast, shift):
+    slow = fast[::-1] + shift
+    for fn in (crossed_above, crossed_below):
+        out = fn(fast, slow)
+        assert out.shape == fast.shape and out.dtype == np.bool_
+        for n in range(fast.shape[1]):
+            assert np.array_equal(out[:, n], fn(fast[:, n], slow[:, n]))
+            assert np.array_equal(fn(fast, 100.0)[:, n], fn(fast[:, n], 100.0))
+
+
 # ------------------------------------------------------------------------------ NaN rule
 @pytest.mark.parametrize("bad", [NAN, math.inf, -math.inf])
 @pytest.mark.parametrize("name", sorted(SINGLE))
@@ -528,25 +585,42 @@ def test_bad_num_std_raises_config_error(bad):
         BollingerBands(20, bad)
 
 
-@pytest.mark.parametrize("values", [np.ones((4, 2)), 5.0, [[1.0], [2.0]]])
-def test_non_1d_input_raises_data_error(values):
-    with pytest.raises(DataError, match="^values: expected a 1-D array"):
+@pytest.mark.parametrize("values", [5.0, np.ones((2, 2, 2)), [[[1.0]]]])
+def test_input_that_is_neither_a_series_nor_a_panel_raises_data_error(values):
+    with pytest.raises(DataError, match=r"^values: expected a 1-D array or a 2-D \(T, N\) array"):
         sma(values, 2)
 
 
 def test_non_numeric_input_raises_data_error():
     with pytest.raises(DataError, match="^values: cannot convert"):
         ema(["a", "b"], 1)
+    with pytest.raises(DataError, match="^values: cannot convert"):
+        ema([["a", "b"]], 1)
 
 
-def test_atr_inputs_must_be_1d_and_of_one_length():
-    with pytest.raises(DataError, match="^high: expected a 1-D array"):
-        atr(np.ones((3, 1)), [1.0] * 3, [1.0] * 3)
-    with pytest.raises(DataError, match="lengths differ"):
+def test_atr_inputs_must_be_of_one_shape():
+    with pytest.raises(DataError, match=r"^high: expected a 1-D array or a 2-D \(T, N\) array"):
+        atr(np.ones((3, 1, 1)), [1.0] * 3, [1.0] * 3)
+    with pytest.raises(DataError, match=r"^high, low, close: lengths differ \(2, 1, 2\)$"):
         atr([2.0, 2.0], [1.0], [1.5, 1.5])
+    with pytest.raises(DataError, match=r"^high, low, close: shapes differ "
+                                        r"\(\(2, 1\), \(2,\), \(2, 1\)\)$"):
+        atr([[2.0], [2.0]], [1.0, 1.0], [[1.5], [1.5]])
+
+
+def test_crossing_panels_must_be_of_one_shape():
+    with pytest.raises(DataError, match=r"^fast, slow: shapes differ \(\(2, 2\), \(2,\)\)$"):
+        crossed_above(np.ones((2, 2)), np.ones(2))
+    with pytest.raises(DataError, match=r"^fast, slow: shapes differ \(\(2, 2\), \(2, 3\)\)"):
+        crossed_below(np.ones((2, 2)), np.ones((2, 3)))
+    with pytest.raises(DataError, match="^fast, slow: at least one must be a 1-D or 2-D array"):
+        crossed_above(1.0, 2.0)
 
 
 def test_empty_and_short_input_give_all_nan_of_the_same_length():
     assert sma([], 3).shape == (0,)
+    assert sma(np.ones((0, 3)), 3).shape == (0, 3)
+    assert ema(np.ones((4, 0)), 3).shape == (4, 0)
+    assert crossed_above(np.ones((0, 2)), 1.0).shape == (0, 2)
     assert np.isnan(rsi([1.0, 2.0, 3.0], 5)).all()
     assert all(a.shape == (2,) for a in macd([1.0, 2.0]))

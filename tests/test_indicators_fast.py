@@ -267,6 +267,106 @@ def test_crossed_above_and_below_are_identical_to_reference(fast_values, slow, s
         assert_same_outcome(lambda: getattr(fast, name)(a, b), lambda: getattr(ref, name)(a, b))
 
 
+# -------------------------------------------------------------------------------- panels
+@st.composite
+def panels(draw: Any, max_rows: int = 40, max_columns: int = 9) -> np.ndarray:
+    """A C-contiguous (T, N) panel whose columns are `series` (repeated to length T): random
+    values, constant runs, gaps, signed zeros, so neighbouring lanes are in different states
+    (warming up, full, just reset). Up to 9 columns: the packed loop (2 lanes, unrolled
+    twice) and its scalar remainder both run."""
+    t, n = draw(st.integers(0, max_rows)), draw(st.integers(0, max_columns))
+    columns = []
+    for _ in range(n):
+        column = draw(series(max_size=t))
+        columns.append(np.resize(column, t) if len(column) else np.full(t, draw(elements)))
+    return np.ascontiguousarray(np.array(columns, dtype=np.float64).reshape(n, t).T)
+
+
+def assert_columns_are_series(ours: np.ndarray, series_fn: Callable[[np.ndarray], Any],
+                              panel: np.ndarray) -> None:
+    """Column n of a panel result equals the 1-D result on column n, bit for bit."""
+    assert ours.shape == panel.shape
+    for n in range(panel.shape[1]):
+        assert_same_bits(ours[:, n], series_fn(np.ascontiguousarray(panel[:, n])))
+
+
+@pytest.mark.parametrize(("names", "minimum"), list(SINGLE.items()), ids=SINGLE_IDS)
+@given(data=st.data())
+def test_single_output_panel_is_bit_identical_to_reference_and_to_its_columns(names, minimum,
+                                                                               data):
+    batch, _ = names
+    panel = data.draw(panels(), label="panel")
+    period = data.draw(periods(minimum), label="period")
+    ours = getattr(fast, batch)(panel, period)
+    assert_same_bits(ours, getattr(ref, batch)(panel, period))
+    assert_columns_are_series(ours, lambda v: getattr(fast, batch)(v, period), panel)
+
+
+@given(panel=panels(), fast_period=st.integers(1, 6), gap=st.integers(1, 6),
+       signal=st.integers(1, 6), period=periods(2), num_std=num_stds)
+def test_macd_and_bollinger_panels_are_bit_identical_to_reference_and_to_their_columns(
+        panel, fast_period, gap, signal, period, num_std):
+    slow = fast_period + gap
+    ours = fast.macd(panel, fast_period, slow, signal)
+    assert_same_outcome(lambda: ours, lambda: ref.macd(panel, fast_period, slow, signal))
+    bands = fast.bollinger_bands(panel, period, num_std)
+    assert_same_outcome(lambda: bands, lambda: ref.bollinger_bands(panel, period, num_std))
+    for k in range(3):
+        assert_columns_are_series(ours[k], lambda v: fast.macd(v, fast_period, slow, signal)[k],
+                                  panel)
+        assert_columns_are_series(bands[k], lambda v: fast.bollinger_bands(v, period,
+                                                                           num_std)[k], panel)
+
+
+@given(panel=panels(), period=periods(1))
+def test_atr_panel_is_bit_identical_to_reference_and_to_its_columns(panel, period):
+    high, low = panel + 1.0, panel - 1.0
+    ours = fast.atr(high, low, panel, period)
+    assert_same_bits(ours, ref.atr(high, low, panel, period))
+    for n in range(panel.shape[1]):
+        assert_same_bits(ours[:, n], fast.atr(high[:, n], low[:, n], panel[:, n], period))
+
+
+@given(fast_panel=panels(), slow=st.one_of(panels(), cross_values), data=st.data())
+def test_crossing_panels_are_identical_to_reference_and_to_their_columns(fast_panel, slow,
+                                                                         data):
+    if isinstance(slow, np.ndarray) and data.draw(st.booleans(), label="same shape"):
+        slow = np.resize(slow, fast_panel.shape) if slow.size else np.zeros(fast_panel.shape)
+    for name in ("crossed_above", "crossed_below"):
+        ours = getattr(fast, name)
+        assert_same_outcome(lambda: ours(fast_panel, slow),
+                            lambda: getattr(ref, name)(fast_panel, slow))
+        if not isinstance(slow, np.ndarray) or slow.shape == fast_panel.shape:
+            out = ours(fast_panel, slow)
+            column = (lambda n: slow) if not isinstance(slow, np.ndarray) else (
+                lambda n: np.ascontiguousarray(slow[:, n]))
+            for n in range(fast_panel.shape[1]):
+                assert_same_bits(out[:, n], ours(np.ascontiguousarray(fast_panel[:, n]),
+                                                 column(n)))
+
+
+@pytest.mark.parametrize("period", [1, 2, 10, 30, 499, 500, 501])
+def test_wide_panels_with_gaps_equal_their_columns(period):
+    # Many lanes in every state at once: a 500 x 37 random walk with gaps, a constant column,
+    # and a column that is never finite.
+    rng = np.random.default_rng(period)
+    panel = 100.0 + np.cumsum(rng.normal(size=(500, 37)), axis=0)
+    panel[rng.random(panel.shape) < 0.01] = NAN
+    panel[rng.random(panel.shape) < 0.002] = INF
+    panel[:, 5] = 7.0
+    panel[:, 6] = NAN
+    for name in ("sma", "ema", "rsi", "highest"):
+        if name == "rsi" and period == 1:
+            continue
+        fn = getattr(fast, name)
+        assert_columns_are_series(fn(panel, period), lambda v, fn=fn: fn(v, period), panel)
+    other = panel[::-1].copy()
+    for fn in (fast.crossed_above, fast.crossed_below):
+        out = fn(panel, other)
+        for n in range(panel.shape[1]):
+            assert_same_bits(out[:, n], fn(panel[:, n].copy(), other[:, n].copy()))
+
+
 # ---------------------------------------------------------------------------- bad input
 BAD_PERIODS = [0, -3, 1, 2.5, 14.0, "14", None, True, False, np.int64(0), np.float64(3.0),
                2**70 * -1, [3], float("nan")]
@@ -336,6 +436,15 @@ BAD_SERIES = [
     [10**400],
     [],
     (1.0, NAN, 3.0),
+    np.ones((3, 2)),                           # a panel: computed, not refused
+    np.ones((2, 3)).T,                         # a Fortran-ordered panel: converted
+    np.arange(12.0).reshape(3, 4)[:, ::2],     # a strided panel: converted
+    np.ones((3, 2), dtype=np.int64),
+    [[1.0, "x"], [2.0, 3.0]],
+    np.ones((0, 2)),
+    np.ones((3, 0)),
+    np.ones((2, 2, 2)),
+    [[[1.0]]],
 ]
 
 DATA_CALLS: list[tuple[str, Callable[[Any, Any], Any]]] = [
@@ -354,6 +463,8 @@ DATA_CALLS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("crossed_above", lambda m, v: m.crossed_above(v, [1.0, 2.0, 3.0])),
     ("crossed_below.scalar", lambda m, v: m.crossed_below(v, 2.0)),
     ("crossed_below.slow", lambda m, v: m.crossed_below(2.0, v)),
+    ("crossed_above.panel", lambda m, v: m.crossed_above(v, np.ones((3, 2)))),
+    ("atr.panel", lambda m, v: m.atr(np.ones((3, 2)), np.ones((3, 2)), v, 1)),
 ]
 
 

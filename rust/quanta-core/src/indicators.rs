@@ -8,8 +8,12 @@
 //! to do what Python does.
 //!
 //! Each indicator is a streaming struct (`new`, `update`, `value`, `reset`) and a batch
-//! function that runs that struct over a slice, as the reference does. A value that is not
-//! finite resets the indicator and gives NaN.
+//! function that runs that struct over a slice, as the reference does (`sma` spells the same
+//! arithmetic out as a plain loop that reads the leaving value back from the slice). A value
+//! that is not finite resets the indicator and gives NaN. Each batch function also has a
+//! panel form (`sma_panel`, ...) for a row-major (T, N) array of N independent series: see
+//! "panels" below for how SMA, EMA and the crossings compute the columns side by side in
+//! SIMD lanes with the 1-D results, bit for bit.
 //!
 //! Integer-to-float conversions: Python converts an `int` operand of a float operation to the
 //! nearest `float` (ties to even), which is what Rust's `as f64` does for every integer type.
@@ -18,6 +22,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::hint::select_unpredictable as pick;
 
 /// A bad indicator setting or a bad pair of input lengths.
 ///
@@ -822,11 +827,8 @@ impl Roc {
 
 // ------------------------------------------------------------------------ batch functions
 fn run(values: &[f64], mut update: impl FnMut(f64) -> f64) -> Vec<f64> {
-    let mut out = Vec::with_capacity(values.len());
-    for &x in values {
-        out.push(update(x));
-    }
-    out
+    // `collect` over a slice knows the length: one allocation, no capacity check per value.
+    values.iter().map(|&x| update(x)).collect()
 }
 
 /// Three output columns of one length, as the batch MACD and Bollinger Bands return them.
@@ -834,24 +836,55 @@ pub type Columns3 = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 fn run3(values: &[f64], mut update: impl FnMut(f64) -> (f64, f64, f64)) -> Columns3 {
     let n = values.len();
-    let (mut a, mut b, mut c) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    for &x in values {
-        let (u, v, w) = update(x);
-        a.push(u);
-        b.push(v);
-        c.push(w);
+    let (mut a, mut b, mut c) = (vec![f64::NAN; n], vec![f64::NAN; n], vec![f64::NAN; n]);
+    for (((&x, a), b), c) in values.iter().zip(&mut a).zip(&mut b).zip(&mut c) {
+        (*a, *b, *c) = update(x);
     }
     (a, b, c)
 }
 
-/// Simple moving average of `values`, `Sma` run over the slice (reference: `sma`).
+/// Simple moving average of `values` (reference: `sma`): `Sma`'s arithmetic, unrolled.
+///
+/// The running sum is one dependency chain (each value waits for the previous sum), so this
+/// loop runs at the latency of two additions per value; it only avoids the window queue of
+/// the streaming struct: the value leaving the window is read back from `values` itself.
 pub fn sma(values: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
-    let mut ind = Sma::new(period)?;
-    Ok(run(values, |x| ind.update(x)))
+    let period = check_period("period", period, 1)?;
+    let divisor = period as f64;
+    let mut out = vec![f64::NAN; values.len()];
+    let mut sum = 0.0;
+    let mut count = 0; // finite values since the last reset, at most `period`
+    let mut step = |x: f64, leaving: f64, slot: &mut f64| {
+        if !x.is_finite() {
+            sum = 0.0;
+            count = 0;
+            return;
+        }
+        if count == period {
+            sum -= leaving; // the window is full: `leaving` is the value `period` steps back
+        } else {
+            count += 1;
+        }
+        sum += x;
+        if count == period {
+            *slot = sum / divisor;
+        }
+    };
+    // Before index `period` the window cannot be full, so no value leaves it.
+    let (head, tail) = out.split_at_mut(period.min(values.len()));
+    for (&x, slot) in values.iter().zip(head) {
+        step(x, 0.0, slot);
+    }
+    for ((&x, &leaving), slot) in values[period.min(values.len())..].iter().zip(values).zip(tail) {
+        step(x, leaving, slot);
+    }
+    Ok(out)
 }
 
-/// Exponential moving average of `values`, `Ema` run over the slice (reference: `ema`).
+/// Exponential moving average of `values` (reference: `ema`): `Ema`'s arithmetic in a loop.
+///
+/// `(x - prev) * k + prev` is one dependency chain (subtract, multiply, add per value): this
+/// loop runs at its latency.
 pub fn ema(values: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
     let mut ind = Ema::new(period)?;
     Ok(run(values, |x| ind.update(x)))
@@ -907,11 +940,7 @@ pub fn atr(
             lengths: vec![high.len(), low.len(), close.len()],
         });
     }
-    let mut out = Vec::with_capacity(close.len());
-    for i in 0..close.len() {
-        out.push(ind.update(high[i], low[i], close[i]));
-    }
-    Ok(out)
+    Ok(high.iter().zip(low).zip(close).map(|((&h, &l), &c)| ind.update(h, l, c)).collect())
 }
 
 /// Rolling population standard deviation of `values`, `RollingStd` run over the slice
@@ -957,29 +986,439 @@ pub fn cross(prev_fast: f64, prev_slow: f64, fast: f64, slow: f64) -> i8 {
     0
 }
 
-fn crossed(fast: &[f64], slow: &[f64], direction: i8) -> Result<Vec<bool>, IndicatorError> {
+/// `cross(...) == 1` without the NaN tests: a comparison with a NaN is false, so a NaN among
+/// the four numbers already makes `fast > slow` or `prev_fast <= prev_slow` false. Branch-free
+/// (`&`, not `&&`), so a loop of it compiles to packed compares.
+#[inline(always)]
+fn is_cross_up(prev_fast: f64, prev_slow: f64, fast: f64, slow: f64) -> bool {
+    (fast > slow) & (prev_fast <= prev_slow)
+}
+
+/// `cross(...) == -1`, as [`is_cross_up`].
+#[inline(always)]
+fn is_cross_down(prev_fast: f64, prev_slow: f64, fast: f64, slow: f64) -> bool {
+    (fast < slow) & (prev_fast >= prev_slow)
+}
+
+/// `out[i] = is_cross(fast[i - lag], slow[i - lag], fast[i], slow[i])`, false for `i < lag`:
+/// a series when `lag` is 1, a row-major panel of `lag` columns otherwise. Element-wise.
+fn crossed_lagged(
+    fast: &[f64],
+    slow: &[f64],
+    lag: usize,
+    is_cross: impl Fn(f64, f64, f64, f64) -> bool,
+) -> Vec<bool> {
+    let n = fast.len().min(slow.len());
+    let mut out = vec![false; n];
+    if lag == 0 || lag >= n {
+        return out;
+    }
+    let (fast, slow) = (&fast[..n], &slow[..n]);
+    let now = fast[lag..].iter().zip(&slow[lag..]);
+    let before = fast.iter().zip(slow);
+    for (((&f, &s), (&pf, &ps)), y) in now.zip(before).zip(&mut out[lag..]) {
+        *y = is_cross(pf, ps, f, s);
+    }
+    out
+}
+
+fn check_lengths(fast: &[f64], slow: &[f64]) -> Result<(), IndicatorError> {
     if fast.len() != slow.len() {
         return Err(IndicatorError::Lengths {
             names: "fast, slow",
             lengths: vec![fast.len(), slow.len()],
         });
     }
-    let mut out = vec![false; fast.len()];
-    // Bar 0 has no previous bar, so it never crosses.
-    for t in 1..fast.len() {
-        out[t] = cross(fast[t - 1], slow[t - 1], fast[t], slow[t]) == direction;
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// Bars where `fast` crosses above `slow` (reference: `crossed_above`); bar 0 is false.
 pub fn crossed_above(fast: &[f64], slow: &[f64]) -> Result<Vec<bool>, IndicatorError> {
-    crossed(fast, slow, 1)
+    check_lengths(fast, slow)?;
+    Ok(crossed_lagged(fast, slow, 1, is_cross_up))
 }
 
 /// Bars where `fast` crosses below `slow` (reference: `crossed_below`); bar 0 is false.
 pub fn crossed_below(fast: &[f64], slow: &[f64]) -> Result<Vec<bool>, IndicatorError> {
-    crossed(fast, slow, -1)
+    check_lengths(fast, slow)?;
+    Ok(crossed_lagged(fast, slow, 1, is_cross_down))
+}
+
+// --------------------------------------------------------------------------------- panels
+// A panel is a row-major (T, N) array: `values[t * n_columns + n]` is column n at row t, as a
+// C-contiguous numpy array of shape (T, N) lays it out. Each column is an independent series
+// and its output column is, bit for bit, the 1-D function's output on that column (the NaN
+// rule included). Precondition: `values.len()` is a multiple of `n_columns` (and is 0 when
+// `n_columns` is 0).
+//
+// SMA, EMA and the crossings have lane kernels: the loop runs over the rows, and inside a row
+// over the N columns, each column ("lane") carrying its own state in small arrays. The
+// columns do not depend on each other, so the compiler turns the inner loop into packed
+// instructions (two f64 lanes with SSE2, the x86-64 baseline); each lane still performs
+// exactly the 1-D operations in the 1-D order, which a running sum or a recursive average
+// cannot do within one series. The per-lane branches of the 1-D code (NaN reset, warm-up,
+// full window) are selects of computed values (`pick`, which the compiler keeps as masks
+// instead of turning them into branches), and the warm-up is tracked per lane as an f64 row
+// number so that its compares are packed too. Rows where every lane is past its warm-up and
+// every value is finite (the usual case) need none of that: they take a steady kernel with
+// the same arithmetic and no selects. The other indicators run their 1-D function down each
+// column (a gather into a buffer, then a scatter).
+
+/// Rows of a panel whose window of `period` values can fill: `period <= n_rows`, so the row
+/// numbers kept as f64 are exact. `None`: the window never fills, every output is NaN.
+fn fillable(values: &[f64], n_columns: usize, period: usize) -> Option<usize> {
+    if n_columns == 0 {
+        return None;
+    }
+    let n_rows = values.len() / n_columns;
+    (period <= n_rows).then_some(n_rows)
+}
+
+/// Whether every value of a row is finite; a count, so that it vectorises (no early exit).
+fn all_finite(row: &[f64]) -> bool {
+    row.iter().map(|x| usize::from(!x.is_finite())).sum::<usize>() == 0
+}
+
+/// The next output row of a panel kernel: `n_columns` more values at the end of `out`.
+///
+/// The output grows row by row (zeros, then overwritten while the row is still in the
+/// cache) rather than being filled whole up front, which would write it twice.
+fn next_row(out: &mut Vec<f64>, n_columns: usize) -> &mut [f64] {
+    let filled = out.len();
+    out.resize(filled + n_columns, 0.0);
+    &mut out[filled..]
+}
+
+/// Where each lane of a panel kernel stands in its warm-up, as the 1-D code's "values seen
+/// since the last reset" counts it.
+struct WarmUp {
+    period: usize,
+    /// Per lane, the row (as f64) of the first value after the lane's last reset: at row t
+    /// the lane has seen `t - start` values before this one.
+    start: Vec<f64>,
+    /// The last row with a value that is not finite, in any lane.
+    last_gap: Option<usize>,
+}
+
+/// The warm-up thresholds of one row t, as f64 to compare with [`WarmUp::start`].
+#[derive(Clone, Copy)]
+struct Row {
+    /// `t - period`: a lane with `start <= full_before` had `period` values before row t.
+    full_before: f64,
+    /// `t + 1 - period`: a lane with `start <= full_after` has `period` values with row t.
+    full_after: f64,
+    /// `t + 1`: the `start` of a lane that resets at row t.
+    next: f64,
+}
+
+impl WarmUp {
+    fn new(n_columns: usize, period: usize) -> Self {
+        WarmUp { period, start: vec![0.0; n_columns], last_gap: None }
+    }
+
+    /// True when at row `t` every lane has seen `period` values since its last reset and
+    /// every value of `row` is finite: the row then takes the steady kernel, in which the
+    /// 1-D code takes the same path in every lane (and `start` does not change). To be called
+    /// on every row, in order: it records the rows with gaps.
+    fn steady(&mut self, t: usize, row: &[f64]) -> bool {
+        if !all_finite(row) {
+            self.last_gap = Some(t);
+            return false;
+        }
+        // Every lane has seen at least the rows since the last gap.
+        let clean_rows = self.last_gap.map_or(t, |gap| t - gap - 1);
+        clean_rows >= self.period
+    }
+
+    fn row(&self, t: usize) -> Row {
+        let (t, period) = (t as f64, self.period as f64);
+        Row { full_before: t - period, full_after: t + 1.0 - period, next: t + 1.0 }
+    }
+}
+
+/// `sma` down each column of a row-major panel of `n_columns` columns, a lane kernel.
+pub fn sma_panel(
+    values: &[f64],
+    n_columns: usize,
+    period: usize,
+) -> Result<Vec<f64>, IndicatorError> {
+    let period = check_period("period", period, 1)?;
+    if fillable(values, n_columns, period).is_none() {
+        return Ok(vec![f64::NAN; values.len()]);
+    }
+    let divisor = period as f64; // exact, as period <= n_rows
+    let mut out = Vec::with_capacity(values.len());
+    let mut sum = vec![0.0; n_columns];
+    let mut warm_up = WarmUp::new(n_columns, period);
+    let no_row = vec![0.0; n_columns]; // the leaving row before row `period`: never read
+    for (t, row) in values.chunks_exact(n_columns).enumerate() {
+        // `steady` is asked on every row: it also records the gaps.
+        let steady = warm_up.steady(t, row);
+        let leaving = t.checked_sub(period).map(|back| &values[back * n_columns..][..n_columns]);
+        match leaving {
+            Some(leaving) if steady => {
+                sma_steady_row(next_row(&mut out, n_columns), row, leaving, &mut sum, divisor);
+            }
+            _ => {
+                let (at, leaving) = (warm_up.row(t), leaving.unwrap_or(&no_row));
+                let out_row = next_row(&mut out, n_columns);
+                sma_row(out_row, row, leaving, &mut sum, &mut warm_up.start, at, divisor);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One row of [`sma_panel`], each lane one step of the 1-D code (`sma`), as selects.
+///
+/// A function of its own so that its slices arrive as distinct arguments: the compiler then
+/// knows they do not overlap and vectorises the loop without run-time overlap checks.
+fn sma_row(
+    out: &mut [f64],
+    row: &[f64],
+    leaving_row: &[f64],
+    sum: &mut [f64],
+    start: &mut [f64],
+    at: Row,
+    divisor: f64,
+) {
+    let lanes = row.iter().zip(leaving_row).zip(sum).zip(start).zip(out);
+    for ((((&x, &leaving), sum), start), y) in lanes {
+        let finite = x.is_finite();
+        // `s - 0.0` is `s` exactly (for -0.0, infinities and NaN too): while the window
+        // fills, subtracting a zero is the 1-D code's "subtract nothing".
+        let new_sum = (*sum - pick(*start <= at.full_before, leaving, 0.0)) + x;
+        *y = pick(finite & (*start <= at.full_after), new_sum / divisor, f64::NAN);
+        *sum = pick(finite, new_sum, 0.0);
+        *start = pick(finite, *start, at.next);
+    }
+}
+
+/// A row of [`sma_panel`] in which every lane has a full window and a finite value.
+fn sma_steady_row(
+    out: &mut [f64],
+    row: &[f64],
+    leaving_row: &[f64],
+    sum: &mut [f64],
+    divisor: f64,
+) {
+    for (((&x, &leaving), sum), y) in row.iter().zip(leaving_row).zip(sum).zip(out) {
+        *sum = (*sum - leaving) + x;
+        *y = *sum / divisor;
+    }
+}
+
+/// `ema` down each column of a row-major panel of `n_columns` columns, a lane kernel.
+pub fn ema_panel(
+    values: &[f64],
+    n_columns: usize,
+    period: usize,
+) -> Result<Vec<f64>, IndicatorError> {
+    let k = Ema::new(period)?.k();
+    if fillable(values, n_columns, period).is_none() {
+        return Ok(vec![f64::NAN; values.len()]);
+    }
+    let divisor = period as f64; // exact, as period <= n_rows
+    let mut out = Vec::with_capacity(values.len());
+    let mut seed_sum = vec![0.0; n_columns];
+    let mut value = vec![f64::NAN; n_columns];
+    let mut warm_up = WarmUp::new(n_columns, period);
+    for (t, row) in values.chunks_exact(n_columns).enumerate() {
+        if warm_up.steady(t, row) {
+            ema_steady_row(next_row(&mut out, n_columns), row, &mut value, k);
+        } else {
+            let at = warm_up.row(t);
+            let state = (&mut seed_sum[..], &mut value[..], &mut warm_up.start[..]);
+            ema_row(next_row(&mut out, n_columns), row, state, at, divisor, k);
+        }
+    }
+    Ok(out)
+}
+
+/// One row of [`ema_panel`], each lane one step of `Ema::update`, as selects. The state is
+/// (seed sum, value, start) per lane.
+fn ema_row(
+    out: &mut [f64],
+    row: &[f64],
+    (seed_sum, value, start): (&mut [f64], &mut [f64], &mut [f64]),
+    at: Row,
+    divisor: f64,
+    k: f64,
+) {
+    let lanes = row.iter().zip(seed_sum).zip(value).zip(start).zip(out);
+    for ((((&x, seed_sum), value), start), y) in lanes {
+        let finite = x.is_finite();
+        let seeding = *start > at.full_before; // fewer than `period` values before this one
+                                               // After the seeding the seed sum is never read again (until a reset clears it), so
+                                               // it may go on adding.
+        let new_seed_sum = *seed_sum + x;
+        let seeded = pick(*start == at.full_after, new_seed_sum / divisor, f64::NAN);
+        let smoothed = (x - *value) * k + *value; // TA-Lib's form, as `Ema::update`
+        *value = pick(finite, pick(seeding, seeded, smoothed), f64::NAN);
+        *seed_sum = pick(finite, new_seed_sum, 0.0);
+        *start = pick(finite, *start, at.next);
+        *y = *value;
+    }
+}
+
+/// A row of [`ema_panel`] in which every lane is seeded and has a finite value.
+fn ema_steady_row(out: &mut [f64], row: &[f64], value: &mut [f64], k: f64) {
+    for ((&x, value), y) in row.iter().zip(value).zip(out) {
+        *value = (x - *value) * k + *value;
+        *y = *value;
+    }
+}
+
+/// `crossed_above` down each column of two row-major panels of `n_columns` columns
+/// (element-wise: each row against the row above it).
+pub fn crossed_above_panel(
+    fast: &[f64],
+    slow: &[f64],
+    n_columns: usize,
+) -> Result<Vec<bool>, IndicatorError> {
+    check_lengths(fast, slow)?;
+    Ok(crossed_lagged(fast, slow, n_columns, is_cross_up))
+}
+
+/// `crossed_below` down each column of two row-major panels of `n_columns` columns.
+pub fn crossed_below_panel(
+    fast: &[f64],
+    slow: &[f64],
+    n_columns: usize,
+) -> Result<Vec<bool>, IndicatorError> {
+    check_lengths(fast, slow)?;
+    Ok(crossed_lagged(fast, slow, n_columns, is_cross_down))
+}
+
+/// Column `n` of a row-major panel, into `buffer`.
+fn gather(buffer: &mut Vec<f64>, values: &[f64], n_columns: usize, n: usize) {
+    buffer.clear();
+    buffer.extend(values.iter().skip(n).step_by(n_columns));
+}
+
+/// Column `n` of a row-major panel, from `column`.
+fn scatter(out: &mut [f64], n_columns: usize, n: usize, column: &[f64]) {
+    for (slot, &y) in out.iter_mut().skip(n).step_by(n_columns).zip(column) {
+        *slot = y;
+    }
+}
+
+/// `batch` (a 1-D function) down each column of a row-major panel.
+fn columnwise(
+    values: &[f64],
+    n_columns: usize,
+    mut batch: impl FnMut(&[f64]) -> Vec<f64>,
+) -> Vec<f64> {
+    let mut out = vec![f64::NAN; values.len()];
+    let mut column = Vec::new();
+    for n in 0..n_columns {
+        gather(&mut column, values, n_columns, n);
+        scatter(&mut out, n_columns, n, &batch(&column));
+    }
+    out
+}
+
+/// `batch` (a 1-D function with three outputs) down each column of a row-major panel.
+fn columnwise3(
+    values: &[f64],
+    n_columns: usize,
+    mut batch: impl FnMut(&[f64]) -> Columns3,
+) -> Columns3 {
+    let len = values.len();
+    let mut out = (vec![f64::NAN; len], vec![f64::NAN; len], vec![f64::NAN; len]);
+    let mut column = Vec::new();
+    for n in 0..n_columns {
+        gather(&mut column, values, n_columns, n);
+        let (a, b, c) = batch(&column);
+        scatter(&mut out.0, n_columns, n, &a);
+        scatter(&mut out.1, n_columns, n, &b);
+        scatter(&mut out.2, n_columns, n, &c);
+    }
+    out
+}
+
+/// A panel function that runs a streaming struct down each column, reset between columns.
+macro_rules! columnwise_panel {
+    ($name:ident, $batch:literal, $core:ty) => {
+        #[doc = concat!("`", $batch, "` down each column of a row-major panel of `n_columns` ")]
+        #[doc = "columns (the 1-D function run column by column)."]
+        pub fn $name(
+            values: &[f64],
+            n_columns: usize,
+            period: usize,
+        ) -> Result<Vec<f64>, IndicatorError> {
+            let mut ind = <$core>::new(period)?;
+            Ok(columnwise(values, n_columns, |column| {
+                ind.reset();
+                run(column, |x| ind.update(x))
+            }))
+        }
+    };
+}
+
+columnwise_panel!(wma_panel, "wma", Wma);
+columnwise_panel!(rsi_panel, "rsi", Rsi);
+columnwise_panel!(rolling_std_panel, "rolling_std", RollingStd);
+columnwise_panel!(highest_panel, "highest", Highest);
+columnwise_panel!(lowest_panel, "lowest", Lowest);
+columnwise_panel!(roc_panel, "roc", Roc);
+
+/// `macd` down each column of a row-major panel of `n_columns` columns.
+pub fn macd_panel(
+    values: &[f64],
+    n_columns: usize,
+    fast: usize,
+    slow: usize,
+    signal: usize,
+) -> Result<Columns3, IndicatorError> {
+    let mut ind = Macd::new(fast, slow, signal)?;
+    Ok(columnwise3(values, n_columns, |column| {
+        ind.reset();
+        run3(column, |x| ind.update(x))
+    }))
+}
+
+/// `bollinger_bands` down each column of a row-major panel of `n_columns` columns.
+pub fn bollinger_bands_panel(
+    values: &[f64],
+    n_columns: usize,
+    period: usize,
+    num_std: f64,
+) -> Result<Columns3, IndicatorError> {
+    let mut ind = BollingerBands::new(period, num_std)?;
+    Ok(columnwise3(values, n_columns, |column| {
+        ind.reset();
+        run3(column, |x| ind.update(x))
+    }))
+}
+
+/// `atr` down each column of three row-major panels of `n_columns` columns (one length).
+pub fn atr_panel(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    n_columns: usize,
+    period: usize,
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut ind = Atr::new(period)?;
+    if high.len() != low.len() || low.len() != close.len() {
+        return Err(IndicatorError::Lengths {
+            names: "high, low, close",
+            lengths: vec![high.len(), low.len(), close.len()],
+        });
+    }
+    let mut out = vec![f64::NAN; close.len()];
+    let (mut h, mut l, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    for n in 0..n_columns {
+        gather(&mut h, high, n_columns, n);
+        gather(&mut l, low, n_columns, n);
+        gather(&mut c, close, n_columns, n);
+        ind.reset();
+        let column: Vec<f64> =
+            h.iter().zip(&l).zip(&c).map(|((&h, &l), &c)| ind.update(h, l, c)).collect();
+        scatter(&mut out, n_columns, n, &column);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -1165,6 +1604,99 @@ mod tests {
         assert_eq!(crossed_above(&fast, &slow).unwrap(), [false, false, false, false, true, false]);
         assert_eq!(crossed_below(&fast, &slow).unwrap(), [false, false, true, false, false, false]);
         let err = crossed_above(&[1.0], &[1.0, 2.0]).unwrap_err();
+        assert_eq!(err.to_string(), "fast, slow: lengths differ (1, 2)");
+    }
+
+    /// A (rows, columns) panel of a random walk with gaps in some lanes, row-major.
+    fn gappy_panel(rows: usize, columns: usize) -> Vec<f64> {
+        let mut state = 12345u64;
+        let mut out = Vec::with_capacity(rows * columns);
+        let mut level = vec![100.0; columns];
+        for t in 0..rows {
+            for (n, level) in level.iter_mut().enumerate() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                *level += (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let gap = (t * 7 + n * 13) % 41 == 0 || (n == 3 && t < 25) || n == 4;
+                out.push(if gap { [NAN, f64::INFINITY][t % 2] } else { *level });
+            }
+        }
+        out
+    }
+
+    fn column(panel: &[f64], columns: usize, n: usize) -> Vec<f64> {
+        panel.iter().skip(n).step_by(columns).copied().collect()
+    }
+
+    #[test]
+    fn panel_columns_equal_the_series_functions() {
+        let columns = 7; // the packed loop and its remainder
+        let panel = gappy_panel(120, columns);
+        type Series = fn(&[f64], usize) -> Result<Vec<f64>, IndicatorError>;
+        type Panel = fn(&[f64], usize, usize) -> Result<Vec<f64>, IndicatorError>;
+        let pairs: [(Series, Panel); 8] = [
+            (sma, sma_panel),
+            (ema, ema_panel),
+            (wma, wma_panel),
+            (rsi, rsi_panel),
+            (rolling_std, rolling_std_panel),
+            (highest, highest_panel),
+            (lowest, lowest_panel),
+            (roc, roc_panel),
+        ];
+        for period in [2, 3, 10, 30, 119, 120, 121] {
+            for (series, panel_fn) in pairs {
+                let out = panel_fn(&panel, columns, period).unwrap();
+                for n in 0..columns {
+                    let expected = series(&column(&panel, columns, n), period).unwrap();
+                    assert_same(&column(&out, columns, n), &expected);
+                }
+            }
+        }
+        assert!(sma_panel(&[], 0, 3).unwrap().is_empty());
+        assert_eq!(
+            sma_panel(&[1.0, 2.0], 0, 0).unwrap_err().to_string(),
+            "period: must be an int >= 1, got 0"
+        );
+    }
+
+    #[test]
+    fn a_gap_in_the_first_rows_resets_its_lane() {
+        // Row 0 is a gap in the only lane; row 1 must not see it leave the window.
+        assert_same(&sma_panel(&[f64::INFINITY, 1.0], 1, 1).unwrap(), &[NAN, 1.0]);
+        assert_same(&ema_panel(&[NAN, 1.0, 2.0], 1, 2).unwrap(), &[NAN, NAN, 1.5]);
+    }
+
+    #[test]
+    fn three_output_and_crossing_panels_equal_their_columns() {
+        let columns = 5;
+        let panel = gappy_panel(60, columns);
+        let other: Vec<f64> = panel.iter().rev().copied().collect();
+        let (m0, m1, m2) = macd_panel(&panel, columns, 3, 7, 4).unwrap();
+        let (b0, b1, b2) = bollinger_bands_panel(&panel, columns, 5, 2.0).unwrap();
+        let high: Vec<f64> = panel.iter().map(|x| x + 1.0).collect();
+        let low: Vec<f64> = panel.iter().map(|x| x - 1.0).collect();
+        let average_range = atr_panel(&high, &low, &panel, columns, 4).unwrap();
+        let above = crossed_above_panel(&panel, &other, columns).unwrap();
+        let below = crossed_below_panel(&panel, &other, columns).unwrap();
+        for n in 0..columns {
+            let c = column(&panel, columns, n);
+            let (e0, e1, e2) = macd(&c, 3, 7, 4).unwrap();
+            let (f0, f1, f2) = bollinger_bands(&c, 5, 2.0).unwrap();
+            for (got, expected) in
+                [(&m0, e0), (&m1, e1), (&m2, e2), (&b0, f0), (&b1, f1), (&b2, f2)]
+            {
+                assert_same(&column(got, columns, n), &expected);
+            }
+            let (h, l) = (column(&high, columns, n), column(&low, columns, n));
+            assert_same(&column(&average_range, columns, n), &atr(&h, &l, &c, 4).unwrap());
+            let o = column(&other, columns, n);
+            let pick = |flags: &[bool]| -> Vec<bool> {
+                flags.iter().skip(n).step_by(columns).copied().collect()
+            };
+            assert_eq!(pick(&above), crossed_above(&c, &o).unwrap());
+            assert_eq!(pick(&below), crossed_below(&c, &o).unwrap());
+        }
+        let err = crossed_above_panel(&[1.0], &[1.0, 2.0], 1).unwrap_err();
         assert_eq!(err.to_string(), "fast, slow: lengths differ (1, 2)");
     }
 

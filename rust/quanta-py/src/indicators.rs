@@ -4,16 +4,17 @@
 //! reference's own checks (so a bad type or value raises the same `ConfigError` with the same
 //! message), then again by the core constructors, whose errors map to the same classes here.
 //!
-//! Batch functions take a C-contiguous float64 1-D array (the Python wrapper converts any
-//! other input with the reference's converter first), read it in place with the GIL released
-//! and move the output `Vec` into a new array. A non-contiguous array is refused with
-//! `DataError`.
+//! Batch functions take a C-contiguous float64 array, 1-D (a series) or 2-D (a (T, N) panel,
+//! computed column by column by the core's `*_panel` functions); the Python wrapper converts
+//! any other input with the reference's converter first. They read it in place with the GIL
+//! released and move the output `Vec` into a new array of the input's shape. A
+//! non-contiguous array, or one of another dimension, is refused with `DataError`.
 //!
 //! The streaming classes convert each argument of `update` exactly as the reference's
 //! `float(value)` does, so they accept (and refuse) the same objects: a `float` is read
 //! directly, anything else goes through Python's `float()`.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
 use quanta_core::indicators::{self, IndicatorError};
@@ -45,11 +46,63 @@ fn to_float(value: &Bound<'_, PyAny>) -> PyResult<f64> {
     value.py().get_type::<PyFloat>().call1((value,))?.extract()
 }
 
-/// The array's data as a slice, or `DataError` naming the argument if it is not contiguous.
-fn as_slice<'a>(name: &str, values: &'a PyReadonlyArray1<'_, f64>) -> PyResult<&'a [f64]> {
-    values
+/// A batch input: a 1-D series, or a row-major (T, N) panel of N series.
+struct Input<'a> {
+    data: &'a [f64],
+    /// N for a panel, `None` for a series.
+    columns: Option<usize>,
+    shape: Vec<usize>,
+}
+
+/// The array's data and shape, or `DataError` naming the argument if it is not contiguous or
+/// not 1-D or 2-D.
+fn as_input<'a>(name: &str, values: &'a PyReadonlyArrayDyn<'_, f64>) -> PyResult<Input<'a>> {
+    let data = values
         .as_slice()
-        .map_err(|_| DataError::new_err(format!("{name}: expected a contiguous float64 array")))
+        .map_err(|_| DataError::new_err(format!("{name}: expected a contiguous float64 array")))?;
+    let shape = values.shape().to_vec();
+    let columns = match shape[..] {
+        [_] => None,
+        [_, n] => Some(n),
+        _ => {
+            return Err(DataError::new_err(format!(
+                "{name}: expected a 1-D array or a 2-D (T, N) array, got shape {}",
+                python_shape(&shape)
+            )))
+        }
+    };
+    Ok(Input { data, columns, shape })
+}
+
+/// A shape as Python prints a tuple: `(3,)`, `(3, 2)`.
+fn python_shape(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => {
+            let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", dims.join(", "))
+        }
+    }
+}
+
+/// `DataError` for inputs of different shapes, as the reference words it: "lengths differ"
+/// between series, "shapes differ" otherwise.
+fn shapes_differ(names: &str, inputs: &[&Input<'_>]) -> PyErr {
+    if inputs.iter().all(|input| input.columns.is_none()) {
+        let lengths: Vec<String> = inputs.iter().map(|input| input.shape[0].to_string()).collect();
+        return DataError::new_err(format!("{names}: lengths differ ({})", lengths.join(", ")));
+    }
+    let shapes: Vec<String> = inputs.iter().map(|input| python_shape(&input.shape)).collect();
+    DataError::new_err(format!("{names}: shapes differ ({})", shapes.join(", ")))
+}
+
+/// An output `Vec` as a new array of the input's shape (no copy).
+fn into_array<'py, T: numpy::Element>(
+    py: Python<'py>,
+    out: Vec<T>,
+    shape: &[usize],
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    out.into_pyarray(py).reshape(shape)
 }
 
 // --------------------------------------------------------------------- streaming classes
@@ -281,87 +334,112 @@ impl PyAtr {
 }
 
 // ----------------------------------------------------------------------- batch functions
-/// A single-output batch function: `name(values, period) -> ndarray`.
+/// A single-output batch function: `name(values, period) -> ndarray` of the same shape.
 macro_rules! single_output_function {
-    ($py_name:literal, $rust_name:ident, $core:path) => {
-        #[doc = concat!("`quanta_core::indicators::", $py_name, "` over a contiguous array.")]
+    ($py_name:literal, $rust_name:ident, $series:path, $panel:path) => {
+        #[doc = concat!("`quanta_core::indicators::", $py_name, "` (or its panel form) over a ")]
+        #[doc = "contiguous 1-D or 2-D array."]
         #[pyfunction]
         #[pyo3(name = $py_name)]
         fn $rust_name<'py>(
             py: Python<'py>,
-            values: PyReadonlyArray1<'py, f64>,
+            values: PyReadonlyArrayDyn<'py, f64>,
             period: usize,
-        ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-            let values = as_slice("values", &values)?;
-            let out = py.detach(|| $core(values, period)).map_err(PyIndicatorError)?;
-            Ok(out.into_pyarray(py))
+        ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+            let input = as_input("values", &values)?;
+            let out = py.detach(|| match input.columns {
+                None => $series(input.data, period),
+                Some(n) => $panel(input.data, n, period),
+            });
+            into_array(py, out.map_err(PyIndicatorError)?, &input.shape)
         }
     };
 }
 
-single_output_function!("sma", py_sma, indicators::sma);
-single_output_function!("ema", py_ema, indicators::ema);
-single_output_function!("wma", py_wma, indicators::wma);
-single_output_function!("rsi", py_rsi, indicators::rsi);
-single_output_function!("rolling_std", py_rolling_std, indicators::rolling_std);
-single_output_function!("highest", py_highest, indicators::highest);
-single_output_function!("lowest", py_lowest, indicators::lowest);
-single_output_function!("roc", py_roc, indicators::roc);
+single_output_function!("sma", py_sma, indicators::sma, indicators::sma_panel);
+single_output_function!("ema", py_ema, indicators::ema, indicators::ema_panel);
+single_output_function!("wma", py_wma, indicators::wma, indicators::wma_panel);
+single_output_function!("rsi", py_rsi, indicators::rsi, indicators::rsi_panel);
+single_output_function!(
+    "rolling_std",
+    py_rolling_std,
+    indicators::rolling_std,
+    indicators::rolling_std_panel
+);
+single_output_function!("highest", py_highest, indicators::highest, indicators::highest_panel);
+single_output_function!("lowest", py_lowest, indicators::lowest, indicators::lowest_panel);
+single_output_function!("roc", py_roc, indicators::roc, indicators::roc_panel);
 
 type Arrays3<'py> =
-    (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+    (Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArrayDyn<f64>>);
 
-fn into_arrays3(py: Python<'_>, (a, b, c): indicators::Columns3) -> Arrays3<'_> {
-    (a.into_pyarray(py), b.into_pyarray(py), c.into_pyarray(py))
+fn into_arrays3<'py>(
+    py: Python<'py>,
+    (a, b, c): indicators::Columns3,
+    shape: &[usize],
+) -> PyResult<Arrays3<'py>> {
+    Ok((into_array(py, a, shape)?, into_array(py, b, shape)?, into_array(py, c, shape)?))
 }
 
-/// `quanta_core::indicators::macd` over a contiguous array.
+/// `quanta_core::indicators::macd` (or `macd_panel`) over a contiguous 1-D or 2-D array.
 #[pyfunction]
 #[pyo3(name = "macd")]
 fn py_macd<'py>(
     py: Python<'py>,
-    values: PyReadonlyArray1<'py, f64>,
+    values: PyReadonlyArrayDyn<'py, f64>,
     fast: usize,
     slow: usize,
     signal: usize,
 ) -> PyResult<Arrays3<'py>> {
-    let values = as_slice("values", &values)?;
-    let out = py.detach(|| indicators::macd(values, fast, slow, signal));
-    Ok(into_arrays3(py, out.map_err(PyIndicatorError)?))
+    let input = as_input("values", &values)?;
+    let out = py.detach(|| match input.columns {
+        None => indicators::macd(input.data, fast, slow, signal),
+        Some(n) => indicators::macd_panel(input.data, n, fast, slow, signal),
+    });
+    into_arrays3(py, out.map_err(PyIndicatorError)?, &input.shape)
 }
 
-/// `quanta_core::indicators::bollinger_bands` over a contiguous array.
+/// `quanta_core::indicators::bollinger_bands` (or its panel form) over a contiguous 1-D or
+/// 2-D array.
 #[pyfunction]
 #[pyo3(name = "bollinger_bands")]
 fn py_bollinger_bands<'py>(
     py: Python<'py>,
-    values: PyReadonlyArray1<'py, f64>,
+    values: PyReadonlyArrayDyn<'py, f64>,
     period: usize,
     num_std: f64,
 ) -> PyResult<Arrays3<'py>> {
-    let values = as_slice("values", &values)?;
-    let out = py.detach(|| indicators::bollinger_bands(values, period, num_std));
-    Ok(into_arrays3(py, out.map_err(PyIndicatorError)?))
+    let input = as_input("values", &values)?;
+    let out = py.detach(|| match input.columns {
+        None => indicators::bollinger_bands(input.data, period, num_std),
+        Some(n) => indicators::bollinger_bands_panel(input.data, n, period, num_std),
+    });
+    into_arrays3(py, out.map_err(PyIndicatorError)?, &input.shape)
 }
 
-/// `quanta_core::indicators::atr` over three contiguous arrays.
+/// `quanta_core::indicators::atr` (or `atr_panel`) over three contiguous arrays of one shape.
 #[pyfunction]
 #[pyo3(name = "atr")]
 fn py_atr<'py>(
     py: Python<'py>,
-    high: PyReadonlyArray1<'py, f64>,
-    low: PyReadonlyArray1<'py, f64>,
-    close: PyReadonlyArray1<'py, f64>,
+    high: PyReadonlyArrayDyn<'py, f64>,
+    low: PyReadonlyArrayDyn<'py, f64>,
+    close: PyReadonlyArrayDyn<'py, f64>,
     period: usize,
-) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let high = as_slice("high", &high)?;
-    let low = as_slice("low", &low)?;
-    let close = as_slice("close", &close)?;
-    let out = py.detach(|| indicators::atr(high, low, close, period));
-    Ok(out.map_err(PyIndicatorError)?.into_pyarray(py))
+) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+    // The period first, then the inputs, as the reference.
+    indicators::Atr::new(period).map_err(PyIndicatorError)?;
+    let (h, l, c) = (as_input("high", &high)?, as_input("low", &low)?, as_input("close", &close)?);
+    if h.shape != l.shape || l.shape != c.shape {
+        return Err(shapes_differ("high, low, close", &[&h, &l, &c]));
+    }
+    let out = py.detach(|| match c.columns {
+        None => indicators::atr(h.data, l.data, c.data, period),
+        Some(n) => indicators::atr_panel(h.data, l.data, c.data, n, period),
+    });
+    into_array(py, out.map_err(PyIndicatorError)?, &c.shape)
 }
 
-// ----------------------------------------------------------------------------- crossings
 /// One step of two series: +1 cross up, -1 cross down, 0 no cross; see
 /// `quanta_ref.indicators.cross` (this function is `quanta_fast.indicators.cross` itself).
 #[pyfunction]
@@ -377,30 +455,51 @@ fn py_cross(
     Ok(indicators::cross(prev_fast, prev_slow, fast, slow))
 }
 
-/// `quanta_core::indicators::crossed_above` over two contiguous arrays of one length.
+type CrossedSeries = fn(&[f64], &[f64]) -> Result<Vec<bool>, IndicatorError>;
+type CrossedPanel = fn(&[f64], &[f64], usize) -> Result<Vec<bool>, IndicatorError>;
+
+/// A crossing function over two contiguous arrays of one shape: `series` for 1-D inputs,
+/// `panel` (with the number of columns) for 2-D ones.
+fn crossed<'py>(
+    py: Python<'py>,
+    fast: PyReadonlyArrayDyn<'py, f64>,
+    slow: PyReadonlyArrayDyn<'py, f64>,
+    series: CrossedSeries,
+    panel: CrossedPanel,
+) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
+    let (f, s) = (as_input("fast", &fast)?, as_input("slow", &slow)?);
+    if f.shape != s.shape {
+        return Err(shapes_differ("fast, slow", &[&f, &s]));
+    }
+    let out = py.detach(|| match f.columns {
+        None => series(f.data, s.data),
+        Some(n) => panel(f.data, s.data, n),
+    });
+    into_array(py, out.map_err(PyIndicatorError)?, &f.shape)
+}
+
+/// `quanta_core::indicators::crossed_above` (or its panel form) over two contiguous arrays of
+/// one shape.
 #[pyfunction]
 #[pyo3(name = "crossed_above")]
 fn py_crossed_above<'py>(
     py: Python<'py>,
-    fast: PyReadonlyArray1<'py, f64>,
-    slow: PyReadonlyArray1<'py, f64>,
-) -> PyResult<Bound<'py, PyArray1<bool>>> {
-    let (fast, slow) = (as_slice("fast", &fast)?, as_slice("slow", &slow)?);
-    let out = py.detach(|| indicators::crossed_above(fast, slow));
-    Ok(out.map_err(PyIndicatorError)?.into_pyarray(py))
+    fast: PyReadonlyArrayDyn<'py, f64>,
+    slow: PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
+    crossed(py, fast, slow, indicators::crossed_above, indicators::crossed_above_panel)
 }
 
-/// `quanta_core::indicators::crossed_below` over two contiguous arrays of one length.
+/// `quanta_core::indicators::crossed_below` (or its panel form) over two contiguous arrays of
+/// one shape.
 #[pyfunction]
 #[pyo3(name = "crossed_below")]
 fn py_crossed_below<'py>(
     py: Python<'py>,
-    fast: PyReadonlyArray1<'py, f64>,
-    slow: PyReadonlyArray1<'py, f64>,
-) -> PyResult<Bound<'py, PyArray1<bool>>> {
-    let (fast, slow) = (as_slice("fast", &fast)?, as_slice("slow", &slow)?);
-    let out = py.detach(|| indicators::crossed_below(fast, slow));
-    Ok(out.map_err(PyIndicatorError)?.into_pyarray(py))
+    fast: PyReadonlyArrayDyn<'py, f64>,
+    slow: PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
+    crossed(py, fast, slow, indicators::crossed_below, indicators::crossed_below_panel)
 }
 
 /// Add the indicator classes and functions to the native module.
