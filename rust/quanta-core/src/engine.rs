@@ -117,6 +117,9 @@ pub struct Core {
     /// Rows with an open position at the close.
     pub bars_in_market: usize,
     slippage: f64,
+    /// Start of the trading day after `day`: a row before it is still on `day`, so the
+    /// division that finds a row's day is done once per day, not once per row.
+    day_end: i64,
     in_close_phase: bool,
     present: Vec<bool>,
     reference_close: Vec<f64>,
@@ -139,6 +142,7 @@ impl Core {
             portfolio: Portfolio::new(n, cfg.initial_cash),
             risk: RiskManager::new(cfg.initial_cash),
             slippage: cfg.slippage_bps / 10_000.0,
+            day_end: i64::MIN, // the first row always begins a day
             cfg,
             orders: Vec::new(),
             live: Vec::new(),
@@ -164,52 +168,107 @@ impl Core {
     }
 
     // ============================================================ loop steps (see `step`)
-    fn begin_row(&mut self, bars: &BarsView<'_>, i: usize) -> Option<i64> {
+    /// Row `i` begins: steps 1 to 3 of `step` in one visit when nothing can happen between
+    /// them (the usual row: the same trading day, no live order).
+    #[inline(always)]
+    fn enter_row(&mut self, bars: &BarsView<'_>, i: usize) -> Entered {
         self.index = i as i64;
         self.now = bars.timestamps[i];
-        let day = trading_day(self.now);
-        if day != self.day {
-            Some(day)
-        } else {
-            None
+        // Timestamps ascend, so a row before `day_end` is on `day`.
+        if self.now >= self.day_end {
+            let day = trading_day(self.now);
+            if day != self.day {
+                return Entered::NewDay(day);
+            }
+        }
+        if !self.live.is_empty() {
+            self.open_row(bars, i);
+            return Entered::Opened;
+        }
+        // No live order: the open phase would match nothing, so the bar opens and closes in
+        // one pass over the symbols.
+        Entered::Closed(self.open_and_close_row(bars, i))
+    }
+
+    /// Which symbols have a bar, the day's reference closes, the participation capacities.
+    /// After `enter_row` and any new day's expiry, so `day` is this row's trading day.
+    fn open_row(&mut self, bars: &BarsView<'_>, i: usize) {
+        let n_symbols = bars.n_symbols;
+        let row = i * n_symbols..(i + 1) * n_symbols;
+        let columns = bars.close[row.clone()].iter().zip(&bars.volume[row]).enumerate();
+        for (n, (&close, &volume)) in columns {
+            self.present[n] = !close.is_nan();
+            if self.present[n] {
+                self.open_column(n, volume);
+            }
         }
     }
 
-    fn open_row(&mut self, bars: &BarsView<'_>, i: usize) {
-        let n_symbols = bars.n_symbols;
-        let day = trading_day(self.now);
-        for n in 0..n_symbols {
-            let at = i * n_symbols + n;
-            self.present[n] = !bars.close[at].is_nan();
-            if !self.present[n] {
-                continue;
-            }
-            if self.close_day[n] != day {
-                self.reference_close[n] = self.portfolio.positions[n].last_price;
-                self.close_day[n] = day;
-            }
-            self.capacity[n] = match self.cfg.max_volume_fraction {
-                None => f64::INFINITY,
-                Some(fraction) => fraction * bars.volume[at],
-            };
+    /// A symbol with a bar at this row: its reference close for the day (the last close of
+    /// an earlier day) and its participation capacity.
+    #[inline(always)]
+    fn open_column(&mut self, n: usize, volume: f64) {
+        if self.close_day[n] != self.day {
+            self.reference_close[n] = self.portfolio.positions[n].last_price;
+            self.close_day[n] = self.day;
+        }
+        // Without a participation limit the capacity stays infinite and is never read.
+        if let Some(fraction) = self.cfg.max_volume_fraction {
+            self.capacity[n] = fraction * volume;
         }
     }
 
     fn close_row(&mut self, bars: &BarsView<'_>, i: usize) {
         let n_symbols = bars.n_symbols;
-        for n in 0..n_symbols {
-            if self.present[n] {
-                self.portfolio.positions[n].last_price = bars.close[i * n_symbols + n];
+        let closes = &bars.close[i * n_symbols..(i + 1) * n_symbols];
+        let columns = self.portfolio.positions.iter_mut().zip(&self.present).zip(closes);
+        for ((position, &present), &close) in columns {
+            if present {
+                position.last_price = close;
             }
         }
     }
 
+    /// `open_row` then `close_row`, symbol by symbol in one pass (nothing reads the state of
+    /// another symbol in between); returns the first symbol with a bar.
+    #[inline(always)]
+    fn open_and_close_row(&mut self, bars: &BarsView<'_>, i: usize) -> Option<usize> {
+        let n_symbols = bars.n_symbols;
+        let row = i * n_symbols..(i + 1) * n_symbols;
+        let columns = bars.close[row.clone()].iter().zip(&bars.volume[row]).enumerate();
+        let mut first = None;
+        for (n, (&close, &volume)) in columns {
+            self.present[n] = !close.is_nan();
+            if self.present[n] {
+                self.open_column(n, volume);
+                self.portfolio.positions[n].last_price = close;
+                first = first.or(Some(n));
+            }
+        }
+        first
+    }
+
+    /// The first symbol at or after column `from` with a bar at this row.
+    fn next_present(&self, from: usize) -> Option<usize> {
+        let later = self.present.get(from..)?;
+        later.iter().position(|&present| present).map(|k| from + k)
+    }
+
+    /// Step 6: equity and cash at the close, the drawdown stop, the time in the market.
     fn record_row(&mut self) {
-        let equity = self.portfolio.equity();
+        // `Portfolio::equity` (same operations, same order), noting an open position on the way.
+        let mut equity = self.portfolio.cash;
+        let mut in_market = false;
+        for position in &self.portfolio.positions {
+            if position.quantity != 0.0 {
+                equity = equity + position.quantity * position.last_price;
+                in_market = true;
+            }
+        }
         self.equity.push(equity);
         self.cash.push(self.portfolio.cash);
         self.risk.record_equity(&self.cfg, equity);
-        if self.portfolio.positions.iter().any(|p| p.quantity != 0.0) {
+        if in_market {
             self.bars_in_market += 1;
         }
     }
@@ -217,6 +276,8 @@ impl Core {
     /// Yesterday's DAY orders expire (the reference's "day" control event).
     fn expire_day(&mut self, day: i64) {
         self.day = day;
+        // The next day starts at (day + 1) x NS_PER_DAY; past the int64 range, never.
+        self.day_end = (day + 1).saturating_mul(NS_PER_DAY);
         let mut k = 0;
         while k < self.live.len() {
             let order = &self.orders[self.live[k]];
@@ -715,12 +776,40 @@ impl Core {
     }
 }
 
+/// How a row began (see [`Core::enter_row`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Entered {
+    /// A new trading day: the day's expiry comes first, then the row opens.
+    NewDay(i64),
+    /// The row opened and orders are live: the open phase comes next.
+    Opened,
+    /// The row opened and closed (no order was live); the first symbol with a bar.
+    Closed(Option<usize>),
+}
+
+/// The front of the queue, or what `drain_then` computes once it is empty.
+enum Queued<R> {
+    Event(Event),
+    Empty(R),
+}
+
 /// Deliver everything queued, in order. The core handles `Day` itself; a failed delivery
 /// drops what is still queued (the run is over).
 pub fn drain<H: Host>(host: &mut H) -> Result<(), H::Error> {
+    drain_then(host, |_| ())
+}
+
+/// [`drain`], then `then` on the core in the same visit that finds the queue empty (one
+/// visit of the core instead of two, per bar of a strategy that publishes nothing).
+fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result<R, H::Error> {
     loop {
-        let Some(event) = host.with_core(|core, _| core.queue.pop_front()) else {
-            return Ok(());
+        let next = host.with_core(|core, _| match core.queue.pop_front() {
+            Some(event) => Queued::Event(event),
+            None => Queued::Empty(then(core)),
+        });
+        let event = match next {
+            Queued::Empty(result) => return Ok(result),
+            Queued::Event(event) => event,
         };
         if let Event::Day(day) = event {
             host.with_core(|core, _| core.expire_day(day));
@@ -742,9 +831,12 @@ fn publish<H: Host>(host: &mut H, event: Event) -> Result<(), H::Error> {
 /// each order's events before the next order is matched.
 fn match_phase<H: Host>(host: &mut H, i: usize, at_close: bool) -> Result<(), H::Error> {
     let any = host.with_core(|core, _| {
+        if core.live.is_empty() {
+            return false;
+        }
         core.snapshot.clear();
         core.snapshot.extend_from_slice(&core.live);
-        !core.snapshot.is_empty()
+        true
     });
     if !any {
         return Ok(());
@@ -759,33 +851,64 @@ fn match_phase<H: Host>(host: &mut H, i: usize, at_close: bool) -> Result<(), H:
 
 /// Everything that happens at row `i` (docs/semantics.md section 2, steps 1-5).
 pub fn step<H: Host>(host: &mut H, i: usize) -> Result<(), H::Error> {
-    // 1. A new trading day: yesterday's DAY orders expire.
-    if let Some(day) = host.with_core(|core, bars| core.begin_row(bars, i)) {
-        publish(host, Event::Day(day))?;
-    }
-    let (n_symbols, close_mode) = host.with_core(|core, bars| {
-        core.open_row(bars, i);
-        (bars.n_symbols, core.cfg.fill_at_close)
-    });
-    // 2. Open phase: live orders from earlier rows meet this bar, oldest first.
-    match_phase(host, i, false)?;
-    // 3. The bar closes: positions are valued at the new closes.
-    host.with_core(|core, bars| core.close_row(bars, i));
+    row(host, i, false).map(|_| ())
+}
+
+/// [`step`]; with `record`, also step 6 (record equity and cash) when it can share the
+/// core visit that ends the last bar delivery (no close phase follows); returns whether it
+/// recorded the row.
+///
+/// The usual row (the same trading day, no live order) takes steps 1 to 3 in one visit of
+/// the core, and its last bar delivery ends with the record: nothing is delivered between
+/// them then, so nothing can tell the difference, and a host whose core sits behind a lock
+/// (the Python one) takes two locks per row instead of six.
+fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<bool, H::Error> {
+    let (entered, close_mode) =
+        host.with_core(|core, bars| (core.enter_row(bars, i), core.cfg.fill_at_close));
+    let mut next_bar = match entered {
+        Entered::Closed(first) => first,
+        Entered::NewDay(_) | Entered::Opened => {
+            // 1. A new trading day: yesterday's DAY orders expire.
+            if let Entered::NewDay(day) = entered {
+                publish(host, Event::Day(day))?;
+                host.with_core(|core, bars| core.open_row(bars, i));
+            }
+            // 2. Open phase: live orders from earlier rows meet this bar, oldest first.
+            match_phase(host, i, false)?;
+            // 3. The bar closes: positions are valued at the new closes.
+            host.with_core(|core, bars| {
+                core.close_row(bars, i);
+                core.next_present(0)
+            })
+        }
+    };
     // 4. The strategy sees the complete bar, symbol by symbol.
-    for n in 0..n_symbols {
-        if host.with_core(|core, _| core.present[n]) {
-            host.deliver(&Event::Bar(n))?;
-            drain(host)?;
+    let record_after_bars = record && !close_mode;
+    let recorded = record_after_bars && next_bar.is_some();
+    while let Some(n) = next_bar {
+        host.deliver(&Event::Bar(n))?;
+        next_bar = drain_then(host, |core| {
+            let next = core.next_present(n + 1);
+            if next.is_none() && record_after_bars {
+                core.record_row(); // step 6: nothing is left to happen in this row
+            }
+            next
+        })?;
+    }
+    // 5. Close phase (fill_at="close"): market orders up to now trade at this close. With no
+    // live order it would match nothing, and nothing could see that it began.
+    if close_mode {
+        let any = host.with_core(|core, _| {
+            core.in_close_phase = !core.live.is_empty();
+            core.in_close_phase
+        });
+        if any {
+            let result = match_phase(host, i, true);
+            host.with_core(|core, _| core.in_close_phase = false);
+            result?;
         }
     }
-    // 5. Close phase (fill_at="close"): market orders up to now trade at this close.
-    if close_mode {
-        host.with_core(|core, _| core.in_close_phase = true);
-        let result = match_phase(host, i, true);
-        host.with_core(|core, _| core.in_close_phase = false);
-        result?;
-    }
-    Ok(())
+    Ok(recorded)
 }
 
 /// The whole run: start, every row (then 6: record equity and cash), end.
@@ -793,8 +916,9 @@ pub fn run<H: Host>(host: &mut H) -> Result<(), H::Error> {
     publish(host, Event::Start)?;
     let n_bars = host.with_core(|_, bars| bars.n_bars());
     for i in 0..n_bars {
-        step(host, i)?;
-        host.with_core(|core, _| core.record_row());
+        if !row(host, i, true)? {
+            host.with_core(|core, _| core.record_row());
+        }
         if i % 1024 == 1023 {
             host.check_interrupt()?;
         }
