@@ -108,9 +108,9 @@ class EngineConfig:
         for name in ("fractional", "allow_short"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if self.fill_at not in ("next_open", "close"):
+        if not isinstance(self.fill_at, str) or self.fill_at not in ("next_open", "close"):
             raise ConfigError(f"fill_at: must be 'next_open' or 'close', got {self.fill_at!r}")
-        if self.settlement not in ("T+0", "T+1"):
+        if not isinstance(self.settlement, str) or self.settlement not in ("T+0", "T+1"):
             raise ConfigError(f"settlement: must be 'T+0' or 'T+1', got {self.settlement!r}")
         if self.settlement == "T+1" and self.allow_short:
             raise ConfigError("settlement: 'T+1' is supported for cash accounts only "

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from support import Script, bars_from_rows, run
 
-from quanta_ref import Engine, QuantaError
+from quanta_ref import ConfigError, Engine, QuantaError
 
 FLAT = (10.0, 10.0, 10.0, 10.0, 1e6)
 
@@ -109,3 +110,10 @@ def test_an_explicit_none_does_not_select_the_default(backend: str, call, messag
     # Found by the differential test: the Rust context first read None as "left out".
     with pytest.raises(QuantaError, match=message):
         run(backend, bars_from_rows([FLAT] * 2), {0: call})
+
+
+@pytest.mark.parametrize("name", ["fill_at", "settlement"])
+def test_an_array_as_a_text_setting_is_a_config_error(name: str) -> None:
+    # numpy's truth test of `np.array([]) in (...)` raised a bare ValueError
+    with pytest.raises(ConfigError, match=name):
+        Engine(**{name: np.array([])})
