@@ -197,26 +197,19 @@ def indicators_of(backend: str) -> ModuleType:
 def signal_jobs(bars: Bars, combos: Sequence[tuple[int, int]],
                 indicators: ModuleType) -> list[Signals]:
     """One `Signals` job per (fast, slow) pair: entries on SMA(fast) crossing above SMA(slow),
-    exits on crossing below, per symbol; each entry sized at 1/N of equity. Each SMA (symbol,
-    period) is computed once, however many pairs use it."""
-    n_bars, n_symbols = bars.n_bars, bars.n_symbols
-    closes = [np.ascontiguousarray(bars.close[:, n]) for n in range(n_symbols)]
-    averages: dict[tuple[int, int], np.ndarray] = {}
+    exits on crossing below, per symbol; each entry sized at 1/N of equity. The indicators
+    take the whole (T, N) close panel at once (the Rust kernels run the symbols in SIMD
+    lanes), and each SMA period is computed once, however many pairs use it."""
+    averages: dict[int, np.ndarray] = {}
 
-    def sma(n: int, period: int) -> np.ndarray:
-        if (n, period) not in averages:
-            averages[n, period] = indicators.sma(closes[n], period)
-        return averages[n, period]
+    def sma(period: int) -> np.ndarray:
+        if period not in averages:
+            averages[period] = indicators.sma(bars.close, period)
+        return averages[period]
 
-    jobs = []
-    for fast, slow in combos:
-        entries = np.empty((n_bars, n_symbols), dtype=bool)
-        exits = np.empty((n_bars, n_symbols), dtype=bool)
-        for n in range(n_symbols):
-            entries[:, n] = indicators.crossed_above(sma(n, fast), sma(n, slow))
-            exits[:, n] = indicators.crossed_below(sma(n, fast), sma(n, slow))
-        jobs.append(Signals(entries, exits, size=1.0 / n_symbols))
-    return jobs
+    return [Signals(indicators.crossed_above(sma(fast), sma(slow)),
+                    indicators.crossed_below(sma(fast), sma(slow)), size=1.0 / bars.n_symbols)
+            for fast, slow in combos]
 
 
 def same_backtests(a: Sequence[BacktestResult], b: Sequence[BacktestResult]) -> bool:
