@@ -44,6 +44,16 @@ pub struct Signals<'a> {
     pub take_profit: Option<f64>,
 }
 
+impl Signals<'_> {
+    /// Whether any of the four signals is set at position `at` (row x N + column).
+    fn flagged(&self, at: usize) -> bool {
+        self.entries[at]
+            || self.exits[at]
+            || self.short_entries.is_some_and(|a| a[at])
+            || self.short_exits.is_some_and(|a| a[at])
+    }
+}
+
 /// A checked `quanta_ref.arrays.Targets` job: (T, N) weights, row-major, NaN = no order.
 #[derive(Clone, Copy, Debug)]
 pub struct Targets<'a> {
@@ -183,6 +193,14 @@ impl<'a> ArrayHost<'a> {
     /// sells are sent, then the buys, each group in data order.
     fn on_row(&mut self, t: usize) {
         let n_symbols = self.bars.n_symbols;
+        if let Job::Signals(job) = &self.job {
+            // Without a signal in the row no symbol decides anything (every branch of
+            // `decide_signal` needs one): most rows end here.
+            let row = t * n_symbols;
+            if !(row..row + n_symbols).any(|at| job.flagged(at)) {
+                return;
+            }
+        }
         self.sells.clear();
         self.buys.clear();
         match self.job {

@@ -787,12 +787,6 @@ enum Entered {
     Closed(Option<usize>),
 }
 
-/// The front of the queue, or what `drain_then` computes once it is empty.
-enum Queued<R> {
-    Event(Event),
-    Empty(R),
-}
-
 /// Deliver everything queued, in order. The core handles `Day` itself; a failed delivery
 /// drops what is still queued (the run is over).
 pub fn drain<H: Host>(host: &mut H) -> Result<(), H::Error> {
@@ -803,13 +797,14 @@ pub fn drain<H: Host>(host: &mut H) -> Result<(), H::Error> {
 /// visit of the core instead of two, per bar of a strategy that publishes nothing).
 fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result<R, H::Error> {
     loop {
-        let next = host.with_core(|core, _| match core.queue.pop_front() {
-            Some(event) => Queued::Event(event),
-            None => Queued::Empty(then(core)),
-        });
-        let event = match next {
-            Queued::Empty(result) => return Ok(result),
-            Queued::Event(event) => event,
+        // The usual case, an empty queue, returns only `then`'s small result: an event is a
+        // few hundred bytes (it carries an order snapshot), too much to move out per bar.
+        let done = host.with_core(|core, _| core.queue.is_empty().then(|| then(core)));
+        if let Some(result) = done {
+            return Ok(result);
+        }
+        let Some(event) = host.with_core(|core, _| core.queue.pop_front()) else {
+            continue;
         };
         if let Event::Day(day) = event {
             host.with_core(|core, _| core.expire_day(day));
@@ -870,7 +865,10 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<bool, H::Error> 
         Entered::NewDay(_) | Entered::Opened => {
             // 1. A new trading day: yesterday's DAY orders expire.
             if let Entered::NewDay(day) = entered {
-                publish(host, Event::Day(day))?;
+                // The queue is empty between rows, so publishing `Day` and draining would
+                // expire at once; doing it directly saves moving an event per day.
+                host.with_core(|core, _| core.expire_day(day));
+                drain(host)?;
                 host.with_core(|core, bars| core.open_row(bars, i));
             }
             // 2. Open phase: live orders from earlier rows meet this bar, oldest first.
