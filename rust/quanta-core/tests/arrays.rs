@@ -3,60 +3,20 @@
 
 use quanta_core::arrays::{run_job, Job, Signals, SizeType, Targets};
 use quanta_core::config::Config;
-use quanta_core::engine::{BarsView, Core, NS_PER_DAY};
+use quanta_core::engine::Core;
 use quanta_core::orders::{OrderStatus, OrderType, Side};
 
 /// One bar: (open, high, low, close); None = missing.
-type Row = Option<(f64, f64, f64, f64)>;
+mod common;
 
-/// A panel of one or more symbols, one row per day from 2024-01-01.
-struct Panel {
-    timestamps: Vec<i64>,
-    fields: [Vec<f64>; 5],
-    n_symbols: usize,
-}
-
-impl Panel {
-    fn new(columns: &[&[Row]]) -> Self {
-        let n_symbols = columns.len();
-        let n_bars = columns[0].len();
-        let start = 19_723 * NS_PER_DAY; // 2024-01-01
-        let timestamps = (0..n_bars as i64).map(|t| start + t * NS_PER_DAY).collect();
-        let mut fields: [Vec<f64>; 5] = Default::default();
-        for f in &mut fields {
-            *f = vec![f64::NAN; n_bars * n_symbols];
-        }
-        for (n, column) in columns.iter().enumerate() {
-            for (t, row) in column.iter().enumerate() {
-                if let Some((o, h, l, c)) = *row {
-                    for (k, x) in [o, h, l, c, 1e9].into_iter().enumerate() {
-                        fields[k][t * n_symbols + n] = x;
-                    }
-                }
-            }
-        }
-        Panel { timestamps, fields, n_symbols }
-    }
-
-    fn view(&self) -> BarsView<'_> {
-        BarsView {
-            timestamps: &self.timestamps,
-            open: &self.fields[0],
-            high: &self.fields[1],
-            low: &self.fields[2],
-            close: &self.fields[3],
-            volume: &self.fields[4],
-            n_symbols: self.n_symbols,
-        }
-    }
-}
+use common::{Panel, Row};
 
 fn flat(price: f64) -> Row {
-    Some((price, price, price, price))
+    Some((price, price, price, price, 1e9))
 }
 
 fn bar(o: f64, h: f64, l: f64, c: f64) -> Row {
-    Some((o, h, l, c))
+    Some((o, h, l, c, 1e9))
 }
 
 /// Boolean column with `true` at the given rows.
