@@ -13,9 +13,7 @@ the engine. Takes about two minutes; the machine should be otherwise idle.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,12 +21,12 @@ from typing import Any
 import numpy as np
 from workloads import DATA, ENGINE_WORKLOADS, PassOnBar, Silent, bar_events, strategy_alone
 
-import quanta_fast
 from quanta_fast import _glue, _quanta_fast
 from quanta_fast.engine import _CALLBACKS, _overridden
 from quanta_ref import Engine
 from quanta_ref.api import BacktestResult, Strategy
 from quanta_ref.bars import Bars
+from quanta_ref.bench import machine
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
 from quanta_ref.metrics import compute_stats
@@ -112,34 +110,6 @@ def breakdown(data: str, bars: Bars, medians: dict[tuple[str, str], float]
     parts["ceiling python metrics"] = python / (parts["alone"] + parts["sma stats"])
     parts["ceiling"] = python / parts["alone"]
     return parts
-
-
-def machine() -> list[str]:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True,
-                               check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        rustc = "rustc not found"
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        commit += " with uncommitted changes" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return [f"- commit {commit}",
-            f"- CPU: {cpu}, {os.cpu_count()} logical cores; load average {load}",
-            f"- Python {platform.python_version()}, numpy {np.__version__}, {rustc}, "
-            f"quanta-core {quanta_fast.core_version()}"]
 
 
 def main() -> None:
