@@ -170,7 +170,9 @@ fn run_all(
         return Ok(jobs.iter().map(run).collect()); // no thread to start
     }
     match n_jobs {
+        // rayon's global pool has one thread per core: reuse it rather than start threads.
         None => Ok(jobs.par_iter().map(run).collect()),
+        Some(n) if n == rayon::current_num_threads() => Ok(jobs.par_iter().map(run).collect()),
         Some(n) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
