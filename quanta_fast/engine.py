@@ -77,9 +77,8 @@ class RustBackend(Backend):
         native: dict[int, _quanta_fast.Context | BaseException] = {}
         if arrays:
             engine = _quanta_fast.Engine(config.as_dict())
-            threads = None if n_jobs is None or n_jobs < 1 else n_jobs
             done = engine.run_jobs(bars, _glue, [_native_job(jobs[k]) for k in arrays],
-                                   threads)
+                                   n_jobs)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):

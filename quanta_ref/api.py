@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from quanta_ref.portfolio import Position
 
 BACKENDS = ("python", "rust", "auto")
+
+T = TypeVar("T")
 
 
 class Context(abc.ABC):
@@ -179,7 +181,7 @@ class Strategy:
         """Called once after the last bar."""
 
 
-class _Built:
+class _Built(Generic[T]):
     """A result field given either as its value or as a function of no arguments that builds
     it. The function runs on the first read and its value is kept: a backend can hand over
     the fills of a long run without turning them into Python objects until someone looks."""
@@ -187,16 +189,17 @@ class _Built:
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = "_" + name
 
-    def __get__(self, result: Any, owner: type | None = None) -> Any:
+    def __get__(self, result: Any, owner: type | None = None) -> T:
         if result is None:
-            return self
+            return self  # type: ignore[return-value]  # the class's attribute: the descriptor
         value = result.__dict__[self.slot]
         if callable(value):
             value = value()
             result.__dict__[self.slot] = value
-        return value
+        built: T = value
+        return built
 
-    def __set__(self, result: Any, value: Any) -> None:
+    def __set__(self, result: Any, value: T | Callable[[], T]) -> None:
         result.__dict__[self.slot] = value
 
 
@@ -227,12 +230,11 @@ class BacktestResult:
     built.
     """
 
-    fills: list[Fill] = _Built()              # type: ignore[assignment]
-    orders: list[Order] = _Built()            # type: ignore[assignment]
-    trades: list[Trade] = _Built()            # type: ignore[assignment]
-    stats: dict[str, float] = _Built()        # type: ignore[assignment]
-    signals: list[Any] = _Built()             # type: ignore[assignment]
-    _LAZY = ("fills", "orders", "trades", "stats", "signals")
+    fills: _Built[list[Fill]] = _Built()
+    orders: _Built[list[Order]] = _Built()
+    trades: _Built[list[Trade]] = _Built()
+    stats: _Built[dict[str, float]] = _Built()
+    signals: _Built[list[Any]] = _Built()
 
     def __init__(self, timestamps: np.ndarray, equity: np.ndarray, cash: np.ndarray,
                  fills: list[Fill] | Callable[[], list[Fill]],
@@ -246,20 +248,17 @@ class BacktestResult:
         self.timestamps = timestamps
         self.equity = equity
         self.cash = cash
-        self.fills = fills               # type: ignore[assignment]
-        self.orders = orders             # type: ignore[assignment]
-        self.trades = trades             # type: ignore[assignment]
+        self.fills = fills
+        self.orders = orders
+        self.trades = trades
         self.positions = positions
-        self.stats = stats               # type: ignore[assignment]
-        self.signals = [] if signals is None else signals   # type: ignore[assignment]
+        self.stats = stats
+        self.signals = [] if signals is None else signals
 
     def __getstate__(self) -> dict[str, Any]:
-        for name in self._LAZY:
+        for name in ("fills", "orders", "trades", "stats", "signals"):
             getattr(self, name)          # build everything before it leaves the process
         return self.__dict__
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         final = float(self.equity[-1]) if len(self.equity) else float("nan")

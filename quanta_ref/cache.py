@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from quanta_ref import indicators as reference_indicators
-from quanta_ref.bars import Bars
+from quanta_ref.bars import FIELDS, Bars
 from quanta_ref.errors import BackendUnavailable, ConfigError, DataError
 
 #: The batch functions the cache computes, by name.
@@ -45,7 +45,6 @@ INDICATORS = ("sma", "ema", "wma", "rsi", "macd", "bollinger_bands", "atr", "rol
 #: Indicators that read several fields instead of the one `field`.
 _MULTI_FIELD_INPUTS = {"atr": ("high", "low", "close")}
 
-_FIELDS = ("open", "high", "low", "close", "volume")
 
 
 class IndicatorCache:
@@ -178,8 +177,8 @@ class IndicatorCache:
 
     def bars_field(self, name: str) -> np.ndarray:
         """The (T, N) array of one bar field: open, high, low, close or volume."""
-        if not isinstance(name, str) or name not in _FIELDS:
-            raise ConfigError(f"field: must be one of {_FIELDS}, got {name!r}")
+        if not isinstance(name, str) or name not in FIELDS:
+            raise ConfigError(f"field: must be one of {FIELDS}, got {name!r}")
         array: np.ndarray = getattr(self.bars, name)
         return array
 

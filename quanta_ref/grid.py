@@ -34,7 +34,7 @@ import numpy as np
 
 from quanta_ref.api import BacktestResult, Engine, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
-from quanta_ref.bars import Bars
+from quanta_ref.bars import FIELDS, Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.errors import ConfigError
 from quanta_ref.metrics import STAT_KEYS
@@ -168,18 +168,14 @@ def _as_built(item: Any) -> Any:
     memory; the others are kept as they are.
     """
     if isinstance(item, Bars):
-        timestamps, open_, high, low, close, volume = (_aligned(getattr(item, name))
-                                                       for name in _BARS_ARRAYS)
-        return Bars(timestamps, item.symbols, open_, high, low, close, volume)
+        return Bars(_aligned(item.timestamps), item.symbols,
+                    *(_aligned(getattr(item, name)) for name in FIELDS))
     if isinstance(item, (Signals, Targets)):
         job: Any = item
         arrays = {f.name: _aligned(getattr(job, f.name)) for f in fields(job)
                   if isinstance(getattr(job, f.name), np.ndarray)}
         return replace(job, **arrays)
     return item
-
-
-_BARS_ARRAYS = ("timestamps", "open", "high", "low", "close", "volume")
 
 
 def _aligned(array: np.ndarray) -> np.ndarray:
