@@ -23,10 +23,12 @@ def bars_cache() -> dict[str, Bars]:
 @pytest.fixture
 def get_bars(bars_cache: dict[str, Bars]) -> Callable[[str], Bars]:
     """`get_bars(name)`: the named data set, built once per session."""
+
     def get(name: str) -> Bars:
         if name not in bars_cache:
             bars_cache[name] = DATA[name]()
         return bars_cache[name]
+
     return get
 
 
@@ -39,10 +41,12 @@ def workload_bars_cache() -> dict[str, Bars]:
 @pytest.fixture
 def workload_bars(workload_bars_cache: dict[str, Bars]) -> Callable[[Workload], Bars]:
     """`workload_bars(workload)`: the workload's bars, built once per session."""
+
     def get(workload: Workload) -> Bars:
         if workload.name not in workload_bars_cache:
             workload_bars_cache[workload.name] = workload.make_bars()
         return workload_bars_cache[workload.name]
+
     return get
 
 

@@ -27,8 +27,10 @@ from quanta_ref.examples import SmaCross
 def show(step: str, before: list[int]) -> None:
     rss, peak = _proc_status("VmRSS") or 0, _proc_status("VmHWM") or 0
     growth = rss - before[0] if before else 0
-    print(f"| {step} | {rss * 1024 / 1e6:.1f} | {growth * 1024 / 1e6:+.1f} "
-          f"| {peak * 1024 / 1e6:.1f} |")
+    print(
+        f"| {step} | {rss * 1024 / 1e6:.1f} | {growth * 1024 / 1e6:+.1f} "
+        f"| {peak * 1024 / 1e6:.1f} |"
+    )
     before[:] = [rss]
 
 
@@ -40,8 +42,9 @@ def main() -> None:
     bars = minute_bars()
     gc.collect()
     _release_free_memory()
-    size = sum(getattr(bars, f).nbytes for f in ("timestamps", "open", "high", "low", "close",
-                                                   "volume"))
+    size = sum(
+        getattr(bars, f).nbytes for f in ("timestamps", "open", "high", "low", "close", "volume")
+    )
     show(f"W2 bars built ({size / 1e6:.1f} MB of arrays)", last)
     if not _reset_peak():
         print("(cannot reset the high-water mark here: the peak column is the life-time peak)")
@@ -52,8 +55,7 @@ def main() -> None:
     stats = ctx._stats(bars.timestamps)
     show(f"native metrics ({len(stats)} stats)", last)
     equity, cash = ctx._take_equity(), ctx._take_cash()
-    show(f"equity and cash moved out to numpy ({(equity.nbytes + cash.nbytes) / 1e6:.1f} MB)",
-         last)
+    show(f"equity and cash moved out to numpy ({(equity.nbytes + cash.nbytes) / 1e6:.1f} MB)", last)
     fills = ctx._fills()
     show(f"{len(fills):,} Fill objects", last)
     orders = ctx._orders()

@@ -51,8 +51,15 @@ def stats_only(bars: Bars, result: BacktestResult) -> Callable[[], Any]:
     pnls = [t.pnl for t in result.trades]
 
     def run() -> Any:
-        return compute_stats(bars.timestamps, result.equity, cash, trade_pnls=pnls,
-                             traded_value=0.0, bars_in_market=0)
+        return compute_stats(
+            bars.timestamps,
+            result.equity,
+            cash,
+            trade_pnls=pnls,
+            traded_value=0.0,
+            bars_in_market=0,
+        )
+
     return run
 
 
@@ -64,6 +71,7 @@ def native_loop(bars: Bars, strategy: Strategy) -> Callable[[], Any]:
 
     def run() -> Any:
         return _quanta_fast.Engine(config).run(bars, _glue, *callbacks)
+
     return run
 
 
@@ -85,8 +93,7 @@ _ROWS = (
 )
 
 
-def breakdown(data: str, bars: Bars, medians: dict[tuple[str, str], float]
-              ) -> dict[str, float]:
+def breakdown(data: str, bars: Bars, medians: dict[tuple[str, str], float]) -> dict[str, float]:
     """The parts of the rust runs on one data set, in seconds (see `_ROWS`)."""
     name = {w.strategy: w.name for w in ENGINE_WORKLOADS if w.data == data}
     rounds = next(w.rounds["rust"] for w in ENGINE_WORKLOADS if w.data == data)
@@ -120,21 +127,23 @@ def main() -> None:
         for backend in ("python", "rust"):
             data = bars[w.data]
             results[w.name, backend] = w.run(data, backend)
-            medians[w.name, backend] = median_seconds(lambda: w.run(data, backend),
-                                                      w.rounds[backend], w.warmup[backend])
+            medians[w.name, backend] = median_seconds(
+                lambda: w.run(data, backend), w.rounds[backend], w.warmup[backend]
+            )
         same = np.array_equal(results[w.name, "python"].equity, results[w.name, "rust"].equity)
         assert same, f"{w.name}: the backends ran different backtests"
 
     print("\n".join(machine()))
     print()
-    print("| workload | bars | python median | rust median | ratio | python µs/bar "
-          "| rust µs/bar |")
+    print("| workload | bars | python median | rust median | ratio | python µs/bar | rust µs/bar |")
     print("|---|--:|--:|--:|--:|--:|--:|")
     for w in ENGINE_WORKLOADS:
         n = bars[w.data].n_bars
         py, rs = medians[w.name, "python"], medians[w.name, "rust"]
-        print(f"| {w.name} | {n:,} | {_seconds(py)} | {_seconds(rs)} | {py / rs:.1f}x "
-              f"| {py / n * 1e6:.2f} | {rs / n * 1e6:.2f} |")
+        print(
+            f"| {w.name} | {n:,} | {_seconds(py)} | {_seconds(rs)} | {py / rs:.1f}x "
+            f"| {py / n * 1e6:.2f} | {rs / n * 1e6:.2f} |"
+        )
 
     print()
     print("Where the time of a rust run goes (medians; the differences are computed):")

@@ -17,15 +17,23 @@ from workloads import ENGINE_WORKLOADS, EngineWorkload
 
 
 @pytest.mark.parametrize("workload", ENGINE_WORKLOADS, ids=[w.name for w in ENGINE_WORKLOADS])
-def test_engine(benchmark: Any, workload: EngineWorkload, backend: str,
-                get_bars: Callable[[str], Any],
-                reference_results: dict[str, tuple[np.ndarray, int]]) -> None:
+def test_engine(
+    benchmark: Any,
+    workload: EngineWorkload,
+    backend: str,
+    get_bars: Callable[[str], Any],
+    reference_results: dict[str, tuple[np.ndarray, int]],
+) -> None:
     bars = get_bars(workload.data)
     benchmark.group = workload.name
     benchmark.extra_info["bars"] = bars.n_bars
-    result = benchmark.pedantic(workload.run, args=(bars, backend), iterations=1,
-                                rounds=workload.rounds[backend],
-                                warmup_rounds=workload.warmup[backend])
+    result = benchmark.pedantic(
+        workload.run,
+        args=(bars, backend),
+        iterations=1,
+        rounds=workload.rounds[backend],
+        warmup_rounds=workload.warmup[backend],
+    )
 
     if workload.name not in reference_results:
         reference = result if backend == "python" else workload.run(bars, "python")

@@ -27,8 +27,8 @@ from quanta_ref import indicators as reference
 from quanta_ref.data import synthetic
 
 SEED = 20240101
-SERIES_VALUES = 491_400      # 5 years x 252 days x 390 minutes
-PANEL_SHAPE = (2_520, 100)   # 10 years x 252 days, 100 symbols
+SERIES_VALUES = 491_400  # 5 years x 252 days x 390 minutes
+PANEL_SHAPE = (2_520, 100)  # 10 years x 252 days, 100 symbols
 
 _cache: dict[str, np.ndarray] = {}
 
@@ -68,16 +68,29 @@ def indicators_of(backend: str) -> ModuleType:
 
 
 # name -> (inputs, call, rounds per backend). The reference needs about 0.25 us per value.
-CASES: dict[str, tuple[Callable[[], tuple[np.ndarray, ...]], Callable[..., Any],
-                       dict[str, int]]] = {
+CASES: dict[
+    str, tuple[Callable[[], tuple[np.ndarray, ...]], Callable[..., Any], dict[str, int]]
+] = {
     f"sma-series-{SERIES_VALUES}": (
-        lambda: (series(),), lambda m, x: m.sma(x, 30), {"python": 3, "rust": 100}),
+        lambda: (series(),),
+        lambda m, x: m.sma(x, 30),
+        {"python": 3, "rust": 100},
+    ),
     f"sma-panel-{PANEL_SHAPE[0]}x{PANEL_SHAPE[1]}": (
-        lambda: (panel(),), lambda m, x: m.sma(x, 30), {"python": 3, "rust": 200}),
+        lambda: (panel(),),
+        lambda m, x: m.sma(x, 30),
+        {"python": 3, "rust": 200},
+    ),
     f"ema-panel-{PANEL_SHAPE[0]}x{PANEL_SHAPE[1]}": (
-        lambda: (panel(),), lambda m, x: m.ema(x, 30), {"python": 3, "rust": 200}),
+        lambda: (panel(),),
+        lambda m, x: m.ema(x, 30),
+        {"python": 3, "rust": 200},
+    ),
     f"crossed-above-panel-{PANEL_SHAPE[0]}x{PANEL_SHAPE[1]}": (
-        panel_pair, lambda m, f, s: m.crossed_above(f, s), {"python": 2, "rust": 200}),
+        panel_pair,
+        lambda m, f, s: m.crossed_above(f, s),
+        {"python": 2, "rust": 200},
+    ),
 }
 
 
@@ -89,8 +102,9 @@ def test_indicator(benchmark: Any, name: str, backend: str) -> None:
     size = inputs[0].size
     benchmark.group = name
     benchmark.extra_info["values"] = size
-    result = benchmark.pedantic(call, args=(module, *inputs), iterations=1,
-                                rounds=rounds[backend], warmup_rounds=1)
+    result = benchmark.pedantic(
+        call, args=(module, *inputs), iterations=1, rounds=rounds[backend], warmup_rounds=1
+    )
     stats = getattr(benchmark, "stats", None)
     if stats is not None:  # None under --benchmark-disable
         benchmark.extra_info["values_per_ns"] = size / (stats.stats.median * 1e9)

@@ -19,15 +19,15 @@ import pytest
 
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
-from quanta_ref.bench import (MODES, WORKLOADS, Workload, rust_array_is_native,
-                              same_backtests)
+from quanta_ref.bench import MODES, WORKLOADS, Workload, rust_array_is_native, same_backtests
 
 CASES = [(w, mode) for w in WORKLOADS for mode in MODES]
 Results = dict[tuple[str, str], list[BacktestResult]]
 
 
-def python_runs(workload: Workload, mode: str, bars: Bars, python_results: Results
-                ) -> list[BacktestResult]:
+def python_runs(
+    workload: Workload, mode: str, bars: Bars, python_results: Results
+) -> list[BacktestResult]:
     """The python results of the case, from its benchmark or, untimed, computed now."""
     key = (workload.name, mode)
     if key not in python_results:
@@ -37,23 +37,36 @@ def python_runs(workload: Workload, mode: str, bars: Bars, python_results: Resul
 
 def describe(benchmark: Any, workload: Workload, bars: Bars, mode: str, backend: str) -> None:
     benchmark.group = f"{workload.name}-{mode}"
-    benchmark.extra_info.update({
-        "workload": workload.title, "bars": bars.n_bars, "symbols": bars.n_symbols,
-        "runs": len(workload.combos), "symbol_bars": workload.bar_count(bars)})
+    benchmark.extra_info.update(
+        {
+            "workload": workload.title,
+            "bars": bars.n_bars,
+            "symbols": bars.n_symbols,
+            "runs": len(workload.combos),
+            "symbol_bars": workload.bar_count(bars),
+        }
+    )
     if backend == "rust" and mode == "array" and not rust_array_is_native():
-        benchmark.extra_info["preliminary"] = ("rust array mode runs the reference's "
-                                               "SignalStrategy on the Rust callback engine")
+        benchmark.extra_info["preliminary"] = (
+            "rust array mode runs the reference's SignalStrategy on the Rust callback engine"
+        )
 
 
-@pytest.mark.parametrize(("workload", "mode"), CASES,
-                         ids=[f"{w.name}-{mode}" for w, mode in CASES])
-def test_workload(benchmark: Any, workload: Workload, mode: str, backend: str,
-                  workload_bars: Callable[[Workload], Bars], python_results: Results) -> None:
+@pytest.mark.parametrize(("workload", "mode"), CASES, ids=[f"{w.name}-{mode}" for w, mode in CASES])
+def test_workload(
+    benchmark: Any,
+    workload: Workload,
+    mode: str,
+    backend: str,
+    workload_bars: Callable[[Workload], Bars],
+    python_results: Results,
+) -> None:
     bars = workload_bars(workload)
     describe(benchmark, workload, bars, mode, backend)
     rounds, warmup = workload.rounds[f"{mode}-{backend}"]
-    results = benchmark.pedantic(workload.run, args=(bars, mode, backend), iterations=1,
-                                 rounds=rounds, warmup_rounds=warmup)
+    results = benchmark.pedantic(
+        workload.run, args=(bars, mode, backend), iterations=1, rounds=rounds, warmup_rounds=warmup
+    )
 
     if backend == "python":
         python_results[workload.name, mode] = results
@@ -62,15 +75,19 @@ def test_workload(benchmark: Any, workload: Workload, mode: str, backend: str,
 
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=[f"{w.name}-array" for w in WORKLOADS])
-def test_workload_numba(benchmark: Any, workload: Workload,
-                        workload_bars: Callable[[Workload], Bars],
-                        python_results: Results) -> None:
+def test_workload_numba(
+    benchmark: Any,
+    workload: Workload,
+    workload_bars: Callable[[Workload], Bars],
+    python_results: Results,
+) -> None:
     pytest.importorskip("numba")
     bars = workload_bars(workload)
     describe(benchmark, workload, bars, "array", "numba")
-    rounds, warmup = workload.rounds["numba"]   # the warm-up compiles
-    outcome = benchmark.pedantic(workload.run_numba, args=(bars,), iterations=1,
-                                 rounds=rounds, warmup_rounds=warmup)
+    rounds, warmup = workload.rounds["numba"]  # the warm-up compiles
+    outcome = benchmark.pedantic(
+        workload.run_numba, args=(bars,), iterations=1, rounds=rounds, warmup_rounds=warmup
+    )
 
     reference = python_runs(workload, "array", bars, python_results)
     assert outcome.fills.tolist() == [len(r.fills) for r in reference]

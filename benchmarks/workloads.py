@@ -41,13 +41,33 @@ from quanta_fast import indicators as fast_indicators
 from quanta_ref import Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
 from quanta_ref.bars import Bars
-from quanta_ref.bench import (BACKENDS, DAILY_BARS, MINUTE_BARS, MODES, SEED, WORKLOADS,
-                              daily_bars, minute_bars)
+from quanta_ref.bench import (
+    BACKENDS,
+    DAILY_BARS,
+    MINUTE_BARS,
+    MODES,
+    SEED,
+    WORKLOADS,
+    daily_bars,
+    minute_bars,
+)
 from quanta_ref.events import BarEvent
 from quanta_ref.examples import SmaCross
 
-__all__ = ["BACKENDS", "DATA", "ENGINE_WORKLOADS", "MODES", "SEED", "WORKLOADS", "EngineWorkload",
-           "PassOnBar", "Silent", "SmaCrossNative", "bar_events", "strategy_alone"]
+__all__ = [
+    "BACKENDS",
+    "DATA",
+    "ENGINE_WORKLOADS",
+    "MODES",
+    "SEED",
+    "WORKLOADS",
+    "EngineWorkload",
+    "PassOnBar",
+    "Silent",
+    "SmaCrossNative",
+    "bar_events",
+    "strategy_alone",
+]
 
 
 class Silent(Strategy):
@@ -67,7 +87,7 @@ class EngineWorkload:
     then timed `rounds[backend]` times."""
 
     name: str
-    data: str                              # "daily" or "minute"
+    data: str  # "daily" or "minute"
     strategy: type[Strategy]
     rounds: dict[str, int]
     warmup: dict[str, int]
@@ -81,6 +101,7 @@ class EngineWorkload:
 # `make bench` to a few minutes. The daily runs take milliseconds and get many rounds.
 _DAILY = {"rounds": {"python": 25, "rust": 25}, "warmup": {"python": 1, "rust": 1}}
 _MINUTE = {"rounds": {"python": 3, "rust": 7}, "warmup": {"python": 0, "rust": 1}}
+
 
 class SmaCrossNative(SmaCross):
     """`SmaCross` on the Rust streaming `SMA` and `cross` of `quanta_fast.indicators`, which
@@ -131,6 +152,12 @@ def strategy_alone(bar_events: list[BarEvent], symbols: tuple[str, ...]) -> None
 def bar_events(bars: Bars) -> list[BarEvent]:
     """The `BarEvent` of every bar of a one-symbol panel, as the engine would build them."""
     symbol = bars.symbols[0]
-    columns = (bars.timestamps.tolist(), bars.open[:, 0].tolist(), bars.high[:, 0].tolist(),
-               bars.low[:, 0].tolist(), bars.close[:, 0].tolist(), bars.volume[:, 0].tolist())
+    columns = (
+        bars.timestamps.tolist(),
+        bars.open[:, 0].tolist(),
+        bars.high[:, 0].tolist(),
+        bars.low[:, 0].tolist(),
+        bars.close[:, 0].tolist(),
+        bars.volume[:, 0].tolist(),
+    )
     return [BarEvent(ts, symbol, o, h, lo, c, v) for ts, o, h, lo, c, v in zip(*columns)]

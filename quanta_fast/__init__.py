@@ -19,8 +19,14 @@ __version__: str = _quanta_fast.__version__
 
 ENGINE_AVAILABLE: bool = hasattr(_quanta_fast, "Engine")
 
-__all__ = ["ENGINE_AVAILABLE", "RustBacktestEngine", "RustExecutionEngine", "__version__",
-           "core_version", "rust_backend"]
+__all__ = [
+    "ENGINE_AVAILABLE",
+    "RustBacktestEngine",
+    "RustExecutionEngine",
+    "__version__",
+    "core_version",
+    "rust_backend",
+]
 
 
 def core_version() -> str:

@@ -10,14 +10,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from quanta_ref.engine import (check_choice, check_number, check_order_id, check_prices,
-                               check_symbol, history_view, make_signal)
+from quanta_ref.engine import (
+    check_choice,
+    check_number,
+    check_order_id,
+    check_prices,
+    check_symbol,
+    history_view,
+    make_signal,
+)
 from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce, Trade
 from quanta_ref.portfolio import Position
 
-__all__ = ["check_choice", "check_number", "check_order_id", "check_prices", "check_symbol",
-           "history_view", "make_fill", "make_order", "make_position", "make_signal",
-           "make_trade", "ENUMS"]
+__all__ = [
+    "check_choice",
+    "check_number",
+    "check_order_id",
+    "check_prices",
+    "check_symbol",
+    "history_view",
+    "make_fill",
+    "make_order",
+    "make_position",
+    "make_signal",
+    "make_trade",
+    "ENUMS",
+]
 
 #: The enum classes the native side parses by name, in a fixed order.
 ENUMS = (Side, OrderType, TimeInForce)
@@ -46,21 +64,39 @@ def make_order(head: tuple[Any, ...], tail: tuple[Any, ...]) -> Order:
     return order
 
 
-def make_fill(order_id: int, timestamp: int, symbol: str, side: str, quantity: float,
-              price: float, commission: float, tax: float) -> Fill:
+def make_fill(
+    order_id: int,
+    timestamp: int,
+    symbol: str,
+    side: str,
+    quantity: float,
+    price: float,
+    commission: float,
+    tax: float,
+) -> Fill:
     """A `Fill` from native fields."""
     return Fill(order_id, timestamp, symbol, _SIDE[side], quantity, price, commission, tax)
 
 
-def make_trade(symbol: str, direction: int, quantity: float, entry_time: int,
-               entry_price: float, exit_time: int, exit_price: float, pnl: float,
-               return_: float) -> Trade:
+def make_trade(
+    symbol: str,
+    direction: int,
+    quantity: float,
+    entry_time: int,
+    entry_price: float,
+    exit_time: int,
+    exit_price: float,
+    pnl: float,
+    return_: float,
+) -> Trade:
     """A `Trade` from native fields."""
-    return Trade(symbol, direction, quantity, entry_time, entry_price, exit_time, exit_price,
-                 pnl, return_)
+    return Trade(
+        symbol, direction, quantity, entry_time, entry_price, exit_time, exit_price, pnl, return_
+    )
 
 
-def make_position(symbol: str, quantity: float, average_cost: float, realized_pnl: float,
-                  last_price: float) -> Position:
+def make_position(
+    symbol: str, quantity: float, average_cost: float, realized_pnl: float, last_price: float
+) -> Position:
     """A `Position` copy from native fields."""
     return Position(symbol, quantity, average_cost, realized_pnl, last_price)

@@ -60,11 +60,20 @@ class Engine:
     many array jobs."""
 
     def __new__(cls, settings: dict[str, Any]) -> Engine: ...
-    def run(self, bars: Any, glue: Any, on_start: Any, on_bar: Any, on_fill: Any,
-            on_order: Any, on_end: Any) -> Context:
+    def run(
+        self,
+        bars: Any,
+        glue: Any,
+        on_start: Any,
+        on_bar: Any,
+        on_fill: Any,
+        on_order: Any,
+        on_end: Any,
+    ) -> Context:
         """Run over a `quanta_ref.Bars` panel; returns the finished context."""
-    def run_jobs(self, bars: Any, glue: Any, jobs: list[tuple[Any, ...]],
-                 n_jobs: int | None = None) -> list[Context | BaseException]:
+    def run_jobs(
+        self, bars: Any, glue: Any, jobs: list[tuple[Any, ...]], n_jobs: int | None = None
+    ) -> list[Context | BaseException]:
         """Run array jobs natively with the GIL released, on `n_jobs` threads (None: one per
         core). Each job is ``("signals", entries, exits, short_entries, short_exits, size,
         size_type, stop_loss, take_profit)`` or ``("targets", weights)``, arrays C-contiguous
@@ -94,18 +103,39 @@ class Bar:
 class Context:
     """The `ctx` of a native run; see `quanta_ref.api.Context`."""
 
-    def submit_order(self, symbol: Any, side: Any, quantity: Any, order_type: Any = "market",
-                     limit_price: Any = None, stop_price: Any = None,
-                     time_in_force: Any = "gtc") -> int: ...
-    def buy(self, symbol: Any, quantity: Any, order_type: Any = "market", limit_price: Any = None,
-            stop_price: Any = None, time_in_force: Any = "gtc") -> int: ...
-    def sell(self, symbol: Any, quantity: Any, order_type: Any = "market", limit_price: Any = None,
-             stop_price: Any = None, time_in_force: Any = "gtc") -> int: ...
+    def submit_order(
+        self,
+        symbol: Any,
+        side: Any,
+        quantity: Any,
+        order_type: Any = "market",
+        limit_price: Any = None,
+        stop_price: Any = None,
+        time_in_force: Any = "gtc",
+    ) -> int: ...
+    def buy(
+        self,
+        symbol: Any,
+        quantity: Any,
+        order_type: Any = "market",
+        limit_price: Any = None,
+        stop_price: Any = None,
+        time_in_force: Any = "gtc",
+    ) -> int: ...
+    def sell(
+        self,
+        symbol: Any,
+        quantity: Any,
+        order_type: Any = "market",
+        limit_price: Any = None,
+        stop_price: Any = None,
+        time_in_force: Any = "gtc",
+    ) -> int: ...
     def cancel(self, order_id: Any) -> bool: ...
-    def order_target_quantity(self, symbol: Any, quantity: Any,
-                              time_in_force: Any = "gtc") -> int: ...
-    def order_target_percent(self, symbol: Any, weight: Any,
-                             time_in_force: Any = "gtc") -> int: ...
+    def order_target_quantity(
+        self, symbol: Any, quantity: Any, time_in_force: Any = "gtc"
+    ) -> int: ...
+    def order_target_percent(self, symbol: Any, weight: Any, time_in_force: Any = "gtc") -> int: ...
     def open_orders(self) -> list[Any]: ...
     def get_order(self, order_id: Any) -> Any: ...
     def position(self, symbol: Any) -> float: ...

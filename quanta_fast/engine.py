@@ -40,20 +40,35 @@ def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
     """The `BacktestResult` of a finished native run. Equity and cash move out of Rust at
     once; fills, orders, trades, signals and stats are built from the native state when first
     read (tens of thousands of Python objects cost far more than the run itself)."""
-    timestamps = bars.timestamps   # read-only: shared, not copied
+    timestamps = bars.timestamps  # read-only: shared, not copied
     equity = ctx._take_equity()
     return BacktestResult(
-        timestamps=timestamps, equity=equity, cash=ctx._take_cash(), fills=ctx._fills,
-        orders=ctx._orders, trades=ctx._trades,
+        timestamps=timestamps,
+        equity=equity,
+        cash=ctx._take_cash(),
+        fills=ctx._fills,
+        orders=ctx._orders,
+        trades=ctx._trades,
         positions=[ctx.get_position(s) for s in bars.symbols],
-        stats=lambda: ctx._stats(timestamps, equity), signals=ctx._signals)
+        stats=lambda: ctx._stats(timestamps, equity),
+        signals=ctx._signals,
+    )
 
 
 def _native_job(job: Signals | Targets) -> tuple[Any, ...]:
     """A checked array job as the tuple `_quanta_fast.Engine.run_jobs` reads."""
     if isinstance(job, Signals):
-        return ("signals", job.entries, job.exits, job.short_entries, job.short_exits,
-                job.size, job.size_type, job.stop_loss, job.take_profit)
+        return (
+            "signals",
+            job.entries,
+            job.exits,
+            job.short_entries,
+            job.short_exits,
+            job.size,
+            job.size_type,
+            job.stop_loss,
+            job.take_profit,
+        )
     return ("targets", job.weights)
 
 
@@ -67,8 +82,9 @@ class RustBackend(Backend):
         callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
         return _result(bars, engine.run(bars, _glue, *callbacks))
 
-    def run_jobs(self, bars: Bars, jobs: list[Any], config: EngineConfig,
-                 n_jobs: int | None = None) -> list[BacktestResult]:
+    def run_jobs(
+        self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
+    ) -> list[BacktestResult]:
         """Checked jobs, results in job order (`quanta_ref.api.Backend.run_jobs`): the array
         jobs all natively at once, on `n_jobs` threads (None: one per core) with the GIL
         released; strategies one after the other through `run`. The results do not depend on
@@ -77,8 +93,7 @@ class RustBackend(Backend):
         native: dict[int, _quanta_fast.Context | BaseException] = {}
         if arrays:
             engine = _quanta_fast.Engine(config.as_dict())
-            done = engine.run_jobs(bars, _glue, [_native_job(jobs[k]) for k in arrays],
-                                   n_jobs)
+            done = engine.run_jobs(bars, _glue, [_native_job(jobs[k]) for k in arrays], n_jobs)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):
@@ -87,6 +102,6 @@ class RustBackend(Backend):
                 continue
             outcome = native.pop(k)
             if isinstance(outcome, BaseException):
-                raise outcome   # the error this job raises on the reference, in job order
+                raise outcome  # the error this job raises on the reference, in job order
             results.append(_result(bars, outcome))
         return results

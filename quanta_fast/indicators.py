@@ -37,13 +37,37 @@ from quanta_ref.errors import ConfigError
 from quanta_ref.indicators import _as_values, _check_num_std, _check_period, _cross_pair
 
 if not hasattr(_native, "SMA"):
-    raise ImportError("quanta_fast._quanta_fast was built without the indicators; rebuild it "
-                      "(maturin build / pip install -e .)")
+    raise ImportError(
+        "quanta_fast._quanta_fast was built without the indicators; rebuild it "
+        "(maturin build / pip install -e .)"
+    )
 
 __all__ = [
-    "ATR", "EMA", "MACD", "ROC", "RSI", "SMA", "WMA", "BollingerBands", "Highest", "Lowest",
-    "RollingStd", "atr", "bollinger_bands", "cross", "crossed_above", "crossed_below", "ema",
-    "highest", "lowest", "macd", "roc", "rolling_std", "rsi", "sma", "wma",
+    "ATR",
+    "EMA",
+    "MACD",
+    "ROC",
+    "RSI",
+    "SMA",
+    "WMA",
+    "BollingerBands",
+    "Highest",
+    "Lowest",
+    "RollingStd",
+    "atr",
+    "bollinger_bands",
+    "cross",
+    "crossed_above",
+    "crossed_below",
+    "ema",
+    "highest",
+    "lowest",
+    "macd",
+    "roc",
+    "rolling_std",
+    "rsi",
+    "sma",
+    "wma",
 ]
 
 #: The largest period the native side takes (Rust ``usize::MAX``).
@@ -249,15 +273,17 @@ def rsi(values: Any, period: int = 14) -> np.ndarray:
     return _native.rsi(_series("values", values), period)
 
 
-def macd(values: Any, fast: int = 12, slow: int = 26,
-         signal: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def macd(
+    values: Any, fast: int = 12, slow: int = 26, signal: int = 9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MACD line, signal line and histogram; see `quanta_ref.indicators.macd`."""
     periods = _macd_periods(fast, slow, signal)
     return _native.macd(_series("values", values), *periods)
 
 
-def bollinger_bands(values: Any, period: int = 20,
-                    num_std: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bollinger_bands(
+    values: Any, period: int = 20, num_std: float = 2.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bollinger Bands ``(upper, middle, lower)``; see `quanta_ref.indicators.bollinger_bands`."""
     settings = _bollinger_settings(period, num_std)
     return _native.bollinger_bands(_series("values", values), *settings)

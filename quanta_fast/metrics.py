@@ -24,15 +24,27 @@ def infer_periods_per_year(timestamps: Any) -> float:
     return _quanta_fast.infer_periods_per_year(_as_timestamps(timestamps))
 
 
-def compute_stats(timestamps: Any, equity: Any, initial_cash: float, *,
-                  trade_pnls: Sequence[float], traded_value: float, bars_in_market: int,
-                  periods_per_year: float | None = None) -> dict[str, float]:
+def compute_stats(
+    timestamps: Any,
+    equity: Any,
+    initial_cash: float,
+    *,
+    trade_pnls: Sequence[float],
+    traded_value: float,
+    bars_in_market: int,
+    periods_per_year: float | None = None,
+) -> dict[str, float]:
     """Summary statistics of an equity curve; see `quanta_ref.metrics.compute_stats`."""
     ts, eq_arr, cash, ppy, pnls, traded, in_market = checked_inputs(
-        timestamps, equity, initial_cash, trade_pnls, traded_value, bars_in_market,
-        periods_per_year)
+        timestamps, equity, initial_cash, trade_pnls, traded_value, bars_in_market, periods_per_year
+    )
     # The native side views the arrays without copying; it needs them contiguous.
     return _quanta_fast.compute_stats(
-        ts, np.ascontiguousarray(eq_arr), cash,
-        trade_pnls=np.array(pnls, dtype=np.float64), traded_value=traded,
-        bars_in_market=in_market, periods_per_year=ppy)
+        ts,
+        np.ascontiguousarray(eq_arr),
+        cash,
+        trade_pnls=np.array(pnls, dtype=np.float64),
+        traded_value=traded,
+        bars_in_market=in_market,
+        periods_per_year=ppy,
+    )

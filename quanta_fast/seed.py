@@ -67,8 +67,9 @@ class _LastRun:
             If nothing has run on this engine yet.
         """
         if self._result is None:
-            raise RunStateError(f"get_equity_curve: no backtest has run on this engine yet; "
-                                f"{self._run_hint}")
+            raise RunStateError(
+                f"get_equity_curve: no backtest has run on this engine yet; {self._run_hint}"
+            )
         return self._result.equity.copy()
 
 
@@ -97,10 +98,17 @@ class RustBacktestEngine(_LastRun):
 
     _run_hint = "call run_backtest(bars, strategy) first"
 
-    def __init__(self, initial_cash: float = 1_000_000.0, commission_rate: float = 0.0, *,
-                 backend: str = "rust", **settings: Any) -> None:
-        super().__init__(backend, {"initial_cash": initial_cash,
-                                   "commission_rate": commission_rate, **settings})
+    def __init__(
+        self,
+        initial_cash: float = 1_000_000.0,
+        commission_rate: float = 0.0,
+        *,
+        backend: str = "rust",
+        **settings: Any,
+    ) -> None:
+        super().__init__(
+            backend, {"initial_cash": initial_cash, "commission_rate": commission_rate, **settings}
+        )
 
     def run_backtest(self, bars: Bars, strategy: Strategy) -> BacktestResult:
         """Run `strategy` over `bars`; see `quanta_ref.api.Engine.run`.
@@ -129,13 +137,21 @@ class EngineHandle:
         """The current run's `Context` (the ``ctx`` of `quanta_ref.Strategy` callbacks)."""
         return self._running("context")
 
-    def submit_order(self, symbol: str, side: Any, quantity: float, order_type: Any = "market",
-                     limit_price: float | None = None, stop_price: float | None = None,
-                     time_in_force: Any = "gtc") -> int:
+    def submit_order(
+        self,
+        symbol: str,
+        side: Any,
+        quantity: float,
+        order_type: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: Any = "gtc",
+    ) -> int:
         """Submit an order and return its id; see `quanta_ref.api.Context.submit_order`.
         Sides, order types and times in force are names in any case (``side="BUY"``)."""
         return self._running("submit_order").submit_order(
-            symbol, side, quantity, order_type, limit_price, stop_price, time_in_force)
+            symbol, side, quantity, order_type, limit_price, stop_price, time_in_force
+        )
 
     def cancel(self, order_id: int) -> bool:
         """Cancel a live order; see `quanta_ref.api.Context.cancel`."""
@@ -162,9 +178,11 @@ class EngineHandle:
 
     def _running(self, what: str) -> Context:
         if self._ctx is None:
-            raise RunStateError(f"{what}: the engine is not running; a strategy can use "
-                                f"self.engine only from its callbacks during "
-                                f"RustExecutionEngine.run()")
+            raise RunStateError(
+                f"{what}: the engine is not running; a strategy can use "
+                f"self.engine only from its callbacks during "
+                f"RustExecutionEngine.run()"
+            )
         return self._ctx
 
 
@@ -182,7 +200,8 @@ class _SeedStrategy(Strategy):
         self._handle = handle
         found = {name: getattr(seed, name, None) for name in _SEED_CALLBACKS}
         self._callbacks: dict[str, Callable[..., Any]] = {
-            name: method for name, method in found.items() if callable(method)}
+            name: method for name, method in found.items() if callable(method)
+        }
 
     def on_start(self, ctx: Context) -> None:
         # The run's one context, held by the handle until RustExecutionEngine.run ends. The
@@ -250,8 +269,7 @@ class RustExecutionEngine(_LastRun):
 
     _run_hint = "call run() first"
 
-    def __init__(self, bars: Bars | None = None, *, backend: str = "rust",
-                 **settings: Any) -> None:
+    def __init__(self, bars: Bars | None = None, *, backend: str = "rust", **settings: Any) -> None:
         super().__init__(backend, settings)
         self._bars: Bars | None = None
         self._strategy: Strategy | None = None
@@ -272,8 +290,10 @@ class RustExecutionEngine(_LastRun):
         if not isinstance(bars, Bars):
             raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
         if self._bars is not None:
-            raise ConfigError("bars: this engine already has its data; put every symbol in one "
-                              "Bars panel (e.g. quanta_ref.data.load_samples([...]))")
+            raise ConfigError(
+                "bars: this engine already has its data; put every symbol in one "
+                "Bars panel (e.g. quanta_ref.data.load_samples([...]))"
+            )
         self._bars = bars
 
     def register_strategy(self, strategy: Any) -> None:
@@ -288,22 +308,26 @@ class RustExecutionEngine(_LastRun):
             attribute.
         """
         if self._strategy is not None:
-            raise ConfigError("strategy: this engine already has a strategy; it runs one "
-                              "strategy per engine")
+            raise ConfigError(
+                "strategy: this engine already has a strategy; it runs one strategy per engine"
+            )
         if isinstance(strategy, Strategy):
             self._strategy = strategy
             return
         name = getattr(strategy, "__name__", type(strategy).__name__)
         if isinstance(strategy, type):
-            raise ConfigError(f"strategy: got the class {name}; register an instance, "
-                              f"e.g. {name}()")
+            raise ConfigError(
+                f"strategy: got the class {name}; register an instance, e.g. {name}()"
+            )
         if not callable(getattr(strategy, "on_bar", None)):
             raise ConfigError(f"strategy: {name} has no on_bar(self, bar) method")
         try:
             strategy.engine = self._handle
         except AttributeError as exc:
-            raise ConfigError(f"strategy: cannot set {name}.engine ({exc}); the strategy "
-                              f"reaches the engine through self.engine") from None
+            raise ConfigError(
+                f"strategy: cannot set {name}.engine ({exc}); the strategy "
+                f"reaches the engine through self.engine"
+            ) from None
         self._strategy = _SeedStrategy(strategy, self._handle)
 
     def run(self) -> BacktestResult:
@@ -319,11 +343,15 @@ class RustExecutionEngine(_LastRun):
             If called while this engine is already running.
         """
         if self._bars is None:
-            raise ConfigError("bars: the engine has no data; pass bars to "
-                              "RustExecutionEngine(bars) or call add_data(bars) before run()")
+            raise ConfigError(
+                "bars: the engine has no data; pass bars to "
+                "RustExecutionEngine(bars) or call add_data(bars) before run()"
+            )
         if self._strategy is None:
-            raise ConfigError("strategy: the engine has no strategy; call "
-                              "register_strategy(strategy) before run()")
+            raise ConfigError(
+                "strategy: the engine has no strategy; call "
+                "register_strategy(strategy) before run()"
+            )
         if self._in_run:
             raise RunStateError("run: this engine is already running")
         self._in_run = True

@@ -11,19 +11,40 @@ from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig
-from quanta_ref.errors import (BackendUnavailable, ConfigError, DataError, OrderError,
-                               QuantaError)
+from quanta_ref.errors import BackendUnavailable, ConfigError, DataError, OrderError, QuantaError
 from quanta_ref.events import BarEvent
 from quanta_ref.grid import OptimizeResult
-from quanta_ref.orders import (Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce,
-                               Trade)
+from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce, Trade
 from quanta_ref.portfolio import Position
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendUnavailable", "BacktestResult", "BarEvent", "Bars", "ConfigError", "Context",
-    "DataError", "Engine", "EngineConfig", "Fill", "IndicatorCache", "OptimizeResult", "Order",
-    "OrderError", "OrderStatus", "OrderType", "Position", "QuantaError", "Reason", "Side",
-    "Signals", "Strategy", "Targets", "TimeInForce", "Trade", "data", "indicators",
+    "BackendUnavailable",
+    "BacktestResult",
+    "BarEvent",
+    "Bars",
+    "ConfigError",
+    "Context",
+    "DataError",
+    "Engine",
+    "EngineConfig",
+    "Fill",
+    "IndicatorCache",
+    "OptimizeResult",
+    "Order",
+    "OrderError",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "QuantaError",
+    "Reason",
+    "Side",
+    "Signals",
+    "Strategy",
+    "Targets",
+    "TimeInForce",
+    "Trade",
+    "data",
+    "indicators",
 ]

@@ -35,37 +35,58 @@ class Context(abc.ABC):
 
     # -- orders ---------------------------------------------------------------------------
     @abc.abstractmethod
-    def submit_order(self, symbol: str, side: Any, quantity: float, order_type: Any = "market",
-                     limit_price: float | None = None, stop_price: float | None = None,
-                     time_in_force: Any = "gtc") -> int:
+    def submit_order(
+        self,
+        symbol: str,
+        side: Any,
+        quantity: float,
+        order_type: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: Any = "gtc",
+    ) -> int:
         """Submit an order; returns its id. A refused order is returned too, as REJECTED."""
 
-    def buy(self, symbol: str, quantity: float, order_type: Any = "market",
-            limit_price: float | None = None, stop_price: float | None = None,
-            time_in_force: Any = "gtc") -> int:
+    def buy(
+        self,
+        symbol: str,
+        quantity: float,
+        order_type: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: Any = "gtc",
+    ) -> int:
         """`submit_order(symbol, "buy", ...)`."""
-        return self.submit_order(symbol, "buy", quantity, order_type, limit_price, stop_price,
-                                 time_in_force)
+        return self.submit_order(
+            symbol, "buy", quantity, order_type, limit_price, stop_price, time_in_force
+        )
 
-    def sell(self, symbol: str, quantity: float, order_type: Any = "market",
-             limit_price: float | None = None, stop_price: float | None = None,
-             time_in_force: Any = "gtc") -> int:
+    def sell(
+        self,
+        symbol: str,
+        quantity: float,
+        order_type: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: Any = "gtc",
+    ) -> int:
         """`submit_order(symbol, "sell", ...)`."""
-        return self.submit_order(symbol, "sell", quantity, order_type, limit_price, stop_price,
-                                 time_in_force)
+        return self.submit_order(
+            symbol, "sell", quantity, order_type, limit_price, stop_price, time_in_force
+        )
 
     @abc.abstractmethod
     def cancel(self, order_id: int) -> bool:
         """Cancel a live order; False if it had already ended."""
 
     @abc.abstractmethod
-    def order_target_quantity(self, symbol: str, quantity: float,
-                              time_in_force: Any = "gtc") -> int:
+    def order_target_quantity(
+        self, symbol: str, quantity: float, time_in_force: Any = "gtc"
+    ) -> int:
         """A market order that brings the position to `quantity`, sized when it fills."""
 
     @abc.abstractmethod
-    def order_target_percent(self, symbol: str, weight: float,
-                             time_in_force: Any = "gtc") -> int:
+    def order_target_percent(self, symbol: str, weight: float, time_in_force: Any = "gtc") -> int:
         """A market order that brings the position's value to `weight` x equity, sized when it
         fills at the fill price (1.0 = all in, 0.0 = flat)."""
 
@@ -137,8 +158,15 @@ class Portfolio(abc.ABC):
         """The position in `symbol` (flat if never traded)."""
 
     @abc.abstractmethod
-    def check_margin(self, column: int, side: Side, quantity: float, price: float,
-                     max_leverage: float, equity: float) -> bool:
+    def check_margin(
+        self,
+        column: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        max_leverage: float,
+        equity: float,
+    ) -> bool:
         """Whether the gross exposure after this order stays within `max_leverage` x equity
         (the seed's `check_margin`)."""
 
@@ -236,15 +264,20 @@ class BacktestResult:
     stats: _Built[dict[str, float]] = _Built()
     signals: _Built[list[Any]] = _Built()
 
-    def __init__(self, timestamps: np.ndarray, equity: np.ndarray, cash: np.ndarray,
-                 fills: list[Fill] | Callable[[], list[Fill]],
-                 orders: list[Order] | Callable[[], list[Order]],
-                 trades: list[Trade] | Callable[[], list[Trade]],
-                 positions: list[Position],
-                 stats: dict[str, float] | Callable[[], dict[str, float]],
-                 signals: list[Any] | Callable[[], list[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        timestamps: np.ndarray,
+        equity: np.ndarray,
+        cash: np.ndarray,
+        fills: list[Fill] | Callable[[], list[Fill]],
+        orders: list[Order] | Callable[[], list[Order]],
+        trades: list[Trade] | Callable[[], list[Trade]],
+        positions: list[Position],
+        stats: dict[str, float] | Callable[[], dict[str, float]],
+        signals: list[Any] | Callable[[], list[Any]] | None = None,
+    ) -> None:
         for array in (timestamps, equity, cash):
-            array.flags.writeable = False   # a record of the run; copy it to change it
+            array.flags.writeable = False  # a record of the run; copy it to change it
         self.timestamps = timestamps
         self.equity = equity
         self.cash = cash
@@ -257,7 +290,7 @@ class BacktestResult:
 
     def __getstate__(self) -> dict[str, Any]:
         for name in ("fills", "orders", "trades", "stats", "signals"):
-            getattr(self, name)          # build everything before it leaves the process
+            getattr(self, name)  # build everything before it leaves the process
         return self.__dict__
 
     def __repr__(self) -> str:
@@ -299,13 +332,16 @@ class Backend(abc.ABC):
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         """Run `strategy` over `bars` under `config`."""
 
-    def run_jobs(self, bars: Bars, jobs: list[Any], config: EngineConfig,
-                 n_jobs: int | None = None) -> list[BacktestResult]:
+    def run_jobs(
+        self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
+    ) -> list[BacktestResult]:
         """Run checked jobs (`quanta_ref.arrays.Signals`, `Targets`, or strategies), results
         in job order. The reference runs them one after the other, array jobs as their
         reference strategies; `n_jobs` is for backends that run jobs in parallel."""
-        return [self.run(bars, job if isinstance(job, Strategy) else job.strategy(bars), config)
-                for job in jobs]
+        return [
+            self.run(bars, job if isinstance(job, Strategy) else job.strategy(bars), config)
+            for job in jobs
+        ]
 
 
 def _rust_backend() -> Backend:
@@ -314,10 +350,13 @@ def _rust_backend() -> Backend:
     except ImportError as exc:
         raise BackendUnavailable(
             f"backend: 'rust' needs the compiled extension quanta_fast._quanta_fast, which "
-            f"does not import ({exc}); install with pip install -e '.[dev]'") from None
+            f"does not import ({exc}); install with pip install -e '.[dev]'"
+        ) from None
     if not getattr(quanta_fast, "ENGINE_AVAILABLE", False):
-        raise BackendUnavailable("backend: the Rust engine is not implemented yet in this "
-                                 "build of quanta_fast; use backend='python'")
+        raise BackendUnavailable(
+            "backend: the Rust engine is not implemented yet in this "
+            "build of quanta_fast; use backend='python'"
+        )
     backend: Backend = quanta_fast.rust_backend()
     return backend
 
@@ -356,22 +395,33 @@ class Engine:
         """Run `strategy` over `bars`; see `BacktestResult`."""
         self.check_bars(bars)
         if not isinstance(strategy, Strategy):
-            raise ConfigError(f"strategy: expected a Strategy instance, got "
-                              f"{type(strategy).__name__}")
+            raise ConfigError(
+                f"strategy: expected a Strategy instance, got {type(strategy).__name__}"
+            )
         return self._backend.run(bars, strategy, self.config)
 
-    def run_signals(self, bars: Bars, entries: Any, exits: Any, *, short_entries: Any = None,
-                    short_exits: Any = None, size: float = 1.0, size_type: str = "percent",
-                    stop_loss: float | None = None,
-                    take_profit: float | None = None) -> BacktestResult:
+    def run_signals(
+        self,
+        bars: Bars,
+        entries: Any,
+        exits: Any,
+        *,
+        short_entries: Any = None,
+        short_exits: Any = None,
+        size: float = 1.0,
+        size_type: str = "percent",
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+    ) -> BacktestResult:
         """Trade boolean signal arrays (T, N) with no Python per bar; see
         `quanta_ref.arrays.Signals` for every parameter and docs/semantics.md section 16 for
         the rules. The fills are those of the equivalent `Strategy`
         (`quanta_ref.arrays.SignalStrategy`) on either backend."""
         from quanta_ref.arrays import Signals
 
-        job = Signals(entries, exits, short_entries, short_exits, size, size_type, stop_loss,
-                      take_profit)
+        job = Signals(
+            entries, exits, short_entries, short_exits, size, size_type, stop_loss, take_profit
+        )
         return self.run_many(bars, [job])[0]
 
     def run_targets(self, bars: Bars, weights: Any) -> BacktestResult:
@@ -381,8 +431,14 @@ class Engine:
 
         return self.run_many(bars, [Targets(weights)])[0]
 
-    def run_many(self, bars: Bars, jobs: Any, n_jobs: int | None = None,
-                 progress: bool = False, executor: Any = None) -> list[BacktestResult]:
+    def run_many(
+        self,
+        bars: Bars,
+        jobs: Any,
+        n_jobs: int | None = None,
+        progress: bool = False,
+        executor: Any = None,
+    ) -> list[BacktestResult]:
         """Run many jobs (`Signals`, `Targets` or `Strategy` instances) on the same bars;
         results in job order, identical whatever `n_jobs` or `executor`. See
         `quanta_ref.grid.run_many`."""
@@ -390,28 +446,49 @@ class Engine:
 
         return run_many(self, bars, jobs, n_jobs=n_jobs, progress=progress, executor=executor)
 
-    def optimize(self, bars: Bars, make_job: Any, grid: dict[str, Any],
-                 metric: str = "sharpe_ratio", constraint: Any = None, maximize: bool = True,
-                 n_jobs: int | None = None, progress: bool = False,
-                 executor: Any = None) -> Any:
+    def optimize(
+        self,
+        bars: Bars,
+        make_job: Any,
+        grid: dict[str, Any],
+        metric: str = "sharpe_ratio",
+        constraint: Any = None,
+        maximize: bool = True,
+        n_jobs: int | None = None,
+        progress: bool = False,
+        executor: Any = None,
+    ) -> Any:
         """Run `make_job(cache, **params)` for every combination of `grid` and rank them by
         `metric`; see `quanta_ref.grid.optimize`."""
         from quanta_ref.grid import optimize
 
-        return optimize(self, bars, make_job, grid, metric=metric, constraint=constraint,
-                        maximize=maximize, n_jobs=n_jobs, progress=progress, executor=executor)
+        return optimize(
+            self,
+            bars,
+            make_job,
+            grid,
+            metric=metric,
+            constraint=constraint,
+            maximize=maximize,
+            n_jobs=n_jobs,
+            progress=progress,
+            executor=executor,
+        )
 
     def check_bars(self, bars: Any) -> None:
         """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""
         if not isinstance(bars, Bars):
             raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
         if self.config.max_volume_fraction is not None and not (bars.volume > 0.0).any():
-            raise ConfigError("max_volume_fraction: the data has no volume (all zero), so "
-                              "nothing could ever fill; drop the participation limit")
+            raise ConfigError(
+                "max_volume_fraction: the data has no volume (all zero), so "
+                "nothing could ever fill; drop the participation limit"
+            )
 
     def __repr__(self) -> str:
-        changed = {k: v for k, v in self.config.as_dict().items()
-                   if v != getattr(EngineConfig, k, None)}
+        changed = {
+            k: v for k, v in self.config.as_dict().items() if v != getattr(EngineConfig, k, None)
+        }
         return f"Engine(backend={self.backend!r}, {changed})"
 
 

@@ -64,31 +64,46 @@ class Signals:
 
     def checked(self, bars: Bars, config: EngineConfig) -> Signals:
         """This job with every array as a C-contiguous bool (T, N) array, or an error."""
-        shorts = self.short_entries is not None   # only a short entry opens a short
+        shorts = self.short_entries is not None  # only a short entry opens a short
         if shorts and not config.allow_short:
-            raise ConfigError("short_entries: short positions need a margin account "
-                              "(allow_short=True)")
+            raise ConfigError(
+                "short_entries: short positions need a margin account (allow_short=True)"
+            )
         if not isinstance(self.size_type, str) or self.size_type not in SIZE_TYPES:
             raise ConfigError(f"size_type: must be one of {SIZE_TYPES}, got {self.size_type!r}")
         size = _positive("size", self.size)
         stop_loss = None if self.stop_loss is None else _positive("stop_loss", self.stop_loss)
         if stop_loss is not None and stop_loss >= 1.0:
-            raise ConfigError(f"stop_loss: must be below 1 (a fraction of the cost), got "
-                              f"{stop_loss!r}")
-        take_profit = (None if self.take_profit is None
-                       else _positive("take_profit", self.take_profit))
+            raise ConfigError(
+                f"stop_loss: must be below 1 (a fraction of the cost), got {stop_loss!r}"
+            )
+        take_profit = (
+            None if self.take_profit is None else _positive("take_profit", self.take_profit)
+        )
         if take_profit is not None and shorts and take_profit >= 1.0:
-            raise ConfigError(f"take_profit: must be below 1 when short positions are "
-                              f"traded (a short's target is cost x (1 - take_profit)), got "
-                              f"{take_profit!r}")
+            raise ConfigError(
+                f"take_profit: must be below 1 when short positions are "
+                f"traded (a short's target is cost x (1 - take_profit)), got "
+                f"{take_profit!r}"
+            )
         return Signals(
             entries=_signal_array("entries", self.entries, bars),
             exits=_signal_array("exits", self.exits, bars),
-            short_entries=(None if self.short_entries is None
-                           else _signal_array("short_entries", self.short_entries, bars)),
-            short_exits=(None if self.short_exits is None
-                         else _signal_array("short_exits", self.short_exits, bars)),
-            size=size, size_type=self.size_type, stop_loss=stop_loss, take_profit=take_profit)
+            short_entries=(
+                None
+                if self.short_entries is None
+                else _signal_array("short_entries", self.short_entries, bars)
+            ),
+            short_exits=(
+                None
+                if self.short_exits is None
+                else _signal_array("short_exits", self.short_exits, bars)
+            ),
+            size=size,
+            size_type=self.size_type,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+        )
 
     def strategy(self, bars: Bars) -> Strategy:
         """The reference `Strategy` that runs this (checked) job."""
@@ -113,8 +128,10 @@ class Targets:
         bad = np.isinf(weights)
         if bad.any():
             t, n = (int(k) for k in np.argwhere(bad)[0])
-            raise DataError(f"weights: {float(weights[t, n])!r} is not finite (NaN = no change), "
-                            f"{_where(bars, t, n)}")
+            raise DataError(
+                f"weights: {float(weights[t, n])!r} is not finite (NaN = no change), "
+                f"{_where(bars, t, n)}"
+            )
         return Targets(weights)
 
     def strategy(self, bars: Bars) -> Strategy:
@@ -132,8 +149,9 @@ def check_job(job: Any, bars: Bars, config: EngineConfig, position: int | None =
     if isinstance(job, Strategy):
         return job
     where = "" if position is None else f" (job {position})"
-    raise ConfigError(f"job: expected Signals, Targets or a Strategy{where}, got "
-                      f"{type(job).__name__}")
+    raise ConfigError(
+        f"job: expected Signals, Targets or a Strategy{where}, got {type(job).__name__}"
+    )
 
 
 # =================================================================== the strategies
@@ -149,8 +167,8 @@ class _RowStrategy(Strategy):
         present = ~np.isnan(bars.close)
         last = n_symbols - 1 - np.argmax(present[:, ::-1], axis=1)
         self.last = np.where(present.any(axis=1), last, -1).tolist()
-        self.live = [0] * n_symbols      # id of the symbol's live signal/target order, 0: none
-        self.live_target = [0.0] * n_symbols   # what that order aims at
+        self.live = [0] * n_symbols  # id of the symbol's live signal/target order, 0: none
+        self.live_target = [0.0] * n_symbols  # what that order aims at
 
     def present(self, t: int, n: int) -> bool:
         return not math.isnan(self.bars.close[t, n])
@@ -170,8 +188,14 @@ class _RowStrategy(Strategy):
     def is_live(self, ctx: Context, order_id: int) -> bool:
         return order_id != 0 and ctx.get_order(order_id).status.is_live
 
-    def decide(self, ctx: Context, t: int, n: int, sells: list[tuple[int, float]],
-               buys: list[tuple[int, float]]) -> None:
+    def decide(
+        self,
+        ctx: Context,
+        t: int,
+        n: int,
+        sells: list[tuple[int, float]],
+        buys: list[tuple[int, float]],
+    ) -> None:
         raise NotImplementedError
 
     def send(self, ctx: Context, n: int, target: float) -> None:
@@ -203,11 +227,17 @@ class SignalStrategy(_RowStrategy):
         self.job = job
         self.quantity_sizing = job.size_type == "quantity"
         n_symbols = bars.n_symbols
-        self.stop = [0] * n_symbols      # live stop-loss order id per symbol, 0: none
-        self.limit = [0] * n_symbols     # live take-profit order id per symbol, 0: none
+        self.stop = [0] * n_symbols  # live stop-loss order id per symbol, 0: none
+        self.limit = [0] * n_symbols  # live take-profit order id per symbol, 0: none
 
-    def decide(self, ctx: Context, t: int, n: int, sells: list[tuple[int, float]],
-               buys: list[tuple[int, float]]) -> None:
+    def decide(
+        self,
+        ctx: Context,
+        t: int,
+        n: int,
+        sells: list[tuple[int, float]],
+        buys: list[tuple[int, float]],
+    ) -> None:
         job = self.job
         exit_long = bool(job.exits[t, n])
         exit_short = job.short_exits is not None and bool(job.short_exits[t, n])
@@ -233,7 +263,7 @@ class SignalStrategy(_RowStrategy):
         (buys if target > state else sells).append((n, target))
 
     def send(self, ctx: Context, n: int, target: float) -> None:
-        self.cancel_exits(ctx, n)   # a new decision replaces the exit orders
+        self.cancel_exits(ctx, n)  # a new decision replaces the exit orders
         super().send(ctx, n, target)
 
     def submit(self, ctx: Context, symbol: str, target: float) -> int:
@@ -252,7 +282,7 @@ class SignalStrategy(_RowStrategy):
             self.cancel_exits(ctx, n)
             self.place_exits(ctx, n)
         elif fill.order_id == self.stop[n]:
-            self.cancel(ctx, self.limit[n])          # one cancels the other
+            self.cancel(ctx, self.limit[n])  # one cancels the other
             self.limit[n] = 0
         elif fill.order_id == self.limit[n]:
             self.cancel(ctx, self.stop[n])
@@ -271,12 +301,12 @@ class SignalStrategy(_RowStrategy):
         # is matched first, the pessimistic reading of a bar with no path inside it.
         if self.job.stop_loss is not None:
             stop_price = cost * (1.0 - direction * self.job.stop_loss)
-            self.stop[n] = ctx.submit_order(symbol, side, quantity, "stop",
-                                            stop_price=stop_price)
+            self.stop[n] = ctx.submit_order(symbol, side, quantity, "stop", stop_price=stop_price)
         if self.job.take_profit is not None:
             limit_price = cost * (1.0 + direction * self.job.take_profit)
-            self.limit[n] = ctx.submit_order(symbol, side, quantity, "limit",
-                                             limit_price=limit_price)
+            self.limit[n] = ctx.submit_order(
+                symbol, side, quantity, "limit", limit_price=limit_price
+            )
 
     def cancel_exits(self, ctx: Context, n: int) -> None:
         self.cancel(ctx, self.stop[n])
@@ -298,8 +328,14 @@ class TargetStrategy(_RowStrategy):
         super().__init__(bars)
         self.job = job
 
-    def decide(self, ctx: Context, t: int, n: int, sells: list[tuple[int, float]],
-               buys: list[tuple[int, float]]) -> None:
+    def decide(
+        self,
+        ctx: Context,
+        t: int,
+        n: int,
+        sells: list[tuple[int, float]],
+        buys: list[tuple[int, float]],
+    ) -> None:
         weight = float(self.job.weights[t, n])
         if math.isnan(weight):
             return
@@ -318,7 +354,7 @@ def _positive(name: str, value: Any) -> float:
         raise ConfigError(f"{name}: expected a number, got {value!r}")
     try:
         number = float(value)
-    except OverflowError:   # an int beyond the float range
+    except OverflowError:  # an int beyond the float range
         number = math.inf
     if not (math.isfinite(number) and number > 0.0):
         raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")

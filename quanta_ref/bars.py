@@ -43,7 +43,7 @@ def as_timestamps(timestamps: Any) -> np.ndarray:
         raise DataError(f"timestamps: cannot read as an array ({exc})") from None
     if arr.ndim != 1:
         raise DataError(f"timestamps: expected a 1-D array, got shape {arr.shape}")
-    if arr.size == 0:   # an empty list arrives as float64
+    if arr.size == 0:  # an empty list arrives as float64
         return np.zeros(0, dtype=np.int64)
     if arr.dtype.kind == "M":
         if np.isnat(arr).any():
@@ -51,8 +51,9 @@ def as_timestamps(timestamps: Any) -> np.ndarray:
         # numpy converts units without overflow checks: test the range in seconds first.
         seconds = arr.astype("datetime64[s]").astype(np.int64)
         if len(arr) and int(np.abs(seconds).max()) > _MAX_NS_SECONDS:
-            raise DataError("timestamps: outside the int64 nanosecond range "
-                            "(1677-09-21 .. 2262-04-11)")
+            raise DataError(
+                "timestamps: outside the int64 nanosecond range (1677-09-21 .. 2262-04-11)"
+            )
         return arr.astype("datetime64[ns]").astype(np.int64)
     if arr.dtype.kind in "iu":
         if arr.dtype.kind == "u" and len(arr) and int(arr.max()) > np.iinfo(np.int64).max:
@@ -69,10 +70,13 @@ def as_timestamps(timestamps: Any) -> np.ndarray:
         try:
             return as_timestamps(converted)
         except DataError as exc:
-            raise DataError(f"{exc}; note that numpy reads a compact date such as '20200102' "
-                            f"as a year: write '2020-01-02'") from None
-    raise DataError(f"timestamps: expected datetime64, int64 nanoseconds or ISO strings, "
-                    f"got dtype {arr.dtype}")
+            raise DataError(
+                f"{exc}; note that numpy reads a compact date such as '20200102' "
+                f"as a year: write '2020-01-02'"
+            ) from None
+    raise DataError(
+        f"timestamps: expected datetime64, int64 nanoseconds or ISO strings, got dtype {arr.dtype}"
+    )
 
 
 def as_series(name: str, values: Any) -> np.ndarray:
@@ -97,8 +101,10 @@ def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape != (n_bars, n_symbols):
-        raise DataError(f"{name}: expected shape ({n_bars}, {n_symbols}) to match "
-                        f"{n_bars} timestamps and {n_symbols} symbols, got {np.shape(values)}")
+        raise DataError(
+            f"{name}: expected shape ({n_bars}, {n_symbols}) to match "
+            f"{n_bars} timestamps and {n_symbols} symbols, got {np.shape(values)}"
+        )
     return np.array(arr, dtype=np.float64, order="C", copy=True)
 
 
@@ -120,9 +126,16 @@ class Bars:
 
     __slots__ = ("timestamps", "symbols", "open", "high", "low", "close", "volume")
 
-    def __init__(self, timestamps: np.ndarray, symbols: Sequence[str], open: np.ndarray,
-                 high: np.ndarray, low: np.ndarray, close: np.ndarray,
-                 volume: np.ndarray) -> None:
+    def __init__(
+        self,
+        timestamps: np.ndarray,
+        symbols: Sequence[str],
+        open: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        volume: np.ndarray,
+    ) -> None:
         # Callers outside this module use from_arrays, which validates; this stores.
         self.timestamps = timestamps
         self.symbols = tuple(symbols)
@@ -132,8 +145,16 @@ class Bars:
 
     # ---------------------------------------------------------------- construction
     @classmethod
-    def from_arrays(cls, timestamps: Any, open: Any, high: Any, low: Any, close: Any,
-                    volume: Any = None, symbols: Sequence[str] | None = None) -> Bars:
+    def from_arrays(
+        cls,
+        timestamps: Any,
+        open: Any,
+        high: Any,
+        low: Any,
+        close: Any,
+        volume: Any = None,
+        symbols: Sequence[str] | None = None,
+    ) -> Bars:
         """Build and validate a panel from arrays of shape (T,) or (T, N).
 
         Parameters
@@ -175,8 +196,10 @@ class Bars:
             raise DataError("symbols: no symbols")
         if volume is None:
             volume = np.zeros((n_bars, n_symbols))
-        panels = {name: _as_panel(name, values, n_bars, n_symbols)
-                  for name, values in zip(FIELDS, (open, high, low, close, volume))}
+        panels = {
+            name: _as_panel(name, values, n_bars, n_symbols)
+            for name, values in zip(FIELDS, (open, high, low, close, volume))
+        }
         _validate(ts, symbols, panels)
         return cls(ts, symbols, **panels)
 
@@ -193,24 +216,34 @@ class Bars:
           timestamp gets a missing bar there.
         """
         cols = {str(c).lower(): c for c in df.columns}
-        time_col = next((cols[c] for c in ("timestamp", "datetime", "date", "time")
-                         if c in cols), None)
+        time_col = next(
+            (cols[c] for c in ("timestamp", "datetime", "date", "time") if c in cols), None
+        )
         if time_col is not None:
             times = np.asarray(df[time_col].to_numpy()).astype("datetime64[ns]")
         elif np.asarray(df.index).dtype.kind == "M":
             times = np.asarray(df.index).astype("datetime64[ns]")
         else:
-            raise DataError("timestamp: the frame has no DatetimeIndex and no "
-                            "timestamp/date/datetime column")
+            raise DataError(
+                "timestamp: the frame has no DatetimeIndex and no timestamp/date/datetime column"
+            )
         missing = [f for f in FIELDS if f not in cols]
         if missing:
-            raise DataError(f"{missing[0]}: column missing from the frame "
-                            f"(columns: {list(df.columns)})")
+            raise DataError(
+                f"{missing[0]}: column missing from the frame (columns: {list(df.columns)})"
+            )
         values = {f: np.asarray(df[cols[f]].to_numpy(), dtype=np.float64) for f in FIELDS}
         sym_col = next((cols[c] for c in ("symbol", "ticker") if c in cols), None)
         if sym_col is None:
-            return cls.from_arrays(times, values["open"], values["high"], values["low"],
-                                   values["close"], values["volume"], symbols=[symbol or "X"])
+            return cls.from_arrays(
+                times,
+                values["open"],
+                values["high"],
+                values["low"],
+                values["close"],
+                values["volume"],
+                symbols=[symbol or "X"],
+            )
         sym_values = [str(s) for s in df[sym_col].to_numpy()]
         symbols = list(dict.fromkeys(sym_values))
         ts = as_timestamps(times)
@@ -232,8 +265,15 @@ class Bars:
             t, n = dup
             raise DataError(f"timestamp: more than one row for {_where(unique_ts, symbols, t, n)}")
         panels["volume"][~seen] = 0.0
-        return cls.from_arrays(unique_ts, panels["open"], panels["high"], panels["low"],
-                               panels["close"], panels["volume"], symbols=symbols)
+        return cls.from_arrays(
+            unique_ts,
+            panels["open"],
+            panels["high"],
+            panels["low"],
+            panels["close"],
+            panels["volume"],
+            symbols=symbols,
+        )
 
     # ---------------------------------------------------------------- access
     @property
@@ -263,33 +303,43 @@ class Bars:
     def select(self, symbols: Sequence[str]) -> Bars:
         """A panel with only `symbols`, in the given order."""
         idx = [self.symbol_index(s) for s in symbols]
-        return Bars(self.timestamps.copy(), [self.symbols[i] for i in idx],
-                    *(np.ascontiguousarray(getattr(self, f)[:, idx]) for f in FIELDS))
+        return Bars(
+            self.timestamps.copy(),
+            [self.symbols[i] for i in idx],
+            *(np.ascontiguousarray(getattr(self, f)[:, idx]) for f in FIELDS),
+        )
 
     def between(self, start: Any = None, end: Any = None) -> Bars:
         """A panel restricted to start <= timestamp <= end (dates, strings or ns integers)."""
         lo = 0 if start is None else int(np.searchsorted(self.timestamps, _one_ts(start), "left"))
-        hi = (self.n_bars if end is None
-              else int(np.searchsorted(self.timestamps, _one_ts(end), "right")))
+        hi = (
+            self.n_bars
+            if end is None
+            else int(np.searchsorted(self.timestamps, _one_ts(end), "right"))
+        )
         if hi <= lo:
             raise DataError(f"timestamps: no bars between {start!r} and {end!r}")
-        return Bars(self.timestamps[lo:hi].copy(), self.symbols,
-                    *(getattr(self, f)[lo:hi].copy() for f in FIELDS))
+        return Bars(
+            self.timestamps[lo:hi].copy(),
+            self.symbols,
+            *(getattr(self, f)[lo:hi].copy() for f in FIELDS),
+        )
 
     def to_dataframe(self) -> Any:
         """A long pandas DataFrame (timestamp, symbol, open, high, low, close, volume)."""
         import pandas as pd
 
         n_bars, n_symbols = self.close.shape
-        frame = {"timestamp": np.repeat(self.timestamps.astype("datetime64[ns]"), n_symbols),
-                 "symbol": np.tile(np.array(self.symbols, dtype=object), n_bars)}
+        frame = {
+            "timestamp": np.repeat(self.timestamps.astype("datetime64[ns]"), n_symbols),
+            "symbol": np.tile(np.array(self.symbols, dtype=object), n_bars),
+        }
         for f in FIELDS:
             frame[f] = getattr(self, f).ravel()
         return pd.DataFrame(frame)
 
     def __repr__(self) -> str:
-        span = (f"{format_timestamp(self.timestamps[0])} .. "
-                f"{format_timestamp(self.timestamps[-1])}")
+        span = f"{format_timestamp(self.timestamps[0])} .. {format_timestamp(self.timestamps[-1])}"
         return f"Bars({self.n_bars} bars x {self.n_symbols} symbols {list(self.symbols)}, {span})"
 
 
@@ -306,17 +356,21 @@ def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) 
     if bad.any():
         t = int(np.argmax(bad)) + 1
         kind = "duplicated" if ts[t] == ts[t - 1] else "not ascending"
-        raise DataError(f"timestamps: {kind} at bar {t} ({format_timestamp(ts[t])}); "
-                        f"timestamps must be sorted and unique")
+        raise DataError(
+            f"timestamps: {kind} at bar {t} ({format_timestamp(ts[t])}); "
+            f"timestamps must be sorted and unique"
+        )
     o, h, lo, c, v = (p[f] for f in FIELDS)
     price_nan = [np.isnan(a) for a in (o, h, lo, c)]
     missing = price_nan[0] & price_nan[1] & price_nan[2] & price_nan[3]
     for name, nan in zip(("open", "high", "low", "close"), price_nan):
         hit = _first(nan & ~missing)
         if hit:
-            raise DataError(f"{name}: NaN in a bar whose other prices are set, "
-                            f"{_where(ts, symbols, *hit)}; a missing bar has all four "
-                            f"prices NaN")
+            raise DataError(
+                f"{name}: NaN in a bar whose other prices are set, "
+                f"{_where(ts, symbols, *hit)}; a missing bar has all four "
+                f"prices NaN"
+            )
     present = ~missing
     with np.errstate(invalid="ignore"):
         for name, arr in zip(("open", "high", "low", "close"), (o, h, lo, c)):
@@ -325,22 +379,29 @@ def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) 
                 raise DataError(f"{name}: not finite ({arr[hit]}), {_where(ts, symbols, *hit)}")
             hit = _first(present & (arr <= 0.0))
             if hit:
-                raise DataError(f"{name}: must be positive, got {arr[hit]}, "
-                                f"{_where(ts, symbols, *hit)}")
+                raise DataError(
+                    f"{name}: must be positive, got {arr[hit]}, {_where(ts, symbols, *hit)}"
+                )
         hit = _first(present & ((h < o) | (h < c)))
         if hit:
-            raise DataError(f"high: {h[hit]} is below the open {o[hit]} or close {c[hit]}, "
-                            f"{_where(ts, symbols, *hit)}")
+            raise DataError(
+                f"high: {h[hit]} is below the open {o[hit]} or close {c[hit]}, "
+                f"{_where(ts, symbols, *hit)}"
+            )
         hit = _first(present & ((lo > o) | (lo > c)))
         if hit:
-            raise DataError(f"low: {lo[hit]} is above the open {o[hit]} or close {c[hit]}, "
-                            f"{_where(ts, symbols, *hit)}")
+            raise DataError(
+                f"low: {lo[hit]} is above the open {o[hit]} or close {c[hit]}, "
+                f"{_where(ts, symbols, *hit)}"
+            )
         hit = _first(present & ~(np.isfinite(v) & (v >= 0.0)))
         if hit:
-            raise DataError(f"volume: must be finite and >= 0, got {v[hit]}, "
-                            f"{_where(ts, symbols, *hit)}")
+            raise DataError(
+                f"volume: must be finite and >= 0, got {v[hit]}, {_where(ts, symbols, *hit)}"
+            )
         hit = _first(missing & ~(np.isnan(v) | (v == 0.0)))
         if hit:
-            raise DataError(f"volume: {v[hit]} on a missing bar (all prices NaN), "
-                            f"{_where(ts, symbols, *hit)}")
+            raise DataError(
+                f"volume: {v[hit]} on a missing bar (all prices NaN), {_where(ts, symbols, *hit)}"
+            )
     v[missing] = 0.0

@@ -55,10 +55,10 @@ from quanta_ref.data import synthetic
 from quanta_ref.examples import SmaCross
 
 SEED = 20240101
-DAILY_BARS = 2_520            # 10 years x 252 trading days
-MINUTES_PER_DAY = 390         # 09:30 to 16:00
-MINUTE_DAYS = 1_260           # 5 years x 252 trading days
-MINUTE_BARS = MINUTE_DAYS * MINUTES_PER_DAY   # 491,400
+DAILY_BARS = 2_520  # 10 years x 252 trading days
+MINUTES_PER_DAY = 390  # 09:30 to 16:00
+MINUTE_DAYS = 1_260  # 5 years x 252 trading days
+MINUTE_BARS = MINUTE_DAYS * MINUTES_PER_DAY  # 491,400
 PORTFOLIO_SYMBOLS = 100
 #: Engine settings of every workload (fills at the next open, the default).
 SETTINGS: dict[str, Any] = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
@@ -80,8 +80,9 @@ def minute_bars(days: int = MINUTE_DAYS) -> Bars:
     dates = np.busday_offset(np.datetime64("2015-01-02"), np.arange(days), roll="forward")
     session = np.timedelta64(9 * 60 + 30, "m") + np.arange(MINUTES_PER_DAY).astype("m8[m]")
     timestamps = (dates.astype("M8[m]")[:, None] + session[None, :]).ravel()
-    return Bars.from_arrays(timestamps, walk.open, walk.high, walk.low, walk.close,
-                            walk.volume, symbols=walk.symbols)
+    return Bars.from_arrays(
+        timestamps, walk.open, walk.high, walk.low, walk.close, walk.volume, symbols=walk.symbols
+    )
 
 
 # ============================================================================ workloads
@@ -99,17 +100,39 @@ class Sizes:
 
 
 #: A few hundred bars: the whole report runs in about a second (the figures mean nothing).
-TINY = Sizes(daily_bars=120, minute_days=1, portfolio_symbols=3, fast=3, slow=8,
-             grid_fast=(2, 3), grid_slow=(5, 8))
+TINY = Sizes(
+    daily_bars=120,
+    minute_days=1,
+    portfolio_symbols=3,
+    fast=3,
+    slow=8,
+    grid_fast=(2, 3),
+    grid_slow=(5, 8),
+)
 
 #: (rounds, warm-up rounds) per "mode-backend" (and "numba"): a run of more than a second
 #: gets three rounds and no warm-up, so the whole suite stays within a few minutes.
-_SHORT = {"callback-python": (15, 1), "callback-rust": (25, 1), "array-python": (15, 1),
-          "array-rust": (25, 1), "numba": (25, 1)}
-_LONG = {"callback-python": (3, 0), "callback-rust": (5, 1), "array-python": (3, 0),
-         "array-rust": (5, 1), "numba": (25, 1)}
-_MEDIUM = {"callback-python": (3, 1), "callback-rust": (7, 1), "array-python": (3, 1),
-           "array-rust": (7, 1), "numba": (25, 1)}
+_SHORT = {
+    "callback-python": (15, 1),
+    "callback-rust": (25, 1),
+    "array-python": (15, 1),
+    "array-rust": (25, 1),
+    "numba": (25, 1),
+}
+_LONG = {
+    "callback-python": (3, 0),
+    "callback-rust": (5, 1),
+    "array-python": (3, 0),
+    "array-rust": (5, 1),
+    "numba": (25, 1),
+}
+_MEDIUM = {
+    "callback-python": (3, 1),
+    "callback-rust": (7, 1),
+    "array-python": (3, 1),
+    "array-rust": (7, 1),
+    "numba": (25, 1),
+}
 _GRID = {**_MEDIUM, "callback-python": (3, 0), "array-python": (3, 0)}
 
 
@@ -121,13 +144,13 @@ class Workload:
     results.
     """
 
-    name: str                                # "W1" .. "W4"
-    title: str                               # what it is, in a few words
+    name: str  # "W1" .. "W4"
+    title: str  # what it is, in a few words
     make_bars: Callable[[], Bars]
-    combos: tuple[tuple[int, int], ...]      # (fast, slow): one pair, or the W4 grid
-    rounds: dict[str, tuple[int, int]]       # see _SHORT
-    scenario: str = ""                       # the seed's section 7.1 row
-    seed_expectation: tuple[str, str, str] = ("", "", "")   # Python, Rust expected, speed-up
+    combos: tuple[tuple[int, int], ...]  # (fast, slow): one pair, or the W4 grid
+    rounds: dict[str, tuple[int, int]]  # see _SHORT
+    scenario: str = ""  # the seed's section 7.1 row
+    seed_expectation: tuple[str, str, str] = ("", "", "")  # Python, Rust expected, speed-up
 
     @property
     def is_grid(self) -> bool:
@@ -164,18 +187,42 @@ def make_workloads(sizes: Sizes = Sizes()) -> tuple[Workload, ...]:
     pair = ((sizes.fast, sizes.slow),)
     grid = tuple((f, s) for f in sizes.grid_fast for s in sizes.grid_slow if f < s)
     return (
-        Workload("W1", f"1 symbol x {sizes.daily_bars:,} daily bars",
-                 lambda: daily_bars(sizes.daily_bars), pair, _SHORT,
-                 "10-year single stock", ("5 s", "0.5 s", "10x")),
-        Workload("W2", f"1 symbol x {sizes.minute_days * MINUTES_PER_DAY:,} one-minute bars",
-                 lambda: minute_bars(sizes.minute_days), pair, _LONG,
-                 "5-year 1-minute bars", ("50 s", "1 s", "50x")),
-        Workload("W3", f"{n} symbols x {sizes.daily_bars:,} daily bars, 1/{n} of equity each",
-                 lambda: daily_bars(sizes.daily_bars, n), pair, _MEDIUM,
-                 "100-stock portfolio", ("200 s", "2 s", "100x")),
-        Workload("W4", f"{len(grid)} (fast, slow) combinations on W1",
-                 lambda: daily_bars(sizes.daily_bars), grid, _GRID,
-                 "100 parameter combinations", ("500 s", "10 s", "50x")),
+        Workload(
+            "W1",
+            f"1 symbol x {sizes.daily_bars:,} daily bars",
+            lambda: daily_bars(sizes.daily_bars),
+            pair,
+            _SHORT,
+            "10-year single stock",
+            ("5 s", "0.5 s", "10x"),
+        ),
+        Workload(
+            "W2",
+            f"1 symbol x {sizes.minute_days * MINUTES_PER_DAY:,} one-minute bars",
+            lambda: minute_bars(sizes.minute_days),
+            pair,
+            _LONG,
+            "5-year 1-minute bars",
+            ("50 s", "1 s", "50x"),
+        ),
+        Workload(
+            "W3",
+            f"{n} symbols x {sizes.daily_bars:,} daily bars, 1/{n} of equity each",
+            lambda: daily_bars(sizes.daily_bars, n),
+            pair,
+            _MEDIUM,
+            "100-stock portfolio",
+            ("200 s", "2 s", "100x"),
+        ),
+        Workload(
+            "W4",
+            f"{len(grid)} (fast, slow) combinations on W1",
+            lambda: daily_bars(sizes.daily_bars),
+            grid,
+            _GRID,
+            "100 parameter combinations",
+            ("500 s", "10 s", "50x"),
+        ),
     )
 
 
@@ -194,8 +241,9 @@ def indicators_of(backend: str) -> ModuleType:
     return indicators
 
 
-def signal_jobs(bars: Bars, combos: Sequence[tuple[int, int]],
-                indicators: ModuleType) -> list[Signals]:
+def signal_jobs(
+    bars: Bars, combos: Sequence[tuple[int, int]], indicators: ModuleType
+) -> list[Signals]:
     """One `Signals` job per (fast, slow) pair: entries on SMA(fast) crossing above SMA(slow),
     exits on crossing below, per symbol; each entry sized at 1/N of equity. The indicators
     take the whole (T, N) close panel at once (the Rust kernels run the symbols in SIMD
@@ -207,16 +255,22 @@ def signal_jobs(bars: Bars, combos: Sequence[tuple[int, int]],
             averages[period] = indicators.sma(bars.close, period)
         return averages[period]
 
-    return [Signals(indicators.crossed_above(sma(fast), sma(slow)),
-                    indicators.crossed_below(sma(fast), sma(slow)), size=1.0 / bars.n_symbols)
-            for fast, slow in combos]
+    return [
+        Signals(
+            indicators.crossed_above(sma(fast), sma(slow)),
+            indicators.crossed_below(sma(fast), sma(slow)),
+            size=1.0 / bars.n_symbols,
+        )
+        for fast, slow in combos
+    ]
 
 
 def same_backtests(a: Sequence[BacktestResult], b: Sequence[BacktestResult]) -> bool:
     """Whether two lists of runs have the same equity curves (bit for bit) and fill counts."""
     return len(a) == len(b) and all(
         x.equity.tobytes() == y.equity.tobytes() and len(x.fills) == len(y.fills)
-        for x, y in zip(a, b))
+        for x, y in zip(a, b)
+    )
 
 
 def rust_array_is_native() -> bool:
@@ -282,14 +336,21 @@ def numba_kernels() -> SimpleNamespace:
     import numba
 
     @numba.njit(cache=False)
-    def one(open_: np.ndarray, close: np.ndarray, fast: int, slow: int, cash: float,
-            rate: float, equity: np.ndarray) -> int:
+    def one(
+        open_: np.ndarray,
+        close: np.ndarray,
+        fast: int,
+        slow: int,
+        cash: float,
+        rate: float,
+        equity: np.ndarray,
+    ) -> int:
         fast_sum = 0.0
         slow_sum = 0.0
         prev_fast = np.nan
         prev_slow = np.nan
         held = 0.0
-        order = 0              # decided at a close, done at the next open: +1 buy, -1 sell
+        order = 0  # decided at a close, done at the next open: +1 buy, -1 sell
         fills = 0
         for t in range(close.shape[0]):
             if order > 0:
@@ -326,8 +387,16 @@ def numba_kernels() -> SimpleNamespace:
         return fills
 
     @numba.njit(cache=False)
-    def portfolio(open_: np.ndarray, close: np.ndarray, fast: int, slow: int, size: float,
-                  cash: float, rate: float, equity: np.ndarray) -> int:
+    def portfolio(
+        open_: np.ndarray,
+        close: np.ndarray,
+        fast: int,
+        slow: int,
+        size: float,
+        cash: float,
+        rate: float,
+        equity: np.ndarray,
+    ) -> int:
         n_bars, n_symbols = close.shape
         fast_sum = np.zeros(n_symbols)
         slow_sum = np.zeros(n_symbols)
@@ -341,7 +410,7 @@ def numba_kernels() -> SimpleNamespace:
                 book = cash
                 for n in range(n_symbols):
                     book += held[n] * close[t - 1, n]
-                for n in range(n_symbols):          # sells first: they free the cash
+                for n in range(n_symbols):  # sells first: they free the cash
                     if order[n] < 0:
                         value = held[n] * open_[t, n]
                         cash += value - value * rate
@@ -350,8 +419,9 @@ def numba_kernels() -> SimpleNamespace:
                 for n in range(n_symbols):
                     if order[n] > 0:
                         price = open_[t, n]
-                        quantity = min(np.floor(size * book / price),
-                                       np.floor(cash / (price * (1.0 + rate))))
+                        quantity = min(
+                            np.floor(size * book / price), np.floor(cash / (price * (1.0 + rate)))
+                        )
                         if quantity > 0.0:
                             value = quantity * price
                             cash -= value + value * rate
@@ -381,8 +451,15 @@ def numba_kernels() -> SimpleNamespace:
         return fills
 
     @numba.njit(cache=False, parallel=True)
-    def grid(open_: np.ndarray, close: np.ndarray, fasts: np.ndarray, slows: np.ndarray,
-             cash: float, rate: float, equity: np.ndarray) -> np.ndarray:
+    def grid(
+        open_: np.ndarray,
+        close: np.ndarray,
+        fasts: np.ndarray,
+        slows: np.ndarray,
+        cash: float,
+        rate: float,
+        equity: np.ndarray,
+    ) -> np.ndarray:
         fills = np.zeros(fasts.shape[0], dtype=np.int64)
         for k in numba.prange(fasts.shape[0]):
             fills[k] = one(open_, close, fasts[k], slows[k], cash, rate, equity[k])
@@ -400,13 +477,14 @@ def run_numba(bars: Bars, combos: Sequence[tuple[int, int]]) -> NumbaResult:
     if bars.n_symbols > 1:
         if len(combos) != 1:
             raise ValueError("the numba portfolio loop runs one (fast, slow) pair")
-        (fast, slow), = combos
-        fills = kernels.portfolio(bars.open, bars.close, fast, slow, 1.0 / bars.n_symbols,
-                                  cash, rate, equity[0])
+        ((fast, slow),) = combos
+        fills = kernels.portfolio(
+            bars.open, bars.close, fast, slow, 1.0 / bars.n_symbols, cash, rate, equity[0]
+        )
         return NumbaResult(equity, np.array([fills]))
     open_, close = bars.open[:, 0], bars.close[:, 0]
     if len(combos) == 1:
-        (fast, slow), = combos
+        ((fast, slow),) = combos
         fills = kernels.one(open_, close, fast, slow, cash, rate, equity[0])
         return NumbaResult(equity, np.array([fills]))
     fasts = np.array([f for f, _ in combos], dtype=np.int64)
@@ -430,8 +508,9 @@ class Timing:
         return min(self.times)
 
 
-def measure(function: Callable[[], Any], rounds: int, warmup: int,
-            budget: float | None = None) -> tuple[Timing, Any]:
+def measure(
+    function: Callable[[], Any], rounds: int, warmup: int, budget: float | None = None
+) -> tuple[Timing, Any]:
     """Call `function` `warmup` times untimed, then time up to `rounds` calls; with a
     `budget` (seconds), stop timing once the timed calls have taken that long (at least one
     timed call). Returns the timing and the result of the last call."""
@@ -480,24 +559,32 @@ class Memory:
     peak: int
 
 
-def peak_memory(workload: str, mode: str, backend: str, sizes: Sizes = Sizes(),
-                timeout: float = 600.0) -> Memory:
+def peak_memory(
+    workload: str, mode: str, backend: str, sizes: Sizes = Sizes(), timeout: float = 600.0
+) -> Memory:
     """Run one case (`backend` "python", "rust" or "numba") once in a fresh interpreter and
     report its resident memory (see `Memory`). The child imports numpy, quanta_ref and
     quanta_fast before its baseline is read; the numba case then imports numba and compiles
     its kernels before it builds the data."""
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH"))
-                                        if p)
-    request = json.dumps({"workload": workload, "mode": mode, "backend": backend,
-                          "sizes": asdict(sizes)})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    request = json.dumps(
+        {"workload": workload, "mode": mode, "backend": backend, "sizes": asdict(sizes)}
+    )
     code = "import sys; from quanta_ref.bench import _memory_child; _memory_child(sys.argv[1])"
-    done = subprocess.run([sys.executable, "-c", code, request], capture_output=True,
-                          text=True, env=env, timeout=timeout, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code, request],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"memory run of {workload} {mode} {backend} failed:\n"
-                           f"{done.stderr.strip()}")
+        raise RuntimeError(
+            f"memory run of {workload} {mode} {backend} failed:\n{done.stderr.strip()}"
+        )
     return Memory(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -554,8 +641,9 @@ def _memory_child(request_json: str) -> None:
 
     baseline = _max_rss()
     sizes = request["sizes"]
-    sizes = Sizes(**{**sizes, "grid_fast": tuple(sizes["grid_fast"]),
-                     "grid_slow": tuple(sizes["grid_slow"])})
+    sizes = Sizes(
+        **{**sizes, "grid_fast": tuple(sizes["grid_fast"]), "grid_slow": tuple(sizes["grid_slow"])}
+    )
     workload = {w.name: w for w in make_workloads(sizes)}[request["workload"]]
     if request["backend"] == "numba":
         compile_numba()
@@ -571,8 +659,11 @@ def _memory_child(request_json: str) -> None:
     run = _max_rss() if reset else None
     # The reset lowered the high-water mark: the life-time peak is the larger of the two.
     peak = max(data_peak, _max_rss())
-    print(json.dumps({"baseline": baseline, "data": data, "data_peak": data_peak, "run": run,
-                      "peak": peak}))
+    print(
+        json.dumps(
+            {"baseline": baseline, "data": data, "data_peak": data_peak, "run": run, "peak": peak}
+        )
+    )
 
 
 # ============================================================================ the report
@@ -593,23 +684,36 @@ class Report:
     """Everything `quanta bench` measured; `format_report` turns it into markdown."""
 
     cases: list[Case] = field(default_factory=list)
-    checks: dict[str, str] = field(default_factory=dict)   # workload -> what agreed
+    checks: dict[str, str] = field(default_factory=dict)  # workload -> what agreed
     numba: dict[str, dict[str, Any]] = field(default_factory=dict)
-    numba_compile: dict[str, float] = field(default_factory=dict)   # kernel -> seconds
+    numba_compile: dict[str, float] = field(default_factory=dict)  # kernel -> seconds
     baseline_kib: int | None = None
     machine: list[str] = field(default_factory=list)
     load_after: str = ""
     quick: bool = False
 
     def case(self, workload: str, mode: str, backend: str) -> Case | None:
-        return next((c for c in self.cases if (c.workload.name, c.mode, c.backend)
-                     == (workload, mode, backend)), None)
+        return next(
+            (
+                c
+                for c in self.cases
+                if (c.workload.name, c.mode, c.backend) == (workload, mode, backend)
+            ),
+            None,
+        )
 
 
-def run_report(workloads: Iterable[Workload], backends: Sequence[str] = BACKENDS,
-               modes: Sequence[str] = MODES, *, quick: bool = False, memory: bool = True,
-               numba: bool = True, sizes: Sizes = Sizes(),
-               log: Callable[[str], None] | None = None) -> Report:
+def run_report(
+    workloads: Iterable[Workload],
+    backends: Sequence[str] = BACKENDS,
+    modes: Sequence[str] = MODES,
+    *,
+    quick: bool = False,
+    memory: bool = True,
+    numba: bool = True,
+    sizes: Sizes = Sizes(),
+    log: Callable[[str], None] | None = None,
+) -> Report:
     """Time every workload x mode x backend (and the numba loop), check that the backends
     ran the same backtests, and measure peak memory in fresh processes.
 
@@ -630,22 +734,30 @@ def run_report(workloads: Iterable[Workload], backends: Sequence[str] = BACKENDS
             for backend in backends:
                 rounds, warmup = workload.rounds[f"{mode}-{backend}"]
                 rounds = min(rounds, 3) if quick else rounds
-                timing, result = measure(lambda: workload.run(bars, mode, backend), rounds,
-                                         warmup, budget)
+                timing, result = measure(
+                    lambda: workload.run(bars, mode, backend), rounds, warmup, budget
+                )
                 results[mode, backend] = result
                 report.cases.append(Case(workload, mode, backend, count, timing))
-                say(f"{workload.name} {mode:8} {backend:6} median {_duration(timing.median)} "
-                    f"({len(timing.times)} rounds)")
+                say(
+                    f"{workload.name} {mode:8} {backend:6} median {_duration(timing.median)} "
+                    f"({len(timing.times)} rounds)"
+                )
             if len(backends) == 2:
                 same = same_backtests(results[mode, "python"], results[mode, "rust"])
                 if not same:
-                    raise AssertionError(f"{workload.name} {mode}: python and rust ran "
-                                         f"different backtests")
+                    raise AssertionError(
+                        f"{workload.name} {mode}: python and rust ran different backtests"
+                    )
         report.checks[workload.name] = _agreement(results, modes, backends)
         if numba:
             rounds, warmup = workload.rounds["numba"]
-            timing, outcome = measure(lambda: workload.run_numba(bars),
-                                      min(rounds, 3) if quick else rounds, warmup, budget)
+            timing, outcome = measure(
+                lambda: workload.run_numba(bars),
+                min(rounds, 3) if quick else rounds,
+                warmup,
+                budget,
+            )
             report.cases.append(Case(workload, "array", "numba", count, timing))
             reference = results["array", backends[0]]
             report.numba[workload.name] = _compare_numba(outcome, reference)
@@ -653,15 +765,20 @@ def run_report(workloads: Iterable[Workload], backends: Sequence[str] = BACKENDS
     if memory:
         for case in report.cases:
             case.memory = peak_memory(case.workload.name, case.mode, case.backend, sizes)
-            say(f"{case.workload.name} {case.mode:8} {case.backend:6} run peak "
-                f"{_mb(case.memory.run)}, life-time peak {_mb(case.memory.peak)}")
+            say(
+                f"{case.workload.name} {case.mode:8} {case.backend:6} run peak "
+                f"{_mb(case.memory.run)}, life-time peak {_mb(case.memory.peak)}"
+            )
             report.baseline_kib = case.memory.baseline
     report.load_after = _load()
     return report
 
 
-def _agreement(results: dict[tuple[str, str], list[BacktestResult]], modes: Sequence[str],
-               backends: Sequence[str]) -> str:
+def _agreement(
+    results: dict[tuple[str, str], list[BacktestResult]],
+    modes: Sequence[str],
+    backends: Sequence[str],
+) -> str:
     parts = []
     if len(backends) == 2:
         parts.append("python = rust (equity bit for bit, fill counts)")
@@ -672,17 +789,20 @@ def _agreement(results: dict[tuple[str, str], list[BacktestResult]], modes: Sequ
     return "; ".join(parts)
 
 
-def _compare_numba(outcome: NumbaResult, reference: Sequence[BacktestResult]
-                   ) -> dict[str, Any]:
+def _compare_numba(outcome: NumbaResult, reference: Sequence[BacktestResult]) -> dict[str, Any]:
     ours = np.array([r.equity for r in reference])
     fills = np.array([len(r.fills) for r in reference])
     final_numba, final_quanta = outcome.equity[:, -1], ours[:, -1]
     worst = int(np.argmax(np.abs(final_numba - final_quanta)))
-    return {"identical": outcome.equity.tobytes() == ours.tobytes(),
-            "same_fills": bool(np.array_equal(outcome.fills, fills)),
-            "final_numba": float(final_numba[worst]), "final_quanta": float(final_quanta[worst]),
-            "worst_run": worst, "runs": len(reference),
-            "largest": float(np.abs(outcome.equity - ours).max())}
+    return {
+        "identical": outcome.equity.tobytes() == ours.tobytes(),
+        "same_fills": bool(np.array_equal(outcome.fills, fills)),
+        "final_numba": float(final_numba[worst]),
+        "final_quanta": float(final_quanta[worst]),
+        "worst_run": worst,
+        "runs": len(reference),
+        "largest": float(np.abs(outcome.equity - ours).max()),
+    }
 
 
 # ---------------------------------------------------------------------------- formatting
@@ -691,8 +811,9 @@ def machine() -> list[str]:
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
@@ -711,9 +832,11 @@ def machine() -> list[str]:
     commit = _git("rev-parse", "--short", "HEAD")
     if commit and _git("status", "--porcelain", "--untracked-files=no"):
         commit += " with uncommitted changes"
-    lines = [f"- CPU: {cpu}, {os.cpu_count()} logical cores; load average before the runs "
-             f"{_load()} (1 / 5 / 15 min; a shared machine is noisy: read ratios as 'about')",
-             f"- {', '.join(versions)}"]
+    lines = [
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores; load average before the runs "
+        f"{_load()} (1 / 5 / 15 min; a shared machine is noisy: read ratios as 'about')",
+        f"- {', '.join(versions)}",
+    ]
     if commit:
         lines.insert(0, f"- commit {commit}")
     return lines
@@ -722,8 +845,9 @@ def machine() -> list[str]:
 def _git(*args: str) -> str:
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
-                              cwd=here, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, cwd=here, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -768,19 +892,43 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
         python, rust = report.case(w, "array", "python"), report.case(w, "array", "rust")
         if python and rust:
             ratios.append((w, python.timing.median / rust.timing.median))
-    rows = [("array mode, rust >= 100x the reference (python array), every workload",
-             *((", ".join(f"{w} {r:,.0f}x" for w, r in ratios),
-                _met(all(r >= 100.0 for _, r in ratios))) if ratios else absent))]
-    for w, what in (("W2", "W2 (491,400 one-minute bars) < 5 ms, array mode on rust"),
-                    ("W4", "W4 (100 combinations) < 5 ms using both cores, array mode on rust"),
-                    ("W3", "W3 (100 symbols) < 5 ms, array mode on rust")):
+    rows = [
+        (
+            "array mode, rust >= 100x the reference (python array), every workload",
+            *(
+                (
+                    ", ".join(f"{w} {r:,.0f}x" for w, r in ratios),
+                    _met(all(r >= 100.0 for _, r in ratios)),
+                )
+                if ratios
+                else absent
+            ),
+        )
+    ]
+    for w, what in (
+        ("W2", "W2 (491,400 one-minute bars) < 5 ms, array mode on rust"),
+        ("W4", "W4 (100 combinations) < 5 ms using both cores, array mode on rust"),
+        ("W3", "W3 (100 symbols) < 5 ms, array mode on rust"),
+    ):
         case = report.case(w, "array", "rust")
-        rows.append((what, *((_duration(case.timing.median), _met(case.timing.median < 5e-3))
-                             if case else absent)))
+        rows.append(
+            (
+                what,
+                *(
+                    (_duration(case.timing.median), _met(case.timing.median < 5e-3))
+                    if case
+                    else absent
+                ),
+            )
+        )
     case = report.case("W2", "callback", "rust")
     speed = case.bar_count / case.timing.median if case else 0.0
-    rows.append(("callback mode >= 1,000,000 bars/s on W2 (rust)",
-                 *((f"{speed:,.0f} bars/s", _met(speed >= 1e6)) if case else absent)))
+    rows.append(
+        (
+            "callback mode >= 1,000,000 bars/s on W2 (rust)",
+            *((f"{speed:,.0f} bars/s", _met(speed >= 1e6)) if case else absent),
+        )
+    )
     for mode in ("array", "callback"):
         case = report.case("W2", mode, "rust")
         what = f"W2 {mode} mode on rust: peak resident memory of the whole process < 100 MB"
@@ -792,11 +940,14 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
         life = f"{m.peak * 1024 / 1e6:.0f} MB over the process's life"
         if m.data_peak > run:
             life += " (set while the synthetic generator builds the data)"
-        rows.append((what, f"{run * 1024 / 1e6:.0f} MB during the run; {life}",
-                     _met(run * 1024 < 100e6)))
+        rows.append(
+            (what, f"{run * 1024 / 1e6:.0f} MB during the run; {life}", _met(run * 1024 < 100e6))
+        )
     if not rust_array_is_native():
-        rows = [(t, m, f"{met} (preliminary)" if "array" in t and met != absent[1] else met)
-                for t, m, met in rows]
+        rows = [
+            (t, m, f"{met} (preliminary)" if "array" in t and met != absent[1] else met)
+            for t, m, met in rows
+        ]
     return rows
 
 
@@ -811,37 +962,49 @@ def format_report(report: Report) -> str:
     native = rust_array_is_native()
     out += report.machine
     if not native:
-        out.append("- **rust array mode is preliminary in this build**: the native array "
-                   "driver has not landed, so `run_signals`/`run_many` on rust run the "
-                   "reference's `SignalStrategy` (Python per bar) on the Rust callback engine")
+        out.append(
+            "- **rust array mode is preliminary in this build**: the native array "
+            "driver has not landed, so `run_signals`/`run_many` on rust run the "
+            "reference's `SignalStrategy` (Python per bar) on the Rust callback engine"
+        )
     if report.quick:
         out.append("- `--quick`: at most 3 rounds and about 1 s per case")
     names = list(dict.fromkeys(c.workload.name for c in report.cases))
     workloads = {c.workload.name: c.workload for c in report.cases}
 
-    out += ["", "### The seed's table (SEED-DESIGN section 7.1), measured", "",
-            "The seed's Python is an event-driven Python engine: the reference in callback "
-            "mode. Speed-ups are python callback / the rust run.", "",
-            "| scenario | workload | seed: Python | seed: Rust expected | seed: speed-up "
-            "| python callback | rust callback | rust array | speed-up callback "
-            "| speed-up array |",
-            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    out += [
+        "",
+        "### The seed's table (SEED-DESIGN section 7.1), measured",
+        "",
+        "The seed's Python is an event-driven Python engine: the reference in callback "
+        "mode. Speed-ups are python callback / the rust run.",
+        "",
+        "| scenario | workload | seed: Python | seed: Rust expected | seed: speed-up "
+        "| python callback | rust callback | rust array | speed-up callback "
+        "| speed-up array |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
     for name in ("W1", "W4", "W3", "W2"):
         if name not in workloads:
             continue
         w = workloads[name]
         python = report.case(name, "callback", "python")
-        rust_cb, rust_ar = report.case(name, "callback", "rust"), report.case(name, "array",
-                                                                               "rust")
+        rust_cb, rust_ar = report.case(name, "callback", "rust"), report.case(name, "array", "rust")
         seed_python, seed_rust, seed_ratio = w.seed_expectation
-        out.append(f"| {w.scenario} | {name} | {seed_python} | {seed_rust} | {seed_ratio} "
-                   f"| {_median(python)} | {_median(rust_cb)} | {_median(rust_ar)} "
-                   f"| {_ratio(python, rust_cb)} | {_ratio(python, rust_ar)} |")
+        out.append(
+            f"| {w.scenario} | {name} | {seed_python} | {seed_rust} | {seed_ratio} "
+            f"| {_median(python)} | {_median(rust_cb)} | {_median(rust_ar)} "
+            f"| {_ratio(python, rust_cb)} | {_ratio(python, rust_ar)} |"
+        )
 
-    out += ["", "### Every workload x mode x backend (medians)", "",
-            "| workload | mode | backend | median | best | rounds | symbol-bars/s "
-            "| python / this | run peak memory |",
-            "|---|---|---|--:|--:|--:|--:|--:|--:|"]
+    out += [
+        "",
+        "### Every workload x mode x backend (medians)",
+        "",
+        "| workload | mode | backend | median | best | rounds | symbol-bars/s "
+        "| python / this | run peak memory |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
     for name in names:
         for case in (c for c in report.cases if c.workload.name == name):
             python = report.case(name, case.mode, "python")
@@ -849,62 +1012,83 @@ def format_report(report: Report) -> str:
             label = case.backend
             if case.backend == "rust" and case.mode == "array" and not native:
                 label += " (preliminary)"
-            out.append(f"| {name} | {case.mode} | {label} | {_duration(case.timing.median)} "
-                       f"| {_duration(case.timing.best)} | {len(case.timing.times)} "
-                       f"| {speed:,.0f} | {_ratio(python, case)} "
-                       f"| {_mb(case.memory.run if case.memory else None)} |")
-    out += ["", "Workloads: " + "; ".join(f"{w.name} {w.title}" for w in workloads.values())
-            + ". Checked after timing: " + "; ".join(f"{n}: {report.checks[n]}"
-                                                     for n in names if report.checks.get(n))
-            + "."]
+            out.append(
+                f"| {name} | {case.mode} | {label} | {_duration(case.timing.median)} "
+                f"| {_duration(case.timing.best)} | {len(case.timing.times)} "
+                f"| {speed:,.0f} | {_ratio(python, case)} "
+                f"| {_mb(case.memory.run if case.memory else None)} |"
+            )
+    out += [
+        "",
+        "Workloads: "
+        + "; ".join(f"{w.name} {w.title}" for w in workloads.values())
+        + ". Checked after timing: "
+        + "; ".join(f"{n}: {report.checks[n]}" for n in names if report.checks.get(n))
+        + ".",
+    ]
 
     if report.numba:
-        out += ["", "### numba: the loop a user would otherwise write", "",
-                "Compile time (first calls, before any timing): " + ", ".join(
-                    f"`{k}` {_duration(v)}" for k, v in report.numba_compile.items()) + ".",
-                "",
-                "| workload | numba median | rust array | rust array / numba "
-                "| equity identical to quanta | same fill count "
-                "| final equity, numba | final equity, quanta | difference "
-                "| largest difference at any bar |",
-                "|---|--:|--:|--:|---|---|--:|--:|--:|--:|"]
+        out += [
+            "",
+            "### numba: the loop a user would otherwise write",
+            "",
+            "Compile time (first calls, before any timing): "
+            + ", ".join(f"`{k}` {_duration(v)}" for k, v in report.numba_compile.items())
+            + ".",
+            "",
+            "| workload | numba median | rust array | rust array / numba "
+            "| equity identical to quanta | same fill count "
+            "| final equity, numba | final equity, quanta | difference "
+            "| largest difference at any bar |",
+            "|---|--:|--:|--:|---|---|--:|--:|--:|--:|",
+        ]
         for name, info in report.numba.items():
             numba_case = report.case(name, "array", "numba")
             rust = report.case(name, "array", "rust")
             which = f" (run {info['worst_run']})" if info["runs"] > 1 else ""
             difference = info["final_numba"] - info["final_quanta"]
             relative = difference / info["final_quanta"]
-            out.append(f"| {name} | {_median(numba_case)} "
-                       f"| {_median(rust)} | {_ratio(rust, numba_case)} "
-                       f"| {'yes' if info['identical'] else 'no'} "
-                       f"| {'yes' if info['same_fills'] else 'no'} "
-                       f"| {info['final_numba']:,.2f}{which} | {info['final_quanta']:,.2f} "
-                       f"| {difference:+,.2f} ({relative:+.1e}) | {info['largest']:.1e} |")
+            out.append(
+                f"| {name} | {_median(numba_case)} "
+                f"| {_median(rust)} | {_ratio(rust, numba_case)} "
+                f"| {'yes' if info['identical'] else 'no'} "
+                f"| {'yes' if info['same_fills'] else 'no'} "
+                f"| {info['final_numba']:,.2f}{which} | {info['final_quanta']:,.2f} "
+                f"| {difference:+,.2f} ({relative:+.1e}) | {info['largest']:.1e} |"
+            )
         out.append("")
-        out.append("rust array / numba above 1: the numba loop is that many times faster. "
-                   "Where there are several runs (W4), the final equities shown are those of "
-                   "the run that differs most.")
+        out.append(
+            "rust array / numba above 1: the numba loop is that many times faster. "
+            "Where there are several runs (W4), the final equities shown are those of "
+            "the run that differs most."
+        )
 
     if any(c.memory for c in report.cases):
-        out += ["", "### Resident memory of the whole process (a fresh process per case)", "",
-                "Baseline after the imports (interpreter, numpy, quanta_ref, quanta_fast): "
-                f"{_mb(report.baseline_kib)}. *Data*: resident after building the bars. "
-                "*Run peak*: the peak from the start of the run to its end (the high-water mark "
-                "is reset before the run; data and imports included). *Life-time peak*: the "
-                "high-water mark over the whole process, which on W2 is set while the synthetic "
-                "generator builds the data (its temporaries), not by the run. The numba cases "
-                "import numba and compile the kernels before building the data, so their "
-                "*data* column includes numba's compiler.", "",
-                "| workload | mode | backend | data | run peak | run peak - data "
-                "| life-time peak |",
-                "|---|---|---|--:|--:|--:|--:|"]
+        out += [
+            "",
+            "### Resident memory of the whole process (a fresh process per case)",
+            "",
+            "Baseline after the imports (interpreter, numpy, quanta_ref, quanta_fast): "
+            f"{_mb(report.baseline_kib)}. *Data*: resident after building the bars. "
+            "*Run peak*: the peak from the start of the run to its end (the high-water mark "
+            "is reset before the run; data and imports included). *Life-time peak*: the "
+            "high-water mark over the whole process, which on W2 is set while the synthetic "
+            "generator builds the data (its temporaries), not by the run. The numba cases "
+            "import numba and compile the kernels before building the data, so their "
+            "*data* column includes numba's compiler.",
+            "",
+            "| workload | mode | backend | data | run peak | run peak - data | life-time peak |",
+            "|---|---|---|--:|--:|--:|--:|",
+        ]
         for case in report.cases:
             if case.memory:
                 m = case.memory
                 growth = None if m.run is None else m.run - m.data
-                out.append(f"| {case.workload.name} | {case.mode} | {case.backend} "
-                           f"| {_mb(m.data)} | {_mb(m.run)} | {_mb(growth)} "
-                           f"| {_mb(m.peak)} |")
+                out.append(
+                    f"| {case.workload.name} | {case.mode} | {case.backend} "
+                    f"| {_mb(m.data)} | {_mb(m.run)} | {_mb(growth)} "
+                    f"| {_mb(m.peak)} |"
+                )
 
     out += ["", "### Targets (issue 4)", "", "| target | measured | met? |", "|---|---|---|"]
     out += [f"| {t} | {m} | {met} |" for t, m, met in _targets(report)]

@@ -39,12 +39,22 @@ from quanta_ref.bars import FIELDS, Bars
 from quanta_ref.errors import BackendUnavailable, ConfigError, DataError
 
 #: The batch functions the cache computes, by name.
-INDICATORS = ("sma", "ema", "wma", "rsi", "macd", "bollinger_bands", "atr", "rolling_std",
-              "highest", "lowest", "roc")
+INDICATORS = (
+    "sma",
+    "ema",
+    "wma",
+    "rsi",
+    "macd",
+    "bollinger_bands",
+    "atr",
+    "rolling_std",
+    "highest",
+    "lowest",
+    "roc",
+)
 
 #: Indicators that read several fields instead of the one `field`.
 _MULTI_FIELD_INPUTS = {"atr": ("high", "low", "close")}
-
 
 
 class IndicatorCache:
@@ -89,8 +99,14 @@ class IndicatorCache:
         self.misses = 0
         self._values: dict[Hashable, Any] = {}
 
-    def get(self, indicator: str, *params: Any, symbol: str | None = None,
-            field: str | None = None, **options: Any) -> Any:
+    def get(
+        self,
+        indicator: str,
+        *params: Any,
+        symbol: str | None = None,
+        field: str | None = None,
+        **options: Any,
+    ) -> Any:
         """One symbol's indicator, computed on the first call and cached.
 
         Parameters
@@ -134,8 +150,7 @@ class IndicatorCache:
         self.misses += 1
         return value
 
-    def panel(self, indicator: str, *params: Any, field: str | None = None,
-              **options: Any) -> Any:
+    def panel(self, indicator: str, *params: Any, field: str | None = None, **options: Any) -> Any:
         """The indicator for every symbol, as a (T, N) array in data order.
 
         Each column is `get` of that symbol (so computed once and counted per symbol); the
@@ -146,8 +161,10 @@ class IndicatorCache:
         numpy.ndarray or tuple of numpy.ndarray
             float64 (T, N), one per output of the indicator, read-only.
         """
-        per_symbol = [self.get(indicator, *params, symbol=symbol, field=field, **options)
-                      for symbol in self.bars.symbols]
+        per_symbol = [
+            self.get(indicator, *params, symbol=symbol, field=field, **options)
+            for symbol in self.bars.symbols
+        ]
         if isinstance(per_symbol[0], tuple):
             outputs = zip(*per_symbol)
             return tuple(_read_only(np.column_stack(columns)) for columns in outputs)
@@ -191,23 +208,27 @@ class IndicatorCache:
         return len(self._values)
 
     def __repr__(self) -> str:
-        return (f"IndicatorCache(backend={self.backend!r}, entries={len(self)}, "
-                f"hits={self.hits}, misses={self.misses})")
+        return (
+            f"IndicatorCache(backend={self.backend!r}, entries={len(self)}, "
+            f"hits={self.hits}, misses={self.misses})"
+        )
 
     # ----------------------------------------------------------------------------- helpers
     def _column(self, symbol: str | None) -> int:
         symbols = self.bars.symbols
         if symbol is None:
             if len(symbols) != 1:
-                raise ConfigError(f"symbol: required when the bars have several symbols "
-                                  f"({', '.join(symbols)})")
+                raise ConfigError(
+                    f"symbol: required when the bars have several symbols ({', '.join(symbols)})"
+                )
             return 0
         if symbol not in symbols:
             raise ConfigError(f"symbol: {symbol!r} is not in the bars ({', '.join(symbols)})")
         return symbols.index(symbol)
 
-    def _resolve(self, indicator: str, field: str | None, params: tuple[Any, ...],
-                 options: dict[str, Any]) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
+    def _resolve(
+        self, indicator: str, field: str | None, params: tuple[Any, ...], options: dict[str, Any]
+    ) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
         """The function, its input fields and its parameters as a key: ((name, value), ...)
         with the defaults filled in."""
         if not isinstance(indicator, str) or indicator not in INDICATORS:
@@ -215,13 +236,15 @@ class IndicatorCache:
         inputs: tuple[str, ...]
         if indicator in _MULTI_FIELD_INPUTS:
             if field is not None:
-                raise ConfigError(f"field: {indicator} reads "
-                                  f"{', '.join(_MULTI_FIELD_INPUTS[indicator])}; leave field out")
+                raise ConfigError(
+                    f"field: {indicator} reads "
+                    f"{', '.join(_MULTI_FIELD_INPUTS[indicator])}; leave field out"
+                )
             inputs = _MULTI_FIELD_INPUTS[indicator]
         else:
             inputs = ("close",) if field is None else (field,)
         for name in inputs:
-            self.bars_field(name)   # checks the name
+            self.bars_field(name)  # checks the name
         # The signature is the reference's; the Rust module has the same one.
         signature = inspect.signature(getattr(reference_indicators, indicator))
         placeholders = [None] * len(inputs)
@@ -230,13 +253,14 @@ class IndicatorCache:
         except TypeError as exc:
             raise ConfigError(f"{indicator}: {exc}") from None
         bound.apply_defaults()
-        names = list(signature.parameters)[len(inputs):]
+        names = list(signature.parameters)[len(inputs) :]
         parameters = tuple((name, bound.arguments[name]) for name in names)
         try:
             hash(parameters)
         except TypeError:
-            raise ConfigError(f"{indicator}: parameters must be hashable, got "
-                              f"{dict(parameters)!r}") from None
+            raise ConfigError(
+                f"{indicator}: parameters must be hashable, got {dict(parameters)!r}"
+            ) from None
         return getattr(self.indicators, indicator), inputs, parameters
 
     @staticmethod
@@ -246,11 +270,14 @@ class IndicatorCache:
             result: np.ndarray = function(f, s)
             return result
         if f.ndim > 2 or s.ndim > 2 or (f.ndim == s.ndim == 2 and f.shape != s.shape):
-            raise DataError(f"fast, slow: expected two (T, N) panels of one shape, got "
-                            f"{f.shape} and {s.shape}")
+            raise DataError(
+                f"fast, slow: expected two (T, N) panels of one shape, got {f.shape} and {s.shape}"
+            )
         n_columns = f.shape[1] if f.ndim == 2 else s.shape[1]
-        columns = [function(f[:, n] if f.ndim == 2 else f, s[:, n] if s.ndim == 2 else s)
-                   for n in range(n_columns)]
+        columns = [
+            function(f[:, n] if f.ndim == 2 else f, s[:, n] if s.ndim == 2 else s)
+            for n in range(n_columns)
+        ]
         return np.column_stack(columns)
 
 
@@ -261,8 +288,9 @@ def _indicator_module(backend: str) -> ModuleType:
         try:
             from quanta_fast import indicators
         except ImportError as exc:
-            raise BackendUnavailable(f"backend: the Rust indicators do not import ({exc})") \
-                from None
+            raise BackendUnavailable(
+                f"backend: the Rust indicators do not import ({exc})"
+            ) from None
         return indicators
     raise ConfigError(f"backend: must be 'python' or 'rust', got {backend!r}")
 

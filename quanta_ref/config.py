@@ -17,8 +17,14 @@ from quanta_ref.errors import ConfigError
 MARKETS: dict[str, dict[str, Any]] = {
     # Chinese A-shares: board lots of 100, T+1, 5 yuan minimum commission, 0.05 % stamp duty on
     # sells, +-10 % daily price limits on a 0.01 yuan tick.
-    "cn_a": {"lot_size": 100.0, "settlement": "T+1", "min_commission": 5.0,
-             "sell_tax_rate": 0.0005, "price_limit": 0.10, "tick_size": 0.01},
+    "cn_a": {
+        "lot_size": 100.0,
+        "settlement": "T+1",
+        "min_commission": 5.0,
+        "sell_tax_rate": 0.0005,
+        "price_limit": 0.10,
+        "tick_size": 0.01,
+    },
 }
 
 
@@ -27,24 +33,24 @@ class EngineConfig:
     """All engine settings (see `Engine`). Build it with `EngineConfig.build(**keywords)`."""
 
     initial_cash: float = 1_000_000.0
-    commission_rate: float = 0.0         # fraction of traded value, per fill
-    min_commission: float = 0.0          # floor of the commission of one fill
-    sell_tax_rate: float = 0.0           # fraction of a sell's traded value (stamp duty)
-    slippage_bps: float = 0.0            # basis points against the trader, market/stop fills
-    fill_at: str = "next_open"           # "next_open" or "close"
-    lot_size: float = 1.0                # quantity step; buys in whole lots
-    fractional: bool = False             # allow non-integer quantities (crypto)
-    settlement: str = "T+0"              # "T+0" or "T+1"
-    price_limit: float | None = None     # daily limit as a fraction of the previous close
-    tick_size: float | None = None       # price limits are rounded to this tick (else unused)
+    commission_rate: float = 0.0  # fraction of traded value, per fill
+    min_commission: float = 0.0  # floor of the commission of one fill
+    sell_tax_rate: float = 0.0  # fraction of a sell's traded value (stamp duty)
+    slippage_bps: float = 0.0  # basis points against the trader, market/stop fills
+    fill_at: str = "next_open"  # "next_open" or "close"
+    lot_size: float = 1.0  # quantity step; buys in whole lots
+    fractional: bool = False  # allow non-integer quantities (crypto)
+    settlement: str = "T+0"  # "T+0" or "T+1"
+    price_limit: float | None = None  # daily limit as a fraction of the previous close
+    tick_size: float | None = None  # price limits are rounded to this tick (else unused)
     max_volume_fraction: float | None = None  # participation limit per bar
-    allow_short: bool = False            # False: cash account; True: margin account
-    max_leverage: float | None = None    # gross exposure / equity limit (margin default 2.0)
+    allow_short: bool = False  # False: cash account; True: margin account
+    max_leverage: float | None = None  # gross exposure / equity limit (margin default 2.0)
     max_position_quantity: float | None = None
     max_position_weight: float | None = None
     max_order_value: float | None = None
     max_drawdown_stop: float | None = None  # halt new buying past this drawdown (fraction)
-    periods_per_year: float | None = None   # for annualised metrics; inferred when None
+    periods_per_year: float | None = None  # for annualised metrics; inferred when None
     market: str | None = None
 
     @classmethod
@@ -53,8 +59,9 @@ class EngineConfig:
         known = {f.name for f in fields(cls)}
         for key in keywords:
             if key not in known:
-                raise ConfigError(f"{key}: unknown engine setting; known settings: "
-                                  f"{', '.join(sorted(known))}")
+                raise ConfigError(
+                    f"{key}: unknown engine setting; known settings: {', '.join(sorted(known))}"
+                )
         values: dict[str, Any] = {}
         market = keywords.get("market")
         if market is not None:
@@ -69,15 +76,21 @@ class EngineConfig:
         return config
 
     def _check(self) -> None:
-        def number(name: str, low: float, *, inclusive: bool = True, optional: bool = False,
-                   high: float = math.inf) -> None:
+        def number(
+            name: str,
+            low: float,
+            *,
+            inclusive: bool = True,
+            optional: bool = False,
+            high: float = math.inf,
+        ) -> None:
             value = getattr(self, name)
             if value is None and optional:
                 return
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ConfigError(f"{name}: expected a number, got {value!r}")
             try:
-                value = float(value) + 0.0   # + 0.0 turns -0.0 into 0.0
+                value = float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
             except OverflowError:
                 value = math.inf
             if not math.isfinite(value):
@@ -85,9 +98,11 @@ class EngineConfig:
             below = value < low if inclusive else value <= low
             if below or value > high:
                 bound = ">=" if inclusive else ">"
-                raise ConfigError(f"{name}: must be {bound} {low}"
-                                  + (f" and <= {high}" if high != math.inf else "")
-                                  + f", got {value!r}")
+                raise ConfigError(
+                    f"{name}: must be {bound} {low}"
+                    + (f" and <= {high}" if high != math.inf else "")
+                    + f", got {value!r}"
+                )
             object.__setattr__(self, name, value)
 
         number("initial_cash", 0.0, inclusive=False)
@@ -113,11 +128,13 @@ class EngineConfig:
         if not isinstance(self.settlement, str) or self.settlement not in ("T+0", "T+1"):
             raise ConfigError(f"settlement: must be 'T+0' or 'T+1', got {self.settlement!r}")
         if self.settlement == "T+1" and self.allow_short:
-            raise ConfigError("settlement: 'T+1' is supported for cash accounts only "
-                              "(allow_short=False)")
+            raise ConfigError(
+                "settlement: 'T+1' is supported for cash accounts only (allow_short=False)"
+            )
         if not self.fractional and self.lot_size != math.floor(self.lot_size):
-            raise ConfigError(f"lot_size: must be a whole number unless fractional=True, "
-                              f"got {self.lot_size!r}")
+            raise ConfigError(
+                f"lot_size: must be a whole number unless fractional=True, got {self.lot_size!r}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting by name."""

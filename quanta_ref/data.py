@@ -133,15 +133,23 @@ def load_samples(symbols: Iterable[str] = SAMPLE_SYMBOLS, adjusted: bool = True)
             panels[f][rows, n] = cols[f] * factor
         panels["volume"][rows, n] = cols["volume"] / factor
     timestamps = dates.astype("datetime64[ns]").astype(np.int64)
-    return Bars.from_arrays(timestamps, panels["open"], panels["high"], panels["low"],
-                            panels["close"], panels["volume"], symbols=wanted)
+    return Bars.from_arrays(
+        timestamps,
+        panels["open"],
+        panels["high"],
+        panels["low"],
+        panels["close"],
+        panels["volume"],
+        symbols=wanted,
+    )
 
 
 def _sample_symbol(symbol: Any) -> str:
     name = symbol.upper() if isinstance(symbol, str) else None
     if name not in SAMPLE_SYMBOLS:
-        raise DataError(f"symbol: {symbol!r} is not a sample symbol; "
-                        f"choose from {', '.join(SAMPLE_SYMBOLS)}")
+        raise DataError(
+            f"symbol: {symbol!r} is not a sample symbol; choose from {', '.join(SAMPLE_SYMBOLS)}"
+        )
     return name
 
 
@@ -172,8 +180,9 @@ def _read_sample() -> dict[str, dict[str, np.ndarray]]:
 # ---------------------------------------------------------------------- your own files
 
 
-def load_bars(symbol: str, start: Any = None, end: Any = None,
-              root: str | os.PathLike[str] | None = None) -> Bars:
+def load_bars(
+    symbol: str, start: Any = None, end: Any = None, root: str | os.PathLike[str] | None = None
+) -> Bars:
     """Daily or intraday bars of one symbol from ``{root}/{symbol}.csv`` or ``.parquet``.
 
     The file has one row per bar and a header naming a time column (``date``, ``datetime``,
@@ -215,20 +224,27 @@ def load_bars(symbol: str, start: Any = None, end: Any = None,
     --------
     >>> bars = load_bars("000001.SZ", start="2020-01-01", end="2023-12-31")  # doctest: +SKIP
     """
-    if not isinstance(symbol, str) or not symbol or symbol in (".", "..") \
-            or any(sep in symbol for sep in ("/", "\\", os.sep)):
+    if (
+        not isinstance(symbol, str)
+        or not symbol
+        or symbol in (".", "..")
+        or any(sep in symbol for sep in ("/", "\\", os.sep))
+    ):
         raise DataError(f"symbol: expected a file name without directory, got {symbol!r}")
     if root is None:
         root = os.environ.get("QUANTA_DATA_DIR") or None
         if root is None:
-            raise DataError(f"root: no data directory for {symbol!r}; pass root= or set the "
-                            f"QUANTA_DATA_DIR environment variable")
+            raise DataError(
+                f"root: no data directory for {symbol!r}; pass root= or set the "
+                f"QUANTA_DATA_DIR environment variable"
+            )
     folder = Path(root)
     candidates = [folder / f"{symbol}.csv", folder / f"{symbol}.parquet"]
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
-        raise DataError(f"symbol: no file for {symbol!r}; looked for "
-                        f"{' and '.join(str(p) for p in candidates)}")
+        raise DataError(
+            f"symbol: no file for {symbol!r}; looked for {' and '.join(str(p) for p in candidates)}"
+        )
     if path.suffix == ".csv":
         times, columns = _read_csv(path)
     else:
@@ -239,13 +255,20 @@ def load_bars(symbol: str, start: Any = None, end: Any = None,
     lo = 0 if start is None else int(np.searchsorted(times, _start_ns(start), "left"))
     hi = len(times) if end is None else int(np.searchsorted(times, _end_ns(end), "right"))
     if hi <= lo:
-        raise DataError(f"timestamps: no bars of {symbol!r} between {start!r} and {end!r} "
-                        f"in {path}")
+        raise DataError(
+            f"timestamps: no bars of {symbol!r} between {start!r} and {end!r} in {path}"
+        )
     keep = order[lo:hi]
     try:
-        return Bars.from_arrays(times[lo:hi], columns["open"][keep], columns["high"][keep],
-                                columns["low"][keep], columns["close"][keep],
-                                columns["volume"][keep], symbols=[symbol])
+        return Bars.from_arrays(
+            times[lo:hi],
+            columns["open"][keep],
+            columns["high"][keep],
+            columns["low"][keep],
+            columns["close"][keep],
+            columns["volume"][keep],
+            symbols=[symbol],
+        )
     except DataError as exc:
         raise DataError(f"{exc} (in {path})") from None
 
@@ -268,8 +291,10 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     width = max(index.values()) + 1
     short = next((i for i, r in enumerate(body) if len(r) < width), None)
     if short is not None:
-        raise DataError(f"{path}: line {lines[short]} has {len(body[short])} cells, "
-                        f"expected at least {width}")
+        raise DataError(
+            f"{path}: line {lines[short]} has {len(body[short])} cells, expected at least {width}"
+        )
+
     def where(i: int) -> str:
         return f"line {lines[i]} of {path}"
 
@@ -284,8 +309,9 @@ def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
     index = {}
     time = next((c for c in _TIME_COLUMNS if c in lower), None)
     if time is None:
-        raise DataError(f"timestamp: no date/datetime/timestamp column in {path} "
-                        f"(columns: {list(names)})")
+        raise DataError(
+            f"timestamp: no date/datetime/timestamp column in {path} (columns: {list(names)})"
+        )
     index["time"] = lower.index(time)
     for f in FIELDS:
         if f not in lower:
@@ -316,9 +342,10 @@ def _parse_times(cells: Sequence[str], where: Callable[[int], str]) -> np.ndarra
                 try:
                     times[i] = np.datetime64(text, "ns").astype(np.int64)
                 except (ValueError, TypeError, Warning) as exc:
-                    raise DataError(f"timestamp: cannot read {cells[i]!r} at {where(i)} as "
-                                    f"an ISO-8601 wall-clock time without time zone ({exc})"
-                                    ) from None
+                    raise DataError(
+                        f"timestamp: cannot read {cells[i]!r} at {where(i)} as "
+                        f"an ISO-8601 wall-clock time without time zone ({exc})"
+                    ) from None
     bad = times == _NAT  # numpy reads "" and "NaT" as not-a-time without complaint
     if bad.any():
         i = int(np.argmax(bad))
@@ -341,8 +368,7 @@ def _date_text(text: str) -> str:
     return text
 
 
-def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]
-                  ) -> np.ndarray:
+def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]) -> np.ndarray:
     """Text cells to float64; an empty cell is NaN (a missing bar when all prices are)."""
     cleaned = [c.strip() or "nan" for c in cells]
     try:
@@ -354,8 +380,9 @@ def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]
         try:
             values[i] = float(text)
         except ValueError:
-            raise DataError(f"{field}: cannot read {cells[i]!r} as a number at {where(i)}"
-                            ) from None
+            raise DataError(
+                f"{field}: cannot read {cells[i]!r} as a number at {where(i)}"
+            ) from None
     return values
 
 
@@ -375,8 +402,10 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if time_name is not None:
             tz = getattr(table.schema.field(time_name).type, "tz", None)
             if tz:
-                raise DataError(f"timestamp: column {time_name!r} of {path} has time zone "
-                                f"{tz}; store exchange-local wall-clock times without one")
+                raise DataError(
+                    f"timestamp: column {time_name!r} of {path} has time zone "
+                    f"{tz}; store exchange-local wall-clock times without one"
+                )
 
         def column(name: str) -> np.ndarray:
             return np.asarray(table.column(name).to_numpy())
@@ -384,8 +413,10 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         try:
             import pandas as pd
         except ImportError:
-            raise DataError(f"{path}: reading Parquet needs pyarrow; install it with "
-                            f"pip install pyarrow (or the 'pandas' extra of quanta)") from None
+            raise DataError(
+                f"{path}: reading Parquet needs pyarrow; install it with "
+                f"pip install pyarrow (or the 'pandas' extra of quanta)"
+            ) from None
         try:
             frame = pd.read_parquet(path)
         except ImportError as exc:
@@ -400,26 +431,32 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         def column(name: str) -> np.ndarray:
             series = frame[name]
             if getattr(series.dtype, "tz", None) is not None:
-                raise DataError(f"timestamp: column {name!r} of {path} has time zone "
-                                f"{series.dtype.tz}; store exchange-local wall-clock times "
-                                f"without one")
+                raise DataError(
+                    f"timestamp: column {name!r} of {path} has time zone "
+                    f"{series.dtype.tz}; store exchange-local wall-clock times "
+                    f"without one"
+                )
             return np.asarray(series.to_numpy())
 
     time_name = next((named[c] for c in _TIME_COLUMNS if c in named), None)
     if time_name is None:
-        raise DataError(f"timestamp: no date/datetime/timestamp column in {path} "
-                        f"(columns: {names})")
+        raise DataError(
+            f"timestamp: no date/datetime/timestamp column in {path} (columns: {names})"
+        )
     raw_times = column(time_name)
     if raw_times.dtype.kind == "M":
         if np.isnat(raw_times).any():
-            raise DataError(f"timestamp: empty time at row {int(np.argmax(np.isnat(raw_times)))} "
-                            f"of {path}")
+            raise DataError(
+                f"timestamp: empty time at row {int(np.argmax(np.isnat(raw_times)))} of {path}"
+            )
         times = raw_times.astype("datetime64[ns]").astype(np.int64)
     elif raw_times.dtype.kind in "OUS":
         times = _parse_times([str(t) for t in raw_times], lambda i: f"row {i} of {path}")
     else:
-        raise DataError(f"timestamp: column {time_name!r} of {path} holds {raw_times.dtype}; "
-                        f"expected dates, datetimes or ISO text")
+        raise DataError(
+            f"timestamp: column {time_name!r} of {path} holds {raw_times.dtype}; "
+            f"expected dates, datetimes or ISO text"
+        )
     columns = {}
     for f in FIELDS:
         if f not in named:
@@ -427,8 +464,9 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         try:
             columns[f] = np.asarray(column(named[f]), dtype=np.float64)
         except (ValueError, TypeError) as exc:
-            raise DataError(f"{f}: cannot read column {named[f]!r} of {path} as numbers "
-                            f"({exc})") from None
+            raise DataError(
+                f"{f}: cannot read column {named[f]!r} of {path} as numbers ({exc})"
+            ) from None
     return times, columns
 
 
@@ -454,8 +492,9 @@ def _as_datetime64(value: Any, name: str) -> np.datetime64:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return np.datetime64(int(value), "ns")
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        raise DataError(f"{name}: {value!r} has a time zone; give exchange-local wall-clock "
-                        f"time without one")
+        raise DataError(
+            f"{name}: {value!r} has a time zone; give exchange-local wall-clock time without one"
+        )
     if isinstance(value, str):
         value = _date_text(value)
     with warnings.catch_warnings():
@@ -463,8 +502,7 @@ def _as_datetime64(value: Any, name: str) -> np.datetime64:
         try:
             stamp = np.datetime64(value)
         except (ValueError, TypeError, Warning) as exc:
-            raise DataError(f"{name}: cannot read {value!r} as a date or time ({exc})"
-                            ) from None
+            raise DataError(f"{name}: cannot read {value!r} as a date or time ({exc})") from None
     if np.isnat(stamp):
         raise DataError(f"{name}: {value!r} is not a date")
     return stamp
@@ -473,13 +511,19 @@ def _as_datetime64(value: Any, name: str) -> np.datetime64:
 # ---------------------------------------------------------------------- synthetic data
 
 _FREQ = re.compile(r"^\s*(\d*)\s*(D|B|h|H|min|T|s|S|ms|us|ns)\s*$")
-_UNIT_NS = {"h": 3_600 * 10**9, "min": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3,
-            "ns": 1}
+_UNIT_NS = {"h": 3_600 * 10**9, "min": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _UNIT_ALIASES = {"B": "D", "H": "h", "T": "min", "S": "s"}
 
 
-def synthetic(n_bars: int, n_symbols: int = 1, seed: int = 0, start: Any = "2000-01-03",
-              freq: str = "1D", start_price: float = 100.0, volatility: float = 0.02) -> Bars:
+def synthetic(
+    n_bars: int,
+    n_symbols: int = 1,
+    seed: int = 0,
+    start: Any = "2000-01-03",
+    freq: str = "1D",
+    start_price: float = 100.0,
+    volatility: float = 0.02,
+) -> Bars:
     """A seeded geometric random walk of consistent OHLCV bars.
 
     Each bar opens at the previous close moved by a small gap (a quarter of `volatility`),
@@ -525,8 +569,7 @@ def synthetic(n_bars: int, n_symbols: int = 1, seed: int = 0, start: Any = "2000
     """
     if isinstance(n_bars, bool) or not isinstance(n_bars, (int, np.integer)) or n_bars < 1:
         raise ConfigError(f"n_bars: expected an integer >= 1, got {n_bars!r}")
-    if isinstance(n_symbols, bool) or not isinstance(n_symbols, (int, np.integer)) \
-            or n_symbols < 1:
+    if isinstance(n_symbols, bool) or not isinstance(n_symbols, (int, np.integer)) or n_symbols < 1:
         raise ConfigError(f"n_symbols: expected an integer >= 1, got {n_symbols!r}")
     if not _is_real(start_price) or not math.isfinite(start_price) or start_price <= 0:
         raise ConfigError(f"start_price: expected a finite number > 0, got {start_price!r}")
@@ -563,8 +606,10 @@ def _is_real(value: Any) -> bool:
 def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
     match = _FREQ.match(freq) if isinstance(freq, str) else None
     if match is None:
-        raise ConfigError(f"freq: cannot read {freq!r}; use '1D' for business days or a "
-                          f"fixed spacing such as '1h', '5min', '30s'")
+        raise ConfigError(
+            f"freq: cannot read {freq!r}; use '1D' for business days or a "
+            f"fixed spacing such as '1h', '5min', '30s'"
+        )
     count = int(match.group(1) or 1)
     unit = _UNIT_ALIASES.get(match.group(2), match.group(2))
     if count < 1:
@@ -578,11 +623,13 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
         offsets = np.arange(n_bars, dtype=np.int64) * count
         days = np.busday_offset(day, offsets, roll="forward")
         try:
-            return as_timestamps(days)   # refuses dates beyond 2262 instead of wrapping
+            return as_timestamps(days)  # refuses dates beyond 2262 instead of wrapping
         except DataError as exc:
             raise ConfigError(f"n_bars: {n_bars} bars from {start!r} {exc}") from None
     span = float(n_bars) * float(count * _UNIT_NS[unit])
     if first + span > float(np.iinfo(np.int64).max):
-        raise ConfigError(f"n_bars: {n_bars} bars of {freq!r} from {start!r} go beyond the "
-                          f"int64 nanosecond range (2262-04-11)")
+        raise ConfigError(
+            f"n_bars: {n_bars} bars of {freq!r} from {start!r} go beyond the "
+            f"int64 nanosecond range (2262-04-11)"
+        )
     return first + np.arange(n_bars, dtype=np.int64) * (count * _UNIT_NS[unit])

@@ -17,10 +17,16 @@ from quanta_ref.api import Backend, BacktestResult, Context, Strategy
 from quanta_ref.bars import FIELDS, Bars, format_timestamp
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import DataError, OrderError
-from quanta_ref.events import (BarEvent, ControlEvent, EventBus, FillEvent, OrderEvent,
-                               SignalEvent, Timeline)
-from quanta_ref.orders import (Fill, Order, OrderStatus, OrderType, Reason, Side,
-                               TimeInForce)
+from quanta_ref.events import (
+    BarEvent,
+    ControlEvent,
+    EventBus,
+    FillEvent,
+    OrderEvent,
+    SignalEvent,
+    Timeline,
+)
+from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce
 from quanta_ref.portfolio import Portfolio, Position
 from quanta_ref.risk import RiskManager
 
@@ -54,10 +60,10 @@ class _Run(Context):
         self.t_plus_1 = config.settlement == "T+1"
         self.close_mode = config.fill_at == "close"
 
-        self.orders: list[Order] = []       # every order; order_id = position + 1
-        self.live: list[Order] = []         # live orders, in order_id order
+        self.orders: list[Order] = []  # every order; order_id = position + 1
+        self.live: list[Order] = []  # live orders, in order_id order
         self.signals: list[SignalEvent] = []
-        self.index = -1                     # current bar row; -1 before the first bar
+        self.index = -1  # current bar row; -1 before the first bar
         self.day = self.timeline.days[0] - 1  # current trading day (none yet)
         self.in_close_phase = False
 
@@ -65,7 +71,7 @@ class _Run(Context):
         # Price limits are relative to the previous *trading day's* last close.
         self.reference_close = [math.nan] * n
         self.close_day = [-1] * n
-        self.capacity = [math.inf] * n      # participation left in this bar, per symbol
+        self.capacity = [math.inf] * n  # participation left in this bar, per symbol
 
         # Who hears what. The strategy's callbacks are subscribers like any other.
         self.bus.subscribe(ControlEvent, self._on_control)
@@ -115,8 +121,12 @@ class _Run(Context):
         # 2. Open phase: live orders from earlier bars meet this bar, oldest first.
         for order in list(self.live):
             n = self.columns[order.symbol]
-            if (order.status.is_live and order.eligible_bar <= i and present[n]
-                    and not self._waits_for_close(order)):
+            if (
+                order.status.is_live
+                and order.eligible_bar <= i
+                and present[n]
+                and not self._waits_for_close(order)
+            ):
                 self._match(order, n, o[n], h[n], lo[n], c[n], at_close=False)
         # 3. The bar closes: positions are valued at the new closes.
         for n in range(bars.n_symbols):
@@ -131,8 +141,12 @@ class _Run(Context):
             self.in_close_phase = True
             for order in list(self.live):
                 n = self.columns[order.symbol]
-                if (order.status.is_live and order.eligible_bar <= i and present[n]
-                        and self._waits_for_close(order)):
+                if (
+                    order.status.is_live
+                    and order.eligible_bar <= i
+                    and present[n]
+                    and self._waits_for_close(order)
+                ):
                     self._match(order, n, o[n], h[n], lo[n], c[n], at_close=True)
             self.in_close_phase = False
 
@@ -148,13 +162,24 @@ class _Run(Context):
         elif event.kind == "day":
             self.day = event.timestamp // Timeline.NS_PER_DAY
             for order in list(self.live):
-                if (order.time_in_force is TimeInForce.DAY and order.active_day is not None
-                        and order.active_day < self.day):
+                if (
+                    order.time_in_force is TimeInForce.DAY
+                    and order.active_day is not None
+                    and order.active_day < self.day
+                ):
                     self._finish(order, OrderStatus.EXPIRED, Reason.EXPIRED)
 
     # =============================================================== matching one order
-    def _match(self, order: Order, n: int, open_: float, high: float, low: float,
-               close: float, at_close: bool) -> None:
+    def _match(
+        self,
+        order: Order,
+        n: int,
+        open_: float,
+        high: float,
+        low: float,
+        close: float,
+        at_close: bool,
+    ) -> None:
         """Try to fill `order` in this bar of its symbol (column `n`).
 
         Each `return` without a fill leaves the order waiting for a later bar, except where
@@ -163,7 +188,7 @@ class _Run(Context):
         """
         cfg = self.cfg
         if order.time_in_force is TimeInForce.DAY and order.active_day is None:
-            order.active_day = self.day   # its one trading day is the first it meets
+            order.active_day = self.day  # its one trading day is the first it meets
         sized_here = order.side is None
         if sized_here and not self._size_target(order, n, open_, high, low, close, at_close):
             return
@@ -176,7 +201,7 @@ class _Run(Context):
         if cfg.max_volume_fraction is not None and quantity > self.capacity[n]:
             quantity = self._floor_lots(self.capacity[n])
             if quantity <= 0.0:
-                return self._wait(order, sized_here)   # no participation left in this bar
+                return self._wait(order, sized_here)  # no participation left in this bar
         end_reason: str | None = None
         if not cfg.allow_short:
             if side is Side.SELL:
@@ -192,7 +217,7 @@ class _Run(Context):
                         # Bought today under T+1: wait for the next trading day.
                         return self._wait(order, sized_here)
                 if quantity == held and quantity < order.remaining:
-                    end_reason = Reason.INSUFFICIENT_POSITION   # nothing left to sell after
+                    end_reason = Reason.INSUFFICIENT_POSITION  # nothing left to sell after
                 if not self._covers_sell_costs(quantity, price):
                     self._end(order, Reason.INSUFFICIENT_CASH)
                     return
@@ -204,8 +229,9 @@ class _Run(Context):
                 end_reason = Reason.INSUFFICIENT_CASH
         # The risk limits again, now with the position, equity and price of this moment:
         # orders accepted together must not pass a limit together.
-        reason = self.risk.check(self.portfolio, n, side, quantity, price,
-                                 self.portfolio.equity_marking(n, price))
+        reason = self.risk.check(
+            self.portfolio, n, side, quantity, price, self.portfolio.equity_marking(n, price)
+        )
         if reason is not None:
             self._end(order, reason)
             return
@@ -217,8 +243,16 @@ class _Run(Context):
             order.side = None
             order.quantity = 0.0
 
-    def _size_target(self, order: Order, n: int, open_: float, high: float, low: float,
-                     close: float, at_close: bool) -> bool:
+    def _size_target(
+        self,
+        order: Order,
+        n: int,
+        open_: float,
+        high: float,
+        low: float,
+        close: float,
+        at_close: bool,
+    ) -> bool:
         """Turn a target order into a plain market order; False if it does not trade now."""
         base = close if at_close else open_
         held = self.portfolio.positions[n].quantity
@@ -234,18 +268,18 @@ class _Run(Context):
             side = Side.BUY if rough > held else Side.SELL
             price = matching.with_slippage(side, base, high, low, self.slippage)
             target = weight * self.portfolio.equity_marking(n, price) / price
-        if target == held:   # already there: nothing to do
+        if target == held:  # already there: nothing to do
             self._end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
         if self._blocked(side, price, n):
-            return False         # at a price limit: waits, unsized
+            return False  # at a price limit: waits, unsized
         delta = target - held
         if (delta > 0.0) != (side is Side.BUY):
             self._end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
         quantity = abs(held) if target == 0.0 else self._floor_lots(abs(delta))
         if side is Side.BUY and not self.cfg.allow_short and not self._affords(quantity, price):
-            quantity = self._affordable(price)   # "all in": the most the cash buys, costs in
+            quantity = self._affordable(price)  # "all in": the most the cash buys, costs in
             if quantity <= 0.0:
                 self._end(order, Reason.INSUFFICIENT_CASH)
                 return False
@@ -280,8 +314,10 @@ class _Run(Context):
         """Whether a sell leaves cash >= 0: a tiny sale can cost more (minimum commission)
         than it brings in, in the exact arithmetic the booking uses."""
         value = quantity * price
-        return (self.portfolio.cash + value - self._commission(value)
-                - value * self.cfg.sell_tax_rate >= 0.0)
+        return (
+            self.portfolio.cash + value - self._commission(value) - value * self.cfg.sell_tax_rate
+            >= 0.0
+        )
 
     def _affordable(self, price: float) -> float:
         """The largest whole-lot quantity the cash buys at `price`, commission included.
@@ -315,18 +351,34 @@ class _Run(Context):
         return floor(quantity / lot) * lot
 
     # =============================================================== booking
-    def _fill(self, order: Order, n: int, side: Side, quantity: float, price: float,
-              end_reason: str | None) -> None:
+    def _fill(
+        self,
+        order: Order,
+        n: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        end_reason: str | None,
+    ) -> None:
         value = quantity * price
         commission = self._commission(value)
         tax = value * self.cfg.sell_tax_rate if side is Side.SELL else 0.0
-        fill = Fill(order.order_id, self.timeline.timestamps[self.index], order.symbol, side,
-                    quantity, price, commission, tax)
+        fill = Fill(
+            order.order_id,
+            self.timeline.timestamps[self.index],
+            order.symbol,
+            side,
+            quantity,
+            price,
+            commission,
+            tax,
+        )
         self.portfolio.apply_fill(fill, n, self.day)
         if self.cfg.max_volume_fraction is not None:
             self.capacity[n] = self.capacity[n] - quantity
-        order.average_fill_price = (order.average_fill_price * order.filled_quantity
-                                    + price * quantity) / (order.filled_quantity + quantity)
+        order.average_fill_price = (
+            order.average_fill_price * order.filled_quantity + price * quantity
+        ) / (order.filled_quantity + quantity)
         order.filled_at = fill.timestamp
         if quantity == order.remaining:
             order.filled_quantity = order.quantity
@@ -335,7 +387,7 @@ class _Run(Context):
         else:
             order.filled_quantity = order.filled_quantity + quantity
             order.status = OrderStatus.PARTIALLY_FILLED
-            if end_reason is not None:   # the rest can never fill
+            if end_reason is not None:  # the rest can never fill
                 order.status = OrderStatus.CANCELLED
                 order.reject_reason = end_reason
                 self.live.remove(order)
@@ -369,9 +421,17 @@ class _Run(Context):
     def _number(self, field: str, value: Any, symbol: str, positive: bool) -> float:
         return check_number(field, value, symbol, positive, self.index, self._now())
 
-    def _new_order(self, symbol: str, side: Side | None, quantity: float, kind: OrderType,
-                   limit_price: float | None, stop_price: float | None, tif: TimeInForce,
-                   **target: float) -> Order:
+    def _new_order(
+        self,
+        symbol: str,
+        side: Side | None,
+        quantity: float,
+        kind: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        tif: TimeInForce,
+        **target: float,
+    ) -> Order:
         i = self.index
         # Eligible from the next bar; a market order in close mode already at this close,
         # unless this close has begun (then the next one).
@@ -379,8 +439,19 @@ class _Run(Context):
         if self.close_mode and kind is OrderType.MARKET and i >= 0 and not self.in_close_phase:
             eligible = i
         created = self.timeline.timestamps[max(i, 0)]
-        order = Order(len(self.orders) + 1, symbol, side, quantity, kind, limit_price,
-                      stop_price, tif, created, eligible, **target)
+        order = Order(
+            len(self.orders) + 1,
+            symbol,
+            side,
+            quantity,
+            kind,
+            limit_price,
+            stop_price,
+            tif,
+            created,
+            eligible,
+            **target,
+        )
         self.orders.append(order)
         return order
 
@@ -393,19 +464,32 @@ class _Run(Context):
         self.bus.publish(OrderEvent(order.snapshot()))
         return order.order_id
 
-    def submit_order(self, symbol: str, side: Any, quantity: float, order_type: Any = "market",
-                     limit_price: float | None = None, stop_price: float | None = None,
-                     time_in_force: Any = "gtc") -> int:
+    def submit_order(
+        self,
+        symbol: str,
+        side: Any,
+        quantity: float,
+        order_type: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: Any = "gtc",
+    ) -> int:
         n = self._column(symbol)
         side = self._parse(Side, side, "side", symbol)
         kind = self._parse(OrderType, order_type, "order_type", symbol)
         tif = self._parse(TimeInForce, time_in_force, "time_in_force", symbol)
         quantity = self._number("quantity", quantity, symbol, positive=True)
         check_prices(kind, limit_price, stop_price, symbol, self.index, self._now())
-        limit_price = (None if limit_price is None
-                       else self._number("limit_price", limit_price, symbol, positive=True))
-        stop_price = (None if stop_price is None
-                      else self._number("stop_price", stop_price, symbol, positive=True))
+        limit_price = (
+            None
+            if limit_price is None
+            else self._number("limit_price", limit_price, symbol, positive=True)
+        )
+        stop_price = (
+            None
+            if stop_price is None
+            else self._number("stop_price", stop_price, symbol, positive=True)
+        )
         order = self._new_order(symbol, side, quantity, kind, limit_price, stop_price, tif)
         return self._admit(order, self._acceptance(order, n))
 
@@ -424,12 +508,12 @@ class _Run(Context):
         if not cfg.fractional:
             whole_holding = side is Side.SELL and quantity == held
             if quantity != floor(quantity) or (
-                    not whole_holding and math.fmod(quantity, cfg.lot_size) != 0.0):
+                not whole_holding and math.fmod(quantity, cfg.lot_size) != 0.0
+            ):
                 return Reason.LOT_SIZE
         if side is Side.SELL and not cfg.allow_short and quantity > held:
             return Reason.INSUFFICIENT_POSITION
-        return self.risk.check(self.portfolio, n, side, quantity, price,
-                               self.portfolio.equity())
+        return self.risk.check(self.portfolio, n, side, quantity, price, self.portfolio.equity())
 
     def _submit_target(self, symbol: str, field: str, value: Any, tif: Any) -> int:
         n = self._column(symbol)
@@ -442,13 +526,13 @@ class _Run(Context):
             reason = Reason.NO_PRICE
         elif value < 0.0 and not self.cfg.allow_short:
             reason = Reason.INSUFFICIENT_POSITION
-        elif (field == "target_quantity" and not self.cfg.fractional
-              and value != floor(value)):
+        elif field == "target_quantity" and not self.cfg.fractional and value != floor(value):
             reason = Reason.LOT_SIZE
         return self._admit(order, reason)
 
-    def order_target_quantity(self, symbol: str, quantity: float,
-                              time_in_force: Any = "gtc") -> int:
+    def order_target_quantity(
+        self, symbol: str, quantity: float, time_in_force: Any = "gtc"
+    ) -> int:
         return self._submit_target(symbol, "target_quantity", quantity, time_in_force)
 
     def order_target_percent(self, symbol: str, weight: float, time_in_force: Any = "gtc") -> int:
@@ -462,8 +546,7 @@ class _Run(Context):
         return True
 
     def _order(self, order_id: Any) -> Order:
-        return self.orders[check_order_id(order_id, len(self.orders), self.index,
-                                          self._now()) - 1]
+        return self.orders[check_order_id(order_id, len(self.orders), self.index, self._now()) - 1]
 
     def get_order(self, order_id: int) -> Order:
         return self._order(order_id).snapshot()
@@ -477,8 +560,9 @@ class _Run(Context):
 
     def get_position(self, symbol: str) -> Position:
         pos = self.portfolio.positions[self._column(symbol)]
-        return Position(pos.symbol, pos.quantity, pos.average_cost, pos.realized_pnl,
-                        pos.last_price)
+        return Position(
+            pos.symbol, pos.quantity, pos.average_cost, pos.realized_pnl, pos.last_price
+        )
 
     @property
     def cash(self) -> float:
@@ -509,24 +593,33 @@ class _Run(Context):
         self.bus.publish(make_signal(name, value, symbol, self._now()))
 
     # =============================================================== result
-    def _result(self, equity: np.ndarray, cash: np.ndarray,
-                bars_in_market: int) -> BacktestResult:
+    def _result(self, equity: np.ndarray, cash: np.ndarray, bars_in_market: int) -> BacktestResult:
         from quanta_ref.metrics import compute_stats
 
         pf = self.portfolio
-        stats = compute_stats(self.bars.timestamps, equity, self.cfg.initial_cash,
-                              trade_pnls=[t.pnl for t in pf.trades],
-                              traded_value=pf.traded_value, bars_in_market=bars_in_market,
-                              periods_per_year=self.cfg.periods_per_year)
+        stats = compute_stats(
+            self.bars.timestamps,
+            equity,
+            self.cfg.initial_cash,
+            trade_pnls=[t.pnl for t in pf.trades],
+            traded_value=pf.traded_value,
+            bars_in_market=bars_in_market,
+            periods_per_year=self.cfg.periods_per_year,
+        )
         stats["total_commission"] = pf.total_commission
         stats["total_tax"] = pf.total_tax
         stats["n_fills"] = float(len(pf.transactions))
         return BacktestResult(
-            timestamps=self.bars.timestamps, equity=equity, cash=cash,
-            fills=list(pf.transactions), orders=[o.snapshot() for o in self.orders],
+            timestamps=self.bars.timestamps,
+            equity=equity,
+            cash=cash,
+            fills=list(pf.transactions),
+            orders=[o.snapshot() for o in self.orders],
             trades=list(pf.trades),
             positions=[self.get_position(s) for s in self.bars.symbols],
-            stats=stats, signals=list(self.signals))
+            stats=stats,
+            signals=list(self.signals),
+        )
 
 
 # =================================================================== ctx argument checks
@@ -539,12 +632,15 @@ def describe_bar(index: int, now: int) -> str:
     return f"bar {index} ({format_timestamp(now)})"
 
 
-def check_symbol(symbol: Any, columns: dict[str, int], symbols: tuple[str, ...], index: int,
-                 now: int) -> int:
+def check_symbol(
+    symbol: Any, columns: dict[str, int], symbols: tuple[str, ...], index: int, now: int
+) -> int:
     """The column of `symbol`, or OrderError."""
     if not isinstance(symbol, str) or symbol not in columns:
-        raise OrderError(f"symbol: unknown symbol {symbol!r} at {describe_bar(index, now)}; "
-                         f"the data has {list(symbols)}")
+        raise OrderError(
+            f"symbol: unknown symbol {symbol!r} at {describe_bar(index, now)}; "
+            f"the data has {list(symbols)}"
+        )
     return columns[symbol]
 
 
@@ -556,48 +652,62 @@ def check_choice(enum: Any, value: Any, field: str, symbol: str, index: int, now
         raise OrderError(f"{exc} (symbol {symbol!r}, {describe_bar(index, now)})") from None
 
 
-def check_number(field: str, value: Any, symbol: str, positive: bool, index: int,
-                 now: int) -> float:
+def check_number(
+    field: str, value: Any, symbol: str, positive: bool, index: int, now: int
+) -> float:
     """`value` as a finite float (> 0 if `positive`), or OrderError."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise OrderError(f"{field}: expected a number, got {value!r} (symbol {symbol!r}, "
-                         f"{describe_bar(index, now)})")
+        raise OrderError(
+            f"{field}: expected a number, got {value!r} (symbol {symbol!r}, "
+            f"{describe_bar(index, now)})"
+        )
     try:
         value = float(value)
     except OverflowError:
         value = math.inf
     if not math.isfinite(value) or (positive and value <= 0.0):
         need = "a finite number > 0" if positive else "a finite number"
-        raise OrderError(f"{field}: must be {need}, got {value!r} (symbol {symbol!r}, "
-                         f"{describe_bar(index, now)})")
+        raise OrderError(
+            f"{field}: must be {need}, got {value!r} (symbol {symbol!r}, "
+            f"{describe_bar(index, now)})"
+        )
     return value
 
 
-def check_prices(kind: OrderType, limit_price: Any, stop_price: Any, symbol: str, index: int,
-                 now: int) -> None:
+def check_prices(
+    kind: OrderType, limit_price: Any, stop_price: Any, symbol: str, index: int, now: int
+) -> None:
     """Limit and stop prices are given exactly when the order type uses them."""
     needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
-    for field, value, needed in (("limit_price", limit_price, needs_limit),
-                                 ("stop_price", stop_price, needs_stop)):
+    for field, value, needed in (
+        ("limit_price", limit_price, needs_limit),
+        ("stop_price", stop_price, needs_stop),
+    ):
         if needed and value is None:
-            raise OrderError(f"{field}: required for a {kind.value} order (symbol "
-                             f"{symbol!r}, {describe_bar(index, now)})")
+            raise OrderError(
+                f"{field}: required for a {kind.value} order (symbol "
+                f"{symbol!r}, {describe_bar(index, now)})"
+            )
         if not needed and value is not None:
-            raise OrderError(f"{field}: not used by a {kind.value} order (symbol "
-                             f"{symbol!r}, {describe_bar(index, now)})")
+            raise OrderError(
+                f"{field}: not used by a {kind.value} order (symbol "
+                f"{symbol!r}, {describe_bar(index, now)})"
+            )
 
 
 def check_order_id(order_id: Any, n_orders: int, index: int, now: int) -> int:
     """`order_id` as an int in 1..n_orders, or OrderError."""
-    if (isinstance(order_id, bool) or not isinstance(order_id, (int, np.integer))
-            or not 1 <= order_id <= n_orders):
+    if (
+        isinstance(order_id, bool)
+        or not isinstance(order_id, (int, np.integer))
+        or not 1 <= order_id <= n_orders
+    ):
         raise OrderError(f"order_id: no order {order_id!r} ({describe_bar(index, now)})")
     return int(order_id)
 
 
-def history_view(bars: Bars, column: int, index: int, field: str,
-                 length: int | None) -> np.ndarray:
+def history_view(bars: Bars, column: int, index: int, field: str, length: int | None) -> np.ndarray:
     """Read-only view of `field` of one column up to row `index` (the last `length` rows)."""
     if field not in FIELDS:
         raise DataError(f"field: {field!r} is not one of {FIELDS}")
@@ -605,7 +715,7 @@ def history_view(bars: Bars, column: int, index: int, field: str,
     if length is not None:
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
             raise DataError(f"length: expected a whole number >= 0, got {length!r}")
-        values = values[max(0, len(values) - int(length)):]
+        values = values[max(0, len(values) - int(length)) :]
     return values
 
 

@@ -25,12 +25,15 @@ class SmaCross(Strategy):
     crossing = staticmethod(cross)
 
     def on_start(self, ctx: Context) -> None:
-        if not (isinstance(self.fast, int) and isinstance(self.slow, int)
-                and 1 <= self.fast < self.slow):
+        if not (
+            isinstance(self.fast, int) and isinstance(self.slow, int) and 1 <= self.fast < self.slow
+        ):
             from quanta_ref.errors import ConfigError
 
-            raise ConfigError(f"fast, slow: need whole numbers 1 <= fast < slow, got "
-                              f"fast={self.fast!r}, slow={self.slow!r}")
+            raise ConfigError(
+                f"fast, slow: need whole numbers 1 <= fast < slow, got "
+                f"fast={self.fast!r}, slow={self.slow!r}"
+            )
         self._fast = {s: self.moving_average(self.fast) for s in ctx.symbols}
         self._slow = {s: self.moving_average(self.slow) for s in ctx.symbols}
         self._previous = {s: (math.nan, math.nan) for s in ctx.symbols}

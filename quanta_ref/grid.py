@@ -51,9 +51,16 @@ _CHUNKS_PER_WORKER = 4
 
 
 # ================================================================================= run_many
-def run_many(engine: Engine, bars: Bars, jobs: Iterable[Any], n_jobs: int | None = None,
-             progress: bool = False, executor: Any = None, *,
-             chunk_size: int | None = None) -> list[BacktestResult]:
+def run_many(
+    engine: Engine,
+    bars: Bars,
+    jobs: Iterable[Any],
+    n_jobs: int | None = None,
+    progress: bool = False,
+    executor: Any = None,
+    *,
+    chunk_size: int | None = None,
+) -> list[BacktestResult]:
     """Run many jobs on the same bars; results in job order.
 
     Parameters
@@ -108,7 +115,7 @@ def run_many(engine: Engine, bars: Bars, jobs: Iterable[Any], n_jobs: int | None
 
     if chunk_size is None:
         chunk_size = _default_chunk_size(len(checked), n_jobs, executor)
-    chunks = [checked[k:k + chunk_size] for k in range(0, len(checked), chunk_size)]
+    chunks = [checked[k : k + chunk_size] for k in range(0, len(checked), chunk_size)]
     results: list[BacktestResult] = []
     with tqdm(total=len(checked), disable=not progress, desc="backtests", unit="run") as bar:
         if executor is None:
@@ -118,8 +125,10 @@ def run_many(engine: Engine, bars: Bars, jobs: Iterable[Any], n_jobs: int | None
             return results
         settings = engine.config.as_dict()
         worker_threads = 1 if n_jobs is None else n_jobs
-        futures = [executor.submit(run_chunk, engine.backend, settings, bars, chunk,
-                                   worker_threads) for chunk in chunks]
+        futures = [
+            executor.submit(run_chunk, engine.backend, settings, bars, chunk, worker_threads)
+            for chunk in chunks
+        ]
         try:
             for future, chunk in zip(futures, chunks):
                 results.extend(future.result())
@@ -132,8 +141,9 @@ def run_many(engine: Engine, bars: Bars, jobs: Iterable[Any], n_jobs: int | None
     return results
 
 
-def run_chunk(backend: str, settings: dict[str, Any], bars: Bars, jobs: list[Any],
-              n_jobs: int | None = None) -> list[BacktestResult]:
+def run_chunk(
+    backend: str, settings: dict[str, Any], bars: Bars, jobs: list[Any], n_jobs: int | None = None
+) -> list[BacktestResult]:
     """Run checked jobs on a fresh engine: what each executor worker does with its chunk.
 
     Parameters
@@ -168,12 +178,18 @@ def _as_built(item: Any) -> Any:
     memory; the others are kept as they are.
     """
     if isinstance(item, Bars):
-        return Bars(_aligned(item.timestamps), item.symbols,
-                    *(_aligned(getattr(item, name)) for name in FIELDS))
+        return Bars(
+            _aligned(item.timestamps),
+            item.symbols,
+            *(_aligned(getattr(item, name)) for name in FIELDS),
+        )
     if isinstance(item, (Signals, Targets)):
         job: Any = item
-        arrays = {f.name: _aligned(getattr(job, f.name)) for f in fields(job)
-                  if isinstance(getattr(job, f.name), np.ndarray)}
+        arrays = {
+            f.name: _aligned(getattr(job, f.name))
+            for f in fields(job)
+            if isinstance(getattr(job, f.name), np.ndarray)
+        }
         return replace(job, **arrays)
     return item
 
@@ -193,8 +209,10 @@ def _check_count(name: str, value: Any) -> int | None:
 
 def _check_executor(executor: Any) -> None:
     if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise ConfigError(f"executor: expected a concurrent.futures.Executor (with a submit "
-                          f"method), got {type(executor).__name__}")
+        raise ConfigError(
+            f"executor: expected a concurrent.futures.Executor (with a submit "
+            f"method), got {type(executor).__name__}"
+        )
 
 
 def _default_chunk_size(n_total: int, n_jobs: int | None, executor: Any) -> int:
@@ -208,11 +226,11 @@ def _default_chunk_size(n_total: int, n_jobs: int | None, executor: Any) -> int:
 def _executor_workers(executor: Any) -> int:
     """How many chunks the executor runs at once, as far as it says; else this machine's
     CPU count."""
-    for name in ("max_workers", "_max_workers"):   # Ray's executors; the standard pools
+    for name in ("max_workers", "_max_workers"):  # Ray's executors; the standard pools
         workers = getattr(executor, name, None)
         if isinstance(workers, int) and workers >= 1:
             return workers
-    client = getattr(executor, "_client", None)    # Dask's client.get_executor()
+    client = getattr(executor, "_client", None)  # Dask's client.get_executor()
     if client is not None and callable(getattr(client, "nthreads", None)):
         threads = sum(client.nthreads().values())
         if threads >= 1:
@@ -263,15 +281,26 @@ class OptimizeResult:
         return math.nan if self.best is None else self.best.stats[self.metric]
 
     def __repr__(self) -> str:
-        return (f"OptimizeResult(metric={self.metric!r}, best_params={self.best_params!r}, "
-                f"best_value={self.best_value!r}, rows={len(self.table)})")
+        return (
+            f"OptimizeResult(metric={self.metric!r}, best_params={self.best_params!r}, "
+            f"best_value={self.best_value!r}, rows={len(self.table)})"
+        )
 
 
-def optimize(engine: Engine, bars: Bars, make_job: Callable[..., Any],
-             grid: Mapping[str, Iterable[Any]], metric: str = "sharpe_ratio",
-             constraint: Callable[[Params], Any] | None = None, maximize: bool = True,
-             n_jobs: int | None = None, progress: bool = False, executor: Any = None, *,
-             chunk_size: int | None = None) -> OptimizeResult:
+def optimize(
+    engine: Engine,
+    bars: Bars,
+    make_job: Callable[..., Any],
+    grid: Mapping[str, Iterable[Any]],
+    metric: str = "sharpe_ratio",
+    constraint: Callable[[Params], Any] | None = None,
+    maximize: bool = True,
+    n_jobs: int | None = None,
+    progress: bool = False,
+    executor: Any = None,
+    *,
+    chunk_size: int | None = None,
+) -> OptimizeResult:
     """Run one job per combination of `grid` and rank them by `metric`.
 
     Parameters
@@ -327,21 +356,25 @@ def optimize(engine: Engine, bars: Bars, make_job: Callable[..., Any],
     (4, ['fast', 'slow'])
     """
     if not isinstance(metric, str) or metric not in STAT_NAMES:
-        raise ConfigError(f"metric: {metric!r} is not a statistic; choose one of "
-                          f"{', '.join(STAT_NAMES)}")
+        raise ConfigError(
+            f"metric: {metric!r} is not a statistic; choose one of {', '.join(STAT_NAMES)}"
+        )
     if not callable(make_job):
-        raise ConfigError(f"make_job: expected a function (cache, **params) -> job, got "
-                          f"{type(make_job).__name__}")
+        raise ConfigError(
+            f"make_job: expected a function (cache, **params) -> job, got {type(make_job).__name__}"
+        )
     if constraint is not None and not callable(constraint):
-        raise ConfigError(f"constraint: expected a function (params) -> bool, got "
-                          f"{type(constraint).__name__}")
+        raise ConfigError(
+            f"constraint: expected a function (params) -> bool, got {type(constraint).__name__}"
+        )
     engine.check_bars(bars)
     _check_count("n_jobs", n_jobs)
     _check_count("chunk_size", chunk_size)
     _check_executor(executor)
 
-    combinations = [params for params in _combinations(grid)
-                    if constraint is None or constraint(params)]
+    combinations = [
+        params for params in _combinations(grid) if constraint is None or constraint(params)
+    ]
     if not combinations:
         raise ConfigError("grid: no combination left to run (is the constraint ever true?)")
 
@@ -350,11 +383,20 @@ def optimize(engine: Engine, bars: Bars, make_job: Callable[..., Any],
     for params in combinations:
         job = make_job(cache, **params)
         if not isinstance(job, (Signals, Targets, Strategy)):
-            raise ConfigError(f"make_job: returned {type(job).__name__} for {dict(params)}; "
-                              f"expected Signals, Targets or a Strategy")
+            raise ConfigError(
+                f"make_job: returned {type(job).__name__} for {dict(params)}; "
+                f"expected Signals, Targets or a Strategy"
+            )
         jobs.append(job)
-    results = run_many(engine, bars, jobs, n_jobs=n_jobs, progress=progress,
-                       executor=executor, chunk_size=chunk_size)
+    results = run_many(
+        engine,
+        bars,
+        jobs,
+        n_jobs=n_jobs,
+        progress=progress,
+        executor=executor,
+        chunk_size=chunk_size,
+    )
 
     best = _best(results, metric, maximize)
     rows = [{**params, **result.stats} for params, result in zip(combinations, results)]
@@ -362,25 +404,31 @@ def optimize(engine: Engine, bars: Bars, make_job: Callable[..., Any],
         table=_table(rows),
         best_params=None if best is None else dict(combinations[best]),
         best=None if best is None else results[best],
-        metric=metric, maximize=bool(maximize))
+        metric=metric,
+        maximize=bool(maximize),
+    )
 
 
 def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[Params]:
     """Every combination of the grid, in product order, as `Params`."""
     if not isinstance(grid, Mapping) or not grid:
-        raise ConfigError(f"grid: expected a non-empty dict of parameter name -> values, got "
-                          f"{grid!r}")
+        raise ConfigError(
+            f"grid: expected a non-empty dict of parameter name -> values, got {grid!r}"
+        )
     names: list[str] = []
     values: list[list[Any]] = []
     for name, options in grid.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(f"grid: parameter names must be identifiers, got {name!r}")
         if name in STAT_NAMES:
-            raise ConfigError(f"grid: {name!r} is also a statistic; the table needs distinct "
-                              f"column names")
+            raise ConfigError(
+                f"grid: {name!r} is also a statistic; the table needs distinct column names"
+            )
         if isinstance(options, (str, bytes)) or not isinstance(options, Iterable):
-            raise ConfigError(f"grid: the values of {name!r} must be a list or range, got "
-                              f"{options!r} (wrap a single value in a list)")
+            raise ConfigError(
+                f"grid: the values of {name!r} must be a list or range, got "
+                f"{options!r} (wrap a single value in a list)"
+            )
         names.append(name)
         values.append(list(options))
     return [Params(zip(names, combination)) for combination in itertools.product(*values)]

@@ -103,9 +103,31 @@ import numpy as np
 from quanta_ref.errors import ConfigError, DataError
 
 __all__ = [
-    "ATR", "EMA", "MACD", "ROC", "RSI", "SMA", "WMA", "BollingerBands", "Highest", "Lowest",
-    "RollingStd", "atr", "bollinger_bands", "cross", "crossed_above", "crossed_below", "ema",
-    "highest", "lowest", "macd", "roc", "rolling_std", "rsi", "sma", "wma",
+    "ATR",
+    "EMA",
+    "MACD",
+    "ROC",
+    "RSI",
+    "SMA",
+    "WMA",
+    "BollingerBands",
+    "Highest",
+    "Lowest",
+    "RollingStd",
+    "atr",
+    "bollinger_bands",
+    "cross",
+    "crossed_above",
+    "crossed_below",
+    "ema",
+    "highest",
+    "lowest",
+    "macd",
+    "roc",
+    "rolling_std",
+    "rsi",
+    "sma",
+    "wma",
 ]
 
 _NAN = float("nan")
@@ -143,8 +165,9 @@ def _as_values(name: str, values: Any) -> np.ndarray:
     except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
     if arr.ndim not in (1, 2):
-        raise DataError(f"{name}: expected a 1-D array or a 2-D (T, N) array, "
-                        f"got shape {arr.shape}")
+        raise DataError(
+            f"{name}: expected a 1-D array or a 2-D (T, N) array, got shape {arr.shape}"
+        )
     return arr
 
 
@@ -455,8 +478,9 @@ class MACD:
         self.slow = _check_period("slow", slow, minimum=2)
         self.signal = _check_period("signal", signal)
         if self.fast >= self.slow:
-            raise ConfigError(f"fast: must be smaller than slow, got fast={self.fast}, "
-                              f"slow={self.slow}")
+            raise ConfigError(
+                f"fast: must be smaller than slow, got fast={self.fast}, slow={self.slow}"
+            )
         self.reset()
 
     def reset(self) -> None:
@@ -905,8 +929,9 @@ def rsi(values: Any, period: int = 14) -> np.ndarray:
     return _run(ind, _as_values("values", values))
 
 
-def macd(values: Any, fast: int = 12, slow: int = 26,
-         signal: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def macd(
+    values: Any, fast: int = 12, slow: int = 26, signal: int = 9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MACD line, signal line and histogram, aligned like TA-Lib MACD; see `MACD`.
 
     Parameters
@@ -937,8 +962,9 @@ def macd(values: Any, fast: int = 12, slow: int = 26,
     return _run3(ind, _as_values("values", values))
 
 
-def bollinger_bands(values: Any, period: int = 20,
-                    num_std: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bollinger_bands(
+    values: Any, period: int = 20, num_std: float = 2.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bollinger Bands (TA-Lib BBANDS with a simple average); see `BollingerBands`.
 
     Parameters

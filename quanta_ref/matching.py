@@ -28,8 +28,9 @@ def with_slippage(side: Side, base: float, high: float, low: float, slippage: fl
     return price if price > low else low
 
 
-def limit_price_in_bar(side: Side, limit: float, open_: float, high: float,
-                       low: float) -> float | None:
+def limit_price_in_bar(
+    side: Side, limit: float, open_: float, high: float, low: float
+) -> float | None:
     """Where a limit order fills in a bar it is live for the whole of, or None.
 
     Buy at L: the open if the bar opens at or below L (price improvement: the first trade of
@@ -48,8 +49,15 @@ def limit_price_in_bar(side: Side, limit: float, open_: float, high: float,
     return None
 
 
-def fill_price(order: Order, open_: float, high: float, low: float, close: float,
-               at_close: bool, slippage: float) -> float | None:
+def fill_price(
+    order: Order,
+    open_: float,
+    high: float,
+    low: float,
+    close: float,
+    at_close: bool,
+    slippage: float,
+) -> float | None:
     """The price at which `order` fills in this bar, or None if it does not.
 
     `at_close` prices a market order at the close (``fill_at="close"``) instead of the open.
@@ -102,8 +110,7 @@ def round_to_tick(price: float, tick: float) -> float:
     return floor(price / tick + 0.5) * tick
 
 
-def price_limits(reference_close: float, limit: float,
-                 tick: float | None) -> tuple[float, float]:
+def price_limits(reference_close: float, limit: float, tick: float | None) -> tuple[float, float]:
     """(limit-down, limit-up) prices for a day whose previous close is `reference_close`."""
     up = reference_close * (1.0 + limit)
     down = reference_close * (1.0 - limit)
@@ -113,8 +120,9 @@ def price_limits(reference_close: float, limit: float,
     return down, up
 
 
-def blocked_by_price_limit(side: Side, price: float, down: float, up: float,
-                           tick: float | None) -> bool:
+def blocked_by_price_limit(
+    side: Side, price: float, down: float, up: float, tick: float | None
+) -> bool:
     """True when a buy would trade at the limit-up price or a sell at the limit-down price.
 
     At the limit the queue on the other side is (almost) never reached by a backtest's order,

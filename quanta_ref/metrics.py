@@ -102,9 +102,22 @@ NS_PER_DAY = 86_400_000_000_000
 """Nanoseconds in one calendar day."""
 
 STAT_KEYS = (
-    "start_equity", "final_equity", "total_return", "cagr", "annual_volatility",
-    "sharpe_ratio", "sortino_ratio", "max_drawdown", "max_drawdown_duration", "calmar_ratio",
-    "win_rate", "profit_factor", "n_trades", "exposure", "turnover", "periods_per_year",
+    "start_equity",
+    "final_equity",
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "calmar_ratio",
+    "win_rate",
+    "profit_factor",
+    "n_trades",
+    "exposure",
+    "turnover",
+    "periods_per_year",
 )
 """The keys of the dictionary returned by `compute_stats`, in order."""
 
@@ -124,9 +137,11 @@ def _as_timestamps(timestamps: Any) -> np.ndarray:
         steps = np.diff(arr)
         if (steps <= 0).any():
             i = int(np.argmax(steps <= 0)) + 1
-            raise DataError(f"timestamps: not strictly ascending at position {i} "
-                            f"({np.datetime64(int(arr[i - 1]), 'ns')} then "
-                            f"{np.datetime64(int(arr[i]), 'ns')})")
+            raise DataError(
+                f"timestamps: not strictly ascending at position {i} "
+                f"({np.datetime64(int(arr[i - 1]), 'ns')} then "
+                f"{np.datetime64(int(arr[i]), 'ns')})"
+            )
     return arr
 
 
@@ -202,10 +217,15 @@ def infer_periods_per_year(timestamps: np.ndarray) -> float:
     return float(np.median(bars_per_day)) * days_per_year
 
 
-def checked_inputs(timestamps: Any, equity: Any, initial_cash: Any, trade_pnls: Any,
-                   traded_value: Any, bars_in_market: Any, periods_per_year: Any,
-                   ) -> tuple[np.ndarray, np.ndarray, float, float | None, list[float], float,
-                              int]:
+def checked_inputs(
+    timestamps: Any,
+    equity: Any,
+    initial_cash: Any,
+    trade_pnls: Any,
+    traded_value: Any,
+    bars_in_market: Any,
+    periods_per_year: Any,
+) -> tuple[np.ndarray, np.ndarray, float, float | None, list[float], float, int]:
     """The inputs of `compute_stats`, checked in order (the first failing check decides the
     error) and converted: (timestamps, equity, initial_cash, periods_per_year or None,
     trade pnls, traded_value, bars_in_market). Both backends call this."""
@@ -218,11 +238,13 @@ def checked_inputs(timestamps: Any, equity: Any, initial_cash: Any, trade_pnls: 
     bad = ~np.isfinite(eq_arr)
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataError(f"equity: non-finite value {eq_arr[i]} at bar {i} "
-                        f"({np.datetime64(int(ts[i]), 'ns')})")
+        raise DataError(
+            f"equity: non-finite value {eq_arr[i]} at bar {i} ({np.datetime64(int(ts[i]), 'ns')})"
+        )
     cash = _positive_finite("initial_cash", initial_cash)
-    ppy = None if periods_per_year is None else _positive_finite("periods_per_year",
-                                                                  periods_per_year)
+    ppy = (
+        None if periods_per_year is None else _positive_finite("periods_per_year", periods_per_year)
+    )
 
     pnls: list[float] = []
     for j, p in enumerate(trade_pnls):
@@ -250,9 +272,16 @@ def checked_inputs(timestamps: Any, equity: Any, initial_cash: Any, trade_pnls: 
 
 
 # ------------------------------------------------------------------------------ statistics
-def compute_stats(timestamps: np.ndarray, equity: np.ndarray, initial_cash: float, *,
-                  trade_pnls: Sequence[float], traded_value: float, bars_in_market: int,
-                  periods_per_year: float | None = None) -> dict[str, float]:
+def compute_stats(
+    timestamps: np.ndarray,
+    equity: np.ndarray,
+    initial_cash: float,
+    *,
+    trade_pnls: Sequence[float],
+    traded_value: float,
+    bars_in_market: int,
+    periods_per_year: float | None = None,
+) -> dict[str, float]:
     """Summary statistics of an equity curve and its closed trades.
 
     The formulas, their order of evaluation and every edge case are written out in the
@@ -293,8 +322,8 @@ def compute_stats(timestamps: np.ndarray, equity: np.ndarray, initial_cash: floa
     """
     # ---- inputs ---------------------------------------------------------------------
     ts, eq_arr, cash, ppy, pnls, traded, in_market = checked_inputs(
-        timestamps, equity, initial_cash, trade_pnls, traded_value, bars_in_market,
-        periods_per_year)
+        timestamps, equity, initial_cash, trade_pnls, traded_value, bars_in_market, periods_per_year
+    )
     if ppy is None:
         ppy = infer_periods_per_year(ts)
     n_bars = int(eq_arr.size)

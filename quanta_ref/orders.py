@@ -104,16 +104,43 @@ class Order:
     `quantity` is 0.0, and `target_quantity` or `target_percent` holds the target.
     """
 
-    __slots__ = ("order_id", "symbol", "side", "quantity", "filled_quantity", "order_type",
-                 "limit_price", "stop_price", "time_in_force", "status", "reject_reason",
-                 "created_at", "filled_at", "target_quantity", "target_percent",
-                 "average_fill_price", "triggered", "eligible_bar", "active_day")
+    __slots__ = (
+        "order_id",
+        "symbol",
+        "side",
+        "quantity",
+        "filled_quantity",
+        "order_type",
+        "limit_price",
+        "stop_price",
+        "time_in_force",
+        "status",
+        "reject_reason",
+        "created_at",
+        "filled_at",
+        "target_quantity",
+        "target_percent",
+        "average_fill_price",
+        "triggered",
+        "eligible_bar",
+        "active_day",
+    )
 
-    def __init__(self, order_id: int, symbol: str, side: Side | None, quantity: float,
-                 order_type: OrderType, limit_price: float | None, stop_price: float | None,
-                 time_in_force: TimeInForce, created_at: int, eligible_bar: int,
-                 target_quantity: float | None = None,
-                 target_percent: float | None = None) -> None:
+    def __init__(
+        self,
+        order_id: int,
+        symbol: str,
+        side: Side | None,
+        quantity: float,
+        order_type: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        time_in_force: TimeInForce,
+        created_at: int,
+        eligible_bar: int,
+        target_quantity: float | None = None,
+        target_percent: float | None = None,
+    ) -> None:
         self.order_id = order_id
         self.symbol = symbol
         self.side = side
@@ -125,14 +152,14 @@ class Order:
         self.time_in_force = time_in_force
         self.status = OrderStatus.PENDING
         self.reject_reason: str | None = None
-        self.created_at = created_at          # timestamp (ns) of the bar it was submitted on
-        self.filled_at: int | None = None     # timestamp of its last fill
+        self.created_at = created_at  # timestamp (ns) of the bar it was submitted on
+        self.filled_at: int | None = None  # timestamp of its last fill
         self.target_quantity = target_quantity
         self.target_percent = target_percent
         self.average_fill_price = 0.0
-        self.triggered = False                # a stop that has been touched
-        self.eligible_bar = eligible_bar      # first bar index at which it may be matched
-        self.active_day: int | None = None    # trading day a DAY order lives in, once known
+        self.triggered = False  # a stop that has been touched
+        self.eligible_bar = eligible_bar  # first bar index at which it may be matched
+        self.active_day: int | None = None  # trading day a DAY order lives in, once known
 
     @property
     def remaining(self) -> float:
@@ -153,8 +180,11 @@ class Order:
 
     def as_dict(self) -> dict[str, Any]:
         """The public fields as a dict (enums as their string values)."""
-        out = {name: getattr(self, name) for name in Order.__slots__
-               if name not in ("triggered", "eligible_bar", "active_day")}
+        out = {
+            name: getattr(self, name)
+            for name in Order.__slots__
+            if name not in ("triggered", "eligible_bar", "active_day")
+        }
         for key in ("side", "order_type", "time_in_force", "status"):
             out[key] = None if out[key] is None else out[key].value
         return out
@@ -162,9 +192,11 @@ class Order:
     def __repr__(self) -> str:
         side = self.side.value if self.side else "target"
         extra = f", reason={self.reject_reason!r}" if self.reject_reason else ""
-        return (f"Order(#{self.order_id} {side} {self.quantity:g} {self.symbol} "
-                f"{self.order_type.value}, {self.status.value}, "
-                f"filled={self.filled_quantity:g}{extra})")
+        return (
+            f"Order(#{self.order_id} {side} {self.quantity:g} {self.symbol} "
+            f"{self.order_type.value}, {self.status.value}, "
+            f"filled={self.filled_quantity:g}{extra})"
+        )
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class Position:
     quantity: float = 0.0
     average_cost: float = 0.0
     realized_pnl: float = 0.0
-    last_price: float = float("nan")   # latest close seen (NaN before the first bar)
+    last_price: float = float("nan")  # latest close seen (NaN before the first bar)
 
     @property
     def unrealized_pnl(self) -> float:
@@ -49,8 +49,8 @@ class _Lot:
 
     entry_time: int
     entry_price: float
-    quantity: float        # > 0, in the direction of the position
-    cost_per_unit: float   # entry commission and tax per unit
+    quantity: float  # > 0, in the direction of the position
+    cost_per_unit: float  # entry commission and tax per unit
 
 
 @dataclass
@@ -102,8 +102,15 @@ class Portfolio(PortfolioInterface):
     def position_of(self, symbol: str) -> Position:
         return self.positions[self.symbols.index(symbol)]
 
-    def check_margin(self, column: int, side: Side, quantity: float, price: float,
-                     max_leverage: float, equity: float) -> bool:
+    def check_margin(
+        self,
+        column: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        max_leverage: float,
+        equity: float,
+    ) -> bool:
         """Gross exposure after the order <= max_leverage x equity. The exposure is
         sum of |quantity| x last close over the symbols in data order, with symbol `column`
         at its quantity after the order, valued at `price`."""
@@ -154,10 +161,12 @@ class Portfolio(PortfolioInterface):
         if old == 0.0 or (old > 0.0) == (signed > 0.0):
             # Opening or adding: the average cost moves toward the fill price.
             pos.average_cost = (pos.average_cost * abs(old) + fill.price * fill.quantity) / (
-                abs(old) + fill.quantity)
+                abs(old) + fill.quantity
+            )
             pos.quantity = old + signed
-            self._lots[column].append(_Lot(fill.timestamp, fill.price, fill.quantity,
-                                           cost_per_unit))
+            self._lots[column].append(
+                _Lot(fill.timestamp, fill.price, fill.quantity, cost_per_unit)
+            )
             return
         # Reducing, closing or reversing.
         direction = 1.0 if old > 0.0 else -1.0
@@ -176,21 +185,33 @@ class Portfolio(PortfolioInterface):
             pos.average_cost = fill.price
             self._lots[column].append(_Lot(fill.timestamp, fill.price, opened, cost_per_unit))
 
-    def _close_lots(self, fill: Fill, column: int, quantity: float, direction: float,
-                    exit_cost_per_unit: float) -> None:
+    def _close_lots(
+        self, fill: Fill, column: int, quantity: float, direction: float, exit_cost_per_unit: float
+    ) -> None:
         """Match `quantity` against the oldest open lots and record one Trade per lot touched."""
         lots = self._lots[column]
         left = quantity
         while left > 0.0 and lots:
             lot = lots[0]
             take = min(lot.quantity, left)
-            pnl = ((fill.price - lot.entry_price) * take * direction
-                   - lot.cost_per_unit * take - exit_cost_per_unit * take)
-            self.trades.append(Trade(
-                symbol=fill.symbol, direction=int(direction), quantity=take,
-                entry_time=lot.entry_time, entry_price=lot.entry_price,
-                exit_time=fill.timestamp, exit_price=fill.price,
-                pnl=pnl, return_=pnl / (lot.entry_price * take)))
+            pnl = (
+                (fill.price - lot.entry_price) * take * direction
+                - lot.cost_per_unit * take
+                - exit_cost_per_unit * take
+            )
+            self.trades.append(
+                Trade(
+                    symbol=fill.symbol,
+                    direction=int(direction),
+                    quantity=take,
+                    entry_time=lot.entry_time,
+                    entry_price=lot.entry_price,
+                    exit_time=fill.timestamp,
+                    exit_price=fill.price,
+                    pnl=pnl,
+                    return_=pnl / (lot.entry_price * take),
+                )
+            )
             left = left - take
             if take == lot.quantity:
                 lots.popleft()

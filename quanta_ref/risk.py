@@ -18,7 +18,7 @@ class RiskManager:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.peak_equity = config.initial_cash
-        self.halted = False   # set once the drawdown stop is hit; never cleared
+        self.halted = False  # set once the drawdown stop is hit; never cleared
 
     def record_equity(self, equity: float) -> None:
         """Follow the equity at each bar's close; hit the drawdown stop when it is reached.
@@ -32,8 +32,15 @@ class RiskManager:
             if 1.0 - equity / self.peak_equity >= limit:
                 self.halted = True
 
-    def check(self, portfolio: Portfolio, column: int, side: Side, quantity: float,
-              price: float, equity: float) -> str | None:
+    def check(
+        self,
+        portfolio: Portfolio,
+        column: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        equity: float,
+    ) -> str | None:
         """The reason code refusing this order, or None to accept it.
 
         `price` values the order (the last close at submission; the fill price for a target
@@ -53,10 +60,13 @@ class RiskManager:
             return Reason.MAX_ORDER_VALUE
         if cfg.max_position_quantity is not None and abs(after) > cfg.max_position_quantity:
             return Reason.MAX_POSITION
-        if (cfg.max_position_weight is not None
-                and abs(after) * price > cfg.max_position_weight * equity):
+        if (
+            cfg.max_position_weight is not None
+            and abs(after) * price > cfg.max_position_weight * equity
+        ):
             return Reason.MAX_POSITION
         if cfg.max_leverage is not None and not portfolio.check_margin(
-                column, side, quantity, price, cfg.max_leverage, equity):
+            column, side, quantity, price, cfg.max_leverage, equity
+        ):
             return Reason.MAX_LEVERAGE
         return None

@@ -37,8 +37,10 @@ def extract(wheel: Path) -> bytes:
         packed = archive.read(SOURCE_MEMBER)
     digest = hashlib.sha256(packed).hexdigest()
     if digest != SOURCE_SHA256:
-        raise SystemExit(f"{SOURCE_MEMBER}: sha256 {digest} is not the 2026.1 file "
-                         f"({SOURCE_SHA256}); check the notice before using another release")
+        raise SystemExit(
+            f"{SOURCE_MEMBER}: sha256 {digest} is not the 2026.1 file "
+            f"({SOURCE_SHA256}); check the notice before using another release"
+        )
     reader = csv.reader(io.StringIO(gzip.decompress(packed).decode("utf-8"), newline=""))
     header = next(reader)
     if header != HEADER:

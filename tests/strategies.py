@@ -37,8 +37,9 @@ from quanta_ref.config import EngineConfig
 # ---------------------------------------------------------------------- profiles
 _SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=_SUPPRESS)
-settings.register_profile("deep", max_examples=10_000, deadline=None,
-                          suppress_health_check=_SUPPRESS)
+settings.register_profile(
+    "deep", max_examples=10_000, deadline=None, suppress_health_check=_SUPPRESS
+)
 PROFILE = os.environ.get("QUANTA_HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(PROFILE)
 
@@ -46,8 +47,9 @@ NS_MINUTE = 60 * 10**9
 NS_DAY = 86_400 * 10**9
 #: Start dates (int64 ns): a Monday in 2024, days around the epoch (negative timestamps, where
 #: the trading day must be floor(ts / day), not truncation), and a leap day.
-STARTS = tuple(int(np.datetime64(d, "ns").astype(np.int64))
-               for d in ("2024-01-01", "1969-12-29", "2000-02-28"))
+STARTS = tuple(
+    int(np.datetime64(d, "ns").astype(np.int64)) for d in ("2024-01-01", "1969-12-29", "2000-02-28")
+)
 SYMBOLS = ("S0", "S1", "S2", "S3", "S4")
 
 
@@ -75,17 +77,24 @@ def bar_specs(draw: Any, max_symbols: int = 5, max_bars: int = 300) -> dict[str,
         # bars
         "sigma": draw(st.sampled_from([0.0, 0.005, 0.02, 0.06])),
         "p_missing": draw(st.sampled_from([0.0, 0.0, 0.05, 0.3])),
-        "missing_prefix": draw(st.lists(st.sampled_from([0, 0, 1, 3, 20]),
-                                        min_size=n_symbols, max_size=n_symbols)),
-        "missing_suffix": draw(st.lists(st.sampled_from([0, 0, 0, 2]),
-                                        min_size=n_symbols, max_size=n_symbols)),
+        "missing_prefix": draw(
+            st.lists(st.sampled_from([0, 0, 1, 3, 20]), min_size=n_symbols, max_size=n_symbols)
+        ),
+        "missing_suffix": draw(
+            st.lists(st.sampled_from([0, 0, 0, 2]), min_size=n_symbols, max_size=n_symbols)
+        ),
         "p_limit": draw(st.sampled_from([0.0, 0.05, 0.2, 0.5])),
         "p_gap": draw(st.sampled_from([0.0, 0.05, 0.2])),
         "p_zero_volume": draw(st.sampled_from([0.0, 0.1, 0.5])),
         "small_volume": draw(st.booleans()),
-        "tick_prices": draw(st.booleans()),     # prices on a 0.01 grid, like exchange data
-        "start_prices": draw(st.lists(st.sampled_from([1.0, 1.0, 2.37, 9.99, 10.0, 33.3, 150.0]),
-                                      min_size=n_symbols, max_size=n_symbols)),
+        "tick_prices": draw(st.booleans()),  # prices on a 0.01 grid, like exchange data
+        "start_prices": draw(
+            st.lists(
+                st.sampled_from([1.0, 1.0, 2.37, 9.99, 10.0, 33.3, 150.0]),
+                min_size=n_symbols,
+                max_size=n_symbols,
+            )
+        ),
     }
 
 
@@ -110,7 +119,7 @@ def _timestamps(spec: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
         return out
     for t in range(n_bars):
         if spec["skip_weekends"]:
-            while (day + 3) % 7 >= 5:     # 1970-01-01 was a Thursday: (day + 3) % 7 = weekday
+            while (day + 3) % 7 >= 5:  # 1970-01-01 was a Thursday: (day + 3) % 7 = weekday
                 day += 1
         out[t] = day * NS_DAY + spec["time_of_day"] * NS_MINUTE
         day += 1 + int(rng.random() < spec["p_holiday"])
@@ -127,17 +136,20 @@ def make_bars(spec: dict[str, Any]) -> Bars:
     v = np.zeros((n_bars, n_symbols))
     sigma = spec["sigma"]
     for n in range(n_symbols):
-        prev: float | None = None        # this symbol's last close
-        day_ref: float | None = None     # its last close on an earlier day
+        prev: float | None = None  # this symbol's last close
+        day_ref: float | None = None  # its last close on an earlier day
         day: int | None = None
         price0 = spec["start_prices"][n]
         for t in range(n_bars):
-            u = rng.random(8)            # a fixed count per bar keeps the stream aligned
+            u = rng.random(8)  # a fixed count per bar keeps the stream aligned
             z = rng.standard_normal(4)
             if days[t] != day:
                 day, day_ref = int(days[t]), prev
-            if (t < spec["missing_prefix"][n] or t >= n_bars - spec["missing_suffix"][n]
-                    or u[0] < spec["p_missing"]):
+            if (
+                t < spec["missing_prefix"][n]
+                or t >= n_bars - spec["missing_suffix"][n]
+                or u[0] < spec["p_missing"]
+            ):
                 continue
             base = price0 if prev is None else prev
             ref = day_ref if day_ref is not None else prev
@@ -146,9 +158,9 @@ def make_bars(spec: dict[str, Any]) -> Bars:
                 target = ref * (1.1 if up else 0.9)
                 if spec["tick_prices"]:
                     target = _to_tick(target)
-                if u[3] < 0.5:           # one price all bar long, at the limit
+                if u[3] < 0.5:  # one price all bar long, at the limit
                     op = hi = low = cl = target
-                else:                    # moves to the limit and closes there
+                else:  # moves to the limit and closes there
                     op = base * math.exp(sigma * z[0] * 0.5)
                     op = min(op, target) if up else max(op, target)
                     cl = target
@@ -161,7 +173,7 @@ def make_bars(spec: dict[str, Any]) -> Bars:
                 elif prev is not None:
                     op = base * math.exp(sigma * z[0] * 0.5)
                 cl = op * math.exp(sigma * z[1])
-                if cl < 0.5 or cl > 5000.0:   # keep prices in a sane range
+                if cl < 0.5 or cl > 5000.0:  # keep prices in a sane range
                     cl = op
                 hi = max(op, cl) * (1.0 + abs(sigma * z[2]) * 0.5)
                 low = min(op, cl) * (1.0 - abs(sigma * z[3]) * 0.5)
@@ -185,8 +197,10 @@ def describe_bars(bars: Bars) -> str:
             if np.isnan(bars.close[t, n]):
                 cells.append(f"{s}: missing")
             else:
-                o, h, lo, c, v = (float(getattr(bars, f)[t, n])
-                                  for f in ("open", "high", "low", "close", "volume"))
+                o, h, lo, c, v = (
+                    float(getattr(bars, f)[t, n])
+                    for f in ("open", "high", "low", "close", "volume")
+                )
                 cells.append(f"{s}: o={o!r} h={h!r} l={lo!r} c={c!r} v={v!r}")
         ts = np.datetime64(int(bars.timestamps[t]), "ns")
         lines.append(f"  [{t}] {ts} ({int(bars.timestamps[t])}) " + "; ".join(cells))
@@ -220,15 +234,17 @@ def engine_settings(draw: Any) -> dict[str, Any]:
         s["tick_size"] = None if limit is None else draw(st.sampled_from([None, 0.01]))
     if allow_short:
         s["allow_short"] = True
-        s["settlement"] = "T+0"           # T+1 is for cash accounts only
+        s["settlement"] = "T+0"  # T+1 is for cash accounts only
         s["max_leverage"] = draw(st.sampled_from([None, 1.0, 2.0, 4.0]))
     elif not cn_a or draw(st.booleans()):
         s["settlement"] = draw(st.sampled_from(["T+0", "T+1", "T+1"]))
     s["max_volume_fraction"] = draw(st.sampled_from([None, None, 0.01, 0.1, 1.0]))
-    for key, choices in (("max_position_quantity", [100.0, 5_000.0]),
-                         ("max_position_weight", [0.2, 0.6, 1.0]),
-                         ("max_order_value", [5_000.0, 100_000.0]),
-                         ("max_drawdown_stop", [0.02, 0.1])):
+    for key, choices in (
+        ("max_position_quantity", [100.0, 5_000.0]),
+        ("max_position_weight", [0.2, 0.6, 1.0]),
+        ("max_order_value", [5_000.0, 100_000.0]),
+        ("max_drawdown_stop", [0.02, 0.1]),
+    ):
         value = draw(st.sampled_from([None] * 6 + choices))
         if value is not None:
             s[key] = value
@@ -238,20 +254,21 @@ def engine_settings(draw: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------- scripts
 _GO_ON = st.sampled_from([False] + [True] * 31)
 _TIF = st.sampled_from(["gtc", "day", "GTC", "Day"])
-_OFFSET = st.one_of(st.sampled_from([0.0, 0.1, -0.1, 0.05, -0.05, 0.0999, -0.0999, 0.2]),
-                    st.floats(-0.15, 0.15, allow_nan=False))
+_OFFSET = st.one_of(
+    st.sampled_from([0.0, 0.1, -0.1, 0.05, -0.05, 0.0999, -0.0999, 0.2]),
+    st.floats(-0.15, 0.15, allow_nan=False),
+)
 _QUANTITY = st.one_of(
     st.fixed_dictionaries({"mode": st.just("lots"), "n": st.integers(1, 20)}),
     st.fixed_dictionaries({"mode": st.just("odd"), "n": st.integers(1, 250)}),
     st.fixed_dictionaries({"mode": st.just("odd"), "n": st.integers(1, 3)}),
-    st.fixed_dictionaries({"mode": st.just("frac"),
-                           "x": st.floats(0.001, 500.0, allow_nan=False)}),
+    st.fixed_dictionaries({"mode": st.just("frac"), "x": st.floats(0.001, 500.0, allow_nan=False)}),
     st.fixed_dictionaries({"mode": st.just("huge"), "n": st.integers(10**5, 10**9)}),
-    st.fixed_dictionaries({"mode": st.just("held"),
-                           "f": st.sampled_from([1.0, 0.5, 1.5, 3.0])}),
+    st.fixed_dictionaries({"mode": st.just("held"), "f": st.sampled_from([1.0, 0.5, 1.5, 3.0])}),
     st.fixed_dictionaries({"mode": st.just("part"), "n": st.integers(1, 5)}),
-    st.fixed_dictionaries({"mode": st.just("cash"),
-                           "f": st.sampled_from([0.1, 0.5, 0.99, 1.0, 2.0])}),
+    st.fixed_dictionaries(
+        {"mode": st.just("cash"), "f": st.sampled_from([0.1, 0.5, 0.99, 1.0, 2.0])}
+    ),
 )
 
 
@@ -259,22 +276,42 @@ def actions(n_symbols: int) -> st.SearchStrategy[dict[str, Any]]:
     """One scripted call (see `ScriptedStrategy._act`)."""
     # Symbol 0 half the time: orders meet (buy, then sell the same shares) more often.
     symbol = st.sampled_from([0, 0, 0, 0, *range(n_symbols)]) if n_symbols > 1 else st.just(0)
-    submit = st.fixed_dictionaries({
-        "op": st.just("submit"), "sym": symbol,
-        "side": st.sampled_from(["buy", "sell", "BUY", "Sell"]),
-        "type": st.sampled_from(["market", "limit", "stop", "stop_limit", "LIMIT", "Market"]),
-        "tif": _TIF, "qty": _QUANTITY, "limit_off": _OFFSET, "stop_off": _OFFSET,
-        "round": st.booleans()})
-    cancel = st.fixed_dictionaries({"op": st.just("cancel"),
-                                    "pick": st.floats(0.0, 1.0, exclude_max=True)})
-    target_qty = st.fixed_dictionaries({
-        "op": st.just("target_qty"), "sym": symbol, "lots": st.integers(-10, 30),
-        "odd": st.sampled_from([0.0, 0.0, 1.0, 0.5]), "tif": _TIF})
-    target_pct = st.fixed_dictionaries({
-        "op": st.just("target_pct"), "sym": symbol,
-        "w": st.one_of(st.sampled_from([0.0, 1.0, 0.5, -0.5, 1.5, 0.25]),
-                       st.floats(-0.5, 1.5, allow_nan=False)),
-        "tif": _TIF})
+    submit = st.fixed_dictionaries(
+        {
+            "op": st.just("submit"),
+            "sym": symbol,
+            "side": st.sampled_from(["buy", "sell", "BUY", "Sell"]),
+            "type": st.sampled_from(["market", "limit", "stop", "stop_limit", "LIMIT", "Market"]),
+            "tif": _TIF,
+            "qty": _QUANTITY,
+            "limit_off": _OFFSET,
+            "stop_off": _OFFSET,
+            "round": st.booleans(),
+        }
+    )
+    cancel = st.fixed_dictionaries(
+        {"op": st.just("cancel"), "pick": st.floats(0.0, 1.0, exclude_max=True)}
+    )
+    target_qty = st.fixed_dictionaries(
+        {
+            "op": st.just("target_qty"),
+            "sym": symbol,
+            "lots": st.integers(-10, 30),
+            "odd": st.sampled_from([0.0, 0.0, 1.0, 0.5]),
+            "tif": _TIF,
+        }
+    )
+    target_pct = st.fixed_dictionaries(
+        {
+            "op": st.just("target_pct"),
+            "sym": symbol,
+            "w": st.one_of(
+                st.sampled_from([0.0, 1.0, 0.5, -0.5, 1.5, 0.25]),
+                st.floats(-0.5, 1.5, allow_nan=False),
+            ),
+            "tif": _TIF,
+        }
+    )
     return st.one_of(submit, submit, cancel, target_qty, target_pct)
 
 
@@ -303,8 +340,9 @@ def scripts(draw: Any, n_bars: int, n_symbols: int) -> dict[str, Any]:
 
 
 @st.composite
-def scenarios(draw: Any, max_symbols: int = 5,
-              max_bars: int = 300) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
+def scenarios(
+    draw: Any, max_symbols: int = 5, max_bars: int = 300
+) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
     """(bars, engine settings, script) for one random backtest.
 
     One scenario in four is a *tight account*: cheap symbols, a small cash account, a
@@ -314,18 +352,26 @@ def scenarios(draw: Any, max_symbols: int = 5,
     spec = draw(bar_specs(max_symbols, max_bars))
     engine = draw(engine_settings())
     if draw(st.sampled_from([False, False, False, True])):
-        spec["start_prices"] = draw(st.lists(st.sampled_from([1.0, 2.37, 4.5]),
-                                             min_size=spec["n_symbols"],
-                                             max_size=spec["n_symbols"]))
+        spec["start_prices"] = draw(
+            st.lists(
+                st.sampled_from([1.0, 2.37, 4.5]),
+                min_size=spec["n_symbols"],
+                max_size=spec["n_symbols"],
+            )
+        )
         engine = {k: v for k, v in engine.items() if k not in ("market", "fractional")}
-        engine.update(initial_cash=draw(st.sampled_from([20.0, 100.0])), lot_size=1,
-                      min_commission=draw(st.sampled_from([1.0, 5.0])),
-                      commission_rate=draw(st.sampled_from([0.0, 0.001])), allow_short=False,
-                      settlement=draw(st.sampled_from(["T+0", "T+1"])))
+        engine.update(
+            initial_cash=draw(st.sampled_from([20.0, 100.0])),
+            lot_size=1,
+            min_commission=draw(st.sampled_from([1.0, 5.0])),
+            commission_rate=draw(st.sampled_from([0.0, 0.001])),
+            allow_short=False,
+            settlement=draw(st.sampled_from(["T+0", "T+1"])),
+        )
         engine.pop("max_leverage", None)
     bars = make_bars(spec)
     if not (bars.volume > 0.0).any():
-        engine.pop("max_volume_fraction", None)   # a ConfigError at run: nothing could fill
+        engine.pop("max_volume_fraction", None)  # a ConfigError at run: nothing could fill
     return bars, engine, draw(scripts(spec["n_bars"], spec["n_symbols"]))
 
 
@@ -339,8 +385,9 @@ class ScriptedStrategy(Strategy):
     submitted in `on_start` (`start_ids`).
     """
 
-    def __init__(self, script: dict[str, Any], lot_size: float = 1.0,
-                 fractional: bool = False) -> None:
+    def __init__(
+        self, script: dict[str, Any], lot_size: float = 1.0, fractional: bool = False
+    ) -> None:
         super().__init__()
         self.script = script
         self.lot = float(lot_size)
@@ -398,14 +445,14 @@ class ScriptedStrategy(Strategy):
             q = float(spec["n"])
         elif mode == "frac":
             q = float(spec["x"])
-        elif mode == "part":   # a few lots, at most the holding: a sell that is accepted
+        elif mode == "part":  # a few lots, at most the holding: a sell that is accepted
             q = min(spec["n"] * lot, abs(ctx.position(symbol)))
         elif mode == "held":
             held = abs(ctx.position(symbol))
             q = held * spec["f"]
             if not self.fractional:
                 q = float(math.ceil(q))
-        else:   # "cash": a share of the cash, in whole lots
+        else:  # "cash": a share of the cash, in whole lots
             q = math.floor(ctx.cash * spec["f"] / self._reference(ctx, symbol) / lot) * lot
         return float(q) if q > 0.0 else lot
 
@@ -417,17 +464,26 @@ class ScriptedStrategy(Strategy):
             return ctx.cancel(self.ids[int(a["pick"] * len(self.ids))])
         symbol = ctx.symbols[a["sym"]]
         if op == "target_qty":
-            return ctx.order_target_quantity(symbol, a["lots"] * self.lot + a["odd"],
-                                             time_in_force=a["tif"])
+            return ctx.order_target_quantity(
+                symbol, a["lots"] * self.lot + a["odd"], time_in_force=a["tif"]
+            )
         if op == "target_pct":
             return ctx.order_target_percent(symbol, a["w"], time_in_force=a["tif"])
         kind = a["type"].lower()
         ref = self._reference(ctx, symbol)
         prices: dict[str, float | None] = {"limit_price": None, "stop_price": None}
-        for field, key, used in (("limit_price", "limit_off", ("limit", "stop_limit")),
-                                 ("stop_price", "stop_off", ("stop", "stop_limit"))):
+        for field, key, used in (
+            ("limit_price", "limit_off", ("limit", "stop_limit")),
+            ("stop_price", "stop_off", ("stop", "stop_limit")),
+        ):
             if kind in used:
                 price = ref * (1.0 + a[key])
                 prices[field] = max(round(price, 2), 0.01) if a["round"] else price
-        return ctx.submit_order(symbol, a["side"], self._quantity(ctx, symbol, a["qty"]),
-                                a["type"], time_in_force=a["tif"], **prices)
+        return ctx.submit_order(
+            symbol,
+            a["side"],
+            self._quantity(ctx, symbol, a["qty"]),
+            a["type"],
+            time_in_force=a["tif"],
+            **prices,
+        )

@@ -15,8 +15,11 @@ DAY = 86_400_000_000_000
 START = np.datetime64("2024-01-01", "ns").astype(np.int64)  # a Monday
 
 
-def bars_from_rows(rows: Sequence[Sequence[float] | None] | dict[str, Sequence[Any]],
-                   start: int = int(START), step: int = DAY) -> Bars:
+def bars_from_rows(
+    rows: Sequence[Sequence[float] | None] | dict[str, Sequence[Any]],
+    start: int = int(START),
+    step: int = DAY,
+) -> Bars:
     """Bars from (open, high, low, close, volume) rows, one bar per day.
 
     `rows` is a list for one symbol "X", or a dict symbol -> list of rows for several. A row of
@@ -45,8 +48,9 @@ class Script(Strategy):
 
     actions: dict[int, Action | list[Action]] = {}
 
-    def __init__(self, actions: dict[int, Action | list[Action]] | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self, actions: dict[int, Action | list[Action]] | None = None, **params: Any
+    ) -> None:
         super().__init__(**params)
         self.actions = actions or {}
         self.ids: list[int] = []
@@ -74,8 +78,12 @@ class Script(Strategy):
         self.events.append(("order", (order.order_id, order.status.value)))
 
 
-def run(backend: str, bars: Bars, actions: dict[int, Action | list[Action]] | None = None,
-        **settings: Any) -> BacktestResult:
+def run(
+    backend: str,
+    bars: Bars,
+    actions: dict[int, Action | list[Action]] | None = None,
+    **settings: Any,
+) -> BacktestResult:
     """Run a `Script` with `actions` on `backend` with engine `settings`."""
     settings.setdefault("initial_cash", 100_000.0)
     return Engine(backend=backend, **settings).run(bars, Script(actions))
@@ -86,8 +94,12 @@ def same(x: float) -> Any:
     return pytest.approx(x, rel=1e-12, abs=1e-9)
 
 
-def run_script(backend: str, bars: Bars, actions: dict[int, Action | list[Action]] | None = None,
-               **settings: Any) -> tuple[BacktestResult, Script]:
+def run_script(
+    backend: str,
+    bars: Bars,
+    actions: dict[int, Action | list[Action]] | None = None,
+    **settings: Any,
+) -> tuple[BacktestResult, Script]:
     """`run`, also returning the strategy (for its recorded callbacks)."""
     settings.setdefault("initial_cash", 100_000.0)
     script = Script(actions)

@@ -9,8 +9,17 @@ import pytest
 from support import bars_from_rows, run
 
 import quanta_ref
-from quanta_ref import (BackendUnavailable, ConfigError, Engine, OrderStatus, OrderType, Side,
-                        Strategy, TimeInForce, data)
+from quanta_ref import (
+    BackendUnavailable,
+    ConfigError,
+    Engine,
+    OrderStatus,
+    OrderType,
+    Side,
+    Strategy,
+    TimeInForce,
+    data,
+)
 from quanta_ref.events import BarEvent, ControlEvent, EventBus, OrderEvent
 from quanta_ref.examples import SmaCross
 
@@ -28,8 +37,20 @@ def test_enums_accept_their_names_in_any_case() -> None:
 
 
 def test_contract_names_are_importable() -> None:
-    for name in ("Engine", "Strategy", "Bars", "data", "Fill", "Order", "Trade", "QuantaError",
-                 "ConfigError", "DataError", "OrderError", "BackendUnavailable"):
+    for name in (
+        "Engine",
+        "Strategy",
+        "Bars",
+        "data",
+        "Fill",
+        "Order",
+        "Trade",
+        "QuantaError",
+        "ConfigError",
+        "DataError",
+        "OrderError",
+        "BackendUnavailable",
+    ):
         assert hasattr(quanta_ref, name), name
 
 
@@ -41,6 +62,7 @@ def test_unknown_backend_is_a_config_error() -> None:
 def test_rust_backend_without_engine_is_unavailable_and_auto_falls_back() -> None:
     try:
         import quanta_fast
+
         available = quanta_fast.ENGINE_AVAILABLE
     except ImportError:
         available = False
@@ -52,19 +74,22 @@ def test_rust_backend_without_engine_is_unavailable_and_auto_falls_back() -> Non
     assert Engine(backend="auto").backend == "python"
 
 
-@pytest.mark.parametrize("settings, field", [
-    ({"initial_cash": -1.0}, "initial_cash"),
-    ({"initial_cash": float("nan")}, "initial_cash"),
-    ({"commission_rate": "0.1"}, "commission_rate"),
-    ({"fill_at": "open"}, "fill_at"),
-    ({"settlement": "T+2"}, "settlement"),
-    ({"lot_size": 0}, "lot_size"),
-    ({"lot_size": 2.5}, "lot_size"),
-    ({"market": "nyse"}, "market"),
-    ({"comission_rate": 0.1}, "comission_rate"),
-    ({"allow_short": 1}, "allow_short"),
-    ({"max_volume_fraction": 1.5}, "max_volume_fraction"),
-])
+@pytest.mark.parametrize(
+    "settings, field",
+    [
+        ({"initial_cash": -1.0}, "initial_cash"),
+        ({"initial_cash": float("nan")}, "initial_cash"),
+        ({"commission_rate": "0.1"}, "commission_rate"),
+        ({"fill_at": "open"}, "fill_at"),
+        ({"settlement": "T+2"}, "settlement"),
+        ({"lot_size": 0}, "lot_size"),
+        ({"lot_size": 2.5}, "lot_size"),
+        ({"market": "nyse"}, "market"),
+        ({"comission_rate": 0.1}, "comission_rate"),
+        ({"allow_short": 1}, "allow_short"),
+        ({"max_volume_fraction": 1.5}, "max_volume_fraction"),
+    ],
+)
 def test_bad_engine_settings_raise_config_error_naming_the_setting(settings, field) -> None:
     with pytest.raises(ConfigError, match=field):
         Engine(**settings)
@@ -72,8 +97,14 @@ def test_bad_engine_settings_raise_config_error_naming_the_setting(settings, fie
 
 def test_market_preset_cn_a_and_explicit_override() -> None:
     cfg = Engine(market="cn_a").config
-    assert (cfg.lot_size, cfg.settlement, cfg.min_commission, cfg.sell_tax_rate,
-            cfg.price_limit, cfg.tick_size) == (100.0, "T+1", 5.0, 0.0005, 0.10, 0.01)
+    assert (
+        cfg.lot_size,
+        cfg.settlement,
+        cfg.min_commission,
+        cfg.sell_tax_rate,
+        cfg.price_limit,
+        cfg.tick_size,
+    ) == (100.0, "T+1", 5.0, 0.0005, 0.10, 0.01)
     assert Engine(market="cn_a", min_commission=0.0).config.min_commission == 0.0
 
 
@@ -97,13 +128,26 @@ def test_strategy_subclass_may_define_init() -> None:
 
 
 def test_result_indexing_reads_stats(backend: str) -> None:
-    result = Engine(backend=backend).run(data.load_sample("IBM").between("2010-01-01", None),
-                                         SmaCross())
+    result = Engine(backend=backend).run(
+        data.load_sample("IBM").between("2010-01-01", None), SmaCross()
+    )
     assert result["sharpe_ratio"] == result.stats["sharpe_ratio"]
     assert result.equity.dtype == np.float64 and len(result.equity) == len(result.timestamps)
-    for key in ("total_return", "cagr", "annual_volatility", "sharpe_ratio", "sortino_ratio",
-                "max_drawdown", "max_drawdown_duration", "calmar_ratio", "win_rate",
-                "profit_factor", "n_trades", "exposure", "turnover"):
+    for key in (
+        "total_return",
+        "cagr",
+        "annual_volatility",
+        "sharpe_ratio",
+        "sortino_ratio",
+        "max_drawdown",
+        "max_drawdown_duration",
+        "calmar_ratio",
+        "win_rate",
+        "profit_factor",
+        "n_trades",
+        "exposure",
+        "turnover",
+    ):
         assert key in result.stats
 
 
@@ -140,25 +184,57 @@ def test_on_order_for_an_order_from_on_bar_comes_after_that_on_bar(backend: str)
             log.append(f"fill {fill.order_id}")
 
     Engine(backend=backend).run(bars_from_rows(rows), Logger())
-    assert log[:8] == ["bar A 0", "submitted", "order 1 pending", "bar B 0",
-                       "fill 1", "order 1 filled", "bar A 1", "bar B 1"]
+    assert log[:8] == [
+        "bar A 0",
+        "submitted",
+        "order 1 pending",
+        "bar B 0",
+        "fill 1",
+        "order 1 filled",
+        "bar A 1",
+        "bar B 1",
+    ]
 
 
 def test_fills_orders_and_trades_have_the_contract_fields(backend: str) -> None:
-    result = run(backend, bars_from_rows(ROWS), {0: lambda c: c.buy("X", 10),
-                                                 1: lambda c: c.sell("X", 10)})
+    result = run(
+        backend, bars_from_rows(ROWS), {0: lambda c: c.buy("X", 10), 1: lambda c: c.sell("X", 10)}
+    )
     fill = result.fills[0]
-    assert (fill.order_id, fill.timestamp, fill.symbol, fill.side, fill.quantity, fill.price,
-            fill.commission, fill.tax) == (1, int(result.timestamps[1]), "X", Side.BUY, 10.0,
-                                           10.0, 0.0, 0.0)
+    assert (
+        fill.order_id,
+        fill.timestamp,
+        fill.symbol,
+        fill.side,
+        fill.quantity,
+        fill.price,
+        fill.commission,
+        fill.tax,
+    ) == (1, int(result.timestamps[1]), "X", Side.BUY, 10.0, 10.0, 0.0, 0.0)
     order = result.orders[0]
-    for name in ("order_id", "symbol", "side", "quantity", "filled_quantity", "order_type",
-                 "limit_price", "stop_price", "time_in_force", "status", "reject_reason",
-                 "created_at", "filled_at"):
+    for name in (
+        "order_id",
+        "symbol",
+        "side",
+        "quantity",
+        "filled_quantity",
+        "order_type",
+        "limit_price",
+        "stop_price",
+        "time_in_force",
+        "status",
+        "reject_reason",
+        "created_at",
+        "filled_at",
+    ):
         assert hasattr(order, name), name
     trade = result.trades[0]
-    assert (trade.entry_price, trade.exit_price, trade.quantity, trade.pnl) == (10.0, 10.5,
-                                                                                10.0, 5.0)
+    assert (trade.entry_price, trade.exit_price, trade.quantity, trade.pnl) == (
+        10.0,
+        10.5,
+        10.0,
+        5.0,
+    )
     assert trade.return_ == 5.0 / 100.0
 
 
@@ -186,8 +262,9 @@ def test_event_bus_time_only_moves_forward() -> None:
         bus.advance_time(4)
 
 
-def test_quanta_demo_prints_a_table_and_run_time(backend: str,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_quanta_demo_prints_a_table_and_run_time(
+    backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from quanta_ref.cli import main
 
     assert main(["demo", "--backend", backend]) == 0

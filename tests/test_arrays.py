@@ -29,14 +29,25 @@ def engine(backend: str, **settings: Any) -> Engine:
 
 def fills(result: BacktestResult, step: int = DAY) -> list[tuple[Any, ...]]:
     """(order id, bar, side, quantity, price) of every fill (bars `step` apart)."""
-    return [(f.order_id, int((f.timestamp - int(START)) // step), f.side.value, f.quantity,
-             f.price) for f in result.fills]
+    return [
+        (f.order_id, int((f.timestamp - int(START)) // step), f.side.value, f.quantity, f.price)
+        for f in result.fills
+    ]
 
 
 def symbol_fills(result: BacktestResult) -> list[tuple[Any, ...]]:
     """(order id, bar, symbol, side, quantity, price) of every fill."""
-    return [(f.order_id, int((f.timestamp - int(START)) // DAY), f.symbol, f.side.value,
-             f.quantity, f.price) for f in result.fills]
+    return [
+        (
+            f.order_id,
+            int((f.timestamp - int(START)) // DAY),
+            f.symbol,
+            f.side.value,
+            f.quantity,
+            f.price,
+        )
+        for f in result.fills
+    ]
 
 
 def status(result: BacktestResult, order_id: int) -> tuple[OrderStatus, str | None]:
@@ -58,8 +69,10 @@ def test_an_infinite_weight_is_named_as_a_plain_float(backend: str) -> None:
     bars = bars_from_rows([flat(10.0)] * 3)
     with pytest.raises(DataError) as caught:
         Engine(backend).run_targets(bars, np.array([np.nan, np.inf, 0.5]))
-    assert str(caught.value) == ("weights: inf is not finite (NaN = no change), symbol 'X', "
-                                 "bar 1 (2024-01-02T00:00:00.000000000)")
+    assert str(caught.value) == (
+        "weights: inf is not finite (NaN = no change), symbol 'X', "
+        "bar 1 (2024-01-02T00:00:00.000000000)"
+    )
 
 
 def test_a_wrong_shape_message_reports_the_shape_given(backend: str) -> None:
@@ -71,13 +84,11 @@ def test_a_wrong_shape_message_reports_the_shape_given(backend: str) -> None:
 
 
 # ---------------------------------------------------------------------- entries and exits
-def test_entry_fills_at_the_next_open_all_in_whole_lots_commission_included(
-        backend: str) -> None:
+def test_entry_fills_at_the_next_open_all_in_whole_lots_commission_included(backend: str) -> None:
     # bar 1 open 25, cash 100_000: 100_000 / 25 = 4_000, but 100_000 + commission 100 > cash
     # -> 3_900 (lots of 100): 97_500 + 97.5 fits; cash 2_402.5
     bars = bars_from_rows([flat(25.0), (25.0, 26.0, 24.0, 25.5)])
-    result = engine(backend, lot_size=100, commission_rate=0.001).run_signals(
-        bars, [T, F], [F, F])
+    result = engine(backend, lot_size=100, commission_rate=0.001).run_signals(bars, [T, F], [F, F])
     assert fills(result) == [(1, 1, "buy", 3_900.0, 25.0)]
     assert result.fills[0].commission == same(97.5)
     assert status(result, 1) == (OrderStatus.FILLED, None)
@@ -123,7 +134,8 @@ def test_long_and_short_entry_together_are_both_ignored(backend: str) -> None:
     # long -> no reversal
     bars = bars_from_rows([flat(10.0)] * 4)
     result = engine(backend, allow_short=True).run_signals(
-        bars, [T, T, T, F], [F, F, F, F], short_entries=[T, F, T, F])
+        bars, [T, T, T, F], [F, F, F, F], short_entries=[T, F, T, F]
+    )
     assert fills(result) == [(1, 2, "buy", 10_000.0, 10.0)]
     assert len(result.orders) == 1
 
@@ -136,15 +148,21 @@ def test_short_entry_and_reversals_on_a_margin_account(backend: str) -> None:
     # bar 3 open 10: E(10) = 150_000, target -15_000: sell 30_000, cash 300_000.
     bars = bars_from_rows([flat(10.0), flat(10.0), flat(8.0), flat(10.0)])
     result = engine(backend, allow_short=True).run_signals(
-        bars, [F, T, F, F], [F, F, F, F], short_entries=[T, F, T, F])
-    assert fills(result) == [(1, 1, "sell", 10_000.0, 10.0), (2, 2, "buy", 25_000.0, 8.0),
-                             (3, 3, "sell", 30_000.0, 10.0)]
+        bars, [F, T, F, F], [F, F, F, F], short_entries=[T, F, T, F]
+    )
+    assert fills(result) == [
+        (1, 1, "sell", 10_000.0, 10.0),
+        (2, 2, "buy", 25_000.0, 8.0),
+        (3, 3, "sell", 30_000.0, 10.0),
+    ]
     assert [o.target_percent for o in result.orders] == [-1.0, 1.0, -1.0]
     position = result.positions[0]
     assert (position.quantity, position.average_cost) == (-15_000.0, 10.0)
     # short 10_000 from 10 to 8, long 15_000 from 8 to 10
     assert [(t.direction, t.quantity, t.pnl) for t in result.trades] == [
-        (-1, 10_000.0, 20_000.0), (1, 15_000.0, 30_000.0)]
+        (-1, 10_000.0, 20_000.0),
+        (1, 15_000.0, 30_000.0),
+    ]
     assert result.cash[3] == 300_000.0 and result.equity[3] == 150_000.0
 
 
@@ -152,8 +170,9 @@ def test_short_exit_covers_the_short_and_a_long_exit_does_not(backend: str) -> N
     # short 10_000 at 10 (cash 200_000); covered at bar 2's open 9: cash 110_000
     bars = bars_from_rows([flat(10.0), flat(10.0), flat(9.0)])
     run = engine(backend, allow_short=True)
-    covered = run.run_signals(bars, [F, F, F], [F, F, F], short_entries=[T, F, F],
-                              short_exits=[F, T, F])
+    covered = run.run_signals(
+        bars, [F, F, F], [F, F, F], short_entries=[T, F, F], short_exits=[F, T, F]
+    )
     assert fills(covered) == [(1, 1, "sell", 10_000.0, 10.0), (2, 2, "buy", 10_000.0, 9.0)]
     assert covered.equity[2] == 110_000.0
     kept = run.run_signals(bars, [F, F, F], [F, T, F], short_entries=[T, F, F])
@@ -172,8 +191,8 @@ def test_size_as_a_quantity_and_its_reversal(backend: str) -> None:
     # target +300, then -300: buy 300, sell 600
     bars = bars_from_rows([flat(10.0)] * 4)
     result = engine(backend, allow_short=True).run_signals(
-        bars, [T, F, F, F], [F, F, F, F], short_entries=[F, F, T, F], size=300,
-        size_type="quantity")
+        bars, [T, F, F, F], [F, F, F, F], short_entries=[F, F, T, F], size=300, size_type="quantity"
+    )
     assert fills(result) == [(1, 1, "buy", 300.0, 10.0), (2, 3, "sell", 600.0, 10.0)]
     assert [o.target_quantity for o in result.orders] == [300.0, -300.0]
     assert result.positions[0].quantity == -300.0
@@ -181,8 +200,9 @@ def test_size_as_a_quantity_and_its_reversal(backend: str) -> None:
 
 def test_size_as_a_quantity_is_rounded_down_to_lots(backend: str) -> None:
     bars = bars_from_rows([flat(10.0)] * 2)
-    result = engine(backend, lot_size=100).run_signals(bars, [T, F], [F, F], size=250,
-                                                       size_type="quantity")
+    result = engine(backend, lot_size=100).run_signals(
+        bars, [T, F], [F, F], size=250, size_type="quantity"
+    )
     assert fills(result) == [(1, 1, "buy", 200.0, 10.0)]
 
 
@@ -190,8 +210,9 @@ def test_size_as_a_quantity_is_rounded_down_to_lots(backend: str) -> None:
 def bracket_run(backend: str, bar_2: tuple[float, ...], **options: Any) -> BacktestResult:
     """Long 100 at 100 (cash 10_000, bought at bar 1), exits from bar 2 on, bar 2 = `bar_2`."""
     bars = bars_from_rows([flat(100.0), flat(100.0), bar_2, flat(100.0)])
-    return engine(backend, initial_cash=10_000.0).run_signals(bars, [T, F, F, F], [F] * 4,
-                                                              **options)
+    return engine(backend, initial_cash=10_000.0).run_signals(
+        bars, [T, F, F, F], [F] * 4, **options
+    )
 
 
 def test_stop_loss_sells_at_the_stop_price(backend: str) -> None:
@@ -199,7 +220,11 @@ def test_stop_loss_sells_at_the_stop_price(backend: str) -> None:
     result = bracket_run(backend, (98.0, 99.0, 85.0, 88.0), stop_loss=0.1)
     stop = result.orders[1]
     assert (stop.order_type.value, stop.side.value, stop.quantity, stop.stop_price) == (
-        "stop", "sell", 100.0, 100.0 * (1.0 - 0.1))
+        "stop",
+        "sell",
+        100.0,
+        100.0 * (1.0 - 0.1),
+    )
     assert fills(result) == [(1, 1, "buy", 100.0, 100.0), (2, 2, "sell", 100.0, 90.0)]
     assert result.cash[2] == 9_000.0
     assert [t.pnl for t in result.trades] == [-1_000.0]
@@ -207,11 +232,13 @@ def test_stop_loss_sells_at_the_stop_price(backend: str) -> None:
 
 def test_take_profit_sells_at_the_limit_and_cancels_the_stop(backend: str) -> None:
     # stop 90, limit 100 x (1 + 0.1); bar 2 (105, 112, 104): the high reaches the limit
-    result = bracket_run(backend, (105.0, 112.0, 104.0, 111.0), stop_loss=0.1,
-                         take_profit=0.1)
+    result = bracket_run(backend, (105.0, 112.0, 104.0, 111.0), stop_loss=0.1, take_profit=0.1)
     limit = result.orders[2]
     assert (limit.order_type.value, limit.side.value, limit.limit_price) == (
-        "limit", "sell", 100.0 * (1.0 + 0.1))
+        "limit",
+        "sell",
+        100.0 * (1.0 + 0.1),
+    )
     assert fills(result)[1:] == [(3, 2, "sell", 100.0, 100.0 * (1.0 + 0.1))]
     assert status(result, 2) == (OrderStatus.CANCELLED, None)
     assert status(result, 3) == (OrderStatus.FILLED, None)
@@ -219,18 +246,17 @@ def test_take_profit_sells_at_the_limit_and_cancels_the_stop(backend: str) -> No
 
 def test_stop_and_take_profit_inside_one_bar_take_the_stop(backend: str) -> None:
     # bar 2 (100, 115, 85): both levels inside; the stop is older and matched first
-    result = bracket_run(backend, (100.0, 115.0, 85.0, 100.0), stop_loss=0.1,
-                         take_profit=0.1)
+    result = bracket_run(backend, (100.0, 115.0, 85.0, 100.0), stop_loss=0.1, take_profit=0.1)
     assert fills(result)[1:] == [(2, 2, "sell", 100.0, 90.0)]
     assert status(result, 3) == (OrderStatus.CANCELLED, None)
 
 
 def test_a_bar_opening_above_the_take_profit_and_reaching_the_stop_takes_the_stop(
-        backend: str) -> None:
+    backend: str,
+) -> None:
     # The rule of section 16 as written: the stop is matched first whenever both levels are in
     # the bar, even when the bar opened beyond the take-profit (as backtesting.py does).
-    result = bracket_run(backend, (115.0, 116.0, 85.0, 100.0), stop_loss=0.1,
-                         take_profit=0.1)
+    result = bracket_run(backend, (115.0, 116.0, 85.0, 100.0), stop_loss=0.1, take_profit=0.1)
     assert fills(result)[1:] == [(2, 2, "sell", 100.0, 90.0)]
     assert status(result, 3) == (OrderStatus.CANCELLED, None)
 
@@ -240,7 +266,8 @@ def test_a_gap_through_the_stop_fills_at_the_open(backend: str) -> None:
     # Bar 2 opens at 80, below the stop 90: max(80 x (1 - 0.001), low 75) = 79.92
     bars = bars_from_rows([flat(100.0), flat(100.0), (80.0, 82.0, 75.0, 81.0)])
     result = engine(backend, initial_cash=10_000.0, slippage_bps=10.0).run_signals(
-        bars, [T, F, F], [F, F, F], stop_loss=0.1, take_profit=0.1)
+        bars, [T, F, F], [F, F, F], stop_loss=0.1, take_profit=0.1
+    )
     assert fills(result) == [(1, 1, "buy", 100.0, 100.0), (2, 2, "sell", 100.0, same(79.92))]
     assert status(result, 3) == (OrderStatus.CANCELLED, None)
 
@@ -250,12 +277,15 @@ def test_short_exits_are_a_buy_stop_above_and_a_buy_limit_below_the_cost(backend
     # bar 2 (95, 96, 88): the low reaches the limit -> bought back at 90, cash 11_000
     bars = bars_from_rows([flat(100.0), flat(100.0), (95.0, 96.0, 88.0, 90.0), flat(90.0)])
     result = engine(backend, initial_cash=10_000.0, allow_short=True).run_signals(
-        bars, [F] * 4, [F] * 4, short_entries=[T, F, F, F], stop_loss=0.1, take_profit=0.1)
+        bars, [F] * 4, [F] * 4, short_entries=[T, F, F, F], stop_loss=0.1, take_profit=0.1
+    )
     stop, limit = result.orders[1], result.orders[2]
-    assert (stop.side.value, stop.quantity, stop.stop_price) == ("buy", 100.0,
-                                                                 100.0 * (1.0 + 0.1))
-    assert (limit.side.value, limit.quantity, limit.limit_price) == ("buy", 100.0,
-                                                                     100.0 * (1.0 - 0.1))
+    assert (stop.side.value, stop.quantity, stop.stop_price) == ("buy", 100.0, 100.0 * (1.0 + 0.1))
+    assert (limit.side.value, limit.quantity, limit.limit_price) == (
+        "buy",
+        100.0,
+        100.0 * (1.0 - 0.1),
+    )
     assert fills(result) == [(1, 1, "sell", 100.0, 100.0), (3, 2, "buy", 100.0, 90.0)]
     assert status(result, 2) == (OrderStatus.CANCELLED, None)
     assert result.cash[2] == 11_000.0
@@ -266,7 +296,8 @@ def test_exit_signal_cancels_the_live_exit_orders(backend: str) -> None:
     # both and sends order 4, filled at bar 3's open 95 although bar 3 reaches the stop
     bars = bars_from_rows([flat(100.0), flat(100.0), flat(100.0), (95.0, 96.0, 85.0, 90.0)])
     result = engine(backend, initial_cash=10_000.0).run_signals(
-        bars, [T, F, F, F], [F, F, T, F], stop_loss=0.1, take_profit=0.1)
+        bars, [T, F, F, F], [F, F, T, F], stop_loss=0.1, take_profit=0.1
+    )
     assert status(result, 2) == (OrderStatus.CANCELLED, None)
     assert status(result, 3) == (OrderStatus.CANCELLED, None)
     assert fills(result) == [(1, 1, "buy", 100.0, 100.0), (4, 3, "sell", 100.0, 95.0)]
@@ -277,12 +308,18 @@ def test_a_reversal_replaces_the_exits_by_those_of_the_new_side(backend: str) ->
     # target -100: sell 200 at 100; then a buy stop (order 4) for the 100 short at 100 x 1.1
     bars = bars_from_rows([flat(100.0)] * 4)
     result = engine(backend, initial_cash=10_000.0, allow_short=True).run_signals(
-        bars, [T, F, F, F], [F] * 4, short_entries=[F, T, F, F], stop_loss=0.1)
+        bars, [T, F, F, F], [F] * 4, short_entries=[F, T, F, F], stop_loss=0.1
+    )
     assert fills(result) == [(1, 1, "buy", 100.0, 100.0), (3, 2, "sell", 200.0, 100.0)]
     assert status(result, 2) == (OrderStatus.CANCELLED, None)
     stop = result.orders[3]
-    assert (stop.order_type.value, stop.side.value, stop.quantity, stop.stop_price,
-            stop.status) == ("stop", "buy", 100.0, 100.0 * (1.0 + 0.1), OrderStatus.PENDING)
+    assert (
+        stop.order_type.value,
+        stop.side.value,
+        stop.quantity,
+        stop.stop_price,
+        stop.status,
+    ) == ("stop", "buy", 100.0, 100.0 * (1.0 + 0.1), OrderStatus.PENDING)
 
 
 def test_exits_follow_each_partial_fill_of_the_entry(backend: str) -> None:
@@ -291,35 +328,42 @@ def test_exits_follow_each_partial_fill_of_the_entry(backend: str) -> None:
     # at 10 x 0.9 (the entry, older, is matched first and cancels the previous stop)
     bars = bars_from_rows([(10.0, 10.0, 10.0, 10.0, 1_000.0)] * 5)
     result = engine(backend, initial_cash=3_000.0, max_volume_fraction=0.1).run_signals(
-        bars, [T, F, F, F, F], [F] * 5, stop_loss=0.1)
-    assert fills(result) == [(1, 1, "buy", 100.0, 10.0), (1, 2, "buy", 100.0, 10.0),
-                             (1, 3, "buy", 100.0, 10.0)]
+        bars, [T, F, F, F, F], [F] * 5, stop_loss=0.1
+    )
+    assert fills(result) == [
+        (1, 1, "buy", 100.0, 10.0),
+        (1, 2, "buy", 100.0, 10.0),
+        (1, 3, "buy", 100.0, 10.0),
+    ]
     stops = [(o.order_id, o.quantity, o.stop_price, o.status) for o in result.orders[1:]]
-    assert stops == [(2, 100.0, 10.0 * 0.9, OrderStatus.CANCELLED),
-                     (3, 200.0, 10.0 * 0.9, OrderStatus.CANCELLED),
-                     (4, 300.0, 10.0 * 0.9, OrderStatus.PENDING)]
+    assert stops == [
+        (2, 100.0, 10.0 * 0.9, OrderStatus.CANCELLED),
+        (3, 200.0, 10.0 * 0.9, OrderStatus.CANCELLED),
+        (4, 300.0, 10.0 * 0.9, OrderStatus.PENDING),
+    ]
 
 
 def test_stop_loss_sells_exactly_a_fractional_holding(backend: str) -> None:
     # fractional, lots of 0.001: 1_000 / 3 -> floor(333_333.3) x 0.001; the stop sells exactly
     # what is held (at 3 x 0.9 = 2.7) and leaves no dust
     bars = bars_from_rows([flat(3.0), flat(3.0), (2.9, 2.95, 2.0, 2.5)])
-    result = engine(backend, initial_cash=1_000.0, fractional=True,
-                    lot_size=0.001).run_signals(bars, [T, F, F], [F, F, F], stop_loss=0.1)
+    result = engine(backend, initial_cash=1_000.0, fractional=True, lot_size=0.001).run_signals(
+        bars, [T, F, F], [F, F, F], stop_loss=0.1
+    )
     held = 333_333.0 * 0.001
     assert fills(result) == [(1, 1, "buy", held, 3.0), (2, 2, "sell", held, 3.0 * 0.9)]
     assert result.positions[0].quantity == 0.0
 
 
-def test_close_mode_fills_at_the_decision_close_and_exits_start_next_bar(
-        backend: str) -> None:
+def test_close_mode_fills_at_the_decision_close_and_exits_start_next_bar(backend: str) -> None:
     # bar 0 close 11: 100_000 / 11 -> 9_090. Stop at 11 x 0.9 = 9.9, below bar 0's low 9
     # but live only from bar 1, whose low 9.5 reaches it: sold at 9.9
     bars = bars_from_rows([(10.0, 12.0, 9.0, 11.0), (10.0, 10.5, 9.5, 10.0), flat(10.0)])
-    result = engine(backend, fill_at="close").run_signals(bars, [T, F, F], [F, F, F],
-                                                          stop_loss=0.1)
-    assert fills(result) == [(1, 0, "buy", 9_090.0, 11.0),
-                             (2, 1, "sell", 9_090.0, 11.0 * (1.0 - 0.1))]
+    result = engine(backend, fill_at="close").run_signals(bars, [T, F, F], [F, F, F], stop_loss=0.1)
+    assert fills(result) == [
+        (1, 0, "buy", 9_090.0, 11.0),
+        (2, 1, "sell", 9_090.0, 11.0 * (1.0 - 0.1)),
+    ]
 
 
 # ---------------------------------------------------------------------- market rules
@@ -349,8 +393,7 @@ def test_a_stop_at_limit_down_waits_and_sells_at_the_next_open(backend: str) -> 
     # Stop at 10 x 0.95 = 9.5; bar 2 opens at limit-down 9.00: triggered, not filled. Bar 3
     # (limit-down 8.10): the triggered stop sells at the open 8.5: 84_150 - 5 - 42.075 tax
     bars = bars_from_rows([flat(10.0), flat(10.0), flat(9.0), (8.5, 8.8, 8.2, 8.6)])
-    result = engine(backend, market="cn_a").run_signals(bars, [T, F, F, F], [F] * 4,
-                                                        stop_loss=0.05)
+    result = engine(backend, market="cn_a").run_signals(bars, [T, F, F, F], [F] * 4, stop_loss=0.05)
     assert fills(result) == [(1, 1, "buy", 9_900.0, 10.0), (2, 3, "sell", 9_900.0, 8.5)]
     assert result.fills[1].tax == same(42.075)
     assert result.cash[3] == same(995.0 + 84_150.0 - 5.0 - 42.075)
@@ -362,20 +405,21 @@ def test_t_plus_1_exit_on_the_buy_day_sells_the_next_day(backend: str) -> None:
     step = DAY // 3
     bars = bars_from_rows([flat(10.0)] * 3 + [flat(12.0)], step=step)
     result = engine(backend, settlement="T+1", lot_size=100).run_signals(
-        bars, [T, F, F, F], [F, T, F, F])
-    assert fills(result, step) == [(1, 1, "buy", 10_000.0, 10.0),
-                                   (2, 3, "sell", 10_000.0, 12.0)]
+        bars, [T, F, F, F], [F, T, F, F]
+    )
+    assert fills(result, step) == [(1, 1, "buy", 10_000.0, 10.0), (2, 3, "sell", 10_000.0, 12.0)]
 
 
-def test_t_plus_1_stop_triggered_on_the_buy_day_sells_at_the_next_days_open(
-        backend: str) -> None:
+def test_t_plus_1_stop_triggered_on_the_buy_day_sells_at_the_next_days_open(backend: str) -> None:
     # bar 2 (day 0) reaches the stop 90 but the shares were bought today: triggered, waits;
     # bar 3 (day 1): sold at its open 87 as a market order
     step = DAY // 3
-    bars = bars_from_rows([flat(100.0), flat(100.0), (95.0, 96.0, 85.0, 88.0),
-                           (87.0, 89.0, 80.0, 85.0)], step=step)
+    bars = bars_from_rows(
+        [flat(100.0), flat(100.0), (95.0, 96.0, 85.0, 88.0), (87.0, 89.0, 80.0, 85.0)], step=step
+    )
     result = engine(backend, initial_cash=10_000.0, settlement="T+1").run_signals(
-        bars, [T, F, F, F], [F] * 4, stop_loss=0.1, take_profit=0.1)
+        bars, [T, F, F, F], [F] * 4, stop_loss=0.1, take_profit=0.1
+    )
     assert fills(result, step) == [(1, 1, "buy", 100.0, 100.0), (2, 3, "sell", 100.0, 87.0)]
     assert status(result, 3) == (OrderStatus.CANCELLED, None)
 
@@ -420,19 +464,23 @@ def test_sells_are_sent_before_buys_across_symbols(backend: str) -> None:
     entries = np.array([[F, T], [T, F], [F, F]])
     exits = np.array([[F, F], [F, T], [F, F]])
     result = engine(backend).run_signals(bars, entries, exits)
-    assert symbol_fills(result) == [(1, 1, "B", "buy", 10_000.0, 10.0),
-                                    (2, 2, "B", "sell", 10_000.0, 10.0),
-                                    (3, 2, "A", "buy", 5_000.0, 20.0)]
+    assert symbol_fills(result) == [
+        (1, 1, "B", "buy", 10_000.0, 10.0),
+        (2, 2, "B", "sell", 10_000.0, 10.0),
+        (3, 2, "A", "buy", 5_000.0, 20.0),
+    ]
 
 
 # ---------------------------------------------------------------------- rejected orders
 def test_a_rejected_entry_leaves_the_symbol_flat_and_the_next_entry_tries_again(
-        backend: str) -> None:
+    backend: str,
+) -> None:
     # cash 100, minimum commission 50: at 60 one share costs 110 -> rejected. At 20:
     # min(100 / 20, (100 - 50) / 20) -> 2 shares, 40 + 50; the entry at bar 2 is a repeat
     bars = bars_from_rows([flat(60.0), flat(60.0), flat(20.0), flat(20.0)])
     result = engine(backend, initial_cash=100.0, min_commission=50.0).run_signals(
-        bars, [T, T, T, F], [F] * 4)
+        bars, [T, T, T, F], [F] * 4
+    )
     assert status(result, 1) == (OrderStatus.REJECTED, "insufficient_cash")
     assert fills(result) == [(2, 2, "buy", 2.0, 20.0)]
     assert len(result.orders) == 2
@@ -440,15 +488,16 @@ def test_a_rejected_entry_leaves_the_symbol_flat_and_the_next_entry_tries_again(
 
 
 def test_a_reversal_refused_at_the_fill_leaves_the_position_without_exit_orders(
-        backend: str) -> None:
+    backend: str,
+) -> None:
     # The rule of section 16 as written: a decision cancels the exits before its order is
     # sent. Short 100 at 100 (cash 20_000), buy stop at 150. Bar 2 closes at 120: equity
     # 8_000, a 20 % drawdown -> buying halted. The entry at bar 2 cancels the stop; its
     # reversal (buy 166 at bar 3) is refused (drawdown_halt), and the short stays unprotected.
     bars = bars_from_rows([flat(100.0), flat(100.0), flat(120.0), flat(120.0), flat(200.0)])
-    result = engine(backend, initial_cash=10_000.0, allow_short=True,
-                    max_drawdown_stop=0.1).run_signals(
-        bars, [F, F, T, F, F], [F] * 5, short_entries=[T, F, F, F, F], stop_loss=0.5)
+    result = engine(
+        backend, initial_cash=10_000.0, allow_short=True, max_drawdown_stop=0.1
+    ).run_signals(bars, [F, F, T, F, F], [F] * 5, short_entries=[T, F, F, F, F], stop_loss=0.5)
     assert status(result, 2) == (OrderStatus.CANCELLED, None)
     assert status(result, 3) == (OrderStatus.REJECTED, "drawdown_halt")
     assert len(result.orders) == 3 and len(result.fills) == 1
@@ -459,10 +508,13 @@ def test_a_take_profit_level_beyond_the_float_range_is_an_order_error(backend: s
     # cost 1e300 x (1 + 1e10) overflows to inf: the exit order cannot be placed
     bars = bars_from_rows([flat(1e300)] * 3)
     with pytest.raises(OrderError) as caught:
-        engine(backend, initial_cash=1e303).run_signals(bars, [T, F, F], [F, F, F],
-                                                        take_profit=1e10)
-    assert str(caught.value) == ("limit_price: must be a finite number > 0, got inf (symbol "
-                                 "'X', bar 1 (2024-01-02T00:00:00.000000000))")
+        engine(backend, initial_cash=1e303).run_signals(
+            bars, [T, F, F], [F, F, F], take_profit=1e10
+        )
+    assert str(caught.value) == (
+        "limit_price: must be a finite number > 0, got inf (symbol "
+        "'X', bar 1 (2024-01-02T00:00:00.000000000))"
+    )
 
 
 # ---------------------------------------------------------------------- targets
@@ -473,9 +525,11 @@ def test_rebalance_sends_sells_before_buys_so_the_buys_get_the_cash(backend: str
     bars = bars_from_rows({"A": [flat(20.0)] * 3, "B": [flat(10.0)] * 3})
     weights = np.array([[np.nan, 1.0], [1.0, 0.0], [np.nan, np.nan]])
     result = engine(backend).run_targets(bars, weights)
-    assert symbol_fills(result) == [(1, 1, "B", "buy", 10_000.0, 10.0),
-                                    (2, 2, "B", "sell", 10_000.0, 10.0),
-                                    (3, 2, "A", "buy", 5_000.0, 20.0)]
+    assert symbol_fills(result) == [
+        (1, 1, "B", "buy", 10_000.0, 10.0),
+        (2, 2, "B", "sell", 10_000.0, 10.0),
+        (3, 2, "A", "buy", 5_000.0, 20.0),
+    ]
 
 
 def test_a_nan_weight_leaves_the_position_as_it_is(backend: str) -> None:
@@ -493,14 +547,17 @@ def test_a_weight_repeated_on_every_bar_corrects_drift(backend: str) -> None:
     # 0.5 x 150_000 / 10 = 7_500. Bar 2: A sells 1_250 at 20 (cash 25_000); B: E = 25_000 +
     # 3_750 x 20 + 5_000 x 10 = 150_000 -> buys 2_500 at 10 (cash 0). Bar 3: both targets
     # met -> cancelled, zero_quantity.
-    bars = bars_from_rows({"A": [flat(10.0), (10.0, 20.0, 10.0, 20.0), flat(20.0), flat(20.0)],
-                           "B": [flat(10.0)] * 4})
+    bars = bars_from_rows(
+        {"A": [flat(10.0), (10.0, 20.0, 10.0, 20.0), flat(20.0), flat(20.0)], "B": [flat(10.0)] * 4}
+    )
     weights = np.array([[0.5, 0.5]] * 3 + [[np.nan, np.nan]])
     result = engine(backend).run_targets(bars, weights)
-    assert symbol_fills(result) == [(1, 1, "A", "buy", 5_000.0, 10.0),
-                                    (2, 1, "B", "buy", 5_000.0, 10.0),
-                                    (3, 2, "A", "sell", 1_250.0, 20.0),
-                                    (4, 2, "B", "buy", 2_500.0, 10.0)]
+    assert symbol_fills(result) == [
+        (1, 1, "A", "buy", 5_000.0, 10.0),
+        (2, 1, "B", "buy", 5_000.0, 10.0),
+        (3, 2, "A", "sell", 1_250.0, 20.0),
+        (4, 2, "B", "buy", 2_500.0, 10.0),
+    ]
     assert [status(result, k) for k in (5, 6)] == [(OrderStatus.CANCELLED, "zero_quantity")] * 2
     assert [p.quantity for p in result.positions] == [3_750.0, 7_500.0]
 
@@ -527,30 +584,50 @@ def test_a_new_weight_replaces_the_live_target_order(backend: str) -> None:
 TWO = bars_from_rows({"A": [flat(10.0)] * 3, "B": [flat(20.0)] * 3})
 NO = np.zeros((3, 2), bool)
 SIGNAL_ERRORS = [
-    (dict(entries=np.zeros((3, 1), bool)), DataError,
-     "entries: expected shape (3, 2) (bars x symbols), got (3, 1)"),
-    (dict(entries=np.zeros(3, bool)), DataError,
-     "entries: expected shape (3, 2) (bars x symbols), got (3,)"),
-    (dict(exits=np.zeros((2, 3), bool)), DataError,
-     "exits: expected shape (3, 2) (bars x symbols), got (2, 3)"),
-    (dict(entries=np.zeros((3, 2), int)), DataError,
-     "entries: expected booleans, got dtype int64"),
+    (
+        dict(entries=np.zeros((3, 1), bool)),
+        DataError,
+        "entries: expected shape (3, 2) (bars x symbols), got (3, 1)",
+    ),
+    (
+        dict(entries=np.zeros(3, bool)),
+        DataError,
+        "entries: expected shape (3, 2) (bars x symbols), got (3,)",
+    ),
+    (
+        dict(exits=np.zeros((2, 3), bool)),
+        DataError,
+        "exits: expected shape (3, 2) (bars x symbols), got (2, 3)",
+    ),
+    (dict(entries=np.zeros((3, 2), int)), DataError, "entries: expected booleans, got dtype int64"),
     (dict(exits=np.zeros((3, 2))), DataError, "exits: expected booleans, got dtype float64"),
     (dict(entries=[[True, None]] * 3), DataError, "entries: expected booleans, got dtype object"),
-    (dict(short_entries=NO), ConfigError,
-     "short_entries: short positions need a margin account (allow_short=True)"),
+    (
+        dict(short_entries=NO),
+        ConfigError,
+        "short_entries: short positions need a margin account (allow_short=True)",
+    ),
     (dict(size=0.0), ConfigError, "size: must be a finite number > 0, got 0.0"),
     (dict(size=-1), ConfigError, "size: must be a finite number > 0, got -1"),
     (dict(size=float("nan")), ConfigError, "size: must be a finite number > 0, got nan"),
     (dict(size=float("inf")), ConfigError, "size: must be a finite number > 0, got inf"),
     (dict(size=True), ConfigError, "size: expected a number, got True"),
     (dict(size="1"), ConfigError, "size: expected a number, got '1'"),
-    (dict(size_type="shares"), ConfigError,
-     "size_type: must be one of ('percent', 'quantity'), got 'shares'"),
-    (dict(size_type=None), ConfigError,
-     "size_type: must be one of ('percent', 'quantity'), got None"),
-    (dict(stop_loss=1.0), ConfigError,
-     "stop_loss: must be below 1 (a fraction of the cost), got 1.0"),
+    (
+        dict(size_type="shares"),
+        ConfigError,
+        "size_type: must be one of ('percent', 'quantity'), got 'shares'",
+    ),
+    (
+        dict(size_type=None),
+        ConfigError,
+        "size_type: must be one of ('percent', 'quantity'), got None",
+    ),
+    (
+        dict(stop_loss=1.0),
+        ConfigError,
+        "stop_loss: must be below 1 (a fraction of the cost), got 1.0",
+    ),
     (dict(stop_loss=0.0), ConfigError, "stop_loss: must be a finite number > 0, got 0.0"),
     (dict(take_profit=-0.5), ConfigError, "take_profit: must be a finite number > 0, got -0.5"),
 ]
@@ -558,7 +635,8 @@ SIGNAL_ERRORS = [
 
 @pytest.mark.parametrize(("options", "error", "message"), SIGNAL_ERRORS)
 def test_bad_signal_inputs_raise_the_same_error_on_both_backends(
-        backend: str, options: dict[str, Any], error: type, message: str) -> None:
+    backend: str, options: dict[str, Any], error: type, message: str
+) -> None:
     arguments: dict[str, Any] = {"entries": NO, "exits": NO, **options}
     with pytest.raises(error) as caught:
         Engine(backend).run_signals(TWO, **arguments)
@@ -567,11 +645,14 @@ def test_bad_signal_inputs_raise_the_same_error_on_both_backends(
 
 def test_take_profit_of_1_or_more_is_refused_when_shorts_are_traded(backend: str) -> None:
     # a short's take-profit is cost x (1 - take_profit), which must stay > 0; longs only: fine
-    message = ("take_profit: must be below 1 when short positions are traded (a short's "
-               "target is cost x (1 - take_profit)), got 1.0")
+    message = (
+        "take_profit: must be below 1 when short positions are traded (a short's "
+        "target is cost x (1 - take_profit)), got 1.0"
+    )
     with pytest.raises(ConfigError) as caught:
-        Engine(backend, allow_short=True).run_signals(TWO, NO, NO, short_entries=NO,
-                                                      take_profit=1.0)
+        Engine(backend, allow_short=True).run_signals(
+            TWO, NO, NO, short_entries=NO, take_profit=1.0
+        )
     assert str(caught.value) == message
     Engine(backend).run_signals(TWO, NO, NO, take_profit=1.0)
 
@@ -581,25 +662,33 @@ def test_take_profit_of_1_or_more_is_allowed_with_short_exits_alone(backend: str
     # refused as soon as short_exits was given
     bars = bars_from_rows([flat(10.0), flat(10.0), (10.0, 30.0, 10.0, 25.0), flat(25.0)])
     result = engine(backend, initial_cash=1_000.0).run_signals(
-        bars, [T, F, F, F], [F] * 4, short_exits=[F, F, T, F], take_profit=1.0)
+        bars, [T, F, F, F], [F] * 4, short_exits=[F, F, T, F], take_profit=1.0
+    )
     # long 100 at 10: the sell limit at 10 x (1 + 1.0) = 20 fills in bar 2 (high 30)
     assert fills(result) == [(1, 1, "buy", 100.0, 10.0), (2, 2, "sell", 100.0, 20.0)]
 
 
 WEIGHT_ERRORS = [
-    (np.full((3, 2), np.nan)[:, :1], DataError,
-     "weights: expected shape (3, 2) (bars x symbols), got (3, 1)"),
+    (
+        np.full((3, 2), np.nan)[:, :1],
+        DataError,
+        "weights: expected shape (3, 2) (bars x symbols), got (3, 1)",
+    ),
     (np.zeros((3, 2), bool), DataError, "weights: expected numbers, got dtype bool"),
-    (np.array([[0.5, np.nan], [np.nan, np.nan], [np.nan, -np.inf]]), DataError,
-     "weights: -inf is not finite (NaN = no change), symbol 'B', bar 2 "
-     "(2024-01-03T00:00:00.000000000)"),
+    (
+        np.array([[0.5, np.nan], [np.nan, np.nan], [np.nan, -np.inf]]),
+        DataError,
+        "weights: -inf is not finite (NaN = no change), symbol 'B', bar 2 "
+        "(2024-01-03T00:00:00.000000000)",
+    ),
     ([["a", "b"]] * 3, DataError, "weights: expected numbers, got dtype <U1"),
 ]
 
 
 @pytest.mark.parametrize(("weights", "error", "message"), WEIGHT_ERRORS)
 def test_bad_weights_raise_the_same_error_on_both_backends(
-        backend: str, weights: Any, error: type, message: str) -> None:
+    backend: str, weights: Any, error: type, message: str
+) -> None:
     with pytest.raises(error) as caught:
         Engine(backend).run_targets(TWO, weights)
     assert type(caught.value) is error and str(caught.value) == message
@@ -619,13 +708,19 @@ def walk(n_bars: int, seed: int) -> Bars:
     """A random walk with some range, one symbol (prices on a 0.01 grid)."""
     rng = np.random.default_rng(seed)
     close = np.round(100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, n_bars))), 2)
-    open_ = np.round(np.concatenate([[100.0], close[:-1]]) * (1 + rng.normal(0, 0.005, n_bars)),
-                     2)
+    open_ = np.round(np.concatenate([[100.0], close[:-1]]) * (1 + rng.normal(0, 0.005, n_bars)), 2)
     high = np.maximum(open_, close) + 0.05
     low = np.minimum(open_, close) - 0.05
     timestamps = int(START) + DAY * np.arange(n_bars, dtype=np.int64)
-    return Bars.from_arrays(timestamps, open_[:, None], high[:, None], low[:, None],
-                            close[:, None], np.full((n_bars, 1), 1e6), symbols=["X"])
+    return Bars.from_arrays(
+        timestamps,
+        open_[:, None],
+        high[:, None],
+        low[:, None],
+        close[:, None],
+        np.full((n_bars, 1), 1e6),
+        symbols=["X"],
+    )
 
 
 def test_sma_crossover_signals_trade_exactly_as_the_sma_cross_strategy(backend: str) -> None:
@@ -636,8 +731,9 @@ def test_sma_crossover_signals_trade_exactly_as_the_sma_cross_strategy(backend: 
     close = bars.close[:, 0]
     fast, slow = sma(close, 10), sma(close, 30)
     settings = dict(initial_cash=1_000_000.0, commission_rate=0.0003, lot_size=100)
-    arrays = Engine(backend, **settings).run_signals(bars, crossed_above(fast, slow),
-                                                     crossed_below(fast, slow))
+    arrays = Engine(backend, **settings).run_signals(
+        bars, crossed_above(fast, slow), crossed_below(fast, slow)
+    )
     strategy = Engine(backend, **settings).run(bars, SmaCross(fast=10, slow=30))
     assert len(strategy.fills) >= 6
     assert [f.__dict__ for f in arrays.fills] == [f.__dict__ for f in strategy.fills]

@@ -30,13 +30,27 @@ pytestmark = pytest.mark.usefixtures("backend_rust")
 def panel(seed: int, n_symbols: int, n_bars: int, **changes: Any) -> Bars:
     """A random panel (`strategies.make_bars`): gaps, missing bars, limit moves."""
     spec = {
-        "n_symbols": n_symbols, "n_bars": n_bars, "seed": seed,
-        "start": 1_704_067_200 * 10**9, "intraday": seed % 2 == 1, "time_of_day": 0,
-        "skip_weekends": True, "p_holiday": 0.05, "bars_per_day": 4, "step_minutes": 30,
-        "first_offset": 0, "sigma": 0.02, "p_missing": 0.1,
-        "missing_prefix": [seed % 3] * n_symbols, "missing_suffix": [0] * n_symbols,
-        "p_limit": 0.05, "p_gap": 0.1, "p_zero_volume": 0.0, "small_volume": False,
-        "tick_prices": True, "start_prices": [10.0, 33.3, 150.0, 2.37, 9.99][:n_symbols],
+        "n_symbols": n_symbols,
+        "n_bars": n_bars,
+        "seed": seed,
+        "start": 1_704_067_200 * 10**9,
+        "intraday": seed % 2 == 1,
+        "time_of_day": 0,
+        "skip_weekends": True,
+        "p_holiday": 0.05,
+        "bars_per_day": 4,
+        "step_minutes": 30,
+        "first_offset": 0,
+        "sigma": 0.02,
+        "p_missing": 0.1,
+        "missing_prefix": [seed % 3] * n_symbols,
+        "missing_suffix": [0] * n_symbols,
+        "p_limit": 0.05,
+        "p_gap": 0.1,
+        "p_zero_volume": 0.0,
+        "small_volume": False,
+        "tick_prices": True,
+        "start_prices": [10.0, 33.3, 150.0, 2.37, 9.99][:n_symbols],
     }
     spec.update(changes)
     return make_bars(spec)
@@ -69,31 +83,39 @@ CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "long all in": ({"commission_rate": 0.0003}, lambda b, s: signal_job(b, s)),
     "long half, min commission, lots": (
         {"commission_rate": 0.001, "min_commission": 5.0, "lot_size": 100.0},
-        lambda b, s: signal_job(b, s, size=0.5)),
+        lambda b, s: signal_job(b, s, size=0.5),
+    ),
     "stops and targets": (
         {"commission_rate": 0.0005, "slippage_bps": 3.0},
-        lambda b, s: signal_job(b, s, stop_loss=0.03, take_profit=0.04)),
+        lambda b, s: signal_job(b, s, stop_loss=0.03, take_profit=0.04),
+    ),
     "stops, T+1, price limits": (
         {"settlement": "T+1", "price_limit": 0.1, "tick_size": 0.01, "sell_tax_rate": 0.001},
-        lambda b, s: signal_job(b, s, stop_loss=0.02, take_profit=0.02)),
+        lambda b, s: signal_job(b, s, stop_loss=0.02, take_profit=0.02),
+    ),
     "partial fills under a volume limit": (
         {"max_volume_fraction": 0.001, "fractional": True},
-        lambda b, s: signal_job(b, s, stop_loss=0.05)),
+        lambda b, s: signal_job(b, s, stop_loss=0.05),
+    ),
     "long and short with exits": (
         {"allow_short": True, "commission_rate": 0.0002},
-        lambda b, s: signal_job(b, s, shorts=True, size=0.4, stop_loss=0.05,
-                                take_profit=0.1)),
+        lambda b, s: signal_job(b, s, shorts=True, size=0.4, stop_loss=0.05, take_profit=0.1),
+    ),
     "quantity sizing, fill at close": (
         {"allow_short": True, "fill_at": "close"},
-        lambda b, s: signal_job(b, s, shorts=True, size=300.0, size_type="quantity",
-                                take_profit=0.05)),
+        lambda b, s: signal_job(
+            b, s, shorts=True, size=300.0, size_type="quantity", take_profit=0.05
+        ),
+    ),
     "targets": ({"commission_rate": 0.001}, lambda b, s: target_job(b, s)),
     "targets short, max leverage": (
         {"allow_short": True, "max_leverage": 1.5, "lot_size": 10.0},
-        lambda b, s: target_job(b, s, low=-1.0)),
+        lambda b, s: target_job(b, s, low=-1.0),
+    ),
     "targets, drawdown stop": (
         {"max_drawdown_stop": 0.05, "max_position_weight": 0.3},
-        lambda b, s: target_job(b, s)),
+        lambda b, s: target_job(b, s),
+    ),
 }
 
 
@@ -129,8 +151,12 @@ def test_native_run_jobs_gives_the_same_results_on_one_thread_and_on_two():
 
 def test_native_run_jobs_keeps_strategies_and_array_jobs_in_job_order():
     bars = synthetic(400, n_symbols=2, seed=3)
-    jobs = [SmaCross(fast=5, slow=20), signal_job(bars, 1), target_job(bars, 2),
-            SmaCross(fast=8, slow=30)]
+    jobs = [
+        SmaCross(fast=5, slow=20),
+        signal_job(bars, 1),
+        target_job(bars, 2),
+        SmaCross(fast=8, slow=30),
+    ]
     fast = Engine("rust").run_many(bars, jobs, n_jobs=2)
     reference = Engine("python").run_many(bars, jobs)
     for a, b in zip(reference, fast, strict=True):
@@ -156,8 +182,12 @@ def test_the_native_run_refuses_malformed_job_arrays_with_a_data_error():
     bars = synthetic(20, n_symbols=2, seed=1)
     native = _quanta_fast.Engine(Engine().config.as_dict())
     good = np.zeros((20, 2), dtype=bool)
-    for bad in (np.zeros((20, 3), dtype=bool), np.zeros((2, 20), dtype=bool).T,
-                np.zeros((20, 2), dtype=np.int8), np.zeros(40, dtype=bool)):
+    for bad in (
+        np.zeros((20, 3), dtype=bool),
+        np.zeros((2, 20), dtype=bool).T,
+        np.zeros((20, 2), dtype=np.int8),
+        np.zeros(40, dtype=bool),
+    ):
         job = ("signals", bad, good, None, None, 1.0, "percent", None, None)
         with pytest.raises(DataError, match="entries"):
             native.run_jobs(bars, _glue, [job])
@@ -170,13 +200,22 @@ def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
 
     bars = synthetic(100_000, seed=5, freq="1min", volatility=0.001)
     rng = np.random.default_rng(0)
-    job = ("signals", rng.random((bars.n_bars, 1)) < 0.01, rng.random((bars.n_bars, 1)) < 0.01,
-           None, None, 1.0, "percent", 0.01, 0.01)
+    job = (
+        "signals",
+        rng.random((bars.n_bars, 1)) < 0.01,
+        rng.random((bars.n_bars, 1)) < 0.01,
+        None,
+        None,
+        1.0,
+        "percent",
+        0.01,
+        0.01,
+    )
     native = _quanta_fast.Engine(Engine().config.as_dict())
     started = time.perf_counter()
     native.run_jobs(bars, _glue, [job], 1)
     one = time.perf_counter() - started
-    jobs = [job] * max(1, int(0.5 / max(one, 1e-4)))     # about 0.5 s on one thread
+    jobs = [job] * max(1, int(0.5 / max(one, 1e-4)))  # about 0.5 s on one thread
 
     elapsed: list[float] = []
 

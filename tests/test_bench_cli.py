@@ -11,23 +11,34 @@ from quanta_ref.cli import main
 
 
 def test_quanta_bench_prints_the_tables_for_the_chosen_workloads(
-        backend: str, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["bench", "--tiny", "--quick", "--no-memory", "--no-numba", "--backend", backend,
-            "--workload", "W1", "--workload", "W4"]
+    backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "bench",
+        "--tiny",
+        "--quick",
+        "--no-memory",
+        "--no-numba",
+        "--backend",
+        backend,
+        "--workload",
+        "W1",
+        "--workload",
+        "W4",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "### The seed's table (SEED-DESIGN section 7.1), measured" in out
     assert "| 10-year single stock | W1 | 5 s | 0.5 s | 10x |" in out
     assert "| 100 parameter combinations | W4 | 500 s | 10 s | 50x |" in out
     rows = [line for line in out.splitlines() if line.startswith(("| W1 |", "| W4 |"))]
-    assert len(rows) == 2 * 2          # workload x mode, on one backend
+    assert len(rows) == 2 * 2  # workload x mode, on one backend
     assert all(f"| {backend}" in row for row in rows)
     assert "| W2 |" not in out and "| W3 |" not in out
     assert "### Targets (issue 4)" in out
 
 
-def test_bench_report_checks_that_both_backends_ran_the_same_backtests(
-        backend_rust: None) -> None:
+def test_bench_report_checks_that_both_backends_ran_the_same_backtests(backend_rust: None) -> None:
     workloads = bench.make_workloads(bench.TINY)
     report = bench.run_report(workloads, quick=True, memory=False, numba=False)
     assert len(report.cases) == 4 * 2 * 2

@@ -41,12 +41,15 @@ def test_sample_aapl_has_every_trading_day_from_2000_03_01_to_2013_03_01():
     assert (np.diff(bars.timestamps) > 0).all()
 
 
-@pytest.mark.parametrize(("symbol", "rows", "first"), [
-    ("AAPL", 3270, "2000-03-01"),
-    ("GOOG", 2148, "2004-08-19"),
-    ("IBM", 3270, "2000-03-01"),
-    ("MSFT", 3270, "2000-03-01"),
-])
+@pytest.mark.parametrize(
+    ("symbol", "rows", "first"),
+    [
+        ("AAPL", 3270, "2000-03-01"),
+        ("GOOG", 2148, "2004-08-19"),
+        ("IBM", 3270, "2000-03-01"),
+        ("MSFT", 3270, "2000-03-01"),
+    ],
+)
 def test_sample_row_counts_and_first_dates(symbol, rows, first):
     bars = load_sample(symbol, adjusted=False)
     assert bars.n_bars == rows
@@ -141,14 +144,18 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 def bars_as_rows(bars: Bars, n: int = 0) -> list[list[object]]:
     dates = bars.timestamps.astype("datetime64[ns]").astype(str)
-    return [[d, *(repr(float(getattr(bars, f)[t, n])) for f in FIELDS)]
-            for t, d in enumerate(dates)]
+    return [
+        [d, *(repr(float(getattr(bars, f)[t, n])) for f in FIELDS)] for t, d in enumerate(dates)
+    ]
 
 
 def test_load_bars_round_trips_a_csv_file(tmp_path):
     original = synthetic(50, seed=3)
-    write_csv(tmp_path / "000001.SZ.csv", ["Date", "Open", "High", "Low", "Close", "Volume"],
-              bars_as_rows(original))
+    write_csv(
+        tmp_path / "000001.SZ.csv",
+        ["Date", "Open", "High", "Low", "Close", "Volume"],
+        bars_as_rows(original),
+    )
     loaded = load_bars("000001.SZ", root=tmp_path)
     assert loaded.symbols == ("000001.SZ",)
     np.testing.assert_array_equal(loaded.timestamps, original.timestamps)
@@ -158,21 +165,27 @@ def test_load_bars_round_trips_a_csv_file(tmp_path):
 
 def test_load_bars_start_and_end_are_inclusive_dates(tmp_path):
     original = synthetic(30, seed=1, start="2020-01-01")
-    write_csv(tmp_path / "X.csv", ["date", "open", "high", "low", "close", "volume"],
-              bars_as_rows(original))
+    write_csv(
+        tmp_path / "X.csv",
+        ["date", "open", "high", "low", "close", "volume"],
+        bars_as_rows(original),
+    )
     bars = load_bars("X", start="2020-01-06", end="2020-01-10", root=tmp_path)
     dates = days(bars.timestamps).astype(str).tolist()
     assert dates == ["2020-01-06", "2020-01-07", "2020-01-08", "2020-01-09", "2020-01-10"]
     first = int(np.searchsorted(original.timestamps, bars.timestamps[0]))
-    np.testing.assert_array_equal(bars.close, original.close[first:first + 5])
+    np.testing.assert_array_equal(bars.close, original.close[first : first + 5])
     assert load_bars("X", start=dt.date(2020, 2, 11), root=tmp_path).n_bars == 1
     assert load_bars("X", end=np.datetime64("2020-01-02"), root=tmp_path).n_bars == 2
 
 
 def test_load_bars_end_date_keeps_the_whole_day_of_intraday_bars(tmp_path):
     original = synthetic(48, seed=2, start="2021-03-01", freq="1h")
-    write_csv(tmp_path / "X.csv", ["datetime", "open", "high", "low", "close", "volume"],
-              bars_as_rows(original))
+    write_csv(
+        tmp_path / "X.csv",
+        ["datetime", "open", "high", "low", "close", "volume"],
+        bars_as_rows(original),
+    )
     bars = load_bars("X", start="2021-03-01", end="2021-03-01", root=tmp_path)
     assert bars.n_bars == 24
     bars = load_bars("X", start="2021-03-01T10:00", end="2021-03-01 12:00", root=tmp_path)
@@ -180,8 +193,11 @@ def test_load_bars_end_date_keeps_the_whole_day_of_intraday_bars(tmp_path):
 
 
 def test_load_bars_takes_the_directory_from_quanta_data_dir(tmp_path, monkeypatch):
-    write_csv(tmp_path / "AAA.csv", ["timestamp", "open", "high", "low", "close", "volume"],
-              [["2020-01-02", 10, 11, 9, 10.5, 100]])
+    write_csv(
+        tmp_path / "AAA.csv",
+        ["timestamp", "open", "high", "low", "close", "volume"],
+        [["2020-01-02", 10, 11, 9, 10.5, 100]],
+    )
     monkeypatch.setenv("QUANTA_DATA_DIR", str(tmp_path))
     assert load_bars("AAA").close[0, 0] == 10.5
 
@@ -203,22 +219,31 @@ def test_load_bars_refuses_a_symbol_that_is_a_path(tmp_path):
 
 
 def test_load_bars_missing_column_is_named(tmp_path):
-    write_csv(tmp_path / "A.csv", ["date", "open", "high", "low", "close"],
-              [["2020-01-02", 10, 11, 9, 10.5]])
+    write_csv(
+        tmp_path / "A.csv",
+        ["date", "open", "high", "low", "close"],
+        [["2020-01-02", 10, 11, 9, 10.5]],
+    )
     with pytest.raises(DataError, match="^volume: column missing"):
         load_bars("A", root=tmp_path)
 
 
 def test_load_bars_unreadable_number_names_field_and_line(tmp_path):
-    write_csv(tmp_path / "A.csv", ["date", "open", "high", "low", "close", "volume"],
-              [["2020-01-02", 10, 11, 9, 10.5, 100], ["2020-01-03", 10, "n/a", 9, 10.5, 100]])
+    write_csv(
+        tmp_path / "A.csv",
+        ["date", "open", "high", "low", "close", "volume"],
+        [["2020-01-02", 10, 11, 9, 10.5, 100], ["2020-01-03", 10, "n/a", 9, 10.5, 100]],
+    )
     with pytest.raises(DataError, match="^high: cannot read 'n/a'.*line 3"):
         load_bars("A", root=tmp_path)
 
 
 def test_load_bars_sorts_rows_and_reads_compact_dates(tmp_path):
-    write_csv(tmp_path / "A.csv", ["trade_date", "date", "open", "high", "low", "close", "volume"],
-              [["x", "20200103", 10, 12, 9, 11, 100], ["x", "20200102", 10, 11, 9, 10.5, 100]])
+    write_csv(
+        tmp_path / "A.csv",
+        ["trade_date", "date", "open", "high", "low", "close", "volume"],
+        [["x", "20200103", 10, 12, 9, 11, 100], ["x", "20200102", 10, 11, 9, 10.5, 100]],
+    )
     bars = load_bars("A", root=tmp_path)
     assert bars.timestamps.tolist() == [ns("2020-01-02"), ns("2020-01-03")]
     assert bars.close[:, 0].tolist() == [10.5, 11.0]
@@ -226,29 +251,41 @@ def test_load_bars_sorts_rows_and_reads_compact_dates(tmp_path):
 
 @pytest.mark.parametrize("bad_time", ["2020-01-02T09:30+08:00", "1577923200", "", "02/01/2020"])
 def test_load_bars_refuses_times_it_cannot_read_without_guessing(tmp_path, bad_time):
-    write_csv(tmp_path / "A.csv", ["date", "open", "high", "low", "close", "volume"],
-              [["2020-01-01", 10, 11, 9, 10.5, 100], [bad_time, 10, 11, 9, 10.5, 100]])
+    write_csv(
+        tmp_path / "A.csv",
+        ["date", "open", "high", "low", "close", "volume"],
+        [["2020-01-01", 10, 11, 9, 10.5, 100], [bad_time, 10, 11, 9, 10.5, 100]],
+    )
     with pytest.raises(DataError, match="^timestamp: .*line 3"):
         load_bars("A", root=tmp_path)
 
 
 def test_load_bars_empty_prices_make_a_missing_bar(tmp_path):
-    write_csv(tmp_path / "A.csv", ["date", "open", "high", "low", "close", "volume"],
-              [["2020-01-02", 10, 11, 9, 10.5, 100], ["2020-01-03", "", "", "", "", 0]])
+    write_csv(
+        tmp_path / "A.csv",
+        ["date", "open", "high", "low", "close", "volume"],
+        [["2020-01-02", 10, 11, 9, 10.5, 100], ["2020-01-03", "", "", "", "", 0]],
+    )
     bars = load_bars("A", root=tmp_path)
     assert bars.is_missing(1, 0)
 
 
 def test_load_bars_bad_bar_in_the_file_names_field_symbol_bar_and_file(tmp_path):
-    write_csv(tmp_path / "A.csv", ["date", "open", "high", "low", "close", "volume"],
-              [["2020-01-02", 10, 11, 9, 10.5, 100], ["2020-01-03", 10, 10.2, 9, 10.5, 100]])
+    write_csv(
+        tmp_path / "A.csv",
+        ["date", "open", "high", "low", "close", "volume"],
+        [["2020-01-02", 10, 11, 9, 10.5, 100], ["2020-01-03", 10, 10.2, 9, 10.5, 100]],
+    )
     with pytest.raises(DataError, match=r"^high: .*'A', bar 1 \(2020-01-03.*A\.csv"):
         load_bars("A", root=tmp_path)
 
 
 def test_load_bars_no_bar_in_range(tmp_path):
-    write_csv(tmp_path / "A.csv", ["date", "open", "high", "low", "close", "volume"],
-              [["2020-01-02", 10, 11, 9, 10.5, 100]])
+    write_csv(
+        tmp_path / "A.csv",
+        ["date", "open", "high", "low", "close", "volume"],
+        [["2020-01-02", 10, 11, 9, 10.5, 100]],
+    )
     with pytest.raises(DataError, match="no bars"):
         load_bars("A", start="2021-01-01", root=tmp_path)
 
@@ -257,10 +294,12 @@ def test_load_bars_round_trips_a_parquet_file(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     original = synthetic(40, seed=5, start="2019-12-30")
-    table = pa.table({
-        "Date": original.timestamps.astype("datetime64[ns]"),
-        **{f.upper(): getattr(original, f)[:, 0] for f in FIELDS},
-    })
+    table = pa.table(
+        {
+            "Date": original.timestamps.astype("datetime64[ns]"),
+            **{f.upper(): getattr(original, f)[:, 0] for f in FIELDS},
+        }
+    )
     pq.write_table(table, tmp_path / "B.parquet")
     loaded = load_bars("B", start="2020-01-01", end="2020-01-31", root=tmp_path)
     keep = (original.timestamps >= ns("2020-01-01")) & (original.timestamps < ns("2020-02-01"))
@@ -272,10 +311,12 @@ def test_load_bars_round_trips_a_parquet_file(tmp_path):
 def test_load_bars_refuses_time_zone_aware_parquet(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    table = pa.table({
-        "timestamp": pa.array([0], type=pa.timestamp("ns", tz="Asia/Shanghai")),
-        **{f: [1.0] for f in FIELDS},
-    })
+    table = pa.table(
+        {
+            "timestamp": pa.array([0], type=pa.timestamp("ns", tz="Asia/Shanghai")),
+            **{f: [1.0] for f in FIELDS},
+        }
+    )
     pq.write_table(table, tmp_path / "C.parquet")
     with pytest.raises(DataError, match="time zone"):
         load_bars("C", root=tmp_path)
@@ -318,11 +359,19 @@ def test_synthetic_intraday_bars_are_evenly_spaced():
     assert (np.diff(synthetic(5, freq="1h").timestamps) == 3_600 * 10**9).all()
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"n_bars": 0}, {"n_bars": 2.5}, {"n_symbols": 0}, {"start_price": -1.0},
-    {"start_price": float("nan")}, {"volatility": -0.1}, {"freq": "1fortnight"},
-    {"start": "not a date"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_bars": 0},
+        {"n_bars": 2.5},
+        {"n_symbols": 0},
+        {"start_price": -1.0},
+        {"start_price": float("nan")},
+        {"volatility": -0.1},
+        {"freq": "1fortnight"},
+        {"start": "not a date"},
+    ],
+)
 def test_synthetic_refuses_bad_arguments(kwargs):
     with pytest.raises(ConfigError, match=next(iter(kwargs))):
         synthetic(**{"n_bars": 5, **kwargs})
@@ -414,46 +463,80 @@ def test_a_whole_missing_bar_is_accepted_with_zero_volume():
 
 
 # Garbage in: every input to from_arrays drawn from many dtypes and shapes, valid or not.
-_DTYPES = st.sampled_from(["f8", "f4", "i8", "u1", "?", "c16", "M8[ns]", "M8[D]", "m8[s]",
-                           "U8", "O"])
+_DTYPES = st.sampled_from(
+    ["f8", "f4", "i8", "u1", "?", "c16", "M8[ns]", "M8[D]", "m8[s]", "U8", "O"]
+)
 
 
 @st.composite
 def garbage(draw: st.DrawFn, n_bars: int, n_symbols: int) -> object:
     if draw(st.integers(0, 9)) == 0:  # a ragged nest of lists
-        return draw(st.lists(st.one_of(st.floats(), st.lists(st.floats(), max_size=2)),
-                             max_size=n_bars + 1))
-    shape = draw(st.sampled_from([(n_bars,), (n_bars, n_symbols), (n_bars + 1,), (),
-                                  (n_bars, n_symbols, 1), (0,)]))
+        return draw(
+            st.lists(st.one_of(st.floats(), st.lists(st.floats(), max_size=2)), max_size=n_bars + 1)
+        )
+    shape = draw(
+        st.sampled_from(
+            [(n_bars,), (n_bars, n_symbols), (n_bars + 1,), (), (n_bars, n_symbols, 1), (0,)]
+        )
+    )
     dtype = draw(_DTYPES)
     if dtype == "O":
-        return draw(hnp.arrays(object, shape, elements=st.one_of(
-            st.none(), st.floats(), st.integers(-5, 5), st.text(max_size=3))))
+        return draw(
+            hnp.arrays(
+                object,
+                shape,
+                elements=st.one_of(st.none(), st.floats(), st.integers(-5, 5), st.text(max_size=3)),
+            )
+        )
     if dtype == "f8":
         # Mostly plausible prices, so that some draws build a valid panel.
-        return draw(hnp.arrays(np.float64, shape, elements=st.one_of(
-            st.floats(0.5, 2.0), st.floats(allow_nan=True, allow_infinity=True))))
+        return draw(
+            hnp.arrays(
+                np.float64,
+                shape,
+                elements=st.one_of(
+                    st.floats(0.5, 2.0), st.floats(allow_nan=True, allow_infinity=True)
+                ),
+            )
+        )
     return draw(hnp.arrays(np.dtype(dtype), shape))
 
 
 @st.composite
 def from_arrays_inputs(draw: st.DrawFn) -> dict[str, Any]:
     n_bars, n_symbols = draw(st.integers(0, 4)), draw(st.integers(1, 3))
-    timestamps = draw(st.one_of(
-        hnp.arrays(np.int64, (n_bars,), elements=st.integers(-10**18, 10**18), unique=True)
-        .map(np.sort),
-        st.lists(st.sampled_from(["2020-01-02", "2020-01-03T09:30", "2020-01-02T09:30+08:00",
-                                  "20200102", "", "NaT", "x"]),
-                 min_size=n_bars, max_size=n_bars),
-        garbage(n_bars, n_symbols),
-    ))
+    timestamps = draw(
+        st.one_of(
+            hnp.arrays(
+                np.int64, (n_bars,), elements=st.integers(-(10**18), 10**18), unique=True
+            ).map(np.sort),
+            st.lists(
+                st.sampled_from(
+                    [
+                        "2020-01-02",
+                        "2020-01-03T09:30",
+                        "2020-01-02T09:30+08:00",
+                        "20200102",
+                        "",
+                        "NaT",
+                        "x",
+                    ]
+                ),
+                min_size=n_bars,
+                max_size=n_bars,
+            ),
+            garbage(n_bars, n_symbols),
+        )
+    )
     fields = {f: draw(garbage(n_bars, n_symbols)) for f in ("open", "high", "low", "close")}
     fields["volume"] = draw(st.one_of(st.none(), garbage(n_bars, n_symbols)))
-    symbols = draw(st.one_of(
-        st.none(),
-        st.lists(st.text(max_size=2), min_size=n_symbols, max_size=n_symbols),
-        st.lists(st.one_of(st.integers(), st.none()), min_size=1, max_size=2),
-    ))
+    symbols = draw(
+        st.one_of(
+            st.none(),
+            st.lists(st.text(max_size=2), min_size=n_symbols, max_size=n_symbols),
+            st.lists(st.one_of(st.integers(), st.none()), min_size=1, max_size=2),
+        )
+    )
     return {"timestamps": timestamps, **fields, "symbols": symbols}
 
 
@@ -485,8 +568,16 @@ def test_garbage_arrays_build_a_valid_panel_or_raise_a_quanta_error(kwargs):
 def test_from_dataframe_one_symbol_with_a_datetime_index() -> None:
     pd = pytest.importorskip("pandas")
     index = pd.to_datetime(["2024-01-02", "2024-01-03"])
-    frame = pd.DataFrame({"Open": [10.0, 11.0], "High": [11.0, 12.0], "Low": [9.0, 10.5],
-                          "Close": [10.5, 11.5], "Volume": [100.0, 200.0]}, index=index)
+    frame = pd.DataFrame(
+        {
+            "Open": [10.0, 11.0],
+            "High": [11.0, 12.0],
+            "Low": [9.0, 10.5],
+            "Close": [10.5, 11.5],
+            "Volume": [100.0, 200.0],
+        },
+        index=index,
+    )
     bars = Bars.from_dataframe(frame, symbol="ABC")
     assert bars.symbols == ("ABC",)
     assert bars.close[:, 0].tolist() == [10.5, 11.5]
@@ -495,11 +586,17 @@ def test_from_dataframe_one_symbol_with_a_datetime_index() -> None:
 
 def test_from_dataframe_long_layout_gives_missing_bars_where_a_symbol_has_no_row() -> None:
     pd = pytest.importorskip("pandas")
-    frame = pd.DataFrame({
-        "date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-03"]),
-        "symbol": ["A", "B", "A"],
-        "open": [1.0, 2.0, 1.1], "high": [1.2, 2.2, 1.3], "low": [0.9, 1.9, 1.0],
-        "close": [1.1, 2.1, 1.2], "volume": [10.0, 20.0, 30.0]})
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-03"]),
+            "symbol": ["A", "B", "A"],
+            "open": [1.0, 2.0, 1.1],
+            "high": [1.2, 2.2, 1.3],
+            "low": [0.9, 1.9, 1.0],
+            "close": [1.1, 2.1, 1.2],
+            "volume": [10.0, 20.0, 30.0],
+        }
+    )
     bars = Bars.from_dataframe(frame)
     assert bars.symbols == ("A", "B")
     assert bars.is_missing(1, 1) and not bars.is_missing(1, 0)
@@ -510,10 +607,17 @@ def test_from_dataframe_long_layout_gives_missing_bars_where_a_symbol_has_no_row
 
 def test_from_dataframe_refuses_a_duplicated_row_and_a_missing_column() -> None:
     pd = pytest.importorskip("pandas")
-    frame = pd.DataFrame({
-        "date": pd.to_datetime(["2024-01-02", "2024-01-02"]), "symbol": ["A", "A"],
-        "open": [1.0, 1.0], "high": [1.0, 1.0], "low": [1.0, 1.0], "close": [1.0, 1.0],
-        "volume": [1.0, 1.0]})
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-02", "2024-01-02"]),
+            "symbol": ["A", "A"],
+            "open": [1.0, 1.0],
+            "high": [1.0, 1.0],
+            "low": [1.0, 1.0],
+            "close": [1.0, 1.0],
+            "volume": [1.0, 1.0],
+        }
+    )
     with pytest.raises(DataError, match="more than one row.*'A'"):
         Bars.from_dataframe(frame)
     with pytest.raises(DataError, match="volume"):
@@ -532,5 +636,4 @@ def test_wrapped_int64_timestamps_are_not_ascending() -> None:
     # np.diff would overflow on these and call them ascending
     top = np.iinfo(np.int64).max
     with pytest.raises(DataError, match="not ascending"):
-        Bars.from_arrays(np.array([top - 1, -top]), [1.0, 1.0], [1.0, 1.0], [1.0, 1.0],
-                         [1.0, 1.0])
+        Bars.from_arrays(np.array([top - 1, -top]), [1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0])

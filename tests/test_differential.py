@@ -67,8 +67,22 @@ class Recording(ScriptedStrategy):
         self.log: list[tuple[Any, ...]] = []
 
     def on_bar(self, ctx: Any, bar: Any) -> None:
-        self.log.append(bits(("bar", bar.timestamp, bar.symbol, bar.open, bar.high, bar.low,
-                              bar.close, bar.volume, ctx.cash, ctx.equity)))
+        self.log.append(
+            bits(
+                (
+                    "bar",
+                    bar.timestamp,
+                    bar.symbol,
+                    bar.open,
+                    bar.high,
+                    bar.low,
+                    bar.close,
+                    bar.volume,
+                    ctx.cash,
+                    ctx.equity,
+                )
+            )
+        )
         super().on_bar(ctx, bar)
 
     def on_fill(self, ctx: Any, fill: Any) -> None:
@@ -83,11 +97,14 @@ def assert_same_result(ref: BacktestResult, fast: BacktestResult) -> None:
     assert [fill_fields(f) for f in fast.fills] == [fill_fields(f) for f in ref.fills]
     assert [order_fields(o) for o in fast.orders] == [order_fields(o) for o in ref.orders]
     assert [bits(tuple(t.__dict__.values())) for t in fast.trades] == [
-        bits(tuple(t.__dict__.values())) for t in ref.trades]
+        bits(tuple(t.__dict__.values())) for t in ref.trades
+    ]
     assert [bits(tuple(p.__dict__.values())) for p in fast.positions] == [
-        bits(tuple(p.__dict__.values())) for p in ref.positions]
+        bits(tuple(p.__dict__.values())) for p in ref.positions
+    ]
     assert [bits(tuple(s.__dict__.values())) for s in fast.signals] == [
-        bits(tuple(s.__dict__.values())) for s in ref.signals]
+        bits(tuple(s.__dict__.values())) for s in ref.signals
+    ]
     for name in ("timestamps", "equity", "cash"):
         a, b = getattr(ref, name), getattr(fast, name)
         assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
@@ -118,7 +135,8 @@ def test_rust_matches_the_reference_bit_for_bit(scenario):
     note(f"settings = {settings!r}")
     note(f"script = {script!r}")
     (ref_strategy, ref), (fast_strategy, fast) = run_both(
-        bars, settings, lambda: Recording.for_settings(script, settings))
+        bars, settings, lambda: Recording.for_settings(script, settings)
+    )
     assert fast_strategy.ids == ref_strategy.ids
     assert fast_strategy.start_ids == ref_strategy.start_ids
     assert fast_strategy.log == ref_strategy.log
@@ -126,8 +144,11 @@ def test_rust_matches_the_reference_bit_for_bit(scenario):
 
 
 @DIFFERENTIAL
-@given(spec=bar_specs(max_symbols=3, max_bars=40), engine_settings=_CTX_SETTINGS,
-       calls=st.lists(st.tuples(st.integers(-1, 39), GARBAGE_CALLS), min_size=1, max_size=25))
+@given(
+    spec=bar_specs(max_symbols=3, max_bars=40),
+    engine_settings=_CTX_SETTINGS,
+    calls=st.lists(st.tuples(st.integers(-1, 39), GARBAGE_CALLS), min_size=1, max_size=25),
+)
 def test_bad_ctx_arguments_raise_the_same_errors_on_both_backends(spec, engine_settings, calls):
     """Garbage arguments to every ctx order call: the same exception class and message (and
     the same ids for the calls that succeed) on both backends."""
@@ -137,9 +158,11 @@ def test_bad_ctx_arguments_raise_the_same_errors_on_both_backends(spec, engine_s
         by_bar.setdefault(t, []).append(call)
     note(describe_bars(bars))
     (ref_strategy, ref), (fast_strategy, fast) = run_both(
-        bars, engine_settings, lambda: GarbageCaller(by_bar))
+        bars, engine_settings, lambda: GarbageCaller(by_bar)
+    )
     assert [(type(e), str(e)) for e in fast_strategy.errors] == [
-        (type(e), str(e)) for e in ref_strategy.errors]
+        (type(e), str(e)) for e in ref_strategy.errors
+    ]
     assert fast_strategy.ids == ref_strategy.ids
     assert_same_result(ref, fast)
 

@@ -52,15 +52,21 @@ pytestmark = pytest.mark.usefixtures("backend_rust")
 ARRAYS = settings(max_examples=max(300, settings.default.max_examples))
 
 _DENSITY = st.sampled_from([0.05, 0.2, 0.01, 0.5, 0.95, 0.0])
-_FRACTION = st.one_of(st.sampled_from([1.0, 1.0, 0.5, 0.25, 0.1, 1.5, 2.0]),
-                      st.floats(0.001, 2.0, allow_nan=False))
+_FRACTION = st.one_of(
+    st.sampled_from([1.0, 1.0, 0.5, 0.25, 0.1, 1.5, 2.0]), st.floats(0.001, 2.0, allow_nan=False)
+)
 _LOTS = st.sampled_from([1, 1, 2, 5, 10, 50, 100, 1_000])
-_QUANTITY = st.one_of(st.sampled_from([1.0, 150.0, 0.5]), st.floats(0.001, 50_000.0,
-                                                                     allow_nan=False))
-_STOP_LOSS = st.one_of(st.none(), st.sampled_from([0.01, 0.05, 0.1, 0.5, 0.999]),
-                       st.floats(1e-6, 0.999999, allow_nan=False))
-_TAKE_PROFIT = st.one_of(st.none(), st.sampled_from([0.01, 0.05, 0.2, 0.999]),
-                         st.floats(1e-6, 0.999999, allow_nan=False))
+_QUANTITY = st.one_of(
+    st.sampled_from([1.0, 150.0, 0.5]), st.floats(0.001, 50_000.0, allow_nan=False)
+)
+_STOP_LOSS = st.one_of(
+    st.none(),
+    st.sampled_from([0.01, 0.05, 0.1, 0.5, 0.999]),
+    st.floats(1e-6, 0.999999, allow_nan=False),
+)
+_TAKE_PROFIT = st.one_of(
+    st.none(), st.sampled_from([0.01, 0.05, 0.2, 0.999]), st.floats(1e-6, 0.999999, allow_nan=False)
+)
 
 
 # ---------------------------------------------------------------------- jobs
@@ -73,13 +79,13 @@ def signal_specs(draw: Any, config: EngineConfig) -> dict[str, Any]:
     short_exits = shorts or draw(st.sampled_from([False, False, False, True]))
     take_profit = draw(_TAKE_PROFIT)
     if take_profit is not None and not shorts and draw(st.booleans()):
-        take_profit = draw(st.sampled_from([1.0, 3.0]))   # allowed without short entries
+        take_profit = draw(st.sampled_from([1.0, 3.0]))  # allowed without short entries
     if percent:
         size = draw(_FRACTION)
     elif draw(st.sampled_from([True, True, True, False])):
-        size = draw(_LOTS) * config.lot_size   # whole lots, mostly affordable
+        size = draw(_LOTS) * config.lot_size  # whole lots, mostly affordable
     else:
-        size = draw(_QUANTITY)                 # anything, odd or fractional
+        size = draw(_QUANTITY)  # anything, odd or fractional
     return {
         "kind": "signals",
         "seed": draw(st.integers(0, 2**32 - 1)),
@@ -129,14 +135,20 @@ def make_job(spec: dict[str, Any], bars: Bars) -> Signals | Targets:
         return Targets(cut(np.where(present, values, np.nan)))
 
     def signals(p: float | None) -> np.ndarray | None:
-        draws = rng.random(shape)     # drawn even when unused: the stream stays aligned
+        draws = rng.random(shape)  # drawn even when unused: the stream stays aligned
         return None if p is None else cut(draws < p)
 
     entries, exits = signals(spec["p_entry"]), signals(spec["p_exit"])
-    return Signals(entries, exits, short_entries=signals(spec["p_short_entry"]),
-                   short_exits=signals(spec["p_short_exit"]), size=spec["size"],
-                   size_type=spec["size_type"], stop_loss=spec["stop_loss"],
-                   take_profit=spec["take_profit"])
+    return Signals(
+        entries,
+        exits,
+        short_entries=signals(spec["p_short_entry"]),
+        short_exits=signals(spec["p_short_exit"]),
+        size=spec["size"],
+        size_type=spec["size_type"],
+        stop_loss=spec["stop_loss"],
+        take_profit=spec["take_profit"],
+    )
 
 
 @st.composite
@@ -146,23 +158,36 @@ def array_scenarios(draw: Any) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
     settings = draw(engine_settings())
     if draw(st.sampled_from([False, False, False, True])):
         # A tight cash account: cheap symbols, little cash, a minimum commission.
-        spec["start_prices"] = draw(st.lists(st.sampled_from([1.0, 2.37, 4.5]),
-                                             min_size=spec["n_symbols"],
-                                             max_size=spec["n_symbols"]))
-        settings = {k: v for k, v in settings.items()
-                    if k not in ("market", "fractional", "max_leverage")}
-        settings.update(initial_cash=draw(st.sampled_from([20.0, 100.0])), lot_size=1,
-                        min_commission=draw(st.sampled_from([1.0, 5.0])),
-                        commission_rate=draw(st.sampled_from([0.0, 0.001])),
-                        allow_short=False, settlement=draw(st.sampled_from(["T+0", "T+1"])))
+        spec["start_prices"] = draw(
+            st.lists(
+                st.sampled_from([1.0, 2.37, 4.5]),
+                min_size=spec["n_symbols"],
+                max_size=spec["n_symbols"],
+            )
+        )
+        settings = {
+            k: v for k, v in settings.items() if k not in ("market", "fractional", "max_leverage")
+        }
+        settings.update(
+            initial_cash=draw(st.sampled_from([20.0, 100.0])),
+            lot_size=1,
+            min_commission=draw(st.sampled_from([1.0, 5.0])),
+            commission_rate=draw(st.sampled_from([0.0, 0.001])),
+            allow_short=False,
+            settlement=draw(st.sampled_from(["T+0", "T+1"])),
+        )
     if draw(st.booleans()):
         # Half the examples without risk limits: the orders they refuse would hide the rest.
-        for key in ("max_position_quantity", "max_position_weight", "max_order_value",
-                    "max_drawdown_stop"):
+        for key in (
+            "max_position_quantity",
+            "max_position_weight",
+            "max_order_value",
+            "max_drawdown_stop",
+        ):
             settings.pop(key, None)
     bars = make_bars(spec)
     if not (bars.volume > 0.0).any():
-        settings.pop("max_volume_fraction", None)   # a ConfigError at run: nothing could fill
+        settings.pop("max_volume_fraction", None)  # a ConfigError at run: nothing could fill
     config = EngineConfig.build(**settings)
     job = draw(st.one_of(signal_specs(config), target_specs(config)))
     return bars, settings, job
@@ -172,10 +197,17 @@ def array_scenarios(draw: Any) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
 def run_job(engine: Engine, bars: Bars, job: Signals | Targets) -> BacktestResult:
     if isinstance(job, Targets):
         return engine.run_targets(bars, job.weights)
-    return engine.run_signals(bars, job.entries, job.exits, short_entries=job.short_entries,
-                              short_exits=job.short_exits, size=job.size,
-                              size_type=job.size_type, stop_loss=job.stop_loss,
-                              take_profit=job.take_profit)
+    return engine.run_signals(
+        bars,
+        job.entries,
+        job.exits,
+        short_entries=job.short_entries,
+        short_exits=job.short_exits,
+        size=job.size,
+        size_type=job.size_type,
+        stop_loss=job.stop_loss,
+        take_profit=job.take_profit,
+    )
 
 
 def outcome(run: Any) -> BacktestResult | tuple[type, str]:
@@ -213,8 +245,7 @@ def test_rust_array_runs_match_the_reference_bit_for_bit(scenario: Any) -> None:
 
 @ARRAYS
 @given(scenario=array_scenarios())
-def test_rust_array_runs_match_the_reference_strategy_on_the_rust_engine(
-        scenario: Any) -> None:
+def test_rust_array_runs_match_the_reference_strategy_on_the_rust_engine(scenario: Any) -> None:
     bars, settings, spec = scenario
     describe(bars, settings, spec)
     job = make_job(spec, bars)

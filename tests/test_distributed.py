@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_grid import (BARS, GRID, SETTINGS, crossover, fingerprint, fingerprints, mixed_jobs,
-                       slower)
+from test_grid import BARS, GRID, SETTINGS, crossover, fingerprint, fingerprints, mixed_jobs, slower
 
 from quanta_ref import Engine
 
@@ -23,8 +22,9 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     """One two-process cluster for the whole module (starting one takes a few seconds)."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     dask_client = distributed.Client(cluster)
     try:
         yield dask_client
@@ -45,8 +45,9 @@ def test_run_many_on_a_dask_cluster_matches_the_local_run(client: Any, backend: 
 def test_optimize_on_a_dask_cluster_matches_the_local_run(client: Any, backend: str) -> None:
     engine = Engine(backend=backend, **SETTINGS)
     local = engine.optimize(BARS, crossover, GRID, constraint=slower)
-    remote = engine.optimize(BARS, crossover, GRID, constraint=slower,
-                             executor=client.get_executor(), progress=True)
+    remote = engine.optimize(
+        BARS, crossover, GRID, constraint=slower, executor=client.get_executor(), progress=True
+    )
     assert remote.table.equals(local.table)
     assert remote.best_params == local.best_params
     assert remote.best is not None and local.best is not None

@@ -45,7 +45,8 @@ def _resimulate(o: np.ndarray, c: np.ndarray) -> tuple[float, int]:
 def test_sma_cross_on_aapl_matches_an_independent_resimulation(backend: str) -> None:
     bars = data.load_sample("AAPL")
     result = Engine(backend=backend, initial_cash=CASH, commission_rate=RATE).run(
-        bars, SmaCross(fast=10, slow=30))
+        bars, SmaCross(fast=10, slow=30)
+    )
     final, n_fills = _resimulate(bars.open[:, 0], bars.close[:, 0])
     assert len(result.fills) == n_fills
     assert result.equity[-1] == pytest.approx(final, rel=1e-12)
@@ -53,7 +54,8 @@ def test_sma_cross_on_aapl_matches_an_independent_resimulation(backend: str) -> 
 
 def test_sma_cross_on_aapl_golden_numbers(backend: str) -> None:
     result = Engine(backend=backend, initial_cash=CASH, commission_rate=RATE).run(
-        data.load_sample("AAPL"), SmaCross(fast=10, slow=30))
+        data.load_sample("AAPL"), SmaCross(fast=10, slow=30)
+    )
     assert len(result.equity) == 3270
     assert len(result.fills) == 118 and len(result.trades) == 59
     assert result.fills[0].quantity == 279064.0

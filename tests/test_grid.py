@@ -15,8 +15,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from quanta_ref import (BacktestResult, Bars, ConfigError, DataError, Engine, IndicatorCache,
-                        OptimizeResult, Signals, Targets, data, indicators)
+from quanta_ref import (
+    BacktestResult,
+    Bars,
+    ConfigError,
+    DataError,
+    Engine,
+    IndicatorCache,
+    OptimizeResult,
+    Signals,
+    Targets,
+    data,
+    indicators,
+)
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
 from quanta_ref.grid import STAT_NAMES, run_chunk, run_many
@@ -37,20 +48,36 @@ def mixed_jobs(backend: str, bars: Bars = BARS) -> list[Any]:
     cache = IndicatorCache(bars, backend)
     weights = np.full((bars.n_bars, bars.n_symbols), np.nan)
     weights[10], weights[150], weights[250] = (0.3, 0.3), (0.5, 0.1), (0.0, 0.0)
-    return [crossover(cache, 5, 20), Targets(weights), SmaCross(fast=8, slow=25),
-            crossover(cache, 10, 30), Signals(cache.crossed_above(cache.panel("rsi", 14), 30.0),
-                                              cache.crossed_below(cache.panel("rsi", 14), 70.0),
-                                              size=0.4, stop_loss=0.05, take_profit=0.1),
-            crossover(cache, 5, 30)]
+    return [
+        crossover(cache, 5, 20),
+        Targets(weights),
+        SmaCross(fast=8, slow=25),
+        crossover(cache, 10, 30),
+        Signals(
+            cache.crossed_above(cache.panel("rsi", 14), 30.0),
+            cache.crossed_below(cache.panel("rsi", 14), 70.0),
+            size=0.4,
+            stop_loss=0.05,
+            take_profit=0.1,
+        ),
+        crossover(cache, 5, 30),
+    ]
 
 
 def fingerprint(result: BacktestResult) -> tuple[Any, ...]:
     """Everything a run returns, in a form that compares exactly (NaN equal to NaN)."""
-    stats = {key: ("nan" if math.isnan(value) else value)
-             for key, value in result.stats.items()}
-    return (result.timestamps.tobytes(), result.equity.tobytes(), result.cash.tobytes(),
-            result.fills, [o.as_dict() for o in result.orders], result.trades,
-            result.positions, stats, result.signals)
+    stats = {key: ("nan" if math.isnan(value) else value) for key, value in result.stats.items()}
+    return (
+        result.timestamps.tobytes(),
+        result.equity.tobytes(),
+        result.cash.tobytes(),
+        result.fills,
+        [o.as_dict() for o in result.orders],
+        result.trades,
+        result.positions,
+        stats,
+        result.signals,
+    )
 
 
 def fingerprints(results: list[BacktestResult]) -> list[tuple[Any, ...]]:
@@ -60,10 +87,17 @@ def fingerprints(results: list[BacktestResult]) -> list[tuple[Any, ...]]:
 def single_run(engine: Engine, job: Any) -> BacktestResult:
     """The job run on its own through the single-run entry points."""
     if isinstance(job, Signals):
-        return engine.run_signals(BARS, job.entries, job.exits, short_entries=job.short_entries,
-                                  short_exits=job.short_exits, size=job.size,
-                                  size_type=job.size_type, stop_loss=job.stop_loss,
-                                  take_profit=job.take_profit)
+        return engine.run_signals(
+            BARS,
+            job.entries,
+            job.exits,
+            short_entries=job.short_entries,
+            short_exits=job.short_exits,
+            size=job.size,
+            size_type=job.size_type,
+            stop_loss=job.stop_loss,
+            take_profit=job.take_profit,
+        )
     if isinstance(job, Targets):
         return engine.run_targets(BARS, job.weights)
     return engine.run(BARS, job)
@@ -87,7 +121,8 @@ def test_run_many_returns_results_in_job_order_equal_to_single_runs(backend: str
 
 
 def test_run_many_results_do_not_depend_on_threads_chunks_or_progress(
-        backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     engine = Engine(backend=backend, **SETTINGS)
     reference = fingerprints(engine.run_many(BARS, mixed_jobs(backend)))
     assert fingerprints(engine.run_many(BARS, mixed_jobs(backend), n_jobs=1)) == reference
@@ -97,7 +132,7 @@ def test_run_many_results_do_not_depend_on_threads_chunks_or_progress(
         assert fingerprints(results) == reference
     capsys.readouterr()
     assert fingerprints(engine.run_many(BARS, mixed_jobs(backend), progress=True)) == reference
-    assert "6/6" in capsys.readouterr().err   # the progress bar reached the end
+    assert "6/6" in capsys.readouterr().err  # the progress bar reached the end
 
 
 def test_run_many_on_a_process_pool_matches_the_local_run(backend: str) -> None:
@@ -106,8 +141,9 @@ def test_run_many_on_a_process_pool_matches_the_local_run(backend: str) -> None:
     with spawn_pool() as pool:
         remote = engine.run_many(BARS, mixed_jobs(backend), executor=pool)
         assert fingerprints(remote) == local
-        one_by_one = run_many(engine, BARS, mixed_jobs(backend), executor=pool, chunk_size=1,
-                              progress=True)
+        one_by_one = run_many(
+            engine, BARS, mixed_jobs(backend), executor=pool, chunk_size=1, progress=True
+        )
         assert fingerprints(one_by_one) == local
 
 
@@ -125,8 +161,9 @@ def test_a_worker_rebuilds_the_engine_from_its_backend_name_and_settings(backend
     assert EngineConfig.build(**settings) == engine.config
     jobs = [run_job for run_job in mixed_jobs(backend)[:2]]
     checked = [job.checked(BARS, engine.config) for job in jobs]
-    assert (fingerprints(run_chunk(backend, settings, BARS, checked))
-            == fingerprints(engine.run_many(BARS, jobs)))
+    assert fingerprints(run_chunk(backend, settings, BARS, checked)) == fingerprints(
+        engine.run_many(BARS, jobs)
+    )
 
 
 def test_bars_jobs_settings_and_results_pickle(backend: str) -> None:
@@ -186,8 +223,10 @@ def test_cache_returns_the_backend_indicator_of_the_symbol_column(backend: str) 
     high = cache.get("highest", 5, symbol="S0", field="high")
     assert high.tobytes() == indicators.highest(BARS.high[:, 0], 5).tobytes()
     atr = cache.get("atr", 7, symbol="S0")
-    assert atr.tobytes() == indicators.atr(BARS.high[:, 0], BARS.low[:, 0], BARS.close[:, 0],
-                                           7).tobytes()
+    assert (
+        atr.tobytes()
+        == indicators.atr(BARS.high[:, 0], BARS.low[:, 0], BARS.close[:, 0], 7).tobytes()
+    )
     line, signal, histogram = cache.get("macd", 6, 13, 4, symbol="S1")
     assert line.tobytes() == indicators.macd(BARS.close[:, 1], 6, 13, 4)[0].tobytes()
     assert not sma.flags.writeable and not line.flags.writeable  # shared: read-only
@@ -206,8 +245,8 @@ def test_cache_panel_is_time_by_symbols(backend: str) -> None:
 def test_cache_computes_each_symbol_indicator_and_parameters_once(backend: str) -> None:
     cache = IndicatorCache(BARS, backend)
     first = cache.get("rsi", symbol="S0")
-    assert cache.get("rsi", 14, symbol="S0") is first          # defaults filled in
-    assert cache.get("rsi", period=14, symbol="S0") is first   # by name or position
+    assert cache.get("rsi", 14, symbol="S0") is first  # defaults filled in
+    assert cache.get("rsi", period=14, symbol="S0") is first  # by name or position
     assert (cache.misses, cache.hits) == (1, 2)
     cache.get("rsi", 14, symbol="S1")
     cache.get("rsi", 14, symbol="S0", field="open")
@@ -250,7 +289,7 @@ def test_cache_refuses_unknown_names_with_the_choices() -> None:
         cache.get("sma", 0, symbol="S0")
     with pytest.raises(ConfigError, match="backend"):
         IndicatorCache(BARS, "gpu")
-    assert cache.misses == 0 and len(cache) == 0   # nothing failed was stored
+    assert cache.misses == 0 and len(cache) == 0  # nothing failed was stored
 
 
 def test_cache_needs_no_symbol_for_one_symbol_bars() -> None:
@@ -263,18 +302,24 @@ GRID = {"fast": [5, 10, 15], "slow": [10, 20, 30]}
 
 
 def slower(params: Any) -> bool:
-    return bool(params.fast < params["slow"])   # attribute and key access both work
+    return bool(params.fast < params["slow"])  # attribute and key access both work
 
 
 def test_optimize_table_has_a_row_per_allowed_combination_in_grid_order(backend: str) -> None:
-    found = Engine(backend=backend, **SETTINGS).optimize(BARS, crossover, GRID,
-                                                         constraint=slower)
+    found = Engine(backend=backend, **SETTINGS).optimize(BARS, crossover, GRID, constraint=slower)
     assert isinstance(found, OptimizeResult) and found.metric == "sharpe_ratio"
     table = found.table
     assert list(table.columns) == ["fast", "slow", *STAT_NAMES]
     assert table.shape == (7, 2 + len(STAT_NAMES))
-    assert list(zip(table["fast"], table["slow"])) == [(5, 10), (5, 20), (5, 30), (10, 20),
-                                                      (10, 30), (15, 20), (15, 30)]
+    assert list(zip(table["fast"], table["slow"])) == [
+        (5, 10),
+        (5, 20),
+        (5, 30),
+        (10, 20),
+        (10, 30),
+        (15, 20),
+        (15, 30),
+    ]
 
 
 def test_optimize_rows_and_best_match_independent_runs(backend: str) -> None:
@@ -282,24 +327,28 @@ def test_optimize_rows_and_best_match_independent_runs(backend: str) -> None:
     found = engine.optimize(BARS, crossover, GRID, constraint=slower, metric="total_return")
     rows = found.table.to_dict("records")
     for row in rows:
-        run = engine.run_many(BARS, [crossover(IndicatorCache(BARS, backend), row["fast"],
-                                               row["slow"])])[0]
+        run = engine.run_many(
+            BARS, [crossover(IndicatorCache(BARS, backend), row["fast"], row["slow"])]
+        )[0]
         assert run.stats["final_equity"] == row["final_equity"]
     # The argmax computed here from the table: NaN skipped, the first of equal values kept.
     best = None
     for row in rows:
         if not math.isnan(row["total_return"]) and (
-                best is None or row["total_return"] > best["total_return"]):
+            best is None or row["total_return"] > best["total_return"]
+        ):
             best = row
     assert best is not None
     assert found.best_params == {"fast": best["fast"], "slow": best["slow"]}
     assert found.best is not None and found.best_value == best["total_return"]
-    expected = engine.run_many(BARS, [crossover(IndicatorCache(BARS, backend),
-                                                **found.best_params)])[0]
+    expected = engine.run_many(
+        BARS, [crossover(IndicatorCache(BARS, backend), **found.best_params)]
+    )[0]
     assert fingerprint(found.best) == fingerprint(expected)
 
-    lowest = engine.optimize(BARS, crossover, GRID, constraint=slower, metric="total_return",
-                             maximize=False)
+    lowest = engine.optimize(
+        BARS, crossover, GRID, constraint=slower, metric="total_return", maximize=False
+    )
     worst = min(rows, key=lambda row: row["total_return"])
     assert lowest.best_params == {"fast": worst["fast"], "slow": worst["slow"]}
 
@@ -323,9 +372,10 @@ def test_optimize_results_do_not_depend_on_threads_chunks_or_executor(backend: s
     engine = Engine(backend=backend, **SETTINGS)
     local = engine.optimize(BARS, crossover, GRID, constraint=slower)
     with ThreadPoolExecutor(2) as pool:
-        for found in (engine.optimize(BARS, crossover, GRID, constraint=slower, n_jobs=2,
-                                      progress=True),
-                      engine.optimize(BARS, crossover, GRID, constraint=slower, executor=pool)):
+        for found in (
+            engine.optimize(BARS, crossover, GRID, constraint=slower, n_jobs=2, progress=True),
+            engine.optimize(BARS, crossover, GRID, constraint=slower, executor=pool),
+        ):
             assert found.table.equals(local.table)
             assert found.best_params == local.best_params
             assert found.best is not None and local.best is not None
@@ -334,7 +384,7 @@ def test_optimize_results_do_not_depend_on_threads_chunks_or_executor(backend: s
 
 def test_optimize_nan_never_wins_and_ties_keep_the_first(backend: str) -> None:
     def make_job(cache: IndicatorCache, trade: bool, copy: int) -> Signals:
-        if not trade:   # never trades: a Sharpe ratio of NaN
+        if not trade:  # never trades: a Sharpe ratio of NaN
             nothing = np.zeros((BARS.n_bars, BARS.n_symbols), bool)
             return Signals(nothing, nothing)
         return crossover(cache, 5, 20)
@@ -344,15 +394,20 @@ def test_optimize_nan_never_wins_and_ties_keep_the_first(backend: str) -> None:
     assert math.isnan(found.table["sharpe_ratio"][0])
     assert found.best_params == {"trade": True, "copy": 1}
     for maximize in (True, False):
-        none = engine.optimize(BARS, make_job, {"trade": [False], "copy": [1, 2]},
-                               maximize=maximize)
+        none = engine.optimize(
+            BARS, make_job, {"trade": [False], "copy": [1, 2]}, maximize=maximize
+        )
         assert none.best is None and none.best_params is None and len(none.table) == 2
 
 
 def test_optimize_accepts_strategy_jobs(backend: str) -> None:
     engine = Engine(backend=backend, **SETTINGS)
-    found = engine.optimize(BARS, lambda cache, fast, slow: SmaCross(fast=fast, slow=slow),
-                            {"fast": [5, 10], "slow": [20, 30]}, metric="final_equity")
+    found = engine.optimize(
+        BARS,
+        lambda cache, fast, slow: SmaCross(fast=fast, slow=slow),
+        {"fast": [5, 10], "slow": [20, 30]},
+        metric="final_equity",
+    )
     rows = found.table.to_dict("records")
     for row in rows:
         run = engine.run(BARS, SmaCross(fast=row["fast"], slow=row["slow"]))
@@ -360,9 +415,8 @@ def test_optimize_accepts_strategy_jobs(backend: str) -> None:
     assert found.best_value == max(row["final_equity"] for row in rows)
 
 
-def test_optimize_table_is_a_list_of_dicts_without_pandas(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pandas", None)   # import pandas now fails
+def test_optimize_table_is_a_list_of_dicts_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
     found = Engine().optimize(BARS, crossover, {"fast": [5], "slow": [20, 30]})
     assert isinstance(found.table, list) and len(found.table) == 2
     assert list(found.table[1])[:3] == ["fast", "slow", "start_equity"]
@@ -419,8 +473,10 @@ def unaligned(array: np.ndarray) -> np.ndarray:
 
 def test_a_worker_runs_arrays_that_arrive_unaligned_or_writeable(backend: str) -> None:
     engine = Engine(backend=backend, **SETTINGS)
-    arrays = [unaligned(getattr(BARS, name)) for name in
-              ("timestamps", "open", "high", "low", "close", "volume")]
+    arrays = [
+        unaligned(getattr(BARS, name))
+        for name in ("timestamps", "open", "high", "low", "close", "volume")
+    ]
     received = Bars(arrays[0], BARS.symbols, *arrays[1:])
     jobs = [job.checked(BARS, engine.config) for job in mixed_jobs(backend)[:2]]
     jobs[1] = Targets(unaligned(jobs[1].weights))
@@ -428,8 +484,7 @@ def test_a_worker_runs_arrays_that_arrive_unaligned_or_writeable(backend: str) -
     assert fingerprints(results) == fingerprints(engine.run_many(BARS, mixed_jobs(backend)[:2]))
 
 
-def test_readme_grid_example_runs(backend_rust: None,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_grid_example_runs(backend_rust: None, capsys: pytest.CaptureFixture[str]) -> None:
     """The first example of the README's grid section, as written (it uses the Rust backend).
     Its Dask and Ray examples need a cluster: the Dask call is tested in test_distributed.py,
     Ray is not a dependency."""

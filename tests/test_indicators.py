@@ -77,8 +77,10 @@ def ohlc() -> dict[str, np.ndarray]:
         return _random_walk_ohlc()
     bars = load_sample("AAPL")
     col = bars.symbol_index("AAPL")
-    data = {f: np.array(getattr(bars, f)[:, col], dtype=np.float64)
-            for f in ("open", "high", "low", "close")}
+    data = {
+        f: np.array(getattr(bars, f)[:, col], dtype=np.float64)
+        for f in ("open", "high", "low", "close")
+    }
     # TA-Lib lets an interior NaN poison everything after it; compare on clean bars only.
     present = ~np.isnan(data["close"])
     return {f: np.ascontiguousarray(a[present]) for f, a in data.items()}
@@ -139,8 +141,9 @@ def talib_std_atol(close: np.ndarray) -> float:
 @pytest.mark.parametrize("period", [2, 5, 20, 100])
 def test_rolling_std_matches_talib_stddev_population(ohlc, period):
     close = ohlc["close"]
-    assert_matches_talib(rolling_std(close, period), talib.STDDEV(close, period, 1.0),
-                         atol=talib_std_atol(close))
+    assert_matches_talib(
+        rolling_std(close, period), talib.STDDEV(close, period, 1.0), atol=talib_std_atol(close)
+    )
 
 
 @pytest.mark.parametrize(("period", "num_std"), [(20, 2.0), (10, 1.5), (5, 1.0), (50, 0.0)])
@@ -213,8 +216,9 @@ def test_batch_equals_streaming_exactly(name, values, period_offset):
 
 
 @settings(max_examples=60, deadline=None)
-@given(values=positive_values, fast=st.integers(1, 6), gap=st.integers(1, 6),
-       signal=st.integers(1, 6))
+@given(
+    values=positive_values, fast=st.integers(1, 6), gap=st.integers(1, 6), signal=st.integers(1, 6)
+)
 def test_macd_batch_equals_streaming_exactly(values, fast, gap, signal):
     slow = fast + gap
     batch = macd(values, fast, slow, signal)
@@ -225,8 +229,11 @@ def test_macd_batch_equals_streaming_exactly(values, fast, gap, signal):
 
 
 @settings(max_examples=60, deadline=None)
-@given(values=positive_values, period=st.integers(2, 12),
-       num_std=st.floats(min_value=0.0, max_value=4.0))
+@given(
+    values=positive_values,
+    period=st.integers(2, 12),
+    num_std=st.floats(min_value=0.0, max_value=4.0),
+)
 def test_bollinger_batch_equals_streaming_exactly(values, period, num_std):
     batch = bollinger_bands(values, period, num_std)
     ind = BollingerBands(period, num_std)
@@ -264,8 +271,7 @@ def test_atr_batch_equals_streaming_exactly(hlc, period):
 def panels(draw, max_rows=30, max_columns=5):
     """A (T, N) float64 panel of positive values with a few NaN and infinite gaps."""
     t, n = draw(st.integers(0, max_rows)), draw(st.integers(0, max_columns))
-    flat = draw(st.lists(st.floats(min_value=1e-3, max_value=1e6), min_size=t * n,
-                         max_size=t * n))
+    flat = draw(st.lists(st.floats(min_value=1e-3, max_value=1e6), min_size=t * n, max_size=t * n))
     panel = np.array(flat, dtype=np.float64).reshape(t, n)
     if t * n:
         for value in draw(st.lists(st.sampled_from([NAN, math.inf, -math.inf]), max_size=4)):
@@ -321,8 +327,7 @@ def test_crossing_panels_are_computed_column_by_column(fast, shift):
 @pytest.mark.parametrize("name", sorted(SINGLE))
 @settings(max_examples=30, deadline=None)
 @given(data=st.data(), period_offset=st.integers(0, 5))
-def test_non_finite_value_resets_indicator_as_if_series_restarted(name, bad, data,
-                                                                  period_offset):
+def test_non_finite_value_resets_indicator_as_if_series_restarted(name, bad, data, period_offset):
     batch_fn, _, min_period = SINGLE[name]
     period = min_period + period_offset
     before = data.draw(positive_values, label="before")
@@ -331,7 +336,7 @@ def test_non_finite_value_resets_indicator_as_if_series_restarted(name, bad, dat
     k = len(before)
     assert math.isnan(out[k])
     assert np.array_equal(out[:k], batch_fn(before, period), equal_nan=True)
-    assert np.array_equal(out[k + 1:], batch_fn(after, period), equal_nan=True)
+    assert np.array_equal(out[k + 1 :], batch_fn(after, period), equal_nan=True)
 
 
 @settings(max_examples=30, deadline=None)
@@ -344,7 +349,7 @@ def test_nan_resets_macd_and_bollinger(before, after):
         for w, h, t in zip(whole, head, tail):
             assert math.isnan(w[k])
             assert np.array_equal(w[:k], h, equal_nan=True)
-            assert np.array_equal(w[k + 1:], t, equal_nan=True)
+            assert np.array_equal(w[k + 1 :], t, equal_nan=True)
 
 
 @pytest.mark.parametrize("field", [0, 1, 2])
@@ -428,10 +433,8 @@ def test_bollinger_bands_are_sma_plus_minus_num_std_rolling_std(ohlc):
 
 def test_highest_lowest_hand_values():
     values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]
-    assert np.array_equal(highest(values, 3), [NAN, NAN, 4.0, 4.0, 5.0, 9.0, 9.0],
-                          equal_nan=True)
-    assert np.array_equal(lowest(values, 3), [NAN, NAN, 1.0, 1.0, 1.0, 1.0, 2.0],
-                          equal_nan=True)
+    assert np.array_equal(highest(values, 3), [NAN, NAN, 4.0, 4.0, 5.0, 9.0, 9.0], equal_nan=True)
+    assert np.array_equal(lowest(values, 3), [NAN, NAN, 1.0, 1.0, 1.0, 1.0, 2.0], equal_nan=True)
 
 
 def test_roc_formula_and_zero_base_gives_zero():
@@ -603,8 +606,11 @@ def test_atr_inputs_must_be_of_one_shape():
         atr(np.ones((3, 1, 1)), [1.0] * 3, [1.0] * 3)
     with pytest.raises(DataError, match=r"^high, low, close: lengths differ \(2, 1, 2\)$"):
         atr([2.0, 2.0], [1.0], [1.5, 1.5])
-    with pytest.raises(DataError, match=r"^high, low, close: shapes differ "
-                                        r"\(\(2, 1\), \(2,\), \(2, 1\)\)$"):
+    with pytest.raises(
+        DataError,
+        match=r"^high, low, close: shapes differ "
+        r"\(\(2, 1\), \(2,\), \(2, 1\)\)$",
+    ):
         atr([[2.0], [2.0]], [1.0, 1.0], [[1.5], [1.5]])
 
 

@@ -94,17 +94,33 @@ def assert_same_outcome(ours: Callable[[], Any], theirs: Callable[[], Any]) -> N
 
 
 # ---------------------------------------------------------------------------- strategies
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 100.0, NAN, INF, -INF, 1e308, -1e308, 1.7976931348623157e308,
-           5e-324, -5e-324, 2.2250738585072014e-308, 1e-300, 1e300]
+SPECIAL = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    100.0,
+    NAN,
+    INF,
+    -INF,
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    1e-300,
+    1e300,
+]
 
 SIGNED_ZEROS = [0.0, -0.0, 0.0, -0.0, 1.0, -1.0]
 
 elements = st.one_of(
-    st.floats(min_value=1e-3, max_value=1e6),           # price-like
-    st.floats(min_value=-1e3, max_value=1e3),           # oscillator-like, crosses zero
-    st.floats(),                                        # anything: NaN, inf, huge, subnormal
+    st.floats(min_value=1e-3, max_value=1e6),  # price-like
+    st.floats(min_value=-1e3, max_value=1e3),  # oscillator-like, crosses zero
+    st.floats(),  # anything: NaN, inf, huge, subnormal
     st.sampled_from(SPECIAL),
-    st.integers(-3, 3).map(float),                      # small ints: ties and exact zeros
+    st.integers(-3, 3).map(float),  # small ints: ties and exact zeros
 )
 
 
@@ -159,8 +175,7 @@ def test_single_output_batch_is_bit_identical_to_reference(names, minimum, data)
 
 @pytest.mark.parametrize(("names", "minimum"), list(SINGLE.items()), ids=SINGLE_IDS)
 @given(data=st.data())
-def test_single_output_streaming_is_bit_identical_to_reference_and_to_batch(names, minimum,
-                                                                             data):
+def test_single_output_streaming_is_bit_identical_to_reference_and_to_batch(names, minimum, data):
     batch, cls = names
     values = data.draw(series(), label="values")
     period = data.draw(periods(minimum), label="period")
@@ -181,10 +196,10 @@ def test_single_output_streaming_is_bit_identical_to_reference_and_to_batch(name
 
 
 # ------------------------------------------------------------------ MACD, Bollinger, ATR
-@given(values=series(), fast_period=st.integers(1, 8), gap=st.integers(1, 8),
-       signal=st.integers(1, 8))
-def test_macd_batch_and_streaming_are_bit_identical_to_reference(values, fast_period, gap,
-                                                                 signal):
+@given(
+    values=series(), fast_period=st.integers(1, 8), gap=st.integers(1, 8), signal=st.integers(1, 8)
+)
+def test_macd_batch_and_streaming_are_bit_identical_to_reference(values, fast_period, gap, signal):
     slow = fast_period + gap
     ours = fast.macd(values, fast_period, slow, signal)
     assert_same_outcome(lambda: ours, lambda: ref.macd(values, fast_period, slow, signal))
@@ -207,8 +222,7 @@ num_stds = st.one_of(st.floats(0.0, 10.0), st.sampled_from([0.0, 1.0, 2.0, 1e300
 
 
 @given(values=series(), period=periods(2), num_std=num_stds)
-def test_bollinger_batch_and_streaming_are_bit_identical_to_reference(values, period,
-                                                                      num_std):
+def test_bollinger_batch_and_streaming_are_bit_identical_to_reference(values, period, num_std):
     ours = fast.bollinger_bands(values, period, num_std)
     assert_same_outcome(lambda: ours, lambda: ref.bollinger_bands(values, period, num_std))
     ind, ref_ind = fast.BollingerBands(period, num_std), ref.BollingerBands(period, num_std)
@@ -245,8 +259,9 @@ def test_ema_smoothing_factor_is_the_reference_one():
 
 
 # ---------------------------------------------------------------------------- crossings
-cross_values = st.one_of(st.integers(-2, 2).map(float), st.sampled_from([NAN, INF, -INF, -0.0]),
-                         st.floats())
+cross_values = st.one_of(
+    st.integers(-2, 2).map(float), st.sampled_from([NAN, INF, -INF, -0.0]), st.floats()
+)
 
 
 @given(args=st.tuples(cross_values, cross_values, cross_values, cross_values))
@@ -261,7 +276,7 @@ def test_crossed_above_and_below_are_identical_to_reference(fast_values, slow, s
     # Equal lengths most of the time (so there is something to compare), a scalar threshold
     # on either side, or different lengths (the same DataError).
     if isinstance(slow, np.ndarray) and len(slow) > len(fast_values) and len(fast_values) > 0:
-        slow = slow[:len(fast_values)]
+        slow = slow[: len(fast_values)]
     a, b = (slow, fast_values) if swap else (fast_values, slow)
     for name in ("crossed_above", "crossed_below"):
         assert_same_outcome(lambda: getattr(fast, name)(a, b), lambda: getattr(ref, name)(a, b))
@@ -282,8 +297,9 @@ def panels(draw: Any, max_rows: int = 40, max_columns: int = 9) -> np.ndarray:
     return np.ascontiguousarray(np.array(columns, dtype=np.float64).reshape(n, t).T)
 
 
-def assert_columns_are_series(ours: np.ndarray, series_fn: Callable[[np.ndarray], Any],
-                              panel: np.ndarray) -> None:
+def assert_columns_are_series(
+    ours: np.ndarray, series_fn: Callable[[np.ndarray], Any], panel: np.ndarray
+) -> None:
     """Column n of a panel result equals the 1-D result on column n, bit for bit."""
     assert ours.shape == panel.shape
     for n in range(panel.shape[1]):
@@ -292,8 +308,7 @@ def assert_columns_are_series(ours: np.ndarray, series_fn: Callable[[np.ndarray]
 
 @pytest.mark.parametrize(("names", "minimum"), list(SINGLE.items()), ids=SINGLE_IDS)
 @given(data=st.data())
-def test_single_output_panel_is_bit_identical_to_reference_and_to_its_columns(names, minimum,
-                                                                               data):
+def test_single_output_panel_is_bit_identical_to_reference_and_to_its_columns(names, minimum, data):
     batch, _ = names
     panel = data.draw(panels(), label="panel")
     period = data.draw(periods(minimum), label="period")
@@ -302,20 +317,29 @@ def test_single_output_panel_is_bit_identical_to_reference_and_to_its_columns(na
     assert_columns_are_series(ours, lambda v: getattr(fast, batch)(v, period), panel)
 
 
-@given(panel=panels(), fast_period=st.integers(1, 6), gap=st.integers(1, 6),
-       signal=st.integers(1, 6), period=periods(2), num_std=num_stds)
+@given(
+    panel=panels(),
+    fast_period=st.integers(1, 6),
+    gap=st.integers(1, 6),
+    signal=st.integers(1, 6),
+    period=periods(2),
+    num_std=num_stds,
+)
 def test_macd_and_bollinger_panels_are_bit_identical_to_reference_and_to_their_columns(
-        panel, fast_period, gap, signal, period, num_std):
+    panel, fast_period, gap, signal, period, num_std
+):
     slow = fast_period + gap
     ours = fast.macd(panel, fast_period, slow, signal)
     assert_same_outcome(lambda: ours, lambda: ref.macd(panel, fast_period, slow, signal))
     bands = fast.bollinger_bands(panel, period, num_std)
     assert_same_outcome(lambda: bands, lambda: ref.bollinger_bands(panel, period, num_std))
     for k in range(3):
-        assert_columns_are_series(ours[k], lambda v: fast.macd(v, fast_period, slow, signal)[k],
-                                  panel)
-        assert_columns_are_series(bands[k], lambda v: fast.bollinger_bands(v, period,
-                                                                           num_std)[k], panel)
+        assert_columns_are_series(
+            ours[k], lambda v: fast.macd(v, fast_period, slow, signal)[k], panel
+        )
+        assert_columns_are_series(
+            bands[k], lambda v: fast.bollinger_bands(v, period, num_std)[k], panel
+        )
 
 
 @given(panel=panels(), period=periods(1))
@@ -328,21 +352,23 @@ def test_atr_panel_is_bit_identical_to_reference_and_to_its_columns(panel, perio
 
 
 @given(fast_panel=panels(), slow=st.one_of(panels(), cross_values), data=st.data())
-def test_crossing_panels_are_identical_to_reference_and_to_their_columns(fast_panel, slow,
-                                                                         data):
+def test_crossing_panels_are_identical_to_reference_and_to_their_columns(fast_panel, slow, data):
     if isinstance(slow, np.ndarray) and data.draw(st.booleans(), label="same shape"):
         slow = np.resize(slow, fast_panel.shape) if slow.size else np.zeros(fast_panel.shape)
     for name in ("crossed_above", "crossed_below"):
         ours = getattr(fast, name)
-        assert_same_outcome(lambda: ours(fast_panel, slow),
-                            lambda: getattr(ref, name)(fast_panel, slow))
+        assert_same_outcome(
+            lambda: ours(fast_panel, slow), lambda: getattr(ref, name)(fast_panel, slow)
+        )
         if not isinstance(slow, np.ndarray) or slow.shape == fast_panel.shape:
             out = ours(fast_panel, slow)
-            column = (lambda n: slow) if not isinstance(slow, np.ndarray) else (
-                lambda n: np.ascontiguousarray(slow[:, n]))
+            column = (
+                (lambda n: slow)
+                if not isinstance(slow, np.ndarray)
+                else (lambda n: np.ascontiguousarray(slow[:, n]))
+            )
             for n in range(fast_panel.shape[1]):
-                assert_same_bits(out[:, n], ours(np.ascontiguousarray(fast_panel[:, n]),
-                                                 column(n)))
+                assert_same_bits(out[:, n], ours(np.ascontiguousarray(fast_panel[:, n]), column(n)))
 
 
 @pytest.mark.parametrize("period", [1, 2, 10, 30, 499, 500, 501])
@@ -368,8 +394,22 @@ def test_wide_panels_with_gaps_equal_their_columns(period):
 
 
 # ---------------------------------------------------------------------------- bad input
-BAD_PERIODS = [0, -3, 1, 2.5, 14.0, "14", None, True, False, np.int64(0), np.float64(3.0),
-               2**70 * -1, [3], float("nan")]
+BAD_PERIODS = [
+    0,
+    -3,
+    1,
+    2.5,
+    14.0,
+    "14",
+    None,
+    True,
+    False,
+    np.int64(0),
+    np.float64(3.0),
+    2**70 * -1,
+    [3],
+    float("nan"),
+]
 
 SETTINGS_CALLS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("SMA", lambda m, p: m.SMA(p)),
@@ -418,8 +458,11 @@ def test_bad_settings_raise_the_reference_error_and_message(label, call, bad):
 
 
 @pytest.mark.parametrize(("label", "call"), SETTINGS_CALLS, ids=[c[0] for c in SETTINGS_CALLS])
-@given(bad=st.one_of(st.integers(-10**20, 30), st.floats(), st.booleans(), st.none(),
-                     st.text(max_size=3)))
+@given(
+    bad=st.one_of(
+        st.integers(-(10**20), 30), st.floats(), st.booleans(), st.none(), st.text(max_size=3)
+    )
+)
 def test_random_settings_raise_the_reference_error_and_message(label, call, bad):
     assert_same_outcome(lambda: _value_of(call(fast, bad)), lambda: _value_of(call(ref, bad)))
 
@@ -431,14 +474,14 @@ BAD_SERIES = [
     ["1", "x"],
     [1 + 2j],
     np.array([1, 2, 3], dtype=np.int64),
-    np.arange(10.0)[::3],                      # not contiguous: converted, not refused
-    np.array([1.0, 2.0, 3.0], dtype=">f8"),    # big-endian: converted
+    np.arange(10.0)[::3],  # not contiguous: converted, not refused
+    np.array([1.0, 2.0, 3.0], dtype=">f8"),  # big-endian: converted
     [10**400],
     [],
     (1.0, NAN, 3.0),
-    np.ones((3, 2)),                           # a panel: computed, not refused
-    np.ones((2, 3)).T,                         # a Fortran-ordered panel: converted
-    np.arange(12.0).reshape(3, 4)[:, ::2],     # a strided panel: converted
+    np.ones((3, 2)),  # a panel: computed, not refused
+    np.ones((2, 3)).T,  # a Fortran-ordered panel: converted
+    np.arange(12.0).reshape(3, 4)[:, ::2],  # a strided panel: converted
     np.ones((3, 2), dtype=np.int64),
     [[1.0, "x"], [2.0, 3.0]],
     np.ones((0, 2)),
@@ -477,8 +520,9 @@ def test_odd_input_gives_the_reference_result_or_error(label, call, values):
 
 def test_both_errors_at_once_report_the_setting_first_like_the_reference():
     assert_same_outcome(lambda: fast.sma([[1.0]], 0), lambda: ref.sma([[1.0]], 0))
-    assert_same_outcome(lambda: fast.atr([1.0], [1.0, 2.0], [1.0], 0),
-                        lambda: ref.atr([1.0], [1.0, 2.0], [1.0], 0))
+    assert_same_outcome(
+        lambda: fast.atr([1.0], [1.0, 2.0], [1.0], 0), lambda: ref.atr([1.0], [1.0, 2.0], [1.0], 0)
+    )
 
 
 class _Floaty:
@@ -491,8 +535,23 @@ class _FloatSubclass(float):
         return 7.0
 
 
-UPDATE_ARGS = [3, True, np.float64(2.5), np.float32(0.1), np.int64(4), "1.5", " -2e3 ", "abc",
-               None, [1.0], 10**400, _Floaty(), _FloatSubclass(1.0), 1.0 + 0j, -0.0]
+UPDATE_ARGS = [
+    3,
+    True,
+    np.float64(2.5),
+    np.float32(0.1),
+    np.int64(4),
+    "1.5",
+    " -2e3 ",
+    "abc",
+    None,
+    [1.0],
+    10**400,
+    _Floaty(),
+    _FloatSubclass(1.0),
+    1.0 + 0j,
+    -0.0,
+]
 
 
 @pytest.mark.parametrize("arg", UPDATE_ARGS, ids=repr)
@@ -514,8 +573,9 @@ def test_atr_and_cross_convert_their_arguments_like_float(position, arg):
     ours, theirs = fast.ATR(1), ref.ATR(1)
     ours.update(5.0, 4.0, 4.5)
     theirs.update(5.0, 4.0, 4.5)
-    assert_same_outcome(lambda: np.array(ours.update(*prices)),
-                        lambda: np.array(theirs.update(*prices)))
+    assert_same_outcome(
+        lambda: np.array(ours.update(*prices)), lambda: np.array(theirs.update(*prices))
+    )
     args = [1.0, 2.0, 3.0, 2.0]
     args[position] = arg
     assert_same_outcome(lambda: np.array(fast.cross(*args)), lambda: np.array(ref.cross(*args)))
@@ -531,15 +591,26 @@ def test_public_names_match_the_reference():
 def test_streaming_classes_call_straight_into_rust():
     # No Python frame on the per-update path: update/value/reset are the native ones.
     from quanta_fast import _quanta_fast as native
-    for cls_name in ("SMA", "EMA", "WMA", "RSI", "MACD", "RollingStd", "BollingerBands", "ATR",
-                     "Highest", "Lowest", "ROC"):
+
+    for cls_name in (
+        "SMA",
+        "EMA",
+        "WMA",
+        "RSI",
+        "MACD",
+        "RollingStd",
+        "BollingerBands",
+        "ATR",
+        "Highest",
+        "Lowest",
+        "ROC",
+    ):
         cls = getattr(fast, cls_name)
         assert cls.update is getattr(native, cls_name).update
         assert not hasattr(cls(3) if cls_name != "MACD" else cls(), "__dict__")
 
 
-HUGE_PERIODS = [2**53 + 1, 2**63 - 2, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**70, 2**520,
-                2**1100]
+HUGE_PERIODS = [2**53 + 1, 2**63 - 2, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**70, 2**520, 2**1100]
 
 
 @pytest.mark.parametrize(("label", "call"), SETTINGS_CALLS, ids=[c[0] for c in SETTINGS_CALLS])
@@ -552,8 +623,14 @@ def test_huge_periods_give_the_reference_outputs_or_overflow_errors(label, call,
 
 def test_huge_macd_periods_give_the_reference_result():
     values = np.array([1.0, 2.0, 3.0])
-    for f, s, g in [(2**70, 2**70 + 1, 2**70), (2**64 - 1, 2**64, 1), (2**70 + 1, 2**70, 1),
-                    (1, 2**1100, 1), (2**64, 2**64 - 1, 1)]:
+    for f, s, g in [
+        (2**70, 2**70 + 1, 2**70),
+        (2**64 - 1, 2**64, 1),
+        (2**70 + 1, 2**70, 1),
+        (1, 2**1100, 1),
+        (2**64, 2**64 - 1, 1),
+    ]:
         assert_same_outcome(lambda: fast.macd(values, f, s, g), lambda: ref.macd(values, f, s, g))
-        assert_same_outcome(lambda: _value_of(fast.MACD(f, s, g)),
-                            lambda: _value_of(ref.MACD(f, s, g)))
+        assert_same_outcome(
+            lambda: _value_of(fast.MACD(f, s, g)), lambda: _value_of(ref.MACD(f, s, g))
+        )

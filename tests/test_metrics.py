@@ -41,13 +41,13 @@ def returns_of(equity: np.ndarray, initial_cash: float) -> np.ndarray:
     return equity / previous - 1.0
 
 
-def stats_of(timestamps: np.ndarray, equity: Any, initial_cash: float,
-             **kwargs: Any) -> dict[str, float]:
+def stats_of(
+    timestamps: np.ndarray, equity: Any, initial_cash: float, **kwargs: Any
+) -> dict[str, float]:
     kwargs.setdefault("trade_pnls", [])
     kwargs.setdefault("traded_value", 0.0)
     kwargs.setdefault("bars_in_market", 0)
-    return compute_stats(timestamps, np.asarray(equity, dtype=np.float64), initial_cash,
-                         **kwargs)
+    return compute_stats(timestamps, np.asarray(equity, dtype=np.float64), initial_cash, **kwargs)
 
 
 def same(actual: float, expected: float, rtol: float = RTOL, atol: float = 0.0) -> bool:
@@ -59,8 +59,9 @@ def same(actual: float, expected: float, rtol: float = RTOL, atol: float = 0.0) 
     return math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol)
 
 
-def empyrical_stats(timestamps: np.ndarray, equity: np.ndarray, initial_cash: float,
-                    ppy: float) -> dict[str, float]:
+def empyrical_stats(
+    timestamps: np.ndarray, equity: np.ndarray, initial_cash: float, ppy: float
+) -> dict[str, float]:
     series = pd.Series(returns_of(equity, initial_cash), index=pd.to_datetime(timestamps))
     # empyrical's annual_return raises numpy's overflow warning where we return +inf.
     with np.errstate(over="ignore"):
@@ -70,8 +71,7 @@ def empyrical_stats(timestamps: np.ndarray, equity: np.ndarray, initial_cash: fl
 def _empyrical_stats(series: pd.Series, ppy: float) -> dict[str, float]:
     return {
         "cagr": empyrical.annual_return(series, period="daily", annualization=ppy),
-        "annual_volatility": empyrical.annual_volatility(series, period="daily",
-                                                         annualization=ppy),
+        "annual_volatility": empyrical.annual_volatility(series, period="daily", annualization=ppy),
         "sharpe_ratio": empyrical.sharpe_ratio(series, period="daily", annualization=ppy),
         "sortino_ratio": empyrical.sortino_ratio(series, period="daily", annualization=ppy),
         "max_drawdown": empyrical.max_drawdown(series),
@@ -79,8 +79,9 @@ def _empyrical_stats(series: pd.Series, ppy: float) -> dict[str, float]:
     }
 
 
-def assert_agrees_with_empyrical(timestamps: np.ndarray, equity: np.ndarray,
-                                 initial_cash: float, ppy: float = 252.0) -> dict[str, float]:
+def assert_agrees_with_empyrical(
+    timestamps: np.ndarray, equity: np.ndarray, initial_cash: float, ppy: float = 252.0
+) -> dict[str, float]:
     ours = stats_of(timestamps, equity, initial_cash, periods_per_year=ppy)
     theirs = empyrical_stats(timestamps, equity, initial_cash, ppy)
     for key, expected in theirs.items():
@@ -125,11 +126,15 @@ def test_non_default_periods_per_year_agrees_with_empyrical():
     assert_agrees_with_empyrical(timestamps, equity, 50_000.0, ppy=98_280.0)
 
 
-@settings(max_examples=300, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
-    steps=st.lists(st.floats(min_value=-0.5, max_value=0.5, allow_nan=False,
-                             allow_subnormal=False), min_size=1, max_size=200),
+    steps=st.lists(
+        st.floats(min_value=-0.5, max_value=0.5, allow_nan=False, allow_subnormal=False),
+        min_size=1,
+        max_size=200,
+    ),
     initial_cash=st.floats(min_value=1.0, max_value=1e9),
     ppy=st.sampled_from([1.0, 4.0, 12.0, 52.0, 252.0, 365.0, 98_280.0]),
 )
@@ -139,45 +144,64 @@ def test_random_positive_curves_agree_with_empyrical(steps, initial_cash, ppy):
     r = returns_of(equity, initial_cash)
     n = r.size
     ours = stats_of(calendar_days(n), equity, initial_cash, periods_per_year=ppy)
-    theirs = {k: float(v) for k, v in empyrical_stats(calendar_days(n), equity, initial_cash,
-                                                      ppy).items()}
+    theirs = {
+        k: float(v) for k, v in empyrical_stats(calendar_days(n), equity, initial_cash, ppy).items()
+    }
     # Sums of n terms are accumulated in a different order by numpy (pairwise) and by us
     # (sequential): they differ by about n * eps * max|r| in absolute terms, which matters
     # only when the exact result is near zero. The tolerances scale with that bound.
     scale = n * 1e-13 * float(np.max(np.abs(r)))
     if n > 1:
-        assert same(ours["annual_volatility"], theirs["annual_volatility"], rtol=1e-8,
-                    atol=scale * math.sqrt(ppy))
+        assert same(
+            ours["annual_volatility"],
+            theirs["annual_volatility"],
+            rtol=1e-8,
+            atol=scale * math.sqrt(ppy),
+        )
         if np.ptp(r) > 1e-6:  # well-conditioned: the std is far from its rounding noise
             std = float(np.std(r, ddof=1))
-            assert same(ours["sharpe_ratio"], theirs["sharpe_ratio"], rtol=1e-8,
-                        atol=scale / std * math.sqrt(ppy))
+            assert same(
+                ours["sharpe_ratio"],
+                theirs["sharpe_ratio"],
+                rtol=1e-8,
+                atol=scale / std * math.sqrt(ppy),
+            )
         elif np.ptp(r) == 0.0:  # std exactly 0: NaN here, +-inf or NaN in empyrical
             assert math.isnan(ours["sharpe_ratio"])
     else:
         assert math.isnan(ours["annual_volatility"]) and math.isnan(theirs["annual_volatility"])
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) * math.sqrt(ppy)
     if n > 1 and downside > 0.0:
-        assert same(ours["sortino_ratio"], theirs["sortino_ratio"], rtol=1e-8,
-                    atol=scale * ppy / downside)
+        assert same(
+            ours["sortino_ratio"], theirs["sortino_ratio"], rtol=1e-8, atol=scale * ppy / downside
+        )
     elif n > 1:  # no losing bar: +inf, or NaN when every return is 0
         assert same(ours["sortino_ratio"], theirs["sortino_ratio"])
     if math.isfinite(theirs["cagr"]) and abs(theirs["cagr"]) < 1e100:
-        assert same(ours["cagr"], theirs["cagr"], rtol=1e-8,
-                    atol=1e-9 * abs(1.0 + theirs["cagr"]))
+        assert same(ours["cagr"], theirs["cagr"], rtol=1e-8, atol=1e-9 * abs(1.0 + theirs["cagr"]))
     # Drawdowns: empyrical compounds the returns, we read the equity; both are exact to a
     # few ulps of the equity level.
     assert same(ours["max_drawdown"], theirs["max_drawdown"], rtol=1e-9, atol=1e-12)
-    if theirs["max_drawdown"] < -1e-6 and math.isfinite(theirs["calmar_ratio"]) \
-            and abs(theirs["cagr"]) < 1e100:
-        assert same(ours["calmar_ratio"], theirs["calmar_ratio"], rtol=1e-8,
-                    atol=1e-9 * abs(1.0 + theirs["cagr"]) / abs(theirs["max_drawdown"]))
+    if (
+        theirs["max_drawdown"] < -1e-6
+        and math.isfinite(theirs["calmar_ratio"])
+        and abs(theirs["cagr"]) < 1e100
+    ):
+        assert same(
+            ours["calmar_ratio"],
+            theirs["calmar_ratio"],
+            rtol=1e-8,
+            atol=1e-9 * abs(1.0 + theirs["cagr"]) / abs(theirs["max_drawdown"]),
+        )
 
 
 @settings(max_examples=200, deadline=None, database=None)
 @given(
-    equity=st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False,
-                              allow_infinity=False), min_size=1, max_size=50),
+    equity=st.lists(
+        st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=50,
+    ),
     initial_cash=st.floats(min_value=1e-3, max_value=1e6),
 )
 def test_any_finite_curve_gives_every_key_as_a_float_without_raising(equity, initial_cash):
@@ -192,9 +216,15 @@ def test_any_finite_curve_gives_every_key_as_a_float_without_raising(equity, ini
 # ------------------------------------------------------------------------------ by hand
 def test_three_bar_curve_matches_hand_computation():
     ts = business_days(3)
-    stats = compute_stats(ts, np.array([110.0, 99.0, 121.0]), 100.0,
-                          trade_pnls=[10.0, -5.0, 0.0, 20.0], traded_value=330.0,
-                          bars_in_market=2, periods_per_year=252.0)
+    stats = compute_stats(
+        ts,
+        np.array([110.0, 99.0, 121.0]),
+        100.0,
+        trade_pnls=[10.0, -5.0, 0.0, 20.0],
+        traded_value=330.0,
+        bars_in_market=2,
+        periods_per_year=252.0,
+    )
     r = [0.1, -0.1, 121.0 / 99.0 - 1.0]
     assert stats["start_equity"] == 100.0
     assert stats["final_equity"] == 121.0
@@ -202,13 +232,14 @@ def test_three_bar_curve_matches_hand_computation():
     assert stats["cagr"] == pytest.approx(1.21 ** (252.0 / 3.0) - 1.0, rel=1e-12)
     assert stats["max_drawdown"] == pytest.approx(-0.1, rel=1e-12)
     assert stats["max_drawdown_duration"] == 1.0
-    assert stats["annual_volatility"] == pytest.approx(statistics.stdev(r) * math.sqrt(252),
-                                                       rel=1e-12)
+    assert stats["annual_volatility"] == pytest.approx(
+        statistics.stdev(r) * math.sqrt(252), rel=1e-12
+    )
     assert stats["sharpe_ratio"] == pytest.approx(
-        statistics.mean(r) / statistics.stdev(r) * math.sqrt(252), rel=1e-12)
+        statistics.mean(r) / statistics.stdev(r) * math.sqrt(252), rel=1e-12
+    )
     downside = math.sqrt(0.01 / 3.0) * math.sqrt(252)
-    assert stats["sortino_ratio"] == pytest.approx(statistics.mean(r) * 252 / downside,
-                                                   rel=1e-12)
+    assert stats["sortino_ratio"] == pytest.approx(statistics.mean(r) * 252 / downside, rel=1e-12)
     assert stats["calmar_ratio"] == pytest.approx(stats["cagr"] / 0.1, rel=1e-12)
     assert stats["win_rate"] == 0.5  # the trade at exactly 0 is not a win
     assert stats["profit_factor"] == 6.0  # 30 / 5
@@ -219,8 +250,9 @@ def test_three_bar_curve_matches_hand_computation():
 
 
 def test_returned_keys_are_in_documented_order_and_all_floats():
-    stats = stats_of(business_days(3), [101.0, 102.0, 100.0], 100.0, trade_pnls=[1.0],
-                     bars_in_market=3)
+    stats = stats_of(
+        business_days(3), [101.0, 102.0, 100.0], 100.0, trade_pnls=[1.0], bars_in_market=3
+    )
     assert tuple(stats) == STAT_KEYS
     assert all(type(v) is float for v in stats.values())
 
@@ -266,8 +298,13 @@ def test_only_losing_trades_give_zero_profit_factor():
 
 
 def test_exposure_and_turnover():
-    stats = stats_of(business_days(4), [100.0, 200.0, 300.0, 400.0], 100.0,
-                     traded_value=1_000.0, bars_in_market=3)
+    stats = stats_of(
+        business_days(4),
+        [100.0, 200.0, 300.0, 400.0],
+        100.0,
+        traded_value=1_000.0,
+        bars_in_market=3,
+    )
     assert stats["exposure"] == 0.75
     assert stats["turnover"] == 4.0  # 1000 / mean(100, 200, 300, 400) = 1000 / 250
 
@@ -295,7 +332,7 @@ def test_constant_positive_return_has_nan_sharpe_and_infinite_sortino():
 def test_single_bar_has_nan_dispersion_statistics():
     stats = stats_of(business_days(1), [105.0], 100.0)
     assert stats["total_return"] == pytest.approx(0.05, rel=1e-12)
-    assert stats["cagr"] == pytest.approx(1.05 ** 252 - 1.0, rel=1e-12)
+    assert stats["cagr"] == pytest.approx(1.05**252 - 1.0, rel=1e-12)
     assert math.isnan(stats["annual_volatility"])
     assert math.isnan(stats["sharpe_ratio"])
     assert math.isnan(stats["sortino_ratio"])
@@ -313,10 +350,12 @@ def test_ruined_account_compounds_to_zero_without_raising():
     assert stats["max_drawdown"] == -1.0
     assert stats["max_drawdown_duration"] == 4.0
     assert stats["calmar_ratio"] == -1.0
-    assert stats["annual_volatility"] == pytest.approx(statistics.stdev(r) * math.sqrt(252),
-                                                       rel=1e-12)
+    assert stats["annual_volatility"] == pytest.approx(
+        statistics.stdev(r) * math.sqrt(252), rel=1e-12
+    )
     assert stats["sharpe_ratio"] == pytest.approx(
-        statistics.mean(r) / statistics.stdev(r) * math.sqrt(252), rel=1e-12)
+        statistics.mean(r) / statistics.stdev(r) * math.sqrt(252), rel=1e-12
+    )
     assert stats["turnover"] == pytest.approx(105.0 / 26.25, rel=1e-12)
 
 
@@ -400,8 +439,9 @@ def test_fewer_than_two_timestamps_default_to_252():
 
 def test_daily_data_with_few_weekend_days_stays_252():
     # 1 weekend day among 20 timestamps (5%) is not more than 10%.
-    ts = np.concatenate((business_days(19, "2021-03-01"),
-                         np.array([pd.Timestamp("2021-03-27").value])))  # a Saturday
+    ts = np.concatenate(
+        (business_days(19, "2021-03-01"), np.array([pd.Timestamp("2021-03-27").value]))
+    )  # a Saturday
     ts.sort()
     assert infer_periods_per_year(ts) == 252.0
 
@@ -409,8 +449,10 @@ def test_daily_data_with_few_weekend_days_stays_252():
 def test_timestamps_before_1970_are_floored_to_their_day():
     ts = ns(pd.bdate_range("1960-01-04", periods=300))
     assert infer_periods_per_year(ts) == 252.0
-    intraday = np.array([pd.Timestamp("1969-12-31 10:00").value + i * 60_000_000_000
-                         for i in range(60)], dtype=np.int64)
+    intraday = np.array(
+        [pd.Timestamp("1969-12-31 10:00").value + i * 60_000_000_000 for i in range(60)],
+        dtype=np.int64,
+    )
     assert infer_periods_per_year(intraday) == 60.0 * 252.0
 
 

@@ -30,9 +30,12 @@ try:
 except ImportError as exc:  # the extension is not built
     MISSING: str | None = f"Rust extension not built: {exc}"
 else:
-    MISSING = (None if hasattr(_quanta_fast, "compute_stats")
-               and hasattr(_quanta_fast, "infer_periods_per_year")
-               else "the Rust extension was built without the metrics functions")
+    MISSING = (
+        None
+        if hasattr(_quanta_fast, "compute_stats")
+        and hasattr(_quanta_fast, "infer_periods_per_year")
+        else "the Rust extension was built without the metrics functions"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -55,8 +58,9 @@ def same_float(actual: float, expected: float) -> bool:
 def assert_same_stats(actual: dict[str, float], expected: dict[str, float]) -> None:
     assert tuple(actual) == ref.STAT_KEYS
     assert all(type(v) is float for v in actual.values())
-    differing = {k: (actual[k], expected[k]) for k in ref.STAT_KEYS
-                 if not same_float(actual[k], expected[k])}
+    differing = {
+        k: (actual[k], expected[k]) for k in ref.STAT_KEYS if not same_float(actual[k], expected[k])
+    }
     assert not differing, f"(rust, python) differ: {differing}"
 
 
@@ -97,7 +101,8 @@ def timestamp_arrays(draw: Any, n: int) -> np.ndarray:
     step = st.one_of(
         st.integers(1, 10**12),
         st.sampled_from([d * NS_DAY + e for d in (1, 5, 28, 85, 360) for e in (-1, 0, 1)]),
-        st.integers(1, 400).map(lambda d: d * NS_DAY))
+        st.integers(1, 400).map(lambda d: d * NS_DAY),
+    )
     if draw(st.booleans()):  # one spacing throughout: every frequency class is reached
         steps = [draw(step)] * max(n - 1, 0)
     else:
@@ -131,12 +136,13 @@ def equity_curves(draw: Any) -> np.ndarray:
         k = draw(st.integers(0, n - 1))
         curve[k] = draw(st.sampled_from([0.0, -0.0, -1.0, -level]))
         if draw(st.booleans()):
-            curve[k + 1:] = np.abs(curve[k + 1:])
+            curve[k + 1 :] = np.abs(curve[k + 1 :])
     return curve
 
 
-positive = st.one_of(st.sampled_from([1.0, 100.0, 1e4, 1e6]),
-                     st.floats(min_value=5e-324, max_value=1.7e308))
+positive = st.one_of(
+    st.sampled_from([1.0, 100.0, 1e4, 1e6]), st.floats(min_value=5e-324, max_value=1.7e308)
+)
 
 
 @st.composite
@@ -147,19 +153,22 @@ def stats_inputs(draw: Any) -> dict[str, Any]:
         "timestamps": draw(timestamp_arrays(n)),
         "equity": equity,
         "initial_cash": draw(positive),
-        "trade_pnls": draw(st.lists(st.one_of(finite, st.sampled_from([0.0, -0.0, 1.0, -1.0])),
-                                    max_size=30)),
+        "trade_pnls": draw(
+            st.lists(st.one_of(finite, st.sampled_from([0.0, -0.0, 1.0, -1.0])), max_size=30)
+        ),
         "traded_value": draw(st.one_of(st.just(0.0), st.floats(0.0, 1.7e308))),
         "bars_in_market": draw(st.integers(0, n)),
-        "periods_per_year": draw(st.one_of(st.none(), st.sampled_from([252.0, 365.0, 98_280.0]),
-                                           positive)),
+        "periods_per_year": draw(
+            st.one_of(st.none(), st.sampled_from([252.0, 365.0, 98_280.0]), positive)
+        ),
     }
 
 
 def call(module: Any, inputs: dict[str, Any]) -> Any:
     args = dict(inputs)
-    return module.compute_stats(args.pop("timestamps"), args.pop("equity"),
-                                args.pop("initial_cash"), **args)
+    return module.compute_stats(
+        args.pop("timestamps"), args.pop("equity"), args.pop("initial_cash"), **args
+    )
 
 
 # ------------------------------------------------------------------------------ equivalence
@@ -176,31 +185,43 @@ def test_infer_periods_per_year_is_identical_to_the_reference(timestamps):
     assert actual == expected
 
 
-@pytest.mark.parametrize("equity, initial_cash", [
-    ([100.0] * 5, 100.0),                      # flat
-    ([105.0], 100.0),                          # one bar
-    ([90.0, -10.0, 5.0, 20.0], 100.0),         # ruin, then recovery ignored
-    ([0.0], 100.0),                            # ruin on the first bar
-    ([-50.0, -60.0], 100.0),                   # negative average equity
-    ([0.5, 1e12], 1.0),                        # overflowing cagr
-    ([1e308, 1.7e308, 1e300], 1e-300),         # returns overflow to inf
-    ([100.0, 200.0, 400.0], 50.0),             # constant return: std exactly 0
-])
+@pytest.mark.parametrize(
+    "equity, initial_cash",
+    [
+        ([100.0] * 5, 100.0),  # flat
+        ([105.0], 100.0),  # one bar
+        ([90.0, -10.0, 5.0, 20.0], 100.0),  # ruin, then recovery ignored
+        ([0.0], 100.0),  # ruin on the first bar
+        ([-50.0, -60.0], 100.0),  # negative average equity
+        ([0.5, 1e12], 1.0),  # overflowing cagr
+        ([1e308, 1.7e308, 1e300], 1e-300),  # returns overflow to inf
+        ([100.0, 200.0, 400.0], 50.0),  # constant return: std exactly 0
+    ],
+)
 def test_edge_curves_are_identical(equity, initial_cash):
-    inputs = {"timestamps": STARTS[1] + np.arange(len(equity), dtype=np.int64) * NS_DAY,
-              "equity": np.array(equity), "initial_cash": initial_cash,
-              "trade_pnls": [3.0, 0.0, -1.5], "traded_value": 105.0, "bars_in_market": 1,
-              "periods_per_year": 98_280.0 if equity[-1] == 1e12 else None}
+    inputs = {
+        "timestamps": STARTS[1] + np.arange(len(equity), dtype=np.int64) * NS_DAY,
+        "equity": np.array(equity),
+        "initial_cash": initial_cash,
+        "trade_pnls": [3.0, 0.0, -1.5],
+        "traded_value": 105.0,
+        "bars_in_market": 1,
+        "periods_per_year": 98_280.0 if equity[-1] == 1e12 else None,
+    }
     assert_same_stats(call(fast, inputs), call(ref, inputs))
 
 
 def test_accepts_datetime64_lists_and_non_contiguous_equity():
     ts = np.arange("2024-01-01", "2024-01-21", dtype="datetime64[D]")
     equity = np.linspace(100.0, 120.0, 40)[::2]
-    kwargs = {"trade_pnls": (1, -2.5, np.float32(0.5)), "traded_value": 7,
-              "bars_in_market": np.int64(3)}
-    assert_same_stats(fast.compute_stats(ts, equity, 100, **kwargs),
-                      ref.compute_stats(ts, equity, 100, **kwargs))
+    kwargs = {
+        "trade_pnls": (1, -2.5, np.float32(0.5)),
+        "traded_value": 7,
+        "bars_in_market": np.int64(3),
+    }
+    assert_same_stats(
+        fast.compute_stats(ts, equity, 100, **kwargs), ref.compute_stats(ts, equity, 100, **kwargs)
+    )
     assert fast.infer_periods_per_year(list(ts)) == ref.infer_periods_per_year(list(ts))
 
 
@@ -242,8 +263,15 @@ CORRUPTIONS: dict[str, Any] = {
 }
 
 
-@given(stats_inputs(), st.lists(st.sampled_from(sorted(CORRUPTIONS)), min_size=1, max_size=3,
-                                unique_by=lambda name: CORRUPTIONS[name][0]))
+@given(
+    stats_inputs(),
+    st.lists(
+        st.sampled_from(sorted(CORRUPTIONS)),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda name: CORRUPTIONS[name][0],
+    ),
+)
 def test_bad_input_raises_the_same_error_as_the_reference(inputs, corruptions):
     for name in corruptions:
         key, corrupt = CORRUPTIONS[name]
@@ -257,9 +285,16 @@ def test_bad_input_raises_the_same_error_as_the_reference(inputs, corruptions):
         assert actual == expected
 
 
-@pytest.mark.parametrize("timestamps", [
-    [3, 2, 1], [[1, 2], [3, 4]], [1.5, 2.5], ["2020-01-02", "nonsense"], ["20200102", "20200103"],
-])
+@pytest.mark.parametrize(
+    "timestamps",
+    [
+        [3, 2, 1],
+        [[1, 2], [3, 4]],
+        [1.5, 2.5],
+        ["2020-01-02", "nonsense"],
+        ["20200102", "20200103"],
+    ],
+)
 def test_bad_timestamps_for_inference_raise_the_same_error(timestamps):
     expected = outcome(ref.infer_periods_per_year, timestamps)
     assert expected[0] != "ok"

@@ -25,18 +25,27 @@ from quanta_ref.api import BacktestResult
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import QuantaError
 from quanta_ref.orders import OrderStatus, OrderType, Side, TimeInForce
-from strategies import (NS_DAY, STARTS, SYMBOLS, ScriptedStrategy, bar_specs, describe_bars,
-                        make_bars, scenarios)
+from strategies import (
+    NS_DAY,
+    STARTS,
+    SYMBOLS,
+    ScriptedStrategy,
+    bar_specs,
+    describe_bars,
+    make_bars,
+    scenarios,
+)
 
-FIXTURE_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                             HealthCheck.too_slow])
+FIXTURE_OK = settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 def _note(text: str) -> None:
     """hypothesis.note, also usable from the plain (pinned-example) tests."""
     try:
         note(text)
-    except InvalidArgument:   # not inside a hypothesis test
+    except InvalidArgument:  # not inside a hypothesis test
         pass
 
 
@@ -62,15 +71,18 @@ def run_scenario(backend: str, scenario: tuple[Bars, dict[str, Any], dict[str, A
     for fill in result.fills:
         _note(f"fill {fill!r}")
     for order in result.orders:
-        _note(f"order {order!r} created_at={order.created_at} tif={order.time_in_force.value}"
-             f" limit={order.limit_price!r} stop={order.stop_price!r}")
+        _note(
+            f"order {order!r} created_at={order.created_at} tif={order.time_in_force.value}"
+            f" limit={order.limit_price!r} stop={order.stop_price!r}"
+        )
     return Run(bars, engine_settings, script, engine.config, strategy, result)
 
 
 def _row(bars: Bars, timestamp: int) -> int:
     t = int(np.searchsorted(bars.timestamps, timestamp))
     assert t < bars.n_bars and bars.timestamps[t] == timestamp, (
-        f"fill timestamp {timestamp} is not a bar timestamp")
+        f"fill timestamp {timestamp} is not a bar timestamp"
+    )
     return t
 
 
@@ -128,7 +140,8 @@ def check_fill_prices(run: Run) -> None:
             base = c if cfg.fill_at == "close" else o
             expected = min(base * (1.0 + s), h) if buy else max(base * (1.0 - s), lo)
             assert fill.price == expected, (
-                f"market {fill!r}: price should be {expected!r} (base {base!r}, row {t})")
+                f"market {fill!r}: price should be {expected!r} (base {base!r}, row {t})"
+            )
         elif order.order_type is OrderType.LIMIT:
             assert limit is not None
             expected = o if (o <= limit if buy else o >= limit) else limit
@@ -159,8 +172,8 @@ def check_lots(run: Run) -> None:
             assert whole, f"buy fill {fill!r} is not a whole number of lots of {lot}"
         else:
             assert whole or after == 0.0, (
-                f"sell fill {fill!r} is neither whole lots of {lot} nor leaves 0 (leaves "
-                f"{after!r})")
+                f"sell fill {fill!r} is neither whole lots of {lot} nor leaves 0 (leaves {after!r})"
+            )
 
 
 def check_t_plus_1(run: Run) -> None:
@@ -178,7 +191,8 @@ def check_t_plus_1(run: Run) -> None:
             sold[key] = sold.get(key, 0.0) + fill.quantity
             assert sold[key] <= start_of_day[key], (
                 f"T+1: {fill!r} brings day {key[1]}'s sells of {key[0]} to {sold[key]!r}, "
-                f"but only {start_of_day[key]!r} was held at the start of the day")
+                f"but only {start_of_day[key]!r} was held at the start of the day"
+            )
 
 
 def check_equity_and_cash(run: Run) -> None:
@@ -211,13 +225,15 @@ def check_equity_and_cash(run: Run) -> None:
                 last[n] = float(bars.close[t, n])
         equity = cash
         for n in range(bars.n_symbols):
-            if pos[n] != 0.0:   # a flat symbol adds 0 (and may not have a close yet)
+            if pos[n] != 0.0:  # a flat symbol adds 0 (and may not have a close yet)
                 equity = equity + pos[n] * last[n]
         assert result.cash[t] == cash, (
-            f"cash[{t}] = {float(result.cash[t]).hex()} but the fills give {cash.hex()}")
+            f"cash[{t}] = {float(result.cash[t]).hex()} but the fills give {cash.hex()}"
+        )
         assert result.equity[t] == equity, (
             f"equity[{t}] = {float(result.equity[t]).hex()} ({result.equity[t]!r}) but cash + "
-            f"positions x closes = {equity.hex()} ({equity!r})")
+            f"positions x closes = {equity.hex()} ({equity!r})"
+        )
     assert k == len(fills), f"fill {fills[k]!r} is not at a bar timestamp, or out of order"
     final = [p.quantity for p in result.positions]
     assert final == pos, f"final positions {final} but the fills give {pos}"
@@ -276,7 +292,8 @@ def check_fill_timing(run: Run) -> None:
             assert f.timestamp >= o.created_at, f"{f!r} before its order {o!r}"
         else:
             assert f.timestamp > o.created_at, (
-                f"{f!r} not after its order's bar {o.created_at} ({o!r})")
+                f"{f!r} not after its order's bar {o.created_at} ({o!r})"
+            )
         if o.time_in_force is TimeInForce.DAY:
             day = day_of.setdefault(f.order_id, _day(f.timestamp))
             assert day == _day(f.timestamp), f"DAY order {o!r} filled on two days"
@@ -311,24 +328,31 @@ def check_price_limits(run: Run) -> None:
         t, n = _row(bars, f.timestamp), column[f.symbol]
         p = float(reference[t, n])
         if math.isnan(p):
-            continue    # the symbol's first day has no limit
+            continue  # the symbol's first day has no limit
         up, down = rounded(p * (1.0 + limit)), rounded(p * (1.0 - limit))
         if f.side is Side.BUY:
             tolerance = tick * 0.5 if tick is not None else up * 1e-9
             assert f.price < up - tolerance, (
-                f"{f!r} buys at/above limit-up {up!r} (P = {p!r}, tolerance {tolerance!r})")
+                f"{f!r} buys at/above limit-up {up!r} (P = {p!r}, tolerance {tolerance!r})"
+            )
         else:
             tolerance = tick * 0.5 if tick is not None else down * 1e-9
             assert f.price > down + tolerance, (
-                f"{f!r} sells at/below limit-down {down!r} (P = {p!r}, tolerance {tolerance!r})")
+                f"{f!r} sells at/below limit-down {down!r} (P = {p!r}, tolerance {tolerance!r})"
+            )
 
 
 def check_risk_limits(run: Run) -> None:
     """Section 9 / 7.6: every fill that is not purely reducing respects every risk limit, with
     the position, cash and closes of its moment and the drawdown stop of the bars before."""
     bars, cfg, result = run.bars, run.cfg, run.result
-    if (cfg.max_drawdown_stop is None and cfg.max_order_value is None and cfg.max_leverage is None
-            and cfg.max_position_quantity is None and cfg.max_position_weight is None):
+    if (
+        cfg.max_drawdown_stop is None
+        and cfg.max_order_value is None
+        and cfg.max_leverage is None
+        and cfg.max_position_quantity is None
+        and cfg.max_position_weight is None
+    ):
         return
     n_symbols = bars.n_symbols
     column = {s: n for n, s in enumerate(bars.symbols)}
@@ -372,7 +396,8 @@ def check_risk_limits(run: Run) -> None:
                 assert abs(after) <= cfg.max_position_quantity, f"max_position: {what}"
             if cfg.max_position_weight is not None:
                 assert abs(after) * f.price <= cfg.max_position_weight * equity, (
-                    f"max_position (weight): {what}")
+                    f"max_position (weight): {what}"
+                )
             if cfg.max_leverage is not None:
                 exposure = 0.0
                 for m in range(n_symbols):
@@ -382,7 +407,8 @@ def check_risk_limits(run: Run) -> None:
                     elif pos[m] != 0.0:
                         exposure = exposure + abs(pos[m]) * marks[m]
                 assert exposure <= cfg.max_leverage * equity, (
-                    f"max_leverage: {what}, exposure {exposure!r}")
+                    f"max_leverage: {what}, exposure {exposure!r}"
+                )
         value = f.quantity * f.price
         if buy:
             cash = cash - value - f.commission
@@ -391,9 +417,17 @@ def check_risk_limits(run: Run) -> None:
         pos[n] = after
 
 
-ALL_CHECKS = (check_cash_account, check_fill_prices, check_lots, check_t_plus_1,
-              check_equity_and_cash, check_orders, check_fill_timing, check_price_limits,
-              check_risk_limits)
+ALL_CHECKS = (
+    check_cash_account,
+    check_fill_prices,
+    check_lots,
+    check_t_plus_1,
+    check_equity_and_cash,
+    check_orders,
+    check_fill_timing,
+    check_price_limits,
+    check_risk_limits,
+)
 
 
 # ====================================================================== invariant tests
@@ -452,33 +486,130 @@ def test_fills_respect_the_risk_limits(backend, scenario):
 
 
 # ====================================================================== garbage in
-_SMALL_SPEC = {"n_symbols": 2, "n_bars": 10, "seed": 1, "start": STARTS[0], "intraday": False,
-               "time_of_day": 0, "skip_weekends": False, "p_holiday": 0.0, "bars_per_day": 2,
-               "step_minutes": 5, "first_offset": 0, "sigma": 0.02, "p_missing": 0.0,
-               "missing_prefix": [0, 0], "missing_suffix": [0, 0], "p_limit": 0.0,
-               "p_gap": 0.0, "p_zero_volume": 0.0, "small_volume": False,
-               "tick_prices": False, "start_prices": [10.0, 20.0]}
-_PIN_SPEC = {**_SMALL_SPEC, "n_symbols": 1, "missing_prefix": [0], "missing_suffix": [0],
-             "start_prices": [10.0]}
+_SMALL_SPEC = {
+    "n_symbols": 2,
+    "n_bars": 10,
+    "seed": 1,
+    "start": STARTS[0],
+    "intraday": False,
+    "time_of_day": 0,
+    "skip_weekends": False,
+    "p_holiday": 0.0,
+    "bars_per_day": 2,
+    "step_minutes": 5,
+    "first_offset": 0,
+    "sigma": 0.02,
+    "p_missing": 0.0,
+    "missing_prefix": [0, 0],
+    "missing_suffix": [0, 0],
+    "p_limit": 0.0,
+    "p_gap": 0.0,
+    "p_zero_volume": 0.0,
+    "small_volume": False,
+    "tick_prices": False,
+    "start_prices": [10.0, 20.0],
+}
+_PIN_SPEC = {
+    **_SMALL_SPEC,
+    "n_symbols": 1,
+    "missing_prefix": [0],
+    "missing_suffix": [0],
+    "start_prices": [10.0],
+}
 
 #: Values picked directly (hypothesis rarely reaches a few special values inside a wide
 #: one_of, so they get a branch of their own).
 _SPECIAL = [
-    None, True, False, 0, 1, -1, 10**400, -(10**400), 2**63, -(2**63) - 1, 2**64, 2**1024,
-    math.nan, math.inf, -math.inf, -1.0, 0.0, -0.0, 5e-324, 1e-300, 1e308, -1e308,
-    "", " ", "T+1", "t+1", "T+2", "close", "CLOSE", "next_open", "cn_a", "CN_A", "us", "nan",
-    "inf", "1e6", "python", "buy", "sell", "market", "gtc", "day", "limit", "stop_limit",
-    "X", "S0", "\x00", b"", b"buy", [], [1.0], (), ("S0",), {}, {"S0": 1}, frozenset(),
-    1 + 2j, complex(math.nan, 0), np.bool_(True), np.float32(2.5), np.float32("nan"),
-    np.float64(math.nan), np.float64(-3.0), np.int64(-5), np.int64(2**63 - 1), np.uint8(7),
-    np.uint64(2**64 - 1), np.array([1.0]), np.array(3.0), np.array([]), object(), float,
-    Side.BUY, OrderType.LIMIT, TimeInForce.DAY, OrderStatus.FILLED, Ellipsis,
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    10**400,
+    -(10**400),
+    2**63,
+    -(2**63) - 1,
+    2**64,
+    2**1024,
+    math.nan,
+    math.inf,
+    -math.inf,
+    -1.0,
+    0.0,
+    -0.0,
+    5e-324,
+    1e-300,
+    1e308,
+    -1e308,
+    "",
+    " ",
+    "T+1",
+    "t+1",
+    "T+2",
+    "close",
+    "CLOSE",
+    "next_open",
+    "cn_a",
+    "CN_A",
+    "us",
+    "nan",
+    "inf",
+    "1e6",
+    "python",
+    "buy",
+    "sell",
+    "market",
+    "gtc",
+    "day",
+    "limit",
+    "stop_limit",
+    "X",
+    "S0",
+    "\x00",
+    b"",
+    b"buy",
+    [],
+    [1.0],
+    (),
+    ("S0",),
+    {},
+    {"S0": 1},
+    frozenset(),
+    1 + 2j,
+    complex(math.nan, 0),
+    np.bool_(True),
+    np.float32(2.5),
+    np.float32("nan"),
+    np.float64(math.nan),
+    np.float64(-3.0),
+    np.int64(-5),
+    np.int64(2**63 - 1),
+    np.uint8(7),
+    np.uint64(2**64 - 1),
+    np.array([1.0]),
+    np.array(3.0),
+    np.array([]),
+    object(),
+    float,
+    Side.BUY,
+    OrderType.LIMIT,
+    TimeInForce.DAY,
+    OrderStatus.FILLED,
+    Ellipsis,
 ]
 GARBAGE = st.one_of(
-    st.sampled_from(_SPECIAL), st.sampled_from(_SPECIAL), st.sampled_from(_SPECIAL),
-    st.integers(), st.floats(), st.text(max_size=8), st.binary(max_size=3),
-    st.lists(st.integers(), max_size=2), st.complex_numbers(),
-    st.builds(np.float64, st.floats()), st.builds(np.int64, st.integers(-(2**63), 2**63 - 1)),
+    st.sampled_from(_SPECIAL),
+    st.sampled_from(_SPECIAL),
+    st.sampled_from(_SPECIAL),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.binary(max_size=3),
+    st.lists(st.integers(), max_size=2),
+    st.complex_numbers(),
+    st.builds(np.float64, st.floats()),
+    st.builds(np.int64, st.integers(-(2**63), 2**63 - 1)),
 )
 
 _VALID_SETTINGS: dict[str, st.SearchStrategy[Any]] = {
@@ -520,40 +651,86 @@ def garbage_settings(draw: Any) -> dict[str, Any]:
     out = {key: draw(_maybe(_VALID_SETTINGS[key])) for key in keys}
     if draw(st.sampled_from([False] * 7 + [True])):
         out[draw(st.text(max_size=12).filter(lambda k: k not in KNOWN_SETTINGS + ["backend"]))] = (
-            draw(GARBAGE))
+            draw(GARBAGE)
+        )
     return out
 
 
 def _small_bars() -> Bars:
-    spec = {"n_symbols": 2, "n_bars": 30, "seed": 7, "start": STARTS[0], "intraday": False,
-            "time_of_day": 0, "skip_weekends": True, "p_holiday": 0.0, "bars_per_day": 2,
-            "step_minutes": 5, "first_offset": 0, "sigma": 0.02, "p_missing": 0.1,
-            "missing_prefix": [0, 3], "missing_suffix": [0, 0], "p_limit": 0.1, "p_gap": 0.1,
-            "p_zero_volume": 0.1, "small_volume": False, "tick_prices": True,
-            "start_prices": [10.0, 33.3]}
+    spec = {
+        "n_symbols": 2,
+        "n_bars": 30,
+        "seed": 7,
+        "start": STARTS[0],
+        "intraday": False,
+        "time_of_day": 0,
+        "skip_weekends": True,
+        "p_holiday": 0.0,
+        "bars_per_day": 2,
+        "step_minutes": 5,
+        "first_offset": 0,
+        "sigma": 0.02,
+        "p_missing": 0.1,
+        "missing_prefix": [0, 3],
+        "missing_suffix": [0, 0],
+        "p_limit": 0.1,
+        "p_gap": 0.1,
+        "p_zero_volume": 0.1,
+        "small_volume": False,
+        "tick_prices": True,
+        "start_prices": [10.0, 33.3],
+    }
     return make_bars(spec)
 
 
 SMALL_BARS = _small_bars()
 SMALL_SCRIPT: dict[str, Any] = {
     "start": [{"op": "target_pct", "sym": 0, "w": 0.5, "tif": "gtc"}],
-    "bars": {3: [{"op": "target_pct", "sym": 1, "w": 0.5, "tif": "gtc"}],
-             10: [{"op": "submit", "sym": 0, "side": "sell", "type": "limit", "tif": "gtc",
-                   "qty": {"mode": "held", "f": 0.5}, "limit_off": 0.01, "stop_off": 0.0,
-                   "round": True}],
-             20: [{"op": "target_pct", "sym": 0, "w": 0.0, "tif": "day"},
-                  {"op": "submit", "sym": 1, "side": "buy", "type": "stop", "tif": "gtc",
-                   "qty": {"mode": "lots", "n": 1}, "limit_off": 0.0, "stop_off": 0.02,
-                   "round": False}]},
-    "fills": {}, "end": []}
+    "bars": {
+        3: [{"op": "target_pct", "sym": 1, "w": 0.5, "tif": "gtc"}],
+        10: [
+            {
+                "op": "submit",
+                "sym": 0,
+                "side": "sell",
+                "type": "limit",
+                "tif": "gtc",
+                "qty": {"mode": "held", "f": 0.5},
+                "limit_off": 0.01,
+                "stop_off": 0.0,
+                "round": True,
+            }
+        ],
+        20: [
+            {"op": "target_pct", "sym": 0, "w": 0.0, "tif": "day"},
+            {
+                "op": "submit",
+                "sym": 1,
+                "side": "buy",
+                "type": "stop",
+                "tif": "gtc",
+                "qty": {"mode": "lots", "n": 1},
+                "limit_off": 0.0,
+                "stop_off": 0.02,
+                "round": False,
+            },
+        ],
+    },
+    "fills": {},
+    "end": [],
+}
 
 
 @FIXTURE_OK
-@given(engine_settings=garbage_settings(),
-       backend_value=st.sampled_from([True] * 5 + [False]).flatmap(
-           lambda ok: st.none() if ok else GARBAGE))
-def test_garbage_engine_settings_build_or_raise_quanta_error(backend, engine_settings,
-                                                              backend_value):
+@given(
+    engine_settings=garbage_settings(),
+    backend_value=st.sampled_from([True] * 5 + [False]).flatmap(
+        lambda ok: st.none() if ok else GARBAGE
+    ),
+)
+def test_garbage_engine_settings_build_or_raise_quanta_error(
+    backend, engine_settings, backend_value
+):
     """Engine(...) with any settings either builds or raises a QuantaError; an engine that
     builds runs a small backtest to the end."""
     chosen = backend if backend_value is None else backend_value
@@ -566,35 +743,67 @@ def test_garbage_engine_settings_build_or_raise_quanta_error(backend, engine_set
     result = engine.run(SMALL_BARS, strategy)
     assert len(result.equity) == SMALL_BARS.n_bars
 
-@pytest.mark.parametrize(("engine_settings", "backend_value"), [
-    ({"market": [1]}, None),
-    ({"min_commission": -(10**400)}, None),
-    ({"price_limit": 1e308, "tick_size": 0.01}, None),
-    ({"price_limit": 0.1, "tick_size": 5e-324}, None),
-    ({"fractional": True, "lot_size": 5e-324}, None),
-    ({}, np.array([])),
-    ({"allow_short": np.array([])}, None),
-    ({"allow_short": np.array([1, 2])}, None),
-], ids=["unhashable_market", "huge_int_setting", "huge_price_limit_with_tick", "tiny_tick",
-        "tiny_fractional_lot", "backend_empty_array", "allow_short_empty_array",
-        "allow_short_two_element_array"])
+
+@pytest.mark.parametrize(
+    ("engine_settings", "backend_value"),
+    [
+        ({"market": [1]}, None),
+        ({"min_commission": -(10**400)}, None),
+        ({"price_limit": 1e308, "tick_size": 0.01}, None),
+        ({"price_limit": 0.1, "tick_size": 5e-324}, None),
+        ({"fractional": True, "lot_size": 5e-324}, None),
+        ({}, np.array([])),
+        ({"allow_short": np.array([])}, None),
+        ({"allow_short": np.array([1, 2])}, None),
+    ],
+    ids=[
+        "unhashable_market",
+        "huge_int_setting",
+        "huge_price_limit_with_tick",
+        "tiny_tick",
+        "tiny_fractional_lot",
+        "backend_empty_array",
+        "allow_short_empty_array",
+        "allow_short_two_element_array",
+    ],
+)
 def test_bad_engine_settings_found_by_the_properties(backend, engine_settings, backend_value):
     """Settings the property test above found, kept as regression tests: build or
     QuantaError, and an engine that builds runs."""
     test_garbage_engine_settings_build_or_raise_quanta_error.hypothesis.inner_test(
-        backend, engine_settings, backend_value)
+        backend, engine_settings, backend_value
+    )
 
 
 _PIN_ARGS: dict[str, Any] = {
-    "timestamps": np.array([STARTS[0], STARTS[0] + NS_DAY]), "open": [[10.0], [11.0]],
-    "high": [[10.5], [11.5]], "low": [[9.5], [10.5]], "close": [[10.0], [11.0]],
-    "volume": [[100.0], [100.0]], "symbols": ["S0"]}
+    "timestamps": np.array([STARTS[0], STARTS[0] + NS_DAY]),
+    "open": [[10.0], [11.0]],
+    "high": [[10.5], [11.5]],
+    "low": [[9.5], [10.5]],
+    "close": [[10.0], [11.0]],
+    "volume": [[100.0], [100.0]],
+    "symbols": ["S0"],
+}
 _BAD_FLOATS = [math.nan, math.inf, -math.inf, -1.0, 0.0, -0.0, 5e-324, 1e308, 1e-300]
 
 
-_TS_MUTATIONS = ["reverse", "duplicate", "float", "iso", "nat", "days", "object",
-                 "garbage_text", "2d", "uint_big", "extreme", "list", "empty", "far_dates",
-                 "unsorted"]
+_TS_MUTATIONS = [
+    "reverse",
+    "duplicate",
+    "float",
+    "iso",
+    "nat",
+    "days",
+    "object",
+    "garbage_text",
+    "2d",
+    "uint_big",
+    "extreme",
+    "list",
+    "empty",
+    "far_dates",
+    "unsorted",
+]
 
 
 def _mutate_timestamps(ts: Any, how: str) -> Any:
@@ -642,31 +851,46 @@ def from_arrays_garbage(draw: Any) -> dict[str, Any]:
     close = 10.0 + np.arange(n_bars * n_symbols, dtype=float).reshape(n_bars, n_symbols)
     args: dict[str, Any] = {
         "timestamps": STARTS[0] + NS_DAY * np.arange(n_bars, dtype=np.int64),
-        "open": close.copy(), "high": close + 1.0, "low": close - 1.0, "close": close,
+        "open": close.copy(),
+        "high": close + 1.0,
+        "low": close - 1.0,
+        "close": close,
         "volume": np.full((n_bars, n_symbols), 100.0),
         "symbols": list(SYMBOLS[:n_symbols]),
     }
     prices = ("open", "high", "low", "close", "volume")
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["cell", "missing", "swap", "timestamps", "shape",
-                                     "type", "symbols", "volume_none"]))
+        kind = draw(
+            st.sampled_from(
+                ["cell", "missing", "swap", "timestamps", "shape", "type", "symbols", "volume_none"]
+            )
+        )
         if kind == "cell" and n_bars:
             field = draw(st.sampled_from(prices))
             t, n = draw(st.integers(0, n_bars - 1)), draw(st.integers(0, n_symbols - 1))
-            arr = np.array(args[field], dtype=float, copy=True) if isinstance(
-                args[field], np.ndarray) and args[field].dtype.kind == "f" else None
+            arr = (
+                np.array(args[field], dtype=float, copy=True)
+                if isinstance(args[field], np.ndarray) and args[field].dtype.kind == "f"
+                else None
+            )
             if arr is not None and arr.shape == (n_bars, n_symbols):
                 arr[t, n] = draw(st.one_of(st.sampled_from(_BAD_FLOATS), st.floats()))
                 args[field] = arr
         elif kind == "missing" and n_bars:
             t, n = draw(st.integers(0, n_bars - 1)), draw(st.integers(0, n_symbols - 1))
             for field in prices[:4]:
-                if isinstance(args[field], np.ndarray) and args[field].dtype.kind == "f" \
-                        and args[field].shape == (n_bars, n_symbols):
+                if (
+                    isinstance(args[field], np.ndarray)
+                    and args[field].dtype.kind == "f"
+                    and args[field].shape == (n_bars, n_symbols)
+                ):
                     args[field] = args[field].copy()
                     args[field][t, n] = np.nan
-            if isinstance(args["volume"], np.ndarray) and args["volume"].shape == (
-                    n_bars, n_symbols) and args["volume"].dtype.kind == "f":
+            if (
+                isinstance(args["volume"], np.ndarray)
+                and args["volume"].shape == (n_bars, n_symbols)
+                and args["volume"].dtype.kind == "f"
+            ):
                 args["volume"] = args["volume"].copy()
                 args["volume"][t, n] = draw(st.sampled_from([math.nan, 0.0, 5.0, -1.0]))
         elif kind == "swap":
@@ -678,7 +902,7 @@ def from_arrays_garbage(draw: Any) -> dict[str, Any]:
                     warnings.simplefilter("ignore")
                     args["timestamps"] = _mutate_timestamps(args["timestamps"], how)
             except (TypeError, ValueError, OverflowError, IndexError):
-                pass   # this mutation does not apply to what is there already
+                pass  # this mutation does not apply to what is there already
         elif kind == "shape":
             field = draw(st.sampled_from(prices))
             try:
@@ -686,9 +910,12 @@ def from_arrays_garbage(draw: Any) -> dict[str, Any]:
                     warnings.simplefilter("ignore")
                     arr = np.atleast_2d(np.asarray(args[field]))
             except (TypeError, ValueError):
-                continue   # already garbage: leave it
-            how = draw(st.sampled_from(["drop_row", "add_col", "3d", "1d", "scalar", "ragged",
-                                        "transpose"]))
+                continue  # already garbage: leave it
+            how = draw(
+                st.sampled_from(
+                    ["drop_row", "add_col", "3d", "1d", "scalar", "ragged", "transpose"]
+                )
+            )
             if how == "drop_row":
                 args[field] = arr[:-1]
             elif how == "add_col" and arr.ndim == 2:
@@ -700,26 +927,41 @@ def from_arrays_garbage(draw: Any) -> dict[str, Any]:
             elif how == "scalar":
                 args[field] = 10.0
             elif how == "ragged" and n_bars > 1:
-                args[field] = [[1.0] * n_symbols, [1.0] * (n_symbols + 1)] + [
-                    [1.0] * n_symbols] * (n_bars - 2)
+                args[field] = [[1.0] * n_symbols, [1.0] * (n_symbols + 1)] + [[1.0] * n_symbols] * (
+                    n_bars - 2
+                )
             elif how == "transpose":
                 args[field] = arr.T
         elif kind == "type":
             field = draw(st.sampled_from(prices))
-            args[field] = draw(st.one_of(
-                GARBAGE, st.sampled_from(["x", b"x", None]),
-                st.just(np.full((n_bars, n_symbols), "10.0")),
-                st.just(np.full((n_bars, n_symbols), 10, dtype=np.int64)),
-                st.just(np.full((n_bars, n_symbols), True)),
-                st.just(np.full((n_bars, n_symbols), 10 + 1j)),
-                st.just(np.full((n_bars, n_symbols), None, dtype=object)),
-                st.just(np.full((n_bars, n_symbols), 10.0, dtype=np.float16))))
+            args[field] = draw(
+                st.one_of(
+                    GARBAGE,
+                    st.sampled_from(["x", b"x", None]),
+                    st.just(np.full((n_bars, n_symbols), "10.0")),
+                    st.just(np.full((n_bars, n_symbols), 10, dtype=np.int64)),
+                    st.just(np.full((n_bars, n_symbols), True)),
+                    st.just(np.full((n_bars, n_symbols), 10 + 1j)),
+                    st.just(np.full((n_bars, n_symbols), None, dtype=object)),
+                    st.just(np.full((n_bars, n_symbols), 10.0, dtype=np.float16)),
+                )
+            )
         elif kind == "symbols":
-            args["symbols"] = draw(st.one_of(
-                st.none(), GARBAGE, st.just([]), st.just(["S0", "S0", "S2"][:n_symbols]),
-                st.just(["S0"] * (n_symbols + 1)), st.just(list(SYMBOLS[:n_symbols + 1])),
-                st.lists(st.one_of(st.text(max_size=2), st.integers(), st.none()),
-                         min_size=n_symbols, max_size=n_symbols)))
+            args["symbols"] = draw(
+                st.one_of(
+                    st.none(),
+                    GARBAGE,
+                    st.just([]),
+                    st.just(["S0", "S0", "S2"][:n_symbols]),
+                    st.just(["S0"] * (n_symbols + 1)),
+                    st.just(list(SYMBOLS[: n_symbols + 1])),
+                    st.lists(
+                        st.one_of(st.text(max_size=2), st.integers(), st.none()),
+                        min_size=n_symbols,
+                        max_size=n_symbols,
+                    ),
+                )
+            )
         elif kind == "volume_none":
             args["volume"] = None
     return args
@@ -748,15 +990,22 @@ def _assert_valid_bars(bars: Bars) -> None:
         assert (v[missing] == 0).all()
 
 
-_NS_PER_UNIT = {"W": 7 * NS_DAY, "D": NS_DAY, "h": 3_600 * 10**9, "m": 60 * 10**9,
-                "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_NS_PER_UNIT = {
+    "W": 7 * NS_DAY,
+    "D": NS_DAY,
+    "h": 3_600 * 10**9,
+    "m": 60 * 10**9,
+    "s": 10**9,
+    "ms": 10**6,
+    "us": 10**3,
+    "ns": 1,
+}
 
 
 def _expected_timestamps(timestamps: Any) -> list[int] | None:
     """The instants `timestamps` names, as exact ns integers (Python ints, so nothing wraps),
     or None when it is not a plain 1-D array of integers, datetime64 values or ISO strings."""
-    if isinstance(timestamps, list) and timestamps and all(
-            type(x) is int for x in timestamps):
+    if isinstance(timestamps, list) and timestamps and all(type(x) is int for x in timestamps):
         return list(timestamps)
     try:
         with warnings.catch_warnings():
@@ -788,15 +1037,25 @@ def test_garbage_for_bars_from_arrays_gives_valid_bars_or_quanta_error(args):
     _check_from_arrays(args)
 
 
-@pytest.mark.parametrize("args", [
-    {**_PIN_ARGS, "symbols": False},
-    {**_PIN_ARGS, "volume": 10**400},
-    {**_PIN_ARGS, "low": [[10**400]] * 2},
-    {**_PIN_ARGS, "timestamps": [10**20, 10**21]},
-    {**_PIN_ARGS, "timestamps": np.array(["99999-01-01", "100000-01-01"])},
-    {**_PIN_ARGS, "timestamps": np.array([2**64 - 2, 2**64 - 1], dtype=np.uint64)},
-], ids=["symbols_false", "volume_huge_int", "low_huge_int", "timestamps_beyond_int64",
-         "iso_dates_beyond_2262", "uint64_timestamps_beyond_int64"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {**_PIN_ARGS, "symbols": False},
+        {**_PIN_ARGS, "volume": 10**400},
+        {**_PIN_ARGS, "low": [[10**400]] * 2},
+        {**_PIN_ARGS, "timestamps": [10**20, 10**21]},
+        {**_PIN_ARGS, "timestamps": np.array(["99999-01-01", "100000-01-01"])},
+        {**_PIN_ARGS, "timestamps": np.array([2**64 - 2, 2**64 - 1], dtype=np.uint64)},
+    ],
+    ids=[
+        "symbols_false",
+        "volume_huge_int",
+        "low_huge_int",
+        "timestamps_beyond_int64",
+        "iso_dates_beyond_2262",
+        "uint64_timestamps_beyond_int64",
+    ],
+)
 def test_bad_bars_input_found_by_the_properties(args):
     """Inputs the property test above found, kept as regression tests."""
     _check_from_arrays(args)
@@ -813,35 +1072,72 @@ def _check_from_arrays(args: dict[str, Any]) -> None:
         got = [int(x) for x in bars.timestamps]
         assert got == expected, (
             f"timestamps {args['timestamps']!r} were read as {got} "
-            f"({[str(np.datetime64(x, 'ns')) for x in got]}), not as the instants {expected}")
+            f"({[str(np.datetime64(x, 'ns')) for x in got]}), not as the instants {expected}"
+        )
 
 
 # ---------------------------------------------------------------------- garbage ctx calls
 _SYMBOL = _maybe(st.sampled_from(SYMBOLS))
 _SIDE = _maybe(st.sampled_from(["buy", "sell", "SELL", Side.BUY]))
-_QTY = _maybe(st.sampled_from([1, 100, 1000.0, 0.5, np.int64(200), np.float64(100.0), 1e308,
-                               5e-324]))
+_QTY = _maybe(
+    st.sampled_from([1, 100, 1000.0, 0.5, np.int64(200), np.float64(100.0), 1e308, 5e-324])
+)
 _KIND = _maybe(st.sampled_from(["market", "limit", "stop", "stop_limit", OrderType.STOP]))
-_PRICE = st.sampled_from([0, 1, 2]).flatmap(lambda k: [
-    st.none(), st.sampled_from([10.0, 30.0, 5, np.float64(11.0), 1e308, 5e-324]), GARBAGE][k])
+_PRICE = st.sampled_from([0, 1, 2]).flatmap(
+    lambda k: [
+        st.none(),
+        st.sampled_from([10.0, 30.0, 5, np.float64(11.0), 1e308, 5e-324]),
+        GARBAGE,
+    ][k]
+)
 _TIF_ARG = _maybe(st.sampled_from(["gtc", "day", TimeInForce.DAY]))
-_WEIGHT = _maybe(st.one_of(st.floats(-0.5, 1.5),
-                          st.sampled_from([0, 1, -1.0, 1e308, -1e308, 1e300, 5e-324])))
+_WEIGHT = _maybe(
+    st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1, -1.0, 1e308, -1e308, 1e300, 5e-324]))
+)
 _ORDER_ID = _maybe(st.integers(1, 6))
 
 GARBAGE_CALLS = st.one_of(
-    st.tuples(st.just("submit_order"), st.fixed_dictionaries({
-        "symbol": _SYMBOL, "side": _SIDE, "quantity": _QTY, "order_type": _KIND,
-        "limit_price": _PRICE, "stop_price": _PRICE, "time_in_force": _TIF_ARG})),
-    st.tuples(st.sampled_from(["buy", "sell"]), st.fixed_dictionaries({
-        "symbol": _SYMBOL, "quantity": _QTY, "order_type": _KIND, "limit_price": _PRICE,
-        "stop_price": _PRICE, "time_in_force": _TIF_ARG})),
-    st.tuples(st.just("order_target_percent"), st.fixed_dictionaries({
-        "symbol": _SYMBOL, "weight": _WEIGHT, "time_in_force": _TIF_ARG})),
-    st.tuples(st.just("order_target_quantity"), st.fixed_dictionaries({
-        "symbol": _SYMBOL,
-        "quantity": _maybe(st.sampled_from([0, 100, -100, 250.0, 1e308, -1e308, 1e300])),
-        "time_in_force": _TIF_ARG})),
+    st.tuples(
+        st.just("submit_order"),
+        st.fixed_dictionaries(
+            {
+                "symbol": _SYMBOL,
+                "side": _SIDE,
+                "quantity": _QTY,
+                "order_type": _KIND,
+                "limit_price": _PRICE,
+                "stop_price": _PRICE,
+                "time_in_force": _TIF_ARG,
+            }
+        ),
+    ),
+    st.tuples(
+        st.sampled_from(["buy", "sell"]),
+        st.fixed_dictionaries(
+            {
+                "symbol": _SYMBOL,
+                "quantity": _QTY,
+                "order_type": _KIND,
+                "limit_price": _PRICE,
+                "stop_price": _PRICE,
+                "time_in_force": _TIF_ARG,
+            }
+        ),
+    ),
+    st.tuples(
+        st.just("order_target_percent"),
+        st.fixed_dictionaries({"symbol": _SYMBOL, "weight": _WEIGHT, "time_in_force": _TIF_ARG}),
+    ),
+    st.tuples(
+        st.just("order_target_quantity"),
+        st.fixed_dictionaries(
+            {
+                "symbol": _SYMBOL,
+                "quantity": _maybe(st.sampled_from([0, 100, -100, 250.0, 1e308, -1e308, 1e300])),
+                "time_in_force": _TIF_ARG,
+            }
+        ),
+    ),
     st.tuples(st.just("cancel"), st.fixed_dictionaries({"order_id": _ORDER_ID})),
 )
 
@@ -884,16 +1180,26 @@ class GarbageCaller(Strategy):
         self._play(ctx)
 
 
-_CTX_SETTINGS = st.sampled_from([{}, {"allow_short": True}, {"market": "cn_a"},
-                                 {"fill_at": "close", "lot_size": 10, "min_commission": 1.0},
-                                 {"fractional": True, "lot_size": 0.01}])
+_CTX_SETTINGS = st.sampled_from(
+    [
+        {},
+        {"allow_short": True},
+        {"market": "cn_a"},
+        {"fill_at": "close", "lot_size": 10, "min_commission": 1.0},
+        {"fractional": True, "lot_size": 0.01},
+    ]
+)
 
 
 @FIXTURE_OK
-@given(spec=bar_specs(max_symbols=3, max_bars=40), engine_settings=_CTX_SETTINGS,
-       calls=st.lists(st.tuples(st.integers(-1, 39), GARBAGE_CALLS), min_size=1, max_size=25))
-def test_garbage_ctx_calls_return_an_id_or_raise_quanta_error(backend, spec, engine_settings,
-                                                               calls):
+@given(
+    spec=bar_specs(max_symbols=3, max_bars=40),
+    engine_settings=_CTX_SETTINGS,
+    calls=st.lists(st.tuples(st.integers(-1, 39), GARBAGE_CALLS), min_size=1, max_size=25),
+)
+def test_garbage_ctx_calls_return_an_id_or_raise_quanta_error(
+    backend, spec, engine_settings, calls
+):
     """Any arguments to the ctx order calls give an order id (or a bool for cancel) or raise
     a QuantaError from the call itself; the strategy catches it and the run goes on, and the
     result still satisfies every invariant."""
@@ -907,27 +1213,78 @@ def test_garbage_ctx_calls_return_an_id_or_raise_quanta_error(backend, spec, eng
     result = engine.run(bars, strategy)
     _note(f"errors: {strategy.errors!r}")
     script: dict[str, Any] = {"start": [], "bars": {}, "fills": {}, "end": []}
-    run = Run(bars, engine_settings, script, engine.config,
-              ScriptedStrategy(script, engine.config.lot_size, engine.config.fractional), result)
+    run = Run(
+        bars,
+        engine_settings,
+        script,
+        engine.config,
+        ScriptedStrategy(script, engine.config.lot_size, engine.config.fractional),
+        result,
+    )
     run.strategy.ids, run.strategy.start_ids = strategy.ids, strategy.start_ids
     for check in ALL_CHECKS:
         check(run)
 
 
-@pytest.mark.parametrize(("engine_settings", "calls"), [
-    ({}, [(0, ("order_target_percent",
-                {"symbol": "S0", "weight": 1e308, "time_in_force": "gtc"}))]),
-    ({"allow_short": True}, [(0, ("order_target_percent",
-                                  {"symbol": "S0", "weight": -1e308, "time_in_force": "gtc"}))]),
-    ({}, [(0, ("order_target_percent", {"symbol": [], "weight": 0.5, "time_in_force": "gtc"}))]),
-    ({}, [(0, ("submit_order", {"symbol": "S0", "side": "buy", "quantity": 10**400,
-                                "order_type": "market", "limit_price": None, "stop_price": None,
-                                "time_in_force": "gtc"}))]),
-], ids=["huge_weight", "huge_negative_weight_margin", "unhashable_symbol", "huge_int_quantity"])
+@pytest.mark.parametrize(
+    ("engine_settings", "calls"),
+    [
+        (
+            {},
+            [
+                (
+                    0,
+                    (
+                        "order_target_percent",
+                        {"symbol": "S0", "weight": 1e308, "time_in_force": "gtc"},
+                    ),
+                )
+            ],
+        ),
+        (
+            {"allow_short": True},
+            [
+                (
+                    0,
+                    (
+                        "order_target_percent",
+                        {"symbol": "S0", "weight": -1e308, "time_in_force": "gtc"},
+                    ),
+                )
+            ],
+        ),
+        (
+            {},
+            [(0, ("order_target_percent", {"symbol": [], "weight": 0.5, "time_in_force": "gtc"}))],
+        ),
+        (
+            {},
+            [
+                (
+                    0,
+                    (
+                        "submit_order",
+                        {
+                            "symbol": "S0",
+                            "side": "buy",
+                            "quantity": 10**400,
+                            "order_type": "market",
+                            "limit_price": None,
+                            "stop_price": None,
+                            "time_in_force": "gtc",
+                        },
+                    ),
+                )
+            ],
+        ),
+    ],
+    ids=["huge_weight", "huge_negative_weight_margin", "unhashable_symbol", "huge_int_quantity"],
+)
 def test_bad_ctx_calls_found_by_the_properties(backend, engine_settings, calls):
     """Calls the property test above found, kept as regression tests."""
     test_garbage_ctx_calls_return_an_id_or_raise_quanta_error.hypothesis.inner_test(
-        backend, _PIN_SPEC, engine_settings, calls)
+        backend, _PIN_SPEC, engine_settings, calls
+    )
 
 
 # ---------------------------------------------------------------------- strategy exceptions
@@ -968,13 +1325,22 @@ class Raiser(Strategy):
 
 
 @FIXTURE_OK
-@given(spec=bar_specs(max_symbols=3, max_bars=40),
-       where=st.sampled_from(["on_start", "on_bar", "on_fill", "on_order", "on_end"]),
-       at=st.integers(0, 20),
-       make=st.sampled_from([lambda: KeyError("mine"), lambda: ValueError("mine"),
-                             lambda: MyError("mine"), lambda: ZeroDivisionError("mine"),
-                             lambda: QuantaError("mine"), lambda: StopIteration("mine")]),
-       fill_at=st.sampled_from(["next_open", "close"]))
+@given(
+    spec=bar_specs(max_symbols=3, max_bars=40),
+    where=st.sampled_from(["on_start", "on_bar", "on_fill", "on_order", "on_end"]),
+    at=st.integers(0, 20),
+    make=st.sampled_from(
+        [
+            lambda: KeyError("mine"),
+            lambda: ValueError("mine"),
+            lambda: MyError("mine"),
+            lambda: ZeroDivisionError("mine"),
+            lambda: QuantaError("mine"),
+            lambda: StopIteration("mine"),
+        ]
+    ),
+    fill_at=st.sampled_from(["next_open", "close"]),
+)
 def test_a_strategy_exception_surfaces_unchanged(backend, spec, where, at, make, fill_at):
     """An exception raised in any callback leaves `run` as the same object (section 12), its
     traceback still holding the strategy's frames, and the engine runs again afterwards."""
@@ -985,14 +1351,14 @@ def test_a_strategy_exception_surfaces_unchanged(backend, spec, where, at, make,
     engine = Engine(backend=backend, fill_at=fill_at)
     try:
         engine.run(bars, strategy)
-    except BaseException as caught:   # the point is what comes out, whatever it is
+    except BaseException as caught:  # the point is what comes out, whatever it is
         assert caught is exc, f"got {caught!r} instead of the strategy's own exception"
         frames = [frame.f_code for frame, _ in traceback.walk_tb(caught.__traceback__)]
         assert getattr(Raiser, where).__code__ in frames, "the strategy's frame is lost"
         assert frames[-1] is Raiser._maybe_raise.__code__, "the raise is not the last frame"
     else:
         assert strategy.calls[where] <= at, "raised, but the run finished"
-        return   # never reached: the run simply finished
+        return  # never reached: the run simply finished
     # the engine is still usable afterwards
     again = engine.run(bars, Strategy())
     assert len(again.equity) == bars.n_bars

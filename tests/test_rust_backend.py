@@ -53,10 +53,9 @@ def test_an_unkept_bar_object_is_reused():
 
 def test_a_non_contiguous_panel_is_refused_with_a_data_error():
     good = bars_from_rows([(10.0, 11.0, 9.0, 10.0)] * 4)
-    wide = np.repeat(good.close, 2, axis=1)[:, ::2]     # same values, strided view
+    wide = np.repeat(good.close, 2, axis=1)[:, ::2]  # same values, strided view
     assert not wide.flags.c_contiguous
-    odd = Bars(good.timestamps, good.symbols, good.open, good.high, good.low, wide,
-               good.volume)
+    odd = Bars(good.timestamps, good.symbols, good.open, good.high, good.low, wide, good.volume)
     with pytest.raises(DataError, match="close: the native engine reads a C-contiguous"):
         Engine(backend="rust").run(odd, Strategy())
 
@@ -71,7 +70,7 @@ class FarLimits(Strategy):
 
 
 def test_ctrl_c_interrupts_a_long_native_run():
-    bars = synthetic(n_bars=60_000, seed=2, freq="1min")   # about 5 s uninterrupted
+    bars = synthetic(n_bars=60_000, seed=2, freq="1min")  # about 5 s uninterrupted
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
     try:

@@ -51,8 +51,8 @@ def example_8_1() -> dict[str, Any]:
 
     # 获取结果
     equity_curve = engine.get_equity_curve()
-    returns = result['total_return']
-    sharpe = result['sharpe_ratio']
+    returns = result["total_return"]
+    sharpe = result["sharpe_ratio"]
 
     return locals()  # (added) what the example made, for the asserts
 
@@ -68,7 +68,7 @@ def example_8_2() -> dict[str, Any]:
             if self.should_buy(bar):
                 self.engine.submit_order(
                     symbol=bar.symbol,
-                    side='BUY',
+                    side="BUY",
                     quantity=1000,
                 )
 
@@ -100,8 +100,9 @@ def use_backend(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     from quanta_fast import seed
 
     for name in SEED_NAMES:
-        monkeypatch.setattr(quanta_fast, name,
-                            functools.partial(getattr(seed, name), backend=backend))
+        monkeypatch.setattr(
+            quanta_fast, name, functools.partial(getattr(seed, name), backend=backend)
+        )
 
 
 @pytest.fixture
@@ -158,8 +159,9 @@ def test_seed_8_1_charges_the_commission_rate_on_every_fill(seed_backend: str) -
 
 def test_seed_8_1_runs_the_same_as_engine_run(seed_backend: str) -> None:
     made = example_8_1()
-    direct = Engine(backend=seed_backend, initial_cash=1_000_000.0,
-                    commission_rate=0.0003).run(made["bars"], SmaCross())
+    direct = Engine(backend=seed_backend, initial_cash=1_000_000.0, commission_rate=0.0003).run(
+        made["bars"], SmaCross()
+    )
     assert_same_result(direct, made["result"])
 
 
@@ -167,7 +169,8 @@ def test_seed_8_1_runs_the_same_as_engine_run(seed_backend: str) -> None:
 
 
 def test_seed_8_2_buys_1000_shares_at_the_open_after_each_of_the_first_three_up_closes(
-        seed_backend: str) -> None:
+    seed_backend: str,
+) -> None:
     made = example_8_2()
     result = made["result"]
     assert isinstance(result, BacktestResult)
@@ -175,7 +178,8 @@ def test_seed_8_2_buys_1000_shares_at_the_open_after_each_of_the_first_three_up_
     close, open_ = bars.close[:, 0], bars.open[:, 0]
     up_closes = [t for t in range(1, len(close)) if close[t] > close[t - 1]][:3]
     assert [(f.symbol, f.side, f.quantity) for f in result.fills] == [
-        (SYMBOL, Side.BUY, 1000.0)] * 3
+        (SYMBOL, Side.BUY, 1000.0)
+    ] * 3
     assert [f.price for f in result.fills] == [open_[t + 1] for t in up_closes]
     assert [o.quantity for o in result.orders] == [1000.0] * 3
     assert result.positions[0].quantity == 3000.0
@@ -190,7 +194,8 @@ def test_seed_8_2_equity_curve_and_total_return_agree(seed_backend: str) -> None
 
 
 def test_seed_examples_give_the_same_results_on_both_backends(
-        backend_rust: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend_rust: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rust = example_8_1()["result"], example_8_2()["result"]
     use_backend(monkeypatch, "python")
     python = example_8_1()["result"], example_8_2()["result"]
@@ -224,8 +229,9 @@ class Recorder:
     def on_bar(self, bar: BarEvent) -> None:
         if self.bars_seen == 0:
             self.engine.submit_order(bar.symbol, "buy", 10)
-            self.limit_id = self.engine.submit_order(bar.symbol, "buy", 10, "limit",
-                                                     limit_price=1.0)
+            self.limit_id = self.engine.submit_order(
+                bar.symbol, "buy", 10, "limit", limit_price=1.0
+            )
         elif self.bars_seen == 2:
             assert self.engine.cancel(self.limit_id)
         self.bars_seen += 1
@@ -251,7 +257,11 @@ def test_execution_engine_forwards_every_callback_without_ctx(seed_backend: str)
     assert strategy.events[-1] == ("end", result.equity[-1])
     assert [e for kind, e in strategy.events if kind == "fill"] == result.fills
     assert [e for kind, e in strategy.events if kind == "order"] == [
-        (1, "pending"), (2, "pending"), (1, "filled"), (2, "cancelled")]
+        (1, "pending"),
+        (2, "pending"),
+        (1, "filled"),
+        (2, "cancelled"),
+    ]
     positions = [position for kind, position in strategy.events if kind == "bar"]
     assert len(positions) == bars.n_bars
     assert positions[:2] == [0.0, 10.0] and positions[-1] == 10.0
@@ -269,11 +279,13 @@ def test_execution_engine_runs_a_quanta_strategy_as_is(seed_backend: str) -> Non
 
 
 def test_execution_engine_takes_its_data_from_the_constructor_or_add_data(
-        seed_backend: str) -> None:
+    seed_backend: str,
+) -> None:
     results = []
     for given_at_construction in (True, False):
-        engine = seed_engine("RustExecutionEngine", sample_bars() if given_at_construction
-                             else None)
+        engine = seed_engine(
+            "RustExecutionEngine", sample_bars() if given_at_construction else None
+        )
         if not given_at_construction:
             engine.add_data(sample_bars())
         engine.register_strategy(SmaCross())
@@ -340,14 +352,20 @@ def test_submit_order_outside_a_run_raises(seed_backend: str) -> None:
     assert_not_running(strategy)
 
 
-@pytest.mark.parametrize(("strategy", "message"), [
-    (SmaCross, "got the class SmaCross; register an instance"),
-    (object(), "object has no on_bar"),
-    (type("Slotted", (), {"__slots__": (), "on_bar": lambda self, bar: None})(),
-     "cannot set Slotted.engine"),
-])
-def test_register_strategy_refuses_what_it_cannot_run(seed_backend: str, strategy: Any,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("strategy", "message"),
+    [
+        (SmaCross, "got the class SmaCross; register an instance"),
+        (object(), "object has no on_bar"),
+        (
+            type("Slotted", (), {"__slots__": (), "on_bar": lambda self, bar: None})(),
+            "cannot set Slotted.engine",
+        ),
+    ],
+)
+def test_register_strategy_refuses_what_it_cannot_run(
+    seed_backend: str, strategy: Any, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         seed_engine("RustExecutionEngine").register_strategy(strategy)
 
@@ -371,4 +389,3 @@ def test_bad_settings_are_config_errors(seed_backend: str) -> None:
         seed_engine("RustBacktestEngine", commission_rate=-0.1)
     with pytest.raises(ConfigError, match="unknown engine setting"):
         seed_engine("RustExecutionEngine", comission_rate=0.0003)
-
