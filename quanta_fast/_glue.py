@@ -20,7 +20,7 @@ from quanta_ref.engine import (
     make_signal,
 )
 from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce, Trade
-from quanta_ref.portfolio import Position
+from quanta_ref.orders import Position
 
 __all__ = [
     "check_choice",

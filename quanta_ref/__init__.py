@@ -15,7 +15,7 @@ from quanta_ref.errors import BackendUnavailable, ConfigError, DataError, OrderE
 from quanta_ref.events import BarEvent
 from quanta_ref.grid import OptimizeResult
 from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce, Trade
-from quanta_ref.portfolio import Position
+from quanta_ref.orders import Position
 
 __version__ = "0.1.0"
 

@@ -19,7 +19,7 @@ from quanta_ref.events import BarEvent
 from quanta_ref.orders import Fill, Order, Side, Trade
 
 if TYPE_CHECKING:
-    from quanta_ref.portfolio import Position
+    from quanta_ref.orders import Position
 
 BACKENDS = ("python", "rust", "auto")
 

@@ -27,7 +27,8 @@ from quanta_ref.events import (
     Timeline,
 )
 from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce
-from quanta_ref.portfolio import Portfolio, Position
+from quanta_ref.orders import Position
+from quanta_ref.portfolio import Portfolio
 from quanta_ref.risk import RiskManager
 
 # Float rounding can leave an affordable-quantity estimate a lot too high; this many

@@ -1,4 +1,4 @@
-"""Orders, fills and round-trip trades: the nouns of execution.
+"""Orders, fills, round-trip trades and positions: the nouns of execution and of the account.
 
 Every enum accepts its member names as strings in any case: ``Side("buy")``,
 ``Side("BUY")``, ``OrderType("stop_limit")``, ``TimeInForce("gtc")``.
@@ -240,3 +240,33 @@ class Trade:
     exit_price: float
     pnl: float
     return_: float
+
+
+@dataclass
+class Position:
+    """One symbol's holding. `quantity` < 0 is a short (margin accounts only).
+
+    `average_cost` is the volume-weighted fill price of the open quantity, costs excluded;
+    `realized_pnl` is the price P&L of closed quantity against that average, costs excluded
+    (costs are in `Portfolio.total_commission` / `total_tax` and in each `Trade.pnl`).
+    """
+
+    symbol: str
+    quantity: float = 0.0
+    average_cost: float = 0.0
+    realized_pnl: float = 0.0
+    last_price: float = float("nan")  # latest close seen (NaN before the first bar)
+
+    @property
+    def unrealized_pnl(self) -> float:
+        """(last price - average cost) * quantity; 0 when flat."""
+        if self.quantity == 0.0:
+            return 0.0
+        return (self.last_price - self.average_cost) * self.quantity
+
+    @property
+    def market_value(self) -> float:
+        """quantity * last price; 0 when flat."""
+        if self.quantity == 0.0:
+            return 0.0
+        return self.quantity * self.last_price

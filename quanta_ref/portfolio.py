@@ -10,37 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from quanta_ref.api import Portfolio as PortfolioInterface
-from quanta_ref.orders import Fill, Side, Trade
-
-
-@dataclass
-class Position:
-    """One symbol's holding. `quantity` < 0 is a short (margin accounts only).
-
-    `average_cost` is the volume-weighted fill price of the open quantity, costs excluded;
-    `realized_pnl` is the price P&L of closed quantity against that average, costs excluded
-    (costs are in `Portfolio.total_commission` / `total_tax` and in each `Trade.pnl`).
-    """
-
-    symbol: str
-    quantity: float = 0.0
-    average_cost: float = 0.0
-    realized_pnl: float = 0.0
-    last_price: float = float("nan")  # latest close seen (NaN before the first bar)
-
-    @property
-    def unrealized_pnl(self) -> float:
-        """(last price - average cost) * quantity; 0 when flat."""
-        if self.quantity == 0.0:
-            return 0.0
-        return (self.last_price - self.average_cost) * self.quantity
-
-    @property
-    def market_value(self) -> float:
-        """quantity * last price; 0 when flat."""
-        if self.quantity == 0.0:
-            return 0.0
-        return self.quantity * self.last_price
+from quanta_ref.orders import Fill, Position, Side, Trade
 
 
 @dataclass
