@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref import matching
-from quanta_ref.matching import floor
+from quanta_ref import execution as matching
+from quanta_ref.execution import floor
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy
 from quanta_ref.bars import FIELDS, Bars, format_timestamp
 from quanta_ref.config import EngineConfig
