@@ -19,7 +19,7 @@ import numpy as np
 
 from quanta_fast import _glue, _quanta_fast
 from quanta_fast.engine import _CALLBACKS, _overridden
-from quanta_ref.bench import SETTINGS, _proc_status, _release_free_memory, _reset_peak, minute_bars
+from quanta_cli.bench import SETTINGS, _proc_status, _release_free_memory, _reset_peak, minute_bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
 

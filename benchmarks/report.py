@@ -26,7 +26,7 @@ from quanta_fast.engine import _CALLBACKS, _overridden
 from quanta_ref import Engine
 from quanta_ref.api import BacktestResult, Strategy
 from quanta_ref.bars import Bars
-from quanta_ref.bench import machine
+from quanta_cli.bench import machine
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
 from quanta_ref.metrics import compute_stats

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quanta_fast import _glue, _quanta_fast
+from quanta_fast import _glue, _quanta_fast, indicators
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
@@ -76,6 +76,7 @@ class RustBackend(Backend):
     """The native engine (``backend="rust"``); see `quanta_ref.engine.ReferenceBackend`."""
 
     name = "rust"
+    indicators = indicators
 
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         engine = _quanta_fast.Engine(config.as_dict())

@@ -6,16 +6,26 @@ docs/semantics.md.
 """
 
 from quanta_ref import data, indicators
-from quanta_ref.api import BacktestResult, Context, Engine, Strategy
+from quanta_ref.api import BacktestResult, Context, Portfolio, Strategy
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import BackendUnavailable, ConfigError, DataError, OrderError, QuantaError
 from quanta_ref.events import BarEvent
+from quanta_ref.front import Engine
 from quanta_ref.grid import OptimizeResult
-from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce, Trade
-from quanta_ref.orders import Position
+from quanta_ref.orders import (
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Reason,
+    Side,
+    TimeInForce,
+    Trade,
+)
 
 __version__ = "0.1.0"
 
@@ -36,6 +46,7 @@ __all__ = [
     "OrderError",
     "OrderStatus",
     "OrderType",
+    "Portfolio",
     "Position",
     "QuantaError",
     "Reason",

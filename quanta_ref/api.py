@@ -1,27 +1,25 @@
-"""The one contract: what a strategy sees, what a run returns, and how a backend is chosen.
+"""The one contract: what a strategy sees, what a run returns, what a backend implements.
 
-Both backends implement `Backend.run` and the `Context` interface; user code only meets
-`Engine`, `Strategy`, `Context` and `BacktestResult`.
+Every backend implements `Backend` and gives its strategies a `Context` (with a `Portfolio`);
+user code meets `Strategy`, `Context` and `BacktestResult` here, and `Engine`
+(`quanta_ref.front`) on top. This module imports only the domain's nouns: bars, settings,
+errors, events, orders.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import ModuleType
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
-from quanta_ref.errors import BackendUnavailable, ConfigError
+from quanta_ref.errors import ConfigError
 from quanta_ref.events import BarEvent
-from quanta_ref.orders import Fill, Order, Side, Trade
-
-if TYPE_CHECKING:
-    from quanta_ref.orders import Position
-
-BACKENDS = ("python", "rust", "auto")
+from quanta_ref.orders import Fill, Order, Position, Side, Trade
 
 T = TypeVar("T")
 
@@ -117,6 +115,11 @@ class Context(abc.ABC):
     def equity(self) -> float:
         """Cash plus positions at their last close."""
 
+    @property
+    @abc.abstractmethod
+    def portfolio(self) -> Portfolio:
+        """The run's account (read it; change it only through orders)."""
+
     # -- data -----------------------------------------------------------------------------
     @property
     @abc.abstractmethod
@@ -145,7 +148,11 @@ class Context(abc.ABC):
 
 
 class Portfolio(abc.ABC):
-    """The account of one run: cash and positions, valued at the last closes."""
+    """The account of one run: cash and positions, valued at the last closes.
+
+    Both backends implement it: the reference's `quanta_ref.portfolio.Portfolio`, and the
+    native view of the Rust run's account. A strategy reads it as ``ctx.portfolio``.
+    """
 
     cash: float
 
@@ -155,7 +162,7 @@ class Portfolio(abc.ABC):
 
     @abc.abstractmethod
     def position_of(self, symbol: str) -> Position:
-        """The position in `symbol` (flat if never traded)."""
+        """A copy of the position in `symbol` (flat if never traded)."""
 
     @abc.abstractmethod
     def check_margin(
@@ -167,8 +174,9 @@ class Portfolio(abc.ABC):
         max_leverage: float,
         equity: float,
     ) -> bool:
-        """Whether the gross exposure after this order stays within `max_leverage` x equity
-        (the seed's `check_margin`)."""
+        """Whether the gross exposure after an order of `quantity` at `price` in the symbol of
+        data column `column` stays within `max_leverage` x `equity` (docs/semantics.md,
+        section 9)."""
 
 
 class Strategy:
@@ -324,9 +332,12 @@ class BacktestResult:
 
 
 class Backend(abc.ABC):
-    """One implementation of the engine."""
+    """One implementation of the engine, found by name through `quanta_ref.backends`."""
 
+    #: The name `Engine(backend=...)` selects it by.
     name: str
+    #: Its batch indicator functions (`quanta_ref.indicators` or a bit-identical module).
+    indicators: ModuleType
 
     @abc.abstractmethod
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
@@ -342,157 +353,3 @@ class Backend(abc.ABC):
             self.run(bars, job if isinstance(job, Strategy) else job.strategy(bars), config)
             for job in jobs
         ]
-
-
-def _rust_backend() -> Backend:
-    try:
-        import quanta_fast
-    except ImportError as exc:
-        raise BackendUnavailable(
-            f"backend: 'rust' needs the compiled extension quanta_fast._quanta_fast, which "
-            f"does not import ({exc}); install with pip install -e '.[dev]'"
-        ) from None
-    if not getattr(quanta_fast, "ENGINE_AVAILABLE", False):
-        raise BackendUnavailable(
-            "backend: the Rust engine is not implemented yet in this "
-            "build of quanta_fast; use backend='python'"
-        )
-    backend: Backend = quanta_fast.rust_backend()
-    return backend
-
-
-class Engine:
-    """A configured backtest engine.
-
-    Parameters
-    ----------
-    backend : "python" (the reference), "rust" (the accelerator; `BackendUnavailable` when it
-        cannot load) or "auto" (rust when it loads, else python).
-    **settings : engine configuration, see `quanta_ref.config.EngineConfig` and
-        docs/semantics.md. Unknown or invalid settings raise `ConfigError`.
-    """
-
-    def __init__(self, backend: str = "python", **settings: Any) -> None:
-        if not isinstance(backend, str) or backend not in BACKENDS:
-            raise ConfigError(f"backend: must be one of {BACKENDS}, got {backend!r}")
-        self.config = EngineConfig.build(**settings)
-        if backend == "python":
-            self._backend: Backend = _python_backend()
-        elif backend == "rust":
-            self._backend = _rust_backend()
-        else:
-            try:
-                self._backend = _rust_backend()
-            except BackendUnavailable:
-                self._backend = _python_backend()
-
-    @property
-    def backend(self) -> str:
-        """Name of the backend in use: "python" or "rust"."""
-        return self._backend.name
-
-    def run(self, bars: Bars, strategy: Strategy) -> BacktestResult:
-        """Run `strategy` over `bars`; see `BacktestResult`."""
-        self.check_bars(bars)
-        if not isinstance(strategy, Strategy):
-            raise ConfigError(
-                f"strategy: expected a Strategy instance, got {type(strategy).__name__}"
-            )
-        return self._backend.run(bars, strategy, self.config)
-
-    def run_signals(
-        self,
-        bars: Bars,
-        entries: Any,
-        exits: Any,
-        *,
-        short_entries: Any = None,
-        short_exits: Any = None,
-        size: float = 1.0,
-        size_type: str = "percent",
-        stop_loss: float | None = None,
-        take_profit: float | None = None,
-    ) -> BacktestResult:
-        """Trade boolean signal arrays (T, N) with no Python per bar; see
-        `quanta_ref.arrays.Signals` for every parameter and docs/semantics.md section 16 for
-        the rules. The fills are those of the equivalent `Strategy`
-        (`quanta_ref.arrays.SignalStrategy`) on either backend."""
-        from quanta_ref.arrays import Signals
-
-        job = Signals(
-            entries, exits, short_entries, short_exits, size, size_type, stop_loss, take_profit
-        )
-        return self.run_many(bars, [job])[0]
-
-    def run_targets(self, bars: Bars, weights: Any) -> BacktestResult:
-        """Rebalance to target weights (T, N) (NaN = leave as is) with no Python per bar; see
-        `quanta_ref.arrays.Targets`."""
-        from quanta_ref.arrays import Targets
-
-        return self.run_many(bars, [Targets(weights)])[0]
-
-    def run_many(
-        self,
-        bars: Bars,
-        jobs: Any,
-        n_jobs: int | None = None,
-        progress: bool = False,
-        executor: Any = None,
-    ) -> list[BacktestResult]:
-        """Run many jobs (`Signals`, `Targets` or `Strategy` instances) on the same bars;
-        results in job order, identical whatever `n_jobs` or `executor`. See
-        `quanta_ref.grid.run_many`."""
-        from quanta_ref.grid import run_many
-
-        return run_many(self, bars, jobs, n_jobs=n_jobs, progress=progress, executor=executor)
-
-    def optimize(
-        self,
-        bars: Bars,
-        make_job: Any,
-        grid: dict[str, Any],
-        metric: str = "sharpe_ratio",
-        constraint: Any = None,
-        maximize: bool = True,
-        n_jobs: int | None = None,
-        progress: bool = False,
-        executor: Any = None,
-    ) -> Any:
-        """Run `make_job(cache, **params)` for every combination of `grid` and rank them by
-        `metric`; see `quanta_ref.grid.optimize`."""
-        from quanta_ref.grid import optimize
-
-        return optimize(
-            self,
-            bars,
-            make_job,
-            grid,
-            metric=metric,
-            constraint=constraint,
-            maximize=maximize,
-            n_jobs=n_jobs,
-            progress=progress,
-            executor=executor,
-        )
-
-    def check_bars(self, bars: Any) -> None:
-        """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""
-        if not isinstance(bars, Bars):
-            raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
-        if self.config.max_volume_fraction is not None and not (bars.volume > 0.0).any():
-            raise ConfigError(
-                "max_volume_fraction: the data has no volume (all zero), so "
-                "nothing could ever fill; drop the participation limit"
-            )
-
-    def __repr__(self) -> str:
-        changed = {
-            k: v for k, v in self.config.as_dict().items() if v != getattr(EngineConfig, k, None)
-        }
-        return f"Engine(backend={self.backend!r}, {changed})"
-
-
-def _python_backend() -> Backend:
-    from quanta_ref.engine import ReferenceBackend
-
-    return ReferenceBackend()

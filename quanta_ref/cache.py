@@ -19,8 +19,8 @@ An entry is keyed by **symbol, indicator and parameters**:
   ``get("rsi")``, ``get("rsi", 14)`` and ``get("rsi", period=14)`` are one entry.
 
 The values are those of the batch function on the symbol's column, bit for bit: the
-reference's `quanta_ref.indicators` on the "python" backend, the bit-identical
-`quanta_fast.indicators` on "rust". A missing bar is NaN in the column, so it resets the
+backend's `indicators` (the reference's `quanta_ref.indicators` on "python", the
+bit-identical native ones on "rust"). A missing bar is NaN in the column, so it resets the
 indicator (the NaN rule of `quanta_ref.indicators`); a streaming indicator fed from
 ``on_bar`` never sees missing bars, and may therefore differ after a suspension.
 """
@@ -34,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref import backends
 from quanta_ref import indicators as reference_indicators
 from quanta_ref.bars import FIELDS, Bars
-from quanta_ref.errors import BackendUnavailable, ConfigError, DataError
+from quanta_ref.errors import ConfigError, DataError
 
 #: The batch functions the cache computes, by name.
 INDICATORS = (
@@ -64,9 +65,10 @@ class IndicatorCache:
     ----------
     bars : Bars
         The panel the indicators are computed on.
-    backend : {"python", "rust"}, default "python"
-        Which implementation computes them: `quanta_ref.indicators`, or the bit-identical
-        `quanta_fast.indicators` (pass the engine's backend, ``engine.backend``).
+    backend : str, default "python"
+        The backend whose indicators compute them (`quanta_ref.backends`): the reference's
+        `quanta_ref.indicators`, or the bit-identical native ones on "rust" (pass the
+        engine's backend, ``engine.backend``).
 
     Attributes
     ----------
@@ -282,17 +284,8 @@ class IndicatorCache:
 
 
 def _indicator_module(backend: str) -> ModuleType:
-    if backend == "python":
-        return reference_indicators
-    if backend == "rust":
-        try:
-            from quanta_fast import indicators
-        except ImportError as exc:
-            raise BackendUnavailable(
-                f"backend: the Rust indicators do not import ({exc})"
-            ) from None
-        return indicators
-    raise ConfigError(f"backend: must be 'python' or 'rust', got {backend!r}")
+    """The batch indicator functions of the backend called `backend`."""
+    return backends.load(backend).indicators
 
 
 def _read_only(value: Any) -> Any:

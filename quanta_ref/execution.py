@@ -1,18 +1,22 @@
-"""Fill prices: where an order trades inside a bar, if it trades at all.
+"""Execution: fill prices, and the broker that takes an order from acceptance to its end.
 
-These are functions of one order and one bar (the only state they touch is a stop order's
-`triggered` flag); the engine decides *when* an order is matched (docs/semantics.md, section
-2) and what quantity trades. A bar gives four prices
-and no path between them, so every rule takes the view least favourable to the trader that
-the bar cannot rule out. Slippage moves market and stop fills against the trader, but never
-outside the bar's range: nobody traded there.
+The fill-price functions come first. They are functions of one order and one bar (the only
+state they touch is a stop order's `triggered` flag); the engine decides *when* an order is
+matched (docs/semantics.md, section 2) and the `Broker` what quantity trades. A bar gives
+four prices and no path between them, so every rule takes the view least favourable to the
+trader that the bar cannot rule out. Slippage moves market and stop fills against the
+trader, but never outside the bar's range: nobody traded there.
 """
 
 from __future__ import annotations
 
 import math
 
-from quanta_ref.orders import Order, OrderType, Side
+from quanta_ref.config import EngineConfig
+from quanta_ref.events import EventBus, FillEvent, OrderEvent, Timeline
+from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce
+from quanta_ref.portfolio import Portfolio
+from quanta_ref.risk import RiskManager
 
 #: Without a tick size, a price this close (relative) to a daily limit counts as at it.
 PRICE_LIMIT_RELATIVE_TOLERANCE = 1e-9
@@ -135,3 +139,419 @@ def blocked_by_price_limit(
         return price >= up - tolerance
     tolerance = tick * 0.5 if tick is not None else down * PRICE_LIMIT_RELATIVE_TOLERANCE
     return price <= down + tolerance
+
+
+# =================================================================== the broker
+# Float rounding can leave an affordable-quantity estimate a lot too high; this many
+# one-lot steps down always suffice in practice, and bound the loop.
+_AFFORD_STEPS = 8
+
+
+class Broker:
+    """The orders of one run and everything that happens to them: acceptance, matching one
+    order against a bar, target sizing, costs and affordability, booking a fill, ending.
+
+    The loop (`quanta_ref.engine`) moves the broker's clock (`index`, `now`, `day`,
+    `in_close_phase`) and decides *when* an order is matched; the broker decides *whether*,
+    at what price and for how much. It books fills into the portfolio, asks the risk manager,
+    and publishes every fill and status change on the bus.
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        portfolio: Portfolio,
+        risk: RiskManager,
+        bus: EventBus,
+        timeline: Timeline,
+    ) -> None:
+        self.cfg = config
+        self.portfolio = portfolio
+        self.risk = risk
+        self.bus = bus
+        self.slippage = config.slippage_bps / 10_000.0
+        self.t_plus_1 = config.settlement == "T+1"
+        self.close_mode = config.fill_at == "close"
+
+        self.orders: list[Order] = []  # every order; order_id = position + 1
+        self.live: list[Order] = []  # live orders, in order_id order
+        # The clock, moved by the loop.
+        self.index = -1  # current bar row; -1 before the first bar
+        self.now = timeline.timestamps[0]  # timestamp of the current row (row 0 before it)
+        self.day = timeline.days[0] - 1  # current trading day (none yet)
+        self.in_close_phase = False  # the close phase of this row has begun
+
+        n = len(portfolio.symbols)
+        # Price limits are relative to the previous *trading day's* last close.
+        self.reference_close = [math.nan] * n
+        self.close_day = [-1] * n
+        self.capacity = [math.inf] * n  # participation left in this bar, per symbol
+
+    # =============================================================== the day and the bar
+    def expire_day(self, day: int) -> None:
+        """A new trading day begins: yesterday's DAY orders expire."""
+        self.day = day
+        for order in list(self.live):
+            if (
+                order.time_in_force is TimeInForce.DAY
+                and order.active_day is not None
+                and order.active_day < day
+            ):
+                self.finish(order, OrderStatus.EXPIRED, Reason.EXPIRED)
+
+    def open_symbol(self, n: int, volume: float) -> None:
+        """Symbol `n` has a bar at this row: its reference close for the day (the last close
+        of an earlier day) and its participation capacity in this bar."""
+        if self.close_day[n] != self.day:
+            self.reference_close[n] = self.portfolio.positions[n].last_price
+            self.close_day[n] = self.day
+        fraction = self.cfg.max_volume_fraction
+        self.capacity[n] = math.inf if fraction is None else fraction * volume
+
+    def waits_for_close(self, order: Order) -> bool:
+        """In close mode, market orders (target orders too) trade at closes only."""
+        return self.close_mode and order.order_type is OrderType.MARKET
+
+    # =============================================================== matching one order
+    def match_order(
+        self,
+        order: Order,
+        n: int,
+        open_: float,
+        high: float,
+        low: float,
+        close: float,
+        at_close: bool,
+    ) -> None:
+        """Try to fill `order` in this bar of its symbol (column `n`).
+
+        Each `return` without a fill leaves the order waiting for a later bar, except where
+        `end` ends it. A target order sized here and then left waiting is un-sized again:
+        it takes its size at the bar where it actually trades.
+        """
+        cfg = self.cfg
+        if order.time_in_force is TimeInForce.DAY and order.active_day is None:
+            order.active_day = self.day  # its one trading day is the first it meets
+        sized_here = order.side is None
+        if sized_here and not self.size_target(order, n, open_, high, low, close, at_close):
+            return
+        side = order.side
+        assert side is not None
+        price = fill_price(order, open_, high, low, close, at_close, self.slippage)
+        if price is None or self.blocked(side, price, n):
+            return self.wait(order, sized_here)
+        quantity = order.remaining
+        if cfg.max_volume_fraction is not None and quantity > self.capacity[n]:
+            quantity = self.floor_lots(self.capacity[n])
+            if quantity <= 0.0:
+                return self.wait(order, sized_here)  # no participation left in this bar
+        end_reason: str | None = None
+        if not cfg.allow_short:
+            if side is Side.SELL:
+                held = self.portfolio.positions[n].quantity
+                if held <= 0.0:
+                    self.end(order, Reason.INSUFFICIENT_POSITION)
+                    return
+                sellable = self.portfolio.sellable(n, self.day, self.t_plus_1)
+                if quantity > sellable:
+                    # Whole lots, or the whole holding (an odd lot may only go all at once).
+                    quantity = sellable if sellable == held else self.floor_lots(sellable)
+                    if quantity <= 0.0:
+                        # Bought today under T+1: wait for the next trading day.
+                        return self.wait(order, sized_here)
+                if quantity == held and quantity < order.remaining:
+                    end_reason = Reason.INSUFFICIENT_POSITION  # nothing left to sell after
+                if not self.covers_sell_costs(quantity, price):
+                    self.end(order, Reason.INSUFFICIENT_CASH)
+                    return
+            elif not self.affords(quantity, price):
+                quantity = self.affordable(price)
+                if quantity <= 0.0:
+                    self.end(order, Reason.INSUFFICIENT_CASH)
+                    return
+                end_reason = Reason.INSUFFICIENT_CASH
+        # The risk limits again, now with the position, equity and price of this moment:
+        # orders accepted together must not pass a limit together.
+        reason = self.risk.check(
+            self.portfolio, n, side, quantity, price, self.portfolio.equity_marking(n, price)
+        )
+        if reason is not None:
+            self.end(order, reason)
+            return
+        self.book_fill(order, n, side, quantity, price, end_reason)
+
+    def wait(self, order: Order, sized_here: bool) -> None:
+        """Leave `order` live for a later bar; a target order goes back to unsized."""
+        if sized_here:
+            order.side = None
+            order.quantity = 0.0
+
+    def size_target(
+        self,
+        order: Order,
+        n: int,
+        open_: float,
+        high: float,
+        low: float,
+        close: float,
+        at_close: bool,
+    ) -> bool:
+        """Turn a target order into a plain market order; False if it does not trade now."""
+        base = close if at_close else open_
+        held = self.portfolio.positions[n].quantity
+        if order.target_quantity is not None:
+            target = order.target_quantity
+            side = Side.BUY if target > held else Side.SELL
+            price = with_slippage(side, base, high, low, self.slippage)
+        else:
+            weight = order.target_percent
+            assert weight is not None
+            # The side comes from the unslipped price, the size from the slipped one.
+            rough = weight * self.portfolio.equity_marking(n, base) / base
+            side = Side.BUY if rough > held else Side.SELL
+            price = with_slippage(side, base, high, low, self.slippage)
+            target = weight * self.portfolio.equity_marking(n, price) / price
+        if target == held:  # already there: nothing to do
+            self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
+            return False
+        if self.blocked(side, price, n):
+            return False  # at a price limit: waits, unsized
+        delta = target - held
+        if (delta > 0.0) != (side is Side.BUY):
+            self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
+            return False
+        quantity = abs(held) if target == 0.0 else self.floor_lots(abs(delta))
+        if side is Side.BUY and not self.cfg.allow_short and not self.affords(quantity, price):
+            quantity = self.affordable(price)  # "all in": the most the cash buys, costs in
+            if quantity <= 0.0:
+                self.end(order, Reason.INSUFFICIENT_CASH)
+                return False
+        if quantity <= 0.0:
+            self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
+            return False
+        order.side = side
+        order.quantity = quantity
+        return True
+
+    def blocked(self, side: Side, price: float, n: int) -> bool:
+        """True when a daily price limit stops this fill (see blocked_by_price_limit)."""
+        limit = self.cfg.price_limit
+        reference = self.reference_close[n]
+        if limit is None or math.isnan(reference):
+            return False
+        down, up = price_limits(reference, limit, self.cfg.tick_size)
+        return blocked_by_price_limit(side, price, down, up, self.cfg.tick_size)
+
+    # =============================================================== costs and cash
+    def commission(self, value: float) -> float:
+        """commission_rate x traded value, at least min_commission."""
+        commission = value * self.cfg.commission_rate
+        return commission if commission > self.cfg.min_commission else self.cfg.min_commission
+
+    def affords(self, quantity: float, price: float) -> bool:
+        """Whether cash covers a buy, in the exact arithmetic the booking uses."""
+        value = quantity * price
+        return self.portfolio.cash - value - self.commission(value) >= 0.0
+
+    def covers_sell_costs(self, quantity: float, price: float) -> bool:
+        """Whether a sell leaves cash >= 0: a tiny sale can cost more (minimum commission)
+        than it brings in, in the exact arithmetic the booking uses."""
+        value = quantity * price
+        return (
+            self.portfolio.cash + value - self.commission(value) - value * self.cfg.sell_tax_rate
+            >= 0.0
+        )
+
+    def affordable(self, price: float) -> float:
+        """The largest whole-lot quantity the cash buys at `price`, commission included.
+
+        value + max(min_commission, value x rate) <= cash holds exactly when both
+        value x (1 + rate) <= cash and value + min_commission <= cash, so the estimate is the
+        smaller of the two floors, then checked (and stepped down) in booking arithmetic.
+        """
+        cash, lot = self.portfolio.cash, self.cfg.lot_size
+        if cash <= 0.0:
+            return 0.0
+        lots = floor(cash / (price * (1.0 + self.cfg.commission_rate)) / lot)
+        if self.cfg.min_commission > 0.0:
+            by_minimum = floor((cash - self.cfg.min_commission) / price / lot)
+            if by_minimum < lots:
+                lots = by_minimum
+        for _ in range(_AFFORD_STEPS):
+            if not lots > 0.0:
+                return 0.0
+            if self.affords(lots * lot, price):
+                return lots * lot
+            # One lot down; past 10^15 lots one lot is below float resolution, so the step
+            # grows with the count (the answer is then exact to 1e-15, not to one lot).
+            step = floor(lots * 1e-15)
+            lots = lots - (step if step > 1.0 else 1.0)
+        return 0.0
+
+    def floor_lots(self, quantity: float) -> float:
+        """`quantity` rounded down to a whole number of lots."""
+        lot = self.cfg.lot_size
+        return floor(quantity / lot) * lot
+
+    # =============================================================== booking
+    def book_fill(
+        self,
+        order: Order,
+        n: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        end_reason: str | None,
+    ) -> None:
+        """Book a fill of `quantity` at `price`; the order ends when nothing is left, or
+        with `end_reason` when the rest can never fill."""
+        value = quantity * price
+        commission = self.commission(value)
+        tax = value * self.cfg.sell_tax_rate if side is Side.SELL else 0.0
+        fill = Fill(
+            order.order_id,
+            self.now,
+            order.symbol,
+            side,
+            quantity,
+            price,
+            commission,
+            tax,
+        )
+        self.portfolio.apply_fill(fill, n, self.day)
+        if self.cfg.max_volume_fraction is not None:
+            self.capacity[n] = self.capacity[n] - quantity
+        order.average_fill_price = (
+            order.average_fill_price * order.filled_quantity + price * quantity
+        ) / (order.filled_quantity + quantity)
+        order.filled_at = fill.timestamp
+        if quantity == order.remaining:
+            order.filled_quantity = order.quantity
+            order.status = OrderStatus.FILLED
+            self.live.remove(order)
+        else:
+            order.filled_quantity = order.filled_quantity + quantity
+            order.status = OrderStatus.PARTIALLY_FILLED
+            if end_reason is not None:  # the rest can never fill
+                order.status = OrderStatus.CANCELLED
+                order.reject_reason = end_reason
+                self.live.remove(order)
+        # Both events are queued together, the order's state snapshotted now: whatever
+        # on_fill does to the order (cancel it) is reported after this status change.
+        self.bus.publish(FillEvent(fill), OrderEvent(order.snapshot()))
+
+    def end(self, order: Order, reason: str, cancelled: bool = False) -> None:
+        """The engine ends a live order: REJECTED if nothing filled, else CANCELLED.
+        `cancelled=True` forces CANCELLED (a target order with nothing to do was not
+        refused, it just has no work)."""
+        rejected = order.filled_quantity == 0.0 and not cancelled
+        self.finish(order, OrderStatus.REJECTED if rejected else OrderStatus.CANCELLED, reason)
+
+    def finish(self, order: Order, status: OrderStatus, reason: str | None) -> None:
+        """End a live order with `status` and `reason`."""
+        order.status = status
+        order.reject_reason = reason
+        self.live.remove(order)
+        self.bus.publish(OrderEvent(order.snapshot()))
+
+    def new_order(
+        self,
+        symbol: str,
+        side: Side | None,
+        quantity: float,
+        kind: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        tif: TimeInForce,
+        **target: float,
+    ) -> Order:
+        """A new PENDING order, recorded; not yet live (see `admit`)."""
+        i = self.index
+        # Eligible from the next bar; a market order in close mode already at this close,
+        # unless this close has begun (then the next one).
+        eligible = 0 if i < 0 else i + 1
+        if self.close_mode and kind is OrderType.MARKET and i >= 0 and not self.in_close_phase:
+            eligible = i
+        order = Order(
+            len(self.orders) + 1,
+            symbol,
+            side,
+            quantity,
+            kind,
+            limit_price,
+            stop_price,
+            tif,
+            self.now,
+            eligible,
+            **target,
+        )
+        self.orders.append(order)
+        return order
+
+    def admit(self, order: Order, reason: str | None) -> int:
+        """Make `order` live, or REJECTED with `reason`; returns its id."""
+        if reason is None:
+            self.live.append(order)
+        else:
+            order.status = OrderStatus.REJECTED
+            order.reject_reason = reason
+        self.bus.publish(OrderEvent(order.snapshot()))
+        return order.order_id
+
+    def acceptance(self, order: Order, n: int) -> str | None:
+        """Why this plain order is refused at submission, or None (docs: "Acceptance")."""
+        cfg = self.cfg
+        side = order.side
+        assert side is not None
+        held = self.portfolio.positions[n].quantity
+        price = order.limit_price if order.limit_price is not None else order.stop_price
+        if price is None:
+            price = self.portfolio.positions[n].last_price
+            if math.isnan(price):
+                return Reason.NO_PRICE
+        quantity = order.quantity
+        if not cfg.fractional:
+            whole_holding = side is Side.SELL and quantity == held
+            if quantity != floor(quantity) or (
+                not whole_holding and math.fmod(quantity, cfg.lot_size) != 0.0
+            ):
+                return Reason.LOT_SIZE
+        if side is Side.SELL and not cfg.allow_short and quantity > held:
+            return Reason.INSUFFICIENT_POSITION
+        return self.risk.check(self.portfolio, n, side, quantity, price, self.portfolio.equity())
+
+    def submit_order(
+        self,
+        n: int,
+        symbol: str,
+        side: Side,
+        quantity: float,
+        kind: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        tif: TimeInForce,
+    ) -> int:
+        """A plain order (arguments already checked), live or REJECTED; returns its id."""
+        order = self.new_order(symbol, side, quantity, kind, limit_price, stop_price, tif)
+        return self.admit(order, self.acceptance(order, n))
+
+    def submit_target(self, n: int, symbol: str, field: str, value: float, tif: TimeInForce) -> int:
+        """A target order (`field` is "target_quantity" or "target_percent", `value` checked
+        finite), live or REJECTED; returns its id."""
+        target = {field: value}
+        order = self.new_order(symbol, None, 0.0, OrderType.MARKET, None, None, tif, **target)
+        reason = None
+        if math.isnan(self.portfolio.positions[n].last_price):
+            reason = Reason.NO_PRICE
+        elif value < 0.0 and not self.cfg.allow_short:
+            reason = Reason.INSUFFICIENT_POSITION
+        elif field == "target_quantity" and not self.cfg.fractional and value != floor(value):
+            reason = Reason.LOT_SIZE
+        return self.admit(order, reason)
+
+    def cancel(self, order: Order) -> bool:
+        """Cancel a live order; False if it had already ended."""
+        if not order.status.is_live:
+            return False
+        self.finish(order, OrderStatus.CANCELLED, None)
+        return True

@@ -28,16 +28,21 @@ import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quanta_ref.api import BacktestResult, Engine, Strategy
+from quanta_ref import backends
+from quanta_ref.api import BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import FIELDS, Bars
 from quanta_ref.cache import IndicatorCache
+from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
 from quanta_ref.metrics import STAT_KEYS
+
+if TYPE_CHECKING:  # the front calls this module; only its type is needed here
+    from quanta_ref.front import Engine
 
 #: The keys of `BacktestResult.stats`, in order: `quanta_ref.metrics.STAT_KEYS`, then the
 #: account totals both backends add (`quanta_ref.engine`, the run's result).
@@ -106,7 +111,7 @@ def run_many(
     if isinstance(jobs, (Signals, Targets, Strategy)) or not isinstance(jobs, Iterable):
         raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}")
     checked = [check_job(job, bars, engine.config, k) for k, job in enumerate(jobs)]
-    backend = engine._backend
+    backend = engine.implementation
     if executor is None and not progress and chunk_size is None:
         return backend.run_jobs(bars, checked, engine.config, n_jobs)
 
@@ -148,8 +153,8 @@ def run_chunk(
 
     Parameters
     ----------
-    backend : {"python", "rust"}
-        The backend of the engine that sent the chunk.
+    backend : str
+        The name of the backend of the engine that sent the chunk (`quanta_ref.backends`).
     settings : dict
         Its settings (`EngineConfig.as_dict`), rebuilt with `EngineConfig.build`.
     bars : Bars
@@ -164,9 +169,9 @@ def run_chunk(
     list of BacktestResult
         In job order.
     """
-    engine = Engine(backend=backend, **settings)
+    config = EngineConfig.build(**settings)
     bars, jobs = _as_built(bars), [_as_built(job) for job in jobs]
-    return engine._backend.run_jobs(bars, jobs, engine.config, n_jobs)
+    return backends.load(backend).run_jobs(bars, jobs, config, n_jobs)
 
 
 def _as_built(item: Any) -> Any:

@@ -7,7 +7,7 @@ operation order both backends use (float addition is not associative).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from quanta_ref.api import Portfolio as PortfolioInterface
 from quanta_ref.orders import Fill, Position, Side, Trade
@@ -70,7 +70,8 @@ class Portfolio(PortfolioInterface):
         return total
 
     def position_of(self, symbol: str) -> Position:
-        return self.positions[self.symbols.index(symbol)]
+        """A copy of the position in `symbol`."""
+        return replace(self.positions[self.symbols.index(symbol)])
 
     def check_margin(
         self,

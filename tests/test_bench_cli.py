@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quanta_ref import bench
-from quanta_ref.cli import main
+from quanta_cli import bench
+from quanta_cli.cli import main
 
 
 def test_quanta_bench_prints_the_tables_for_the_chosen_workloads(

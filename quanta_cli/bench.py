@@ -48,7 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.api import Backend, BacktestResult, Engine
+from quanta_ref.api import Backend, BacktestResult
+from quanta_ref.front import Engine
 from quanta_ref.arrays import Signals
 from quanta_ref.bars import Bars
 from quanta_ref.data import synthetic
@@ -572,7 +573,7 @@ def peak_memory(
     request = json.dumps(
         {"workload": workload, "mode": mode, "backend": backend, "sizes": asdict(sizes)}
     )
-    code = "import sys; from quanta_ref.bench import _memory_child; _memory_child(sys.argv[1])"
+    code = "import sys; from quanta_cli.bench import _memory_child; _memory_child(sys.argv[1])"
     done = subprocess.run(
         [sys.executable, "-c", code, request],
         capture_output=True,

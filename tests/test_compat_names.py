@@ -97,11 +97,11 @@ def use_backend(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     """Make `from quanta_fast import RustBacktestEngine` (and RustExecutionEngine) give the
     engine on `backend`: the seed's names default to Rust."""
     import quanta_fast
-    from quanta_fast import seed
+    from quanta_fast import compat
 
     for name in SEED_NAMES:
         monkeypatch.setattr(
-            quanta_fast, name, functools.partial(getattr(seed, name), backend=backend)
+            quanta_fast, name, functools.partial(getattr(compat, name), backend=backend)
         )
 
 
@@ -122,7 +122,7 @@ def seed_engine(name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def run_state_error() -> type[QuantaError]:
-    from quanta_fast.seed import RunStateError
+    from quanta_fast.compat import RunStateError
 
     return RunStateError
 

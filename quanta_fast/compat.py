@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.api import BacktestResult, Context, Engine, Strategy
+from quanta_ref.api import BacktestResult, Context, Strategy
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError, QuantaError
 from quanta_ref.events import BarEvent
+from quanta_ref.front import Engine
 from quanta_ref.orders import Fill, Order
 
 __all__ = ["EngineHandle", "RunStateError", "RustBacktestEngine", "RustExecutionEngine"]

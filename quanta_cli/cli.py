@@ -7,9 +7,10 @@ import argparse
 import sys
 import time
 
+from quanta_cli import bench
 from quanta_ref import data
-from quanta_ref.api import Engine
 from quanta_ref.errors import QuantaError
+from quanta_ref.front import Engine
 from quanta_ref.examples import SmaCross
 
 
@@ -41,8 +42,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from quanta_ref import bench
-
     if args.tiny:
         sizes = bench.TINY
     else:
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["python", "rust", "auto"],
         help="auto (default): rust when the extension is built, else python",
     )
-    bench = commands.add_parser(
+    bench_command = commands.add_parser(
         "bench",
         help="time the benchmark workloads W1-W4, print the markdown tables",
         description="Time the benchmark workloads (W1: 2,520 daily bars; W2: 491,400 "
@@ -106,24 +105,24 @@ def main(argv: list[str] | None = None) -> int:
         "tables of docs/benchmarks.md (markdown on stdout, progress on stderr). "
         "Takes a few minutes; --quick about one.",
     )
-    bench.add_argument(
+    bench_command.add_argument(
         "--workload",
         action="append",
         choices=["W1", "W2", "W3", "W4"],
         help="run this workload only (repeat for several; default all)",
     )
-    bench.add_argument("--backend", default="both", choices=["python", "rust", "both"])
-    bench.add_argument("--mode", default="both", choices=["callback", "array", "both"])
-    bench.add_argument(
+    bench_command.add_argument("--backend", default="both", choices=["python", "rust", "both"])
+    bench_command.add_argument("--mode", default="both", choices=["callback", "array", "both"])
+    bench_command.add_argument(
         "--quick", action="store_true", help="at most 3 rounds and about 1 s of timing per case"
     )
-    bench.add_argument(
+    bench_command.add_argument(
         "--no-memory",
         action="store_true",
         help="skip the peak-memory runs (one fresh process per case)",
     )
-    bench.add_argument("--no-numba", action="store_true", help="skip the numba loop")
-    bench.add_argument(
+    bench_command.add_argument("--no-numba", action="store_true", help="skip the numba loop")
+    bench_command.add_argument(
         "--tiny",
         action="store_true",
         help="a few hundred bars per workload: checks that the command works "

@@ -1,0 +1,142 @@
+"""The engine front: `Engine`, what user code configures and runs.
+
+An `Engine` holds checked settings (`quanta_ref.config.EngineConfig`) and one backend, found
+by name in `quanta_ref.backends`; it runs a `Strategy`, array jobs, or many jobs at once
+(`quanta_ref.grid`). Every backend gives the same results bit for bit, so the default,
+``backend="auto"``, is the fastest one available (the Rust engine when it is built); the
+reference engine is one flag away, ``backend="python"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quanta_ref import backends
+from quanta_ref.api import Backend, BacktestResult, Strategy
+from quanta_ref.arrays import Signals, Targets
+from quanta_ref.bars import Bars
+from quanta_ref.config import EngineConfig
+from quanta_ref.errors import ConfigError
+from quanta_ref.grid import optimize, run_many
+
+
+class Engine:
+    """A configured backtest engine.
+
+    Parameters
+    ----------
+    backend : str, default "auto"
+        "python" (the reference engine), "rust" (the accelerator; `BackendUnavailable` when
+        it cannot load), "auto" (rust when it loads, else python), or the name of another
+        installed backend (`quanta_ref.backends`).
+    **settings : engine configuration, see `quanta_ref.config.EngineConfig` and
+        docs/semantics.md. Unknown or invalid settings raise `ConfigError`.
+    """
+
+    def __init__(self, backend: str = "auto", **settings: Any) -> None:
+        if not isinstance(backend, str):
+            raise ConfigError(f"backend: must be one of {backends.names()}, got {backend!r}")
+        self.config = EngineConfig.build(**settings)
+        self._implementation = backends.load(backend)
+
+    @property
+    def backend(self) -> str:
+        """Name of the backend in use: "python" or "rust" (never "auto")."""
+        return self._implementation.name
+
+    @property
+    def implementation(self) -> Backend:
+        """The backend object itself (`quanta_ref.api.Backend`)."""
+        return self._implementation
+
+    def run(self, bars: Bars, strategy: Strategy) -> BacktestResult:
+        """Run `strategy` over `bars`; see `BacktestResult`."""
+        self.check_bars(bars)
+        if not isinstance(strategy, Strategy):
+            raise ConfigError(
+                f"strategy: expected a Strategy instance, got {type(strategy).__name__}"
+            )
+        return self._implementation.run(bars, strategy, self.config)
+
+    def run_signals(
+        self,
+        bars: Bars,
+        entries: Any,
+        exits: Any,
+        *,
+        short_entries: Any = None,
+        short_exits: Any = None,
+        size: float = 1.0,
+        size_type: str = "percent",
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+    ) -> BacktestResult:
+        """Trade boolean signal arrays (T, N) with no Python per bar; see
+        `quanta_ref.arrays.Signals` for every parameter and docs/semantics.md section 16 for
+        the rules. The fills are those of the equivalent `Strategy`
+        (`quanta_ref.arrays.SignalStrategy`) on either backend."""
+        job = Signals(
+            entries, exits, short_entries, short_exits, size, size_type, stop_loss, take_profit
+        )
+        return self.run_many(bars, [job])[0]
+
+    def run_targets(self, bars: Bars, weights: Any) -> BacktestResult:
+        """Rebalance to target weights (T, N) (NaN = leave as is) with no Python per bar; see
+        `quanta_ref.arrays.Targets`."""
+        return self.run_many(bars, [Targets(weights)])[0]
+
+    def run_many(
+        self,
+        bars: Bars,
+        jobs: Any,
+        n_jobs: int | None = None,
+        progress: bool = False,
+        executor: Any = None,
+    ) -> list[BacktestResult]:
+        """Run many jobs (`Signals`, `Targets` or `Strategy` instances) on the same bars;
+        results in job order, identical whatever `n_jobs` or `executor`. See
+        `quanta_ref.grid.run_many`."""
+        return run_many(self, bars, jobs, n_jobs=n_jobs, progress=progress, executor=executor)
+
+    def optimize(
+        self,
+        bars: Bars,
+        make_job: Any,
+        grid: dict[str, Any],
+        metric: str = "sharpe_ratio",
+        constraint: Any = None,
+        maximize: bool = True,
+        n_jobs: int | None = None,
+        progress: bool = False,
+        executor: Any = None,
+    ) -> Any:
+        """Run `make_job(cache, **params)` for every combination of `grid` and rank them by
+        `metric`; see `quanta_ref.grid.optimize`."""
+        return optimize(
+            self,
+            bars,
+            make_job,
+            grid,
+            metric=metric,
+            constraint=constraint,
+            maximize=maximize,
+            n_jobs=n_jobs,
+            progress=progress,
+            executor=executor,
+        )
+
+    def check_bars(self, bars: Any) -> None:
+        """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""
+        if not isinstance(bars, Bars):
+            raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
+        if self.config.max_volume_fraction is not None and not (bars.volume > 0.0).any():
+            raise ConfigError(
+                "max_volume_fraction: the data has no volume (all zero), so "
+                "nothing could ever fill; drop the participation limit"
+            )
+
+    def __repr__(self) -> str:
+        changed = {
+            k: v for k, v in self.config.as_dict().items() if v != getattr(EngineConfig, k, None)
+        }
+        return f"Engine(backend={self.backend!r}, {changed})"
