@@ -343,11 +343,9 @@ def check_prices(
     kind: OrderType, limit_price: Any, stop_price: Any, symbol: str, index: int, now: int
 ) -> None:
     """Limit and stop prices are given exactly when the order type uses them."""
-    needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-    needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
     for field, value, needed in (
-        ("limit_price", limit_price, needs_limit),
-        ("stop_price", stop_price, needs_stop),
+        ("limit_price", limit_price, kind.uses_limit_price),
+        ("stop_price", stop_price, kind.uses_stop_price),
     ):
         if needed and value is None:
             raise OrderError(

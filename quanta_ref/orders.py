@@ -53,6 +53,16 @@ class OrderType(_NamedEnum):
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
 
+    @property
+    def uses_limit_price(self) -> bool:
+        """Limit and stop-limit orders take a limit price; the others must not."""
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+    @property
+    def uses_stop_price(self) -> bool:
+        """Stop and stop-limit orders take a stop price; the others must not."""
+        return self in (OrderType.STOP, OrderType.STOP_LIMIT)
+
 
 class TimeInForce(_NamedEnum):
     """How long an order stays live: until cancelled, or to the end of its trading day."""
