@@ -17,9 +17,12 @@ bench:
 
 lint:
 	ruff check .
+	ruff format --check .
 	cd rust && cargo fmt --all --check
 	cd rust && cargo clippy --workspace --all-targets -- -D warnings
 	mypy
+	python -m mypy.stubtest quanta_fast._quanta_fast
 
 fmt:
+	ruff format .
 	cd rust && cargo fmt --all

@@ -265,7 +265,7 @@ def test_event_bus_time_only_moves_forward() -> None:
 def test_quanta_demo_prints_a_table_and_run_time(
     backend: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from quanta_ref.cli import main
+    from quanta_cli.cli import main
 
     assert main(["demo", "--backend", backend]) == 0
     out = capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""`quanta bench` and the machinery behind it (`quanta_ref.bench`), on tiny workloads: the
+"""`quanta bench` and the machinery behind it (`quanta_cli.bench`), on tiny workloads: the
 command works and its checks hold. Nothing here is timed or asserts a speed."""
 
 from __future__ import annotations
