@@ -1,6 +1,6 @@
 """The event bus: how the parts of the reference engine talk to each other.
 
-Five event kinds, as in the seed design: `BarEvent` (a bar is complete), `OrderEvent` (an
+Five event kinds: `BarEvent` (a bar is complete), `OrderEvent` (an
 order changed status), `FillEvent` (an order traded), `SignalEvent` (a strategy's named
 value, recorded for the user), and `ControlEvent` (start, new trading day, end of data).
 

@@ -74,7 +74,7 @@ class TimeInForce(_NamedEnum):
 class OrderStatus(_NamedEnum):
     """Life cycle: PENDING -> PARTIALLY_FILLED -> FILLED, or to CANCELLED, EXPIRED, REJECTED.
 
-    EXPIRED (a DAY order at the end of its day) is the one status added to the seed's five.
+    EXPIRED is a DAY order that reached the end of its trading day unfilled.
     """
 
     PENDING = "pending"
