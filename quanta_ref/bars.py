@@ -198,7 +198,7 @@ class Bars:
             volume = np.zeros((n_bars, n_symbols))
         panels = {
             name: _as_panel(name, values, n_bars, n_symbols)
-            for name, values in zip(FIELDS, (open, high, low, close, volume))
+            for name, values in zip(FIELDS, (open, high, low, close, volume), strict=True)
         }
         _validate(ts, symbols, panels)
         return cls(ts, symbols, **panels)
@@ -363,7 +363,7 @@ def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) 
     o, h, lo, c, v = (p[f] for f in FIELDS)
     price_nan = [np.isnan(a) for a in (o, h, lo, c)]
     missing = price_nan[0] & price_nan[1] & price_nan[2] & price_nan[3]
-    for name, nan in zip(("open", "high", "low", "close"), price_nan):
+    for name, nan in zip(("open", "high", "low", "close"), price_nan, strict=True):
         hit = _first(nan & ~missing)
         if hit:
             raise DataError(
@@ -373,7 +373,7 @@ def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) 
             )
     present = ~missing
     with np.errstate(invalid="ignore"):
-        for name, arr in zip(("open", "high", "low", "close"), (o, h, lo, c)):
+        for name, arr in zip(("open", "high", "low", "close"), (o, h, lo, c), strict=True):
             hit = _first(present & ~np.isfinite(arr))
             if hit:
                 raise DataError(f"{name}: not finite ({arr[hit]}), {_where(ts, symbols, *hit)}")

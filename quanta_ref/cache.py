@@ -168,7 +168,7 @@ class IndicatorCache:
             for symbol in self.bars.symbols
         ]
         if isinstance(per_symbol[0], tuple):
-            outputs = zip(*per_symbol)
+            outputs = zip(*per_symbol, strict=True)
             return tuple(_read_only(np.column_stack(columns)) for columns in outputs)
         return _read_only(np.column_stack(per_symbol))
 

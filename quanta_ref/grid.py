@@ -135,7 +135,7 @@ def run_many(
             for chunk in chunks
         ]
         try:
-            for future, chunk in zip(futures, chunks):
+            for future, chunk in zip(futures, chunks, strict=True):
                 results.extend(future.result())
                 bar.update(len(chunk))
         except BaseException:
@@ -404,7 +404,9 @@ def optimize(
     )
 
     best = _best(results, metric, maximize)
-    rows = [{**params, **result.stats} for params, result in zip(combinations, results)]
+    rows = [
+        {**params, **result.stats} for params, result in zip(combinations, results, strict=True)
+    ]
     return OptimizeResult(
         table=_table(rows),
         best_params=None if best is None else dict(combinations[best]),
@@ -436,7 +438,9 @@ def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[Params]:
             )
         names.append(name)
         values.append(list(options))
-    return [Params(zip(names, combination)) for combination in itertools.product(*values)]
+    return [
+        Params(zip(names, combination, strict=True)) for combination in itertools.product(*values)
+    ]
 
 
 def _best(results: list[BacktestResult], metric: str, maximize: bool) -> int | None:
