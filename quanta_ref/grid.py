@@ -28,21 +28,18 @@ import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from quanta_ref import backends
-from quanta_ref.api import BacktestResult, Strategy
+from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import FIELDS, Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
 from quanta_ref.metrics import STAT_KEYS
-
-if TYPE_CHECKING:  # the front calls this module; only its type is needed here
-    from quanta_ref.front import Engine
 
 #: The keys of `BacktestResult.stats`, in order: `quanta_ref.metrics.STAT_KEYS`, then the
 #: account totals both backends add (`quanta_ref.engine`, the run's result).
@@ -55,9 +52,24 @@ _PROGRESS_STEPS = 100
 _CHUNKS_PER_WORKER = 4
 
 
+class EngineLike(Protocol):
+    """What the grids need of an engine: `quanta_ref.Engine` is one (the front calls this
+    module, so it is named here by what it offers, not imported)."""
+
+    config: EngineConfig
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def implementation(self) -> Backend: ...
+
+    def check_bars(self, bars: Any) -> None: ...
+
+
 # ================================================================================= run_many
 def run_many(
-    engine: Engine,
+    engine: EngineLike,
     bars: Bars,
     jobs: Iterable[Any],
     n_jobs: int | None = None,
@@ -70,7 +82,7 @@ def run_many(
 
     Parameters
     ----------
-    engine : Engine
+    engine : EngineLike (a `quanta_ref.Engine`)
         Its backend and settings run every job.
     bars : Bars
         The data, shared by all jobs.
@@ -293,7 +305,7 @@ class OptimizeResult:
 
 
 def optimize(
-    engine: Engine,
+    engine: EngineLike,
     bars: Bars,
     make_job: Callable[..., Any],
     grid: Mapping[str, Iterable[Any]],
@@ -310,7 +322,7 @@ def optimize(
 
     Parameters
     ----------
-    engine : Engine
+    engine : EngineLike (a `quanta_ref.Engine`)
         The backend and settings of every run.
     bars : Bars
         The data.

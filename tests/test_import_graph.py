@@ -1,7 +1,7 @@
 """The house's arrows point one way: no import cycle in the Python packages or the Rust glue.
 
-Every import counts, including those deferred inside functions; only ``if TYPE_CHECKING:``
-blocks are left out (they never run). The rules checked:
+Every import counts, those deferred inside functions and under ``if TYPE_CHECKING:``
+included. The rules checked:
 
 * no cycle among the modules of `quanta_ref`, `quanta_fast` and `quanta_cli`;
 * the reference never imports the accelerator or the command line (backends plug into it
@@ -43,23 +43,12 @@ def module_files() -> dict[str, Path]:
     return modules
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
-    """The project modules `name` imports anywhere in its file (TYPE_CHECKING left out)."""
+    """The project modules `name` imports anywhere in its file."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
