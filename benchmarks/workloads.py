@@ -41,7 +41,7 @@ from quanta_fast import indicators as fast_indicators
 from quanta_ref import Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
 from quanta_ref.bars import Bars
-from quanta_cli.bench import (
+from quanta_cli.workloads import (
     BACKENDS,
     DAILY_BARS,
     MINUTE_BARS,

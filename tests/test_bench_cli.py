@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from quanta_cli import bench
+from quanta_cli.workloads import TINY, make_workloads, same_backtests
 from quanta_cli.cli import main
 
 
@@ -39,7 +40,7 @@ def test_quanta_bench_prints_the_tables_for_the_chosen_workloads(
 
 
 def test_bench_report_checks_that_both_backends_ran_the_same_backtests(backend_rust: None) -> None:
-    workloads = bench.make_workloads(bench.TINY)
+    workloads = make_workloads(TINY)
     report = bench.run_report(workloads, quick=True, memory=False, numba=False)
     assert len(report.cases) == 4 * 2 * 2
     for w in workloads:
@@ -50,16 +51,16 @@ def test_bench_report_checks_that_both_backends_ran_the_same_backtests(backend_r
 
 
 def test_array_and_callback_modes_agree_on_one_symbol() -> None:
-    w1, w2, w3, w4 = bench.make_workloads(bench.TINY)
+    w1, w2, w3, w4 = make_workloads(TINY)
     for workload in (w1, w4):
         bars = workload.make_bars()
         callback = workload.run(bars, "callback", "python")
         assert len(callback) == len(workload.combos)
-        assert bench.same_backtests(callback, workload.run(bars, "array", "python"))
+        assert same_backtests(callback, workload.run(bars, "array", "python"))
 
 
 def test_peak_memory_is_read_in_a_fresh_process() -> None:
-    memory = bench.peak_memory("W1", "callback", "python", bench.TINY)
+    memory = bench.peak_memory("W1", "callback", "python", TINY)
     assert 0 < memory.baseline <= memory.peak
     assert memory.data > 0
     assert memory.run is None or memory.run <= memory.peak
@@ -67,7 +68,7 @@ def test_peak_memory_is_read_in_a_fresh_process() -> None:
 
 def test_numba_loop_trades_like_the_array_mode() -> None:
     pytest.importorskip("numba")
-    w1 = bench.make_workloads(bench.TINY)[0]
+    w1 = make_workloads(TINY)[0]
     bars = w1.make_bars()
     outcome = w1.run_numba(bars)
     (quanta,) = w1.run(bars, "array", "python")
