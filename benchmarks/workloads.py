@@ -1,13 +1,14 @@
 """The callback-engine workloads (issue 3): the data, the strategies and how often each is
-timed; and a re-export of the issue-4 workloads W1-W4, which live in `quanta_cli.bench` so
-that `quanta bench` can run them from an installed quanta.
+timed; and a re-export of the issue-4 workloads W1-W4, which live in `quanta_cli.workloads`
+so that `quanta bench` can run them from an installed quanta.
 
 The callback-engine workloads are shared by their pytest-benchmark suite (`test_engine.py`)
 and the report script (`report.py`), so that the tables in docs/benchmarks.md measure exactly
 what `make bench` measures. W1-W4 are timed by `test_workloads.py` and `quanta bench`.
 
 Two data sets, one symbol each, seeded (the same bars on every machine), built by
-`quanta_cli.bench.daily_bars` and `quanta_cli.bench.minute_bars` (the W1 and W2 data):
+`quanta_cli.workloads.daily_bars` and `quanta_cli.workloads.minute_bars` (the W1 and W2
+data):
 
 * daily: 2,520 business days (10 years x 252), `quanta_ref.data.synthetic` as it comes.
 * minute: 491,400 one-minute bars (5 years x 252 days x 390 minutes). `synthetic` spaces

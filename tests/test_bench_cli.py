@@ -1,5 +1,6 @@
-"""`quanta bench` and the machinery behind it (`quanta_cli.bench`), on tiny workloads: the
-command works and its checks hold. Nothing here is timed or asserts a speed."""
+"""`quanta bench` and the machinery behind it (`quanta_cli.workloads`, `quanta_cli.bench`), on
+tiny workloads: the command works and its checks hold. Nothing here is timed or asserts a
+speed."""
 
 from __future__ import annotations
 
