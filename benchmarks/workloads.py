@@ -45,9 +45,9 @@ from quanta_ref.bars import Bars
 from quanta_cli.workloads import (
     BACKENDS,
     DAILY_BARS,
+    DATA_SEED,
     MINUTE_BARS,
     MODES,
-    SEED,
     WORKLOADS,
     daily_bars,
     minute_bars,
@@ -58,9 +58,9 @@ from quanta_ref.examples import SmaCross
 __all__ = [
     "BACKENDS",
     "DATA",
+    "DATA_SEED",
     "ENGINE_WORKLOADS",
     "MODES",
-    "SEED",
     "WORKLOADS",
     "EngineWorkload",
     "PassOnBar",

@@ -414,7 +414,7 @@ def _duration(seconds: float) -> str:
 
 
 def _mb(kib: int | None) -> str:
-    """KiB as decimal megabytes, the unit of the issue's 100 MB target."""
+    """KiB as decimal megabytes, the unit of the 100 MB memory target."""
     return "-" if kib is None else f"{kib * 1024 / 1e6:.0f} MB"
 
 
@@ -430,8 +430,8 @@ def _median(case: Case | None) -> str:
 
 
 def _targets(report: Report) -> list[tuple[str, str, str]]:
-    """(target, measured, met) rows of the issue's targets, "not measured" where the report
-    lacks the case (a filtered run)."""
+    """(target, measured, met) rows of the speed and memory targets, "not measured" where the
+    report lacks the case (a filtered run)."""
     absent = ("-", "not measured")
     ratios = []
     for w in ("W1", "W2", "W3", "W4"):
@@ -502,8 +502,8 @@ def _met(ok: bool) -> str:
 
 
 def format_report(report: Report) -> str:
-    """The report as markdown: machine, the seed's table, every median, numba, memory,
-    targets."""
+    """The report as markdown: machine, the four scenarios against their expected speed-ups,
+    every median, numba, memory, targets."""
     out: list[str] = []
     native = rust_array_is_native()
     out += report.machine
@@ -520,12 +520,13 @@ def format_report(report: Report) -> str:
 
     out += [
         "",
-        "### The seed's table (SEED-DESIGN section 7.1), measured",
+        "### The four benchmark scenarios, measured against the expected speed-ups",
         "",
-        "The seed's Python is an event-driven Python engine: the reference in callback "
-        "mode. Speed-ups are python callback / the rust run.",
+        "The expected figures are the design document's, for an event-driven Python engine "
+        "and its Rust counterpart; here the Python engine is the reference in callback mode. "
+        "Speed-ups are python callback / the rust run.",
         "",
-        "| scenario | workload | seed: Python | seed: Rust expected | seed: speed-up "
+        "| scenario | workload | expected: Python | expected: Rust | expected speed-up "
         "| python callback | rust callback | rust array | speed-up callback "
         "| speed-up array |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
@@ -536,9 +537,9 @@ def format_report(report: Report) -> str:
         w = workloads[name]
         python = report.case(name, "callback", "python")
         rust_cb, rust_ar = report.case(name, "callback", "rust"), report.case(name, "array", "rust")
-        seed_python, seed_rust, seed_ratio = w.seed_expectation
+        expected_python, expected_rust, expected_ratio = w.expected
         out.append(
-            f"| {w.scenario} | {name} | {seed_python} | {seed_rust} | {seed_ratio} "
+            f"| {w.scenario} | {name} | {expected_python} | {expected_rust} | {expected_ratio} "
             f"| {_median(python)} | {_median(rust_cb)} | {_median(rust_ar)} "
             f"| {_ratio(python, rust_cb)} | {_ratio(python, rust_ar)} |"
         )
@@ -636,7 +637,7 @@ def format_report(report: Report) -> str:
                     f"| {_mb(m.peak)} |"
                 )
 
-    out += ["", "### Targets (issue 4)", "", "| target | measured | met? |", "|---|---|---|"]
+    out += ["", "### Targets", "", "| target | measured | met? |", "|---|---|---|"]
     out += [f"| {t} | {m} | {met} |" for t, m, met in _targets(report)]
     out += ["", f"- load average after the runs: {report.load_after}"]
     return "\n".join(out)

@@ -16,6 +16,11 @@ Workloads (seeded synthetic data, the same bars on every machine):
   1/100 of equity.
 * **W4**: 100 (fast, slow) combinations on the W1 data: fast in 5..14, slow in 20, 25, .., 65.
 
+They are the design document's four benchmark scenarios (10 years of daily bars of one stock,
+5 years of one-minute bars, 100 stocks x 10 years, a 100-combination parameter grid); each
+`Workload` carries the design document's expected times and speed-up for its scenario, which
+the report sets beside the measured ones.
+
 Strategy: SMA(fast)/SMA(slow) crossover (10/30 on W1-W3), long only, all in (1/N of equity on
 N symbols) on a cross up, flat on a cross down, commission 0.03 %, initial cash 1,000,000,
 fills at the next open. Indicators are computed inside the timed region. Each workload runs in
@@ -47,7 +52,8 @@ from quanta_ref.bars import Bars
 from quanta_ref.data import synthetic
 from quanta_ref.examples import SmaCross
 
-SEED = 20240101
+#: The random seed of the synthetic data.
+DATA_SEED = 20240101
 DAILY_BARS = 2_520  # 10 years x 252 trading days
 MINUTES_PER_DAY = 390  # 09:30 to 16:00
 MINUTE_DAYS = 1_260  # 5 years x 252 trading days
@@ -64,12 +70,12 @@ GRID_JOBS = 2
 # ============================================================================ data
 def daily_bars(n_bars: int = DAILY_BARS, n_symbols: int = 1) -> Bars:
     """`n_bars` seeded daily bars of `n_symbols` symbols (W1, W3, W4)."""
-    return synthetic(n_bars, n_symbols=n_symbols, seed=SEED)
+    return synthetic(n_bars, n_symbols=n_symbols, seed=DATA_SEED)
 
 
 def minute_bars(days: int = MINUTE_DAYS) -> Bars:
     """Seeded one-minute bars of one symbol, 390 a day on `days` business days (W2)."""
-    walk = synthetic(days * MINUTES_PER_DAY, seed=SEED, freq="1min", volatility=0.001)
+    walk = synthetic(days * MINUTES_PER_DAY, seed=DATA_SEED, freq="1min", volatility=0.001)
     dates = np.busday_offset(np.datetime64("2015-01-02"), np.arange(days), roll="forward")
     session = np.timedelta64(9 * 60 + 30, "m") + np.arange(MINUTES_PER_DAY).astype("m8[m]")
     timestamps = (dates.astype("M8[m]")[:, None] + session[None, :]).ravel()
@@ -142,8 +148,9 @@ class Workload:
     make_bars: Callable[[], Bars]
     combos: tuple[tuple[int, int], ...]  # (fast, slow): one pair, or the W4 grid
     rounds: dict[str, tuple[int, int]]  # see _SHORT
-    scenario: str = ""  # the seed's section 7.1 row
-    seed_expectation: tuple[str, str, str] = ("", "", "")  # Python, Rust expected, speed-up
+    scenario: str = ""  # the scenario it stands for in the design document
+    #: The design document's expected Python time, Rust time and speed-up for the scenario.
+    expected: tuple[str, str, str] = ("", "", "")
 
     @property
     def is_grid(self) -> bool:
