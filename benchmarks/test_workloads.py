@@ -1,5 +1,5 @@
-"""Benchmarks W1-W4 (issue 4): one group per workload and mode (`W2-array`, ...), holding the
-python and rust runs, and in the array groups the numba loop a user would otherwise write.
+"""Benchmarks W1-W4: one group per workload and mode (`W2-array`, ...), holding the python
+and rust runs, and in the array groups the numba loop a user would otherwise write.
 
 The workloads, their data and their rounds are defined in `quanta_cli.workloads` (shared
 with `quanta bench`). Speed is measured here, never asserted. What is asserted, after the

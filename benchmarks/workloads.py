@@ -1,6 +1,6 @@
-"""The callback-engine workloads (issue 3): the data, the strategies and how often each is
-timed; and a re-export of the issue-4 workloads W1-W4, which live in `quanta_cli.workloads`
-so that `quanta bench` can run them from an installed quanta.
+"""The callback-engine workloads: the data, the strategies and how often each is timed; and a
+re-export of the workloads W1-W4, which live in `quanta_cli.workloads` so that `quanta bench`
+can run them from an installed quanta.
 
 The callback-engine workloads are shared by their pytest-benchmark suite (`test_engine.py`)
 and the report script (`report.py`), so that the tables in docs/benchmarks.md measure exactly
@@ -23,7 +23,7 @@ These runs use the engine's default settings (no commission); W1-W4 charge 0.03 
 Three strategies:
 
 * `SmaCross` (`quanta_ref.examples`): SMA(10)/SMA(30) crossover, a Python `Strategy` with
-  streaming indicators, the issue's workload.
+  streaming indicators, the workload the callback engine is measured on.
 * `Silent`: overrides nothing. The Rust backend then never calls into Python during the loop
   (it skips callbacks nobody overrides): this is the engine's own cost per bar.
 * `PassOnBar`: ``on_bar`` is ``pass``. The engine plus one Python call per bar: the floor of
