@@ -11,7 +11,7 @@ from workloads import DATA
 
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
-from quanta_cli.bench import Workload
+from quanta_cli.workloads import Workload
 
 
 @pytest.fixture(scope="session")

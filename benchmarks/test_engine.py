@@ -1,5 +1,5 @@
-"""Callback-engine benchmarks (issue 3): each workload is one group holding its python and
-rust runs. The W1-W4 workloads are in `test_workloads.py`.
+"""Callback-engine benchmarks: each workload is one group holding its python and rust runs.
+The W1-W4 workloads are in `test_workloads.py`.
 
 Speed is measured here, never asserted. What is asserted, outside the timed region, is that
 both backends did the same work: the rust run's equity curve and fill count must equal the

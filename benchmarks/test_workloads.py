@@ -1,12 +1,13 @@
-"""Benchmarks W1-W4 (issue 4): one group per workload and mode (`W2-array`, ...), holding the
-python and rust runs, and in the array groups the numba loop a user would otherwise write.
+"""Benchmarks W1-W4: one group per workload and mode (`W2-array`, ...), holding the python
+and rust runs, and in the array groups the numba loop a user would otherwise write.
 
-The workloads, their data and their rounds are defined in `quanta_cli.bench` (shared with
-`quanta bench`). Speed is measured here, never asserted. What is asserted, after the timing,
-is that the runs of a group are the same backtests: rust's equity curves must equal python's
-bit for bit, with the same fill counts. The numba loop follows slightly different rules (see
-`quanta_cli.bench.numba_kernels`), so it is held to the same fill counts and a final equity
-within 1e-3 of quanta's (measured: within 1e-9 on W1, W2 and W4, about 1e-4 on W3).
+The workloads, their data and their rounds are defined in `quanta_cli.workloads` (shared
+with `quanta bench`). Speed is measured here, never asserted. What is asserted, after the
+timing, is that the runs of a group are the same backtests: rust's equity curves must equal
+python's bit for bit, with the same fill counts. The numba loop follows slightly different
+rules (see `quanta_cli.workloads.numba_kernels`), so it is held to the same fill counts and a
+final equity within 1e-3 of quanta's (measured: within 1e-9 on W1, W2 and W4, about 1e-4 on
+W3).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
-from quanta_cli.bench import MODES, WORKLOADS, Workload, rust_array_is_native, same_backtests
+from quanta_cli.workloads import MODES, WORKLOADS, Workload, rust_array_is_native, same_backtests
 
 CASES = [(w, mode) for w in WORKLOADS for mode in MODES]
 Results = dict[tuple[str, str], list[BacktestResult]]

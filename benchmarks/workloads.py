@@ -1,13 +1,14 @@
-"""The callback-engine workloads (issue 3): the data, the strategies and how often each is
-timed; and a re-export of the issue-4 workloads W1-W4, which live in `quanta_cli.bench` so
-that `quanta bench` can run them from an installed quanta.
+"""The callback-engine workloads: the data, the strategies and how often each is timed; and a
+re-export of the workloads W1-W4, which live in `quanta_cli.workloads` so that `quanta bench`
+can run them from an installed quanta.
 
 The callback-engine workloads are shared by their pytest-benchmark suite (`test_engine.py`)
 and the report script (`report.py`), so that the tables in docs/benchmarks.md measure exactly
 what `make bench` measures. W1-W4 are timed by `test_workloads.py` and `quanta bench`.
 
 Two data sets, one symbol each, seeded (the same bars on every machine), built by
-`quanta_cli.bench.daily_bars` and `quanta_cli.bench.minute_bars` (the W1 and W2 data):
+`quanta_cli.workloads.daily_bars` and `quanta_cli.workloads.minute_bars` (the W1 and W2
+data):
 
 * daily: 2,520 business days (10 years x 252), `quanta_ref.data.synthetic` as it comes.
 * minute: 491,400 one-minute bars (5 years x 252 days x 390 minutes). `synthetic` spaces
@@ -22,7 +23,7 @@ These runs use the engine's default settings (no commission); W1-W4 charge 0.03 
 Three strategies:
 
 * `SmaCross` (`quanta_ref.examples`): SMA(10)/SMA(30) crossover, a Python `Strategy` with
-  streaming indicators, the issue's workload.
+  streaming indicators, the workload the callback engine is measured on.
 * `Silent`: overrides nothing. The Rust backend then never calls into Python during the loop
   (it skips callbacks nobody overrides): this is the engine's own cost per bar.
 * `PassOnBar`: ``on_bar`` is ``pass``. The engine plus one Python call per bar: the floor of
@@ -41,12 +42,12 @@ from quanta_fast import indicators as fast_indicators
 from quanta_ref import Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
 from quanta_ref.bars import Bars
-from quanta_cli.bench import (
+from quanta_cli.workloads import (
     BACKENDS,
     DAILY_BARS,
+    DATA_SEED,
     MINUTE_BARS,
     MODES,
-    SEED,
     WORKLOADS,
     daily_bars,
     minute_bars,
@@ -57,9 +58,9 @@ from quanta_ref.examples import SmaCross
 __all__ = [
     "BACKENDS",
     "DATA",
+    "DATA_SEED",
     "ENGINE_WORKLOADS",
     "MODES",
-    "SEED",
     "WORKLOADS",
     "EngineWorkload",
     "PassOnBar",

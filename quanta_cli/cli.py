@@ -8,6 +8,7 @@ import sys
 import time
 
 from quanta_cli import bench
+from quanta_cli.workloads import BACKENDS, MODES, TINY, Sizes, make_workloads, rust_available
 from quanta_ref import data
 from quanta_ref.errors import QuantaError
 from quanta_ref.front import Engine
@@ -43,20 +44,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.tiny:
-        sizes = bench.TINY
+        sizes = TINY
     else:
-        sizes = bench.Sizes()
-    workloads = [
-        w for w in bench.make_workloads(sizes) if not args.workload or w.name in args.workload
-    ]
-    backends = bench.BACKENDS if args.backend == "both" else (args.backend,)
-    if "rust" in backends and not bench.rust_available():
+        sizes = Sizes()
+    workloads = [w for w in make_workloads(sizes) if not args.workload or w.name in args.workload]
+    backends = BACKENDS if args.backend == "both" else (args.backend,)
+    if "rust" in backends and not rust_available():
         if args.backend == "rust":
             print("quanta: error: the Rust backend is not built", file=sys.stderr)
             return 2
         backends = ("python",)
         print("quanta bench: the Rust backend is not built; timing python only", file=sys.stderr)
-    modes = bench.MODES if args.mode == "both" else (args.mode,)
+    modes = MODES if args.mode == "both" else (args.mode,)
 
     def log(line: str) -> None:
         print(f"  {line}", file=sys.stderr, flush=True)

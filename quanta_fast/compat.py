@@ -1,13 +1,15 @@
-"""The seed design's own names (its section 8): `RustBacktestEngine` and `RustExecutionEngine`.
+"""Compatibility names: `RustBacktestEngine` and `RustExecutionEngine`, the engines that
+quanta's original design document uses in its examples.
 
-Thin wrappers over `quanta_ref.api.Engine`, for code written against the seed's examples:
+Thin wrappers over `quanta_ref.api.Engine`, for code written against the design's examples:
 
 * `RustBacktestEngine(initial_cash, commission_rate).run_backtest(bars, strategy)` runs a
   `quanta_ref.Strategy` and returns the usual `BacktestResult` (``result["total_return"]``
   reads its stats); `get_equity_curve()` gives the last run's equity.
-* `RustExecutionEngine` runs a *seed-style* strategy: any object with ``on_bar(self, bar)``
-  (no ``ctx``) that trades through ``self.engine.submit_order(symbol=..., side="BUY",
-  quantity=1000)``. `register_strategy` gives it that ``engine`` (an `EngineHandle`).
+* `RustExecutionEngine` runs a strategy written in the design's style: any object with
+  ``on_bar(self, bar)`` (no ``ctx``) that trades through
+  ``self.engine.submit_order(symbol=..., side="BUY", quantity=1000)``. `register_strategy`
+  gives it that ``engine`` (an `EngineHandle`).
 
 Both run on the Rust backend. Their ``backend`` keyword exists so that the tests can run the
 same example on ``"python"`` too and compare the two bit for bit; it is not meant for users,
@@ -33,12 +35,13 @@ __all__ = ["EngineHandle", "RunStateError", "RustBacktestEngine", "RustExecution
 
 
 class RunStateError(QuantaError, RuntimeError):
-    """Something was asked of a seed-style engine at the wrong time: its equity curve before
-    any run, or an order (or an account read-out) from outside a run."""
+    """Something was asked of a compatibility engine at the wrong time: its equity curve
+    before any run, or an order (or an account read-out) from outside a run."""
 
 
 class _LastRun:
-    """What both seed engines share: the configured `Engine` and the result of the last run."""
+    """What both compatibility engines share: the configured `Engine` and the result of the
+    last run."""
 
     _run_hint = "run it first"
 
@@ -75,7 +78,7 @@ class _LastRun:
 
 
 class RustBacktestEngine(_LastRun):
-    """The seed's backtest engine (section 8.1): `quanta_ref.api.Engine` under its seed name.
+    """The backtest engine of the design's examples: `quanta_ref.api.Engine` under that name.
 
     Parameters
     ----------
@@ -122,8 +125,8 @@ class RustBacktestEngine(_LastRun):
 
 
 class EngineHandle:
-    """What a seed-style strategy sees as ``self.engine``: the running engine's order entry
-    and account, forwarded to the run's `quanta_ref.api.Context`.
+    """What a strategy in the design's style sees as ``self.engine``: the running engine's
+    order entry and account, forwarded to the run's `quanta_ref.api.Context`.
 
     Usable only while `RustExecutionEngine.run` is calling the strategy; at any other time
     every method raises `RunStateError`. For anything not forwarded here, `context` is the
@@ -187,19 +190,19 @@ class EngineHandle:
         return self._ctx
 
 
-_SEED_CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
+_DESIGN_STYLE_CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
 
 
-class _SeedStrategy(Strategy):
-    """Runs a seed-style strategy as a `quanta_ref.Strategy`: each callback drops the ``ctx``
-    (the strategy reaches the run through ``self.engine``) and goes to the strategy's own
-    method of that name, if it has one."""
+class _DesignStyleStrategy(Strategy):
+    """Runs a strategy in the design's style as a `quanta_ref.Strategy`: each callback drops
+    the ``ctx`` (the strategy reaches the run through ``self.engine``) and goes to the
+    strategy's own method of that name, if it has one."""
 
-    def __init__(self, seed: Any, handle: EngineHandle) -> None:
+    def __init__(self, strategy: Any, handle: EngineHandle) -> None:
         super().__init__()
-        self._seed = seed
+        self._wrapped = strategy
         self._handle = handle
-        found = {name: getattr(seed, name, None) for name in _SEED_CALLBACKS}
+        found = {name: getattr(strategy, name, None) for name in _DESIGN_STYLE_CALLBACKS}
         self._callbacks: dict[str, Callable[..., Any]] = {
             name: method for name, method in found.items() if callable(method)
         }
@@ -208,7 +211,7 @@ class _SeedStrategy(Strategy):
         # The run's one context, held by the handle until RustExecutionEngine.run ends. The
         # strategy is (re)bound to this engine here, in case it was registered elsewhere since.
         self._handle._ctx = ctx
-        self._seed.engine = self._handle
+        self._wrapped.engine = self._handle
         if "on_start" in self._callbacks:
             self._callbacks["on_start"]()
 
@@ -229,10 +232,10 @@ class _SeedStrategy(Strategy):
 
 
 class RustExecutionEngine(_LastRun):
-    """The seed's "Python strategy + Rust execution" engine (section 8.2).
+    """The "Python strategy + Rust execution" engine of the design's examples.
 
     It runs one strategy over one `Bars` panel. The strategy is either a `quanta_ref.Strategy`
-    (run as is) or a seed-style object: ``on_bar(self, bar)`` is required, and
+    (run as is) or an object in the design's style: ``on_bar(self, bar)`` is required, and
     ``on_start(self)``, ``on_fill(self, fill)``, ``on_order(self, order)`` and
     ``on_end(self)`` are called when defined. None of them gets a ``ctx``: the strategy trades
     and reads its account through ``self.engine``, an `EngineHandle`.
@@ -329,7 +332,7 @@ class RustExecutionEngine(_LastRun):
                 f"strategy: cannot set {name}.engine ({exc}); the strategy "
                 f"reaches the engine through self.engine"
             ) from None
-        self._strategy = _SeedStrategy(strategy, self._handle)
+        self._strategy = _DesignStyleStrategy(strategy, self._handle)
 
     def run(self) -> BacktestResult:
         """Run the registered strategy over the data; see `quanta_ref.api.Engine.run`.

@@ -1,12 +1,13 @@
-"""The seed design's section 8 examples run, through `quanta_fast.RustBacktestEngine` and
-`quanta_fast.RustExecutionEngine` (quanta_fast/seed.py).
+"""The compatibility names `quanta_fast.RustBacktestEngine` and
+`quanta_fast.RustExecutionEngine` (quanta_fast/compat.py) run the two examples of quanta's
+original design document.
 
-`example_8_1` and `example_8_2` are the seed's code as written (its Chinese comments too),
-except where a comment says otherwise: the import comes from `quanta_fast` instead of
-`quanta._rust`, the data is the bundled sample (the seed's 000001.SZ file is not shipped),
-and whatever the seed leaves undefined is filled in. Both examples name the Rust engines; the
-`seed_backend` fixture points those names at the reference too, so every behavioural test here
-runs on both backends, unchanged.
+`example_calling_from_python` and `example_mixed_mode` are those examples' code as written
+(their Chinese comments too), except where a comment says otherwise: the import comes from
+`quanta_fast` instead of `quanta._rust`, the data is the bundled sample (the examples'
+000001.SZ file is not shipped), and whatever the examples leave undefined is filled in. Both
+examples name the Rust engines; the `compat_backend` fixture points those names at the
+reference too, so every behavioural test here runs on both backends, unchanged.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ from quanta_ref.data import load_sample
 from quanta_ref.events import BarEvent
 from quanta_ref.examples import SmaCross
 
-# The seed's 2020-2023 window of 000001.SZ becomes three years of the bundled AAPL sample.
+# The examples' 2020-2023 window of 000001.SZ becomes three years of the bundled AAPL sample.
 SYMBOL = "AAPL"
 START, END = "2010-01-01", "2012-12-31"
-SEED_NAMES = ("RustBacktestEngine", "RustExecutionEngine")
+COMPAT_NAMES = ("RustBacktestEngine", "RustExecutionEngine")
 
 
-def example_8_1() -> dict[str, Any]:
-    """Seed 8.1, "Python调用" (calling from Python)."""
-    from quanta_fast import RustBacktestEngine  # seed: from quanta._rust import ...
-    from quanta_ref.data import load_sample  # seed: from quanta.data import load_bars
+def example_calling_from_python() -> dict[str, Any]:
+    """The design's "Python调用" (calling from Python) example."""
+    from quanta_fast import RustBacktestEngine  # originally: from quanta._rust import ...
+    from quanta_ref.data import load_sample  # originally: from quanta.data import load_bars
 
-    strategy = SmaCross()  # the seed uses `strategy` without defining it
+    strategy = SmaCross()  # (added) the example uses `strategy` without defining it
 
     # 创建Rust引擎
     engine = RustBacktestEngine(
@@ -44,7 +45,7 @@ def example_8_1() -> dict[str, Any]:
     )
 
     # 加载数据
-    bars = load_sample(SYMBOL).between(START, END)  # seed: load_bars('000001.SZ', start=..)
+    bars = load_sample(SYMBOL).between(START, END)  # originally: load_bars('000001.SZ', start=..)
 
     # 运行回测
     result = engine.run_backtest(bars, strategy)
@@ -57,10 +58,10 @@ def example_8_1() -> dict[str, Any]:
     return locals()  # (added) what the example made, for the asserts
 
 
-def example_8_2() -> dict[str, Any]:
-    """Seed 8.2, "混合模式" (mixed mode): a Python strategy, the engine executes."""
+def example_mixed_mode() -> dict[str, Any]:
+    """The design's "混合模式" (mixed mode) example: a Python strategy, the engine executes."""
     # Python策略 + Rust执行
-    from quanta_fast import RustExecutionEngine  # seed: from quanta._rust import ...
+    from quanta_fast import RustExecutionEngine  # originally: from quanta._rust import ...
 
     class MyStrategy:
         def on_bar(self, bar):
@@ -72,7 +73,7 @@ def example_8_2() -> dict[str, Any]:
                     quantity=1000,
                 )
 
-        # (added) The seed leaves should_buy open: buy on each of the first three up-closes.
+        # (added) The example leaves should_buy open: buy on each of the first three up-closes.
         previous_close = math.nan
         buys = 0
 
@@ -86,7 +87,7 @@ def example_8_2() -> dict[str, Any]:
 
     # Rust执行引擎执行
     engine = RustExecutionEngine()
-    engine.add_data(load_sample(SYMBOL).between(START, END))  # (added) the seed gives no data
+    engine.add_data(load_sample(SYMBOL).between(START, END))  # (added) the example gives no data
     engine.register_strategy(MyStrategy())
     result = engine.run()  # (added) `result =`, for the asserts
 
@@ -95,27 +96,27 @@ def example_8_2() -> dict[str, Any]:
 
 def use_backend(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     """Make `from quanta_fast import RustBacktestEngine` (and RustExecutionEngine) give the
-    engine on `backend`: the seed's names default to Rust."""
+    engine on `backend`: the compatibility names default to Rust."""
     import quanta_fast
     from quanta_fast import compat
 
-    for name in SEED_NAMES:
+    for name in COMPAT_NAMES:
         monkeypatch.setattr(
             quanta_fast, name, functools.partial(getattr(compat, name), backend=backend)
         )
 
 
 @pytest.fixture
-def seed_backend(backend: str, backend_rust: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    """`backend`, with the seed's names pointing at it. The seed's engines live in
+def compat_backend(backend: str, backend_rust: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`backend`, with the compatibility names pointing at it. Those engines live in
     quanta_fast, so even the Python case needs the extension (`backend_rust` skips without
     it locally and fails in CI)."""
     use_backend(monkeypatch, backend)
     return backend
 
 
-def seed_engine(name: str, *args: Any, **kwargs: Any) -> Any:
-    """A seed engine by name, as the test's backend has it."""
+def compat_engine(name: str, *args: Any, **kwargs: Any) -> Any:
+    """A compatibility engine by name, as the test's backend has it."""
     import quanta_fast
 
     return getattr(quanta_fast, name)(*args, **kwargs)
@@ -131,13 +132,15 @@ def sample_bars() -> Any:
     return load_sample(SYMBOL).between(START, END)
 
 
-# -- 8.1 ------------------------------------------------------------------------------------
+# -- RustBacktestEngine: the calling-from-Python example ------------------------------------
 
 
-def test_seed_8_1_returns_a_result_whose_stats_match_its_equity_curve(seed_backend: str) -> None:
-    made = example_8_1()
+def test_backtest_engine_returns_a_result_whose_stats_match_its_equity_curve(
+    compat_backend: str,
+) -> None:
+    made = example_calling_from_python()
     result, equity_curve = made["result"], made["equity_curve"]
-    assert made["engine"].backend == seed_backend
+    assert made["engine"].backend == compat_backend
     assert isinstance(result, BacktestResult)
     assert isinstance(equity_curve, np.ndarray) and equity_curve.dtype == np.float64
     assert np.array_equal(equity_curve, result.equity)
@@ -149,29 +152,29 @@ def test_seed_8_1_returns_a_result_whose_stats_match_its_equity_curve(seed_backe
     assert made["sharpe"] == result.stats["sharpe_ratio"]
 
 
-def test_seed_8_1_charges_the_commission_rate_on_every_fill(seed_backend: str) -> None:
-    result = example_8_1()["result"]
+def test_backtest_engine_charges_the_commission_rate_on_every_fill(compat_backend: str) -> None:
+    result = example_calling_from_python()["result"]
     assert len(result.fills) >= 2
     for fill in result.fills:
         assert fill.symbol == SYMBOL
         assert fill.commission == pytest.approx(0.0003 * fill.quantity * fill.price, rel=1e-12)
 
 
-def test_seed_8_1_runs_the_same_as_engine_run(seed_backend: str) -> None:
-    made = example_8_1()
-    direct = Engine(backend=seed_backend, initial_cash=1_000_000.0, commission_rate=0.0003).run(
+def test_backtest_engine_runs_the_same_as_engine_run(compat_backend: str) -> None:
+    made = example_calling_from_python()
+    direct = Engine(backend=compat_backend, initial_cash=1_000_000.0, commission_rate=0.0003).run(
         made["bars"], SmaCross()
     )
     assert_same_result(direct, made["result"])
 
 
-# -- 8.2 ------------------------------------------------------------------------------------
+# -- RustExecutionEngine: the mixed-mode example ---------------------------------------------
 
 
-def test_seed_8_2_buys_1000_shares_at_the_open_after_each_of_the_first_three_up_closes(
-    seed_backend: str,
+def test_execution_engine_buys_1000_shares_at_the_open_after_each_of_the_first_three_up_closes(
+    compat_backend: str,
 ) -> None:
-    made = example_8_2()
+    made = example_mixed_mode()
     result = made["result"]
     assert isinstance(result, BacktestResult)
     bars = sample_bars()
@@ -185,26 +188,26 @@ def test_seed_8_2_buys_1000_shares_at_the_open_after_each_of_the_first_three_up_
     assert result.positions[0].quantity == 3000.0
 
 
-def test_seed_8_2_equity_curve_and_total_return_agree(seed_backend: str) -> None:
-    made = example_8_2()
+def test_execution_engine_equity_curve_and_total_return_agree(compat_backend: str) -> None:
+    made = example_mixed_mode()
     result, engine = made["result"], made["engine"]
     equity_curve = engine.get_equity_curve()
     assert np.array_equal(equity_curve, result.equity)
     assert result["total_return"] == equity_curve[-1] / engine.config.initial_cash - 1.0
 
 
-def test_seed_examples_give_the_same_results_on_both_backends(
+def test_the_two_examples_give_the_same_results_on_both_backends(
     backend_rust: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rust = example_8_1()["result"], example_8_2()["result"]
+    rust = example_calling_from_python()["result"], example_mixed_mode()["result"]
     use_backend(monkeypatch, "python")
-    python = example_8_1()["result"], example_8_2()["result"]
+    python = example_calling_from_python()["result"], example_mixed_mode()["result"]
     for ref, fast in zip(python, rust, strict=True):
         assert_same_result(ref, fast)
         assert bits(fast.stats) == bits(ref.stats)
 
 
-def test_seed_engines_run_on_rust_unless_told_otherwise(backend_rust: None) -> None:
+def test_compat_engines_run_on_rust_unless_told_otherwise(backend_rust: None) -> None:
     from quanta_fast import RustBacktestEngine, RustExecutionEngine
 
     assert RustBacktestEngine().backend == "rust"
@@ -215,9 +218,9 @@ def test_seed_engines_run_on_rust_unless_told_otherwise(backend_rust: None) -> N
 
 
 class Recorder:
-    """A seed-style strategy with every optional callback, that records what it sees through
-    self.engine: it buys 10 on the first bar with a market order and a limit order far below
-    the market, and cancels the limit order on the third bar."""
+    """A strategy in the design's style with every optional callback, that records what it sees
+    through self.engine: it buys 10 on the first bar with a market order and a limit order far
+    below the market, and cancels the limit order on the third bar."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
@@ -247,10 +250,10 @@ class Recorder:
         self.events.append(("end", self.engine.equity))
 
 
-def test_execution_engine_forwards_every_callback_without_ctx(seed_backend: str) -> None:
+def test_execution_engine_forwards_every_callback_without_ctx(compat_backend: str) -> None:
     bars = sample_bars()
     strategy = Recorder()
-    engine = seed_engine("RustExecutionEngine", bars)
+    engine = compat_engine("RustExecutionEngine", bars)
     engine.register_strategy(strategy)
     result = engine.run()
     assert strategy.events[0] == ("start", (None, 1_000_000.0))
@@ -267,23 +270,23 @@ def test_execution_engine_forwards_every_callback_without_ctx(seed_backend: str)
     assert positions[:2] == [0.0, 10.0] and positions[-1] == 10.0
 
 
-def test_execution_engine_runs_a_quanta_strategy_as_is(seed_backend: str) -> None:
+def test_execution_engine_runs_a_quanta_strategy_as_is(compat_backend: str) -> None:
     bars = sample_bars()
     strategy = SmaCross()
-    engine = seed_engine("RustExecutionEngine", bars, initial_cash=50_000.0)
+    engine = compat_engine("RustExecutionEngine", bars, initial_cash=50_000.0)
     engine.register_strategy(strategy)
     result = engine.run()
     assert not hasattr(strategy, "engine")
-    direct = Engine(backend=seed_backend, initial_cash=50_000.0).run(bars, SmaCross())
+    direct = Engine(backend=compat_backend, initial_cash=50_000.0).run(bars, SmaCross())
     assert_same_result(direct, result)
 
 
 def test_execution_engine_takes_its_data_from_the_constructor_or_add_data(
-    seed_backend: str,
+    compat_backend: str,
 ) -> None:
     results = []
     for given_at_construction in (True, False):
-        engine = seed_engine(
+        engine = compat_engine(
             "RustExecutionEngine", sample_bars() if given_at_construction else None
         )
         if not given_at_construction:
@@ -293,7 +296,7 @@ def test_execution_engine_takes_its_data_from_the_constructor_or_add_data(
     assert_same_result(*results)
 
 
-def test_an_exception_in_on_bar_reaches_the_caller_and_ends_the_run(seed_backend: str) -> None:
+def test_an_exception_in_on_bar_reaches_the_caller_and_ends_the_run(compat_backend: str) -> None:
     class Boom(Exception):
         pass
 
@@ -302,7 +305,7 @@ def test_an_exception_in_on_bar_reaches_the_caller_and_ends_the_run(seed_backend
             raise Boom(bar.symbol)
 
     strategy = Fails()
-    engine = seed_engine("RustExecutionEngine", sample_bars())
+    engine = compat_engine("RustExecutionEngine", sample_bars())
     engine.register_strategy(strategy)
     with pytest.raises(Boom, match=SYMBOL):
         engine.run()
@@ -317,21 +320,21 @@ def test_run_state_error_is_a_quanta_error(backend_rust: None) -> None:
     assert issubclass(run_state_error(), QuantaError)
 
 
-@pytest.mark.parametrize("name", SEED_NAMES)
-def test_get_equity_curve_before_any_run_raises(seed_backend: str, name: str) -> None:
+@pytest.mark.parametrize("name", COMPAT_NAMES)
+def test_get_equity_curve_before_any_run_raises(compat_backend: str, name: str) -> None:
     with pytest.raises(run_state_error(), match="get_equity_curve: no backtest has run"):
-        seed_engine(name).get_equity_curve()
+        compat_engine(name).get_equity_curve()
 
 
-def test_run_without_data_is_a_config_error(seed_backend: str) -> None:
-    engine = seed_engine("RustExecutionEngine")
+def test_run_without_data_is_a_config_error(compat_backend: str) -> None:
+    engine = compat_engine("RustExecutionEngine")
     engine.register_strategy(SmaCross())
     with pytest.raises(ConfigError, match=r"no data; .*add_data\(bars\)"):
         engine.run()
 
 
-def test_run_without_a_strategy_is_a_config_error(seed_backend: str) -> None:
-    engine = seed_engine("RustExecutionEngine", sample_bars())
+def test_run_without_a_strategy_is_a_config_error(compat_backend: str) -> None:
+    engine = compat_engine("RustExecutionEngine", sample_bars())
     with pytest.raises(ConfigError, match=r"no strategy; call register_strategy"):
         engine.run()
 
@@ -343,9 +346,9 @@ def assert_not_running(strategy: Any) -> None:
         _ = strategy.engine.cash
 
 
-def test_submit_order_outside_a_run_raises(seed_backend: str) -> None:
-    strategy = example_8_2()["MyStrategy"]()
-    engine = seed_engine("RustExecutionEngine", sample_bars())
+def test_submit_order_outside_a_run_raises(compat_backend: str) -> None:
+    strategy = example_mixed_mode()["MyStrategy"]()
+    engine = compat_engine("RustExecutionEngine", sample_bars())
     engine.register_strategy(strategy)
     assert_not_running(strategy)
     engine.run()
@@ -364,14 +367,14 @@ def test_submit_order_outside_a_run_raises(seed_backend: str) -> None:
     ],
 )
 def test_register_strategy_refuses_what_it_cannot_run(
-    seed_backend: str, strategy: Any, message: str
+    compat_backend: str, strategy: Any, message: str
 ) -> None:
     with pytest.raises(ConfigError, match=message):
-        seed_engine("RustExecutionEngine").register_strategy(strategy)
+        compat_engine("RustExecutionEngine").register_strategy(strategy)
 
 
-def test_one_strategy_and_one_data_panel_per_engine(seed_backend: str) -> None:
-    engine = seed_engine("RustExecutionEngine", sample_bars())
+def test_one_strategy_and_one_data_panel_per_engine(compat_backend: str) -> None:
+    engine = compat_engine("RustExecutionEngine", sample_bars())
     engine.register_strategy(SmaCross())
     with pytest.raises(ConfigError, match="already has a strategy"):
         engine.register_strategy(SmaCross())
@@ -379,13 +382,13 @@ def test_one_strategy_and_one_data_panel_per_engine(seed_backend: str) -> None:
         engine.add_data(sample_bars())
 
 
-def test_add_data_refuses_what_is_not_bars(seed_backend: str) -> None:
+def test_add_data_refuses_what_is_not_bars(compat_backend: str) -> None:
     with pytest.raises(ConfigError, match="bars: expected a quanta Bars panel, got list"):
-        seed_engine("RustExecutionEngine").add_data([1.0, 2.0])
+        compat_engine("RustExecutionEngine").add_data([1.0, 2.0])
 
 
-def test_bad_settings_are_config_errors(seed_backend: str) -> None:
+def test_bad_settings_are_config_errors(compat_backend: str) -> None:
     with pytest.raises(ConfigError, match="commission_rate"):
-        seed_engine("RustBacktestEngine", commission_rate=-0.1)
+        compat_engine("RustBacktestEngine", commission_rate=-0.1)
     with pytest.raises(ConfigError, match="unknown engine setting"):
-        seed_engine("RustExecutionEngine", comission_rate=0.0003)
+        compat_engine("RustExecutionEngine", comission_rate=0.0003)
