@@ -9,8 +9,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, BarsView, Core, Event, Host, NS_PER_DAY};
+use quanta_core::engine::{self, Core, Event, Host, NS_PER_DAY};
 
 /// The core and the bars, and a strategy that ignores every event.
 struct Idle<'a> {

@@ -10,8 +10,9 @@
 //!
 //! Read [`ArrayHost::on_row`] first: one row's decisions, sells then buys.
 
+use crate::bars::BarsView;
 use crate::config::Config;
-use crate::engine::{self, BarsView, Core, Event, Host, Target};
+use crate::engine::{self, Core, Event, Host, Target};
 use crate::orders::{Fill, OrderType, Side, TimeInForce};
 
 /// How a signal job sizes its positions (`Signals.size_type`).

@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 
+use crate::bars::BarsView;
 use crate::config::Config;
 use crate::matching::{self, floor};
 use crate::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
@@ -22,32 +23,6 @@ pub const NS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// One-lot steps down the affordability search may take (see [`Core::affordable`]).
 const AFFORD_STEPS: usize = 8;
-
-/// A read-only view of a validated bar panel: T timestamps x N symbols, row-major (T, N).
-#[derive(Clone, Copy, Debug)]
-pub struct BarsView<'a> {
-    /// Strictly ascending int64 nanoseconds, length T.
-    pub timestamps: &'a [i64],
-    /// Opens, length T x N (NaN where a symbol has no bar).
-    pub open: &'a [f64],
-    /// Highs.
-    pub high: &'a [f64],
-    /// Lows.
-    pub low: &'a [f64],
-    /// Closes (NaN marks a missing bar).
-    pub close: &'a [f64],
-    /// Volumes.
-    pub volume: &'a [f64],
-    /// N.
-    pub n_symbols: usize,
-}
-
-impl BarsView<'_> {
-    /// T.
-    pub fn n_bars(&self) -> usize {
-        self.timestamps.len()
-    }
-}
 
 /// What the core publishes for the strategy (the reference's bus events).
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -18,6 +18,7 @@
 #![allow(clippy::assign_op_pattern)]
 
 pub mod arrays;
+pub mod bars;
 pub mod config;
 pub mod engine;
 pub mod matching;

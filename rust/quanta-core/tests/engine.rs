@@ -1,8 +1,9 @@
 //! Hand-computed cases for the engine loop, the same kind as the Python semantics tests
 //! (tests/test_semantics*.py): a scripted strategy, a few bars, exact expected numbers.
 
+use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, BarsView, Core, Event, Host, Target, NS_PER_DAY};
+use quanta_core::engine::{self, Core, Event, Host, Target, NS_PER_DAY};
 use quanta_core::orders::{OrderStatus, OrderType, Reason, Side, TimeInForce};
 
 /// One bar: (open, high, low, close, volume); None = missing.

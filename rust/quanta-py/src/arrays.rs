@@ -12,8 +12,9 @@ use pyo3::types::{PyList, PyTuple};
 use rayon::prelude::*;
 
 use quanta_core::arrays::{self, Job, PriceError, Signals, SizeType, Targets};
+use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{BarsView, Core};
+use quanta_core::engine::Core;
 
 use crate::engine::{BarArrays, Names, PyContext};
 use crate::errors::{internal_error, panic_message, ConfigError, DataError, QuantaError};

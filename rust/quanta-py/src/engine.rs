@@ -12,8 +12,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, BarsView, Core, Event, Host, Target};
+use quanta_core::engine::{self, Core, Event, Host, Target};
 use quanta_core::orders::{Order, OrderStatus, OrderType, Side, TimeInForce};
 
 use crate::errors::{catch_panic, DataError};
