@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, Core, Event, Host, NS_PER_DAY};
+use quanta_core::engine::{self, Core, Host};
+use quanta_core::events::{Event, NS_PER_DAY};
 
 /// The core and the bars, and a strategy that ignores every event.
 struct Idle<'a> {

@@ -12,7 +12,8 @@
 
 use crate::bars::BarsView;
 use crate::config::Config;
-use crate::engine::{self, Core, Event, Host, Target};
+use crate::engine::{self, Core, Host, Target};
+use crate::events::Event;
 use crate::orders::{Fill, OrderType, Side, TimeInForce};
 
 /// How a signal job sizes its positions (`Signals.size_type`).

@@ -13,33 +13,14 @@ use std::collections::VecDeque;
 
 use crate::bars::BarsView;
 use crate::config::Config;
+use crate::events::{trading_day, Event, NS_PER_DAY};
 use crate::matching::{self, floor};
 use crate::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 use crate::portfolio::Portfolio;
 use crate::risk::RiskManager;
 
-/// Nanoseconds in one calendar day; trading day = floor(timestamp / NS_PER_DAY).
-pub const NS_PER_DAY: i64 = 86_400_000_000_000;
-
 /// One-lot steps down the affordability search may take (see [`Core::affordable`]).
 const AFFORD_STEPS: usize = 8;
-
-/// What the core publishes for the strategy (the reference's bus events).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Event {
-    /// Before the first bar (`on_start`).
-    Start,
-    /// A new trading day begins: the core expires yesterday's DAY orders.
-    Day(i64),
-    /// After the last bar (`on_end`).
-    End,
-    /// The bar of this column at the current row is complete (`on_bar`).
-    Bar(usize),
-    /// An order changed status; a snapshot taken at the change (`on_order`).
-    Order(Order),
-    /// An order traded (`on_fill`).
-    Fill(Fill),
-}
 
 /// Where the loop meets the outside: access to the core, and delivery to the strategy.
 pub trait Host {
@@ -101,11 +82,6 @@ pub struct Core {
     close_day: Vec<i64>,
     capacity: Vec<f64>,
     snapshot: Vec<usize>,
-}
-
-/// Trading day of a timestamp (floor division, also before 1970).
-pub fn trading_day(timestamp: i64) -> i64 {
-    timestamp.div_euclid(NS_PER_DAY)
 }
 
 impl Core {

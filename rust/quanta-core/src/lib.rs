@@ -21,6 +21,7 @@ pub mod arrays;
 pub mod bars;
 pub mod config;
 pub mod engine;
+pub mod events;
 pub mod matching;
 pub mod orders;
 pub mod portfolio;

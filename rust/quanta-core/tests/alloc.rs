@@ -8,7 +8,7 @@ use std::cell::Cell;
 use quanta_core::arrays::{run_job, Job, Signals, SizeType};
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::NS_PER_DAY;
+use quanta_core::events::NS_PER_DAY;
 
 /// The system allocator, counting the allocations made by the current thread.
 struct Counting;

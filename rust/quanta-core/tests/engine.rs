@@ -3,7 +3,8 @@
 
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, Core, Event, Host, Target, NS_PER_DAY};
+use quanta_core::engine::{self, Core, Host, Target};
+use quanta_core::events::{Event, NS_PER_DAY};
 use quanta_core::orders::{OrderStatus, OrderType, Reason, Side, TimeInForce};
 
 /// One bar: (open, high, low, close, volume); None = missing.

@@ -14,7 +14,8 @@ use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, Core, Event, Host, Target};
+use quanta_core::engine::{self, Core, Host, Target};
+use quanta_core::events::Event;
 use quanta_core::orders::{Order, OrderStatus, OrderType, Side, TimeInForce};
 
 use crate::errors::{catch_panic, DataError};

@@ -1,7 +1,7 @@
 //! Test support shared by the integration tests: a bar panel built from rows.
 
 use quanta_core::bars::BarsView;
-use quanta_core::engine::NS_PER_DAY;
+use quanta_core::events::NS_PER_DAY;
 
 /// One symbol's bar: (open, high, low, close, volume), or None for a missing bar.
 pub type Row = Option<(f64, f64, f64, f64, f64)>;
