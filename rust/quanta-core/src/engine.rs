@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use crate::bars::BarsView;
 use crate::config::Config;
 use crate::events::{trading_day, Event, NS_PER_DAY};
-use crate::matching::{self, floor};
+use crate::execution::{self, floor};
 use crate::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 use crate::portfolio::Portfolio;
 use crate::risk::RiskManager;
@@ -289,7 +289,7 @@ impl Core {
         let side = self.orders[id].side.expect("sized above");
         let slippage = self.slippage;
         let price =
-            matching::fill_price(&mut self.orders[id], open, high, low, close, at_close, slippage);
+            execution::fill_price(&mut self.orders[id], open, high, low, close, at_close, slippage);
         let price = match price {
             Some(price) if !self.blocked(side, price, n) => price,
             _ => return self.wait(id, sized_here),
@@ -367,13 +367,13 @@ impl Core {
             (Some(quantity), _) => {
                 target = quantity;
                 side = if target > held { Side::Buy } else { Side::Sell };
-                price = matching::with_slippage(side, base, high, low, self.slippage);
+                price = execution::with_slippage(side, base, high, low, self.slippage);
             }
             (None, Some(weight)) => {
                 // The side comes from the unslipped price, the size from the slipped one.
                 let rough = weight * self.portfolio.equity_marking(n, base) / base;
                 side = if rough > held { Side::Buy } else { Side::Sell };
-                price = matching::with_slippage(side, base, high, low, self.slippage);
+                price = execution::with_slippage(side, base, high, low, self.slippage);
                 target = weight * self.portfolio.equity_marking(n, price) / price;
             }
             (None, None) => unreachable!("only target orders are unsized"),
@@ -414,8 +414,8 @@ impl Core {
         if reference.is_nan() {
             return false;
         }
-        let (down, up) = matching::price_limits(reference, limit, self.cfg.tick_size);
-        matching::blocked_by_price_limit(side, price, down, up, self.cfg.tick_size)
+        let (down, up) = execution::price_limits(reference, limit, self.cfg.tick_size);
+        execution::blocked_by_price_limit(side, price, down, up, self.cfg.tick_size)
     }
 
     // ============================================================ costs and cash

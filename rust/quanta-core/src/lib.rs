@@ -6,7 +6,7 @@
 //! tests with plain `cargo test`, and knows nothing of the GIL. The PyO3 glue lives in the
 //! `quanta-py` crate, which converts at the edge and calls in here.
 //!
-//! Modules mirror the reference one for one: [`orders`], [`matching`], [`portfolio`],
+//! Modules mirror the reference one for one: [`orders`], [`execution`], [`portfolio`],
 //! [`risk`], [`config`], [`engine`] (the loop), [`arrays`] (the array strategies of
 //! `quanta_ref.arrays`, run natively), [`metrics`] (statistics of a finished run) and
 //! [`indicators`] (batch and streaming). Inputs are validated by the Python front before
@@ -22,7 +22,7 @@ pub mod bars;
 pub mod config;
 pub mod engine;
 pub mod events;
-pub mod matching;
+pub mod execution;
 pub mod orders;
 pub mod portfolio;
 pub mod risk;
