@@ -9,11 +9,9 @@
 //!
 //! Read [`step`] first: it is one timestamp, in the order of docs/semantics.md section 2.
 
-use std::collections::VecDeque;
-
 use crate::bars::BarsView;
 use crate::config::Config;
-use crate::events::{trading_day, Event, NS_PER_DAY};
+use crate::events::{trading_day, Event, EventQueue, NS_PER_DAY};
 use crate::execution::{self, floor};
 use crate::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 use crate::portfolio::Portfolio;
@@ -65,7 +63,7 @@ pub struct Core {
     /// Timestamp of the current row (of row 0 before the first bar).
     pub now: i64,
     /// Events waiting for delivery, FIFO.
-    pub queue: VecDeque<Event>,
+    pub queue: EventQueue,
     /// Equity at each row's close.
     pub equity: Vec<f64>,
     /// Cash at each row's close.
@@ -100,7 +98,7 @@ impl Core {
             index: -1,
             day: trading_day(bars.timestamps[0]) - 1,
             now: bars.timestamps[0],
-            queue: VecDeque::new(),
+            queue: EventQueue::new(),
             equity: Vec::with_capacity(t),
             cash: Vec::with_capacity(t),
             bars_in_market: 0,
@@ -523,8 +521,8 @@ impl Core {
             self.remove_live(id);
         }
         // Both events queued together, the order snapshotted now.
-        self.queue.push_back(Event::Fill(fill));
-        self.queue.push_back(Event::Order(self.orders[id]));
+        self.queue.push(Event::Fill(fill));
+        self.queue.push(Event::Order(self.orders[id]));
     }
 
     /// The engine ends a live order: Rejected if nothing filled, else Cancelled
@@ -540,7 +538,7 @@ impl Core {
         order.status = status;
         order.reject_reason = reason;
         self.remove_live(id);
-        self.queue.push_back(Event::Order(self.orders[id]));
+        self.queue.push(Event::Order(self.orders[id]));
     }
 
     fn remove_live(&mut self, id: usize) {
@@ -612,7 +610,7 @@ impl Core {
                 order.reject_reason = Some(reason);
             }
         }
-        self.queue.push_back(Event::Order(self.orders[id]));
+        self.queue.push(Event::Order(self.orders[id]));
         self.orders[id].order_id
     }
 
@@ -754,7 +752,7 @@ fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result
         if let Some(result) = done {
             return Ok(result);
         }
-        let Some(event) = host.with_core(|core, _| core.queue.pop_front()) else {
+        let Some(event) = host.with_core(|core, _| core.queue.pop()) else {
             continue;
         };
         if let Event::Day(day) = event {
@@ -769,7 +767,7 @@ fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result
 }
 
 fn publish<H: Host>(host: &mut H, event: Event) -> Result<(), H::Error> {
-    host.with_core(|core, _| core.queue.push_back(event));
+    host.with_core(|core, _| core.queue.push(event));
     drain(host)
 }
 

@@ -1,6 +1,8 @@
 //! What the loop delivers to the strategy (`quanta_ref.events`): the events, and the timeline
 //! helpers that tell a row's trading day.
 
+use std::collections::VecDeque;
+
 use crate::orders::{Fill, Order};
 
 /// Nanoseconds in one calendar day; trading day = floor(timestamp / NS_PER_DAY).
@@ -26,4 +28,41 @@ pub enum Event {
 /// Trading day of a timestamp (floor division, also before 1970).
 pub fn trading_day(timestamp: i64) -> i64 {
     timestamp.div_euclid(NS_PER_DAY)
+}
+
+/// Events waiting for delivery, first in first out: what is published during a delivery is
+/// delivered after it, as on the reference's event bus.
+#[derive(Clone, Debug, Default)]
+pub struct EventQueue {
+    events: VecDeque<Event>,
+}
+
+impl EventQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        EventQueue { events: VecDeque::new() }
+    }
+
+    /// Add `event` at the back.
+    #[inline]
+    pub fn push(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    /// The oldest event, taken out; None when the queue is empty.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether nothing waits.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Drop everything that waits (a failed delivery ends the run).
+    pub fn clear(&mut self) {
+        self.events.clear();
+    }
 }
