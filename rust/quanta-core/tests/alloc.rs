@@ -117,7 +117,7 @@ fn run(n_bars: usize) -> (usize, usize) {
     let before = allocations();
     let core = run_job(cfg, bars, job).expect("no error");
     let made = allocations() - before;
-    (made, core.portfolio.transactions.len())
+    (made, core.broker.portfolio.transactions.len())
 }
 
 #[test]

@@ -3,8 +3,9 @@
 
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, Core, Host, Target};
+use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::{Event, NS_PER_DAY};
+use quanta_core::execution::Target;
 use quanta_core::orders::{OrderStatus, OrderType, Reason, Side, TimeInForce};
 
 /// One bar: (open, high, low, close, volume); None = missing.
@@ -32,7 +33,7 @@ impl<F: FnMut(&mut Core, i64)> Host for Script<'_, F> {
     fn deliver(&mut self, event: &Event) -> Result<(), ()> {
         self.events.push(*event);
         if let Event::Bar(0) = event {
-            let index = self.core.index;
+            let index = self.core.broker.index;
             (self.on_bar)(&mut self.core, index);
         }
         Ok(())
@@ -47,7 +48,7 @@ fn run<F: FnMut(&mut Core, i64)>(cfg: Config, panel: &Panel, on_bar: F) -> Scrip
 }
 
 fn market(core: &mut Core, side: Side, quantity: f64) -> usize {
-    core.submit_order(0, side, quantity, OrderType::Market, None, None, TimeInForce::Gtc)
+    core.broker.submit_order(0, side, quantity, OrderType::Market, None, None, TimeInForce::Gtc)
 }
 
 #[test]
@@ -59,7 +60,7 @@ fn market_buy_fills_at_the_next_open_and_pays_commission() {
             market(core, Side::Buy, 100.0);
         }
     });
-    let fills = &host.core.portfolio.transactions;
+    let fills = &host.core.broker.portfolio.transactions;
     assert_eq!(fills.len(), 1);
     assert_eq!((fills[0].price, fills[0].quantity, fills[0].commission), (11.0, 100.0, 1.1));
     assert_eq!(host.core.cash, vec![10_000.0, 10_000.0 - 1100.0 - 1.1]);
@@ -71,7 +72,7 @@ fn limit_buy_fills_at_the_open_when_the_open_gaps_below_the_limit() {
     let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(9.0, 9.5, 8.5, 9.2)]]);
     let host = run(Config::default(), &panel, |core, i| {
         if i == 0 {
-            core.submit_order(
+            core.broker.submit_order(
                 0,
                 Side::Buy,
                 10.0,
@@ -82,7 +83,7 @@ fn limit_buy_fills_at_the_open_when_the_open_gaps_below_the_limit() {
             );
         }
     });
-    assert_eq!(host.core.portfolio.transactions[0].price, 9.0);
+    assert_eq!(host.core.broker.portfolio.transactions[0].price, 9.0);
 }
 
 #[test]
@@ -91,7 +92,7 @@ fn stop_limit_triggered_inside_the_bar_beyond_its_limit_does_not_fill() {
     let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(10.0, 11.0, 9.8, 10.9)]]);
     let host = run(Config::default(), &panel, |core, i| {
         if i == 0 {
-            core.submit_order(
+            core.broker.submit_order(
                 0,
                 Side::Buy,
                 1.0,
@@ -102,9 +103,9 @@ fn stop_limit_triggered_inside_the_bar_beyond_its_limit_does_not_fill() {
             );
         }
     });
-    assert!(host.core.portfolio.transactions.is_empty());
-    assert!(host.core.orders[0].triggered);
-    assert_eq!(host.core.orders[0].status, OrderStatus::Pending);
+    assert!(host.core.broker.portfolio.transactions.is_empty());
+    assert!(host.core.broker.orders[0].triggered);
+    assert_eq!(host.core.broker.orders[0].status, OrderStatus::Pending);
 }
 
 #[test]
@@ -122,7 +123,7 @@ fn t_plus_1_keeps_todays_buys_until_the_next_trading_day() {
         }
         _ => {}
     });
-    let fills = &host.core.portfolio.transactions;
+    let fills = &host.core.broker.portfolio.transactions;
     assert_eq!(fills.len(), 2);
     assert_eq!(
         (fills[0].timestamp, fills[1].timestamp),
@@ -139,8 +140,8 @@ fn a_buy_at_limit_up_does_not_fill() {
             market(core, Side::Buy, 100.0);
         }
     });
-    assert!(host.core.portfolio.transactions.is_empty());
-    assert_eq!(host.core.orders[0].status, OrderStatus::Pending);
+    assert!(host.core.broker.portfolio.transactions.is_empty());
+    assert_eq!(host.core.broker.orders[0].status, OrderStatus::Pending);
 }
 
 #[test]
@@ -148,7 +149,7 @@ fn a_day_order_expires_at_the_start_of_the_next_trading_day() {
     let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0); 3]]);
     let host = run(Config::default(), &panel, |core, i| {
         if i == 0 {
-            core.submit_order(
+            core.broker.submit_order(
                 0,
                 Side::Buy,
                 1.0,
@@ -159,7 +160,7 @@ fn a_day_order_expires_at_the_start_of_the_next_trading_day() {
             );
         }
     });
-    let order = host.core.orders[0];
+    let order = host.core.broker.orders[0];
     assert_eq!((order.status, order.reject_reason), (OrderStatus::Expired, Some(Reason::Expired)));
     assert_eq!(order.active_day, Some(19_724)); // the day of bar 1, the first it met
 }
@@ -176,13 +177,13 @@ fn target_percent_buys_the_most_whole_lots_the_cash_pays_for_costs_included() {
     };
     let host = run(cfg, &panel, |core, i| {
         if i == 0 {
-            core.submit_target(0, Target::Percent(1.0), TimeInForce::Gtc);
+            core.broker.submit_target(0, Target::Percent(1.0), TimeInForce::Gtc);
         }
     });
     // 1000 shares cost 10,000 + 5 commission > cash: 900 shares.
-    let fill = host.core.portfolio.transactions[0];
+    let fill = host.core.broker.portfolio.transactions[0];
     assert_eq!((fill.quantity, fill.commission), (900.0, 5.0));
-    assert_eq!(host.core.portfolio.cash, 10_000.0 - 9_000.0 - 5.0);
+    assert_eq!(host.core.broker.portfolio.cash, 10_000.0 - 9_000.0 - 5.0);
 }
 
 #[test]
@@ -196,9 +197,9 @@ fn a_participation_limit_fills_part_of_the_order_per_bar() {
         }
     });
     let quantities: Vec<f64> =
-        host.core.portfolio.transactions.iter().map(|f| f.quantity).collect();
+        host.core.broker.portfolio.transactions.iter().map(|f| f.quantity).collect();
     assert_eq!(quantities, vec![100.0, 50.0]);
-    assert_eq!(host.core.orders[0].status, OrderStatus::Filled);
+    assert_eq!(host.core.broker.orders[0].status, OrderStatus::Filled);
 }
 
 #[test]
@@ -210,7 +211,7 @@ fn an_order_past_max_position_is_rejected_at_submission() {
             market(core, Side::Buy, 100.0);
         }
     });
-    let order = host.core.orders[0];
+    let order = host.core.broker.orders[0];
     assert_eq!(
         (order.status, order.reject_reason),
         (OrderStatus::Rejected, Some(Reason::MaxPosition))
@@ -238,14 +239,14 @@ fn round_trips_are_matched_first_in_first_out_with_costs() {
         }
         _ => {}
     });
-    let trades = &host.core.portfolio.trades;
+    let trades = &host.core.broker.portfolio.trades;
     assert_eq!(trades.len(), 2);
     // Lot 1: (15 - 10) * 10 - 0.1 * 10 - 0.15 * 10 = 47.5.
     assert_eq!((trades[0].quantity, trades[0].pnl), (10.0, 47.5));
     // Lot 2, 5 of 10: (15 - 12) * 5 - 0.12 * 5 - 0.15 * 5 = 13.65 (in float arithmetic).
     assert_eq!(trades[1].quantity, 5.0);
     assert_eq!(trades[1].pnl, 3.0 * 5.0 - 0.12 * 5.0 - 0.15 * 5.0);
-    assert_eq!(host.core.portfolio.positions[0].quantity, 5.0);
+    assert_eq!(host.core.broker.portfolio.positions[0].quantity, 5.0);
 }
 
 #[test]

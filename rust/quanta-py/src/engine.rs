@@ -14,8 +14,9 @@ use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{self, Core, Host, Target};
+use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::Event;
+use quanta_core::execution::Target;
 use quanta_core::orders::{Order, OrderStatus, OrderType, Side, TimeInForce};
 
 use crate::errors::{catch_panic, DataError};
@@ -280,10 +281,10 @@ struct PyHost<'py, 'a> {
 impl<'py> PyHost<'py, '_> {
     fn bar_object(&mut self, column: usize) -> PyResult<Bound<'py, PyBar>> {
         let context = self.context.borrow();
-        let i = context.core.index as usize;
+        let i = context.core.broker.index as usize;
         let at = i * self.bars.n_symbols + column;
         let fresh = PyBar {
-            timestamp: context.core.now,
+            timestamp: context.core.broker.now,
             symbol: context.names[column].clone_ref(self.py),
             open: self.bars.open[at],
             high: self.bars.high[at],
@@ -436,8 +437,8 @@ impl PyContext {
                 symbol,
                 self.columns.bind(py),
                 self.symbols.bind(py),
-                self.core.index,
-                self.core.now,
+                self.core.broker.index,
+                self.core.broker.now,
             ))?
             .extract()
     }
@@ -471,8 +472,8 @@ impl PyContext {
             value,
             field,
             symbol,
-            self.core.index,
-            self.core.now,
+            self.core.broker.index,
+            self.core.broker.now,
         ))?;
         member.getattr("value")?.extract()
     }
@@ -493,12 +494,12 @@ impl PyContext {
         }
         let py = value.py();
         self.glue(py, "check_number")?
-            .call1((field, value, symbol, positive, self.core.index, self.core.now))?
+            .call1((field, value, symbol, positive, self.core.broker.index, self.core.broker.now))?
             .extract()
     }
 
     fn order_id(&self, order_id: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let n_orders = self.core.orders.len();
+        let n_orders = self.core.broker.orders.len();
         if order_id.is_exact_instance_of::<PyInt>() {
             if let Ok(id) = order_id.extract::<usize>() {
                 if (1..=n_orders).contains(&id) {
@@ -508,7 +509,7 @@ impl PyContext {
         }
         let py = order_id.py();
         self.glue(py, "check_order_id")?
-            .call1((order_id, n_orders, self.core.index, self.core.now))?
+            .call1((order_id, n_orders, self.core.broker.index, self.core.broker.now))?
             .extract()
     }
 
@@ -574,7 +575,7 @@ impl PyContext {
         } else {
             Target::Percent(value)
         };
-        Ok(self.core.submit_target(column, target, parse_tif(&tif)))
+        Ok(self.core.broker.submit_target(column, target, parse_tif(&tif)))
     }
 }
 
@@ -629,14 +630,22 @@ impl PyContext {
                 limit_price,
                 stop_price,
                 symbol,
-                self.core.index,
-                self.core.now,
+                self.core.broker.index,
+                self.core.broker.now,
             ))?;
         }
         let limit = limit_price.map(|p| self.number("limit_price", p, symbol, true)).transpose()?;
         let stop = stop_price.map(|p| self.number("stop_price", p, symbol, true)).transpose()?;
         let side = if side == "buy" { Side::Buy } else { Side::Sell };
-        Ok(self.core.submit_order(column, side, quantity, kind, limit, stop, parse_tif(&tif)))
+        Ok(self.core.broker.submit_order(
+            column,
+            side,
+            quantity,
+            kind,
+            limit,
+            stop,
+            parse_tif(&tif),
+        ))
     }
 
     /// `submit_order(symbol, "buy", ...)`.
@@ -694,7 +703,7 @@ impl PyContext {
     /// See `quanta_ref.api.Context.cancel`.
     fn cancel(&mut self, order_id: &Bound<'_, PyAny>) -> PyResult<bool> {
         let id = self.order_id(order_id)?;
-        Ok(self.core.cancel(id))
+        Ok(self.core.broker.cancel(id))
     }
 
     /// See `quanta_ref.api.Context.order_target_quantity`.
@@ -726,8 +735,8 @@ impl PyContext {
     /// Snapshots of the live orders, oldest first.
     fn open_orders<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for &id in &self.core.live {
-            list.append(self.order_object(py, &self.core.orders[id])?)?;
+        for &id in &self.core.broker.live {
+            list.append(self.order_object(py, &self.core.broker.orders[id])?)?;
         }
         Ok(list)
     }
@@ -739,12 +748,12 @@ impl PyContext {
         order_id: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = self.order_id(order_id)?;
-        self.order_object(py, &self.core.orders[id - 1])
+        self.order_object(py, &self.core.broker.orders[id - 1])
     }
 
     /// Quantity held (negative when short).
     fn position(&self, symbol: &Bound<'_, PyAny>) -> PyResult<f64> {
-        Ok(self.core.portfolio.positions[self.column(symbol)?].quantity)
+        Ok(self.core.broker.portfolio.positions[self.column(symbol)?].quantity)
     }
 
     /// A copy of the symbol's position.
@@ -754,7 +763,7 @@ impl PyContext {
         symbol: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = self.column(symbol)?;
-        let p = &self.core.portfolio.positions[n];
+        let p = &self.core.broker.portfolio.positions[n];
         self.glue(py, "make_position")?.call1((
             self.names[n].bind(py),
             p.quantity,
@@ -767,25 +776,25 @@ impl PyContext {
     /// Cash now.
     #[getter]
     fn cash(&self) -> f64 {
-        self.core.portfolio.cash
+        self.core.broker.portfolio.cash
     }
 
     /// Cash plus positions at their last close.
     #[getter]
     fn equity(&self) -> f64 {
-        self.core.portfolio.equity()
+        self.core.broker.portfolio.equity()
     }
 
     /// Timestamp of the current bar; None in `on_start`.
     #[getter]
     fn now(&self) -> Option<i64> {
-        (self.core.index >= 0).then_some(self.core.now)
+        (self.core.broker.index >= 0).then_some(self.core.broker.now)
     }
 
     /// Row of the current bar (-1 in `on_start`).
     #[getter]
     fn bar_index(&self) -> i64 {
-        self.core.index
+        self.core.broker.index
     }
 
     /// The symbols of the data, in data order.
@@ -808,7 +817,7 @@ impl PyContext {
         self.glue(py, "history_view")?.call1((
             self.bars.bind(py),
             n,
-            self.core.index,
+            self.core.broker.index,
             field.or(py, "close"),
             length,
         ))
@@ -827,7 +836,8 @@ impl PyContext {
         if let Some(symbol) = symbol {
             self.column(symbol)?;
         }
-        let event = self.glue(py, "make_signal")?.call1((name, value, symbol, self.core.now))?;
+        let event =
+            self.glue(py, "make_signal")?.call1((name, value, symbol, self.core.broker.now))?;
         self.signals.bind(py).append(event)
     }
 
@@ -845,7 +855,7 @@ impl PyContext {
     /// Every fill as `Fill` objects.
     fn _fills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for fill in &self.core.portfolio.transactions {
+        for fill in &self.core.broker.portfolio.transactions {
             list.append(self.fill_object(py, fill)?)?;
         }
         Ok(list)
@@ -854,7 +864,7 @@ impl PyContext {
     /// Every order, final state, as `Order` objects.
     fn _orders<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for order in &self.core.orders {
+        for order in &self.core.broker.orders {
             list.append(self.order_object(py, order)?)?;
         }
         Ok(list)
@@ -864,7 +874,7 @@ impl PyContext {
     fn _trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         let make = self.glue(py, "make_trade")?;
-        for t in &self.core.portfolio.trades {
+        for t in &self.core.broker.portfolio.trades {
             list.append(make.call1((
                 self.names[t.column].bind(py),
                 t.direction,
@@ -895,7 +905,7 @@ impl PyContext {
         equity: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let core = &self.core;
-        let p = &core.portfolio;
+        let p = &core.broker.portfolio;
         let timestamps = timestamps.as_slice().map_err(|_| {
             DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
         })?;
@@ -906,11 +916,11 @@ impl PyContext {
         let stats = quanta_core::metrics::compute_stats(
             timestamps,
             equity,
-            core.cfg.initial_cash,
+            core.broker.cfg.initial_cash,
             &pnls,
             p.traded_value,
             core.bars_in_market,
-            core.cfg.periods_per_year,
+            core.broker.cfg.periods_per_year,
         );
         let dict = PyDict::new(py);
         for (key, value) in stats.entries() {
