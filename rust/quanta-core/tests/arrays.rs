@@ -9,7 +9,7 @@ use quanta_core::orders::{OrderStatus, OrderType, Side};
 /// One bar: (open, high, low, close); None = missing.
 mod common;
 
-use common::{Panel, Row};
+use common::{panel, Row};
 
 fn flat(price: f64) -> Row {
     Some((price, price, price, price, 1e9))
@@ -49,7 +49,7 @@ fn fills(core: &Core) -> Vec<(Side, f64, f64)> {
 #[test]
 fn an_entry_buys_all_in_at_the_next_open_costs_included() {
     // Decided at row 0's close (9), sized at row 1's open (10): 10,000 / (10 x 1.001) = 999.0.
-    let panel = Panel::new(&[&[flat(9.0), bar(10.0, 12.0, 9.0, 11.0), flat(11.0)]]);
+    let panel = panel(&[&[flat(9.0), bar(10.0, 12.0, 9.0, 11.0), flat(11.0)]]);
     let (entries, exits) = (at(3, &[0]), at(3, &[]));
     let cfg = Config { commission_rate: 0.001, ..cash(10_000.0) };
     let core = run_job(cfg, panel.view(), Job::Signals(signals(&entries, &exits))).unwrap();
@@ -61,7 +61,7 @@ fn an_entry_buys_all_in_at_the_next_open_costs_included() {
 
 #[test]
 fn an_exit_sells_the_whole_position_at_the_next_open_and_repeated_entries_do_nothing() {
-    let panel = Panel::new(&[&[flat(10.0), flat(10.0), flat(12.0), flat(13.0), flat(14.0)]]);
+    let panel = panel(&[&[flat(10.0), flat(10.0), flat(12.0), flat(13.0), flat(14.0)]]);
     let (entries, exits) = (at(5, &[0, 1, 2]), at(5, &[2]));
     let core =
         run_job(cash(1_000.0), panel.view(), Job::Signals(signals(&entries, &exits))).unwrap();
@@ -75,7 +75,7 @@ fn an_exit_sells_the_whole_position_at_the_next_open_and_repeated_entries_do_not
 
 #[test]
 fn a_stop_loss_sells_at_its_stop_price_when_the_bar_passes_through_it() {
-    let panel = Panel::new(&[&[
+    let panel = panel(&[&[
         flat(100.0),
         flat(100.0),                 // entry fills at 100: stop at 90, from row 2
         bar(95.0, 96.0, 85.0, 88.0), // passes 90 inside the bar
@@ -97,7 +97,7 @@ fn a_stop_loss_sells_at_its_stop_price_when_the_bar_passes_through_it() {
 
 #[test]
 fn when_stop_and_target_are_both_inside_one_bar_the_stop_wins_and_cancels_the_target() {
-    let panel = Panel::new(&[&[
+    let panel = panel(&[&[
         flat(100.0),
         flat(100.0),                    // bought 100 at 100: stop 90, target 110
         bar(100.0, 115.0, 85.0, 100.0), // both levels inside the bar
@@ -118,7 +118,7 @@ fn when_stop_and_target_are_both_inside_one_bar_the_stop_wins_and_cancels_the_ta
 
 #[test]
 fn a_take_profit_fills_at_its_limit_and_cancels_the_stop() {
-    let panel = Panel::new(&[&[
+    let panel = panel(&[&[
         flat(100.0),
         flat(100.0),
         bar(101.0, 111.0, 99.0, 105.0), // 110.00000000000001 is inside
@@ -134,7 +134,7 @@ fn a_take_profit_fills_at_its_limit_and_cancels_the_stop() {
 
 #[test]
 fn a_short_entry_reverses_a_long_position_on_a_margin_account_with_quantity_sizing() {
-    let panel = Panel::new(&[&[flat(10.0), flat(10.0), flat(10.0), flat(10.0)]]);
+    let panel = panel(&[&[flat(10.0), flat(10.0), flat(10.0), flat(10.0)]]);
     let (entries, exits, shorts) = (at(4, &[0]), at(4, &[]), at(4, &[1]));
     let job = Signals {
         short_entries: Some(&shorts),
@@ -155,7 +155,7 @@ fn a_target_rebalance_sends_the_sells_before_the_buys_whatever_the_data_order() 
     // first (data order would send B's buy first), so B's buy can use A's cash.
     let b: &[Row] = &[flat(50.0), flat(50.0), flat(50.0), flat(50.0)];
     let a: &[Row] = &[flat(100.0), flat(100.0), flat(110.0), flat(110.0)];
-    let panel = Panel::new(&[b, a]);
+    let panel = panel(&[b, a]);
     let nan = f64::NAN;
     #[rustfmt::skip]
     let weights = [
@@ -182,7 +182,7 @@ fn decisions_wait_for_the_last_symbol_present_in_the_row() {
     // entries are seen and each order is sized at the symbol's next present open.
     let a: &[Row] = &[flat(10.0), flat(10.0), None, flat(10.0), flat(10.0)];
     let b: &[Row] = &[flat(20.0), None, flat(20.0), flat(20.0), flat(20.0)];
-    let panel = Panel::new(&[a, b]);
+    let panel = panel(&[a, b]);
     #[rustfmt::skip]
     let entries = [
         false, false,

@@ -1,7 +1,7 @@
 //! Hand-computed cases for the engine loop, the same kind as the Python semantics tests
 //! (tests/test_semantics*.py): a scripted strategy, a few bars, exact expected numbers.
 
-use quanta_core::bars::BarsView;
+use quanta_core::bars::{BarsView, Panel};
 use quanta_core::config::Config;
 use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::{Event, NS_PER_DAY};
@@ -11,7 +11,7 @@ use quanta_core::orders::{OrderStatus, OrderType, Reason, Side, TimeInForce};
 /// One bar: (open, high, low, close, volume); None = missing.
 mod common;
 
-use common::{Panel, Row};
+use common::{panel, Row};
 
 fn bar(o: f64, h: f64, l: f64, c: f64) -> Row {
     Some((o, h, l, c, 1e9))
@@ -53,7 +53,7 @@ fn market(core: &mut Core, side: Side, quantity: f64) -> usize {
 
 #[test]
 fn market_buy_fills_at_the_next_open_and_pays_commission() {
-    let panel = Panel::new(&[&[bar(10.0, 11.0, 9.0, 10.5), bar(11.0, 12.0, 10.0, 11.5)]]);
+    let panel = panel(&[&[bar(10.0, 11.0, 9.0, 10.5), bar(11.0, 12.0, 10.0, 11.5)]]);
     let cfg = Config { initial_cash: 10_000.0, commission_rate: 0.001, ..Config::default() };
     let host = run(cfg, &panel, |core, i| {
         if i == 0 {
@@ -69,7 +69,7 @@ fn market_buy_fills_at_the_next_open_and_pays_commission() {
 
 #[test]
 fn limit_buy_fills_at_the_open_when_the_open_gaps_below_the_limit() {
-    let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(9.0, 9.5, 8.5, 9.2)]]);
+    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(9.0, 9.5, 8.5, 9.2)]]);
     let host = run(Config::default(), &panel, |core, i| {
         if i == 0 {
             core.broker.submit_order(
@@ -89,7 +89,7 @@ fn limit_buy_fills_at_the_open_when_the_open_gaps_below_the_limit() {
 #[test]
 fn stop_limit_triggered_inside_the_bar_beyond_its_limit_does_not_fill() {
     // Buy stop 10.5, limit 10.2: the bar passes 10.5 but cannot show a return to 10.2.
-    let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(10.0, 11.0, 9.8, 10.9)]]);
+    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(10.0, 11.0, 9.8, 10.9)]]);
     let host = run(Config::default(), &panel, |core, i| {
         if i == 0 {
             core.broker.submit_order(
@@ -111,7 +111,7 @@ fn stop_limit_triggered_inside_the_bar_beyond_its_limit_does_not_fill() {
 #[test]
 fn t_plus_1_keeps_todays_buys_until_the_next_trading_day() {
     // Bars every 8 hours: rows 0-2 are one day, row 3 the next.
-    let mut panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0); 4]]);
+    let mut panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0); 4]]);
     let start = panel.timestamps[0];
     panel.timestamps = (0..4).map(|t| start + t * NS_PER_DAY / 3).collect();
     let host = run(Config { t_plus_1: true, ..Config::default() }, &panel, |core, i| match i {
@@ -133,7 +133,7 @@ fn t_plus_1_keeps_todays_buys_until_the_next_trading_day() {
 
 #[test]
 fn a_buy_at_limit_up_does_not_fill() {
-    let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(11.0, 11.0, 11.0, 11.0)]]);
+    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(11.0, 11.0, 11.0, 11.0)]]);
     let cfg = Config { price_limit: Some(0.1), tick_size: Some(0.01), ..Config::default() };
     let host = run(cfg, &panel, |core, i| {
         if i == 0 {
@@ -146,7 +146,7 @@ fn a_buy_at_limit_up_does_not_fill() {
 
 #[test]
 fn a_day_order_expires_at_the_start_of_the_next_trading_day() {
-    let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0); 3]]);
+    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0); 3]]);
     let host = run(Config::default(), &panel, |core, i| {
         if i == 0 {
             core.broker.submit_order(
@@ -167,7 +167,7 @@ fn a_day_order_expires_at_the_start_of_the_next_trading_day() {
 
 #[test]
 fn target_percent_buys_the_most_whole_lots_the_cash_pays_for_costs_included() {
-    let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(10.0, 10.0, 10.0, 10.0)]]);
+    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(10.0, 10.0, 10.0, 10.0)]]);
     let cfg = Config {
         initial_cash: 10_000.0,
         lot_size: 100.0,
@@ -189,7 +189,7 @@ fn target_percent_buys_the_most_whole_lots_the_cash_pays_for_costs_included() {
 #[test]
 fn a_participation_limit_fills_part_of_the_order_per_bar() {
     let rows = [Some((10.0, 10.0, 10.0, 10.0, 1_000.0)); 3];
-    let panel = Panel::new(&[&rows]);
+    let panel = panel(&[&rows]);
     let cfg = Config { max_volume_fraction: Some(0.1), ..Config::default() };
     let host = run(cfg, &panel, |core, i| {
         if i == 0 {
@@ -204,7 +204,7 @@ fn a_participation_limit_fills_part_of_the_order_per_bar() {
 
 #[test]
 fn an_order_past_max_position_is_rejected_at_submission() {
-    let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0); 2]]);
+    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0); 2]]);
     let cfg = Config { max_position_quantity: Some(50.0), ..Config::default() };
     let host = run(cfg, &panel, |core, i| {
         if i == 0 {
@@ -220,7 +220,7 @@ fn an_order_past_max_position_is_rejected_at_submission() {
 
 #[test]
 fn round_trips_are_matched_first_in_first_out_with_costs() {
-    let panel = Panel::new(&[&[
+    let panel = panel(&[&[
         bar(10.0, 10.0, 10.0, 10.0),
         bar(10.0, 10.0, 10.0, 10.0),
         bar(12.0, 12.0, 12.0, 12.0),
@@ -251,7 +251,7 @@ fn round_trips_are_matched_first_in_first_out_with_costs() {
 
 #[test]
 fn events_reach_the_strategy_in_bus_order() {
-    let panel = Panel::new(&[&[bar(10.0, 10.0, 10.0, 10.0); 2]]);
+    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0); 2]]);
     let host = run(Config::default(), &panel, |core, i| {
         if i == 0 {
             market(core, Side::Buy, 1.0);
