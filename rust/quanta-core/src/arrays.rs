@@ -15,15 +15,17 @@ use crate::config::Config;
 use crate::engine::{self, Core, Host};
 use crate::events::Event;
 use crate::execution::Target;
-use crate::orders::{Fill, OrderType, Side, TimeInForce};
+use crate::orders::{named_enum, Fill, OrderType, Side, TimeInForce};
 
+named_enum! {
 /// How a signal job sizes its positions (`Signals.size_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SizeType {
     /// `order_target_percent(symbol, ±size)`: a fraction of equity.
-    Percent,
+    Percent = "percent",
     /// `order_target_quantity(symbol, ±size)`: a quantity.
-    Quantity,
+    Quantity = "quantity",
+}
 }
 
 /// A checked `quanta_ref.arrays.Signals` job: (T, N) boolean arrays, row-major.

@@ -11,7 +11,7 @@
 //! Read [`step`] first: it is one timestamp, in the order of docs/semantics.md section 2.
 
 use crate::bars::BarsView;
-use crate::config::Config;
+use crate::config::{Config, FillAt};
 use crate::events::{trading_day, Event, NS_PER_DAY};
 use crate::execution::Broker;
 
@@ -275,8 +275,9 @@ pub fn step<H: Host>(host: &mut H, i: usize) -> Result<(), H::Error> {
 /// them then, so nothing can tell the difference, and a host whose core sits behind a lock
 /// (the Python one) takes two locks per row instead of six.
 fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<bool, H::Error> {
-    let (entered, close_mode) =
-        host.with_core(|core, bars| (core.enter_row(bars, i), core.broker.cfg.fill_at_close));
+    let (entered, close_mode) = host.with_core(|core, bars| {
+        (core.enter_row(bars, i), core.broker.cfg.fill_at == FillAt::Close)
+    });
     let mut next_bar = match entered {
         Entered::Closed(first) => first,
         Entered::NewDay(_) | Entered::Opened => {

@@ -6,7 +6,7 @@
 //! Every price rule takes the view least favourable to the trader that the bar cannot rule
 //! out; slippage moves market and stop fills against the trader but never outside the bar.
 
-use crate::config::Config;
+use crate::config::{Config, FillAt, Settlement};
 use crate::events::{trading_day, Event, EventQueue};
 use crate::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 use crate::portfolio::Portfolio;
@@ -238,7 +238,7 @@ impl Broker {
 
     /// Whether `order` trades only in a close phase (a market order with `fill_at="close"`).
     pub fn waits_for_close(&self, order: &Order) -> bool {
-        self.cfg.fill_at_close && order.order_type == OrderType::Market
+        self.cfg.fill_at == FillAt::Close && order.order_type == OrderType::Market
     }
 
     // ============================================================ matching one order
@@ -285,7 +285,8 @@ impl Broker {
                 if held <= 0.0 {
                     return self.end(id, Reason::InsufficientPosition, false);
                 }
-                let sellable = self.portfolio.sellable(n, self.day, self.cfg.t_plus_1);
+                let sellable =
+                    self.portfolio.sellable(n, self.day, self.cfg.settlement == Settlement::TPlus1);
                 if quantity > sellable {
                     // Whole lots, or the whole holding (an odd lot goes all at once).
                     quantity = if sellable == held { sellable } else { self.floor_lots(sellable) };
@@ -543,7 +544,7 @@ impl Broker {
         // Eligible from the next bar; a market order in close mode already at this close,
         // unless this close has begun.
         let mut eligible = if i < 0 { 0 } else { i as usize + 1 };
-        if self.cfg.fill_at_close
+        if self.cfg.fill_at == FillAt::Close
             && order_type == OrderType::Market
             && i >= 0
             && !self.in_close_phase

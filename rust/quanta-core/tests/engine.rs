@@ -2,7 +2,7 @@
 //! (tests/test_semantics*.py): a scripted strategy, a few bars, exact expected numbers.
 
 use quanta_core::bars::{BarsView, Panel};
-use quanta_core::config::Config;
+use quanta_core::config::{Config, Settlement};
 use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::{Event, NS_PER_DAY};
 use quanta_core::execution::Target;
@@ -114,15 +114,18 @@ fn t_plus_1_keeps_todays_buys_until_the_next_trading_day() {
     let mut panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0); 4]]);
     let start = panel.timestamps[0];
     panel.timestamps = (0..4).map(|t| start + t * NS_PER_DAY / 3).collect();
-    let host = run(Config { t_plus_1: true, ..Config::default() }, &panel, |core, i| match i {
-        0 => {
-            market(core, Side::Buy, 100.0); // fills at row 1's open, day 0
-        }
-        1 => {
-            market(core, Side::Sell, 100.0); // meets row 2 (day 0): waits for day 1
-        }
-        _ => {}
-    });
+    let host =
+        run(Config { settlement: Settlement::TPlus1, ..Config::default() }, &panel, |core, i| {
+            match i {
+                0 => {
+                    market(core, Side::Buy, 100.0); // fills at row 1's open, day 0
+                }
+                1 => {
+                    market(core, Side::Sell, 100.0); // meets row 2 (day 0): waits for day 1
+                }
+                _ => {}
+            }
+        });
     let fills = &host.core.broker.portfolio.transactions;
     assert_eq!(fills.len(), 2);
     assert_eq!(

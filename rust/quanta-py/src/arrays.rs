@@ -76,16 +76,13 @@ impl<'py> JobArrays<'py> {
         };
         match (kind.as_str(), job.len()) {
             ("signals", 9) => {
-                let size_type = match job.get_item(6)?.extract::<String>()?.as_str() {
-                    "percent" => SizeType::Percent,
-                    "quantity" => SizeType::Quantity,
-                    other => {
-                        return Err(ConfigError::new_err(format!(
-                            "size_type: must be 'percent' or 'quantity', got {other:?} (job \
-                             {position})"
-                        )))
-                    }
-                };
+                let size_type: String = job.get_item(6)?.extract()?;
+                let size_type = SizeType::from_name(&size_type).ok_or_else(|| {
+                    ConfigError::new_err(format!(
+                        "size_type: must be 'percent' or 'quantity', got {size_type:?} (job \
+                         {position})"
+                    ))
+                })?;
                 Ok(JobArrays::Signals {
                     entries: bools(1, "entries")?,
                     exits: bools(2, "exits")?,

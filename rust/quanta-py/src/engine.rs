@@ -13,13 +13,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use quanta_core::bars::BarsView;
-use quanta_core::config::Config;
+use quanta_core::config::{Config, FillAt, Settlement};
 use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::Event;
 use quanta_core::execution::Target;
-use quanta_core::orders::{Order, OrderStatus, OrderType, Side, TimeInForce};
+use quanta_core::orders::{Order, OrderType, Reason, Side, TimeInForce};
 
-use crate::errors::{catch_panic, DataError};
+use crate::errors::{catch_panic, internal_error, ConfigError, DataError};
 
 /// The settings of one engine (`quanta_ref.config.EngineConfig`, already validated).
 #[pyclass(name = "Engine", module = "quanta_fast._quanta_fast", frozen)]
@@ -27,31 +27,9 @@ pub struct PyEngine {
     config: Config,
 }
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-fn type_name(kind: OrderType) -> &'static str {
-    match kind {
-        OrderType::Market => "market",
-        OrderType::Limit => "limit",
-        OrderType::Stop => "stop",
-        OrderType::StopLimit => "stop_limit",
-    }
-}
-
-fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Pending => "pending",
-        OrderStatus::PartiallyFilled => "partially_filled",
-        OrderStatus::Filled => "filled",
-        OrderStatus::Cancelled => "cancelled",
-        OrderStatus::Expired => "expired",
-        OrderStatus::Rejected => "rejected",
-    }
+/// A setting's value by name, or a `ConfigError` (the front checks them first).
+fn parse<T>(from_name: fn(&str) -> Option<T>, field: &str, name: &str) -> PyResult<T> {
+    from_name(name).ok_or_else(|| ConfigError::new_err(format!("{field}: unknown value {name:?}")))
 }
 
 #[pymethods]
@@ -73,10 +51,10 @@ impl PyEngine {
             min_commission: num("min_commission")?,
             sell_tax_rate: num("sell_tax_rate")?,
             slippage_bps: num("slippage_bps")?,
-            fill_at_close: text("fill_at")? == "close",
+            fill_at: parse(FillAt::from_name, "fill_at", &text("fill_at")?)?,
             lot_size: num("lot_size")?,
             fractional: get("fractional")?.extract()?,
-            t_plus_1: text("settlement")? == "T+1",
+            settlement: parse(Settlement::from_name, "settlement", &text("settlement")?)?,
             price_limit: opt("price_limit")?,
             tick_size: opt("tick_size")?,
             max_volume_fraction: opt("max_volume_fraction")?,
@@ -393,13 +371,36 @@ impl<'py> Arg<'py> {
     }
 }
 
-/// Which of the enums `glue.ENUMS` a choice argument belongs to.
-#[derive(Clone, Copy)]
-enum Choice {
-    Side = 0,
-    OrderType = 1,
-    TimeInForce = 2,
+/// A core enum that a `ctx` argument names, and its class in `glue.ENUMS`.
+trait Choice: Copy + 'static {
+    /// Position of the Python enum class in `glue.ENUMS`.
+    const ENUM: usize;
+    /// Every variant (the core's table).
+    fn all() -> &'static [Self];
+    /// The variant's name (the Python enum's value).
+    fn name(self) -> &'static str;
+    /// The variant of a Python enum value.
+    fn from_name(name: &str) -> Option<Self>;
 }
+
+macro_rules! choice {
+    ($($enum:ident = $position:literal),+) => {$(
+        impl Choice for $enum {
+            const ENUM: usize = $position;
+            fn all() -> &'static [Self] {
+                $enum::ALL
+            }
+            fn name(self) -> &'static str {
+                $enum::name(self)
+            }
+            fn from_name(name: &str) -> Option<Self> {
+                $enum::from_name(name)
+            }
+        }
+    )+};
+}
+
+choice!(Side = 0, OrderType = 1, TimeInForce = 2);
 
 impl PyContext {
     /// The context of a run over `bars` whose state is `core`.
@@ -445,37 +446,34 @@ impl PyContext {
 
     /// A choice argument by name: fast for an exact lowercase or uppercase name, else the
     /// reference's parser (which accepts enum members and any case, or raises).
-    fn choice(
+    fn choice<E: Choice>(
         &self,
-        kind: Choice,
         value: &Bound<'_, PyAny>,
         field: &str,
         symbol: &Bound<'_, PyAny>,
-    ) -> PyResult<String> {
+    ) -> PyResult<E> {
         let py = value.py();
         if let Ok(text) = value.cast::<PyString>() {
             let text = text.to_str()?;
-            let names: &[&str] = match kind {
-                Choice::Side => &["buy", "sell"],
-                Choice::OrderType => &["market", "limit", "stop", "stop_limit"],
-                Choice::TimeInForce => &["gtc", "day"],
-            };
-            for name in names {
-                if text == *name || text.eq_ignore_ascii_case(name) && text.is_ascii() {
-                    return Ok((*name).to_string());
+            for &variant in E::all() {
+                let name = variant.name();
+                if text == name || text.eq_ignore_ascii_case(name) && text.is_ascii() {
+                    return Ok(variant);
                 }
             }
         }
         let enums = self.glue(py, "ENUMS")?;
         let member = self.glue(py, "check_choice")?.call1((
-            enums.get_item(kind as usize)?,
+            enums.get_item(E::ENUM)?,
             value,
             field,
             symbol,
             self.core.broker.index,
             self.core.broker.now,
         ))?;
-        member.getattr("value")?.extract()
+        let name: String = member.getattr("value")?.extract()?;
+        E::from_name(&name)
+            .ok_or_else(|| internal_error(&format!("{field}: unknown enum value {name:?}")))
     }
 
     fn number(
@@ -517,18 +515,15 @@ impl PyContext {
         let fields = (
             order.order_id,
             self.names[order.column].bind(py),
-            order.side.map(side_name),
+            order.side.map(Side::name),
             order.quantity,
             order.filled_quantity,
-            type_name(order.order_type),
+            order.order_type.name(),
             order.limit_price,
             order.stop_price,
-            match order.time_in_force {
-                TimeInForce::Gtc => "gtc",
-                TimeInForce::Day => "day",
-            },
-            status_name(order.status),
-            order.reject_reason.map(|r| r.as_str()),
+            order.time_in_force.name(),
+            order.status.name(),
+            order.reject_reason.map(Reason::name),
             order.created_at,
         );
         let rest = (
@@ -552,7 +547,7 @@ impl PyContext {
             fill.order_id,
             fill.timestamp,
             self.names[fill.column].bind(py),
-            side_name(fill.side),
+            fill.side.name(),
             fill.quantity,
             fill.price,
             fill.commission,
@@ -568,22 +563,14 @@ impl PyContext {
         time_in_force: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
         let column = self.column(symbol)?;
-        let tif = self.choice(Choice::TimeInForce, time_in_force, "time_in_force", symbol)?;
+        let tif = self.choice(time_in_force, "time_in_force", symbol)?;
         let value = self.number(field, value, symbol, false)?;
         let target = if field == "target_quantity" {
             Target::Quantity(value)
         } else {
             Target::Percent(value)
         };
-        Ok(self.core.broker.submit_target(column, target, parse_tif(&tif)))
-    }
-}
-
-fn parse_tif(name: &str) -> TimeInForce {
-    if name == "day" {
-        TimeInForce::Day
-    } else {
-        TimeInForce::Gtc
+        Ok(self.core.broker.submit_target(column, target, tif))
     }
 }
 
@@ -607,24 +594,19 @@ impl PyContext {
     ) -> PyResult<usize> {
         let py = symbol.py();
         let column = self.column(symbol)?;
-        let side = self.choice(Choice::Side, side, "side", symbol)?;
+        let side: Side = self.choice(side, "side", symbol)?;
         let order_type = order_type.or(py, "market");
-        let kind = self.choice(Choice::OrderType, &order_type, "order_type", symbol)?;
+        let kind: OrderType = self.choice(&order_type, "order_type", symbol)?;
         let time_in_force = time_in_force.or(py, "gtc");
-        let tif = self.choice(Choice::TimeInForce, &time_in_force, "time_in_force", symbol)?;
+        let tif: TimeInForce = self.choice(&time_in_force, "time_in_force", symbol)?;
         let quantity = self.number("quantity", quantity, symbol, true)?;
-        let kind = match kind.as_str() {
-            "market" => OrderType::Market,
-            "limit" => OrderType::Limit,
-            "stop" => OrderType::Stop,
-            _ => OrderType::StopLimit,
-        };
-        let needs_limit = matches!(kind, OrderType::Limit | OrderType::StopLimit);
-        let needs_stop = matches!(kind, OrderType::Stop | OrderType::StopLimit);
         let limit_price = limit_price.filter(|p| !p.is_none());
         let stop_price = stop_price.filter(|p| !p.is_none());
-        if needs_limit != limit_price.is_some() || needs_stop != stop_price.is_some() {
-            let member = self.glue(py, "ENUMS")?.get_item(1)?.call1((type_name(kind),))?;
+        if kind.uses_limit_price() != limit_price.is_some()
+            || kind.uses_stop_price() != stop_price.is_some()
+        {
+            let member =
+                self.glue(py, "ENUMS")?.get_item(OrderType::ENUM)?.call1((kind.name(),))?;
             self.glue(py, "check_prices")?.call1((
                 member,
                 limit_price,
@@ -636,16 +618,7 @@ impl PyContext {
         }
         let limit = limit_price.map(|p| self.number("limit_price", p, symbol, true)).transpose()?;
         let stop = stop_price.map(|p| self.number("stop_price", p, symbol, true)).transpose()?;
-        let side = if side == "buy" { Side::Buy } else { Side::Sell };
-        Ok(self.core.broker.submit_order(
-            column,
-            side,
-            quantity,
-            kind,
-            limit,
-            stop,
-            parse_tif(&tif),
-        ))
+        Ok(self.core.broker.submit_order(column, side, quantity, kind, limit, stop, tif))
     }
 
     /// `submit_order(symbol, "buy", ...)`.
