@@ -704,3 +704,195 @@ impl Broker {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(side: Side, order_type: OrderType, limit: Option<f64>, stop: Option<f64>) -> Order {
+        let mut broker = Broker::new(Config::default(), 1, 0);
+        broker.portfolio.positions[0].last_price = 10.0;
+        let id = broker.submit_order(0, side, 1.0, order_type, limit, stop, TimeInForce::Gtc);
+        broker.orders[id - 1]
+    }
+
+    /// (open, high, low, close) of one bar.
+    fn price(order: &mut Order, (open, high, low, close): (f64, f64, f64, f64)) -> Option<f64> {
+        fill_price(order, open, high, low, close, false, 0.0)
+    }
+
+    #[test]
+    fn limit_buy_fills_at_the_open_when_the_open_gaps_below() {
+        let mut buy = order(Side::Buy, OrderType::Limit, Some(10.0), None);
+        assert_eq!(price(&mut buy, (9.0, 9.5, 8.5, 9.2)), Some(9.0));
+        assert_eq!(price(&mut buy, (10.5, 11.0, 9.8, 10.9)), Some(10.0)); // reached in the bar
+        assert_eq!(price(&mut buy, (10.5, 11.0, 10.1, 10.9)), None);
+    }
+
+    #[test]
+    fn limit_sell_fills_at_the_open_when_the_open_gaps_above() {
+        let mut sell = order(Side::Sell, OrderType::Limit, Some(10.0), None);
+        assert_eq!(price(&mut sell, (11.0, 11.5, 10.5, 11.2)), Some(11.0));
+        assert_eq!(price(&mut sell, (9.5, 10.2, 9.0, 9.9)), Some(10.0));
+    }
+
+    #[test]
+    fn stop_buy_triggered_inside_the_bar_fills_at_the_stop_and_at_a_gap_at_the_open() {
+        let mut stop = order(Side::Buy, OrderType::Stop, None, Some(10.5));
+        assert_eq!(price(&mut stop, (10.0, 11.0, 9.8, 10.9)), Some(10.5));
+        assert!(stop.triggered);
+        let mut gapped = order(Side::Buy, OrderType::Stop, None, Some(10.5));
+        assert_eq!(price(&mut gapped, (11.0, 11.5, 10.8, 11.2)), Some(11.0));
+    }
+
+    #[test]
+    fn stop_limit_triggered_inside_the_bar_does_not_fill_when_the_stop_is_beyond_the_limit() {
+        // Stop 10.5 is above the limit 10.2: the bar cannot tell whether the price came back.
+        let mut buy = order(Side::Buy, OrderType::StopLimit, Some(10.2), Some(10.5));
+        assert_eq!(price(&mut buy, (10.0, 11.0, 9.8, 10.9)), None);
+        assert!(buy.triggered); // from now on a limit order
+        assert_eq!(price(&mut buy, (10.4, 10.6, 10.1, 10.3)), Some(10.2));
+        // Within the limit: it fills at the stop.
+        let mut within = order(Side::Buy, OrderType::StopLimit, Some(10.8), Some(10.5));
+        assert_eq!(price(&mut within, (10.0, 11.0, 9.8, 10.9)), Some(10.5));
+    }
+
+    #[test]
+    fn slippage_moves_against_the_trader_but_stays_inside_the_bar() {
+        assert_eq!(with_slippage(Side::Buy, 10.0, 11.0, 9.0, 0.01), 10.0 * (1.0 + 0.01));
+        assert_eq!(with_slippage(Side::Buy, 10.0, 10.05, 9.0, 0.01), 10.05);
+        assert_eq!(with_slippage(Side::Sell, 10.0, 11.0, 9.95, 0.01), 9.95);
+    }
+
+    #[test]
+    fn price_limits_are_rounded_to_the_tick() {
+        // Previous close 10.04, 10 %: up 11.044 -> 11.04, down 9.036 -> 9.04.
+        let (down, up) = price_limits(10.04, 0.1, Some(0.01));
+        assert_eq!((down, up), (round_to_tick(9.036, 0.01), round_to_tick(11.044, 0.01)));
+        assert!((up - 11.04).abs() < 1e-12 && (down - 9.04).abs() < 1e-12);
+    }
+
+    #[test]
+    fn price_limit_tolerance_is_half_a_tick_or_relative_without_a_tick() {
+        // With a tick of 0.01 and limit-up 11.00: 10.996 is at the limit, 10.99 is not.
+        assert!(blocked_by_price_limit(Side::Buy, 10.996, 9.0, 11.0, Some(0.01)));
+        assert!(!blocked_by_price_limit(Side::Buy, 10.99, 9.0, 11.0, Some(0.01)));
+        // Without a tick: limit-up 12.5 exactly; 12.5 is blocked, 12.49 is not.
+        assert!(blocked_by_price_limit(Side::Buy, 12.5, 7.5, 12.5, None));
+        assert!(!blocked_by_price_limit(Side::Buy, 12.49, 7.5, 12.5, None));
+        // Sells at limit-down.
+        assert!(blocked_by_price_limit(Side::Sell, 9.04, 9.04, 11.04, Some(0.01)));
+        assert!(!blocked_by_price_limit(Side::Sell, 9.05, 9.04, 11.04, Some(0.01)));
+    }
+
+    fn broker(cfg: Config) -> Broker {
+        let mut broker = Broker::new(cfg, 1, 0);
+        broker.portfolio.positions[0].last_price = 10.0;
+        broker.index = 0;
+        broker.day = 0;
+        broker
+    }
+
+    #[test]
+    fn acceptance_refuses_odd_lots_short_sales_in_a_cash_account_and_unknown_prices() {
+        let mut b = broker(Config { lot_size: 100.0, ..Config::default() });
+        let market = OrderType::Market;
+        let tif = TimeInForce::Gtc;
+        let id = b.submit_order(0, Side::Buy, 150.0, market, None, None, tif);
+        assert_eq!(b.orders[id - 1].reject_reason, Some(Reason::LotSize));
+        let id = b.submit_order(0, Side::Sell, 100.0, market, None, None, tif);
+        assert_eq!(b.orders[id - 1].reject_reason, Some(Reason::InsufficientPosition));
+        b.portfolio.positions[0].last_price = f64::NAN;
+        let id = b.submit_order(0, Side::Buy, 100.0, market, None, None, tif);
+        assert_eq!(b.orders[id - 1].reject_reason, Some(Reason::NoPrice));
+        assert!(b.live.is_empty());
+        // Each refusal is published as an Order event.
+        let mut published = 0;
+        while let Some(Event::Order(order)) = b.events.pop() {
+            assert_eq!(order.status, OrderStatus::Rejected);
+            published += 1;
+        }
+        assert_eq!(published, 3);
+    }
+
+    #[test]
+    fn a_market_buy_books_its_fill_with_commission_at_least_the_minimum() {
+        let cfg = Config {
+            initial_cash: 10_000.0,
+            commission_rate: 0.001,
+            min_commission: 5.0,
+            ..Config::default()
+        };
+        let mut b = broker(cfg);
+        let id =
+            b.submit_order(0, Side::Buy, 100.0, OrderType::Market, None, None, TimeInForce::Gtc);
+        b.index = 1;
+        b.match_order(id - 1, 11.0, 12.0, 10.0, 11.5, false);
+        let order = b.orders[id - 1];
+        assert_eq!(order.status, OrderStatus::Filled);
+        assert_eq!(order.average_fill_price, 11.0);
+        // 1_100 x 0.001 = 1.1 < 5: the minimum applies.
+        assert_eq!(b.portfolio.cash, 10_000.0 - 1_100.0 - 5.0);
+        assert!(b.live.is_empty());
+        assert!(matches!(b.events.pop(), Some(Event::Order(_)))); // accepted
+        assert!(matches!(b.events.pop(), Some(Event::Fill(f)) if f.price == 11.0));
+        assert!(matches!(b.events.pop(), Some(Event::Order(o)) if o.status == OrderStatus::Filled));
+    }
+
+    #[test]
+    fn a_buy_the_cash_cannot_pay_is_reduced_to_what_it_affords_and_the_rest_cancelled() {
+        let mut b = broker(Config { initial_cash: 1_000.0, ..Config::default() });
+        let id = b.submit_order(
+            0,
+            Side::Buy,
+            50.0,
+            OrderType::Limit,
+            Some(30.0),
+            None,
+            TimeInForce::Gtc,
+        );
+        b.index = 1;
+        b.match_order(id - 1, 25.0, 26.0, 24.0, 25.5, false);
+        let order = b.orders[id - 1];
+        assert_eq!(order.filled_quantity, 40.0); // 1_000 / 25
+        assert_eq!(order.status, OrderStatus::Cancelled);
+        assert_eq!(order.reject_reason, Some(Reason::InsufficientCash));
+    }
+
+    #[test]
+    fn a_day_order_expires_after_its_first_trading_day() {
+        let mut b = broker(Config::default());
+        let limit = Some(5.0);
+        let id = b.submit_order(0, Side::Buy, 1.0, OrderType::Limit, limit, None, TimeInForce::Day);
+        b.index = 1;
+        b.match_order(id - 1, 10.0, 10.0, 10.0, 10.0, false); // no fill; its day is 0
+        b.expire_day(0);
+        assert_eq!(b.orders[id - 1].status, OrderStatus::Pending);
+        b.expire_day(1);
+        assert_eq!(b.orders[id - 1].status, OrderStatus::Expired);
+        assert_eq!(b.orders[id - 1].reject_reason, Some(Reason::Expired));
+    }
+
+    #[test]
+    fn cancel_ends_a_live_order_once() {
+        let mut b = broker(Config::default());
+        let id = b.submit_order(0, Side::Buy, 1.0, OrderType::Market, None, None, TimeInForce::Gtc);
+        assert!(b.cancel(id));
+        assert!(!b.cancel(id));
+        assert_eq!(b.orders[id - 1].status, OrderStatus::Cancelled);
+    }
+
+    #[test]
+    fn affordable_is_the_most_whole_lots_the_cash_buys_commission_included() {
+        let cfg = Config {
+            initial_cash: 10_000.0,
+            commission_rate: 0.01,
+            lot_size: 100.0,
+            ..Config::default()
+        };
+        let b = broker(cfg);
+        // 10_000 / (10 x 1.01) = 990.1 -> 9 lots; 900 x 10 x 1.01 = 9_090 fits.
+        assert_eq!(b.affordable(10.0), 900.0);
+        assert!(b.affords(900.0, 10.0) && !b.affords(1_000.0, 10.0));
+    }
+}

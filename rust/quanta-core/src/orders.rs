@@ -238,3 +238,53 @@ pub struct Trade {
     /// `pnl / (entry_price * quantity)`.
     pub return_: f64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_and_is_the_python_enum_value() {
+        for &side in Side::ALL {
+            assert_eq!(Side::from_name(side.name()), Some(side));
+        }
+        for &kind in OrderType::ALL {
+            assert_eq!(OrderType::from_name(kind.name()), Some(kind));
+        }
+        for &tif in TimeInForce::ALL {
+            assert_eq!(TimeInForce::from_name(tif.name()), Some(tif));
+        }
+        for &status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::from_name(status.name()), Some(status));
+        }
+        for &reason in Reason::ALL {
+            assert_eq!(Reason::from_name(reason.name()), Some(reason));
+        }
+        assert_eq!(OrderType::StopLimit.name(), "stop_limit");
+        assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
+        assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
+        assert_eq!(Reason::ALL.len(), 10);
+    }
+
+    #[test]
+    fn names_are_exact_other_spellings_are_not_names() {
+        assert_eq!(Side::from_name("BUY"), None);
+        assert_eq!(OrderType::from_name("stop-limit"), None);
+        assert_eq!(TimeInForce::from_name(""), None);
+    }
+
+    #[test]
+    fn limit_and_stop_limit_take_a_limit_price_stop_and_stop_limit_a_stop_price() {
+        let takes = |kind: OrderType| (kind.uses_limit_price(), kind.uses_stop_price());
+        assert_eq!(takes(OrderType::Market), (false, false));
+        assert_eq!(takes(OrderType::Limit), (true, false));
+        assert_eq!(takes(OrderType::Stop), (false, true));
+        assert_eq!(takes(OrderType::StopLimit), (true, true));
+    }
+
+    #[test]
+    fn only_pending_and_partially_filled_orders_are_live() {
+        let live: Vec<_> = OrderStatus::ALL.iter().filter(|s| s.is_live()).collect();
+        assert_eq!(live, [&OrderStatus::Pending, &OrderStatus::PartiallyFilled]);
+    }
+}
