@@ -16,7 +16,8 @@ use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
 use quanta_core::engine::Core;
 
-use crate::engine::{BarArrays, Names, PyContext};
+use crate::bars::{BarArrays, Names};
+use crate::context::PyContext;
 use crate::errors::{internal_error, panic_message, ConfigError, DataError, QuantaError};
 
 /// A job's arrays, borrowed read-only from numpy and checked: C-contiguous (T, N).
