@@ -6,16 +6,19 @@
 //! checks (`quanta_fast._glue`, i.e. `quanta_ref.engine.check_*`), which either normalise the
 //! value or raise the reference's exception with the reference's message.
 
+use std::sync::Arc;
+
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use quanta_core::engine::Core;
 use quanta_core::execution::Target;
-use quanta_core::orders::{Order, OrderType, Reason, Side, TimeInForce};
+use quanta_core::orders::{Fill, Order, OrderType, Side, TimeInForce};
 
 use crate::bars::Names;
 use crate::errors::{internal_error, DataError};
+use crate::glue::Glue;
 
 /// One bar as `on_bar` sees it (the fields of `quanta_ref.events.BarEvent`). The engine reuses
 /// one object while no one else holds it, and makes a new one when the strategy kept the last.
@@ -69,7 +72,7 @@ pub struct PyContext {
     symbols: Py<PyTuple>,
     pub(crate) names: Vec<Py<PyString>>,
     columns: Py<PyDict>,
-    glue: Py<PyAny>,
+    glue: Arc<Glue>,
     signals: Py<PyList>,
 }
 
@@ -100,10 +103,10 @@ impl<'py> Arg<'py> {
     }
 }
 
-/// A core enum that a `ctx` argument names, and its class in `glue.ENUMS`.
+/// A core enum that a `ctx` argument names, and its Python enum class.
 trait Choice: Copy + 'static {
-    /// Position of the Python enum class in `glue.ENUMS`.
-    const ENUM: usize;
+    /// The Python enum class (`quanta_ref.orders`).
+    fn class(glue: &Glue) -> &Py<PyAny>;
     /// Every variant (the core's table).
     fn all() -> &'static [Self];
     /// The variant's name (the Python enum's value).
@@ -113,9 +116,11 @@ trait Choice: Copy + 'static {
 }
 
 macro_rules! choice {
-    ($($enum:ident = $position:literal),+) => {$(
+    ($($enum:ident = $class:ident),+) => {$(
         impl Choice for $enum {
-            const ENUM: usize = $position;
+            fn class(glue: &Glue) -> &Py<PyAny> {
+                &glue.$class
+            }
             fn all() -> &'static [Self] {
                 $enum::ALL
             }
@@ -129,7 +134,7 @@ macro_rules! choice {
     )+};
 }
 
-choice!(Side = 0, OrderType = 1, TimeInForce = 2);
+choice!(Side = side, OrderType = order_type, TimeInForce = time_in_force);
 
 impl PyContext {
     /// The context of a run over `bars` whose state is `core`.
@@ -138,7 +143,7 @@ impl PyContext {
         core: Core,
         bars: &Bound<'_, PyAny>,
         names: &Names,
-        glue: &Bound<'_, PyAny>,
+        glue: Arc<Glue>,
     ) -> Self {
         PyContext {
             core,
@@ -146,13 +151,9 @@ impl PyContext {
             symbols: names.symbols.clone_ref(py),
             names: names.names.iter().map(|n| n.clone_ref(py)).collect(),
             columns: names.columns.clone_ref(py),
-            glue: glue.clone().unbind(),
+            glue,
             signals: PyList::empty(py).unbind(),
         }
-    }
-
-    fn glue<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        self.glue.bind(py).getattr(name)
     }
 
     fn column(&self, symbol: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -162,7 +163,9 @@ impl PyContext {
                 return n.extract();
             }
         }
-        self.glue(py, "check_symbol")?
+        self.glue
+            .check_symbol
+            .bind(py)
             .call1((
                 symbol,
                 self.columns.bind(py),
@@ -191,9 +194,8 @@ impl PyContext {
                 }
             }
         }
-        let enums = self.glue(py, "ENUMS")?;
-        let member = self.glue(py, "check_choice")?.call1((
-            enums.get_item(E::ENUM)?,
+        let member = self.glue.check_choice.bind(py).call1((
+            E::class(&self.glue),
             value,
             field,
             symbol,
@@ -220,7 +222,9 @@ impl PyContext {
             }
         }
         let py = value.py();
-        self.glue(py, "check_number")?
+        self.glue
+            .check_number
+            .bind(py)
             .call1((field, value, symbol, positive, self.core.broker.index, self.core.broker.now))?
             .extract()
     }
@@ -235,57 +239,35 @@ impl PyContext {
             }
         }
         let py = order_id.py();
-        self.glue(py, "check_order_id")?
+        self.glue
+            .check_order_id
+            .bind(py)
             .call1((order_id, n_orders, self.core.broker.index, self.core.broker.now))?
             .extract()
     }
 
+    /// The reference's `Order` for `order`.
     pub(crate) fn order_object<'py>(
         &self,
         py: Python<'py>,
         order: &Order,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fields = (
-            order.order_id,
-            self.names[order.column].bind(py),
-            order.side.map(Side::name),
-            order.quantity,
-            order.filled_quantity,
-            order.order_type.name(),
-            order.limit_price,
-            order.stop_price,
-            order.time_in_force.name(),
-            order.status.name(),
-            order.reject_reason.map(Reason::name),
-            order.created_at,
-        );
-        let rest = (
-            order.filled_at,
-            order.target_quantity,
-            order.target_percent,
-            order.average_fill_price,
-            order.triggered,
-            order.eligible_bar,
-            order.active_day,
-        );
-        self.glue(py, "make_order")?.call1((fields, rest))
+        self.glue.order(py, &self.names, order)
     }
 
+    /// The reference's `Fill` for `fill`.
     pub(crate) fn fill_object<'py>(
         &self,
         py: Python<'py>,
-        fill: &quanta_core::orders::Fill,
+        fill: &Fill,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.glue(py, "make_fill")?.call1((
-            fill.order_id,
-            fill.timestamp,
-            self.names[fill.column].bind(py),
-            fill.side.name(),
-            fill.quantity,
-            fill.price,
-            fill.commission,
-            fill.tax,
-        ))
+        self.glue.fill(py, &self.names, fill)
+    }
+
+    /// A copy of the position in column `n`, as the reference's `Position`.
+    fn position_object<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyAny>> {
+        let position = &self.core.broker.portfolio.positions[n];
+        self.glue.position(py, self.names[n].bind(py), position)
     }
 
     fn submit_target(
@@ -338,9 +320,8 @@ impl PyContext {
         if kind.uses_limit_price() != limit_price.is_some()
             || kind.uses_stop_price() != stop_price.is_some()
         {
-            let member =
-                self.glue(py, "ENUMS")?.get_item(OrderType::ENUM)?.call1((kind.name(),))?;
-            self.glue(py, "check_prices")?.call1((
+            let member = self.glue.order_type.bind(py).call1((kind.name(),))?;
+            self.glue.check_prices.bind(py).call1((
                 member,
                 limit_price,
                 stop_price,
@@ -468,21 +449,19 @@ impl PyContext {
         py: Python<'py>,
         symbol: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let n = self.column(symbol)?;
-        let p = &self.core.broker.portfolio.positions[n];
-        self.glue(py, "make_position")?.call1((
-            self.names[n].bind(py),
-            p.quantity,
-            p.average_cost,
-            p.realized_pnl,
-            p.last_price,
-        ))
+        self.position_object(py, self.column(symbol)?)
     }
 
     /// Cash now.
     #[getter]
     fn cash(&self) -> f64 {
         self.core.broker.portfolio.cash
+    }
+
+    /// The run's account (`quanta_ref.api.Portfolio`), a view of this context's.
+    #[getter]
+    fn portfolio(slf: &Bound<'_, Self>) -> PyResult<Py<PyPortfolio>> {
+        Py::new(slf.py(), PyPortfolio { context: slf.clone().unbind() })
     }
 
     /// Cash plus positions at their last close.
@@ -520,7 +499,7 @@ impl PyContext {
         length: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = self.column(symbol)?;
-        self.glue(py, "history_view")?.call1((
+        self.glue.history_view.bind(py).call1((
             self.bars.bind(py),
             n,
             self.core.broker.index,
@@ -543,7 +522,7 @@ impl PyContext {
             self.column(symbol)?;
         }
         let event =
-            self.glue(py, "make_signal")?.call1((name, value, symbol, self.core.broker.now))?;
+            self.glue.make_signal.bind(py).call1((name, value, symbol, self.core.broker.now))?;
         self.signals.bind(py).append(event)
     }
 
@@ -579,19 +558,8 @@ impl PyContext {
     /// Closed round trips as `Trade` objects.
     fn _trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        let make = self.glue(py, "make_trade")?;
-        for t in &self.core.broker.portfolio.trades {
-            list.append(make.call1((
-                self.names[t.column].bind(py),
-                t.direction,
-                t.quantity,
-                t.entry_time,
-                t.entry_price,
-                t.exit_time,
-                t.exit_price,
-                t.pnl,
-                t.return_,
-            ))?)?;
+        for trade in &self.core.broker.portfolio.trades {
+            list.append(self.glue.trade(py, &self.names, trade)?)?;
         }
         Ok(list)
     }
@@ -636,5 +604,61 @@ impl PyContext {
         dict.set_item("total_tax", p.total_tax)?;
         dict.set_item("n_fills", p.transactions.len() as f64)?;
         Ok(dict)
+    }
+}
+
+/// The account of a native run (`quanta_ref.api.Portfolio`): a view of its context's
+/// portfolio, read when asked (it holds no copy).
+#[pyclass(name = "Portfolio", module = "quanta_fast._quanta_fast", frozen)]
+pub struct PyPortfolio {
+    context: Py<PyContext>,
+}
+
+#[pymethods]
+impl PyPortfolio {
+    /// Cash now.
+    #[getter]
+    fn cash(&self, py: Python<'_>) -> f64 {
+        self.context.bind(py).borrow().core.broker.portfolio.cash
+    }
+
+    /// Cash plus every position at its last close.
+    fn equity(&self, py: Python<'_>) -> f64 {
+        self.context.bind(py).borrow().core.broker.portfolio.equity()
+    }
+
+    /// A copy of the position in `symbol` (flat if never traded).
+    fn position_of<'py>(
+        &self,
+        py: Python<'py>,
+        symbol: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let context = self.context.bind(py).borrow();
+        context.position_object(py, context.column(symbol)?)
+    }
+
+    /// Whether the gross exposure after this order stays within `max_leverage` x `equity`
+    /// (`quanta_core::portfolio::Portfolio::check_margin`). `side` is a `Side` or its name.
+    #[allow(clippy::too_many_arguments)]
+    fn check_margin(
+        &self,
+        py: Python<'_>,
+        column: i64,
+        side: &Bound<'_, PyAny>,
+        quantity: f64,
+        price: f64,
+        max_leverage: f64,
+        equity: f64,
+    ) -> PyResult<bool> {
+        let context = self.context.bind(py).borrow();
+        // A column outside the panel is no symbol's: it matches none, as in the reference.
+        let column = usize::try_from(column).unwrap_or(usize::MAX);
+        let symbol = match context.names.get(column) {
+            Some(name) => name.bind(py).clone().into_any(),
+            None => py.None().into_bound(py),
+        };
+        let side: Side = context.choice(side, "side", &symbol)?;
+        let portfolio = &context.core.broker.portfolio;
+        Ok(portfolio.check_margin(column, side, quantity, price, max_leverage, equity))
     }
 }

@@ -2,23 +2,78 @@
 //! `quanta_core::engine::run` call the strategy. The context the strategy talks to is in
 //! `context.rs`.
 
-use pyo3::exceptions::PyTypeError;
+use std::sync::Arc;
+
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyList;
 
 use quanta_core::bars::BarsView;
 use quanta_core::config::{Config, FillAt, Settlement};
 use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::Event;
 
+use crate::arrays::run_jobs;
 use crate::bars::{BarArrays, Names};
 use crate::context::{PyBar, PyContext};
 use crate::errors::{catch_panic, ConfigError};
+use crate::glue::Glue;
 
-/// The settings of one engine (`quanta_ref.config.EngineConfig`, already validated).
+/// The settings of one engine and the Python helpers its runs call.
 #[pyclass(name = "Engine", module = "quanta_fast._quanta_fast", frozen)]
 pub struct PyEngine {
     config: Config,
+    glue: Arc<Glue>,
+}
+
+/// A `quanta_ref.config.EngineConfig` (already validated by the front), read by attribute name.
+#[derive(FromPyObject)]
+struct Settings {
+    initial_cash: f64,
+    commission_rate: f64,
+    min_commission: f64,
+    sell_tax_rate: f64,
+    slippage_bps: f64,
+    fill_at: String,
+    lot_size: f64,
+    fractional: bool,
+    settlement: String,
+    price_limit: Option<f64>,
+    tick_size: Option<f64>,
+    max_volume_fraction: Option<f64>,
+    allow_short: bool,
+    max_leverage: Option<f64>,
+    max_position_quantity: Option<f64>,
+    max_position_weight: Option<f64>,
+    max_order_value: Option<f64>,
+    max_drawdown_stop: Option<f64>,
+    periods_per_year: Option<f64>,
+}
+
+impl Settings {
+    /// The core's settings; a name the core does not know is a `ConfigError`.
+    fn config(self) -> PyResult<Config> {
+        Ok(Config {
+            initial_cash: self.initial_cash,
+            commission_rate: self.commission_rate,
+            min_commission: self.min_commission,
+            sell_tax_rate: self.sell_tax_rate,
+            slippage_bps: self.slippage_bps,
+            fill_at: parse(FillAt::from_name, "fill_at", &self.fill_at)?,
+            lot_size: self.lot_size,
+            fractional: self.fractional,
+            settlement: parse(Settlement::from_name, "settlement", &self.settlement)?,
+            price_limit: self.price_limit,
+            tick_size: self.tick_size,
+            max_volume_fraction: self.max_volume_fraction,
+            allow_short: self.allow_short,
+            max_leverage: self.max_leverage,
+            max_position_quantity: self.max_position_quantity,
+            max_position_weight: self.max_position_weight,
+            max_order_value: self.max_order_value,
+            max_drawdown_stop: self.max_drawdown_stop,
+            periods_per_year: self.periods_per_year,
+        })
+    }
 }
 
 /// A setting's value by name, or a `ConfigError` (the front checks them first).
@@ -28,39 +83,11 @@ fn parse<T>(from_name: fn(&str) -> Option<T>, field: &str, name: &str) -> PyResu
 
 #[pymethods]
 impl PyEngine {
-    /// Settings by name, as `EngineConfig.as_dict()` gives them.
+    /// An engine for `config` (a `quanta_ref.config.EngineConfig`); `glue` is the module
+    /// `quanta_fast._glue`, whose helpers are looked up here, once.
     #[new]
-    fn py_new(settings: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let get = |name: &str| -> PyResult<Bound<'_, PyAny>> {
-            settings
-                .get_item(name)?
-                .ok_or_else(|| PyTypeError::new_err(format!("Engine: missing setting {name:?}")))
-        };
-        let num = |name: &str| -> PyResult<f64> { get(name)?.extract() };
-        let opt = |name: &str| -> PyResult<Option<f64>> { get(name)?.extract() };
-        let text = |name: &str| -> PyResult<String> { get(name)?.extract() };
-        let config = Config {
-            initial_cash: num("initial_cash")?,
-            commission_rate: num("commission_rate")?,
-            min_commission: num("min_commission")?,
-            sell_tax_rate: num("sell_tax_rate")?,
-            slippage_bps: num("slippage_bps")?,
-            fill_at: parse(FillAt::from_name, "fill_at", &text("fill_at")?)?,
-            lot_size: num("lot_size")?,
-            fractional: get("fractional")?.extract()?,
-            settlement: parse(Settlement::from_name, "settlement", &text("settlement")?)?,
-            price_limit: opt("price_limit")?,
-            tick_size: opt("tick_size")?,
-            max_volume_fraction: opt("max_volume_fraction")?,
-            allow_short: get("allow_short")?.extract()?,
-            max_leverage: opt("max_leverage")?,
-            max_position_quantity: opt("max_position_quantity")?,
-            max_position_weight: opt("max_position_weight")?,
-            max_order_value: opt("max_order_value")?,
-            max_drawdown_stop: opt("max_drawdown_stop")?,
-            periods_per_year: opt("periods_per_year")?,
-        };
-        Ok(PyEngine { config })
+    fn py_new(config: Settings, glue: Glue) -> PyResult<Self> {
+        Ok(PyEngine { config: config.config()?, glue: Arc::new(glue) })
     }
 
     /// Run over `bars` (a `quanta_ref.Bars`) calling the given strategy callbacks (None for
@@ -71,7 +98,6 @@ impl PyEngine {
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
-        glue: &Bound<'py, PyAny>,
         on_start: Option<Bound<'py, PyAny>>,
         on_bar: Option<Bound<'py, PyAny>>,
         on_fill: Option<Bound<'py, PyAny>>,
@@ -82,7 +108,7 @@ impl PyEngine {
         let view = arrays.view();
         let names = Names::new(&arrays.symbols)?;
         let core = Core::new(self.config.clone(), &view);
-        let context = Bound::new(py, PyContext::new(py, core, bars, &names, glue))?;
+        let context = Bound::new(py, PyContext::new(py, core, bars, &names, self.glue.clone()))?;
         let mut host = PyHost {
             py,
             context: context.clone(),
@@ -98,20 +124,18 @@ impl PyEngine {
         Ok(context)
     }
 
-    /// Run array jobs natively (`quanta_ref.arrays.Signals` / `Targets`, as the tuples
-    /// `quanta_fast.engine` builds) with the GIL released, on `n_jobs` threads (None: one
-    /// per core); one finished context per job, in job order, or the exception that job
-    /// raised.
-    #[pyo3(name = "run_jobs", signature = (bars, glue, jobs, n_jobs=None))]
+    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) natively with the
+    /// GIL released, on `n_jobs` threads (None: one per core); one finished context per job,
+    /// in job order, or the exception that job raised.
+    #[pyo3(name = "run_jobs", signature = (bars, jobs, n_jobs=None))]
     fn py_run_jobs<'py>(
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
-        glue: &Bound<'py, PyAny>,
         jobs: &Bound<'py, PyList>,
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        crate::arrays::run_jobs(py, &self.config, bars, glue, jobs, n_jobs)
+        run_jobs(py, &self.config, &self.glue, bars, jobs, n_jobs)
     }
 }
 

@@ -13,6 +13,7 @@ mod bars;
 mod context;
 mod engine;
 mod errors;
+mod glue;
 mod indicators;
 mod metrics;
 
@@ -39,6 +40,7 @@ fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<context::PyContext>()?;
     m.add_class::<context::PyBar>()?;
+    m.add_class::<context::PyPortfolio>()?;
     m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
     metrics::register(m)?;
     indicators::register(m)?;
