@@ -19,7 +19,8 @@ import numpy as np
 
 from quanta_fast import _glue, _quanta_fast
 from quanta_fast.engine import _CALLBACKS, _overridden
-from quanta_cli.bench import SETTINGS, _proc_status, _release_free_memory, _reset_peak, minute_bars
+from quanta_cli.bench import _proc_status, _release_free_memory, _reset_peak
+from quanta_cli.workloads import SETTINGS, minute_bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
 
@@ -49,13 +50,13 @@ def main() -> None:
     if not _reset_peak():
         print("(cannot reset the high-water mark here: the peak column is the life-time peak)")
     strategy = SmaCross()
-    engine = _quanta_fast.Engine(EngineConfig.build(**SETTINGS).as_dict())
-    ctx = engine.run(bars, _glue, *[_overridden(strategy, name) for name in _CALLBACKS])
+    engine = _quanta_fast.Engine(EngineConfig.build(**SETTINGS), _glue)
+    ctx = engine.run(bars, *[_overridden(strategy, name) for name in _CALLBACKS])
     show("native loop (equity, cash, orders, fills kept in Rust)", last)
-    stats = ctx._stats(bars.timestamps)
-    show(f"native metrics ({len(stats)} stats)", last)
     equity, cash = ctx._take_equity(), ctx._take_cash()
     show(f"equity and cash moved out to numpy ({(equity.nbytes + cash.nbytes) / 1e6:.1f} MB)", last)
+    stats = ctx._stats(bars.timestamps, equity)
+    show(f"native metrics ({len(stats)} stats)", last)
     fills = ctx._fills()
     show(f"{len(fills):,} Fill objects", last)
     orders = ctx._orders()

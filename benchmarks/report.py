@@ -66,11 +66,11 @@ def stats_only(bars: Bars, result: BacktestResult) -> Callable[[], Any]:
 def native_loop(bars: Bars, strategy: Strategy) -> Callable[[], Any]:
     """The native bar loop alone: what `RustBackend.run` calls before the metrics and the
     result objects. Private API, used for this breakdown only."""
-    config = EngineConfig.build().as_dict()
+    config = EngineConfig.build()
     callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
 
     def run() -> Any:
-        return _quanta_fast.Engine(config).run(bars, _glue, *callbacks)
+        return _quanta_fast.Engine(config, _glue).run(bars, *callbacks)
 
     return run
 

@@ -34,9 +34,6 @@ from quanta_cli.workloads import (
     same_backtests,
 )
 
-# Imported from here by benchmarks/memory_breakdown.py.
-from quanta_cli.workloads import SETTINGS as SETTINGS, minute_bars as minute_bars
-
 
 # ============================================================================ timing
 @dataclass

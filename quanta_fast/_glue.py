@@ -1,9 +1,11 @@
 """Conversions the native engine calls at the Python edge (not a public API).
 
-The native context builds plain tuples; these turn them into the reference's own types, so
-a strategy and a result see `quanta_ref.orders.Order`, `Fill`, `Trade` and
-`quanta_ref.portfolio.Position` whichever backend ran. The argument checks the native context
-falls back to for unusual arguments are the reference's own (`quanta_ref.engine.check_*`).
+The native `Engine` reads these by name once, when it is built (`rust/quanta-py/src/glue.rs`).
+The native context builds plain tuples; the `make_*` functions turn them into the reference's
+own types, so a strategy and a result see `quanta_ref.orders.Order`, `Fill`, `Trade` and
+`quanta_ref.orders.Position` whichever backend ran. The argument checks the native context
+falls back to for unusual arguments are the reference's own (`quanta_ref.engine.check_*`), and
+the enum classes (`Side`, `OrderType`, `TimeInForce`) are the ones it parses names with.
 """
 
 from __future__ import annotations
@@ -34,11 +36,10 @@ __all__ = [
     "make_position",
     "make_signal",
     "make_trade",
-    "ENUMS",
+    "OrderType",
+    "Side",
+    "TimeInForce",
 ]
-
-#: The enum classes the native side parses by name, in a fixed order.
-ENUMS = (Side, OrderType, TimeInForce)
 
 _SIDE = {"buy": Side.BUY, "sell": Side.SELL}
 _TYPE = {m.value: m for m in OrderType}

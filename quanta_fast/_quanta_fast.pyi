@@ -2,11 +2,16 @@
 # private native surface: keep it in step with the #[pymodule] in rust/quanta-py/src/lib.rs,
 # and check it with `python -m mypy.stubtest quanta_fast._quanta_fast`.
 
+from types import ModuleType
 from typing import Any, final
 
 import numpy as np
 from numpy.typing import NDArray
 from typing_extensions import Self, disjoint_base
+
+from quanta_ref.arrays import Signals, Targets
+from quanta_ref.bars import Bars
+from quanta_ref.config import EngineConfig
 
 __all__ = [
     "version",
@@ -14,6 +19,7 @@ __all__ = [
     "Engine",
     "Context",
     "Bar",
+    "Portfolio",
     "_debug_panic",
     "compute_stats",
     "infer_periods_per_year",
@@ -56,14 +62,14 @@ def _debug_panic() -> None:
 
 @final
 class Engine:
-    """Validated settings (`EngineConfig.as_dict()`); `run` drives one backtest, `run_jobs`
-    many array jobs."""
+    """Validated settings (a `quanta_ref.config.EngineConfig`) and the helpers of
+    `quanta_fast._glue` (looked up once, here); `run` drives one backtest, `run_jobs` many
+    array jobs."""
 
-    def __new__(cls, settings: dict[str, Any]) -> Engine: ...
+    def __new__(cls, config: EngineConfig, glue: ModuleType) -> Engine: ...
     def run(
         self,
-        bars: Any,
-        glue: Any,
+        bars: Bars,
         on_start: Any,
         on_bar: Any,
         on_fill: Any,
@@ -72,13 +78,12 @@ class Engine:
     ) -> Context:
         """Run over a `quanta_ref.Bars` panel; returns the finished context."""
     def run_jobs(
-        self, bars: Any, glue: Any, jobs: list[tuple[Any, ...]], n_jobs: int | None = None
+        self, bars: Bars, jobs: list[Signals | Targets], n_jobs: int | None = None
     ) -> list[Context | BaseException]:
-        """Run array jobs natively with the GIL released, on `n_jobs` threads (None: one per
-        core). Each job is ``("signals", entries, exits, short_entries, short_exits, size,
-        size_type, stop_loss, take_profit)`` or ``("targets", weights)``, arrays C-contiguous
-        (T, N) bool / float64 as `quanta_ref.arrays` checks them. One finished context per
-        job, in job order, or the exception that job raised."""
+        """Run checked array jobs (`Signals` / `Targets`, read by attribute name) natively
+        with the GIL released, on `n_jobs` threads (None: one per core). The arrays are
+        C-contiguous (T, N) bool / float64 as `quanta_ref.arrays` checks them. One finished
+        context per job, in job order, or the exception that job raised."""
 
 @final
 class Bar:
@@ -143,6 +148,8 @@ class Context:
     @property
     def cash(self) -> float: ...
     @property
+    def portfolio(self) -> Portfolio: ...
+    @property
     def equity(self) -> float: ...
     @property
     def now(self) -> int | None: ...
@@ -161,6 +168,25 @@ class Context:
     def _stats(
         self, timestamps: NDArray[np.int64], equity: NDArray[np.float64]
     ) -> dict[str, float]: ...
+
+@final
+class Portfolio:
+    """The account of a native run, a view of its context's; see `quanta_ref.api.Portfolio`."""
+
+    @property
+    def cash(self) -> float: ...
+    def equity(self) -> float: ...
+    def position_of(self, symbol: Any) -> Any:
+        """A copy of the position (a `Position`)."""
+    def check_margin(
+        self,
+        column: int,
+        side: Any,
+        quantity: float,
+        price: float,
+        max_leverage: float,
+        equity: float,
+    ) -> bool: ...
 
 # ---------------------------------------------------------------------------------- metrics
 # rust/quanta-py/src/metrics.rs over quanta_core::metrics. The inputs must already be valid

@@ -16,13 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from quanta_fast import _glue, _quanta_fast, indicators
-from quanta_ref.api import Backend, BacktestResult, Context, Strategy
+from quanta_ref.api import Backend, BacktestResult, Context, Portfolio, Strategy
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 
-# The native context implements the whole Context interface; isinstance() should say so.
+# The native context and portfolio implement the whole Context and Portfolio interfaces;
+# isinstance() should say so.
 Context.register(_quanta_fast.Context)
+Portfolio.register(_quanta_fast.Portfolio)
 
 _CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
 
@@ -55,23 +57,6 @@ def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
     )
 
 
-def _native_job(job: Signals | Targets) -> tuple[Any, ...]:
-    """A checked array job as the tuple `_quanta_fast.Engine.run_jobs` reads."""
-    if isinstance(job, Signals):
-        return (
-            "signals",
-            job.entries,
-            job.exits,
-            job.short_entries,
-            job.short_exits,
-            job.size,
-            job.size_type,
-            job.stop_loss,
-            job.take_profit,
-        )
-    return ("targets", job.weights)
-
-
 class RustBackend(Backend):
     """The native engine (``backend="rust"``); see `quanta_ref.engine.ReferenceBackend`."""
 
@@ -79,9 +64,9 @@ class RustBackend(Backend):
     indicators = indicators
 
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
-        engine = _quanta_fast.Engine(config.as_dict())
+        engine = _quanta_fast.Engine(config, _glue)
         callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
-        return _result(bars, engine.run(bars, _glue, *callbacks))
+        return _result(bars, engine.run(bars, *callbacks))
 
     def run_jobs(
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
@@ -93,8 +78,8 @@ class RustBackend(Backend):
         arrays = [k for k, job in enumerate(jobs) if isinstance(job, (Signals, Targets))]
         native: dict[int, _quanta_fast.Context | BaseException] = {}
         if arrays:
-            engine = _quanta_fast.Engine(config.as_dict())
-            done = engine.run_jobs(bars, _glue, [_native_job(jobs[k]) for k in arrays], n_jobs)
+            engine = _quanta_fast.Engine(config, _glue)
+            done = engine.run_jobs(bars, [jobs[k] for k in arrays], n_jobs)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):

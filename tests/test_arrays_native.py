@@ -180,7 +180,7 @@ def test_the_native_run_refuses_malformed_job_arrays_with_a_data_error():
     from quanta_fast import _glue, _quanta_fast
 
     bars = synthetic(20, n_symbols=2, seed=1)
-    native = _quanta_fast.Engine(Engine().config.as_dict())
+    native = _quanta_fast.Engine(Engine().config, _glue)
     good = np.zeros((20, 2), dtype=bool)
     for bad in (
         np.zeros((20, 3), dtype=bool),
@@ -188,11 +188,10 @@ def test_the_native_run_refuses_malformed_job_arrays_with_a_data_error():
         np.zeros((20, 2), dtype=np.int8),
         np.zeros(40, dtype=bool),
     ):
-        job = ("signals", bad, good, None, None, 1.0, "percent", None, None)
         with pytest.raises(DataError, match="entries"):
-            native.run_jobs(bars, _glue, [job])
+            native.run_jobs(bars, [Signals(bad, good)])
     with pytest.raises(DataError, match="weights"):
-        native.run_jobs(bars, _glue, [("targets", np.zeros((20, 2), dtype=np.float32))])
+        native.run_jobs(bars, [Targets(np.zeros((20, 2), dtype=np.float32))])
 
 
 def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
@@ -200,20 +199,15 @@ def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
 
     bars = synthetic(100_000, seed=5, freq="1min", volatility=0.001)
     rng = np.random.default_rng(0)
-    job = (
-        "signals",
+    job = Signals(
         rng.random((bars.n_bars, 1)) < 0.01,
         rng.random((bars.n_bars, 1)) < 0.01,
-        None,
-        None,
-        1.0,
-        "percent",
-        0.01,
-        0.01,
+        stop_loss=0.01,
+        take_profit=0.01,
     )
-    native = _quanta_fast.Engine(Engine().config.as_dict())
+    native = _quanta_fast.Engine(Engine().config, _glue)
     started = time.perf_counter()
-    native.run_jobs(bars, _glue, [job], 1)
+    native.run_jobs(bars, [job], 1)
     one = time.perf_counter() - started
     jobs = [job] * max(1, int(0.5 / max(one, 1e-4)))  # about 0.5 s on one thread
 
@@ -221,7 +215,7 @@ def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
 
     def work() -> None:
         start = time.perf_counter()
-        native.run_jobs(bars, _glue, jobs, 1)
+        native.run_jobs(bars, jobs, 1)
         elapsed.append(time.perf_counter() - start)
 
     worker = threading.Thread(target=work)

@@ -9,8 +9,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use quanta_core::bars::{BarsView, Panel};
 use quanta_core::config::Config;
-use quanta_core::engine::{self, BarsView, Core, Event, Host, NS_PER_DAY};
+use quanta_core::engine::{self, Core, Host};
+use quanta_core::events::{Event, NS_PER_DAY};
 
 /// The core and the bars, and a strategy that ignores every event.
 struct Idle<'a> {
@@ -29,51 +31,28 @@ impl Host for Idle<'_> {
     }
 }
 
-/// Row-major (rows, symbols) OHLCV of a seeded walk, one-minute timestamps 390 a day.
-struct Panel {
-    timestamps: Vec<i64>,
-    fields: [Vec<f64>; 5],
-    n_symbols: usize,
-}
-
-impl Panel {
-    fn new(rows: usize, n_symbols: usize) -> Self {
-        let minute = 60_000_000_000;
-        let open_time = 19_723 * NS_PER_DAY + 570 * minute; // 2024-01-01 09:30
-        let timestamps = (0..rows as i64)
-            .map(|i| open_time + (i / 390) * NS_PER_DAY + (i % 390) * minute)
-            .collect();
-        let mut state = 7u64;
-        let mut price = vec![100.0; n_symbols];
-        let mut fields: [Vec<f64>; 5] = Default::default();
-        for _ in 0..rows {
-            for p in price.iter_mut() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let step = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.002;
-                let open = *p;
-                *p *= 1.0 + step;
-                let (high, low) = (open.max(*p) * 1.0005, open.min(*p) * 0.9995);
-                for (field, value) in fields.iter_mut().zip([open, high, low, *p, 1e6]) {
-                    field.push(value);
-                }
-            }
-        }
-        Panel { timestamps, fields, n_symbols }
-    }
-
-    fn view(&self) -> BarsView<'_> {
-        BarsView {
-            timestamps: &self.timestamps,
-            open: &self.fields[0],
-            high: &self.fields[1],
-            low: &self.fields[2],
-            close: &self.fields[3],
-            volume: &self.fields[4],
-            n_symbols: self.n_symbols,
+/// A seeded walk of one-minute bars, 390 a day, from 2024-01-01 09:30.
+fn walk(rows: usize, n_symbols: usize) -> Panel {
+    let minute = 60_000_000_000;
+    let open_time = 19_723 * NS_PER_DAY + 570 * minute; // 2024-01-01 09:30
+    let timestamps =
+        (0..rows as i64).map(|i| open_time + (i / 390) * NS_PER_DAY + (i % 390) * minute).collect();
+    let mut panel = Panel::new(timestamps, n_symbols);
+    let mut state = 7u64;
+    let mut price = vec![100.0; n_symbols];
+    for t in 0..rows {
+        for (n, p) in price.iter_mut().enumerate() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let step = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.002;
+            let open = *p;
+            *p *= 1.0 + step;
+            let (high, low) = (open.max(*p) * 1.0005, open.min(*p) * 0.9995);
+            panel.set(t, n, (open, high, low, *p, 1e6));
         }
     }
+    panel
 }
 
 fn main() {
@@ -81,7 +60,7 @@ fn main() {
     let rows = args.next().unwrap_or(491_400);
     let n_symbols = args.next().unwrap_or(1);
     let runs = args.next().unwrap_or(15);
-    let panel = Panel::new(rows, n_symbols);
+    let panel = walk(rows, n_symbols);
     let mut best = f64::INFINITY;
     let mut last_equity = 0.0;
     for _ in 0..runs {

@@ -10,17 +10,22 @@
 //!
 //! Read [`ArrayHost::on_row`] first: one row's decisions, sells then buys.
 
+use crate::bars::BarsView;
 use crate::config::Config;
-use crate::engine::{self, BarsView, Core, Event, Host, Target};
-use crate::orders::{Fill, OrderType, Side, TimeInForce};
+use crate::engine::{self, Core, Host};
+use crate::events::Event;
+use crate::execution::Target;
+use crate::orders::{named_enum, Fill, OrderType, Side, TimeInForce};
 
+named_enum! {
 /// How a signal job sizes its positions (`Signals.size_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SizeType {
     /// `order_target_percent(symbol, ±size)`: a fraction of equity.
-    Percent,
+    Percent = "percent",
     /// `order_target_quantity(symbol, ±size)`: a quantity.
-    Quantity,
+    Quantity = "quantity",
+}
 }
 
 /// A checked `quanta_ref.arrays.Signals` job: (T, N) boolean arrays, row-major.
@@ -167,18 +172,18 @@ impl<'a> ArrayHost<'a> {
     }
 
     fn is_live(&self, order_id: usize) -> bool {
-        order_id != NO_ORDER && self.core.orders[order_id - 1].status.is_live()
+        order_id != NO_ORDER && self.core.broker.orders[order_id - 1].status.is_live()
     }
 
     fn cancel(&mut self, order_id: usize) {
         if self.is_live(order_id) {
-            self.core.cancel(order_id);
+            self.core.broker.cancel(order_id);
         }
     }
 
     /// The bar of `column` at the current row: decide if it is the row's last present symbol.
     fn on_bar(&mut self, column: usize) -> Result<(), PriceError> {
-        let t = self.core.index as usize;
+        let t = self.core.broker.index as usize;
         let n_symbols = self.bars.n_symbols;
         let row = t * n_symbols;
         // Another symbol with a bar later in this row: its on_bar decides.
@@ -213,7 +218,7 @@ impl<'a> ArrayHost<'a> {
             }
             Job::Targets(job) => {
                 // ctx.equity: nothing changes it while the row decides (orders go out after).
-                let equity = self.core.portfolio.equity();
+                let equity = self.core.broker.portfolio.equity();
                 for n in 0..n_symbols {
                     if self.core.is_present(n) {
                         self.decide_target(&job, equity, t * n_symbols + n, n);
@@ -244,7 +249,7 @@ impl<'a> ArrayHost<'a> {
         let state = if self.is_live(self.live[n]) {
             self.live_target[n]
         } else {
-            self.core.portfolio.positions[n].quantity
+            self.core.broker.portfolio.positions[n].quantity
         };
         let size = job.size;
         let target = if state > 0.0 {
@@ -284,7 +289,7 @@ impl<'a> ArrayHost<'a> {
             return;
         }
         let rough = weight * equity / self.bars.close[at];
-        if rough < self.core.portfolio.positions[n].quantity {
+        if rough < self.core.broker.portfolio.positions[n].quantity {
             self.sells.push((n, weight));
         } else {
             self.buys.push((n, weight));
@@ -306,12 +311,12 @@ impl<'a> ArrayHost<'a> {
         };
         let live = self.live[n];
         if self.is_live(live) {
-            self.core.cancel(live);
+            self.core.broker.cancel(live);
         }
         let value = match target {
             Target::Percent(v) | Target::Quantity(v) => v,
         };
-        self.live[n] = self.core.submit_target(n, target, TimeInForce::Gtc);
+        self.live[n] = self.core.broker.submit_target(n, target, TimeInForce::Gtc);
         self.live_target[n] = value;
     }
 
@@ -340,7 +345,7 @@ impl<'a> ArrayHost<'a> {
     /// `SignalStrategy.place_exits`: the stop first, so that it is the older order and is
     /// matched first when both levels are inside one bar (the pessimistic reading).
     fn place_exits(&mut self, job: &Signals<'_>, n: usize) -> Result<(), PriceError> {
-        let position = self.core.portfolio.positions[n];
+        let position = self.core.broker.portfolio.positions[n];
         let (held, cost) = (position.quantity, position.average_cost);
         if held == 0.0 {
             return Ok(());
@@ -351,7 +356,7 @@ impl<'a> ArrayHost<'a> {
         if let Some(stop_loss) = job.stop_loss {
             let stop_price =
                 self.checked_price("stop_price", cost * (1.0 - direction * stop_loss), n)?;
-            self.stop[n] = self.core.submit_order(
+            self.stop[n] = self.core.broker.submit_order(
                 n,
                 side,
                 quantity,
@@ -364,7 +369,7 @@ impl<'a> ArrayHost<'a> {
         if let Some(take_profit) = job.take_profit {
             let limit_price =
                 self.checked_price("limit_price", cost * (1.0 + direction * take_profit), n)?;
-            self.limit[n] = self.core.submit_order(
+            self.limit[n] = self.core.broker.submit_order(
                 n,
                 side,
                 quantity,
@@ -382,7 +387,13 @@ impl<'a> ArrayHost<'a> {
         if value.is_finite() && value > 0.0 {
             return Ok(value);
         }
-        Err(PriceError { field, value, column: n, index: self.core.index, now: self.core.now })
+        Err(PriceError {
+            field,
+            value,
+            column: n,
+            index: self.core.broker.index,
+            now: self.core.broker.now,
+        })
     }
 
     /// `SignalStrategy.cancel_exits`.

@@ -1,5 +1,29 @@
 //! Engine settings (`quanta_ref.config.EngineConfig`), already validated by the Python front.
 
+use crate::orders::named_enum;
+
+named_enum! {
+/// When a market order trades (`EngineConfig.fill_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FillAt {
+    /// At the next bar's open.
+    NextOpen = "next_open",
+    /// At the close of the bar it was submitted on.
+    Close = "close",
+}
+}
+
+named_enum! {
+/// When bought shares may be sold (`EngineConfig.settlement`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settlement {
+    /// The same day.
+    TPlus0 = "T+0",
+    /// From the next trading day on (cash accounts only).
+    TPlus1 = "T+1",
+}
+}
+
 /// Every engine setting the loop reads. `None` means "off".
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -13,14 +37,14 @@ pub struct Config {
     pub sell_tax_rate: f64,
     /// Basis points against the trader on market and stop fills.
     pub slippage_bps: f64,
-    /// Market orders trade at the submitting bar's close (`fill_at="close"`).
-    pub fill_at_close: bool,
+    /// When market orders trade.
+    pub fill_at: FillAt,
     /// Quantity step.
     pub lot_size: f64,
     /// Non-integer quantities allowed.
     pub fractional: bool,
-    /// Shares bought today cannot be sold today.
-    pub t_plus_1: bool,
+    /// Whether shares bought today can be sold today.
+    pub settlement: Settlement,
     /// Daily limit as a fraction of the previous day's close.
     pub price_limit: Option<f64>,
     /// Tick the price limits are rounded to.
@@ -52,10 +76,10 @@ impl Default for Config {
             min_commission: 0.0,
             sell_tax_rate: 0.0,
             slippage_bps: 0.0,
-            fill_at_close: false,
+            fill_at: FillAt::NextOpen,
             lot_size: 1.0,
             fractional: false,
-            t_plus_1: false,
+            settlement: Settlement::TPlus0,
             price_limit: None,
             tick_size: None,
             max_volume_fraction: None,

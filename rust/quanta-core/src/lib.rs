@@ -6,11 +6,19 @@
 //! tests with plain `cargo test`, and knows nothing of the GIL. The PyO3 glue lives in the
 //! `quanta-py` crate, which converts at the edge and calls in here.
 //!
-//! Modules mirror the reference one for one: [`orders`], [`matching`], [`portfolio`],
-//! [`risk`], [`config`], [`engine`] (the loop), [`arrays`] (the array strategies of
-//! `quanta_ref.arrays`, run natively), [`metrics`] (statistics of a finished run) and
-//! [`indicators`] (batch and streaming). Inputs are validated by the Python front before
-//! they reach this crate; its functions document the preconditions they rely on.
+//! Modules mirror the reference one for one, with the same names:
+//! - [`bars`]: the bar panel the loop reads ([`bars::BarsView`]) and an owned one for Rust
+//!   callers ([`bars::Panel`]);
+//! - [`events`]: what the loop delivers ([`events::Event`]), its FIFO queue and the trading day;
+//! - [`orders`]: orders, fills, trades and the names of their enums;
+//! - [`execution`]: the broker (acceptance, fill prices, sizing, costs, booking);
+//! - [`portfolio`], [`risk`], [`config`];
+//! - [`engine`]: the loop ([`engine::run`]) over a [`engine::Host`];
+//! - [`arrays`]: the array strategies of `quanta_ref.arrays`, run natively;
+//! - [`metrics`]: statistics of a finished run; [`indicators`]: batch and streaming.
+//!
+//! Inputs are validated by the Python front before they reach this crate; its functions
+//! document the preconditions they rely on.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,9 +26,11 @@
 #![allow(clippy::assign_op_pattern)]
 
 pub mod arrays;
+pub mod bars;
 pub mod config;
 pub mod engine;
-pub mod matching;
+pub mod events;
+pub mod execution;
 pub mod orders;
 pub mod portfolio;
 pub mod risk;

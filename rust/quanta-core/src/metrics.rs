@@ -23,7 +23,7 @@
 //! already checked, and the Python entry point validates with the reference's own messages
 //! before calling in. The preconditions are listed on each function.
 
-pub use crate::engine::NS_PER_DAY;
+pub use crate::events::NS_PER_DAY;
 
 /// The names of the statistics, in the order of `quanta_ref.metrics.STAT_KEYS`; the order of
 /// [`Stats::values`].

@@ -3,52 +3,110 @@
 //! Symbols are carried as their column in the bar panel; the Python glue turns them back into
 //! names at the edge.
 
+/// An enum with one name per variant, as the reference spells it: from one list of
+/// `Variant = "name"` it defines the enum, `ALL`, `name()` and `from_name()`, so each enum has
+/// one table of names, shared by both directions.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $enum:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $name:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $enum {
+            $($(#[$variant_meta])* $variant,)+
+        }
+
+        impl $enum {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$enum] = &[$($enum::$variant,)+];
+
+            /// The name, as the reference spells it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($enum::$variant => $name,)+
+                }
+            }
+
+            /// The variant called `name` (exactly), if any.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some($enum::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
+
+named_enum! {
 /// Direction of an order or fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     /// Buy.
-    Buy,
+    Buy = "buy",
     /// Sell.
-    Sell,
+    Sell = "sell",
+}
 }
 
+named_enum! {
 /// How an order is priced (docs/semantics.md, section 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderType {
     /// At the next open (or this close with `fill_at="close"`).
-    Market,
+    Market = "market",
     /// At the limit price or better.
-    Limit,
+    Limit = "limit",
     /// A market order once the stop price is touched.
-    Stop,
+    Stop = "stop",
     /// A limit order once the stop price is touched.
-    StopLimit,
+    StopLimit = "stop_limit",
+}
 }
 
+named_enum! {
 /// How long an order stays live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeInForce {
     /// Good till cancelled.
-    Gtc,
+    Gtc = "gtc",
     /// To the end of its trading day.
-    Day,
+    Day = "day",
+}
 }
 
+named_enum! {
 /// Life cycle: Pending -> PartiallyFilled -> Filled, or to Cancelled, Expired, Rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderStatus {
     /// Accepted, nothing filled yet.
-    Pending,
+    Pending = "pending",
     /// Some filled, the rest live.
-    PartiallyFilled,
+    PartiallyFilled = "partially_filled",
     /// All filled.
-    Filled,
+    Filled = "filled",
     /// Ended by the strategy, or by the engine after a partial fill.
-    Cancelled,
+    Cancelled = "cancelled",
     /// A DAY order at the end of its day.
-    Expired,
+    Expired = "expired",
     /// Refused with nothing filled.
-    Rejected,
+    Rejected = "rejected",
+}
+}
+
+impl OrderType {
+    /// Whether an order of this type takes a limit price (limit and stop-limit orders).
+    pub fn uses_limit_price(self) -> bool {
+        matches!(self, OrderType::Limit | OrderType::StopLimit)
+    }
+
+    /// Whether an order of this type takes a stop price (stop and stop-limit orders).
+    pub fn uses_stop_price(self) -> bool {
+        matches!(self, OrderType::Stop | OrderType::StopLimit)
+    }
 }
 
 impl OrderStatus {
@@ -58,47 +116,31 @@ impl OrderStatus {
     }
 }
 
+named_enum! {
 /// Why the engine ended an order (`Order.reject_reason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     /// Not enough cash.
-    InsufficientCash,
+    InsufficientCash = "insufficient_cash",
     /// Not enough (sellable) position.
-    InsufficientPosition,
+    InsufficientPosition = "insufficient_position",
     /// Not a whole number of lots.
-    LotSize,
+    LotSize = "lot_size",
     /// No close seen yet for the symbol.
-    NoPrice,
+    NoPrice = "no_price",
     /// A target order with nothing to do.
-    ZeroQuantity,
+    ZeroQuantity = "zero_quantity",
     /// `max_position_quantity` or `max_position_weight`.
-    MaxPosition,
+    MaxPosition = "max_position",
     /// `max_order_value`.
-    MaxOrderValue,
+    MaxOrderValue = "max_order_value",
     /// `max_leverage`.
-    MaxLeverage,
+    MaxLeverage = "max_leverage",
     /// `max_drawdown_stop` was hit.
-    DrawdownHalt,
+    DrawdownHalt = "drawdown_halt",
     /// A DAY order outlived its day.
-    Expired,
+    Expired = "expired",
 }
-
-impl Reason {
-    /// The reason code as the reference spells it (`quanta_ref.orders.Reason`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::InsufficientCash => "insufficient_cash",
-            Reason::InsufficientPosition => "insufficient_position",
-            Reason::LotSize => "lot_size",
-            Reason::NoPrice => "no_price",
-            Reason::ZeroQuantity => "zero_quantity",
-            Reason::MaxPosition => "max_position",
-            Reason::MaxOrderValue => "max_order_value",
-            Reason::MaxLeverage => "max_leverage",
-            Reason::DrawdownHalt => "drawdown_halt",
-            Reason::Expired => "expired",
-        }
-    }
 }
 
 /// An order and its current state (`quanta_ref.orders.Order`).
@@ -195,4 +237,54 @@ pub struct Trade {
     pub pnl: f64,
     /// `pnl / (entry_price * quantity)`.
     pub return_: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_and_is_the_python_enum_value() {
+        for &side in Side::ALL {
+            assert_eq!(Side::from_name(side.name()), Some(side));
+        }
+        for &kind in OrderType::ALL {
+            assert_eq!(OrderType::from_name(kind.name()), Some(kind));
+        }
+        for &tif in TimeInForce::ALL {
+            assert_eq!(TimeInForce::from_name(tif.name()), Some(tif));
+        }
+        for &status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::from_name(status.name()), Some(status));
+        }
+        for &reason in Reason::ALL {
+            assert_eq!(Reason::from_name(reason.name()), Some(reason));
+        }
+        assert_eq!(OrderType::StopLimit.name(), "stop_limit");
+        assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
+        assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
+        assert_eq!(Reason::ALL.len(), 10);
+    }
+
+    #[test]
+    fn names_are_exact_other_spellings_are_not_names() {
+        assert_eq!(Side::from_name("BUY"), None);
+        assert_eq!(OrderType::from_name("stop-limit"), None);
+        assert_eq!(TimeInForce::from_name(""), None);
+    }
+
+    #[test]
+    fn limit_and_stop_limit_take_a_limit_price_stop_and_stop_limit_a_stop_price() {
+        let takes = |kind: OrderType| (kind.uses_limit_price(), kind.uses_stop_price());
+        assert_eq!(takes(OrderType::Market), (false, false));
+        assert_eq!(takes(OrderType::Limit), (true, false));
+        assert_eq!(takes(OrderType::Stop), (false, true));
+        assert_eq!(takes(OrderType::StopLimit), (true, true));
+    }
+
+    #[test]
+    fn only_pending_and_partially_filled_orders_are_live() {
+        let live: Vec<_> = OrderStatus::ALL.iter().filter(|s| s.is_live()).collect();
+        assert_eq!(live, [&OrderStatus::Pending, &OrderStatus::PartiallyFilled]);
+    }
 }

@@ -237,3 +237,65 @@ impl Portfolio {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(side: Side, quantity: f64, price: f64, timestamp: i64) -> Fill {
+        Fill { order_id: 1, timestamp, column: 0, side, quantity, price, commission: 0.0, tax: 0.0 }
+    }
+
+    #[test]
+    fn average_cost_on_adds_and_realized_pnl_on_a_partial_close() {
+        let mut portfolio = Portfolio::new(1, 1_000_000.0);
+        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 0);
+        portfolio.apply_fill(fill(Side::Buy, 300.0, 12.0, 1), 1);
+        // (100 x 10 + 300 x 12) / 400 = 4_600 / 400 = 11.5
+        assert_eq!(portfolio.positions[0].quantity, 400.0);
+        assert_eq!(portfolio.positions[0].average_cost, 11.5);
+        // Sold 100 at 13: (13 - 11.5) x 100 = 150; the average is kept.
+        portfolio.apply_fill(fill(Side::Sell, 100.0, 13.0, 2), 2);
+        let position = portfolio.positions[0];
+        assert_eq!((position.quantity, position.average_cost), (300.0, 11.5));
+        assert_eq!(position.realized_pnl, 150.0);
+        // Sold 300 at 14: 150 + (14 - 11.5) x 300 = 900; flat, so the average is 0.
+        portfolio.apply_fill(fill(Side::Sell, 300.0, 14.0, 3), 3);
+        let position = portfolio.positions[0];
+        assert_eq!((position.quantity, position.average_cost), (0.0, 0.0));
+        assert_eq!(position.realized_pnl, 900.0);
+        assert_eq!(portfolio.cash, 1_000_000.0 - 1_000.0 - 3_600.0 + 1_300.0 + 4_200.0);
+        // First in, first out: the 100 of the first lot, then 300 of the second.
+        let trades: Vec<_> = portfolio.trades.iter().map(|t| (t.quantity, t.pnl)).collect();
+        assert_eq!(trades, [(100.0, 300.0), (300.0, 600.0)]);
+    }
+
+    #[test]
+    fn t_plus_1_keeps_todays_buys_unsellable_until_the_next_day() {
+        let mut portfolio = Portfolio::new(1, 1_000_000.0);
+        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 5);
+        portfolio.apply_fill(fill(Side::Buy, 200.0, 10.0, 1), 6);
+        assert_eq!(portfolio.sellable(0, 6, true), 100.0); // yesterday's 100 only
+        assert_eq!(portfolio.sellable(0, 6, false), 300.0); // T+0: all of it
+        assert_eq!(portfolio.sellable(0, 7, true), 300.0); // the next day: all of it
+    }
+
+    #[test]
+    fn equity_values_open_positions_at_their_last_close() {
+        let mut portfolio = Portfolio::new(2, 10_000.0);
+        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 0);
+        portfolio.positions[0].last_price = 11.0;
+        assert_eq!(portfolio.equity(), 9_000.0 + 1_100.0);
+        assert_eq!(portfolio.equity_marking(0, 12.0), 9_000.0 + 1_200.0);
+    }
+
+    #[test]
+    fn check_margin_counts_other_symbols_at_their_last_close() {
+        // Hold 4_000 A at 10 (40_000), equity 100_000, limit 0.5 x 100_000.
+        let mut portfolio = Portfolio::new(2, 100_000.0);
+        portfolio.apply_fill(fill(Side::Buy, 4_000.0, 10.0, 0), 0);
+        portfolio.positions[0].last_price = 10.0;
+        assert!(!portfolio.check_margin(1, Side::Buy, 1_100.0, 10.0, 0.5, 100_000.0));
+        assert!(portfolio.check_margin(1, Side::Buy, 1_000.0, 10.0, 0.5, 100_000.0));
+    }
+}

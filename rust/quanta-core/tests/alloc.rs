@@ -6,8 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use quanta_core::arrays::{run_job, Job, Signals, SizeType};
+use quanta_core::bars::Panel;
 use quanta_core::config::Config;
-use quanta_core::engine::{BarsView, NS_PER_DAY};
+use quanta_core::events::NS_PER_DAY;
 
 /// The system allocator, counting the allocations made by the current thread.
 struct Counting;
@@ -59,8 +60,7 @@ fn allocations() -> usize {
 
 /// A seeded random walk of one-minute bars with a signal every few hundred bars.
 struct Data {
-    timestamps: Vec<i64>,
-    fields: [Vec<f64>; 5],
+    panel: Panel,
     entries: Vec<bool>,
     exits: Vec<bool>,
 }
@@ -74,34 +74,24 @@ fn data(n_bars: usize) -> Data {
     };
     let minute = NS_PER_DAY / 1440;
     let timestamps = (0..n_bars as i64).map(|t| 19_723 * NS_PER_DAY + t * minute).collect();
-    let mut fields: [Vec<f64>; 5] = Default::default();
+    let mut panel = Panel::new(timestamps, 1);
     let mut close = 100.0;
-    for _ in 0..n_bars {
+    for t in 0..n_bars {
         let open = close;
         close = open * (1.0 + (uniform() - 0.5) * 0.004);
         let high = open.max(close) * (1.0 + uniform() * 0.001);
         let low = open.min(close) * (1.0 - uniform() * 0.001);
-        for (k, x) in [open, high, low, close, 1e6].into_iter().enumerate() {
-            fields[k].push(x);
-        }
+        panel.set(t, 0, (open, high, low, close, 1e6));
     }
     let entries = (0..n_bars).map(|t| t % 300 == 0).collect();
     let exits = (0..n_bars).map(|t| t % 300 == 150).collect();
-    Data { timestamps, fields, entries, exits }
+    Data { panel, entries, exits }
 }
 
 /// Allocations made by one run of `n_bars` bars, and the number of fills it made.
 fn run(n_bars: usize) -> (usize, usize) {
     let data = data(n_bars);
-    let bars = BarsView {
-        timestamps: &data.timestamps,
-        open: &data.fields[0],
-        high: &data.fields[1],
-        low: &data.fields[2],
-        close: &data.fields[3],
-        volume: &data.fields[4],
-        n_symbols: 1,
-    };
+    let bars = data.panel.view();
     let job = Job::Signals(Signals {
         entries: &data.entries,
         exits: &data.exits,
@@ -116,7 +106,7 @@ fn run(n_bars: usize) -> (usize, usize) {
     let before = allocations();
     let core = run_job(cfg, bars, job).expect("no error");
     let made = allocations() - before;
-    (made, core.portfolio.transactions.len())
+    (made, core.broker.portfolio.transactions.len())
 }
 
 #[test]

@@ -6,17 +6,22 @@
 //! The arrays are read in place, without a copy. As with any code that releases the GIL over
 //! numpy memory, another Python thread must not write to them while the run lasts.
 
+use std::sync::Arc;
+
 use numpy::{Element, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::PyList;
 use rayon::prelude::*;
 
 use quanta_core::arrays::{self, Job, PriceError, Signals, SizeType, Targets};
+use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
-use quanta_core::engine::{BarsView, Core};
+use quanta_core::engine::Core;
 
-use crate::engine::{BarArrays, Names, PyContext};
+use crate::bars::{BarArrays, Names};
+use crate::context::PyContext;
 use crate::errors::{internal_error, panic_message, ConfigError, DataError, QuantaError};
+use crate::glue::Glue;
 
 /// A job's arrays, borrowed read-only from numpy and checked: C-contiguous (T, N).
 enum JobArrays<'py> {
@@ -56,54 +61,68 @@ fn panel<'py, T: Element>(
     Ok(array)
 }
 
+/// A `quanta_ref.arrays.Signals` job (already checked), read by attribute name.
+#[derive(FromPyObject)]
+struct SignalsFields<'py> {
+    entries: Bound<'py, PyAny>,
+    exits: Bound<'py, PyAny>,
+    short_entries: Bound<'py, PyAny>,
+    short_exits: Bound<'py, PyAny>,
+    size: f64,
+    size_type: String,
+    stop_loss: Option<f64>,
+    take_profit: Option<f64>,
+}
+
+/// A `quanta_ref.arrays.Targets` job (already checked), read by attribute name.
+#[derive(FromPyObject)]
+struct TargetsFields<'py> {
+    weights: Bound<'py, PyAny>,
+}
+
+/// Either kind of job: the first whose attributes the object has.
+#[derive(FromPyObject)]
+enum JobFields<'py> {
+    Signals(SignalsFields<'py>),
+    Targets(TargetsFields<'py>),
+}
+
 impl<'py> JobArrays<'py> {
-    /// A job tuple: `("signals", entries, exits, short_entries, short_exits, size, size_type,
-    /// stop_loss, take_profit)` or `("targets", weights)`.
+    /// A checked job's arrays (`Signals` or `Targets`); `position` is its place in the list.
     fn read(job: &Bound<'py, PyAny>, position: usize, shape: [usize; 2]) -> PyResult<Self> {
-        let job = job.cast::<PyTuple>().map_err(|_| {
-            ConfigError::new_err(format!("job: expected a job tuple (job {position})"))
+        let fields: JobFields<'py> = job.extract().map_err(|_| {
+            ConfigError::new_err(format!(
+                "job: expected a quanta_ref.arrays.Signals or Targets (job {position})"
+            ))
         })?;
-        let kind: String = job.get_item(0)?.extract()?;
-        let bools =
-            |k: usize, name: &str| panel::<bool>(&job.get_item(k)?, name, position, shape, "bool");
-        let optional = |k: usize, name: &str| -> PyResult<Option<PyReadonlyArray2<'py, bool>>> {
-            let value = job.get_item(k)?;
-            if value.is_none() {
-                return Ok(None);
-            }
-            panel::<bool>(&value, name, position, shape, "bool").map(Some)
+        let bools = |value: &Bound<'py, PyAny>, name: &str| {
+            panel::<bool>(value, name, position, shape, "bool")
         };
-        match (kind.as_str(), job.len()) {
-            ("signals", 9) => {
-                let size_type = match job.get_item(6)?.extract::<String>()?.as_str() {
-                    "percent" => SizeType::Percent,
-                    "quantity" => SizeType::Quantity,
-                    other => {
-                        return Err(ConfigError::new_err(format!(
-                            "size_type: must be 'percent' or 'quantity', got {other:?} (job \
-                             {position})"
-                        )))
-                    }
-                };
+        let optional = |value: &Bound<'py, PyAny>, name: &str| {
+            (!value.is_none()).then(|| bools(value, name)).transpose()
+        };
+        match fields {
+            JobFields::Signals(job) => {
+                let size_type = SizeType::from_name(&job.size_type).ok_or_else(|| {
+                    ConfigError::new_err(format!(
+                        "size_type: must be 'percent' or 'quantity', got {:?} (job {position})",
+                        job.size_type
+                    ))
+                })?;
                 Ok(JobArrays::Signals {
-                    entries: bools(1, "entries")?,
-                    exits: bools(2, "exits")?,
-                    short_entries: optional(3, "short_entries")?,
-                    short_exits: optional(4, "short_exits")?,
-                    size: job.get_item(5)?.extract()?,
+                    entries: bools(&job.entries, "entries")?,
+                    exits: bools(&job.exits, "exits")?,
+                    short_entries: optional(&job.short_entries, "short_entries")?,
+                    short_exits: optional(&job.short_exits, "short_exits")?,
+                    size: job.size,
                     size_type,
-                    stop_loss: job.get_item(7)?.extract()?,
-                    take_profit: job.get_item(8)?.extract()?,
+                    stop_loss: job.stop_loss,
+                    take_profit: job.take_profit,
                 })
             }
-            ("targets", 2) => Ok(JobArrays::Targets {
-                weights: panel::<f64>(&job.get_item(1)?, "weights", position, shape, "float64")?,
+            JobFields::Targets(job) => Ok(JobArrays::Targets {
+                weights: panel::<f64>(&job.weights, "weights", position, shape, "float64")?,
             }),
-            _ => Err(ConfigError::new_err(format!(
-                "job: expected ('signals', 8 fields) or ('targets', weights), got {kind:?} with \
-                 {} fields (job {position})",
-                job.len() - 1
-            ))),
         }
     }
 
@@ -188,8 +207,8 @@ fn run_all(
 pub fn run_jobs<'py>(
     py: Python<'py>,
     config: &Config,
+    glue: &Arc<Glue>,
     bars: &Bound<'py, PyAny>,
-    glue: &Bound<'py, PyAny>,
     jobs: &Bound<'py, PyList>,
     n_jobs: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
@@ -212,7 +231,7 @@ pub fn run_jobs<'py>(
     for result in results {
         match result {
             Ok(core) => {
-                out.append(Bound::new(py, PyContext::new(py, core, bars, &names, glue))?)?
+                out.append(Bound::new(py, PyContext::new(py, core, bars, &names, glue.clone()))?)?
             }
             Err(JobError::Price(e)) => {
                 out.append(price_error(py, glue, &names, &e).into_value(py))?
@@ -225,10 +244,9 @@ pub fn run_jobs<'py>(
 
 /// The `OrderError` the reference's `ctx.submit_order` raises for this price (its own check,
 /// `quanta_ref.engine.check_number`, called with the same arguments).
-fn price_error(py: Python<'_>, glue: &Bound<'_, PyAny>, names: &Names, e: &PriceError) -> PyErr {
-    let raised = glue.getattr("check_number").and_then(|check| {
-        check.call1((e.field, e.value, names.name(py, e.column), true, e.index, e.now))
-    });
+fn price_error(py: Python<'_>, glue: &Glue, names: &Names, e: &PriceError) -> PyErr {
+    let check = glue.check_number.bind(py);
+    let raised = check.call1((e.field, e.value, names.name(py, e.column), true, e.index, e.now));
     match raised {
         Err(error) => error,
         Ok(_) => internal_error(&format!("{}: {} was refused natively only", e.field, e.value)),

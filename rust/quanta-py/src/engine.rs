@@ -1,91 +1,93 @@
-//! The engine behind `Engine(backend="rust")`: the native context a Python strategy talks to,
-//! and the host that lets `quanta_core::engine::run` call the strategy.
-//!
-//! The context owns the run's [`Core`]; the loop borrows it only between deliveries, so a
-//! callback may call any context method. Well-formed arguments (a known `str` symbol, `"buy"`,
-//! a finite `float` or `int`) are handled here; anything else goes to the reference's own
-//! checks (`quanta_fast._glue`, i.e. `quanta_ref.engine.check_*`), which either normalise the
-//! value or raise the reference's exception with the reference's message.
+//! The engine behind `Engine(backend="rust")`: the native `Engine` and the host that lets
+//! `quanta_core::engine::run` call the strategy. The context the strategy talks to is in
+//! `context.rs`.
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyTypeError;
+use std::sync::Arc;
+
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::PyList;
 
-use quanta_core::config::Config;
-use quanta_core::engine::{self, BarsView, Core, Event, Host, Target};
-use quanta_core::orders::{Order, OrderStatus, OrderType, Side, TimeInForce};
+use quanta_core::bars::BarsView;
+use quanta_core::config::{Config, FillAt, Settlement};
+use quanta_core::engine::{self, Core, Host};
+use quanta_core::events::Event;
 
-use crate::errors::{catch_panic, DataError};
+use crate::arrays::run_jobs;
+use crate::bars::{BarArrays, Names};
+use crate::context::{PyBar, PyContext};
+use crate::errors::{catch_panic, ConfigError};
+use crate::glue::Glue;
 
-/// The settings of one engine (`quanta_ref.config.EngineConfig`, already validated).
+/// The settings of one engine and the Python helpers its runs call.
 #[pyclass(name = "Engine", module = "quanta_fast._quanta_fast", frozen)]
 pub struct PyEngine {
     config: Config,
+    glue: Arc<Glue>,
 }
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
+/// A `quanta_ref.config.EngineConfig` (already validated by the front), read by attribute name.
+#[derive(FromPyObject)]
+struct Settings {
+    initial_cash: f64,
+    commission_rate: f64,
+    min_commission: f64,
+    sell_tax_rate: f64,
+    slippage_bps: f64,
+    fill_at: String,
+    lot_size: f64,
+    fractional: bool,
+    settlement: String,
+    price_limit: Option<f64>,
+    tick_size: Option<f64>,
+    max_volume_fraction: Option<f64>,
+    allow_short: bool,
+    max_leverage: Option<f64>,
+    max_position_quantity: Option<f64>,
+    max_position_weight: Option<f64>,
+    max_order_value: Option<f64>,
+    max_drawdown_stop: Option<f64>,
+    periods_per_year: Option<f64>,
+}
+
+impl Settings {
+    /// The core's settings; a name the core does not know is a `ConfigError`.
+    fn config(self) -> PyResult<Config> {
+        Ok(Config {
+            initial_cash: self.initial_cash,
+            commission_rate: self.commission_rate,
+            min_commission: self.min_commission,
+            sell_tax_rate: self.sell_tax_rate,
+            slippage_bps: self.slippage_bps,
+            fill_at: parse(FillAt::from_name, "fill_at", &self.fill_at)?,
+            lot_size: self.lot_size,
+            fractional: self.fractional,
+            settlement: parse(Settlement::from_name, "settlement", &self.settlement)?,
+            price_limit: self.price_limit,
+            tick_size: self.tick_size,
+            max_volume_fraction: self.max_volume_fraction,
+            allow_short: self.allow_short,
+            max_leverage: self.max_leverage,
+            max_position_quantity: self.max_position_quantity,
+            max_position_weight: self.max_position_weight,
+            max_order_value: self.max_order_value,
+            max_drawdown_stop: self.max_drawdown_stop,
+            periods_per_year: self.periods_per_year,
+        })
     }
 }
 
-fn type_name(kind: OrderType) -> &'static str {
-    match kind {
-        OrderType::Market => "market",
-        OrderType::Limit => "limit",
-        OrderType::Stop => "stop",
-        OrderType::StopLimit => "stop_limit",
-    }
-}
-
-fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Pending => "pending",
-        OrderStatus::PartiallyFilled => "partially_filled",
-        OrderStatus::Filled => "filled",
-        OrderStatus::Cancelled => "cancelled",
-        OrderStatus::Expired => "expired",
-        OrderStatus::Rejected => "rejected",
-    }
+/// A setting's value by name, or a `ConfigError` (the front checks them first).
+fn parse<T>(from_name: fn(&str) -> Option<T>, field: &str, name: &str) -> PyResult<T> {
+    from_name(name).ok_or_else(|| ConfigError::new_err(format!("{field}: unknown value {name:?}")))
 }
 
 #[pymethods]
 impl PyEngine {
-    /// Settings by name, as `EngineConfig.as_dict()` gives them.
+    /// An engine for `config` (a `quanta_ref.config.EngineConfig`); `glue` is the module
+    /// `quanta_fast._glue`, whose helpers are looked up here, once.
     #[new]
-    fn py_new(settings: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let get = |name: &str| -> PyResult<Bound<'_, PyAny>> {
-            settings
-                .get_item(name)?
-                .ok_or_else(|| PyTypeError::new_err(format!("Engine: missing setting {name:?}")))
-        };
-        let num = |name: &str| -> PyResult<f64> { get(name)?.extract() };
-        let opt = |name: &str| -> PyResult<Option<f64>> { get(name)?.extract() };
-        let text = |name: &str| -> PyResult<String> { get(name)?.extract() };
-        let config = Config {
-            initial_cash: num("initial_cash")?,
-            commission_rate: num("commission_rate")?,
-            min_commission: num("min_commission")?,
-            sell_tax_rate: num("sell_tax_rate")?,
-            slippage_bps: num("slippage_bps")?,
-            fill_at_close: text("fill_at")? == "close",
-            lot_size: num("lot_size")?,
-            fractional: get("fractional")?.extract()?,
-            t_plus_1: text("settlement")? == "T+1",
-            price_limit: opt("price_limit")?,
-            tick_size: opt("tick_size")?,
-            max_volume_fraction: opt("max_volume_fraction")?,
-            allow_short: get("allow_short")?.extract()?,
-            max_leverage: opt("max_leverage")?,
-            max_position_quantity: opt("max_position_quantity")?,
-            max_position_weight: opt("max_position_weight")?,
-            max_order_value: opt("max_order_value")?,
-            max_drawdown_stop: opt("max_drawdown_stop")?,
-            periods_per_year: opt("periods_per_year")?,
-        };
-        Ok(PyEngine { config })
+    fn py_new(config: Settings, glue: Glue) -> PyResult<Self> {
+        Ok(PyEngine { config: config.config()?, glue: Arc::new(glue) })
     }
 
     /// Run over `bars` (a `quanta_ref.Bars`) calling the given strategy callbacks (None for
@@ -96,7 +98,6 @@ impl PyEngine {
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
-        glue: &Bound<'py, PyAny>,
         on_start: Option<Bound<'py, PyAny>>,
         on_bar: Option<Bound<'py, PyAny>>,
         on_fill: Option<Bound<'py, PyAny>>,
@@ -107,7 +108,7 @@ impl PyEngine {
         let view = arrays.view();
         let names = Names::new(&arrays.symbols)?;
         let core = Core::new(self.config.clone(), &view);
-        let context = Bound::new(py, PyContext::new(py, core, bars, &names, glue))?;
+        let context = Bound::new(py, PyContext::new(py, core, bars, &names, self.glue.clone()))?;
         let mut host = PyHost {
             py,
             context: context.clone(),
@@ -123,143 +124,18 @@ impl PyEngine {
         Ok(context)
     }
 
-    /// Run array jobs natively (`quanta_ref.arrays.Signals` / `Targets`, as the tuples
-    /// `quanta_fast.engine` builds) with the GIL released, on `n_jobs` threads (None: one
-    /// per core); one finished context per job, in job order, or the exception that job
-    /// raised.
-    #[pyo3(name = "run_jobs", signature = (bars, glue, jobs, n_jobs=None))]
+    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) natively with the
+    /// GIL released, on `n_jobs` threads (None: one per core); one finished context per job,
+    /// in job order, or the exception that job raised.
+    #[pyo3(name = "run_jobs", signature = (bars, jobs, n_jobs=None))]
     fn py_run_jobs<'py>(
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
-        glue: &Bound<'py, PyAny>,
         jobs: &Bound<'py, PyList>,
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        crate::arrays::run_jobs(py, &self.config, bars, glue, jobs, n_jobs)
-    }
-}
-
-/// The arrays of a `quanta_ref.Bars` panel, borrowed read-only from numpy (no copy).
-pub(crate) struct BarArrays<'py> {
-    timestamps: PyReadonlyArray1<'py, i64>,
-    fields: [PyReadonlyArray2<'py, f64>; 5],
-    /// The symbols, in data order.
-    pub symbols: Bound<'py, PyTuple>,
-}
-
-impl<'py> BarArrays<'py> {
-    /// Borrow the panel's arrays; a layout the engine cannot read in place is a `DataError`.
-    pub fn read(bars: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let timestamps: PyReadonlyArray1<'py, i64> = bars.getattr("timestamps")?.extract()?;
-        if timestamps.as_slice().is_err() {
-            return Err(DataError::new_err(
-                "timestamps: the native engine needs a contiguous int64 array",
-            ));
-        }
-        let symbols = bars.getattr("symbols")?.cast_into::<PyTuple>()?;
-        let shape = [timestamps.len(), symbols.len()];
-        let field = |name: &str| -> PyResult<PyReadonlyArray2<'py, f64>> {
-            let array: PyReadonlyArray2<'py, f64> = bars.getattr(name)?.extract()?;
-            if array.shape() != shape || !array.is_c_contiguous() || array.as_slice().is_err() {
-                return Err(DataError::new_err(format!(
-                    "{name}: the native engine reads a C-contiguous float64 panel of shape \
-                     {shape:?} (bars x symbols) in place and refuses other layouts; build the \
-                     panel with Bars.from_arrays"
-                )));
-            }
-            Ok(array)
-        };
-        let fields =
-            [field("open")?, field("high")?, field("low")?, field("close")?, field("volume")?];
-        Ok(BarArrays { timestamps, fields, symbols })
-    }
-
-    /// The panel as the core reads it.
-    pub fn view(&self) -> BarsView<'_> {
-        let slice = |k: usize| self.fields[k].as_slice().expect("checked by `read`");
-        BarsView {
-            timestamps: self.timestamps.as_slice().expect("checked by `read`"),
-            open: slice(0),
-            high: slice(1),
-            low: slice(2),
-            close: slice(3),
-            volume: slice(4),
-            n_symbols: self.symbols.len(),
-        }
-    }
-}
-
-/// The symbols of a panel as a context looks them up, built once and shared by the contexts
-/// of many runs on the same bars.
-pub(crate) struct Names {
-    symbols: Py<PyTuple>,
-    names: Vec<Py<PyString>>,
-    columns: Py<PyDict>,
-}
-
-impl Names {
-    /// From the panel's symbols (each a `str`).
-    pub fn new(symbols: &Bound<'_, PyTuple>) -> PyResult<Self> {
-        let py = symbols.py();
-        let columns = PyDict::new(py);
-        for (n, symbol) in symbols.iter().enumerate() {
-            columns.set_item(symbol, n)?;
-        }
-        let names = symbols
-            .iter()
-            .map(|s| s.cast_into::<PyString>().map(Bound::unbind))
-            .collect::<Result<_, _>>()?;
-        Ok(Names { symbols: symbols.clone().unbind(), names, columns: columns.unbind() })
-    }
-
-    /// The name of column `n`.
-    pub fn name<'py>(&self, py: Python<'py>, n: usize) -> &Bound<'py, PyString> {
-        self.names[n].bind(py)
-    }
-}
-
-/// One bar as `on_bar` sees it (the fields of `quanta_ref.events.BarEvent`). The engine reuses
-/// one object while no one else holds it, and makes a new one when the strategy kept the last.
-#[pyclass(name = "Bar", module = "quanta_fast._quanta_fast")]
-pub struct PyBar {
-    /// Timestamp, int64 ns.
-    #[pyo3(get)]
-    timestamp: i64,
-    /// Symbol.
-    #[pyo3(get)]
-    symbol: Py<PyString>,
-    /// Open.
-    #[pyo3(get)]
-    open: f64,
-    /// High.
-    #[pyo3(get)]
-    high: f64,
-    /// Low.
-    #[pyo3(get)]
-    low: f64,
-    /// Close.
-    #[pyo3(get)]
-    close: f64,
-    /// Volume.
-    #[pyo3(get)]
-    volume: f64,
-}
-
-#[pymethods]
-impl PyBar {
-    fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "Bar(timestamp={}, symbol={:?}, open={:?}, high={:?}, low={:?}, close={:?}, \
-             volume={:?})",
-            self.timestamp,
-            self.symbol.bind(py).to_string(),
-            self.open,
-            self.high,
-            self.low,
-            self.close,
-            self.volume
-        )
+        run_jobs(py, &self.config, &self.glue, bars, jobs, n_jobs)
     }
 }
 
@@ -278,10 +154,10 @@ struct PyHost<'py, 'a> {
 impl<'py> PyHost<'py, '_> {
     fn bar_object(&mut self, column: usize) -> PyResult<Bound<'py, PyBar>> {
         let context = self.context.borrow();
-        let i = context.core.index as usize;
+        let i = context.core.broker.index as usize;
         let at = i * self.bars.n_symbols + column;
         let fresh = PyBar {
-            timestamp: context.core.now,
+            timestamp: context.core.broker.now,
             symbol: context.names[column].clone_ref(self.py),
             open: self.bars.open[at],
             high: self.bars.high[at],
@@ -348,575 +224,5 @@ impl Host for PyHost<'_, '_> {
 
     fn check_interrupt(&mut self) -> PyResult<()> {
         self.py.check_signals()
-    }
-}
-
-/// The `ctx` of a run on the native engine (`quanta_ref.api.Context`).
-#[pyclass(name = "Context", module = "quanta_fast._quanta_fast")]
-pub struct PyContext {
-    core: Core,
-    bars: Py<PyAny>,
-    symbols: Py<PyTuple>,
-    names: Vec<Py<PyString>>,
-    columns: Py<PyDict>,
-    glue: Py<PyAny>,
-    signals: Py<PyList>,
-}
-
-/// An argument with a default that an explicit `None` must not select: the reference
-/// refuses `time_in_force=None`, so "left out" and "None" differ.
-pub enum Arg<'py> {
-    /// Not passed: the default applies.
-    Missing,
-    /// Passed, whatever it is (None included).
-    Given(Bound<'py, PyAny>),
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Arg<'py> {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        Ok(Arg::Given(obj.to_owned()))
-    }
-}
-
-impl<'py> Arg<'py> {
-    /// The argument, or the string `default` when it was left out.
-    fn or(self, py: Python<'py>, default: &str) -> Bound<'py, PyAny> {
-        match self {
-            Arg::Missing => PyString::new(py, default).into_any(),
-            Arg::Given(value) => value,
-        }
-    }
-}
-
-/// Which of the enums `glue.ENUMS` a choice argument belongs to.
-#[derive(Clone, Copy)]
-enum Choice {
-    Side = 0,
-    OrderType = 1,
-    TimeInForce = 2,
-}
-
-impl PyContext {
-    /// The context of a run over `bars` whose state is `core`.
-    pub(crate) fn new(
-        py: Python<'_>,
-        core: Core,
-        bars: &Bound<'_, PyAny>,
-        names: &Names,
-        glue: &Bound<'_, PyAny>,
-    ) -> Self {
-        PyContext {
-            core,
-            bars: bars.clone().unbind(),
-            symbols: names.symbols.clone_ref(py),
-            names: names.names.iter().map(|n| n.clone_ref(py)).collect(),
-            columns: names.columns.clone_ref(py),
-            glue: glue.clone().unbind(),
-            signals: PyList::empty(py).unbind(),
-        }
-    }
-
-    fn glue<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        self.glue.bind(py).getattr(name)
-    }
-
-    fn column(&self, symbol: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let py = symbol.py();
-        if symbol.is_instance_of::<PyString>() {
-            if let Some(n) = self.columns.bind(py).get_item(symbol)? {
-                return n.extract();
-            }
-        }
-        self.glue(py, "check_symbol")?
-            .call1((
-                symbol,
-                self.columns.bind(py),
-                self.symbols.bind(py),
-                self.core.index,
-                self.core.now,
-            ))?
-            .extract()
-    }
-
-    /// A choice argument by name: fast for an exact lowercase or uppercase name, else the
-    /// reference's parser (which accepts enum members and any case, or raises).
-    fn choice(
-        &self,
-        kind: Choice,
-        value: &Bound<'_, PyAny>,
-        field: &str,
-        symbol: &Bound<'_, PyAny>,
-    ) -> PyResult<String> {
-        let py = value.py();
-        if let Ok(text) = value.cast::<PyString>() {
-            let text = text.to_str()?;
-            let names: &[&str] = match kind {
-                Choice::Side => &["buy", "sell"],
-                Choice::OrderType => &["market", "limit", "stop", "stop_limit"],
-                Choice::TimeInForce => &["gtc", "day"],
-            };
-            for name in names {
-                if text == *name || text.eq_ignore_ascii_case(name) && text.is_ascii() {
-                    return Ok((*name).to_string());
-                }
-            }
-        }
-        let enums = self.glue(py, "ENUMS")?;
-        let member = self.glue(py, "check_choice")?.call1((
-            enums.get_item(kind as usize)?,
-            value,
-            field,
-            symbol,
-            self.core.index,
-            self.core.now,
-        ))?;
-        member.getattr("value")?.extract()
-    }
-
-    fn number(
-        &self,
-        field: &str,
-        value: &Bound<'_, PyAny>,
-        symbol: &Bound<'_, PyAny>,
-        positive: bool,
-    ) -> PyResult<f64> {
-        if value.is_exact_instance_of::<PyFloat>() || value.is_exact_instance_of::<PyInt>() {
-            if let Ok(x) = value.extract::<f64>() {
-                if x.is_finite() && (!positive || x > 0.0) {
-                    return Ok(x);
-                }
-            }
-        }
-        let py = value.py();
-        self.glue(py, "check_number")?
-            .call1((field, value, symbol, positive, self.core.index, self.core.now))?
-            .extract()
-    }
-
-    fn order_id(&self, order_id: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let n_orders = self.core.orders.len();
-        if order_id.is_exact_instance_of::<PyInt>() {
-            if let Ok(id) = order_id.extract::<usize>() {
-                if (1..=n_orders).contains(&id) {
-                    return Ok(id);
-                }
-            }
-        }
-        let py = order_id.py();
-        self.glue(py, "check_order_id")?
-            .call1((order_id, n_orders, self.core.index, self.core.now))?
-            .extract()
-    }
-
-    fn order_object<'py>(&self, py: Python<'py>, order: &Order) -> PyResult<Bound<'py, PyAny>> {
-        let fields = (
-            order.order_id,
-            self.names[order.column].bind(py),
-            order.side.map(side_name),
-            order.quantity,
-            order.filled_quantity,
-            type_name(order.order_type),
-            order.limit_price,
-            order.stop_price,
-            match order.time_in_force {
-                TimeInForce::Gtc => "gtc",
-                TimeInForce::Day => "day",
-            },
-            status_name(order.status),
-            order.reject_reason.map(|r| r.as_str()),
-            order.created_at,
-        );
-        let rest = (
-            order.filled_at,
-            order.target_quantity,
-            order.target_percent,
-            order.average_fill_price,
-            order.triggered,
-            order.eligible_bar,
-            order.active_day,
-        );
-        self.glue(py, "make_order")?.call1((fields, rest))
-    }
-
-    fn fill_object<'py>(
-        &self,
-        py: Python<'py>,
-        fill: &quanta_core::orders::Fill,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.glue(py, "make_fill")?.call1((
-            fill.order_id,
-            fill.timestamp,
-            self.names[fill.column].bind(py),
-            side_name(fill.side),
-            fill.quantity,
-            fill.price,
-            fill.commission,
-            fill.tax,
-        ))
-    }
-
-    fn submit_target(
-        &mut self,
-        symbol: &Bound<'_, PyAny>,
-        field: &str,
-        value: &Bound<'_, PyAny>,
-        time_in_force: &Bound<'_, PyAny>,
-    ) -> PyResult<usize> {
-        let column = self.column(symbol)?;
-        let tif = self.choice(Choice::TimeInForce, time_in_force, "time_in_force", symbol)?;
-        let value = self.number(field, value, symbol, false)?;
-        let target = if field == "target_quantity" {
-            Target::Quantity(value)
-        } else {
-            Target::Percent(value)
-        };
-        Ok(self.core.submit_target(column, target, parse_tif(&tif)))
-    }
-}
-
-fn parse_tif(name: &str) -> TimeInForce {
-    if name == "day" {
-        TimeInForce::Day
-    } else {
-        TimeInForce::Gtc
-    }
-}
-
-#[pymethods]
-impl PyContext {
-    /// See `quanta_ref.api.Context.submit_order`.
-    #[pyo3(
-        text_signature = "(self, symbol, side, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
-    )]
-    #[pyo3(signature = (symbol, side, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
-    #[allow(clippy::too_many_arguments)]
-    fn submit_order<'py>(
-        &mut self,
-        symbol: &Bound<'py, PyAny>,
-        side: &Bound<'py, PyAny>,
-        quantity: &Bound<'py, PyAny>,
-        order_type: Arg<'py>,
-        limit_price: Option<&Bound<'py, PyAny>>,
-        stop_price: Option<&Bound<'py, PyAny>>,
-        time_in_force: Arg<'py>,
-    ) -> PyResult<usize> {
-        let py = symbol.py();
-        let column = self.column(symbol)?;
-        let side = self.choice(Choice::Side, side, "side", symbol)?;
-        let order_type = order_type.or(py, "market");
-        let kind = self.choice(Choice::OrderType, &order_type, "order_type", symbol)?;
-        let time_in_force = time_in_force.or(py, "gtc");
-        let tif = self.choice(Choice::TimeInForce, &time_in_force, "time_in_force", symbol)?;
-        let quantity = self.number("quantity", quantity, symbol, true)?;
-        let kind = match kind.as_str() {
-            "market" => OrderType::Market,
-            "limit" => OrderType::Limit,
-            "stop" => OrderType::Stop,
-            _ => OrderType::StopLimit,
-        };
-        let needs_limit = matches!(kind, OrderType::Limit | OrderType::StopLimit);
-        let needs_stop = matches!(kind, OrderType::Stop | OrderType::StopLimit);
-        let limit_price = limit_price.filter(|p| !p.is_none());
-        let stop_price = stop_price.filter(|p| !p.is_none());
-        if needs_limit != limit_price.is_some() || needs_stop != stop_price.is_some() {
-            let member = self.glue(py, "ENUMS")?.get_item(1)?.call1((type_name(kind),))?;
-            self.glue(py, "check_prices")?.call1((
-                member,
-                limit_price,
-                stop_price,
-                symbol,
-                self.core.index,
-                self.core.now,
-            ))?;
-        }
-        let limit = limit_price.map(|p| self.number("limit_price", p, symbol, true)).transpose()?;
-        let stop = stop_price.map(|p| self.number("stop_price", p, symbol, true)).transpose()?;
-        let side = if side == "buy" { Side::Buy } else { Side::Sell };
-        Ok(self.core.submit_order(column, side, quantity, kind, limit, stop, parse_tif(&tif)))
-    }
-
-    /// `submit_order(symbol, "buy", ...)`.
-    #[pyo3(
-        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
-    )]
-    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
-    fn buy<'py>(
-        &mut self,
-        symbol: &Bound<'py, PyAny>,
-        quantity: &Bound<'py, PyAny>,
-        order_type: Arg<'py>,
-        limit_price: Option<&Bound<'py, PyAny>>,
-        stop_price: Option<&Bound<'py, PyAny>>,
-        time_in_force: Arg<'py>,
-    ) -> PyResult<usize> {
-        let side = PyString::new(symbol.py(), "buy");
-        self.submit_order(
-            symbol,
-            side.as_any(),
-            quantity,
-            order_type,
-            limit_price,
-            stop_price,
-            time_in_force,
-        )
-    }
-
-    /// `submit_order(symbol, "sell", ...)`.
-    #[pyo3(
-        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
-    )]
-    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
-    fn sell<'py>(
-        &mut self,
-        symbol: &Bound<'py, PyAny>,
-        quantity: &Bound<'py, PyAny>,
-        order_type: Arg<'py>,
-        limit_price: Option<&Bound<'py, PyAny>>,
-        stop_price: Option<&Bound<'py, PyAny>>,
-        time_in_force: Arg<'py>,
-    ) -> PyResult<usize> {
-        let side = PyString::new(symbol.py(), "sell");
-        self.submit_order(
-            symbol,
-            side.as_any(),
-            quantity,
-            order_type,
-            limit_price,
-            stop_price,
-            time_in_force,
-        )
-    }
-
-    /// See `quanta_ref.api.Context.cancel`.
-    fn cancel(&mut self, order_id: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let id = self.order_id(order_id)?;
-        Ok(self.core.cancel(id))
-    }
-
-    /// See `quanta_ref.api.Context.order_target_quantity`.
-    #[pyo3(text_signature = "(self, symbol, quantity, time_in_force='gtc')")]
-    #[pyo3(signature = (symbol, quantity, time_in_force=Arg::Missing))]
-    fn order_target_quantity<'py>(
-        &mut self,
-        symbol: &Bound<'py, PyAny>,
-        quantity: &Bound<'py, PyAny>,
-        time_in_force: Arg<'py>,
-    ) -> PyResult<usize> {
-        let tif = time_in_force.or(symbol.py(), "gtc");
-        self.submit_target(symbol, "target_quantity", quantity, &tif)
-    }
-
-    /// See `quanta_ref.api.Context.order_target_percent`.
-    #[pyo3(text_signature = "(self, symbol, weight, time_in_force='gtc')")]
-    #[pyo3(signature = (symbol, weight, time_in_force=Arg::Missing))]
-    fn order_target_percent<'py>(
-        &mut self,
-        symbol: &Bound<'py, PyAny>,
-        weight: &Bound<'py, PyAny>,
-        time_in_force: Arg<'py>,
-    ) -> PyResult<usize> {
-        let tif = time_in_force.or(symbol.py(), "gtc");
-        self.submit_target(symbol, "target_percent", weight, &tif)
-    }
-
-    /// Snapshots of the live orders, oldest first.
-    fn open_orders<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for &id in &self.core.live {
-            list.append(self.order_object(py, &self.core.orders[id])?)?;
-        }
-        Ok(list)
-    }
-
-    /// A snapshot of one order.
-    fn get_order<'py>(
-        &self,
-        py: Python<'py>,
-        order_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let id = self.order_id(order_id)?;
-        self.order_object(py, &self.core.orders[id - 1])
-    }
-
-    /// Quantity held (negative when short).
-    fn position(&self, symbol: &Bound<'_, PyAny>) -> PyResult<f64> {
-        Ok(self.core.portfolio.positions[self.column(symbol)?].quantity)
-    }
-
-    /// A copy of the symbol's position.
-    fn get_position<'py>(
-        &self,
-        py: Python<'py>,
-        symbol: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let n = self.column(symbol)?;
-        let p = &self.core.portfolio.positions[n];
-        self.glue(py, "make_position")?.call1((
-            self.names[n].bind(py),
-            p.quantity,
-            p.average_cost,
-            p.realized_pnl,
-            p.last_price,
-        ))
-    }
-
-    /// Cash now.
-    #[getter]
-    fn cash(&self) -> f64 {
-        self.core.portfolio.cash
-    }
-
-    /// Cash plus positions at their last close.
-    #[getter]
-    fn equity(&self) -> f64 {
-        self.core.portfolio.equity()
-    }
-
-    /// Timestamp of the current bar; None in `on_start`.
-    #[getter]
-    fn now(&self) -> Option<i64> {
-        (self.core.index >= 0).then_some(self.core.now)
-    }
-
-    /// Row of the current bar (-1 in `on_start`).
-    #[getter]
-    fn bar_index(&self) -> i64 {
-        self.core.index
-    }
-
-    /// The symbols of the data, in data order.
-    #[getter]
-    fn symbols<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
-        self.symbols.bind(py).clone()
-    }
-
-    /// Read-only view of `field` for `symbol` up to the current bar.
-    #[pyo3(text_signature = "(self, symbol, field='close', length=None)")]
-    #[pyo3(signature = (symbol, field=Arg::Missing, length=None))]
-    fn history<'py>(
-        &self,
-        py: Python<'py>,
-        symbol: &Bound<'py, PyAny>,
-        field: Arg<'py>,
-        length: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let n = self.column(symbol)?;
-        self.glue(py, "history_view")?.call1((
-            self.bars.bind(py),
-            n,
-            self.core.index,
-            field.or(py, "close"),
-            length,
-        ))
-    }
-
-    /// Record a named number at the current bar.
-    #[pyo3(signature = (name, value, symbol=None))]
-    fn signal(
-        &self,
-        py: Python<'_>,
-        name: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-        symbol: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let symbol = symbol.filter(|s| !s.is_none());
-        if let Some(symbol) = symbol {
-            self.column(symbol)?;
-        }
-        let event = self.glue(py, "make_signal")?.call1((name, value, symbol, self.core.now))?;
-        self.signals.bind(py).append(event)
-    }
-
-    // ---------------------------------------------------------------- results (private)
-    /// Equity at each row's close (moved out: call once).
-    fn _take_equity<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_vec(py, std::mem::take(&mut self.core.equity))
-    }
-
-    /// Cash at each row's close (moved out: call once).
-    fn _take_cash<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_vec(py, std::mem::take(&mut self.core.cash))
-    }
-
-    /// Every fill as `Fill` objects.
-    fn _fills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for fill in &self.core.portfolio.transactions {
-            list.append(self.fill_object(py, fill)?)?;
-        }
-        Ok(list)
-    }
-
-    /// Every order, final state, as `Order` objects.
-    fn _orders<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for order in &self.core.orders {
-            list.append(self.order_object(py, order)?)?;
-        }
-        Ok(list)
-    }
-
-    /// Closed round trips as `Trade` objects.
-    fn _trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        let make = self.glue(py, "make_trade")?;
-        for t in &self.core.portfolio.trades {
-            list.append(make.call1((
-                self.names[t.column].bind(py),
-                t.direction,
-                t.quantity,
-                t.entry_time,
-                t.entry_price,
-                t.exit_time,
-                t.exit_price,
-                t.pnl,
-                t.return_,
-            ))?)?;
-        }
-        Ok(list)
-    }
-
-    /// Recorded signals, in order.
-    fn _signals<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
-        self.signals.bind(py).clone()
-    }
-
-    /// The run's statistics (`quanta_ref.metrics.compute_stats` plus total_commission,
-    /// total_tax and n_fills, as the reference's result has them), from the equity curve
-    /// `_take_equity` handed out.
-    fn _stats<'py>(
-        &self,
-        py: Python<'py>,
-        timestamps: PyReadonlyArray1<'py, i64>,
-        equity: PyReadonlyArray1<'py, f64>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let core = &self.core;
-        let p = &core.portfolio;
-        let timestamps = timestamps.as_slice().map_err(|_| {
-            DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
-        })?;
-        let equity = equity.as_slice().map_err(|_| {
-            DataError::new_err("equity: the native engine needs a contiguous float64 array")
-        })?;
-        let pnls: Vec<f64> = p.trades.iter().map(|t| t.pnl).collect();
-        let stats = quanta_core::metrics::compute_stats(
-            timestamps,
-            equity,
-            core.cfg.initial_cash,
-            &pnls,
-            p.traded_value,
-            core.bars_in_market,
-            core.cfg.periods_per_year,
-        );
-        let dict = PyDict::new(py);
-        for (key, value) in stats.entries() {
-            dict.set_item(key, value)?;
-        }
-        dict.set_item("total_commission", p.total_commission)?;
-        dict.set_item("total_tax", p.total_tax)?;
-        dict.set_item("n_fills", p.transactions.len() as f64)?;
-        Ok(dict)
     }
 }

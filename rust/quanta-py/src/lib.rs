@@ -9,8 +9,11 @@
 use pyo3::prelude::*;
 
 mod arrays;
+mod bars;
+mod context;
 mod engine;
 mod errors;
+mod glue;
 mod indicators;
 mod metrics;
 
@@ -35,8 +38,9 @@ fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_version, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEngine>()?;
-    m.add_class::<engine::PyContext>()?;
-    m.add_class::<engine::PyBar>()?;
+    m.add_class::<context::PyContext>()?;
+    m.add_class::<context::PyBar>()?;
+    m.add_class::<context::PyPortfolio>()?;
     m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
     metrics::register(m)?;
     indicators::register(m)?;

@@ -1,0 +1,90 @@
+//! The bar panel the loop reads (`quanta_ref.bars`): T timestamps x N symbols, row-major.
+
+/// A read-only view of a validated bar panel: T timestamps x N symbols, row-major (T, N).
+#[derive(Clone, Copy, Debug)]
+pub struct BarsView<'a> {
+    /// Strictly ascending int64 nanoseconds, length T.
+    pub timestamps: &'a [i64],
+    /// Opens, length T x N (NaN where a symbol has no bar).
+    pub open: &'a [f64],
+    /// Highs.
+    pub high: &'a [f64],
+    /// Lows.
+    pub low: &'a [f64],
+    /// Closes (NaN marks a missing bar).
+    pub close: &'a [f64],
+    /// Volumes.
+    pub volume: &'a [f64],
+    /// N.
+    pub n_symbols: usize,
+}
+
+impl BarsView<'_> {
+    /// T.
+    pub fn n_bars(&self) -> usize {
+        self.timestamps.len()
+    }
+}
+
+/// One bar's (open, high, low, close, volume).
+pub type Ohlcv = (f64, f64, f64, f64, f64);
+
+/// An owned bar panel, for Rust callers (tests, examples, benchmarks): the arrays a
+/// [`BarsView`] borrows, built bar by bar. Python runs borrow numpy's arrays instead.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Panel {
+    /// Strictly ascending int64 nanoseconds, length T.
+    pub timestamps: Vec<i64>,
+    /// Opens, row-major (T, N).
+    pub open: Vec<f64>,
+    /// Highs.
+    pub high: Vec<f64>,
+    /// Lows.
+    pub low: Vec<f64>,
+    /// Closes.
+    pub close: Vec<f64>,
+    /// Volumes.
+    pub volume: Vec<f64>,
+    /// N.
+    pub n_symbols: usize,
+}
+
+impl Panel {
+    /// A panel of `n_symbols` symbols at `timestamps` in which every bar is missing (NaN).
+    pub fn new(timestamps: Vec<i64>, n_symbols: usize) -> Self {
+        let size = timestamps.len() * n_symbols;
+        Panel {
+            timestamps,
+            open: vec![f64::NAN; size],
+            high: vec![f64::NAN; size],
+            low: vec![f64::NAN; size],
+            close: vec![f64::NAN; size],
+            volume: vec![f64::NAN; size],
+            n_symbols,
+        }
+    }
+
+    /// Set the bar of symbol `column` at row `row`.
+    pub fn set(&mut self, row: usize, column: usize, bar: Ohlcv) {
+        let at = row * self.n_symbols + column;
+        let (open, high, low, close, volume) = bar;
+        self.open[at] = open;
+        self.high[at] = high;
+        self.low[at] = low;
+        self.close[at] = close;
+        self.volume[at] = volume;
+    }
+
+    /// The panel as the engine reads it.
+    pub fn view(&self) -> BarsView<'_> {
+        BarsView {
+            timestamps: &self.timestamps,
+            open: &self.open,
+            high: &self.high,
+            low: &self.low,
+            close: &self.close,
+            volume: &self.volume,
+            n_symbols: self.n_symbols,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! What the loop delivers to the strategy (`quanta_ref.events`): the events, and the timeline
+//! helpers that tell a row's trading day.
+
+use std::collections::VecDeque;
+
+use crate::orders::{Fill, Order};
+
+/// Nanoseconds in one calendar day; trading day = floor(timestamp / NS_PER_DAY).
+pub const NS_PER_DAY: i64 = 86_400_000_000_000;
+
+/// What the core publishes for the strategy (the reference's bus events).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Event {
+    /// Before the first bar (`on_start`).
+    Start,
+    /// A new trading day begins: the core expires yesterday's DAY orders.
+    Day(i64),
+    /// After the last bar (`on_end`).
+    End,
+    /// The bar of this column at the current row is complete (`on_bar`).
+    Bar(usize),
+    /// An order changed status; a snapshot taken at the change (`on_order`).
+    Order(Order),
+    /// An order traded (`on_fill`).
+    Fill(Fill),
+}
+
+/// Trading day of a timestamp (floor division, also before 1970).
+pub fn trading_day(timestamp: i64) -> i64 {
+    timestamp.div_euclid(NS_PER_DAY)
+}
+
+/// Events waiting for delivery, first in first out: what is published during a delivery is
+/// delivered after it, as on the reference's event bus.
+#[derive(Clone, Debug, Default)]
+pub struct EventQueue {
+    events: VecDeque<Event>,
+}
+
+impl EventQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        EventQueue { events: VecDeque::new() }
+    }
+
+    /// Add `event` at the back.
+    #[inline]
+    pub fn push(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    /// The oldest event, taken out; None when the queue is empty.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether nothing waits.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Drop everything that waits (a failed delivery ends the run).
+    pub fn clear(&mut self) {
+        self.events.clear();
+    }
+}

@@ -1,0 +1,664 @@
+//! The `ctx` of a native run (`quanta_ref.api.Context`) and the bar object `on_bar` receives.
+//!
+//! The context owns the run's [`Core`]; the loop borrows it only between deliveries, so a
+//! callback may call any context method. Well-formed arguments (a known `str` symbol, `"buy"`,
+//! a finite `float` or `int`) are handled here; anything else goes to the reference's own
+//! checks (`quanta_fast._glue`, i.e. `quanta_ref.engine.check_*`), which either normalise the
+//! value or raise the reference's exception with the reference's message.
+
+use std::sync::Arc;
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use quanta_core::engine::Core;
+use quanta_core::execution::Target;
+use quanta_core::orders::{Fill, Order, OrderType, Side, TimeInForce};
+
+use crate::bars::Names;
+use crate::errors::{internal_error, DataError};
+use crate::glue::Glue;
+
+/// One bar as `on_bar` sees it (the fields of `quanta_ref.events.BarEvent`). The engine reuses
+/// one object while no one else holds it, and makes a new one when the strategy kept the last.
+#[pyclass(name = "Bar", module = "quanta_fast._quanta_fast")]
+pub struct PyBar {
+    /// Timestamp, int64 ns.
+    #[pyo3(get)]
+    pub(crate) timestamp: i64,
+    /// Symbol.
+    #[pyo3(get)]
+    pub(crate) symbol: Py<PyString>,
+    /// Open.
+    #[pyo3(get)]
+    pub(crate) open: f64,
+    /// High.
+    #[pyo3(get)]
+    pub(crate) high: f64,
+    /// Low.
+    #[pyo3(get)]
+    pub(crate) low: f64,
+    /// Close.
+    #[pyo3(get)]
+    pub(crate) close: f64,
+    /// Volume.
+    #[pyo3(get)]
+    pub(crate) volume: f64,
+}
+
+#[pymethods]
+impl PyBar {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "Bar(timestamp={}, symbol={:?}, open={:?}, high={:?}, low={:?}, close={:?}, \
+             volume={:?})",
+            self.timestamp,
+            self.symbol.bind(py).to_string(),
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume
+        )
+    }
+}
+
+/// The `ctx` of a run on the native engine (`quanta_ref.api.Context`).
+#[pyclass(name = "Context", module = "quanta_fast._quanta_fast")]
+pub struct PyContext {
+    pub(crate) core: Core,
+    pub(crate) bars: Py<PyAny>,
+    symbols: Py<PyTuple>,
+    pub(crate) names: Vec<Py<PyString>>,
+    columns: Py<PyDict>,
+    glue: Arc<Glue>,
+    signals: Py<PyList>,
+}
+
+/// An argument with a default that an explicit `None` must not select: the reference
+/// refuses `time_in_force=None`, so "left out" and "None" differ.
+pub enum Arg<'py> {
+    /// Not passed: the default applies.
+    Missing,
+    /// Passed, whatever it is (None included).
+    Given(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Arg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Arg::Given(obj.to_owned()))
+    }
+}
+
+impl<'py> Arg<'py> {
+    /// The argument, or the string `default` when it was left out.
+    fn or(self, py: Python<'py>, default: &str) -> Bound<'py, PyAny> {
+        match self {
+            Arg::Missing => PyString::new(py, default).into_any(),
+            Arg::Given(value) => value,
+        }
+    }
+}
+
+/// A core enum that a `ctx` argument names, and its Python enum class.
+trait Choice: Copy + 'static {
+    /// The Python enum class (`quanta_ref.orders`).
+    fn class(glue: &Glue) -> &Py<PyAny>;
+    /// Every variant (the core's table).
+    fn all() -> &'static [Self];
+    /// The variant's name (the Python enum's value).
+    fn name(self) -> &'static str;
+    /// The variant of a Python enum value.
+    fn from_name(name: &str) -> Option<Self>;
+}
+
+macro_rules! choice {
+    ($($enum:ident = $class:ident),+) => {$(
+        impl Choice for $enum {
+            fn class(glue: &Glue) -> &Py<PyAny> {
+                &glue.$class
+            }
+            fn all() -> &'static [Self] {
+                $enum::ALL
+            }
+            fn name(self) -> &'static str {
+                $enum::name(self)
+            }
+            fn from_name(name: &str) -> Option<Self> {
+                $enum::from_name(name)
+            }
+        }
+    )+};
+}
+
+choice!(Side = side, OrderType = order_type, TimeInForce = time_in_force);
+
+impl PyContext {
+    /// The context of a run over `bars` whose state is `core`.
+    pub(crate) fn new(
+        py: Python<'_>,
+        core: Core,
+        bars: &Bound<'_, PyAny>,
+        names: &Names,
+        glue: Arc<Glue>,
+    ) -> Self {
+        PyContext {
+            core,
+            bars: bars.clone().unbind(),
+            symbols: names.symbols.clone_ref(py),
+            names: names.names.iter().map(|n| n.clone_ref(py)).collect(),
+            columns: names.columns.clone_ref(py),
+            glue,
+            signals: PyList::empty(py).unbind(),
+        }
+    }
+
+    fn column(&self, symbol: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let py = symbol.py();
+        if symbol.is_instance_of::<PyString>() {
+            if let Some(n) = self.columns.bind(py).get_item(symbol)? {
+                return n.extract();
+            }
+        }
+        self.glue
+            .check_symbol
+            .bind(py)
+            .call1((
+                symbol,
+                self.columns.bind(py),
+                self.symbols.bind(py),
+                self.core.broker.index,
+                self.core.broker.now,
+            ))?
+            .extract()
+    }
+
+    /// A choice argument by name: fast for an exact lowercase or uppercase name, else the
+    /// reference's parser (which accepts enum members and any case, or raises).
+    fn choice<E: Choice>(
+        &self,
+        value: &Bound<'_, PyAny>,
+        field: &str,
+        symbol: &Bound<'_, PyAny>,
+    ) -> PyResult<E> {
+        let py = value.py();
+        if let Ok(text) = value.cast::<PyString>() {
+            let text = text.to_str()?;
+            for &variant in E::all() {
+                let name = variant.name();
+                if text == name || text.eq_ignore_ascii_case(name) && text.is_ascii() {
+                    return Ok(variant);
+                }
+            }
+        }
+        let member = self.glue.check_choice.bind(py).call1((
+            E::class(&self.glue),
+            value,
+            field,
+            symbol,
+            self.core.broker.index,
+            self.core.broker.now,
+        ))?;
+        let name: String = member.getattr("value")?.extract()?;
+        E::from_name(&name)
+            .ok_or_else(|| internal_error(&format!("{field}: unknown enum value {name:?}")))
+    }
+
+    fn number(
+        &self,
+        field: &str,
+        value: &Bound<'_, PyAny>,
+        symbol: &Bound<'_, PyAny>,
+        positive: bool,
+    ) -> PyResult<f64> {
+        if value.is_exact_instance_of::<PyFloat>() || value.is_exact_instance_of::<PyInt>() {
+            if let Ok(x) = value.extract::<f64>() {
+                if x.is_finite() && (!positive || x > 0.0) {
+                    return Ok(x);
+                }
+            }
+        }
+        let py = value.py();
+        self.glue
+            .check_number
+            .bind(py)
+            .call1((field, value, symbol, positive, self.core.broker.index, self.core.broker.now))?
+            .extract()
+    }
+
+    fn order_id(&self, order_id: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let n_orders = self.core.broker.orders.len();
+        if order_id.is_exact_instance_of::<PyInt>() {
+            if let Ok(id) = order_id.extract::<usize>() {
+                if (1..=n_orders).contains(&id) {
+                    return Ok(id);
+                }
+            }
+        }
+        let py = order_id.py();
+        self.glue
+            .check_order_id
+            .bind(py)
+            .call1((order_id, n_orders, self.core.broker.index, self.core.broker.now))?
+            .extract()
+    }
+
+    /// The reference's `Order` for `order`.
+    pub(crate) fn order_object<'py>(
+        &self,
+        py: Python<'py>,
+        order: &Order,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.glue.order(py, &self.names, order)
+    }
+
+    /// The reference's `Fill` for `fill`.
+    pub(crate) fn fill_object<'py>(
+        &self,
+        py: Python<'py>,
+        fill: &Fill,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.glue.fill(py, &self.names, fill)
+    }
+
+    /// A copy of the position in column `n`, as the reference's `Position`.
+    fn position_object<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyAny>> {
+        let position = &self.core.broker.portfolio.positions[n];
+        self.glue.position(py, self.names[n].bind(py), position)
+    }
+
+    fn submit_target(
+        &mut self,
+        symbol: &Bound<'_, PyAny>,
+        field: &str,
+        value: &Bound<'_, PyAny>,
+        time_in_force: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let column = self.column(symbol)?;
+        let tif = self.choice(time_in_force, "time_in_force", symbol)?;
+        let value = self.number(field, value, symbol, false)?;
+        let target = if field == "target_quantity" {
+            Target::Quantity(value)
+        } else {
+            Target::Percent(value)
+        };
+        Ok(self.core.broker.submit_target(column, target, tif))
+    }
+}
+
+#[pymethods]
+impl PyContext {
+    /// See `quanta_ref.api.Context.submit_order`.
+    #[pyo3(
+        text_signature = "(self, symbol, side, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+    )]
+    #[pyo3(signature = (symbol, side, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_order<'py>(
+        &mut self,
+        symbol: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        order_type: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
+    ) -> PyResult<usize> {
+        let py = symbol.py();
+        let column = self.column(symbol)?;
+        let side: Side = self.choice(side, "side", symbol)?;
+        let order_type = order_type.or(py, "market");
+        let kind: OrderType = self.choice(&order_type, "order_type", symbol)?;
+        let time_in_force = time_in_force.or(py, "gtc");
+        let tif: TimeInForce = self.choice(&time_in_force, "time_in_force", symbol)?;
+        let quantity = self.number("quantity", quantity, symbol, true)?;
+        let limit_price = limit_price.filter(|p| !p.is_none());
+        let stop_price = stop_price.filter(|p| !p.is_none());
+        if kind.uses_limit_price() != limit_price.is_some()
+            || kind.uses_stop_price() != stop_price.is_some()
+        {
+            let member = self.glue.order_type.bind(py).call1((kind.name(),))?;
+            self.glue.check_prices.bind(py).call1((
+                member,
+                limit_price,
+                stop_price,
+                symbol,
+                self.core.broker.index,
+                self.core.broker.now,
+            ))?;
+        }
+        let limit = limit_price.map(|p| self.number("limit_price", p, symbol, true)).transpose()?;
+        let stop = stop_price.map(|p| self.number("stop_price", p, symbol, true)).transpose()?;
+        Ok(self.core.broker.submit_order(column, side, quantity, kind, limit, stop, tif))
+    }
+
+    /// `submit_order(symbol, "buy", ...)`.
+    #[pyo3(
+        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+    )]
+    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    fn buy<'py>(
+        &mut self,
+        symbol: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        order_type: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
+    ) -> PyResult<usize> {
+        let side = PyString::new(symbol.py(), "buy");
+        self.submit_order(
+            symbol,
+            side.as_any(),
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+        )
+    }
+
+    /// `submit_order(symbol, "sell", ...)`.
+    #[pyo3(
+        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+    )]
+    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    fn sell<'py>(
+        &mut self,
+        symbol: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        order_type: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
+    ) -> PyResult<usize> {
+        let side = PyString::new(symbol.py(), "sell");
+        self.submit_order(
+            symbol,
+            side.as_any(),
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+        )
+    }
+
+    /// See `quanta_ref.api.Context.cancel`.
+    fn cancel(&mut self, order_id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let id = self.order_id(order_id)?;
+        Ok(self.core.broker.cancel(id))
+    }
+
+    /// See `quanta_ref.api.Context.order_target_quantity`.
+    #[pyo3(text_signature = "(self, symbol, quantity, time_in_force='gtc')")]
+    #[pyo3(signature = (symbol, quantity, time_in_force=Arg::Missing))]
+    fn order_target_quantity<'py>(
+        &mut self,
+        symbol: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        time_in_force: Arg<'py>,
+    ) -> PyResult<usize> {
+        let tif = time_in_force.or(symbol.py(), "gtc");
+        self.submit_target(symbol, "target_quantity", quantity, &tif)
+    }
+
+    /// See `quanta_ref.api.Context.order_target_percent`.
+    #[pyo3(text_signature = "(self, symbol, weight, time_in_force='gtc')")]
+    #[pyo3(signature = (symbol, weight, time_in_force=Arg::Missing))]
+    fn order_target_percent<'py>(
+        &mut self,
+        symbol: &Bound<'py, PyAny>,
+        weight: &Bound<'py, PyAny>,
+        time_in_force: Arg<'py>,
+    ) -> PyResult<usize> {
+        let tif = time_in_force.or(symbol.py(), "gtc");
+        self.submit_target(symbol, "target_percent", weight, &tif)
+    }
+
+    /// Snapshots of the live orders, oldest first.
+    fn open_orders<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for &id in &self.core.broker.live {
+            list.append(self.order_object(py, &self.core.broker.orders[id])?)?;
+        }
+        Ok(list)
+    }
+
+    /// A snapshot of one order.
+    fn get_order<'py>(
+        &self,
+        py: Python<'py>,
+        order_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = self.order_id(order_id)?;
+        self.order_object(py, &self.core.broker.orders[id - 1])
+    }
+
+    /// Quantity held (negative when short).
+    fn position(&self, symbol: &Bound<'_, PyAny>) -> PyResult<f64> {
+        Ok(self.core.broker.portfolio.positions[self.column(symbol)?].quantity)
+    }
+
+    /// A copy of the symbol's position.
+    fn get_position<'py>(
+        &self,
+        py: Python<'py>,
+        symbol: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.position_object(py, self.column(symbol)?)
+    }
+
+    /// Cash now.
+    #[getter]
+    fn cash(&self) -> f64 {
+        self.core.broker.portfolio.cash
+    }
+
+    /// The run's account (`quanta_ref.api.Portfolio`), a view of this context's.
+    #[getter]
+    fn portfolio(slf: &Bound<'_, Self>) -> PyResult<Py<PyPortfolio>> {
+        Py::new(slf.py(), PyPortfolio { context: slf.clone().unbind() })
+    }
+
+    /// Cash plus positions at their last close.
+    #[getter]
+    fn equity(&self) -> f64 {
+        self.core.broker.portfolio.equity()
+    }
+
+    /// Timestamp of the current bar; None in `on_start`.
+    #[getter]
+    fn now(&self) -> Option<i64> {
+        (self.core.broker.index >= 0).then_some(self.core.broker.now)
+    }
+
+    /// Row of the current bar (-1 in `on_start`).
+    #[getter]
+    fn bar_index(&self) -> i64 {
+        self.core.broker.index
+    }
+
+    /// The symbols of the data, in data order.
+    #[getter]
+    fn symbols<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
+        self.symbols.bind(py).clone()
+    }
+
+    /// Read-only view of `field` for `symbol` up to the current bar.
+    #[pyo3(text_signature = "(self, symbol, field='close', length=None)")]
+    #[pyo3(signature = (symbol, field=Arg::Missing, length=None))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        symbol: &Bound<'py, PyAny>,
+        field: Arg<'py>,
+        length: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let n = self.column(symbol)?;
+        self.glue.history_view.bind(py).call1((
+            self.bars.bind(py),
+            n,
+            self.core.broker.index,
+            field.or(py, "close"),
+            length,
+        ))
+    }
+
+    /// Record a named number at the current bar.
+    #[pyo3(signature = (name, value, symbol=None))]
+    fn signal(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        symbol: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let symbol = symbol.filter(|s| !s.is_none());
+        if let Some(symbol) = symbol {
+            self.column(symbol)?;
+        }
+        let event =
+            self.glue.make_signal.bind(py).call1((name, value, symbol, self.core.broker.now))?;
+        self.signals.bind(py).append(event)
+    }
+
+    // ---------------------------------------------------------------- results (private)
+    /// Equity at each row's close (moved out: call once).
+    fn _take_equity<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_vec(py, std::mem::take(&mut self.core.equity))
+    }
+
+    /// Cash at each row's close (moved out: call once).
+    fn _take_cash<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_vec(py, std::mem::take(&mut self.core.cash))
+    }
+
+    /// Every fill as `Fill` objects.
+    fn _fills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for fill in &self.core.broker.portfolio.transactions {
+            list.append(self.fill_object(py, fill)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Every order, final state, as `Order` objects.
+    fn _orders<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for order in &self.core.broker.orders {
+            list.append(self.order_object(py, order)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Closed round trips as `Trade` objects.
+    fn _trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for trade in &self.core.broker.portfolio.trades {
+            list.append(self.glue.trade(py, &self.names, trade)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Recorded signals, in order.
+    fn _signals<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
+        self.signals.bind(py).clone()
+    }
+
+    /// The run's statistics (`quanta_ref.metrics.compute_stats` plus total_commission,
+    /// total_tax and n_fills, as the reference's result has them), from the equity curve
+    /// `_take_equity` handed out.
+    fn _stats<'py>(
+        &self,
+        py: Python<'py>,
+        timestamps: PyReadonlyArray1<'py, i64>,
+        equity: PyReadonlyArray1<'py, f64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let core = &self.core;
+        let p = &core.broker.portfolio;
+        let timestamps = timestamps.as_slice().map_err(|_| {
+            DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
+        })?;
+        let equity = equity.as_slice().map_err(|_| {
+            DataError::new_err("equity: the native engine needs a contiguous float64 array")
+        })?;
+        let pnls: Vec<f64> = p.trades.iter().map(|t| t.pnl).collect();
+        let stats = quanta_core::metrics::compute_stats(
+            timestamps,
+            equity,
+            core.broker.cfg.initial_cash,
+            &pnls,
+            p.traded_value,
+            core.bars_in_market,
+            core.broker.cfg.periods_per_year,
+        );
+        let dict = PyDict::new(py);
+        for (key, value) in stats.entries() {
+            dict.set_item(key, value)?;
+        }
+        dict.set_item("total_commission", p.total_commission)?;
+        dict.set_item("total_tax", p.total_tax)?;
+        dict.set_item("n_fills", p.transactions.len() as f64)?;
+        Ok(dict)
+    }
+}
+
+/// The account of a native run (`quanta_ref.api.Portfolio`): a view of its context's
+/// portfolio, read when asked (it holds no copy).
+#[pyclass(name = "Portfolio", module = "quanta_fast._quanta_fast", frozen)]
+pub struct PyPortfolio {
+    context: Py<PyContext>,
+}
+
+#[pymethods]
+impl PyPortfolio {
+    /// Cash now.
+    #[getter]
+    fn cash(&self, py: Python<'_>) -> f64 {
+        self.context.bind(py).borrow().core.broker.portfolio.cash
+    }
+
+    /// Cash plus every position at its last close.
+    fn equity(&self, py: Python<'_>) -> f64 {
+        self.context.bind(py).borrow().core.broker.portfolio.equity()
+    }
+
+    /// A copy of the position in `symbol` (flat if never traded).
+    fn position_of<'py>(
+        &self,
+        py: Python<'py>,
+        symbol: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let context = self.context.bind(py).borrow();
+        context.position_object(py, context.column(symbol)?)
+    }
+
+    /// Whether the gross exposure after this order stays within `max_leverage` x `equity`
+    /// (`quanta_core::portfolio::Portfolio::check_margin`). `side` is a `Side` or its name.
+    #[allow(clippy::too_many_arguments)]
+    fn check_margin(
+        &self,
+        py: Python<'_>,
+        column: i64,
+        side: &Bound<'_, PyAny>,
+        quantity: f64,
+        price: f64,
+        max_leverage: f64,
+        equity: f64,
+    ) -> PyResult<bool> {
+        let context = self.context.bind(py).borrow();
+        // A column outside the panel is no symbol's: it matches none, as in the reference.
+        let column = usize::try_from(column).unwrap_or(usize::MAX);
+        let symbol = match context.names.get(column) {
+            Some(name) => name.bind(py).clone().into_any(),
+            None => py.None().into_bound(py),
+        };
+        let side: Side = context.choice(side, "side", &symbol)?;
+        let portfolio = &context.core.broker.portfolio;
+        Ok(portfolio.check_margin(column, side, quantity, price, max_leverage, equity))
+    }
+}

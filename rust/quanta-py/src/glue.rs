@@ -1,0 +1,139 @@
+//! The Python helpers the native engine calls (`quanta_fast._glue`), resolved once, when the
+//! native `Engine` is built, into a typed struct: a missing helper fails there, not mid-run.
+//!
+//! Two kinds: the reference's own argument checks (`quanta_ref.engine.check_*`, so an unusual
+//! argument gets the reference's exception and message) and the constructors of the
+//! reference's result types (`Order`, `Fill`, `Trade`, `Position`), which the methods below
+//! call with the core's values.
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use quanta_core::orders::{Fill, Order, Reason, Side, Trade};
+use quanta_core::portfolio::Position;
+
+/// The helpers of `quanta_fast._glue`, by attribute name.
+#[derive(FromPyObject)]
+pub(crate) struct Glue {
+    /// `make_order(head, tail) -> Order`.
+    pub make_order: Py<PyAny>,
+    /// `make_fill(...) -> Fill`.
+    pub make_fill: Py<PyAny>,
+    /// `make_trade(...) -> Trade`.
+    pub make_trade: Py<PyAny>,
+    /// `make_position(...) -> Position`.
+    pub make_position: Py<PyAny>,
+    /// `make_signal(name, value, symbol, now)`.
+    pub make_signal: Py<PyAny>,
+    /// `check_symbol(symbol, columns, symbols, index, now) -> column`.
+    pub check_symbol: Py<PyAny>,
+    /// `check_choice(enum, value, field, symbol, index, now) -> member`.
+    pub check_choice: Py<PyAny>,
+    /// `check_number(field, value, symbol, positive, index, now) -> float`.
+    pub check_number: Py<PyAny>,
+    /// `check_prices(order_type, limit_price, stop_price, symbol, index, now)`.
+    pub check_prices: Py<PyAny>,
+    /// `check_order_id(order_id, n_orders, index, now) -> order_id`.
+    pub check_order_id: Py<PyAny>,
+    /// `history_view(bars, column, index, field, length)`.
+    pub history_view: Py<PyAny>,
+    /// `quanta_ref.orders.Side`.
+    #[pyo3(attribute("Side"))]
+    pub side: Py<PyAny>,
+    /// `quanta_ref.orders.OrderType`.
+    #[pyo3(attribute("OrderType"))]
+    pub order_type: Py<PyAny>,
+    /// `quanta_ref.orders.TimeInForce`.
+    #[pyo3(attribute("TimeInForce"))]
+    pub time_in_force: Py<PyAny>,
+}
+
+impl Glue {
+    /// The reference's `Order` for `order` (a snapshot); `names` are the panel's symbols.
+    pub fn order<'py>(
+        &self,
+        py: Python<'py>,
+        names: &[Py<PyString>],
+        order: &Order,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let head = (
+            order.order_id,
+            names[order.column].bind(py),
+            order.side.map(Side::name),
+            order.quantity,
+            order.filled_quantity,
+            order.order_type.name(),
+            order.limit_price,
+            order.stop_price,
+            order.time_in_force.name(),
+            order.status.name(),
+            order.reject_reason.map(Reason::name),
+            order.created_at,
+        );
+        let tail = (
+            order.filled_at,
+            order.target_quantity,
+            order.target_percent,
+            order.average_fill_price,
+            order.triggered,
+            order.eligible_bar,
+            order.active_day,
+        );
+        self.make_order.bind(py).call1((head, tail))
+    }
+
+    /// The reference's `Fill` for `fill`.
+    pub fn fill<'py>(
+        &self,
+        py: Python<'py>,
+        names: &[Py<PyString>],
+        fill: &Fill,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.make_fill.bind(py).call1((
+            fill.order_id,
+            fill.timestamp,
+            names[fill.column].bind(py),
+            fill.side.name(),
+            fill.quantity,
+            fill.price,
+            fill.commission,
+            fill.tax,
+        ))
+    }
+
+    /// The reference's `Trade` for `trade`.
+    pub fn trade<'py>(
+        &self,
+        py: Python<'py>,
+        names: &[Py<PyString>],
+        trade: &Trade,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.make_trade.bind(py).call1((
+            names[trade.column].bind(py),
+            trade.direction,
+            trade.quantity,
+            trade.entry_time,
+            trade.entry_price,
+            trade.exit_time,
+            trade.exit_price,
+            trade.pnl,
+            trade.return_,
+        ))
+    }
+
+    /// A copy of `position`, the position in `symbol`, as the reference's `Position`.
+    pub fn position<'py>(
+        &self,
+        py: Python<'py>,
+        symbol: &Bound<'py, PyString>,
+        position: &Position,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.make_position.bind(py).call1((
+            symbol,
+            position.quantity,
+            position.average_cost,
+            position.realized_pnl,
+            position.last_price,
+        ))
+    }
+}
