@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from quanta_ref.api import Portfolio as PortfolioInterface
+from quanta_ref.errors import OrderError
 from quanta_ref.orders import Fill, Position, Side, Trade
 
 
@@ -70,7 +71,11 @@ class Portfolio(PortfolioInterface):
         return total
 
     def position_of(self, symbol: str) -> Position:
-        """A copy of the position in `symbol`."""
+        """A copy of the position in `symbol`; OrderError for a symbol not in the data."""
+        if not isinstance(symbol, str) or symbol not in self.symbols:
+            raise OrderError(
+                f"symbol: unknown symbol {symbol!r}; the data has {list(self.symbols)}"
+            )
         return replace(self.positions[self.symbols.index(symbol)])
 
     def check_margin(
@@ -84,7 +89,9 @@ class Portfolio(PortfolioInterface):
     ) -> bool:
         """Gross exposure after the order <= max_leverage x equity. The exposure is
         sum of |quantity| x last close over the symbols in data order, with symbol `column`
-        at its quantity after the order, valued at `price`."""
+        at its quantity after the order, valued at `price`. `side` is a `Side` or its name."""
+        if not isinstance(side, Side):
+            side = Side.parse(side, "side")
         signed = quantity if side is Side.BUY else -quantity
         exposure = 0.0
         for n, pos in enumerate(self.positions):

@@ -124,3 +124,46 @@ def test_the_portfolio_is_the_same_on_both_backends(backend_rust: None) -> None:
         Engine(backend=backend).run(bars, strategy)
         seen[backend] = strategy.seen
     assert seen["python"] == seen["rust"]
+
+
+class Done(Exception):
+    """Ends a run early from a callback."""
+
+
+class AsksBadQuestions(Strategy):
+    """Asks `ctx.portfolio` about a symbol and a side that do not exist."""
+
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        self.answers = []
+        for ask in (
+            lambda: ctx.portfolio.position_of("NOPE"),
+            lambda: ctx.portfolio.position_of(42),
+            lambda: ctx.portfolio.check_margin(0, "short", 1.0, 1.0, 1.0, 1.0),
+            lambda: ctx.portfolio.check_margin(0, "BUY", 1e9, 1.0, 1.0, 1.0),
+            lambda: ctx.portfolio.check_margin(0, Side.BUY, 1e9, 1.0, 1.0, 1.0),
+            lambda: ctx.portfolio.check_margin(5, "sell", 1.0, 1.0, 1.0, 1.0),
+        ):
+            try:
+                self.answers.append(ask())
+            except Exception as error:  # noqa: BLE001 - the error is the answer
+                self.answers.append((type(error).__name__, str(error)))
+        raise Done  # one bar is enough
+
+
+def test_bad_portfolio_questions_get_the_same_answers_on_both_backends(
+    backend_rust: None,
+) -> None:
+    bars = data.load_sample("IBM").between("2010-01-01", "2010-01-10")
+    answers = {}
+    for backend in ("python", "rust"):
+        strategy = AsksBadQuestions()
+        with pytest.raises(Done):
+            Engine(backend=backend).run(bars, strategy)
+        answers[backend] = strategy.answers
+    assert answers["python"] == answers["rust"]
+    assert answers["python"][:3] == [
+        ("OrderError", "symbol: unknown symbol 'NOPE'; the data has ['IBM']"),
+        ("OrderError", "symbol: unknown symbol 42; the data has ['IBM']"),
+        ("OrderError", "side: 'short' is not one of 'buy', 'sell'"),
+    ]
+    assert answers["python"][3:] == [False, False, True]

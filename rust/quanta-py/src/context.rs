@@ -17,7 +17,7 @@ use quanta_core::execution::Target;
 use quanta_core::orders::{Fill, Order, OrderType, Side, TimeInForce};
 
 use crate::bars::Names;
-use crate::errors::{internal_error, DataError};
+use crate::errors::{internal_error, DataError, OrderError};
 use crate::glue::Glue;
 
 /// One bar as `on_bar` sees it (the fields of `quanta_ref.events.BarEvent`). The engine reuses
@@ -634,11 +634,25 @@ impl PyPortfolio {
         symbol: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let context = self.context.bind(py).borrow();
-        context.position_object(py, context.column(symbol)?)
+        // The reference portfolio's check and message (it knows no bar, so neither does this).
+        let column = match symbol.cast::<PyString>() {
+            Ok(_) => context.columns.bind(py).get_item(symbol)?,
+            Err(_) => None,
+        };
+        let Some(column) = column else {
+            let symbols = PyList::new(py, context.symbols.bind(py))?;
+            return Err(OrderError::new_err(format!(
+                "symbol: unknown symbol {}; the data has {}",
+                symbol.repr()?,
+                symbols.repr()?
+            )));
+        };
+        context.position_object(py, column.extract()?)
     }
 
     /// Whether the gross exposure after this order stays within `max_leverage` x `equity`
-    /// (`quanta_core::portfolio::Portfolio::check_margin`). `side` is a `Side` or its name.
+    /// (`quanta_core::portfolio::Portfolio::check_margin`). `side` is a `Side` or its name,
+    /// read by the reference's `Side.parse`.
     #[allow(clippy::too_many_arguments)]
     fn check_margin(
         &self,
@@ -653,11 +667,11 @@ impl PyPortfolio {
         let context = self.context.bind(py).borrow();
         // A column outside the panel is no symbol's: it matches none, as in the reference.
         let column = usize::try_from(column).unwrap_or(usize::MAX);
-        let symbol = match context.names.get(column) {
-            Some(name) => name.bind(py).clone().into_any(),
-            None => py.None().into_bound(py),
-        };
-        let side: Side = context.choice(side, "side", &symbol)?;
+        // The reference's own parsing (`Side.parse`), so a bad side fails the same way.
+        let member = context.glue.side.bind(py).call_method1("parse", (side, "side"))?;
+        let name: String = member.getattr("value")?.extract()?;
+        let side = Side::from_name(&name)
+            .ok_or_else(|| internal_error(&format!("side: unknown enum value {name:?}")))?;
         let portfolio = &context.core.broker.portfolio;
         Ok(portfolio.check_margin(column, side, quantity, price, max_leverage, equity))
     }

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 pyo3::import_exception!(quanta_ref.errors, QuantaError);
 pyo3::import_exception!(quanta_ref.errors, ConfigError);
 pyo3::import_exception!(quanta_ref.errors, DataError);
+pyo3::import_exception!(quanta_ref.errors, OrderError);
 
 /// Run `f`; a panic inside it becomes `QuantaError("internal error in the native engine: ...")`.
 pub fn catch_panic<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
