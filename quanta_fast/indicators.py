@@ -167,32 +167,33 @@ def _series(name: str, values: Any) -> np.ndarray:
 # fails) as the reference's does. Python needs parameters written out: here is a template
 # per parameter list, found by the reference's parameter names; `_indicator` copies the
 # reference's defaults and annotations onto it. A wrapper checks the settings before it
-# converts the input, as the reference does (it builds the streaming indicator first).
-Check = Callable[..., Any]
+# converts the input, as the reference does (it builds the streaming indicator first). An
+# indicator with a parameter list not seen yet adds its two templates here.
+_Check = Callable[..., Any]
 
 
-def _new_period(base: Any, check: Check) -> Callable[..., Any]:
+def _new_period(base: Any, check: _Check) -> Callable[..., Any]:
     def __new__(cls: type, period: int) -> Any:
         return base.__new__(cls, check(period))
 
     return __new__
 
 
-def _new_macd(base: Any, check: Check) -> Callable[..., Any]:
+def _new_macd(base: Any, check: _Check) -> Callable[..., Any]:
     def __new__(cls: type, fast: int, slow: int, signal: int) -> Any:
         return base.__new__(cls, *check(fast, slow, signal))
 
     return __new__
 
 
-def _new_bollinger(base: Any, check: Check) -> Callable[..., Any]:
+def _new_bollinger(base: Any, check: _Check) -> Callable[..., Any]:
     def __new__(cls: type, period: int, num_std: float) -> Any:
         return base.__new__(cls, *check(period, num_std))
 
     return __new__
 
 
-def _series_period(native: Any, check: Check) -> Callable[..., Any]:
+def _series_period(native: Any, check: _Check) -> Callable[..., Any]:
     def function(values: Any, period: int) -> Any:
         period = check(period)
         return native(_series("values", values), period)
@@ -200,7 +201,7 @@ def _series_period(native: Any, check: Check) -> Callable[..., Any]:
     return function
 
 
-def _series_macd(native: Any, check: Check) -> Callable[..., Any]:
+def _series_macd(native: Any, check: _Check) -> Callable[..., Any]:
     def function(values: Any, fast: int, slow: int, signal: int) -> Any:
         periods = check(fast, slow, signal)
         return native(_series("values", values), *periods)
@@ -208,7 +209,7 @@ def _series_macd(native: Any, check: Check) -> Callable[..., Any]:
     return function
 
 
-def _series_bollinger(native: Any, check: Check) -> Callable[..., Any]:
+def _series_bollinger(native: Any, check: _Check) -> Callable[..., Any]:
     def function(values: Any, period: int, num_std: float) -> Any:
         settings = check(period, num_std)
         return native(_series("values", values), *settings)
@@ -216,7 +217,7 @@ def _series_bollinger(native: Any, check: Check) -> Callable[..., Any]:
     return function
 
 
-def _bars_period(native: Any, check: Check) -> Callable[..., Any]:
+def _bars_period(native: Any, check: _Check) -> Callable[..., Any]:
     def function(high: Any, low: Any, close: Any, period: int) -> Any:
         period = check(period)
         h, lo, c = _series("high", high), _series("low", low), _series("close", close)
@@ -226,12 +227,12 @@ def _bars_period(native: Any, check: Check) -> Callable[..., Any]:
     return function
 
 
-_NEW_TEMPLATES: dict[tuple[str, ...], Callable[[Any, Check], Callable[..., Any]]] = {
+_NEW_TEMPLATES: dict[tuple[str, ...], Callable[[Any, _Check], Callable[..., Any]]] = {
     ("period",): _new_period,
     ("fast", "slow", "signal"): _new_macd,
     ("period", "num_std"): _new_bollinger,
 }
-_FUNCTION_TEMPLATES: dict[tuple[str, ...], Callable[[Any, Check], Callable[..., Any]]] = {
+_FUNCTION_TEMPLATES: dict[tuple[str, ...], Callable[[Any, _Check], Callable[..., Any]]] = {
     ("values", "period"): _series_period,
     ("values", "fast", "slow", "signal"): _series_macd,
     ("values", "period", "num_std"): _series_bollinger,
@@ -243,14 +244,15 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 def _indicator(
-    base: _Class, reference: _Function, check: Check, summary: str
+    base: _Class, reference: _Function, check: _Check, summary: str
 ) -> tuple[_Class, _Function]:
     """The streaming class and the batch function of one indicator.
 
     The class subclasses the native `base` (``__slots__ = ()``, so an instance is just the
     native object) with a ``__new__`` that checks the settings first; the function converts
     its input and calls the native function of the same name. Both take the parameters of
-    their reference counterparts, which type checkers see the function as.
+    their reference counterparts. Type checkers see the class as the native one (the stub has
+    the reference's defaults) and the function as the reference's.
     """
     name = base.__name__
     init = getattr(_reference, name).__init__

@@ -131,7 +131,7 @@ impl<'py> IntoArrays<'py> for Columns3 {
 ///
 /// ```text
 /// /// Docstring.
-/// class PythonName = CoreStruct(setting: type = python_default, ...) {
+/// class PythonName = CoreStruct(setting: type = default, ...) {  // default: one token, 14
 ///     update(value) -> f64;           // or update(high, low, close): the fields of one bar
 ///     /// Docstring.
 ///     getter: type;                   // the core method of that name
