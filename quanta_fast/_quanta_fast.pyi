@@ -214,7 +214,8 @@ def compute_stats(
 # quanta_ref.indicators does before calling these. Here periods are plain non-negative ints
 # (`usize`), batch inputs C-contiguous float64 arrays, 1-D (a series) or 2-D (a (T, N) panel,
 # computed column by column; the output has the input's shape); the core refuses bad periods
-# with ConfigError, different lengths or shapes with DataError.
+# with ConfigError, different lengths or shapes with DataError. The constructors have the
+# reference's defaults; the batch functions have none.
 
 @disjoint_base
 class SMA:
@@ -250,7 +251,7 @@ class WMA:
 
 @disjoint_base
 class RSI:
-    def __new__(cls, period: int) -> Self: ...
+    def __new__(cls, period: int = 14) -> Self: ...
     def update(self, value: float) -> float: ...
     def reset(self) -> None: ...
     @property
@@ -290,7 +291,7 @@ class Lowest:
 
 @disjoint_base
 class ROC:
-    def __new__(cls, period: int) -> Self: ...
+    def __new__(cls, period: int = 10) -> Self: ...
     def update(self, value: float) -> float: ...
     def reset(self) -> None: ...
     @property

@@ -18,6 +18,10 @@ Where the checking happens:
   arguments: ``update``, ``value`` and ``reset`` go straight to Rust, with no Python frame in
   between. ``update`` converts its argument exactly as the reference's ``float(value)`` does.
 
+The classes and functions are made from one table (at the end), a block per indicator: its
+native class, its reference function (whose signature, defaults included, the wrappers take)
+and the settings check they run first.
+
 One difference that no output can show: a period that the reference accepts but that is
 larger than the native integer range (``2**64 - 1`` on 64-bit platforms; only SMA, EMA, RSI,
 ATR and MACD accept one, the windowed indicators stop at ``sys.maxsize`` like the reference's
@@ -27,12 +31,15 @@ only the attributes ``period`` (and ``EMA.k``, ``MACD.fast`` ...) read different
 
 from __future__ import annotations
 
+import inspect
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from quanta_fast import _quanta_fast as _native
+from quanta_ref import indicators as _reference
 from quanta_ref.errors import ConfigError
 from quanta_ref.indicators import _as_values, _check_num_std, _check_period, _cross_pair
 
@@ -81,6 +88,9 @@ _PERIOD_CAP = 2 * sys.maxsize + 1
 # float refuses ``n >= 2**1024`` (both OverflowError). `_window_length` and `_to_float` raise
 # the same errors at the same points. A period that passes and exceeds `_PERIOD_CAP` (only
 # possible where the reference keeps no bounded window) is clamped: see the module notes.
+#
+# A check takes the settings as the constructor does and returns them as the native side
+# takes them: one period as an int, several settings as a tuple.
 def _window_length(n: int) -> None:
     """Raise the OverflowError of the reference's ``deque(maxlen=n)`` when n is too large."""
     if n > sys.maxsize:
@@ -92,9 +102,13 @@ def _to_float(n: int) -> None:
     float(n)
 
 
-def _period(name: str, value: Any, minimum: int = 1) -> int:
-    """A period the reference only counts to (SMA, RSI, ATR)."""
-    return min(_check_period(name, value, minimum), _PERIOD_CAP)
+def _period(minimum: int = 1) -> Callable[[Any], int]:
+    """The check of a period the reference only counts to (SMA, RSI, ATR)."""
+
+    def check(value: Any) -> int:
+        return min(_check_period("period", value, minimum), _PERIOD_CAP)
+
+    return check
 
 
 def _ema_period(value: Any) -> int:
@@ -104,11 +118,15 @@ def _ema_period(value: Any) -> int:
     return min(period, _PERIOD_CAP)
 
 
-def _window_period(value: Any, minimum: int = 1, extra: int = 0) -> int:
-    """A window kept in ``deque(maxlen=period + extra)`` by the reference."""
-    period = _check_period("period", value, minimum)
-    _window_length(period + extra)
-    return period
+def _window_period(minimum: int = 1, extra: int = 0) -> Callable[[Any], int]:
+    """The check of a window kept in ``deque(maxlen=period + extra)`` by the reference."""
+
+    def check(value: Any) -> int:
+        period = _check_period("period", value, minimum)
+        _window_length(period + extra)
+        return period
+
+    return check
 
 
 def _wma_period(value: Any) -> int:
@@ -144,183 +162,154 @@ def _series(name: str, values: Any) -> np.ndarray:
     return np.ascontiguousarray(_as_values(name, values))
 
 
-# ------------------------------------------------------------------------ streaming classes
-# `__slots__ = ()`: no instance dict, so an instance is just the native object.
-class SMA(_native.SMA):
-    """Simple moving average, streaming; see `quanta_ref.indicators.SMA`."""
+# ------------------------------------------------------------------------------- templates
+# A wrapper takes exactly the reference's parameters, so that a call binds (and a bad call
+# fails) as the reference's does. Python needs parameters written out: here is a template
+# per parameter list, found by the reference's parameter names; `_indicator` copies the
+# reference's defaults and annotations onto it. A wrapper checks the settings before it
+# converts the input, as the reference does (it builds the streaming indicator first). An
+# indicator with a parameter list not seen yet adds its two templates here.
+_Check = Callable[..., Any]
 
-    __slots__ = ()
 
-    def __new__(cls, period: int) -> SMA:
-        return super().__new__(cls, _period("period", period))
+def _new_period(base: Any, check: _Check) -> Callable[..., Any]:
+    def __new__(cls: type, period: int) -> Any:
+        return base.__new__(cls, check(period))
 
+    return __new__
 
-class EMA(_native.EMA):
-    """Exponential moving average, streaming; see `quanta_ref.indicators.EMA`."""
 
-    __slots__ = ()
+def _new_macd(base: Any, check: _Check) -> Callable[..., Any]:
+    def __new__(cls: type, fast: int, slow: int, signal: int) -> Any:
+        return base.__new__(cls, *check(fast, slow, signal))
 
-    def __new__(cls, period: int) -> EMA:
-        return super().__new__(cls, _ema_period(period))
+    return __new__
 
 
-class WMA(_native.WMA):
-    """Linearly weighted moving average, streaming; see `quanta_ref.indicators.WMA`."""
+def _new_bollinger(base: Any, check: _Check) -> Callable[..., Any]:
+    def __new__(cls: type, period: int, num_std: float) -> Any:
+        return base.__new__(cls, *check(period, num_std))
 
-    __slots__ = ()
+    return __new__
 
-    def __new__(cls, period: int) -> WMA:
-        return super().__new__(cls, _wma_period(period))
 
+def _series_period(native: Any, check: _Check) -> Callable[..., Any]:
+    def function(values: Any, period: int) -> Any:
+        period = check(period)
+        return native(_series("values", values), period)
 
-class RSI(_native.RSI):
-    """Relative strength index, streaming; see `quanta_ref.indicators.RSI`."""
-
-    __slots__ = ()
-
-    def __new__(cls, period: int = 14) -> RSI:
-        return super().__new__(cls, _period("period", period, minimum=2))
-
-
-class MACD(_native.MACD):
-    """MACD line, signal line and histogram, streaming; see `quanta_ref.indicators.MACD`."""
-
-    __slots__ = ()
-
-    def __new__(cls, fast: int = 12, slow: int = 26, signal: int = 9) -> MACD:
-        return super().__new__(cls, *_macd_periods(fast, slow, signal))
-
-
-class RollingStd(_native.RollingStd):
-    """Rolling population standard deviation, streaming; see
-    `quanta_ref.indicators.RollingStd`."""
-
-    __slots__ = ()
-
-    def __new__(cls, period: int) -> RollingStd:
-        return super().__new__(cls, _window_period(period, minimum=2))
-
-
-class BollingerBands(_native.BollingerBands):
-    """Bollinger Bands, streaming; see `quanta_ref.indicators.BollingerBands`."""
-
-    __slots__ = ()
-
-    def __new__(cls, period: int = 20, num_std: float = 2.0) -> BollingerBands:
-        return super().__new__(cls, *_bollinger_settings(period, num_std))
-
-
-class ATR(_native.ATR):
-    """Average true range, streaming; see `quanta_ref.indicators.ATR`."""
-
-    __slots__ = ()
-
-    def __new__(cls, period: int = 14) -> ATR:
-        return super().__new__(cls, _period("period", period))
-
-
-class Highest(_native.Highest):
-    """Highest of the last `period` values, streaming; see `quanta_ref.indicators.Highest`."""
-
-    __slots__ = ()
-
-    def __new__(cls, period: int) -> Highest:
-        return super().__new__(cls, _window_period(period))
-
-
-class Lowest(_native.Lowest):
-    """Lowest of the last `period` values, streaming; see `quanta_ref.indicators.Lowest`."""
-
-    __slots__ = ()
-
-    def __new__(cls, period: int) -> Lowest:
-        return super().__new__(cls, _window_period(period))
-
-
-class ROC(_native.ROC):
-    """Rate of change in percent, streaming; see `quanta_ref.indicators.ROC`."""
-
-    __slots__ = ()
-
-    def __new__(cls, period: int = 10) -> ROC:
-        return super().__new__(cls, _window_period(period, extra=1))
-
-
-# ------------------------------------------------------------------------- batch functions
-# Each checks the settings before converting the input, as the reference does (it builds the
-# streaming indicator first), so a call with both wrong raises the same error.
-def sma(values: Any, period: int) -> np.ndarray:
-    """Simple moving average; see `quanta_ref.indicators.sma`."""
-    period = _period("period", period)
-    return _native.sma(_series("values", values), period)
-
-
-def ema(values: Any, period: int) -> np.ndarray:
-    """Exponential moving average; see `quanta_ref.indicators.ema`."""
-    period = _ema_period(period)
-    return _native.ema(_series("values", values), period)
-
-
-def wma(values: Any, period: int) -> np.ndarray:
-    """Linearly weighted moving average; see `quanta_ref.indicators.wma`."""
-    period = _wma_period(period)
-    return _native.wma(_series("values", values), period)
-
-
-def rsi(values: Any, period: int = 14) -> np.ndarray:
-    """Relative strength index; see `quanta_ref.indicators.rsi`."""
-    period = _period("period", period, minimum=2)
-    return _native.rsi(_series("values", values), period)
-
-
-def macd(
-    values: Any, fast: int = 12, slow: int = 26, signal: int = 9
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MACD line, signal line and histogram; see `quanta_ref.indicators.macd`."""
-    periods = _macd_periods(fast, slow, signal)
-    return _native.macd(_series("values", values), *periods)
-
-
-def bollinger_bands(
-    values: Any, period: int = 20, num_std: float = 2.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bollinger Bands ``(upper, middle, lower)``; see `quanta_ref.indicators.bollinger_bands`."""
-    settings = _bollinger_settings(period, num_std)
-    return _native.bollinger_bands(_series("values", values), *settings)
-
-
-def atr(high: Any, low: Any, close: Any, period: int = 14) -> np.ndarray:
-    """Average true range; see `quanta_ref.indicators.atr`."""
-    period = _period("period", period)
-    h = _series("high", high)
-    lo = _series("low", low)
-    c = _series("close", close)
-    # The native side refuses different shapes with the reference's DataError and message.
-    return _native.atr(h, lo, c, period)
-
-
-def rolling_std(values: Any, period: int) -> np.ndarray:
-    """Rolling population standard deviation; see `quanta_ref.indicators.rolling_std`."""
-    period = _window_period(period, minimum=2)
-    return _native.rolling_std(_series("values", values), period)
-
-
-def highest(values: Any, period: int) -> np.ndarray:
-    """Highest of the last `period` values; see `quanta_ref.indicators.highest`."""
-    period = _window_period(period)
-    return _native.highest(_series("values", values), period)
-
-
-def lowest(values: Any, period: int) -> np.ndarray:
-    """Lowest of the last `period` values; see `quanta_ref.indicators.lowest`."""
-    period = _window_period(period)
-    return _native.lowest(_series("values", values), period)
-
-
-def roc(values: Any, period: int = 10) -> np.ndarray:
-    """Rate of change in percent; see `quanta_ref.indicators.roc`."""
-    period = _window_period(period, extra=1)
-    return _native.roc(_series("values", values), period)
+    return function
+
+
+def _series_macd(native: Any, check: _Check) -> Callable[..., Any]:
+    def function(values: Any, fast: int, slow: int, signal: int) -> Any:
+        periods = check(fast, slow, signal)
+        return native(_series("values", values), *periods)
+
+    return function
+
+
+def _series_bollinger(native: Any, check: _Check) -> Callable[..., Any]:
+    def function(values: Any, period: int, num_std: float) -> Any:
+        settings = check(period, num_std)
+        return native(_series("values", values), *settings)
+
+    return function
+
+
+def _bars_period(native: Any, check: _Check) -> Callable[..., Any]:
+    def function(high: Any, low: Any, close: Any, period: int) -> Any:
+        period = check(period)
+        h, lo, c = _series("high", high), _series("low", low), _series("close", close)
+        # The native side refuses different shapes with the reference's DataError and message.
+        return native(h, lo, c, period)
+
+    return function
+
+
+_NEW_TEMPLATES: dict[tuple[str, ...], Callable[[Any, _Check], Callable[..., Any]]] = {
+    ("period",): _new_period,
+    ("fast", "slow", "signal"): _new_macd,
+    ("period", "num_std"): _new_bollinger,
+}
+_FUNCTION_TEMPLATES: dict[tuple[str, ...], Callable[[Any, _Check], Callable[..., Any]]] = {
+    ("values", "period"): _series_period,
+    ("values", "fast", "slow", "signal"): _series_macd,
+    ("values", "period", "num_std"): _series_bollinger,
+    ("high", "low", "close", "period"): _bars_period,
+}
+
+_Class = TypeVar("_Class", bound=type)
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _indicator(
+    base: _Class, reference: _Function, check: _Check, summary: str
+) -> tuple[_Class, _Function]:
+    """The streaming class and the batch function of one indicator.
+
+    The class subclasses the native `base` (``__slots__ = ()``, so an instance is just the
+    native object) with a ``__new__`` that checks the settings first; the function converts
+    its input and calls the native function of the same name. Both take the parameters of
+    their reference counterparts. Type checkers see the class as the native one (the stub has
+    the reference's defaults) and the function as the reference's.
+    """
+    name = base.__name__
+    init = getattr(_reference, name).__init__
+    new = _NEW_TEMPLATES[_parameters(init)[1:]](base, check)  # [1:]: without ``self``
+    _copy_signature(new, init, f"{name}.__new__")
+    new.__annotations__["return"] = name
+    doc = f"{summary}, streaming; see `quanta_ref.indicators.{name}`."
+    namespace = {"__doc__": doc, "__module__": __name__, "__slots__": (), "__new__": new}
+    streaming = type(name, (base,), namespace)
+
+    native = getattr(_native, reference.__name__)
+    function = _FUNCTION_TEMPLATES[_parameters(reference)](native, check)
+    _copy_signature(function, reference, reference.__name__)
+    function.__doc__ = f"{summary}; see `quanta_ref.indicators.{reference.__name__}`."
+    return cast(_Class, streaming), cast(_Function, function)
+
+
+def _parameters(function: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(inspect.signature(function).parameters)
+
+
+def _copy_signature(wrapper: Any, reference: Any, qualname: str) -> None:
+    """Give `wrapper` the defaults and annotations of `reference`, and its names."""
+    wrapper.__defaults__ = reference.__defaults__
+    wrapper.__annotations__ = dict(reference.__annotations__)
+    wrapper.__name__ = qualname.rpartition(".")[2]
+    wrapper.__qualname__ = qualname
+
+
+# ------------------------------------------------------------------------------- the table
+# class, function = _indicator(native class, reference function, settings check, summary)
+SMA, sma = _indicator(_native.SMA, _reference.sma, _period(), "Simple moving average")
+EMA, ema = _indicator(_native.EMA, _reference.ema, _ema_period, "Exponential moving average")
+WMA, wma = _indicator(_native.WMA, _reference.wma, _wma_period, "Linearly weighted moving average")
+RSI, rsi = _indicator(_native.RSI, _reference.rsi, _period(minimum=2), "Relative strength index")
+MACD, macd = _indicator(
+    _native.MACD, _reference.macd, _macd_periods, "MACD line, signal line and histogram"
+)
+RollingStd, rolling_std = _indicator(
+    _native.RollingStd,
+    _reference.rolling_std,
+    _window_period(minimum=2),
+    "Rolling population standard deviation",
+)
+BollingerBands, bollinger_bands = _indicator(
+    _native.BollingerBands, _reference.bollinger_bands, _bollinger_settings, "Bollinger Bands"
+)
+ATR, atr = _indicator(_native.ATR, _reference.atr, _period(), "Average true range")
+Highest, highest = _indicator(
+    _native.Highest, _reference.highest, _window_period(), "Highest of the last `period` values"
+)
+Lowest, lowest = _indicator(
+    _native.Lowest, _reference.lowest, _window_period(), "Lowest of the last `period` values"
+)
+ROC, roc = _indicator(
+    _native.ROC, _reference.roc, _window_period(extra=1), "Rate of change in percent"
+)
 
 
 # ------------------------------------------------------------------------------- crossings

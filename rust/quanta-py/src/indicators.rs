@@ -13,11 +13,16 @@
 //! The streaming classes convert each argument of `update` exactly as the reference's
 //! `float(value)` does, so they accept (and refuse) the same objects: a `float` is read
 //! directly, anything else goes through Python's `float()`.
+//!
+//! Each indicator is declared once, in `indicator_table!` below: its class (core struct,
+//! constructor settings with the reference's defaults, `update`'s inputs and output, getters)
+//! and its batch function (inputs, core output, series and panel functions). The macros
+//! `streaming_class!` and `batch_function!` write the PyO3 code; `register` adds it all.
 
 use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
-use quanta_core::indicators::{self, IndicatorError};
+use quanta_core::indicators::{self, Columns3, IndicatorError};
 
 pyo3::import_exception!(quanta_ref.errors, ConfigError);
 pyo3::import_exception!(quanta_ref.errors, DataError);
@@ -96,350 +101,350 @@ fn shapes_differ(names: &str, inputs: &[&Input<'_>]) -> PyErr {
     DataError::new_err(format!("{names}: shapes differ ({})", shapes.join(", ")))
 }
 
-/// An output `Vec` as a new array of the input's shape (no copy).
-fn into_array<'py, T: numpy::Element>(
-    py: Python<'py>,
-    out: Vec<T>,
-    shape: &[usize],
-) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
-    out.into_pyarray(py).reshape(shape)
+/// A core batch output moved into arrays of the input's shape, without a copy: one array for
+/// a `Vec`, a tuple of three for `Columns3`.
+trait IntoArrays<'py> {
+    type Arrays;
+    fn into_arrays(self, py: Python<'py>, shape: &[usize]) -> PyResult<Self::Arrays>;
 }
 
-// --------------------------------------------------------------------- streaming classes
-/// A single-output streaming indicator class over one core struct: `update(value)`, `value`,
-/// `reset()`, a read-only `period`, and any extra methods given in braces.
-macro_rules! single_output_class {
-    ($py_name:literal, $rust_name:ident, $core:ty, $doc:literal $(, { $($extra:tt)* })?) => {
-        #[doc = $doc]
-        #[pyclass(name = $py_name, module = "quanta_fast._quanta_fast", subclass)]
-        pub struct $rust_name {
-            inner: $core,
+impl<'py, T: numpy::Element> IntoArrays<'py> for Vec<T> {
+    type Arrays = Bound<'py, PyArrayDyn<T>>;
+
+    fn into_arrays(self, py: Python<'py>, shape: &[usize]) -> PyResult<Self::Arrays> {
+        self.into_pyarray(py).reshape(shape)
+    }
+}
+
+impl<'py> IntoArrays<'py> for Columns3 {
+    type Arrays =
+        (Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArrayDyn<f64>>);
+
+    fn into_arrays(self, py: Python<'py>, shape: &[usize]) -> PyResult<Self::Arrays> {
+        let (a, b, c) = self;
+        Ok((a.into_arrays(py, shape)?, b.into_arrays(py, shape)?, c.into_arrays(py, shape)?))
+    }
+}
+
+// ----------------------------------------------------------------------- the generators
+/// A streaming class over one core struct of `quanta_core::indicators`:
+///
+/// ```text
+/// /// Docstring.
+/// class PythonName = CoreStruct(setting: type = default, ...) {  // default: one token, 14
+///     update(value) -> f64;           // or update(high, low, close): the fields of one bar
+///     /// Docstring.
+///     getter: type;                   // the core method of that name
+///     /// Docstring.
+///     getter: type = method().0;      // or any method, and a field of what it returns
+/// }
+/// ```
+///
+/// `update` returns one number (`-> f64`) or a tuple of three (`-> (upper, middle, lower)`,
+/// named for the docstrings); `value` returns the same, `reset()` starts over. Each argument
+/// of `update` is converted as `float()` does, in order, so the first bad one is reported.
+/// The Rust struct has the Python name: the glue has no Rust callers.
+macro_rules! streaming_class {
+    (
+        $(#[doc = $doc:literal])*
+        class $class:ident = $core:ident(
+            $($setting:ident: $setting_ty:ty $(= $default:tt)?),*
+        ) {
+            update($($input:ident),+) -> $output:tt;
+            $(
+                $(#[doc = $getter_doc:literal])*
+                $getter:ident: $getter_ty:ty $(= $method:ident() $(.$field:tt)?)?;
+            )*
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[allow(clippy::upper_case_acronyms)]
+        #[pyclass(module = "quanta_fast._quanta_fast", subclass)]
+        pub struct $class {
+            inner: indicators::$core,
         }
 
         #[pymethods]
-        impl $rust_name {
+        impl $class {
             #[new]
-            fn py_new(period: usize) -> PyResult<Self> {
-                Ok(Self { inner: <$core>::new(period).map_err(PyIndicatorError)? })
+            #[pyo3(signature = ($($setting $(= $default)?),*))]
+            fn py_new($($setting: $setting_ty),*) -> PyResult<Self> {
+                let inner = indicators::$core::new($($setting),*).map_err(PyIndicatorError)?;
+                Ok(Self { inner })
             }
 
-            /// Add the next value; return the new output, NaN during the warm-up.
+            #[doc = concat!(
+                "Add the next ", streaming_class!(@seen $($input),+), "; return ",
+                streaming_class!(@returns $output), ", NaN during the warm-up."
+            )]
             #[pyo3(name = "update")]
-            fn py_update(&mut self, value: &Bound<'_, PyAny>) -> PyResult<f64> {
-                Ok(self.inner.update(to_float(value)?))
+            fn py_update(
+                &mut self,
+                $($input: &Bound<'_, PyAny>),+
+            ) -> PyResult<streaming_class!(@type $output)> {
+                $(let $input = to_float($input)?;)+
+                Ok(self.inner.update($($input),+))
             }
 
-            /// Forget every value seen, as if just constructed.
+            #[doc = concat!(
+                "Forget every ", streaming_class!(@seen $($input),+), " seen, as if just ",
+                "constructed."
+            )]
             #[pyo3(name = "reset")]
             fn py_reset(&mut self) {
                 self.inner.reset();
             }
 
-            /// The latest output (NaN during the warm-up).
+            #[doc = streaming_class!(@latest $output)]
             #[getter(value)]
-            fn py_value(&self) -> f64 {
+            fn py_value(&self) -> streaming_class!(@type $output) {
                 self.inner.value()
             }
 
-            /// The period given to the constructor.
-            #[getter(period)]
-            fn py_period(&self) -> usize {
-                self.inner.period()
-            }
-
-            $($($extra)*)?
+            $(
+                $(#[doc = $getter_doc])*
+                #[getter($getter)]
+                fn $getter(&self) -> $getter_ty {
+                    streaming_class!(@get (self.inner) $getter $(= $method $(.$field)?)?)
+                }
+            )*
         }
+    };
+    // What `update` takes: one value, or the fields of one bar.
+    (@seen $input:ident) => { "value" };
+    (@seen $($input:ident),+) => { "bar" };
+    // What it returns, and what `value` is.
+    (@type f64) => { f64 };
+    (@type ($a:ident, $b:ident, $c:ident)) => { (f64, f64, f64) };
+    (@returns f64) => { "the new output" };
+    (@returns ($($name:ident),+)) => { concat!("`(", stringify!($($name),+), ")`") };
+    (@latest f64) => { "The latest output (NaN during the warm-up)." };
+    (@latest ($($name:ident),+)) => {
+        concat!("The latest `(", stringify!($($name),+), ")`, NaN during the warm-up.")
+    };
+    // A getter's body.
+    (@get ($($inner:tt)+) $getter:ident) => { $($inner)+.$getter() };
+    (@get ($($inner:tt)+) $getter:ident = $method:ident $(.$field:tt)?) => {
+        $($inner)+.$method() $(.$field)?
     };
 }
 
-single_output_class!("SMA", PySma, indicators::Sma, "Simple moving average, streaming.");
-single_output_class!("EMA", PyEma, indicators::Ema, "Exponential moving average, streaming.", {
-    /// The smoothing factor `2.0 / (period + 1)`.
-    #[getter(k)]
-    fn py_k(&self) -> f64 {
-        self.inner.k()
-    }
-});
-single_output_class!("WMA", PyWma, indicators::Wma, "Weighted moving average, streaming.");
-single_output_class!("RSI", PyRsi, indicators::Rsi, "Relative strength index, streaming.");
-single_output_class!(
-    "RollingStd",
-    PyRollingStd,
-    indicators::RollingStd,
-    "Rolling population standard deviation, streaming."
-);
-single_output_class!("Highest", PyHighest, indicators::Highest, "Highest value, streaming.");
-single_output_class!("Lowest", PyLowest, indicators::Lowest, "Lowest value, streaming.");
-single_output_class!("ROC", PyRoc, indicators::Roc, "Rate of change in percent, streaming.");
-
-/// MACD line, signal line and histogram, streaming.
-#[pyclass(name = "MACD", module = "quanta_fast._quanta_fast", subclass)]
-pub struct PyMacd {
-    inner: indicators::Macd,
-}
-
-#[pymethods]
-impl PyMacd {
-    #[new]
-    #[pyo3(signature = (fast=12, slow=26, signal=9))]
-    fn py_new(fast: usize, slow: usize, signal: usize) -> PyResult<Self> {
-        Ok(Self { inner: indicators::Macd::new(fast, slow, signal).map_err(PyIndicatorError)? })
-    }
-
-    /// Add the next value; return `(macd, signal, hist)`, NaN during the warm-up.
-    #[pyo3(name = "update")]
-    fn py_update(&mut self, value: &Bound<'_, PyAny>) -> PyResult<(f64, f64, f64)> {
-        Ok(self.inner.update(to_float(value)?))
-    }
-
-    /// Forget every value seen, as if just constructed.
-    #[pyo3(name = "reset")]
-    fn py_reset(&mut self) {
-        self.inner.reset();
-    }
-
-    /// The latest `(macd, signal, hist)`, NaN where not defined yet.
-    #[getter(value)]
-    fn py_value(&self) -> (f64, f64, f64) {
-        self.inner.value()
-    }
-
-    /// The latest MACD line value.
-    #[getter(macd)]
-    fn py_macd(&self) -> f64 {
-        self.inner.value().0
-    }
-
-    /// The latest signal line value (`signal` is the period).
-    #[getter(signal_line)]
-    fn py_signal_line(&self) -> f64 {
-        self.inner.value().1
-    }
-
-    /// The latest histogram value.
-    #[getter(hist)]
-    fn py_hist(&self) -> f64 {
-        self.inner.value().2
-    }
-
-    /// The fast EMA period.
-    #[getter(fast)]
-    fn py_fast(&self) -> usize {
-        self.inner.fast()
-    }
-
-    /// The slow EMA period.
-    #[getter(slow)]
-    fn py_slow(&self) -> usize {
-        self.inner.slow()
-    }
-
-    /// The signal EMA period.
-    #[getter(signal)]
-    fn py_signal(&self) -> usize {
-        self.inner.signal()
-    }
-}
-
-/// Bollinger Bands, streaming.
-#[pyclass(name = "BollingerBands", module = "quanta_fast._quanta_fast", subclass)]
-pub struct PyBollingerBands {
-    inner: indicators::BollingerBands,
-}
-
-#[pymethods]
-impl PyBollingerBands {
-    #[new]
-    #[pyo3(signature = (period=20, num_std=2.0))]
-    fn py_new(period: usize, num_std: f64) -> PyResult<Self> {
-        let inner = indicators::BollingerBands::new(period, num_std).map_err(PyIndicatorError)?;
-        Ok(Self { inner })
-    }
-
-    /// Add the next value; return `(upper, middle, lower)`, NaN during the warm-up.
-    #[pyo3(name = "update")]
-    fn py_update(&mut self, value: &Bound<'_, PyAny>) -> PyResult<(f64, f64, f64)> {
-        Ok(self.inner.update(to_float(value)?))
-    }
-
-    /// Forget every value seen, as if just constructed.
-    #[pyo3(name = "reset")]
-    fn py_reset(&mut self) {
-        self.inner.reset();
-    }
-
-    /// The latest `(upper, middle, lower)`, NaN during the warm-up.
-    #[getter(value)]
-    fn py_value(&self) -> (f64, f64, f64) {
-        self.inner.value()
-    }
-
-    /// The window length.
-    #[getter(period)]
-    fn py_period(&self) -> usize {
-        self.inner.period()
-    }
-
-    /// The band width in standard deviations.
-    #[getter(num_std)]
-    fn py_num_std(&self) -> f64 {
-        self.inner.num_std()
-    }
-}
-
-/// Average true range, streaming.
-#[pyclass(name = "ATR", module = "quanta_fast._quanta_fast", subclass)]
-pub struct PyAtr {
-    inner: indicators::Atr,
-}
-
-#[pymethods]
-impl PyAtr {
-    #[new]
-    #[pyo3(signature = (period=14))]
-    fn py_new(period: usize) -> PyResult<Self> {
-        Ok(Self { inner: indicators::Atr::new(period).map_err(PyIndicatorError)? })
-    }
-
-    /// Add the next bar; return the average true range or NaN during the warm-up.
-    #[pyo3(name = "update")]
-    fn py_update(
-        &mut self,
-        high: &Bound<'_, PyAny>,
-        low: &Bound<'_, PyAny>,
-        close: &Bound<'_, PyAny>,
-    ) -> PyResult<f64> {
-        // Converted in the reference's order, so the first bad argument is the one reported.
-        let (high, low, close) = (to_float(high)?, to_float(low)?, to_float(close)?);
-        Ok(self.inner.update(high, low, close))
-    }
-
-    /// Forget every bar seen, as if just constructed.
-    #[pyo3(name = "reset")]
-    fn py_reset(&mut self) {
-        self.inner.reset();
-    }
-
-    /// The latest output (NaN during the warm-up).
-    #[getter(value)]
-    fn py_value(&self) -> f64 {
-        self.inner.value()
-    }
-
-    /// The smoothing period.
-    #[getter(period)]
-    fn py_period(&self) -> usize {
-        self.inner.period()
-    }
-}
-
-// ----------------------------------------------------------------------- batch functions
-/// A single-output batch function: `name(values, period) -> ndarray` of the same shape.
-macro_rules! single_output_function {
-    ($py_name:literal, $rust_name:ident, $series:path, $panel:path) => {
-        #[doc = concat!("`quanta_core::indicators::", $py_name, "` (or its panel form) over a ")]
-        #[doc = "contiguous 1-D or 2-D array."]
+/// A batch function over C-contiguous float64 arrays, 1-D (a series, given to the core's
+/// `series` function) or 2-D (a (T, N) panel, given to `panel` with N), with the GIL
+/// released; the output comes back as arrays of the input's shape (`IntoArrays`):
+///
+/// ```text
+/// fn python_name(inputs, ...; settings: type, ...) -> CoreOutput = series, panel, check <expr>
+/// ```
+///
+/// Several inputs must have one shape. That is checked here, before the core runs, so with
+/// several inputs the settings are checked first, by the `check` expression (building the
+/// streaming indicator), as the reference does. A single input goes to the core as it is,
+/// which checks the settings itself; `check` is not needed there.
+macro_rules! batch_function {
+    (
+        fn $name:ident($input:ident; $($setting:ident: $setting_ty:ty),*) -> $output:ty
+            = $series:ident, $panel:ident $(, check $check:expr)?
+    ) => {
+        #[doc = concat!(
+            "`quanta_core::indicators::", stringify!($series), "` (or its panel form) over a ",
+            "contiguous 1-D or 2-D array."
+        )]
         #[pyfunction]
-        #[pyo3(name = $py_name)]
-        fn $rust_name<'py>(
+        fn $name<'py>(
             py: Python<'py>,
-            values: PyReadonlyArrayDyn<'py, f64>,
-            period: usize,
-        ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
-            let input = as_input("values", &values)?;
-            let out = py.detach(|| match input.columns {
-                None => $series(input.data, period),
-                Some(n) => $panel(input.data, n, period),
+            $input: PyReadonlyArrayDyn<'py, f64>,
+            $($setting: $setting_ty),*
+        ) -> PyResult<<$output as IntoArrays<'py>>::Arrays> {
+            let $input = as_input(stringify!($input), &$input)?;
+            let out = py.detach(|| match $input.columns {
+                None => indicators::$series($input.data, $($setting),*),
+                Some(n) => indicators::$panel($input.data, n, $($setting),*),
             });
-            into_array(py, out.map_err(PyIndicatorError)?, &input.shape)
+            out.map_err(PyIndicatorError)?.into_arrays(py, &$input.shape)
+        }
+    };
+    (
+        fn $name:ident($first:ident $(, $rest:ident)+; $($setting:ident: $setting_ty:ty),*)
+            -> $output:ty = $series:ident, $panel:ident $(, check $check:expr)?
+    ) => {
+        #[doc = concat!(
+            "`quanta_core::indicators::", stringify!($series), "` (or its panel form) over ",
+            "contiguous 1-D or 2-D arrays of one shape."
+        )]
+        #[pyfunction]
+        fn $name<'py>(
+            py: Python<'py>,
+            $first: PyReadonlyArrayDyn<'py, f64>,
+            $($rest: PyReadonlyArrayDyn<'py, f64>,)+
+            $($setting: $setting_ty),*
+        ) -> PyResult<<$output as IntoArrays<'py>>::Arrays> {
+            $($check.map_err(PyIndicatorError)?;)?
+            let $first = as_input(stringify!($first), &$first)?;
+            $(let $rest = as_input(stringify!($rest), &$rest)?;)+
+            if $($rest.shape != $first.shape)||+ {
+                let names = concat!(stringify!($first), $(", ", stringify!($rest)),+);
+                return Err(shapes_differ(names, &[&$first, $(&$rest),+]));
+            }
+            let out = py.detach(|| match $first.columns {
+                None => indicators::$series($first.data, $($rest.data,)+ $($setting),*),
+                Some(n) => indicators::$panel($first.data, $($rest.data,)+ n, $($setting),*),
+            });
+            out.map_err(PyIndicatorError)?.into_arrays(py, &$first.shape)
         }
     };
 }
 
-single_output_function!("sma", py_sma, indicators::sma, indicators::sma_panel);
-single_output_function!("ema", py_ema, indicators::ema, indicators::ema_panel);
-single_output_function!("wma", py_wma, indicators::wma, indicators::wma_panel);
-single_output_function!("rsi", py_rsi, indicators::rsi, indicators::rsi_panel);
-single_output_function!(
-    "rolling_std",
-    py_rolling_std,
-    indicators::rolling_std,
-    indicators::rolling_std_panel
-);
-single_output_function!("highest", py_highest, indicators::highest, indicators::highest_panel);
-single_output_function!("lowest", py_lowest, indicators::lowest, indicators::lowest_panel);
-single_output_function!("roc", py_roc, indicators::roc, indicators::roc_panel);
+/// The table: per indicator an optional streaming class (see `streaming_class!`) and a batch
+/// function taking the class's settings after its inputs (see `batch_function!`), plus
+/// `add_table`, which adds them all to the module.
+macro_rules! indicator_table {
+    ($(
+        $(
+            $(#[doc = $doc:literal])*
+            class $class:ident = $core:ident(
+                $($setting:ident: $setting_ty:ty $(= $default:tt)?),*
+            ) { $($body:tt)* }
+        )?
+        fn $function:ident($($input:ident),+) -> $output:ty = $series:ident, $panel:ident;
+    )*) => {
+        $(
+            $(
+                streaming_class! {
+                    $(#[doc = $doc])*
+                    class $class = $core($($setting: $setting_ty $(= $default)?),*) {
+                        $($body)*
+                    }
+                }
+            )?
+            batch_function! {
+                fn $function($($input),+; $($($setting: $setting_ty),*)?) -> $output
+                    = $series, $panel $(, check indicators::$core::new($($setting),*))?
+            }
+        )*
 
-type Arrays3<'py> =
-    (Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArrayDyn<f64>>);
-
-fn into_arrays3<'py>(
-    py: Python<'py>,
-    (a, b, c): indicators::Columns3,
-    shape: &[usize],
-) -> PyResult<Arrays3<'py>> {
-    Ok((into_array(py, a, shape)?, into_array(py, b, shape)?, into_array(py, c, shape)?))
+        /// Add every class and function of the table to the module.
+        fn add_table(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            $(
+                $(m.add_class::<$class>()?;)?
+                m.add_function(wrap_pyfunction!($function, m)?)?;
+            )*
+            Ok(())
+        }
+    };
 }
 
-/// `quanta_core::indicators::macd` (or `macd_panel`) over a contiguous 1-D or 2-D array.
-#[pyfunction]
-#[pyo3(name = "macd")]
-fn py_macd<'py>(
-    py: Python<'py>,
-    values: PyReadonlyArrayDyn<'py, f64>,
-    fast: usize,
-    slow: usize,
-    signal: usize,
-) -> PyResult<Arrays3<'py>> {
-    let input = as_input("values", &values)?;
-    let out = py.detach(|| match input.columns {
-        None => indicators::macd(input.data, fast, slow, signal),
-        Some(n) => indicators::macd_panel(input.data, n, fast, slow, signal),
-    });
-    into_arrays3(py, out.map_err(PyIndicatorError)?, &input.shape)
-}
-
-/// `quanta_core::indicators::bollinger_bands` (or its panel form) over a contiguous 1-D or
-/// 2-D array.
-#[pyfunction]
-#[pyo3(name = "bollinger_bands")]
-fn py_bollinger_bands<'py>(
-    py: Python<'py>,
-    values: PyReadonlyArrayDyn<'py, f64>,
-    period: usize,
-    num_std: f64,
-) -> PyResult<Arrays3<'py>> {
-    let input = as_input("values", &values)?;
-    let out = py.detach(|| match input.columns {
-        None => indicators::bollinger_bands(input.data, period, num_std),
-        Some(n) => indicators::bollinger_bands_panel(input.data, n, period, num_std),
-    });
-    into_arrays3(py, out.map_err(PyIndicatorError)?, &input.shape)
-}
-
-/// `quanta_core::indicators::atr` (or `atr_panel`) over three contiguous arrays of one shape.
-#[pyfunction]
-#[pyo3(name = "atr")]
-fn py_atr<'py>(
-    py: Python<'py>,
-    high: PyReadonlyArrayDyn<'py, f64>,
-    low: PyReadonlyArrayDyn<'py, f64>,
-    close: PyReadonlyArrayDyn<'py, f64>,
-    period: usize,
-) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
-    // The period first, then the inputs, as the reference.
-    indicators::Atr::new(period).map_err(PyIndicatorError)?;
-    let (h, l, c) = (as_input("high", &high)?, as_input("low", &low)?, as_input("close", &close)?);
-    if h.shape != l.shape || l.shape != c.shape {
-        return Err(shapes_differ("high, low, close", &[&h, &l, &c]));
+// ---------------------------------------------------------------------------- the table
+// One block per indicator: its streaming class, then its batch function. The crossings have
+// no settings and no class; `cross`, one step of two scalar series, is written out below.
+indicator_table! {
+    /// Simple moving average, streaming.
+    class SMA = Sma(period: usize) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
     }
-    let out = py.detach(|| match c.columns {
-        None => indicators::atr(h.data, l.data, c.data, period),
-        Some(n) => indicators::atr_panel(h.data, l.data, c.data, n, period),
-    });
-    into_array(py, out.map_err(PyIndicatorError)?, &c.shape)
+    fn sma(values) -> Vec<f64> = sma, sma_panel;
+
+    /// Exponential moving average, streaming.
+    class EMA = Ema(period: usize) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
+        /// The smoothing factor `2.0 / (period + 1)`.
+        k: f64;
+    }
+    fn ema(values) -> Vec<f64> = ema, ema_panel;
+
+    /// Weighted moving average, streaming.
+    class WMA = Wma(period: usize) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
+    }
+    fn wma(values) -> Vec<f64> = wma, wma_panel;
+
+    /// Relative strength index, streaming.
+    class RSI = Rsi(period: usize = 14) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
+    }
+    fn rsi(values) -> Vec<f64> = rsi, rsi_panel;
+
+    /// MACD line, signal line and histogram, streaming.
+    class MACD = Macd(fast: usize = 12, slow: usize = 26, signal: usize = 9) {
+        update(value) -> (macd, signal, hist);
+        /// The latest MACD line value.
+        macd: f64 = value().0;
+        /// The latest signal line value (`signal` is the period).
+        signal_line: f64 = value().1;
+        /// The latest histogram value.
+        hist: f64 = value().2;
+        /// The fast EMA period.
+        fast: usize;
+        /// The slow EMA period.
+        slow: usize;
+        /// The signal EMA period.
+        signal: usize;
+    }
+    fn macd(values) -> Columns3 = macd, macd_panel;
+
+    /// Rolling population standard deviation, streaming.
+    class RollingStd = RollingStd(period: usize) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
+    }
+    fn rolling_std(values) -> Vec<f64> = rolling_std, rolling_std_panel;
+
+    /// Bollinger Bands, streaming.
+    class BollingerBands = BollingerBands(period: usize = 20, num_std: f64 = 2.0) {
+        update(value) -> (upper, middle, lower);
+        /// The window length.
+        period: usize;
+        /// The band width in standard deviations.
+        num_std: f64;
+    }
+    fn bollinger_bands(values) -> Columns3 = bollinger_bands, bollinger_bands_panel;
+
+    /// Average true range, streaming.
+    class ATR = Atr(period: usize = 14) {
+        update(high, low, close) -> f64;
+        /// The smoothing period.
+        period: usize;
+    }
+    fn atr(high, low, close) -> Vec<f64> = atr, atr_panel;
+
+    /// Highest value, streaming.
+    class Highest = Highest(period: usize) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
+    }
+    fn highest(values) -> Vec<f64> = highest, highest_panel;
+
+    /// Lowest value, streaming.
+    class Lowest = Lowest(period: usize) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
+    }
+    fn lowest(values) -> Vec<f64> = lowest, lowest_panel;
+
+    /// Rate of change in percent, streaming.
+    class ROC = Roc(period: usize = 10) {
+        update(value) -> f64;
+        /// The period given to the constructor.
+        period: usize;
+    }
+    fn roc(values) -> Vec<f64> = roc, roc_panel;
+
+    fn crossed_above(fast, slow) -> Vec<bool> = crossed_above, crossed_above_panel;
+    fn crossed_below(fast, slow) -> Vec<bool> = crossed_below, crossed_below_panel;
 }
 
+// Not in the table: no array, no settings; four scalars, converted as `float()` does.
 /// One step of two series: +1 cross up, -1 cross down, 0 no cross; see
 /// `quanta_ref.indicators.cross` (this function is `quanta_fast.indicators.cross` itself).
 #[pyfunction]
@@ -455,79 +460,9 @@ fn py_cross(
     Ok(indicators::cross(prev_fast, prev_slow, fast, slow))
 }
 
-type CrossedSeries = fn(&[f64], &[f64]) -> Result<Vec<bool>, IndicatorError>;
-type CrossedPanel = fn(&[f64], &[f64], usize) -> Result<Vec<bool>, IndicatorError>;
-
-/// A crossing function over two contiguous arrays of one shape: `series` for 1-D inputs,
-/// `panel` (with the number of columns) for 2-D ones.
-fn crossed<'py>(
-    py: Python<'py>,
-    fast: PyReadonlyArrayDyn<'py, f64>,
-    slow: PyReadonlyArrayDyn<'py, f64>,
-    series: CrossedSeries,
-    panel: CrossedPanel,
-) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
-    let (f, s) = (as_input("fast", &fast)?, as_input("slow", &slow)?);
-    if f.shape != s.shape {
-        return Err(shapes_differ("fast, slow", &[&f, &s]));
-    }
-    let out = py.detach(|| match f.columns {
-        None => series(f.data, s.data),
-        Some(n) => panel(f.data, s.data, n),
-    });
-    into_array(py, out.map_err(PyIndicatorError)?, &f.shape)
-}
-
-/// `quanta_core::indicators::crossed_above` (or its panel form) over two contiguous arrays of
-/// one shape.
-#[pyfunction]
-#[pyo3(name = "crossed_above")]
-fn py_crossed_above<'py>(
-    py: Python<'py>,
-    fast: PyReadonlyArrayDyn<'py, f64>,
-    slow: PyReadonlyArrayDyn<'py, f64>,
-) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
-    crossed(py, fast, slow, indicators::crossed_above, indicators::crossed_above_panel)
-}
-
-/// `quanta_core::indicators::crossed_below` (or its panel form) over two contiguous arrays of
-/// one shape.
-#[pyfunction]
-#[pyo3(name = "crossed_below")]
-fn py_crossed_below<'py>(
-    py: Python<'py>,
-    fast: PyReadonlyArrayDyn<'py, f64>,
-    slow: PyReadonlyArrayDyn<'py, f64>,
-) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
-    crossed(py, fast, slow, indicators::crossed_below, indicators::crossed_below_panel)
-}
-
 /// Add the indicator classes and functions to the native module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PySma>()?;
-    m.add_class::<PyEma>()?;
-    m.add_class::<PyWma>()?;
-    m.add_class::<PyRsi>()?;
-    m.add_class::<PyMacd>()?;
-    m.add_class::<PyRollingStd>()?;
-    m.add_class::<PyBollingerBands>()?;
-    m.add_class::<PyAtr>()?;
-    m.add_class::<PyHighest>()?;
-    m.add_class::<PyLowest>()?;
-    m.add_class::<PyRoc>()?;
-    m.add_function(wrap_pyfunction!(py_sma, m)?)?;
-    m.add_function(wrap_pyfunction!(py_ema, m)?)?;
-    m.add_function(wrap_pyfunction!(py_wma, m)?)?;
-    m.add_function(wrap_pyfunction!(py_rsi, m)?)?;
-    m.add_function(wrap_pyfunction!(py_macd, m)?)?;
-    m.add_function(wrap_pyfunction!(py_bollinger_bands, m)?)?;
-    m.add_function(wrap_pyfunction!(py_atr, m)?)?;
-    m.add_function(wrap_pyfunction!(py_rolling_std, m)?)?;
-    m.add_function(wrap_pyfunction!(py_highest, m)?)?;
-    m.add_function(wrap_pyfunction!(py_lowest, m)?)?;
-    m.add_function(wrap_pyfunction!(py_roc, m)?)?;
+    add_table(m)?;
     m.add_function(wrap_pyfunction!(py_cross, m)?)?;
-    m.add_function(wrap_pyfunction!(py_crossed_above, m)?)?;
-    m.add_function(wrap_pyfunction!(py_crossed_below, m)?)?;
     Ok(())
 }
