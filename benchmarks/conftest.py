@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from workloads import DATA
 
+from quanta_cli.workloads import Workload
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
-from quanta_cli.workloads import Workload
+from workloads import DATA
 
 
 @pytest.fixture(scope="session")

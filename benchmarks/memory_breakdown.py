@@ -17,10 +17,10 @@ import gc
 
 import numpy as np
 
-from quanta_fast import _glue, _quanta_fast
-from quanta_fast.engine import _CALLBACKS, _overridden
 from quanta_cli.bench import _proc_status, _release_free_memory, _reset_peak
 from quanta_cli.workloads import SETTINGS, minute_bars
+from quanta_fast import _glue, _quanta_fast
+from quanta_fast.engine import _CALLBACKS, _overridden
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
 

@@ -19,17 +19,17 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from workloads import DATA, ENGINE_WORKLOADS, PassOnBar, Silent, bar_events, strategy_alone
 
+from quanta_cli.bench import machine
 from quanta_fast import _glue, _quanta_fast
 from quanta_fast.engine import _CALLBACKS, _overridden
 from quanta_ref import Engine
 from quanta_ref.api import BacktestResult, Strategy
 from quanta_ref.bars import Bars
-from quanta_cli.bench import machine
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
 from quanta_ref.metrics import compute_stats
+from workloads import DATA, ENGINE_WORKLOADS, PassOnBar, Silent, bar_events, strategy_alone
 
 
 def median_seconds(function: Callable[[], Any], rounds: int, warmup: int = 0) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from workloads import ENGINE_WORKLOADS, EngineWorkload
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from quanta_cli.workloads import MODES, WORKLOADS, Workload, rust_array_is_native, same_backtests
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
-from quanta_cli.workloads import MODES, WORKLOADS, Workload, rust_array_is_native, same_backtests
 
 CASES = [(w, mode) for w in WORKLOADS for mode in MODES]
 Results = dict[tuple[str, str], list[BacktestResult]]

@@ -38,10 +38,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from quanta_fast import indicators as fast_indicators
-from quanta_ref import Engine, Strategy
-from quanta_ref.api import BacktestResult, Context
-from quanta_ref.bars import Bars
 from quanta_cli.workloads import (
     BACKENDS,
     DAILY_BARS,
@@ -52,6 +48,10 @@ from quanta_cli.workloads import (
     daily_bars,
     minute_bars,
 )
+from quanta_fast import indicators as fast_indicators
+from quanta_ref import Engine, Strategy
+from quanta_ref.api import BacktestResult, Context
+from quanta_ref.bars import Bars
 from quanta_ref.events import BarEvent
 from quanta_ref.examples import SmaCross
 
@@ -161,4 +161,6 @@ def bar_events(bars: Bars) -> list[BarEvent]:
         bars.close[:, 0].tolist(),
         bars.volume[:, 0].tolist(),
     )
-    return [BarEvent(ts, symbol, o, h, lo, c, v) for ts, o, h, lo, c, v in zip(*columns)]
+    return [
+        BarEvent(ts, symbol, o, h, lo, c, v) for ts, o, h, lo, c, v in zip(*columns, strict=True)
+    ]

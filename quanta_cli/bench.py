@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.api import BacktestResult
 from quanta_cli.workloads import (
     BACKENDS,
+    FULL,
     MODES,
     TINY,
     NumbaResult,
@@ -33,6 +33,7 @@ from quanta_cli.workloads import (
     rust_available,
     same_backtests,
 )
+from quanta_ref.api import BacktestResult
 
 
 # ============================================================================ timing
@@ -103,7 +104,7 @@ class Memory:
 
 
 def peak_memory(
-    workload: str, mode: str, backend: str, sizes: Sizes = Sizes(), timeout: float = 600.0
+    workload: str, mode: str, backend: str, sizes: Sizes = FULL, timeout: float = 600.0
 ) -> Memory:
     """Run one case (`backend` "python", "rust" or "numba") once in a fresh interpreter and
     report its resident memory (see `Memory`). The child imports numpy, quanta_ref and
@@ -254,7 +255,7 @@ def run_report(
     quick: bool = False,
     memory: bool = True,
     numba: bool = True,
-    sizes: Sizes = Sizes(),
+    sizes: Sizes = FULL,
     log: Callable[[str], None] | None = None,
 ) -> Report:
     """Time every workload x mode x backend (and the numba loop), check that the backends

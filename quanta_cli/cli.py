@@ -8,11 +8,11 @@ import sys
 import time
 
 from quanta_cli import bench
-from quanta_cli.workloads import BACKENDS, MODES, TINY, Sizes, make_workloads, rust_available
+from quanta_cli.workloads import BACKENDS, FULL, MODES, TINY, make_workloads, rust_available
 from quanta_ref import data
 from quanta_ref.errors import QuantaError
-from quanta_ref.front import Engine
 from quanta_ref.examples import SmaCross
+from quanta_ref.front import Engine
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -46,7 +46,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.tiny:
         sizes = TINY
     else:
-        sizes = Sizes()
+        sizes = FULL
     workloads = [w for w in make_workloads(sizes) if not args.workload or w.name in args.workload]
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     if "rust" in backends and not rust_available():

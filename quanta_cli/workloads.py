@@ -46,11 +46,11 @@ from typing import Any
 import numpy as np
 
 from quanta_ref.api import Backend, BacktestResult
-from quanta_ref.front import Engine
 from quanta_ref.arrays import Signals
 from quanta_ref.bars import Bars
 from quanta_ref.data import synthetic
 from quanta_ref.examples import SmaCross
+from quanta_ref.front import Engine
 
 #: The random seed of the synthetic data.
 DATA_SEED = 20240101
@@ -97,6 +97,9 @@ class Sizes:
     grid_fast: tuple[int, ...] = tuple(range(5, 15))
     grid_slow: tuple[int, ...] = tuple(range(20, 70, 5))
 
+
+#: The sizes the workloads are defined with.
+FULL = Sizes()
 
 #: A few hundred bars: the whole report runs in about a second (the figures mean nothing).
 TINY = Sizes(
@@ -181,7 +184,7 @@ class Workload:
         return run_numba(bars, self.combos)
 
 
-def make_workloads(sizes: Sizes = Sizes()) -> tuple[Workload, ...]:
+def make_workloads(sizes: Sizes = FULL) -> tuple[Workload, ...]:
     """W1-W4 at the given dimensions (the data is only built when `make_bars` is called)."""
     n = sizes.portfolio_symbols
     pair = ((sizes.fast, sizes.slow),)
@@ -269,7 +272,7 @@ def same_backtests(a: Sequence[BacktestResult], b: Sequence[BacktestResult]) -> 
     """Whether two lists of runs have the same equity curves (bit for bit) and fill counts."""
     return len(a) == len(b) and all(
         x.equity.tobytes() == y.equity.tobytes() and len(x.fills) == len(y.fills)
-        for x, y in zip(a, b)
+        for x, y in zip(a, b, strict=True)
     )
 
 

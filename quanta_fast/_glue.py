@@ -21,8 +21,16 @@ from quanta_ref.engine import (
     history_view,
     make_signal,
 )
-from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce, Trade
-from quanta_ref.orders import Position
+from quanta_ref.orders import (
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+    Trade,
+)
 
 __all__ = [
     "check_choice",

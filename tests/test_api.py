@@ -6,7 +6,6 @@ import traceback
 
 import numpy as np
 import pytest
-from support import bars_from_rows, run
 
 import quanta_ref
 from quanta_ref import (
@@ -22,6 +21,7 @@ from quanta_ref import (
 )
 from quanta_ref.events import BarEvent, ControlEvent, EventBus, OrderEvent
 from quanta_ref.examples import SmaCross
+from support import bars_from_rows, run
 
 ROWS = [(10, 11, 9, 10), (10, 11, 9, 10.5), (10.5, 12, 10, 11), (11, 11.5, 10.5, 11)]
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from support import DAY, START, bars_from_rows, same
 
 from quanta_ref import Engine, OrderStatus
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
 from quanta_ref.errors import ConfigError, DataError, OrderError
+from support import DAY, START, bars_from_rows, same
 
 T, F = True, False
 

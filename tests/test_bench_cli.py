@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from quanta_cli import bench
-from quanta_cli.workloads import TINY, make_workloads, same_backtests
 from quanta_cli.cli import main
+from quanta_cli.workloads import TINY, make_workloads, same_backtests
 
 
 def test_quanta_bench_prints_the_tables_for_the_chosen_workloads(

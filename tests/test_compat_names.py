@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_differential import assert_same_result, bits
 
 from quanta_ref import BacktestResult, ConfigError, Engine, QuantaError, Side
 from quanta_ref.data import load_sample
 from quanta_ref.events import BarEvent
 from quanta_ref.examples import SmaCross
+from test_differential import assert_same_result, bits
 
 # The examples' 2020-2023 window of 000001.SZ becomes three years of the bundled AAPL sample.
 SYMBOL = "AAPL"

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_grid import BARS, GRID, SETTINGS, crossover, fingerprint, fingerprints, mixed_jobs, slower
 
 from quanta_ref import Engine
+from test_grid import BARS, GRID, SETTINGS, crossover, fingerprint, fingerprints, mixed_jobs, slower
 
 distributed = pytest.importorskip("distributed")
 

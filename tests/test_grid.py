@@ -311,7 +311,7 @@ def test_optimize_table_has_a_row_per_allowed_combination_in_grid_order(backend:
     table = found.table
     assert list(table.columns) == ["fast", "slow", *STAT_NAMES]
     assert table.shape == (7, 2 + len(STAT_NAMES))
-    assert list(zip(table["fast"], table["slow"])) == [
+    assert list(zip(table["fast"], table["slow"], strict=True)) == [
         (5, 10),
         (5, 20),
         (5, 30),

@@ -151,7 +151,7 @@ def test_bollinger_bands_match_talib_bbands(ohlc, period, num_std):
     close = ohlc["close"]
     ours = bollinger_bands(close, period, num_std)
     theirs = talib.BBANDS(close, period, num_std, num_std, 0)  # matype 0: simple average
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         assert_matches_talib(a, b, atol=num_std * talib_std_atol(close))
 
 
@@ -251,8 +251,8 @@ def bars(draw, min_size=0, max_size=60):
     close = draw(st.lists(price, min_size=n, max_size=n))
     up = draw(st.lists(spread, min_size=n, max_size=n))
     down = draw(st.lists(st.floats(min_value=0.0, max_value=0.9), min_size=n, max_size=n))
-    high = [c + u for c, u in zip(close, up)]
-    low = [c * (1.0 - d) for c, d in zip(close, down)]
+    high = [c + u for c, u in zip(close, up, strict=True)]
+    low = [c * (1.0 - d) for c, d in zip(close, down, strict=True)]
     return high, low, close
 
 
@@ -262,7 +262,7 @@ def test_atr_batch_equals_streaming_exactly(hlc, period):
     high, low, close = hlc
     batch = atr(high, low, close, period)
     ind = ATR(period)
-    streamed = np.array([ind.update(h, lo, c) for h, lo, c in zip(high, low, close)])
+    streamed = np.array([ind.update(h, lo, c) for h, lo, c in zip(high, low, close, strict=True)])
     assert np.array_equal(batch, streamed.reshape(-1), equal_nan=True)
 
 
@@ -346,7 +346,7 @@ def test_nan_resets_macd_and_bollinger(before, after):
     k = len(before)
     for fn in (lambda v: macd(v, 2, 4, 3), lambda v: bollinger_bands(v, 3, 2.0)):
         whole, head, tail = fn(values), fn(before), fn(after)
-        for w, h, t in zip(whole, head, tail):
+        for w, h, t in zip(whole, head, tail, strict=True):
             assert math.isnan(w[k])
             assert np.array_equal(w[:k], h, equal_nan=True)
             assert np.array_equal(w[k + 1 :], t, equal_nan=True)

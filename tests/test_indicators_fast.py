@@ -87,7 +87,7 @@ def assert_same_outcome(ours: Callable[[], Any], theirs: Callable[[], Any]) -> N
         assert a == b
     elif isinstance(a, tuple):
         assert len(a) == len(b)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             assert_same_bits(x, y)
     else:
         assert_same_bits(a, b)
@@ -245,7 +245,7 @@ def test_atr_batch_and_streaming_are_bit_identical_to_reference(bars, period):
     assert_same_bits(ours, ref.atr(high, low, close, period))
     ind, ref_ind = fast.ATR(period), ref.ATR(period)
     streamed = []
-    for h, lo, c in zip(high.tolist(), low.tolist(), close.tolist()):
+    for h, lo, c in zip(high.tolist(), low.tolist(), close.tolist(), strict=True):
         a, b = ind.update(h, lo, c), ref_ind.update(h, lo, c)
         assert_same_float(a, b)
         streamed.append(a)

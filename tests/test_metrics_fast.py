@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import NS_DAY, NS_MINUTE, STARTS
 
 from quanta_ref import metrics as ref
+from strategies import NS_DAY, NS_MINUTE, STARTS
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

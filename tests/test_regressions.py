@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support import Script, bars_from_rows, run
 
 from quanta_ref import ConfigError, Engine, QuantaError
+from support import Script, bars_from_rows, run
 
 FLAT = (10.0, 10.0, 10.0, 10.0, 1e6)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import DAY, START, Script, bars_from_rows, run, run_script, same
 
 from quanta_ref import Engine, OrderStatus, Side, Strategy
 from quanta_ref.api import Context
+from support import DAY, START, Script, bars_from_rows, run, run_script, same
 
 
 def bar_of(timestamp: int) -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import DAY, START, bars_from_rows, run, same
 
 from quanta_ref import ConfigError, Engine
 from quanta_ref.api import BacktestResult, Context
+from support import DAY, START, bars_from_rows, run, same
 
 
 def flat(price: float) -> tuple[float, ...]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import DAY, START, Script, bars_from_rows, run, run_script
 
 from quanta_ref import OrderError, OrderStatus, OrderType, Side, TimeInForce
 from quanta_ref.api import BacktestResult, Context
+from support import DAY, START, Script, bars_from_rows, run, run_script
 
 HOURS_8 = 8 * 3600 * 10**9  # three bars a day: 00:00, 08:00, 16:00
 

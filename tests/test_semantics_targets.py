@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import DAY, START, bars_from_rows, run, run_script, same
-
 from quanta_ref import OrderStatus, Side
 from quanta_ref.api import BacktestResult
+from support import DAY, START, bars_from_rows, run, run_script, same
 
 
 def flat(price: float) -> tuple[float, ...]:
