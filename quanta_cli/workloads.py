@@ -45,10 +45,12 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref import backends
 from quanta_ref.api import Backend, BacktestResult
 from quanta_ref.arrays import Signals
 from quanta_ref.bars import Bars
 from quanta_ref.data import synthetic
+from quanta_ref.errors import BackendUnavailable, ConfigError
 from quanta_ref.examples import SmaCross
 from quanta_ref.front import Engine
 
@@ -235,13 +237,7 @@ WORKLOADS = make_workloads()
 def indicators_of(backend: str) -> ModuleType:
     """The batch indicators an array run uses: the reference's on python, the native ones
     (bit-identical) on rust."""
-    if backend == "rust":
-        from quanta_fast import indicators as native
-
-        return native
-    from quanta_ref import indicators
-
-    return indicators
+    return backends.load(backend).indicators
 
 
 def signal_jobs(
@@ -280,20 +276,18 @@ def rust_array_is_native() -> bool:
     """Whether this build runs array jobs natively on rust. Before the native array driver,
     the rust backend runs them as the reference's `SignalStrategy` on its callback engine
     (correct, but Python per bar): figures of that kind are preliminary."""
-    try:
-        from quanta_fast.engine import RustBackend
-    except ImportError:
+    if not rust_available():
         return False
-    return RustBackend.run_jobs is not Backend.run_jobs
+    return type(backends.load("rust")).run_jobs is not Backend.run_jobs
 
 
 def rust_available() -> bool:
     """Whether `Engine(backend="rust")` loads."""
     try:
-        import quanta_fast
-    except ImportError:
+        backends.load("rust")
+    except (BackendUnavailable, ConfigError):
         return False
-    return bool(getattr(quanta_fast, "ENGINE_AVAILABLE", False))
+    return True
 
 
 # ============================================================================ numba

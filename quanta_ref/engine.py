@@ -27,6 +27,7 @@ from quanta_ref.events import (
     Timeline,
 )
 from quanta_ref.execution import Broker
+from quanta_ref.metrics import compute_stats
 from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce
 from quanta_ref.portfolio import Portfolio
 from quanta_ref.risk import RiskManager
@@ -259,8 +260,6 @@ class _Run(Context):
 
     # =============================================================== result
     def _result(self, equity: np.ndarray, cash: np.ndarray, bars_in_market: int) -> BacktestResult:
-        from quanta_ref.metrics import compute_stats
-
         pf = self.portfolio
         stats = compute_stats(
             self.bars.timestamps,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from quanta_ref.api import Context, Strategy
+from quanta_ref.errors import ConfigError
 from quanta_ref.events import BarEvent
 from quanta_ref.indicators import SMA, cross
 
@@ -28,8 +29,6 @@ class SmaCross(Strategy):
         if not (
             isinstance(self.fast, int) and isinstance(self.slow, int) and 1 <= self.fast < self.slow
         ):
-            from quanta_ref.errors import ConfigError
-
             raise ConfigError(
                 f"fast, slow: need whole numbers 1 <= fast < slow, got "
                 f"fast={self.fast!r}, slow={self.slow!r}"
