@@ -16,6 +16,7 @@ the right default.
 
 from __future__ import annotations
 
+import functools
 from importlib.metadata import EntryPoint, entry_points
 
 from quanta_ref.api import Backend
@@ -28,8 +29,10 @@ GROUP = "quanta.backends"
 AUTO_ORDER = ("rust", "python")
 
 
+@functools.cache
 def _plugins() -> dict[str, EntryPoint]:
-    """The backends declared by installed packages, by name."""
+    """The backends declared by installed packages, by name. Read once per process: the scan
+    of every installed package's metadata takes milliseconds, longer than a small run."""
     return {point.name: point for point in entry_points(group=GROUP)}
 
 
