@@ -78,3 +78,16 @@ def test_ctrl_c_interrupts_a_long_native_run():
             Engine(backend="rust").run(bars, FarLimits())
     finally:
         timer.cancel()
+
+
+def test_a_missing_python_helper_fails_when_the_native_engine_is_built_not_mid_run():
+    from types import SimpleNamespace
+
+    from quanta_fast import _glue, _quanta_fast
+    from quanta_ref import EngineConfig
+
+    helpers = {name: getattr(_glue, name) for name in _glue.__all__ if name != "make_trade"}
+    with pytest.raises(AttributeError, match="make_trade"):
+        _quanta_fast.Engine(EngineConfig(), SimpleNamespace(**helpers))
+    with pytest.raises(AttributeError, match="initial_cash"):
+        _quanta_fast.Engine(SimpleNamespace(), _glue)
