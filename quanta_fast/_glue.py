@@ -49,11 +49,14 @@ __all__ = [
     "TimeInForce",
 ]
 
-_SIDE = {"buy": Side.BUY, "sell": Side.SELL}
+_SIDE = {m.value: m for m in Side}
 _TYPE = {m.value: m for m in OrderType}
 _TIF = {m.value: m for m in TimeInForce}
 _STATUS = {m.value: m for m in OrderStatus}
 _SLOTS = Order.__slots__
+# The lookups come from the enums themselves: the names are written once in
+# `quanta_ref.orders` and once in the core (`named_enum!`); a name the core spelled
+# differently would be a KeyError here on the first order of any test.
 
 
 def make_order(head: tuple[Any, ...], tail: tuple[Any, ...]) -> Order:
