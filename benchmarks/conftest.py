@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from quanta_cli.workloads import Workload
+from quanta_ref import backends
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
+from quanta_ref.errors import BackendUnavailable
 from workloads import DATA
 
 
@@ -66,12 +68,10 @@ def reference_results() -> dict[str, tuple[np.ndarray, int]]:
 
 @pytest.fixture(params=["python", "rust"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The engine backend; the rust case skips when the extension or its engine is missing."""
+    """The engine backend; the rust case skips when the Rust backend does not load."""
     if request.param == "rust":
         try:
-            import quanta_fast
-        except ImportError as exc:
-            pytest.skip(f"Rust extension not built: {exc}")
-        if not getattr(quanta_fast, "ENGINE_AVAILABLE", False):
-            pytest.skip("the Rust engine is not in this build of the extension")
+            backends.load("rust")
+        except BackendUnavailable as exc:
+            pytest.skip(f"Rust backend not built: {exc}")
     return str(request.param)

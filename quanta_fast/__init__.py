@@ -5,7 +5,8 @@ behaviour; this package only makes it faster. It plugs into the reference as the
 named "rust" (the entry point `quanta_fast.engine:RustBackend` of the group
 ``quanta.backends``): `quanta_ref.Engine(backend="rust")` finds it there, and
 ``backend="auto"`` (the default) picks it whenever it is built. ``ENGINE_AVAILABLE`` says
-whether the compiled module carries the engine.
+whether the compiled module carries the engine (every build since the engine was added
+does; `quanta_ref.backends.load("rust")` is the check that also covers the installation).
 """
 
 from __future__ import annotations

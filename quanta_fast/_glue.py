@@ -55,8 +55,9 @@ _TIF = {m.value: m for m in TimeInForce}
 _STATUS = {m.value: m for m in OrderStatus}
 _SLOTS = Order.__slots__
 # The lookups come from the enums themselves: the names are written once in
-# `quanta_ref.orders` and once in the core (`named_enum!`); a name the core spelled
-# differently would be a KeyError here on the first order of any test.
+# `quanta_ref.orders` and once in the core (`named_enum!`); a side, order type, time in force
+# or status the core spelled differently would be a KeyError here on the first order of any
+# test (reject reasons pass through as the strings the core gives).
 
 
 def make_order(head: tuple[Any, ...], tail: tuple[Any, ...]) -> Order:

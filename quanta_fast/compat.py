@@ -1,7 +1,7 @@
 """Compatibility names: `RustBacktestEngine` and `RustExecutionEngine`, the engines that
 quanta's original design document uses in its examples.
 
-Thin wrappers over `quanta_ref.api.Engine`, for code written against the design's examples:
+Thin wrappers over `quanta_ref.Engine`, for code written against the design's examples:
 
 * `RustBacktestEngine(initial_cash, commission_rate).run_backtest(bars, strategy)` runs a
   `quanta_ref.Strategy` and returns the usual `BacktestResult` (``result["total_return"]``
@@ -78,7 +78,7 @@ class _LastRun:
 
 
 class RustBacktestEngine(_LastRun):
-    """The backtest engine of the design's examples: `quanta_ref.api.Engine` under that name.
+    """The backtest engine of the design's examples: `quanta_ref.Engine` under that name.
 
     Parameters
     ----------
@@ -115,7 +115,7 @@ class RustBacktestEngine(_LastRun):
         )
 
     def run_backtest(self, bars: Bars, strategy: Strategy) -> BacktestResult:
-        """Run `strategy` over `bars`; see `quanta_ref.api.Engine.run`.
+        """Run `strategy` over `bars`; see `quanta_ref.Engine.run`.
 
         The result answers ``result["total_return"]``, ``result["sharpe_ratio"]`` and every
         other statistic by name; `get_equity_curve` then returns its equity.
@@ -335,7 +335,7 @@ class RustExecutionEngine(_LastRun):
         self._strategy = _DesignStyleStrategy(strategy, self._handle)
 
     def run(self) -> BacktestResult:
-        """Run the registered strategy over the data; see `quanta_ref.api.Engine.run`.
+        """Run the registered strategy over the data; see `quanta_ref.Engine.run`.
 
         The strategy's state carries over if `run` is called again.
 

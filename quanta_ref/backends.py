@@ -37,10 +37,17 @@ def _plugins() -> dict[str, EntryPoint]:
 
 
 def names() -> tuple[str, ...]:
-    """Every backend name an `Engine` accepts: the built-in ``"python"``, the installed
-    plug-ins (whether or not they load here), and ``"auto"``."""
-    plugins = sorted(name for name in _plugins() if name not in ("python", "auto"))
-    return ("python", *plugins, "auto")
+    """Every backend name an `Engine` accepts: quanta's own ``"python"`` and ``"rust"``
+    (whether or not rust loads here), the installed plug-ins, and ``"auto"``."""
+    plugins = sorted(name for name in _plugins() if name not in ("python", "rust", "auto"))
+    return ("python", "rust", *plugins, "auto")
+
+
+def check_name(name: object) -> str:
+    """`name` if some backend has it (loadable here or not), else ConfigError."""
+    if not isinstance(name, str) or name not in names():
+        raise ConfigError(f"backend: must be one of {names()}, got {name!r}")
+    return name
 
 
 def load(name: str) -> Backend:
@@ -49,36 +56,46 @@ def load(name: str) -> Backend:
     Raises
     ------
     ConfigError
-        No backend has that name.
+        No backend has that name, or its entry point gives something that is not a backend.
     BackendUnavailable
-        It is declared but does not load here (e.g. the Rust extension is not built).
+        It is declared but does not load here (e.g. the Rust extension is not built, or was
+        built from older sources), or it is quanta's own Rust backend and the package
+        metadata that declares it is missing (an install older than the registry).
     """
     if name == "auto":
         return _auto()
     if name == "python":
         return ReferenceBackend()
     point = _plugins().get(name) if isinstance(name, str) else None
+    if point is None and name == "rust":
+        raise BackendUnavailable(
+            f"backend: 'rust' is not installed (no entry point 'rust' in the group {GROUP}); "
+            f"install quanta with pip install -e '.[dev]'"
+        )
     if point is None:
-        raise ConfigError(f"backend: must be one of {names()}, got {name!r}")
+        check_name(name)
+    assert point is not None
     try:
         backend = point.load()()
-    except ImportError as exc:
+    except Exception as exc:
         raise BackendUnavailable(
-            f"backend: {name!r} ({point.value}) does not load: {exc}; for quanta's Rust "
-            f"backend, build the extension with pip install -e '.[dev]'"
-        ) from None
-    if not isinstance(backend, Backend):
+            f"backend: {name!r} ({point.value}) does not load: {type(exc).__name__}: {exc}; "
+            f"for quanta's Rust backend, build the extension with pip install -e '.[dev]'"
+        ) from exc
+    if not isinstance(backend, Backend) or not hasattr(backend, "indicators"):
         raise ConfigError(
             f"backend: the entry point {name!r} ({point.value}) gave a "
-            f"{type(backend).__name__}, not a quanta_ref.api.Backend"
+            f"{type(backend).__name__}, not a quanta_ref.api.Backend with its indicators"
         )
     return backend
 
 
 def _auto() -> Backend:
+    """The first backend of `AUTO_ORDER` that loads; one that is broken (not a backend at
+    all) is an error, not a reason to fall back."""
     for name in AUTO_ORDER[:-1]:
         try:
             return load(name)
-        except (BackendUnavailable, ConfigError):
+        except BackendUnavailable:
             continue
     return load(AUTO_ORDER[-1])

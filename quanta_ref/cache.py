@@ -95,8 +95,9 @@ class IndicatorCache:
         if not isinstance(bars, Bars):
             raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
         self.bars = bars
-        self.backend = backend
-        self.indicators = _indicator_module(backend)
+        implementation = backends.load(backends.check_name(backend))
+        self.backend = implementation.name  # "auto" resolved: the name of what computes
+        self.indicators: ModuleType = implementation.indicators
         self.hits = 0
         self.misses = 0
         self._values: dict[Hashable, Any] = {}
@@ -281,11 +282,6 @@ class IndicatorCache:
             for n in range(n_columns)
         ]
         return np.column_stack(columns)
-
-
-def _indicator_module(backend: str) -> ModuleType:
-    """The batch indicator functions of the backend called `backend`."""
-    return backends.load(backend).indicators
 
 
 def _read_only(value: Any) -> Any:

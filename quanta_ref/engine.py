@@ -29,7 +29,7 @@ from quanta_ref.events import (
 from quanta_ref.execution import Broker
 from quanta_ref.metrics import compute_stats
 from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce
-from quanta_ref.portfolio import Portfolio
+from quanta_ref.portfolio import Portfolio, PortfolioView
 from quanta_ref.risk import RiskManager
 
 
@@ -53,6 +53,7 @@ class _Run(Context):
         self.timeline = Timeline(bars.timestamps)
         self.bus = EventBus()
         self._portfolio = Portfolio(bars.symbols, config.initial_cash)
+        self._view = PortfolioView(self._portfolio)
         self.risk = RiskManager(config)
         self.broker = Broker(config, self._portfolio, self.risk, self.bus, self.timeline)
         self.columns = {s: n for n, s in enumerate(bars.symbols)}
@@ -235,8 +236,8 @@ class _Run(Context):
         return self._portfolio.equity()
 
     @property
-    def portfolio(self) -> Portfolio:
-        return self._portfolio
+    def portfolio(self) -> PortfolioView:
+        return self._view
 
     @property
     def now(self) -> int | None:
@@ -260,7 +261,7 @@ class _Run(Context):
 
     # =============================================================== result
     def _result(self, equity: np.ndarray, cash: np.ndarray, bars_in_market: int) -> BacktestResult:
-        pf = self.portfolio
+        pf = self._portfolio
         stats = compute_stats(
             self.bars.timestamps,
             equity,

@@ -34,8 +34,8 @@ class Engine:
     """
 
     def __init__(self, backend: str = "auto", **settings: Any) -> None:
-        if not isinstance(backend, str):
-            raise ConfigError(f"backend: must be one of {backends.names()}, got {backend!r}")
+        # The name first, then the settings, then loading: each error in that order.
+        backends.check_name(backend)
         self.config = EngineConfig.build(**settings)
         self._implementation = backends.load(backend)
 

@@ -195,3 +195,41 @@ class Portfolio(PortfolioInterface):
                 lots.popleft()
             else:
                 lot.quantity = lot.quantity - take
+
+
+class PortfolioView(PortfolioInterface):
+    """What a strategy reads as ``ctx.portfolio``: the run's `Portfolio`, read-only.
+
+    The account changes only through orders, so the view offers the contract's questions
+    (`cash`, `equity`, `position_of`, `check_margin`) and nothing that writes.
+    """
+
+    __slots__ = ("_portfolio",)
+
+    def __init__(self, portfolio: Portfolio) -> None:
+        self._portfolio = portfolio
+
+    @property
+    def cash(self) -> float:  # type: ignore[override]  # the contract's attribute, read-only
+        """Cash now."""
+        return self._portfolio.cash
+
+    def equity(self) -> float:
+        return self._portfolio.equity()
+
+    def position_of(self, symbol: str) -> Position:
+        return self._portfolio.position_of(symbol)
+
+    def check_margin(
+        self,
+        column: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        max_leverage: float,
+        equity: float,
+    ) -> bool:
+        return self._portfolio.check_margin(column, side, quantity, price, max_leverage, equity)
+
+    def __repr__(self) -> str:
+        return f"PortfolioView(cash={self.cash!r}, equity={self.equity()!r})"

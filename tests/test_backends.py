@@ -167,3 +167,56 @@ def test_bad_portfolio_questions_get_the_same_answers_on_both_backends(
         ("OrderError", "side: 'short' is not one of 'buy', 'sell'"),
     ]
     assert answers["python"][3:] == [False, False, True]
+
+
+def test_a_backend_that_fails_to_load_in_any_way_is_unavailable_and_auto_falls_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An extension built from older sources fails with AttributeError, not ImportError.
+    declare(monkeypatch, "rust", f"{__name__}:raises_attribute_error")
+    with pytest.raises(BackendUnavailable, match="AttributeError: no Portfolio"):
+        Engine(backend="rust")
+    assert Engine().backend == "python"
+
+
+def raises_attribute_error() -> None:
+    raise AttributeError("no Portfolio")
+
+
+def test_rust_without_its_entry_point_is_unavailable_not_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(backends, "_plugins", dict)
+    with pytest.raises(BackendUnavailable, match="pip install"):
+        Engine(backend="rust")
+    assert Engine().backend == "python"
+
+
+def test_a_bad_backend_name_is_reported_before_bad_settings() -> None:
+    with pytest.raises(ConfigError, match="backend"):
+        Engine(backend="nope", commission_rate=-1.0)
+
+
+def test_the_indicator_cache_names_the_backend_that_computes() -> None:
+    from quanta_ref import IndicatorCache
+
+    bars = data.load_sample("IBM")
+    assert IndicatorCache(bars, "auto").backend == Engine().backend
+    with pytest.raises(ConfigError, match="backend"):
+        IndicatorCache(bars, "gpu")
+
+
+class WritesPortfolio(Strategy):
+    """Tries to change the account through `ctx.portfolio`."""
+
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        with pytest.raises(AttributeError):
+            ctx.portfolio.cash = 0.0
+        assert not hasattr(ctx.portfolio, "positions")
+        assert not hasattr(ctx.portfolio, "apply_fill")
+
+
+def test_the_portfolio_a_strategy_sees_is_read_only(backend: str) -> None:
+    bars = data.load_sample("IBM").between("2010-01-01", "2010-01-10")
+    result = Engine(backend=backend).run(bars, WritesPortfolio())
+    assert result.cash[-1] == Engine().config.initial_cash

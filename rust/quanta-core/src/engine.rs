@@ -204,8 +204,8 @@ enum Entered {
     Closed(Option<usize>),
 }
 
-/// Deliver everything queued, in order. The core handles `Day` itself; a failed delivery
-/// drops what is still queued (the run is over).
+/// Deliver everything queued, in order; a failed delivery drops what is still queued (the
+/// run is over).
 pub fn drain<H: Host>(host: &mut H) -> Result<(), H::Error> {
     drain_then(host, |_| ())
 }
@@ -223,10 +223,6 @@ fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result
         let Some(event) = host.with_core(|core, _| core.broker.events.pop()) else {
             continue;
         };
-        if let Event::Day(day) = event {
-            host.with_core(|core, _| core.expire_day(day));
-            continue;
-        }
         if let Err(error) = host.deliver(&event) {
             host.with_core(|core, _| core.broker.events.clear());
             return Err(error);

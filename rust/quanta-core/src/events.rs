@@ -8,13 +8,13 @@ use crate::orders::{Fill, Order};
 /// Nanoseconds in one calendar day; trading day = floor(timestamp / NS_PER_DAY).
 pub const NS_PER_DAY: i64 = 86_400_000_000_000;
 
-/// What the core publishes for the strategy (the reference's bus events).
+/// What the core publishes for the strategy (the reference's bus events). The reference's
+/// "day" control event has no counterpart here: the loop expires the day's orders itself,
+/// at the same point, before anything is delivered in the new day.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
     /// Before the first bar (`on_start`).
     Start,
-    /// A new trading day begins: the core expires yesterday's DAY orders.
-    Day(i64),
     /// After the last bar (`on_end`).
     End,
     /// The bar of this column at the current row is complete (`on_bar`).

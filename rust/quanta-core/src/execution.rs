@@ -98,7 +98,7 @@ pub fn fill_price(
     None
 }
 
-/// `floor` kept in float (infinities and NaN pass through), as `quanta_ref.matching.floor`.
+/// `floor` kept in float (infinities and NaN pass through), as `quanta_ref.execution.floor`.
 pub fn floor(x: f64) -> f64 {
     x.floor()
 }
@@ -242,7 +242,7 @@ impl Broker {
     }
 
     // ============================================================ matching one order
-    /// Try to fill order `id` in this bar of its symbol. Mirrors `_Run._match`.
+    /// Try to fill order `id` in this bar of its symbol. Mirrors `Broker.match_order` of `quanta_ref.execution`.
     pub fn match_order(
         &mut self,
         id: usize,

@@ -1,4 +1,5 @@
-//! Orders, fills and round-trip trades: the nouns of execution (`quanta_ref.orders`).
+//! Orders, fills, round-trip trades and positions: the nouns of execution and of the account
+//! (`quanta_ref.orders`).
 //!
 //! Symbols are carried as their column in the bar panel; the Python glue turns them back into
 //! names at the edge.
@@ -237,6 +238,25 @@ pub struct Trade {
     pub pnl: f64,
     /// `pnl / (entry_price * quantity)`.
     pub return_: f64,
+}
+
+/// One symbol's holding; `quantity < 0` is a short.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Position {
+    /// Quantity held.
+    pub quantity: f64,
+    /// Volume-weighted fill price of the open quantity, costs excluded.
+    pub average_cost: f64,
+    /// Price P&L of closed quantity, costs excluded.
+    pub realized_pnl: f64,
+    /// Latest close seen (NaN before the first bar).
+    pub last_price: f64,
+}
+
+impl Default for Position {
+    fn default() -> Self {
+        Position { quantity: 0.0, average_cost: 0.0, realized_pnl: 0.0, last_price: f64::NAN }
+    }
 }
 
 #[cfg(test)]

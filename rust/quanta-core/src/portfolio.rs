@@ -4,26 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::orders::{Fill, Side, Trade};
-
-/// One symbol's holding; `quantity < 0` is a short.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Position {
-    /// Quantity held.
-    pub quantity: f64,
-    /// Volume-weighted fill price of the open quantity, costs excluded.
-    pub average_cost: f64,
-    /// Price P&L of closed quantity, costs excluded.
-    pub realized_pnl: f64,
-    /// Latest close seen (NaN before the first bar).
-    pub last_price: f64,
-}
-
-impl Default for Position {
-    fn default() -> Self {
-        Position { quantity: 0.0, average_cost: 0.0, realized_pnl: 0.0, last_price: f64::NAN }
-    }
-}
+use crate::orders::{Fill, Position, Side, Trade};
 
 /// An open piece of a position, for first-in first-out trade matching.
 #[derive(Clone, Copy, Debug)]

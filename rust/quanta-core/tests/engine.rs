@@ -270,7 +270,6 @@ fn events_reach_the_strategy_in_bus_order() {
             Event::Order(_) => "order",
             Event::Fill(_) => "fill",
             Event::End => "end",
-            Event::Day(_) => "day",
         })
         .collect();
     // The acceptance is delivered right after on_bar; the fill, then the order's new state.

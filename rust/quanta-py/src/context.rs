@@ -618,13 +618,13 @@ pub struct PyPortfolio {
 impl PyPortfolio {
     /// Cash now.
     #[getter]
-    fn cash(&self, py: Python<'_>) -> f64 {
-        self.context.bind(py).borrow().core.broker.portfolio.cash
+    fn cash(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.context.bind(py).try_borrow()?.core.broker.portfolio.cash)
     }
 
     /// Cash plus every position at its last close.
-    fn equity(&self, py: Python<'_>) -> f64 {
-        self.context.bind(py).borrow().core.broker.portfolio.equity()
+    fn equity(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.context.bind(py).try_borrow()?.core.broker.portfolio.equity())
     }
 
     /// A copy of the position in `symbol` (flat if never traded).
@@ -633,7 +633,7 @@ impl PyPortfolio {
         py: Python<'py>,
         symbol: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let context = self.context.bind(py).borrow();
+        let context = self.context.bind(py).try_borrow()?;
         // The reference portfolio's check and message (it knows no bar, so neither does this).
         let column = match symbol.cast::<PyString>() {
             Ok(_) => context.columns.bind(py).get_item(symbol)?,
@@ -664,7 +664,7 @@ impl PyPortfolio {
         max_leverage: f64,
         equity: f64,
     ) -> PyResult<bool> {
-        let context = self.context.bind(py).borrow();
+        let context = self.context.bind(py).try_borrow()?;
         // A column outside the panel is no symbol's: it matches none, as in the reference.
         let column = usize::try_from(column).unwrap_or(usize::MAX);
         // The reference's own parsing (`Side.parse`), so a bad side fails the same way.

@@ -217,7 +217,6 @@ impl Host for PyHost<'_, '_> {
                     on_end.call1((&self.context,))?;
                 }
             }
-            Event::Day(_) => unreachable!("the core handles day events"),
         }
         Ok(())
     }

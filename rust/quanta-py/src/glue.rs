@@ -9,8 +9,8 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+use quanta_core::orders::Position;
 use quanta_core::orders::{Fill, Order, Reason, Side, Trade};
-use quanta_core::portfolio::Position;
 
 /// The helpers of `quanta_fast._glue`, by attribute name.
 #[derive(FromPyObject)]
