@@ -49,33 +49,9 @@ if not hasattr(_native, "SMA"):
         "(maturin build / pip install -e .)"
     )
 
-__all__ = [
-    "ATR",
-    "EMA",
-    "MACD",
-    "ROC",
-    "RSI",
-    "SMA",
-    "WMA",
-    "BollingerBands",
-    "Highest",
-    "Lowest",
-    "RollingStd",
-    "atr",
-    "bollinger_bands",
-    "cross",
-    "crossed_above",
-    "crossed_below",
-    "ema",
-    "highest",
-    "lowest",
-    "macd",
-    "roc",
-    "rolling_std",
-    "rsi",
-    "sma",
-    "wma",
-]
+#: The reference's names, one for one: a reference indicator without its native wrapper
+#: below fails `from quanta_fast.indicators import *` at once.
+__all__ = list(_reference.__all__)
 
 #: The largest period the native side takes (Rust ``usize::MAX``).
 _PERIOD_CAP = 2 * sys.maxsize + 1

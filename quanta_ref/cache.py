@@ -95,7 +95,7 @@ class IndicatorCache:
         if not isinstance(bars, Bars):
             raise ConfigError(f"bars: expected a quanta Bars panel, got {type(bars).__name__}")
         self.bars = bars
-        implementation = backends.load(backends.check_name(backend))
+        implementation = backends.load(backend)
         self.backend = implementation.name  # "auto" resolved: the name of what computes
         self.indicators: ModuleType = implementation.indicators
         self.hits = 0

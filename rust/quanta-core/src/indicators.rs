@@ -1248,9 +1248,10 @@ fn ema_row(
     let lanes = row.iter().zip(seed_sum).zip(value).zip(start).zip(out);
     for ((((&x, seed_sum), value), start), y) in lanes {
         let finite = x.is_finite();
-        let seeding = *start > at.full_before; // fewer than `period` values before this one
-                                               // After the seeding the seed sum is never read again (until a reset clears it), so
-                                               // it may go on adding.
+        // Fewer than `period` values before this one.
+        let seeding = *start > at.full_before;
+        // Once the average has its first value, the running sum of the first `period` values
+        // is never read again (until a reset clears it), so it may go on adding.
         let new_seed_sum = *seed_sum + x;
         let seeded = pick(*start == at.full_after, new_seed_sum / divisor, f64::NAN);
         let smoothed = (x - *value) * k + *value; // TA-Lib's form, as `Ema::update`
