@@ -45,7 +45,7 @@ NS_RANGE = "1677-09-21 .. 2262-04-11"
 _NAT = int(np.iinfo(np.int64).min)  # numpy's not-a-time, never a valid nanosecond
 _MAX_NS = int(np.iinfo(np.int64).max)
 _FIRST_INTEGER_NS = 365 * 86_400 * 10**9
-"""1971-01-01: an integer timestamp in [0, this) is refused (see `_integer_ns`)."""
+"""1971-01-01: integer timestamps all in [0, this) are refused (see `_integer_ns`)."""
 
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -124,9 +124,10 @@ def _datetime64_ns(arr: np.ndarray, field: str, where: Where = _at_position) -> 
 def _integer_ns(arr: np.ndarray, field: str, where: Where = _at_position) -> np.ndarray:
     """Integers as int64 nanoseconds since 1970-01-01 (the native format).
 
-    An integer in [0, 1971-01-01) is refused: no market data is stamped in 1970, and such
-    small numbers are nearly always something else read as nanoseconds (a compact date
-    20230103, epoch seconds, milliseconds or microseconds).
+    Integers that all lie in [0, 1971-01-01) are refused: they are nearly always something
+    else read as nanoseconds (compact dates such as 20230103, epoch seconds, milliseconds or
+    microseconds), which all land in 1970. Data that crosses the epoch, or starts before it
+    or after 1970, is read. One value (a `start` or `end`) follows the same rule.
     """
     if arr.dtype.kind == "u" and len(arr) and int(arr.max()) > _MAX_NS:
         i = int(np.argmax(arr > _MAX_NS))
@@ -136,14 +137,12 @@ def _integer_ns(arr: np.ndarray, field: str, where: Where = _at_position) -> np.
     if bad.any():
         i = int(np.argmax(bad))
         raise _out_of_range(field, int(ns[i]), where(i))
-    small = (ns >= 0) & (ns < _FIRST_INTEGER_NS)
-    if small.any():
-        i = int(np.argmax(small))
+    if len(ns) and bool(((ns >= 0) & (ns < _FIRST_INTEGER_NS)).all()):
         raise DataError(
-            f"{field}: the integer {int(ns[i])}{_at(where(i))} would be "
-            f"{format_timestamp(ns[i])} as nanoseconds; integers are int64 nanoseconds and "
-            f"none may fall in 1970: it looks like a YYYYMMDD date or epoch seconds/ms/us, "
-            f"pass datetime64 values, ISO text or nanoseconds"
+            f"{field}: the integer {int(ns[0])}{_at(where(0))} would be "
+            f"{format_timestamp(ns[0])} as nanoseconds; integers are int64 nanoseconds and "
+            f"may not all fall in 1970: this looks like YYYYMMDD dates or epoch "
+            f"seconds/ms/us, pass datetime64 values, ISO text or nanoseconds"
         )
     return ns
 
@@ -280,7 +279,7 @@ def as_timestamps(
     compact: bool = False,
 ) -> np.ndarray:
     """Turn datetime64 values, integers (taken as nanoseconds), ISO strings or date objects
-    into int64 ns, refusing values outside `NS_RANGE`, integers in 1970 (see
+    into int64 ns, refusing values outside `NS_RANGE`, integers all in 1970 (see
     `_integer_ns`) and time zones unless `tz` names the zone to convert to. Compact
     YYYYMMDD text is read as a date when `compact`, else refused."""
     zone = time_zone(tz)
@@ -357,6 +356,13 @@ class Bars:
     """
 
     __slots__ = ("timestamps", "symbols", "open", "high", "low", "close", "volume")
+    timestamps: np.ndarray
+    symbols: tuple[str, ...]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
 
     def __init__(
         self,
@@ -418,9 +424,9 @@ class Bars:
         timestamps : array, shape (T,)
             datetime64 values, ISO-8601 strings without time zone, or int64 nanoseconds
             since 1970-01-01 (exchange-local wall-clock time). Times outside 1677-09-21 ..
-            2262-04-11 are refused, and so are integers in [0, 1971-01-01) (a YYYYMMDD
-            date or epoch seconds read as nanoseconds), zoned text and compact ``20200102``
-            text (write ``2020-01-02``).
+            2262-04-11 are refused, and so are integers that all lie in [0, 1971-01-01)
+            (YYYYMMDD dates or epoch seconds read as nanoseconds), zoned text and compact
+            ``20200102`` text (write ``2020-01-02``).
         open, high, low, close : float arrays, shape (T,) for one symbol or (T, N)
         volume : float array of the same shape, or None for zero volume everywhere
         symbols : N symbol names; defaults to ``["X"]`` for one column, else required

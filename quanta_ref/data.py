@@ -427,7 +427,7 @@ def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[
         if time_name is not None:
             stored_zone = getattr(table.schema.field(time_name).type, "tz", None)
 
-        def column(name: str) -> np.ndarray:
+        def column(name: str) -> Any:
             return np.asarray(table.column(name).to_numpy())
     else:
         try:

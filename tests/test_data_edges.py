@@ -256,10 +256,14 @@ def test_from_arrays_refuses_integers_that_fall_in_1970_as_nanoseconds(
         Bars.from_arrays(times, *([[10.0, 10.0]] * 4))
 
 
-def test_integer_nanoseconds_before_1970_and_from_1971_are_read() -> None:
-    ns = np.array(["1969-12-31", "1971-01-01"], dtype="datetime64[ns]").astype(np.int64)
-    bars = Bars.from_arrays(ns, *([[10.0, 10.0]] * 4))
-    assert dates(bars) == ["1969-12-31", "1971-01-01"]
+def test_integer_nanoseconds_that_cross_the_epoch_or_lie_after_1970_are_read() -> None:
+    for days in (["1969-12-31", "1970-01-02"], ["1970-12-31", "1971-01-01"]):
+        ns = np.array(days, dtype="datetime64[ns]").astype(np.int64)
+        assert dates(Bars.from_arrays(ns, *([[10.0, 10.0]] * 4))) == days
+    in_1970 = np.array(["1970-01-02", "1970-06-01"], dtype="datetime64[ns]")
+    with pytest.raises(DataError, match="may not all fall in 1970"):
+        Bars.from_arrays(in_1970.astype(np.int64), *([[10.0, 10.0]] * 4))
+    assert dates(Bars.from_arrays(in_1970, *([[10.0, 10.0]] * 4))) == ["1970-01-02", "1970-06-01"]
 
 
 def test_between_refuses_a_compact_integer_date() -> None:
