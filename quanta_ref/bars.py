@@ -403,7 +403,8 @@ class Bars:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Unpickling goes through the constructor, so it checks and freezes again.
-        return (Bars, (self.timestamps, self.symbols, *(getattr(self, f) for f in FIELDS)))
+        args = (_ns_times(self.timestamps), self.symbols, *(getattr(self, f) for f in FIELDS))
+        return (Bars, args)
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -490,7 +491,7 @@ class Bars:
         sym_col = next((cols[c] for c in ("symbol", "ticker", "ts_code") if c in cols), None)
         if sym_col is None:
             return cls(
-                times,
+                _ns_times(times),
                 [symbol or "X"],
                 values["open"],
                 values["high"],
@@ -518,7 +519,7 @@ class Bars:
             t, n = dup
             raise DataError(f"timestamp: more than one row for {_where(unique_ts, symbols, t, n)}")
         panels["volume"][~seen] = 0.0
-        return cls(unique_ts, symbols, *(panels[f] for f in FIELDS))
+        return cls(_ns_times(unique_ts), symbols, *(panels[f] for f in FIELDS))
 
     # ---------------------------------------------------------------- access
     @property
@@ -599,6 +600,12 @@ class Bars:
 
 
 TIME_COLUMNS = ("timestamp", "datetime", "date", "time", "trade_date")
+
+
+def _ns_times(ns: np.ndarray) -> np.ndarray:
+    """Checked int64 ns as datetime64[ns], so that building a panel from them again reads
+    them as times, not as integers (which `_integer_ns` would refuse all in 1970)."""
+    return ns.view("datetime64[ns]")
 
 
 def _symbol_list(symbols: Any) -> list[str]:

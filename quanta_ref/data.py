@@ -148,7 +148,7 @@ def load_samples(symbols: Iterable[str] = SAMPLE_SYMBOLS, adjusted: bool = True)
         for f in _PRICES:
             panels[f][rows, n] = cols[f] * factor
         panels["volume"][rows, n] = cols["volume"] / factor
-    timestamps = dates.astype("datetime64[ns]").astype(np.int64)
+    timestamps = dates.astype("datetime64[ns]")
     return Bars.from_arrays(
         timestamps,
         panels["open"],
@@ -304,7 +304,7 @@ def load_bars(
     keep = order[lo:hi]
     try:
         return Bars.from_arrays(
-            times[lo:hi],
+            times[lo:hi].view("datetime64[ns]"),
             columns["open"][keep],
             columns["high"][keep],
             columns["low"][keep],
@@ -574,7 +574,8 @@ def synthetic(
     high = np.maximum(open_, close) * np.exp(up)
     low = np.minimum(open_, close) * np.exp(-down)
     symbols = [f"S{i}" for i in range(shape[1])]
-    return Bars.from_arrays(timestamps, open_, high, low, close, volume, symbols=symbols)
+    times = timestamps.view("datetime64[ns]")  # checked above; may lie in 1970
+    return Bars.from_arrays(times, open_, high, low, close, volume, symbols=symbols)
 
 
 def _is_real(value: Any) -> bool:

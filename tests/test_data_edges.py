@@ -474,3 +474,12 @@ def test_garbage_into_the_data_entry_points_is_a_quanta_error(tmp_path: Path) ->
     for call in calls:
         with pytest.raises(QuantaError):
             call()
+
+
+def test_a_panel_wholly_in_1970_round_trips_through_every_entry_point(tmp_path: Path) -> None:
+    bars = synthetic(5, start="1970-03-02")
+    assert dates(bars)[0] == "1970-03-02"
+    assert dates(pickle.loads(pickle.dumps(bars))) == dates(bars)
+    assert dates(Bars.from_dataframe(bars.to_dataframe())) == dates(bars)
+    write_csv(tmp_path, "X", ["1970-03-02", "1970-03-03"])
+    assert dates(load_bars("X", root=tmp_path)) == ["1970-03-02", "1970-03-03"]
