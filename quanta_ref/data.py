@@ -208,14 +208,14 @@ def load_bars(
     """Daily or intraday bars of one symbol from ``{root}/{symbol}.csv`` or ``.parquet``.
 
     The file has one row per bar and a header naming a time column (``date``, ``datetime``,
-    ``timestamp`` or ``time``) and the columns ``open``, ``high``, ``low``, ``close`` and
-    ``volume``, in any case and any order; other columns are ignored. Rows may come in any
-    order: they are sorted by time. Times are exchange-local wall-clock times: ISO-8601 text
-    such as ``2020-01-02`` or ``2020-01-02 09:30:00``, or compact ``20200102`` dates (text,
-    or integers in Parquet), between 1677-09-21 and 2262-04-11, without a time zone. A time
-    with a zone (text such as ``2020-01-02T09:30+08:00``, or a zoned Parquet column) is
-    refused unless `tz` names the exchange's zone. An empty price cell reads as NaN, so a
-    row with all four prices empty is a missing bar.
+    ``timestamp``, ``time`` or ``trade_date``) and the columns ``open``, ``high``, ``low``,
+    ``close`` and ``volume``, in any case and any order; other columns are ignored. Rows may
+    come in any order: they are sorted by time. Times are exchange-local wall-clock times:
+    ISO-8601 text such as ``2020-01-02`` or ``2020-01-02 09:30:00``, or compact ``20200102``
+    dates (text, or integers in Parquet), between 1677-09-21 and 2262-04-11, without a time
+    zone. A time with a zone (text such as ``2020-01-02T09:30+08:00``, or a zoned Parquet
+    column) is refused unless `tz` names the exchange's zone. An empty price cell reads as NaN,
+    so a row with all four prices empty is a missing bar.
 
     Parameters
     ----------
@@ -332,22 +332,25 @@ def _read_csv(
     body: list[list[str]] = []
     lines: list[int] = []
     header = None
-    with open(path, encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-            for row in reader:
-                if row:
-                    body.append(row)
-                    lines.append(reader.line_num)
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"{path}: cannot decode the file as {encoding} ({exc.reason} at byte "
-                f"{exc.start}); pass the file's encoding, e.g. encoding='gbk' or "
-                f"encoding='gb18030' for files from many A-share vendors"
-            ) from None
-        except csv.Error as exc:
-            raise DataError(f"{path}: line {reader.line_num} cannot be read ({exc})") from None
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader, None)
+                for row in reader:
+                    if row:
+                        body.append(row)
+                        lines.append(reader.line_num)
+            except csv.Error as exc:
+                raise DataError(f"{path}: line {reader.line_num} cannot be read ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: cannot decode the file as {encoding} ({exc.reason}); pass the file's "
+            f"encoding, e.g. encoding='gbk' or encoding='gb18030' for files from many A-share "
+            f"vendors"
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if header is None:
         raise DataError(f"{path}: empty file, expected a header row")
     if not body:

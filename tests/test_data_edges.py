@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from quanta_ref import Engine, Strategy
 from quanta_ref.bars import FIELDS
@@ -483,3 +485,44 @@ def test_a_panel_wholly_in_1970_round_trips_through_every_entry_point(tmp_path: 
     assert dates(Bars.from_dataframe(bars.to_dataframe())) == dates(bars)
     write_csv(tmp_path, "X", ["1970-03-02", "1970-03-03"])
     assert dates(load_bars("X", root=tmp_path)) == ["1970-03-02", "1970-03-03"]
+
+
+# ---------------------------------------------------------------------- garbage, fuzzed
+
+TIME_GARBAGE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(
+        ["2020-01-02", "20200102", "2020-01-02T09:30+08:00", "2020-01-02T01:30Z", "9999-12-31"]
+    ),
+    st.datetimes(timezones=st.sampled_from([None, dt.timezone.utc])),
+    st.dates(),
+    st.binary(max_size=4),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(start=TIME_GARBAGE, end=TIME_GARBAGE, tz=st.sampled_from([None, "Asia/Shanghai"]))
+def test_between_on_garbage_bounds_gives_bars_or_a_quanta_error(start, end, tz) -> None:
+    bars = load_sample("IBM")
+    try:
+        part = bars.between(start, end, tz=tz)
+    except QuantaError:
+        return
+    assert part.n_bars >= 1 and set(part.timestamps) <= set(bars.timestamps)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(times=st.lists(TIME_GARBAGE, min_size=1, max_size=3), tz=st.sampled_from([None, "UTC"]))
+def test_from_dataframe_on_garbage_times_gives_bars_or_a_quanta_error(times, tz) -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"date": pd.Series(times, dtype=object), **{f: 10.0 for f in FIELDS}})
+    try:
+        bars = Bars.from_dataframe(df, tz=tz)
+    except QuantaError:
+        return
+    assert bars.timestamps.dtype == np.int64 and (np.diff(bars.timestamps) > 0).all()
