@@ -2,7 +2,17 @@
 
 A panel has T timestamps and N symbols. Timestamps are int64 nanoseconds since the Unix
 epoch, read as exchange-local wall-clock time (no time zone). Prices and volumes are float64
-arrays of shape (T, N), C-contiguous and read-only once built.
+arrays of shape (T, N), C-contiguous and read-only once built. Every way into a panel (the
+constructor, `from_arrays`, `from_dataframe`, the loaders of `quanta_ref.data`, unpickling)
+runs the same checks.
+
+Every time value that enters (arrays, file cells, frame columns, start/end arguments) goes
+through one set of functions below: values outside 1677-09-21 .. 2262-04-11 are refused
+rather than wrapped; a time zone is refused unless the caller names the exchange's zone
+(``tz=``), which converts to its wall-clock time; compact YYYYMMDD dates are read as dates
+where a date is expected and refused elsewhere; integers are nanoseconds, but integers that
+all fall in 1970 are refused as dates or epoch seconds in disguise. docs/semantics.md,
+section 1, has the rules.
 
 A bar whose open, high, low and close are all NaN is a *missing bar* (a suspension or a
 symbol not yet listed): it trades nothing and its symbol keeps its last close. Anything else
