@@ -552,9 +552,9 @@ def synthetic(
         raise ConfigError(f"n_bars: expected an integer >= 1, got {n_bars!r}")
     if isinstance(n_symbols, bool) or not isinstance(n_symbols, (int, np.integer)) or n_symbols < 1:
         raise ConfigError(f"n_symbols: expected an integer >= 1, got {n_symbols!r}")
-    if not _is_real(start_price) or not math.isfinite(start_price) or start_price <= 0:
+    if not _is_finite(start_price) or start_price <= 0:
         raise ConfigError(f"start_price: expected a finite number > 0, got {start_price!r}")
-    if not _is_real(volatility) or not math.isfinite(volatility) or volatility < 0:
+    if not _is_finite(volatility) or volatility < 0:
         raise ConfigError(f"volatility: expected a finite number >= 0, got {volatility!r}")
     timestamps = _synthetic_times(int(n_bars), start, freq)
     try:
@@ -581,8 +581,14 @@ def synthetic(
     return Bars.from_arrays(times, open_, high, low, close, volume, symbols=symbols)
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+def _is_finite(value: Any) -> bool:
+    """A real number (not a bool) that converts to a finite float (10**400 does not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
