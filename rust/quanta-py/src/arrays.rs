@@ -195,6 +195,10 @@ fn slice<'a>(flags: &'a Flags<'_>) -> &'a [bool] {
     flags.as_slice()
 }
 
+/// Bars (rows x symbols, over all jobs) below which a call runs on the calling thread: a few
+/// milliseconds at most, even for jobs that trade on every bar (about 0.5 us per bar).
+const SHORT_RUN: usize = 1 << 14;
+
 /// How one job ended, when it did not finish.
 enum JobError {
     /// An exit price the reference refuses (its `OrderError`).
@@ -277,7 +281,10 @@ pub fn run_jobs<'py>(
         .map(|(k, job)| JobArrays::read(&job, k, shape))
         .collect::<PyResult<Vec<_>>>()?;
     let native: Vec<Job<'_>> = inputs.iter().map(JobArrays::job).collect();
-    let results = interruptible(py, |cancel| run_all(config, view, &native, n_jobs, cancel))?;
+    let bar_events = native.iter().map(Job::len).fold(0usize, usize::saturating_add);
+    let short = bar_events < SHORT_RUN;
+    let results =
+        interruptible(py, short, |cancel| run_all(config, view, &native, n_jobs, cancel))?;
     let results = results.map_err(QuantaError::new_err)?;
     let names = Names::new(&arrays.symbols)?;
     let out = PyList::empty(py);

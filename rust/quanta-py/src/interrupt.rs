@@ -23,12 +23,17 @@ const POLL: Duration = Duration::from_millis(20);
 /// Run `work` on a worker thread with the GIL released, checking for signals every [`POLL`].
 /// `work` gets the cancel flag and must poll it: after a signal handler raises, the flag is
 /// set, `work` is awaited (it stops within milliseconds) and the exception returned. A panic
-/// in `work` is resumed here.
+/// in `work` is resumed here. Work known to be `short` (a few milliseconds at most) runs on
+/// this thread, with the GIL released, sparing the thread's start.
 pub fn interruptible<T: Send>(
     py: Python<'_>,
+    short: bool,
     work: impl FnOnce(&AtomicBool) -> T + Send,
 ) -> PyResult<T> {
     let cancel = AtomicBool::new(false);
+    if short {
+        return Ok(py.detach(|| work(&cancel)));
+    }
     py.detach(|| {
         thread::scope(|scope| {
             let (done, finished) = mpsc::channel();
