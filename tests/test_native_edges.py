@@ -286,6 +286,19 @@ def test_ctrl_c_stops_run_many_on_two_threads(backend: str, long_bars: Bars) -> 
     report("run_many(n_jobs=2)", backend, latency)
 
 
+def test_ctrl_c_stops_optimize(backend: str, long_bars: Bars) -> None:
+    def every_bar(cache: Any, size: float) -> Signals:
+        job = busy_signals(cache.bars)
+        return Signals(job.entries, job.exits, size=size, stop_loss=0.5, take_profit=0.5)
+
+    engine = Engine(backend=backend)
+    grid = {"size": [0.05, 0.1, 0.15, 0.2]}
+    latency = interrupt_inside(
+        lambda: engine.optimize(long_bars, every_bar, grid), in_backend("run_jobs")
+    )
+    report("optimize", backend, latency)
+
+
 def test_ctrl_c_stops_a_large_indicator_call(backend: str) -> None:
     module = backends.load(backend).indicators
     values = np.random.default_rng(1).random(100_000)  # a window of 20,000 at each value
