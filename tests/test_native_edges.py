@@ -143,7 +143,7 @@ def os_threads() -> int:
 def test_n_jobs_above_the_cpu_count_runs_on_at_most_one_thread_per_cpu(
     backend: str, n_jobs: int
 ) -> None:
-    bars = synthetic(20_000, n_symbols=4, seed=2, freq="1min")
+    bars = synthetic(20_000 if backend == "rust" else 1_000, n_symbols=4, seed=2, freq="1min")
     jobs = small_jobs(bars)
     engine = Engine(backend=backend)
     expected = [fingerprint(r) for r in engine.run_many(bars, jobs, n_jobs=1)]
@@ -343,10 +343,8 @@ def progress_during(call: Callable[[], Any]) -> tuple[int, float, float]:
     return turns, longest, elapsed[0]
 
 
-def test_other_python_threads_run_during_a_native_run_signals(
-    backend: str, long_bars: Bars
-) -> None:
-    bars = long_bars if backend == "rust" else synthetic(3_000, n_symbols=10, seed=2)
+def test_other_python_threads_run_during_a_native_run_signals(backend: str) -> None:
+    bars = synthetic(60_000 if backend == "rust" else 600, n_symbols=10, seed=2)
     job = busy_signals(bars)
     engine = Engine(backend=backend)
     turns, longest, elapsed = progress_during(lambda: engine.run_many(bars, [job]))
@@ -358,7 +356,7 @@ def test_other_python_threads_run_during_a_native_run_signals(
 def test_other_python_threads_run_during_a_strategy_run_without_per_bar_callbacks(
     backend: str,
 ) -> None:
-    bars = synthetic(n_bars=20_000 if backend == "rust" else 2_000, seed=2, freq="1min")
+    bars = synthetic(n_bars=20_000 if backend == "rust" else 60, seed=2, freq="1min")
     turns, longest, elapsed = progress_during(
         lambda: Engine(backend=backend).run(bars, FarLimits())
     )
