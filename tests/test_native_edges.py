@@ -11,6 +11,7 @@ printed (`pytest -s`); unloaded it is about 20 to 50 ms.
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import sys
@@ -206,7 +207,10 @@ def interrupt_inside(call: Callable[[], Any], inside: Callable[[CodeType], bool]
         if finished.wait(0.05):
             return
         sent.append(time.perf_counter())
-        signal.pthread_kill(target, signal.SIGINT)
+        if hasattr(signal, "pthread_kill"):
+            signal.pthread_kill(target, signal.SIGINT)  # what Ctrl-C in a terminal does
+        else:
+            _thread.interrupt_main()  # Windows: the same handler, without a real signal
 
     watcher = threading.Thread(target=watch)
     watcher.start()
