@@ -13,6 +13,7 @@ Array jobs (`quanta_ref.arrays.Signals`, `Targets`) run with no Python at all:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from quanta_fast import _glue, _quanta_fast, indicators
@@ -72,14 +73,18 @@ class RustBackend(Backend):
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
     ) -> list[BacktestResult]:
         """Checked jobs, results in job order (`quanta_ref.api.Backend.run_jobs`): the array
-        jobs all natively at once, on `n_jobs` threads (None: one per core) with the GIL
-        released; strategies one after the other through `run`. The results do not depend on
-        `n_jobs`: each job runs on one thread, alone."""
+        jobs all natively at once, on `n_jobs` threads (None: one per core; more than the
+        CPUs this process may use are not started) with the GIL released; strategies one
+        after the other through `run`. The results do not depend on `n_jobs`: each job runs
+        on one thread, alone. Ctrl-C stops the native jobs within milliseconds and raises
+        KeyboardInterrupt; nothing is returned."""
         arrays = [k for k, job in enumerate(jobs) if isinstance(job, (Signals, Targets))]
         native: dict[int, _quanta_fast.Context | BaseException] = {}
         if arrays:
             engine = _quanta_fast.Engine(config, _glue)
-            done = engine.run_jobs(bars, [jobs[k] for k in arrays], n_jobs)
+            # Lowered natively to the CPUs this process may use; here only to a native int.
+            threads = None if n_jobs is None else min(n_jobs, os.cpu_count() or 1)
+            done = engine.run_jobs(bars, [jobs[k] for k in arrays], threads)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):

@@ -11,7 +11,8 @@ Where the checking happens:
   a bad type or value gives the reference's `ConfigError` and message;
 * batch input is converted here with the reference's converter (a 1-D series or a 2-D
   (T, N) panel, and for crossings the reference's own scalar broadcast and shape rule), then
-  handed to the native module as a C-contiguous float64 array, which it reads in place; a
+  handed to the native module as a C-contiguous, aligned float64 array, which it reads in
+  place (a large computation runs on a copy, on its own thread, so that Ctrl-C stops it); a
   panel is computed there column by column, several columns at once in SIMD lanes for
   ``sma``, ``ema`` and the crossings;
 * a streaming class is the native class itself, subclassed only to check the constructor's
@@ -134,8 +135,12 @@ def _bollinger_settings(period: Any, num_std: Any) -> tuple[int, float]:
 
 def _series(name: str, values: Any) -> np.ndarray:
     """The reference's conversion (a 1-D series or a 2-D panel of float64), made C-contiguous
-    for the native side."""
-    return np.ascontiguousarray(_as_values(name, values))
+    and aligned for the native side (an unaligned view of a byte buffer is copied)."""
+    return _native_layout(_as_values(name, values))
+
+
+def _native_layout(values: np.ndarray) -> np.ndarray:
+    return np.require(values, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
 # ------------------------------------------------------------------------------- templates
@@ -297,10 +302,10 @@ cross = _native.cross
 def crossed_above(fast: Any, slow: Any) -> np.ndarray:
     """Bars where `fast` crosses above `slow`; see `quanta_ref.indicators.crossed_above`."""
     f, s = _cross_pair(fast, slow)
-    return _native.crossed_above(np.ascontiguousarray(f), np.ascontiguousarray(s))
+    return _native.crossed_above(_native_layout(f), _native_layout(s))
 
 
 def crossed_below(fast: Any, slow: Any) -> np.ndarray:
     """Bars where `fast` crosses below `slow`; see `quanta_ref.indicators.crossed_below`."""
     f, s = _cross_pair(fast, slow)
-    return _native.crossed_below(np.ascontiguousarray(f), np.ascontiguousarray(s))
+    return _native.crossed_below(_native_layout(f), _native_layout(s))

@@ -94,6 +94,9 @@ def run_many(
         How many jobs run at once in one process: threads of the Rust backend (None: all
         cores); the reference runs one job at a time whatever it says. With an executor it
         is the thread count in each worker (None: 1, the executor being the parallelism).
+        A whole number >= 1 (else ConfigError, on either backend); above the number of CPUs
+        the process may use it is lowered to that number, as more threads than CPUs cannot
+        make runs that only compute any faster.
     progress : bool, default False
         Show a tqdm progress bar over the jobs (on stderr).
     executor : concurrent.futures.Executor, optional

@@ -221,7 +221,11 @@ impl Host for PyHost<'_, '_> {
         Ok(())
     }
 
+    /// Every 1024 rows: the loop holds the GIL between callbacks, so it lets the other Python
+    /// threads run for a moment (a thread waiting for the GIL takes it now), then runs the
+    /// signal handlers (Ctrl-C).
     fn check_interrupt(&mut self) -> PyResult<()> {
+        self.py.detach(|| ());
         self.py.check_signals()
     }
 }
