@@ -570,12 +570,19 @@ def synthetic(
     volume = np.round(rng.lognormal(np.log(1e6), 0.5, shape)) + 1.0
 
     # Log prices: each open is the previous close plus a gap, each close the open plus a body.
-    log_close = np.log(float(start_price)) + np.cumsum(gap + body, axis=0)
-    log_open = log_close - body
-    open_ = np.exp(log_open)
-    close = np.exp(log_close)
-    high = np.maximum(open_, close) * np.exp(up)
-    low = np.minimum(open_, close) * np.exp(-down)
+    # A huge volatility overflows somewhere below: the check after the block refuses it.
+    with np.errstate(all="ignore"):
+        log_close = np.log(float(start_price)) + np.cumsum(gap + body, axis=0)
+        log_open = log_close - body
+        open_ = np.exp(log_open)
+        close = np.exp(log_close)
+        high = np.maximum(open_, close) * np.exp(up)
+        low = np.minimum(open_, close) * np.exp(-down)
+    if not (np.isfinite(high).all() and (low > 0.0).all() and np.isfinite(low).all()):
+        raise ConfigError(
+            f"volatility: the walk from start_price {start_price!r} with volatility "
+            f"{volatility!r} leaves the float64 range; use a smaller volatility"
+        )
     symbols = [f"S{i}" for i in range(shape[1])]
     times = timestamps.view("datetime64[ns]")  # checked above; may lie in 1970
     return Bars.from_arrays(times, open_, high, low, close, volume, symbols=symbols)

@@ -125,6 +125,10 @@ def run_many(
     _check_executor(executor)
     if isinstance(jobs, (Signals, Targets, Strategy)) or not isinstance(jobs, Iterable):
         raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}")
+    try:
+        jobs = list(jobs)
+    except TypeError:  # e.g. a 0-d numpy array, iterable in type only
+        raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}") from None
     checked = [check_job(job, bars, engine.config, k) for k, job in enumerate(jobs)]
     backend = engine.implementation
     if executor is None and not progress and chunk_size is None:
