@@ -51,7 +51,7 @@ def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
         fills=ctx._fills,
         orders=ctx._orders,
         trades=ctx._trades,
-        positions=[ctx.get_position(s) for s in bars.symbols],
+        positions=ctx._positions(),
         stats=lambda: ctx._stats(timestamps, equity),
         signals=ctx._signals,
     )

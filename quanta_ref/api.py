@@ -31,6 +31,8 @@ class Context(abc.ABC):
     prices are bar t's closes, and `history` ends at bar t.
     """
 
+    __slots__ = ()
+
     # -- orders ---------------------------------------------------------------------------
     @abc.abstractmethod
     def submit_order(
