@@ -465,7 +465,7 @@ class RunContext(Context):
         run = self._live()
         if symbol is not None:
             run.column(symbol)
-        run.bus.publish(make_signal(name, value, symbol, run.now))
+        run.bus.publish(make_signal(name, value, symbol, run.index, run.now))
 
 
 class RunPortfolio(PortfolioView):
@@ -599,20 +599,37 @@ def check_order_id(order_id: Any, n_orders: int, index: int, now: int) -> int:
 
 def history_view(bars: Bars, column: int, index: int, field: str, length: int | None) -> np.ndarray:
     """Read-only view of `field` of one column up to row `index` (the last `length` rows)."""
-    if field not in FIELDS:
-        raise DataError(f"field: {field!r} is not one of {FIELDS}")
+
+    def where() -> str:
+        bar = describe_bar(index, int(bars.timestamps[max(index, 0)]))
+        return f"symbol {bars.symbols[column]!r}, {bar}"
+
+    if not isinstance(field, str) or field not in FIELDS:
+        raise DataError(f"field: {field!r} is not one of {FIELDS} ({where()})")
     values: np.ndarray = getattr(bars, field)[: index + 1, column]
     if length is not None:
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-            raise DataError(f"length: expected a whole number >= 0, got {length!r}")
+            raise DataError(f"length: expected a whole number >= 0, got {length!r} ({where()})")
         values = values[max(0, len(values) - int(length)) :]
     return values
 
 
-def make_signal(name: Any, value: Any, symbol: str | None, now: int) -> SignalEvent:
-    """A checked `SignalEvent` (the symbol is checked by the caller)."""
+def make_signal(name: Any, value: Any, symbol: str | None, index: int, now: int) -> SignalEvent:
+    """A checked `SignalEvent` (the symbol is checked by the caller): a string name, and a
+    number that is finite or NaN ("no value")."""
     if not isinstance(name, str):
-        raise OrderError(f"name: a signal name must be a string, got {name!r}")
+        raise OrderError(
+            f"name: a signal name must be a string, got {name!r} ({describe_bar(index, now)})"
+        )
+    where = f"signal {name!r}, {describe_bar(index, now)}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise OrderError(f"value: a signal value must be a number, got {value!r}")
-    return SignalEvent(now, symbol, name, float(value))
+        raise OrderError(f"value: a signal value must be a number, got {value!r} ({where})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf  # an int too large for a float
+    if math.isinf(number):
+        raise OrderError(
+            f"value: a signal value must be a finite number or NaN, got {number!r} ({where})"
+        )
+    return SignalEvent(now, symbol, str(name), number)

@@ -609,8 +609,9 @@ impl PyContext {
         if let Some(symbol) = symbol {
             this.column(symbol)?;
         }
+        let broker = &this.core.broker;
         let event =
-            this.glue.make_signal.bind(py).call1((name, value, symbol, this.core.broker.now))?;
+            this.glue.make_signal.bind(py).call1((name, value, symbol, broker.index, broker.now))?;
         this.signals.bind(py).append(event)
     }
 

@@ -23,7 +23,7 @@ pub(crate) struct Glue {
     pub make_trade: Py<PyAny>,
     /// `make_position(...) -> Position`.
     pub make_position: Py<PyAny>,
-    /// `make_signal(name, value, symbol, now)`.
+    /// `make_signal(name, value, symbol, index, now)`.
     pub make_signal: Py<PyAny>,
     /// `check_symbol(symbol, columns, symbols, index, now) -> column`.
     pub check_symbol: Py<PyAny>,
