@@ -28,7 +28,9 @@ class Context(abc.ABC):
     """What a strategy can ask and do during a run (the `ctx` of every callback).
 
     At bar t the context shows bar t complete and nothing later: `now` is bar t's timestamp,
-    prices are bar t's closes, and `history` ends at bar t.
+    prices are bar t's closes, and `history` ends at bar t. It is valid only inside the
+    callbacks of its run, on the thread running it, and read-only (docs/semantics.md,
+    section 15).
     """
 
     __slots__ = ()
@@ -145,8 +147,8 @@ class Context(abc.ABC):
 
     @abc.abstractmethod
     def signal(self, name: str, value: float, symbol: str | None = None) -> None:
-        """Record a named number (NaN allowed) at the current bar; returned in
-        `BacktestResult.signals`."""
+        """Record a named number (finite, or NaN for "no value") at the current bar; returned
+        in `BacktestResult.signals`."""
 
 
 class Portfolio(abc.ABC):
