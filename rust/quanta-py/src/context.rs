@@ -610,8 +610,13 @@ impl PyContext {
             this.column(symbol)?;
         }
         let broker = &this.core.broker;
-        let event =
-            this.glue.make_signal.bind(py).call1((name, value, symbol, broker.index, broker.now))?;
+        let event = this.glue.make_signal.bind(py).call1((
+            name,
+            value,
+            symbol,
+            broker.index,
+            broker.now,
+        ))?;
         this.signals.bind(py).append(event)
     }
 
