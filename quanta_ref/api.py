@@ -221,6 +221,24 @@ class Strategy:
         """Called once after the last bar."""
 
 
+#: The callbacks of a `Strategy`, in the order a run first calls them.
+CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
+
+
+def strategy_callbacks(strategy: Strategy) -> dict[str, Callable[..., Any] | None]:
+    """The strategy's callbacks, looked up once, when a run starts (docs/semantics.md, section
+    15): each bound callable by name, or None where it is `Strategy`'s own no-op (a backend
+    need not call those). `ConfigError` for one that is not callable."""
+    found: dict[str, Callable[..., Any] | None] = {}
+    for name in CALLBACKS:
+        method = getattr(strategy, name)
+        if not callable(method):
+            raise ConfigError(f"{name}: a strategy's callback must be callable, got {method!r}")
+        default = getattr(method, "__func__", None) is getattr(Strategy, name)
+        found[name] = None if default else method
+    return found
+
+
 class _Built(Generic[T]):
     """A result field given either as its value or as a function of no arguments that builds
     it. The function runs on the first read and its value is kept: a backend can hand over

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from quanta_ref import indicators
-from quanta_ref.api import Backend, BacktestResult, Context, Strategy
+from quanta_ref.api import Backend, BacktestResult, Context, Strategy, strategy_callbacks
 from quanta_ref.bars import FIELDS, Bars, format_timestamp
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import DataError, OrderError
@@ -64,14 +64,19 @@ class _Run:
         self.ctx = RunContext(self)
 
         # Who hears what. The strategy's callbacks are subscribers like any other, looked up
-        # once, here: a strategy that rebinds `on_bar` during the run changes nothing.
+        # once, here: a strategy that rebinds `on_bar` during the run changes nothing. The
+        # ones it does not override do nothing and are not called.
         ctx = self.ctx
-        self.on_start, self.on_end = strategy.on_start, strategy.on_end
-        on_bar, on_fill, on_order = strategy.on_bar, strategy.on_fill, strategy.on_order
+        callbacks = strategy_callbacks(strategy)
+        self.on_start, self.on_end = callbacks["on_start"], callbacks["on_end"]
+        on_bar, on_fill, on_order = callbacks["on_bar"], callbacks["on_fill"], callbacks["on_order"]
         self.bus.subscribe(ControlEvent, self._on_control)
-        self.bus.subscribe(BarEvent, lambda e: on_bar(ctx, e))
-        self.bus.subscribe(FillEvent, lambda e: on_fill(ctx, e.fill))
-        self.bus.subscribe(OrderEvent, lambda e: on_order(ctx, e.order))
+        if on_bar is not None:
+            self.bus.subscribe(BarEvent, lambda e: on_bar(ctx, e))
+        if on_fill is not None:
+            self.bus.subscribe(FillEvent, lambda e: on_fill(ctx, e.fill))
+        if on_order is not None:
+            self.bus.subscribe(OrderEvent, lambda e: on_order(ctx, e.order))
         self.bus.subscribe(SignalEvent, self.signals.append)
 
     # =============================================================== the loop
@@ -150,9 +155,11 @@ class _Run:
 
     def _on_control(self, event: ControlEvent) -> None:
         if event.kind == "start":
-            self.on_start(self.ctx)
+            if self.on_start is not None:
+                self.on_start(self.ctx)
         elif event.kind == "end":
-            self.on_end(self.ctx)
+            if self.on_end is not None:
+                self.on_end(self.ctx)
         elif event.kind == "day":
             self.broker.expire_day(event.timestamp // Timeline.NS_PER_DAY)
 
@@ -511,7 +518,8 @@ class RunPortfolio(PortfolioView):
         equity: float,
     ) -> bool:
         self._context._live()
-        return self._portfolio.check_margin(column, side, quantity, price, max_leverage, equity)
+        checked = check_margin_arguments(column, side, quantity, price, max_leverage, equity)
+        return self._portfolio.check_margin(*checked)
 
 
 # =================================================================== ctx argument checks
@@ -595,6 +603,31 @@ def check_order_id(order_id: Any, n_orders: int, index: int, now: int) -> int:
     ):
         raise OrderError(f"order_id: no order {order_id!r} ({describe_bar(index, now)})")
     return int(order_id)
+
+
+def check_margin_arguments(
+    column: Any, side: Any, quantity: Any, price: Any, max_leverage: Any, equity: Any
+) -> tuple[int, Side, float, float, float, float]:
+    """The arguments of `ctx.portfolio.check_margin` as (int, Side, float x 4), or OrderError
+    naming the first bad one. A column outside the panel is no symbol's; an int too large for
+    a float counts as infinite."""
+    if isinstance(column, bool) or not isinstance(column, (int, np.integer)):
+        raise OrderError(f"column: expected a whole number (a data column), got {column!r}")
+    side = Side.parse(side, "side")
+    numbers = []
+    for field, value in (
+        ("quantity", quantity),
+        ("price", price),
+        ("max_leverage", max_leverage),
+        ("equity", equity),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise OrderError(f"{field}: expected a number, got {value!r}")
+        try:
+            numbers.append(float(value))
+        except OverflowError:
+            numbers.append(math.inf if value > 0 else -math.inf)
+    return int(column), side, numbers[0], numbers[1], numbers[2], numbers[3]
 
 
 def history_view(bars: Bars, column: int, index: int, field: str, length: int | None) -> np.ndarray:

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import strategies  # noqa: F401  (registers the hypothesis profiles)
-from quanta_ref import Engine, QuantaError, Strategy
+from quanta_ref import ConfigError, Engine, QuantaError, Strategy
 from quanta_ref.api import Context
 from quanta_ref.engine import CONTEXT_ENDED, CONTEXT_THREAD
 from support import bars_from_rows
@@ -460,6 +460,9 @@ METHODS = {
     "get_position": ("symbol",),
     "history": ("symbol", "field", "length"),
     "signal": ("name", "value", "symbol"),
+    "portfolio.equity": (),
+    "portfolio.position_of": ("symbol",),
+    "portfolio.check_margin": ("column", "side", "quantity", "price", "max_leverage", "equity"),
 }
 SHAPE_ERROR = re.compile(r"^(Context|Portfolio)\.\w+\(\) ")
 
@@ -480,11 +483,10 @@ def garbage_calls(draw: st.DrawFn) -> list[tuple[str, list[Any], dict[str, Any]]
     return calls
 
 
-def answer(call: Callable[[], Any]) -> tuple[str, str]:
-    kind, text = outcome(call)
-    if kind == "ok":
-        return kind, re.sub(r" at 0x[0-9a-f]+", "", text)
-    return kind, text
+def method_of(ctx: Any, name: str) -> Any:
+    """`ctx.name`, or `ctx.portfolio.equity` for "portfolio.equity"."""
+    owner, _, method = name.rpartition(".")
+    return getattr(ctx.portfolio if owner else ctx, method)
 
 
 @given(calls=garbage_calls())
@@ -493,7 +495,7 @@ def test_garbage_arguments_to_ctx_methods_get_the_same_answer_on_both_backends(
 ) -> None:
     named = {
         f"{k} {name}": (
-            lambda c, name=name, args=args, kwargs=kwargs: getattr(c, name)(*args, **kwargs)
+            lambda c, name=name, args=args, kwargs=kwargs: method_of(c, name)(*args, **kwargs)
         )
         for k, (name, args, kwargs) in enumerate(calls)
     }
@@ -503,6 +505,45 @@ def test_garbage_arguments_to_ctx_methods_get_the_same_answer_on_both_backends(
             assert SHAPE_ERROR.match(text), text  # only a wrong call shape is a TypeError
         elif kind != "ok":
             assert issubclass(getattr(__import__("quanta_ref"), kind), QuantaError), text
+
+
+MARGIN_QUESTIONS: dict[str, Callable[[Any], Any]] = {
+    "column text": lambda c: c.portfolio.check_margin("0", "buy", 1.0, 1.0, 1.0, 1.0),
+    "column float": lambda c: c.portfolio.check_margin(0.0, "buy", 1.0, 1.0, 1.0, 1.0),
+    "column huge": lambda c: c.portfolio.check_margin(2**70, "buy", 1.0, 1.0, 1.0, 1.0),
+    "column numpy": lambda c: c.portfolio.check_margin(np.int64(0), "buy", 1.0, 1.0, 1.0, 1.0),
+    "quantity text": lambda c: c.portfolio.check_margin(0, "buy", "1", 1.0, 1.0, 1.0),
+    "quantity None": lambda c: c.portfolio.check_margin(0, "buy", None, 1.0, 1.0, 1.0),
+    "quantity bool": lambda c: c.portfolio.check_margin(0, "buy", True, 1.0, 1.0, 1.0),
+    "quantity huge": lambda c: c.portfolio.check_margin(0, "buy", 2**2000, 1.0, 1.0, 1.0),
+    "leverage numpy": lambda c: c.portfolio.check_margin(0, "buy", 1.0, 1.0, np.float32(1), 1.0),
+    "side": lambda c: c.portfolio.check_margin(0, 1, 1.0, 1.0, 1.0, 1.0),
+}
+
+
+def test_bad_margin_questions_are_order_errors_naming_the_argument(backend: str) -> None:
+    answers = run_calls(backend, MARGIN_QUESTIONS)
+    assert answers["column text"] == (
+        "OrderError",
+        "column: expected a whole number (a data column), got '0'",
+    )
+    assert answers["quantity None"] == ("OrderError", "quantity: expected a number, got None")
+    assert answers["column huge"] == ("ok", "True")  # no symbol's column
+    assert answers["quantity huge"] == ("ok", "False")  # infinite exposure
+    assert answers["leverage numpy"] == ("ok", "True")
+
+
+def test_bad_margin_questions_get_the_same_answers_on_both_backends(backend_rust: None) -> None:
+    same_on_both(MARGIN_QUESTIONS)
+
+
+def test_a_callback_that_is_not_callable_is_a_config_error(backend: str) -> None:
+    class NotCallable(Strategy):
+        on_fill = None  # type: ignore[assignment]
+
+    with pytest.raises(ConfigError) as info:
+        Engine(backend=backend).run(BARS, NotCallable())
+    assert str(info.value) == "on_fill: a strategy's callback must be callable, got None"
 
 
 def test_orders_refused_by_the_context_create_nothing(backend: str) -> None:

@@ -764,24 +764,42 @@ impl PyPortfolio {
     }
 
     /// Whether the gross exposure after this order stays within `max_leverage` x `equity`
-    /// (`quanta_core::portfolio::Portfolio::check_margin`). `side` is a `Side` or its name,
-    /// read by the reference's `Side.parse`.
+    /// (`quanta_core::portfolio::Portfolio::check_margin`). The arguments are read by the
+    /// reference's own check (`check_margin_arguments`), so a bad one fails the same way.
     #[allow(clippy::too_many_arguments)]
-    fn check_margin(
+    fn check_margin<'py>(
         &self,
-        py: Python<'_>,
-        column: i64,
-        side: &Bound<'_, PyAny>,
-        quantity: f64,
-        price: f64,
-        max_leverage: f64,
-        equity: f64,
+        py: Python<'py>,
+        column: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        price: &Bound<'py, PyAny>,
+        max_leverage: &Bound<'py, PyAny>,
+        equity: &Bound<'py, PyAny>,
     ) -> PyResult<bool> {
         let context = PyContext::open(self.context.bind(py))?;
+        let checked = context.glue.check_margin_arguments.bind(py).call1((
+            column,
+            side,
+            quantity,
+            price,
+            max_leverage,
+            equity,
+        ))?;
+        let (column, member, quantity, price, max_leverage, equity): (
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            f64,
+            f64,
+            f64,
+            f64,
+        ) = checked.extract()?;
         // A column outside the panel is no symbol's: it matches none, as in the reference.
-        let column = usize::try_from(column).unwrap_or(usize::MAX);
-        // The reference's own parsing (`Side.parse`), so a bad side fails the same way.
-        let member = context.glue.side.bind(py).call_method1("parse", (side, "side"))?;
+        let column = column
+            .extract::<i64>()
+            .ok()
+            .and_then(|c| usize::try_from(c).ok())
+            .unwrap_or(usize::MAX);
         let name: String = member.getattr("value")?.extract()?;
         let side = Side::from_name(&name)
             .ok_or_else(|| internal_error(&format!("side: unknown enum value {name:?}")))?;
