@@ -171,7 +171,7 @@ class _Run:
 
     @property
     def now(self) -> int:
-        """The current bar's timestamp (0 before the first bar)."""
+        """The current row's timestamp (row 0's before the first bar)."""
         return self.broker.now
 
     def column(self, symbol: Any) -> int:
@@ -374,33 +374,8 @@ class RunContext(Context):
             n, symbol, side, quantity, kind, limit_price, stop_price, tif
         )
 
-    @call_shape("Context")
-    def buy(
-        self,
-        symbol: str,
-        quantity: float,
-        order_type: Any = "market",
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        time_in_force: Any = "gtc",
-    ) -> int:
-        return self.submit_order(
-            symbol, "buy", quantity, order_type, limit_price, stop_price, time_in_force
-        )
-
-    @call_shape("Context")
-    def sell(
-        self,
-        symbol: str,
-        quantity: float,
-        order_type: Any = "market",
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        time_in_force: Any = "gtc",
-    ) -> int:
-        return self.submit_order(
-            symbol, "sell", quantity, order_type, limit_price, stop_price, time_in_force
-        )
+    buy = call_shape("Context")(Context.buy)
+    sell = call_shape("Context")(Context.sell)
 
     @call_shape("Context")
     def order_target_quantity(
