@@ -35,7 +35,7 @@ import numpy as np
 from quanta_ref import backends
 from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
-from quanta_ref.bars import FIELDS, Bars
+from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
@@ -190,16 +190,13 @@ def _as_built(item: Any) -> Any:
     """Bars or a job as they were built, after a trip through a serializer.
 
     Deserialized arrays may differ in their flags, not their values: pickle gives back
-    writeable arrays (a Bars panel is read-only), and Dask may give back unaligned views of
-    its receive buffers, which the native engine refuses. Such arrays are copied to aligned
-    memory; the others are kept as they are.
+    writeable arrays, and Dask may give back unaligned views of its receive buffers, which
+    the native engine refuses. Such arrays of a job are copied to aligned memory; the others
+    are kept as they are. A Bars panel needs nothing: unpickling runs its constructor, which
+    checks it and stores aligned read-only copies.
     """
     if isinstance(item, Bars):
-        return Bars(
-            _aligned(item.timestamps),
-            item.symbols,
-            *(_aligned(getattr(item, name)) for name in FIELDS),
-        )
+        return item
     if isinstance(item, (Signals, Targets)):
         job: Any = item
         arrays = {

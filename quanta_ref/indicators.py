@@ -160,6 +160,7 @@ def _check_num_std(value: Any) -> float:
 def _as_values(name: str, values: Any) -> np.ndarray:
     """Batch input as float64: a 1-D series, or a 2-D (T, N) panel of N series (one per
     column); DataError naming `name` otherwise."""
+    _refuse_complex(name, values)
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -169,6 +170,12 @@ def _as_values(name: str, values: Any) -> np.ndarray:
             f"{name}: expected a 1-D array or a 2-D (T, N) array, got shape {arr.shape}"
         )
     return arr
+
+
+def _refuse_complex(name: str, values: Any) -> None:
+    """numpy would only warn and drop the imaginary part of complex input: refuse it."""
+    if np.iscomplexobj(values):
+        raise DataError(f"{name}: expected real numbers, got complex values")
 
 
 def _run(indicator: Any, arr: np.ndarray) -> np.ndarray:
@@ -1185,6 +1192,7 @@ def cross(prev_fast: float, prev_slow: float, fast: float, slow: float) -> int:
 def _as_scalar_or_values(name: str, values: Any) -> np.ndarray:
     """A 0-D float64 array for a scalar, else a 1-D or 2-D one (DataError otherwise)."""
     if np.ndim(values) == 0:
+        _refuse_complex(name, values)
         try:
             return np.asarray(values, dtype=np.float64)
         except (ValueError, TypeError) as exc:
