@@ -17,7 +17,15 @@ import os
 from typing import Any
 
 from quanta_fast import _glue, _quanta_fast, indicators
-from quanta_ref.api import Backend, BacktestResult, Context, Portfolio, Strategy
+from quanta_ref.api import (
+    CALLBACKS,
+    Backend,
+    BacktestResult,
+    Context,
+    Portfolio,
+    Strategy,
+    strategy_callbacks,
+)
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
@@ -26,17 +34,6 @@ from quanta_ref.config import EngineConfig
 # isinstance() should say so.
 Context.register(_quanta_fast.Context)
 Portfolio.register(_quanta_fast.Portfolio)
-
-_CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
-
-
-def _overridden(strategy: Strategy, name: str) -> object | None:
-    """The bound callback, or None when it is `Strategy`'s own no-op (then it is not called
-    at all: the native loop skips events nobody listens to)."""
-    method = getattr(strategy, name)
-    if getattr(method, "__func__", None) is getattr(Strategy, name):
-        return None
-    return method
 
 
 def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
@@ -52,7 +49,7 @@ def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
         fills=ctx._fills,
         orders=ctx._orders,
         trades=ctx._trades,
-        positions=[ctx.get_position(s) for s in bars.symbols],
+        positions=ctx._positions(),
         stats=lambda: ctx._stats(timestamps, equity),
         signals=ctx._signals,
     )
@@ -66,8 +63,9 @@ class RustBackend(Backend):
 
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         engine = _quanta_fast.Engine(config, _glue)
-        callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
-        return _result(bars, engine.run(bars, *callbacks))
+        # None for `Strategy`'s own no-ops: the native loop skips events nobody listens to.
+        callbacks = strategy_callbacks(strategy)
+        return _result(bars, engine.run(bars, *(callbacks[name] for name in CALLBACKS)))
 
     def run_jobs(
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None

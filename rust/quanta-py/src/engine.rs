@@ -120,8 +120,10 @@ impl PyEngine {
             on_end,
             bar: None,
         };
-        catch_panic(|| engine::run(&mut host))?;
-        Ok(context)
+        let outcome = catch_panic(|| engine::run(&mut host));
+        // However the run ended, its context is closed: a strategy that kept it gets an error.
+        context.borrow_mut().close();
+        outcome.map(|()| context)
     }
 
     /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) natively with the
