@@ -1206,7 +1206,7 @@ def _as_scalar_or_values(name: str, values: Any) -> np.ndarray:
         _refuse_complex(name, values)
         try:
             return np.asarray(values, dtype=np.float64)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
     return _as_values(name, values)
 
