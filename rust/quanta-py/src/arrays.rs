@@ -8,7 +8,7 @@
 //! another Python thread must not write to them while the run lasts.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use numpy::{Element, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -231,7 +231,9 @@ fn run_one(
 /// The threads a run of `n_jobs` uses: one per job, at most one per CPU this process may use
 /// (more cannot make runs that only compute faster); None: one per CPU.
 fn threads(n_jobs: Option<usize>) -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Asked once: on Linux the answer reads the cgroup files, tens of microseconds a time.
+    static CPUS: OnceLock<usize> = OnceLock::new();
+    let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     n_jobs.map_or(cpus, |n| n.min(cpus))
 }
 
