@@ -14,7 +14,7 @@ use crate::bars::BarsView;
 use crate::config::Config;
 use crate::engine::{self, Core, Host};
 use crate::events::Event;
-use crate::execution::Target;
+use crate::execution::{Overflow, Target};
 use crate::orders::{named_enum, Fill, OrderType, Side, TimeInForce};
 
 named_enum! {
@@ -107,6 +107,16 @@ pub struct PriceError {
     pub now: i64,
 }
 
+/// Why an array job stopped: an exit price the reference refuses, or an accounting value
+/// outside the float range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stop {
+    /// An exit price `ctx.submit_order` refuses.
+    Price(PriceError),
+    /// An accounting value outside the float range.
+    Overflow(Overflow),
+}
+
 /// None, in the per-symbol order-id slots (order ids start at 1, as in the reference).
 const NO_ORDER: usize = 0;
 
@@ -167,7 +177,7 @@ impl<'a> ArrayHost<'a> {
     }
 
     /// Run the whole job (`engine::run`).
-    pub fn run(&mut self) -> Result<(), PriceError> {
+    pub fn run(&mut self) -> Result<(), Stop> {
         engine::run(self)
     }
 
@@ -406,7 +416,7 @@ impl<'a> ArrayHost<'a> {
 }
 
 impl Host for ArrayHost<'_> {
-    type Error = PriceError;
+    type Error = Stop;
 
     #[inline]
     fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
@@ -415,17 +425,22 @@ impl Host for ArrayHost<'_> {
 
     /// Bars and fills are the only events the reference strategies act on.
     #[inline]
-    fn deliver(&mut self, event: &Event) -> Result<(), PriceError> {
+    fn deliver(&mut self, event: &Event) -> Result<(), Stop> {
         match event {
             Event::Bar(column) => self.on_bar(*column),
             Event::Fill(fill) => self.on_fill(fill),
             _ => Ok(()),
         }
+        .map_err(Stop::Price)
+    }
+
+    fn overflow(&mut self, error: Overflow) -> Stop {
+        Stop::Overflow(error)
     }
 }
 
 /// Run `job` over `bars` under `cfg`: the finished run's state, or the error that ended it.
-pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, PriceError> {
+pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, Stop> {
     let mut host = ArrayHost::new(cfg, bars, job);
     host.run()?;
     Ok(host.into_core())

@@ -13,14 +13,17 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use rayon::prelude::*;
 
-use quanta_core::arrays::{self, Job, PriceError, Signals, SizeType, Targets};
+use quanta_core::arrays::{self, Job, PriceError, Signals, SizeType, Stop, Targets};
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
 use quanta_core::engine::Core;
+use quanta_core::execution::Overflow;
 
 use crate::bars::{BarArrays, Names};
 use crate::context::PyContext;
-use crate::errors::{internal_error, panic_message, ConfigError, DataError, QuantaError};
+use crate::errors::{
+    internal_error, overflow_error, panic_message, ConfigError, DataError, QuantaError,
+};
 use crate::glue::Glue;
 
 /// A job's arrays, borrowed read-only from numpy and checked: C-contiguous (T, N).
@@ -163,6 +166,8 @@ fn slice<'a>(array: &'a PyReadonlyArray2<'_, bool>) -> &'a [bool] {
 enum JobError {
     /// An exit price the reference refuses (its `OrderError`).
     Price(PriceError),
+    /// An accounting value outside the float range (the reference's `overflow_error`).
+    Overflow(Overflow),
     /// A bug: a panic inside the core, caught on the job's thread.
     Panic(String),
 }
@@ -172,7 +177,8 @@ fn run_one(config: &Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, Jo
     let run = std::panic::AssertUnwindSafe(|| arrays::run_job(config.clone(), bars, job));
     match std::panic::catch_unwind(run) {
         Ok(Ok(core)) => Ok(core),
-        Ok(Err(error)) => Err(JobError::Price(error)),
+        Ok(Err(Stop::Price(error))) => Err(JobError::Price(error)),
+        Ok(Err(Stop::Overflow(error))) => Err(JobError::Overflow(error)),
         Err(payload) => Err(JobError::Panic(panic_message(payload))),
     }
 }
@@ -235,6 +241,9 @@ pub fn run_jobs<'py>(
             }
             Err(JobError::Price(e)) => {
                 out.append(price_error(py, glue, &names, &e).into_value(py))?
+            }
+            Err(JobError::Overflow(e)) => {
+                out.append(overflow_error(py, names.name(py, e.column), &e).into_value(py))?
             }
             Err(JobError::Panic(message)) => out.append(internal_error(&message).into_value(py))?,
         }
