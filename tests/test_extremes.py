@@ -26,8 +26,9 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from quanta_ref import Bars, Engine, Strategy
-from quanta_ref.errors import QuantaError
+from quanta_ref.errors import DataError, OrderError, QuantaError
 from strategies import describe_bars
+from support import bars_from_rows, run_script
 from test_differential import assert_same_result, bits
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
@@ -253,3 +254,169 @@ def test_extreme_magnitudes_give_the_same_result_or_error_on_both_backends(scena
         same_stats(ref.stats, fast.stats)
     assert fast_strategy.ids == ref_strategy.ids
     assert fast_strategy.log == ref_strategy.log
+
+
+# ---------------------------------------------------------------------- named examples
+def flat(price: float) -> tuple[float, ...]:
+    return (price, price, price, price)
+
+
+BAR_1 = "bar 1 (2024-01-02T00:00:00.000000000)"
+BAR_2 = "bar 2 (2024-01-03T00:00:00.000000000)"
+
+
+def refused_fill(field: str, value: str, order_id: int, where: str) -> str:
+    return (
+        f"{field}: the fill of order {order_id} would make it {value}, outside the float "
+        f"range; nothing of the fill is booked (symbol 'X', {where})"
+    )
+
+
+def test_a_fill_whose_value_overflows_stops_the_run_before_anything_is_booked(
+    backend: str,
+) -> None:
+    # 1e306 x 1000 = inf: a leverage limit of 1e300 x equity 1e308 (inf) does not stop it.
+    bars = bars_from_rows([flat(1e3)] * 3)
+    with pytest.raises(OrderError) as caught:
+        run_script(
+            backend,
+            bars,
+            {0: lambda ctx: ctx.buy("X", 1e306)},
+            initial_cash=1e308,
+            allow_short=True,
+            max_leverage=1e300,
+        )
+    assert str(caught.value) == refused_fill("value", "inf", 1, BAR_1)
+
+
+def test_a_fill_that_books_nothing_calls_no_on_fill(backend: str) -> None:
+    seen: list[Any] = []
+
+    class Watch(Strategy):
+        def on_bar(self, ctx: Any, bar: Any) -> None:
+            if ctx.bar_index == 0:
+                ctx.submit_order("X", "buy", 1e306)
+            seen.append((ctx.bar_index, ctx.cash, ctx.position("X")))
+
+        def on_fill(self, ctx: Any, fill: Any) -> None:
+            seen.append(fill)
+
+    engine = Engine(backend=backend, initial_cash=1e308, allow_short=True, max_leverage=1e300)
+    with pytest.raises(OrderError):
+        engine.run(bars_from_rows([flat(1e3)] * 3), Watch())
+    assert seen == [(0, 1e308, 0.0)]
+
+
+def test_a_target_order_sized_beyond_the_float_range_is_an_order_error(backend: str) -> None:
+    # 1e3 x equity 1e308 / price 1e3: the weight's quantity overflows before the division.
+    bars = bars_from_rows([flat(1e3)] * 3)
+    with pytest.raises(OrderError) as caught:
+        run_script(
+            backend,
+            bars,
+            {0: lambda ctx: ctx.order_target_percent("X", 1e3)},
+            initial_cash=1e308,
+            allow_short=True,
+            max_leverage=1e300,
+        )
+    assert str(caught.value) == (
+        f"quantity: sizing order 1 gives inf, outside the float range (symbol 'X', {BAR_1})"
+    )
+
+
+def test_a_count_of_lots_beyond_the_float_range_is_an_order_error(backend: str) -> None:
+    # 50_000 / 5e-324 lots: the quantity cannot be rounded to lots of the smallest float.
+    bars = bars_from_rows([flat(1.0)] * 3)
+    with pytest.raises(OrderError) as caught:
+        run_script(
+            backend,
+            bars,
+            {0: lambda ctx: ctx.order_target_percent("X", 0.5)},
+            fractional=True,
+            lot_size=5e-324,
+        )
+    assert str(caught.value) == (
+        f"quantity: sizing order 1 gives inf, outside the float range (symbol 'X', {BAR_1})"
+    )
+
+
+def test_costs_per_unit_beyond_the_float_range_are_an_order_error(backend: str) -> None:
+    # A minimum commission of 5 on 5e-324 shares: 5 / 5e-324 per share overflows.
+    bars = bars_from_rows([flat(1.0)] * 3)
+    with pytest.raises(OrderError) as caught:
+        run_script(
+            backend,
+            bars,
+            {0: lambda ctx: ctx.buy("X", 5e-324)},
+            fractional=True,
+            min_commission=5.0,
+        )
+    assert str(caught.value) == refused_fill("cost_per_unit", "inf", 1, BAR_1)
+
+
+def test_a_trade_whose_entry_value_underflows_is_an_order_error_not_a_zero_division(
+    backend: str,
+) -> None:
+    # 1e-30 shares at 1e-300: the entry value 1e-330 underflows to 0, so the trade's return
+    # pnl / 0 is not a number (the reference used to raise a bare ZeroDivisionError).
+    bars = bars_from_rows([flat(1e-300)] * 3)
+    with pytest.raises(OrderError) as caught:
+        run_script(
+            backend,
+            bars,
+            {0: lambda ctx: ctx.buy("X", 1e-30), 1: lambda ctx: ctx.sell("X", 1e-30)},
+            fractional=True,
+        )
+    assert str(caught.value) == refused_fill("return_", "nan", 2, BAR_2)
+
+
+def test_equity_beyond_the_float_range_at_the_close_is_a_data_error_naming_the_symbol(
+    backend: str,
+) -> None:
+    # Half the cash in each symbol; B's price jumps by 1e300 at bar 2.
+    bars = bars_from_rows(
+        {"A": [flat(1.0)] * 4, "B": [flat(1.0), flat(1.0), flat(1e300), flat(1e300)]}
+    )
+    with pytest.raises(DataError) as caught:
+        run_script(
+            backend,
+            bars,
+            {
+                0: [
+                    lambda ctx: ctx.order_target_percent("A", 0.5),
+                    lambda ctx: ctx.order_target_percent("B", 0.5),
+                ]
+            },
+            initial_cash=1e10,
+        )
+    assert str(caught.value) == (
+        f"equity: the close values the account at inf, outside the float range (symbol 'B', "
+        f"{BAR_2})"
+    )
+
+
+@pytest.mark.parametrize(
+    "equity",
+    [
+        [1e-300, 1e300, 5e-324, 1.0],  # returns of 1e600: inf, then the moments are NaN
+        [MAX, MAX, 1.0, MAX],
+        [5e-324, 0.0, 1.0],  # underflow to 0 is a ruin
+        [1e308, -1e308, 1e308],
+    ],
+)
+def test_statistics_of_an_equity_curve_spanning_the_float_range_agree_bit_for_bit(
+    backend_rust: None, equity: list[float]
+) -> None:
+    from quanta_fast import metrics as fast
+    from quanta_ref import metrics as ref
+
+    timestamps = START + DAY * np.arange(len(equity), dtype=np.int64)
+    kwargs: dict[str, Any] = {"trade_pnls": [1e308, -1e308], "traded_value": MAX}
+    for initial_cash in (1e-300, 1.0, MAX):
+        expected = ref.compute_stats(
+            timestamps, np.array(equity), initial_cash, **kwargs, bars_in_market=1
+        )
+        got = fast.compute_stats(
+            timestamps, np.array(equity), initial_cash, **kwargs, bars_in_market=1
+        )
+        same_stats(expected, got)

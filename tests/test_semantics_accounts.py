@@ -461,3 +461,36 @@ def test_result_fills_are_in_booking_order(backend: str) -> None:
         },
     )
     assert [(f.order_id, f.symbol) for f in result.fills] == [(1, "B"), (2, "A"), (3, "B")]
+
+
+def test_t_plus_1_never_sells_more_than_the_start_of_day_holding_by_float_dust(
+    backend: str,
+) -> None:
+    # Day 0: 0.15999999999999998 bought. Day 1: 0.1 bought, then 0.16 sold at the close. The
+    # holding less the day's buys is (0.15999999999999998 + 0.1) - 0.1 = 0.16 in float, more
+    # than the start-of-day holding; the sellable quantity is that holding itself, so the
+    # sale is 0.15 (whole lots of 0.01) and the rest goes the next day.
+    start = 0.15999999999999998
+    result = run(
+        backend,
+        bars_from_rows([flat(10.0)] * 3),
+        {
+            -1: hold(start, 10.0),
+            0: lambda ctx: ctx.buy("X", 0.1, "limit", limit_price=10.0),
+            1: lambda ctx: ctx.sell("X", 0.16),
+        },
+        fractional=True,
+        lot_size=0.01,
+        settlement="T+1",
+        fill_at="close",
+    )
+    assert fills(result) == [
+        (1, 0, "buy", start, 10.0),
+        (2, 1, "buy", 0.1, 10.0),
+        (3, 1, "sell", 0.15, 10.0),
+        (3, 2, "sell", 0.16 - 0.15, 10.0),
+    ]
+    sold_on_day_1 = sum(
+        f.quantity for f in result.fills if f.side.value == "sell" and f.timestamp == ts(1)
+    )
+    assert sold_on_day_1 <= start

@@ -356,6 +356,30 @@ mod tests {
     }
 
     #[test]
+    fn t_plus_1_sellable_is_the_start_of_day_holding_not_the_holding_less_todays_buys() {
+        // (0.15999999999999998 + 0.1) - 0.1 = 0.16 in float: more than the day started with.
+        let start = 0.15999999999999998;
+        let mut portfolio = Portfolio::new(1, 1_000_000.0);
+        portfolio.apply_fill(fill(Side::Buy, start, 10.0, 0), 0).unwrap();
+        portfolio.apply_fill(fill(Side::Buy, 0.1, 10.0, 1), 1).unwrap();
+        assert_eq!(portfolio.sellable(0, 1, true), start);
+        portfolio.apply_fill(fill(Side::Sell, 0.15, 10.0, 1), 1).unwrap();
+        assert_eq!(portfolio.sellable(0, 1, true), start - 0.15);
+    }
+
+    #[test]
+    fn a_fill_with_a_value_outside_the_float_range_books_nothing() {
+        let mut portfolio = Portfolio::new(1, 1e308);
+        portfolio.apply_fill(fill(Side::Buy, 1.0, 10.0, 0), 0).unwrap();
+        let before = portfolio.clone();
+        let refused = portfolio.apply_fill(fill(Side::Buy, 1e306, 1e3, 1), 1);
+        assert_eq!(refused, Err(("cash", f64::NEG_INFINITY)));
+        assert_eq!(portfolio.cash, before.cash);
+        assert_eq!(portfolio.positions[0].quantity, before.positions[0].quantity);
+        assert_eq!(portfolio.transactions.len(), 1);
+    }
+
+    #[test]
     fn equity_values_open_positions_at_their_last_close() {
         let mut portfolio = Portfolio::new(2, 10_000.0);
         portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 0).unwrap();
