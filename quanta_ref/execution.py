@@ -195,9 +195,11 @@ class Broker:
             kind, field, value, order.order_id, self.portfolio.symbols[n], self.index, self.now
         )
 
-    def sized(self, quantity: float, order: Order) -> float:
-        """`quantity`, checked to be inside the float range (else the run stops)."""
-        if not math.isfinite(quantity):
+    def sized(self, quantity: float, order: Order, source: float = 0.0) -> float:
+        """`quantity`, computed from `source` for `order`: a NaN, or an infinity that
+        `source` was not, stops the run. (An infinite target is "more than any float": the
+        cash, the holding or the limits then decide the quantity.)"""
+        if math.isnan(quantity) or (math.isinf(quantity) and not math.isinf(source)):
             self.overflow("size", "quantity", quantity, order)
         return quantity
 
@@ -313,8 +315,9 @@ class Broker:
         """Turn a target order into a plain market order; False if it does not trade now."""
         base = close if at_close else open_
         held = self.portfolio.positions[n].quantity
-        if order.target_quantity is not None:
-            target = order.target_quantity
+        if order.target_quantity is not None or order.target_percent == 0.0:
+            # A weight of 0 is a target of 0, whatever the equity (even outside the range).
+            target = order.target_quantity if order.target_quantity is not None else 0.0
             side = Side.BUY if target > held else Side.SELL
             price = with_slippage(side, base, high, low, self.slippage)
         else:
@@ -324,7 +327,9 @@ class Broker:
             rough = weight * self.portfolio.equity_marking(n, base) / base
             side = Side.BUY if rough > held else Side.SELL
             price = with_slippage(side, base, high, low, self.slippage)
-            target = self.sized(weight * self.portfolio.equity_marking(n, price) / price, order)
+            target = self.sized(
+                weight * self.portfolio.equity_marking(n, price) / price, order, math.inf
+            )
         if target == held:  # already there: nothing to do
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
@@ -392,7 +397,7 @@ class Broker:
             by_minimum = floor((cash - self.cfg.min_commission) / price / lot)
             if by_minimum < lots:
                 lots = by_minimum
-        self.sized(lots, order)
+        self.sized(lots, order, cash)
         for _ in range(_AFFORD_STEPS):
             if not lots > 0.0:
                 return 0.0
@@ -405,10 +410,10 @@ class Broker:
         return 0.0
 
     def floor_lots(self, quantity: float, order: Order) -> float:
-        """`quantity` rounded down to a whole number of lots (checked inside the float range:
-        a count of lots beyond it stops the run)."""
+        """`quantity` rounded down to a whole number of lots (a finite quantity whose count of
+        lots is beyond the float range stops the run)."""
         lot = self.cfg.lot_size
-        return self.sized(floor(quantity / lot) * lot, order)
+        return self.sized(floor(quantity / lot) * lot, order, quantity)
 
     # =============================================================== booking
     def book_fill(

@@ -56,7 +56,7 @@ class _Settlement:
     start of that day less what it sold since. Kept as its own number: the holding less the
     day's buys, in float, can exceed the start-of-day holding by rounding dust."""
 
-    day: int = -1
+    day: int = -(2**63)  # no fill yet (-1 is a trading day: 1969-12-31)
     sellable: float = 0.0
 
 
@@ -228,6 +228,9 @@ class Portfolio(PortfolioInterface):
         pos.quantity = quantity
         pos.average_cost = average_cost
         pos.realized_pnl = realized
+        if math.isnan(pos.last_price):
+            # The open of the symbol's first bar: valued at the fill price until it closes.
+            pos.last_price = fill.price
         lots = self._lots[column]
         if adding:
             lots.append(_Lot(fill.timestamp, fill.price, fill.quantity, cost_per_unit))

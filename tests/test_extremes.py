@@ -26,9 +26,9 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from quanta_ref import Bars, Engine, Strategy
-from quanta_ref.errors import DataError, OrderError, QuantaError
+from quanta_ref.errors import ConfigError, DataError, OrderError, QuantaError
 from strategies import describe_bars
-from support import bars_from_rows, run_script
+from support import Script, bars_from_rows, run_script
 from test_differential import assert_same_result, bits
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
@@ -104,7 +104,7 @@ def extreme_settings(draw: Any) -> dict[str, Any]:
     s["slippage_bps"] = draw(st.sampled_from([0.0, 5.0, 10_000.0]))
     if draw(st.booleans()):
         s["fractional"] = True
-        s["lot_size"] = amount(draw, [1e-8, 0.01, 1.0])
+        s["lot_size"] = max(amount(draw, [1e-8, 0.01, 1.0]), 1e-18)  # the smallest allowed
     else:
         s["lot_size"] = float(draw(st.sampled_from([1, 1, 1, 100, 100, 10**15, 10**300])))
     if draw(st.booleans()):
@@ -331,8 +331,22 @@ def test_a_fill_that_books_nothing_calls_no_on_fill(backend: str) -> None:
     assert seen == [(0, 1e308, 0.0)]
 
 
-def test_a_target_order_sized_beyond_the_float_range_is_an_order_error(backend: str) -> None:
-    # 1e3 x equity 1e308 / price 1e3: the weight's quantity overflows before the division.
+def test_an_infinite_target_in_a_cash_account_buys_what_the_cash_affords(backend: str) -> None:
+    # 1e308 x 100_000 / 10 is inf: more than any float, so the cash decides (all in).
+    result, _ = run_script(
+        backend,
+        bars_from_rows([flat(10.0)] * 3),
+        {0: lambda ctx: ctx.order_target_percent("X", 1e308)},
+    )
+    assert [(f.quantity, f.price) for f in result.fills] == [(10_000.0, 10.0)]
+    assert result.orders[0].status.value == "filled"
+
+
+def test_an_infinite_target_under_an_infinite_leverage_limit_is_stopped_at_the_fill(
+    backend: str,
+) -> None:
+    # 1e3 x equity 1e308 overflows: the target is inf; the leverage limit 1e300 x 1e308 is
+    # inf too, so the fill's value (inf) is what stops the run.
     bars = bars_from_rows([flat(1e3)] * 3)
     with pytest.raises(OrderError) as caught:
         run_script(
@@ -343,25 +357,57 @@ def test_a_target_order_sized_beyond_the_float_range_is_an_order_error(backend: 
             allow_short=True,
             max_leverage=1e300,
         )
-    assert str(caught.value) == (
-        f"quantity: sizing order 1 gives inf, outside the float range (symbol 'X', {BAR_1})"
+    assert str(caught.value) == refused_fill("value", "inf", 1, BAR_1)
+
+
+def test_a_weight_of_zero_closes_the_position_even_when_the_equity_overflows(
+    backend: str,
+) -> None:
+    # A and B each 1e10 shares; at bar 2 both open at 1e298 (1e308 each, equity inf). The
+    # weight 0 on B sells all of B (0 x inf would be NaN); then A alone takes the equity at
+    # the close out of the float range.
+    up = [flat(1.0), flat(1.0), flat(1e298)]
+    bars = bars_from_rows({"A": up, "B": up})
+    script = Script(
+        {
+            0: [
+                lambda ctx: ctx.order_target_percent("A", 0.5),
+                lambda ctx: ctx.order_target_percent("B", 0.5),
+            ],
+            1: lambda ctx: ctx.order_target_percent("B", 0.0),
+        }
     )
+    with pytest.raises(DataError) as caught:
+        Engine(backend=backend, initial_cash=2e10).run(bars, script)
+    assert str(caught.value) == (
+        f"equity: the close values the account at inf, outside the float range (symbol 'A', "
+        f"{BAR_2})"
+    )
+    fills = [(f.symbol, f.side.value, f.quantity, f.price) for k, f in script.events if k == "fill"]
+    assert fills[-1] == ("B", "sell", 1e10, 1e298)
 
 
 def test_a_count_of_lots_beyond_the_float_range_is_an_order_error(backend: str) -> None:
-    # 50_000 / 5e-324 lots: the quantity cannot be rounded to lots of the smallest float.
-    bars = bars_from_rows([flat(1.0)] * 3)
+    # 0.5 x 1e6 / 1e-300 = 5e305 shares, 5e323 lots of 1e-18: beyond the float range.
+    bars = bars_from_rows([flat(1e-300)] * 3)
     with pytest.raises(OrderError) as caught:
         run_script(
             backend,
             bars,
             {0: lambda ctx: ctx.order_target_percent("X", 0.5)},
+            initial_cash=1e6,
             fractional=True,
-            lot_size=5e-324,
+            lot_size=1e-18,
         )
     assert str(caught.value) == (
         f"quantity: sizing order 1 gives inf, outside the float range (symbol 'X', {BAR_1})"
     )
+
+
+def test_a_lot_size_below_one_wei_is_a_config_error(backend: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Engine(backend=backend, fractional=True, lot_size=5e-324)
+    assert str(caught.value) == "lot_size: must be >= 1e-18, got 5e-324"
 
 
 def test_costs_per_unit_beyond_the_float_range_are_an_order_error(backend: str) -> None:

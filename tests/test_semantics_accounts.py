@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from quanta_ref import ConfigError, Engine
+from quanta_ref import ConfigError, Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
 from support import DAY, START, bars_from_rows, run, same
 
@@ -494,3 +494,22 @@ def test_t_plus_1_never_sells_more_than_the_start_of_day_holding_by_float_dust(
         f.quantity for f in result.fills if f.side.value == "sell" and f.timestamp == ts(1)
     )
     assert sold_on_day_1 <= start
+
+
+def test_a_position_opened_at_its_symbols_first_open_is_valued_at_the_fill_price(
+    backend: str,
+) -> None:
+    # B has no bar before bar 1: bought at its open, it has no close yet. Until bar 1
+    # closes it is valued at the fill price (10 x 20), so on_fill sees a finite equity.
+    seen: list[float] = []
+
+    class Watch(Strategy):
+        def on_start(self, ctx: Context) -> None:
+            ctx.buy("B", 10, "limit", limit_price=20.0)
+
+        def on_fill(self, ctx: Context, fill: Any) -> None:
+            seen.append(ctx.equity)
+
+    bars = bars_from_rows({"A": [flat(10.0)] * 3, "B": [None, flat(20.0), flat(21.0)]})
+    Engine(backend=backend, initial_cash=1_000.0).run(bars, Watch())
+    assert seen == [1_000.0 - 200.0 + 10 * 20.0]

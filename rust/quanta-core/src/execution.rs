@@ -301,12 +301,14 @@ impl Broker {
         }
     }
 
-    /// `quantity`, checked to be inside the float range (else the run stops).
-    fn sized(&self, quantity: f64, id: usize) -> Result<f64, Overflow> {
-        if quantity.is_finite() {
-            Ok(quantity)
-        } else {
+    /// `quantity`, computed from `source` for order `id`: a NaN, or an infinity that `source`
+    /// was not, stops the run. (An infinite target is "more than any float": the cash, the
+    /// holding or the limits then decide the quantity.)
+    fn sized(&self, quantity: f64, id: usize, source: f64) -> Result<f64, Overflow> {
+        if quantity.is_nan() || (quantity.is_infinite() && !source.is_infinite()) {
             Err(self.overflow(OverflowKind::Size, "quantity", quantity, id))
+        } else {
+            Ok(quantity)
         }
     }
 
@@ -421,7 +423,10 @@ impl Broker {
         let base = if at_close { close } else { open };
         let held = self.portfolio.positions[n].quantity;
         let (side, price, target);
-        match (order.target_quantity, order.target_percent) {
+        // A weight of 0 is a target of 0, whatever the equity (even outside the range).
+        let quantity =
+            if order.target_percent == Some(0.0) { Some(0.0) } else { order.target_quantity };
+        match (quantity, order.target_percent) {
             (Some(quantity), _) => {
                 target = quantity;
                 side = if target > held { Side::Buy } else { Side::Sell };
@@ -432,8 +437,8 @@ impl Broker {
                 let rough = weight * self.portfolio.equity_marking(n, base) / base;
                 side = if rough > held { Side::Buy } else { Side::Sell };
                 price = with_slippage(side, base, high, low, self.slippage);
-                target =
-                    self.sized(weight * self.portfolio.equity_marking(n, price) / price, id)?;
+                let sized = weight * self.portfolio.equity_marking(n, price) / price;
+                target = self.sized(sized, id, f64::INFINITY)?;
             }
             (None, None) => unreachable!("only target orders are unsized"),
         }
@@ -514,7 +519,7 @@ impl Broker {
                 lots = by_minimum;
             }
         }
-        self.sized(lots, id)?;
+        self.sized(lots, id, cash)?;
         for _ in 0..AFFORD_STEPS {
             #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must stop the search too
             if !(lots > 0.0) {
@@ -533,7 +538,7 @@ impl Broker {
     /// `quantity` rounded down to whole lots, checked inside the float range (order `id`).
     fn floor_lots(&self, quantity: f64, id: usize) -> Result<f64, Overflow> {
         let lot = self.cfg.lot_size;
-        self.sized(floor(quantity / lot) * lot, id)
+        self.sized(floor(quantity / lot) * lot, id, quantity)
     }
 
     // ============================================================ booking

@@ -57,7 +57,8 @@ impl Portfolio {
             total_tax: 0.0,
             traded_value: 0.0,
             lots: vec![VecDeque::new(); n_symbols],
-            settlement: vec![Settlement { day: -1, sellable: 0.0 }; n_symbols],
+            // No fill yet (-1 is a trading day: 1969-12-31).
+            settlement: vec![Settlement { day: i64::MIN, sellable: 0.0 }; n_symbols],
         }
     }
 
@@ -216,6 +217,10 @@ impl Portfolio {
         pos.quantity = quantity;
         pos.average_cost = average_cost;
         pos.realized_pnl = realized;
+        if pos.last_price.is_nan() {
+            // The open of the symbol's first bar: valued at the fill price until it closes.
+            pos.last_price = fill.price;
+        }
         if adding {
             self.lots[column].push_back(Lot {
                 entry_time: fill.timestamp,
