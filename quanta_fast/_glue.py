@@ -5,7 +5,9 @@ The native context builds plain tuples; the `make_*` functions turn them into th
 own types, so a strategy and a result see `quanta_ref.orders.Order`, `Fill`, `Trade` and
 `quanta_ref.orders.Position` whichever backend ran. The argument checks the native context
 falls back to for unusual arguments are the reference's own (`quanta_ref.engine.check_*`), and
-the enum classes (`Side`, `OrderType`, `TimeInForce`) are the ones it parses names with.
+the enum classes (`Side`, `OrderType`, `TimeInForce`) are the ones it parses names with. The
+refusals of a context used outside its run (`CONTEXT_ENDED`, `CONTEXT_THREAD`, `read_only`)
+are the reference's too.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from quanta_ref.engine import (
+    CONTEXT_ENDED,
+    CONTEXT_THREAD,
     check_choice,
+    check_margin_arguments,
     check_number,
     check_order_id,
     check_prices,
     check_symbol,
     history_view,
     make_signal,
+    read_only,
 )
 from quanta_ref.orders import (
     Fill,
@@ -33,7 +39,10 @@ from quanta_ref.orders import (
 )
 
 __all__ = [
+    "CONTEXT_ENDED",
+    "CONTEXT_THREAD",
     "check_choice",
+    "check_margin_arguments",
     "check_number",
     "check_order_id",
     "check_prices",
@@ -44,6 +53,7 @@ __all__ = [
     "make_position",
     "make_signal",
     "make_trade",
+    "read_only",
     "OrderType",
     "Side",
     "TimeInForce",

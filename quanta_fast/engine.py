@@ -13,10 +13,19 @@ Array jobs (`quanta_ref.arrays.Signals`, `Targets`) run with no Python at all:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from quanta_fast import _glue, _quanta_fast, indicators
-from quanta_ref.api import Backend, BacktestResult, Context, Portfolio, Strategy
+from quanta_ref.api import (
+    CALLBACKS,
+    Backend,
+    BacktestResult,
+    Context,
+    Portfolio,
+    Strategy,
+    strategy_callbacks,
+)
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
@@ -25,17 +34,6 @@ from quanta_ref.config import EngineConfig
 # isinstance() should say so.
 Context.register(_quanta_fast.Context)
 Portfolio.register(_quanta_fast.Portfolio)
-
-_CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
-
-
-def _overridden(strategy: Strategy, name: str) -> object | None:
-    """The bound callback, or None when it is `Strategy`'s own no-op (then it is not called
-    at all: the native loop skips events nobody listens to)."""
-    method = getattr(strategy, name)
-    if getattr(method, "__func__", None) is getattr(Strategy, name):
-        return None
-    return method
 
 
 def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
@@ -51,7 +49,7 @@ def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
         fills=ctx._fills,
         orders=ctx._orders,
         trades=ctx._trades,
-        positions=[ctx.get_position(s) for s in bars.symbols],
+        positions=ctx._positions(),
         stats=lambda: ctx._stats(timestamps, equity),
         signals=ctx._signals,
     )
@@ -65,21 +63,26 @@ class RustBackend(Backend):
 
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         engine = _quanta_fast.Engine(config, _glue)
-        callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
-        return _result(bars, engine.run(bars, *callbacks))
+        # None for `Strategy`'s own no-ops: the native loop skips events nobody listens to.
+        callbacks = strategy_callbacks(strategy)
+        return _result(bars, engine.run(bars, *(callbacks[name] for name in CALLBACKS)))
 
     def run_jobs(
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
     ) -> list[BacktestResult]:
         """Checked jobs, results in job order (`quanta_ref.api.Backend.run_jobs`): the array
-        jobs all natively at once, on `n_jobs` threads (None: one per core) with the GIL
-        released; strategies one after the other through `run`. The results do not depend on
-        `n_jobs`: each job runs on one thread, alone."""
+        jobs all natively at once, on `n_jobs` threads (None: one per core; more than the
+        CPUs this process may use are not started) with the GIL released; strategies one
+        after the other through `run`. The results do not depend on `n_jobs`: each job runs
+        on one thread, alone. Ctrl-C stops the native jobs within milliseconds and raises
+        KeyboardInterrupt; nothing is returned."""
         arrays = [k for k, job in enumerate(jobs) if isinstance(job, (Signals, Targets))]
         native: dict[int, _quanta_fast.Context | BaseException] = {}
         if arrays:
             engine = _quanta_fast.Engine(config, _glue)
-            done = engine.run_jobs(bars, [jobs[k] for k in arrays], n_jobs)
+            # Lowered natively to the CPUs this process may use; here only to a native int.
+            threads = None if n_jobs is None else min(n_jobs, os.cpu_count() or 1)
+            done = engine.run_jobs(bars, [jobs[k] for k in arrays], threads)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):

@@ -11,7 +11,8 @@ Where the checking happens:
   a bad type or value gives the reference's `ConfigError` and message;
 * batch input is converted here with the reference's converter (a 1-D series or a 2-D
   (T, N) panel, and for crossings the reference's own scalar broadcast and shape rule), then
-  handed to the native module as a C-contiguous float64 array, which it reads in place; a
+  handed to the native module as a C-contiguous, aligned float64 array, which it reads in
+  place (a large computation runs on a copy, on its own thread, so that Ctrl-C stops it); a
   panel is computed there column by column, several columns at once in SIMD lanes for
   ``sma``, ``ema`` and the crossings;
 * a streaming class is the native class itself, subclassed only to check the constructor's
@@ -21,18 +22,11 @@ Where the checking happens:
 The classes and functions are made from one table (at the end), a block per indicator: its
 native class, its reference function (whose signature, defaults included, the wrappers take)
 and the settings check they run first.
-
-One difference that no output can show: a period that the reference accepts but that is
-larger than the native integer range (``2**64 - 1`` on 64-bit platforms; only SMA, EMA, RSI,
-ATR and MACD accept one, the windowed indicators stop at ``sys.maxsize`` like the reference's
-``deque``) is clamped to it. Such a warm-up never ends, so every output is NaN either way;
-only the attributes ``period`` (and ``EMA.k``, ``MACD.fast`` ...) read differently.
 """
 
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -53,89 +47,44 @@ if not hasattr(_native, "SMA"):
 #: below fails `from quanta_fast.indicators import *` at once.
 __all__ = list(_reference.__all__)
 
-#: The largest period the native side takes (Rust ``usize::MAX``).
-_PERIOD_CAP = 2 * sys.maxsize + 1
-
 
 # ------------------------------------------------------------------------------------ checks
-# The settings are checked with the reference's own functions, in the reference's order. Its
-# constructors can also fail on absurdly large periods in two ways that are not checks: a
-# window kept in ``deque(maxlen=n)`` refuses ``n > sys.maxsize``, and an int converted to
-# float refuses ``n >= 2**1024`` (both OverflowError). `_window_length` and `_to_float` raise
-# the same errors at the same points. A period that passes and exceeds `_PERIOD_CAP` (only
-# possible where the reference keeps no bounded window) is clamped: see the module notes.
-#
-# A check takes the settings as the constructor does and returns them as the native side
-# takes them: one period as an int, several settings as a tuple.
-def _window_length(n: int) -> None:
-    """Raise the OverflowError of the reference's ``deque(maxlen=n)`` when n is too large."""
-    if n > sys.maxsize:
-        raise OverflowError("Python int too large to convert to C ssize_t")
-
-
-def _to_float(n: int) -> None:
-    """Raise the OverflowError of the reference's int-to-float conversion of n, if any."""
-    float(n)
-
-
+# The settings are checked with the reference's own functions, in the reference's order. A
+# check takes the settings as the constructor does and returns them as the native side takes
+# them: one period as an int, several settings as a tuple.
 def _period(minimum: int = 1) -> Callable[[Any], int]:
-    """The check of a period the reference only counts to (SMA, RSI, ATR)."""
+    """The check of one period."""
 
     def check(value: Any) -> int:
-        return min(_check_period("period", value, minimum), _PERIOD_CAP)
+        return _check_period("period", value, minimum)
 
     return check
-
-
-def _ema_period(value: Any) -> int:
-    """An EMA span: the reference computes ``k = 2.0 / (period + 1)`` in the constructor."""
-    period = _check_period("period", value)
-    _to_float(period + 1)
-    return min(period, _PERIOD_CAP)
-
-
-def _window_period(minimum: int = 1, extra: int = 0) -> Callable[[Any], int]:
-    """The check of a window kept in ``deque(maxlen=period + extra)`` by the reference."""
-
-    def check(value: Any) -> int:
-        period = _check_period("period", value, minimum)
-        _window_length(period + extra)
-        return period
-
-    return check
-
-
-def _wma_period(value: Any) -> int:
-    """WMA: the weight sum is converted to float, then the window deque is made."""
-    period = _check_period("period", value)
-    _to_float(period * (period + 1) // 2)
-    _window_length(period)
-    return period
 
 
 def _macd_periods(fast: Any, slow: Any, signal: Any) -> tuple[int, int, int]:
-    """The reference's MACD checks, in its order; then clamped keeping ``fast < slow``."""
+    """The reference's MACD checks, in its order."""
     fast = _check_period("fast", fast)
     slow = _check_period("slow", slow, minimum=2)
     signal = _check_period("signal", signal)
     if fast >= slow:
         raise ConfigError(f"fast: must be smaller than slow, got fast={fast}, slow={slow}")
-    for period in (fast, slow, signal):  # the three EMAs' k, in the reference's order
-        _to_float(period + 1)
-    return min(fast, _PERIOD_CAP - 1), min(slow, _PERIOD_CAP), min(signal, _PERIOD_CAP)
+    return fast, slow, signal
 
 
 def _bollinger_settings(period: Any, num_std: Any) -> tuple[int, float]:
     period = _check_period("period", period, minimum=2)
     width = _check_num_std(num_std)
-    _window_length(period)  # the rolling standard deviation's window
     return period, width
 
 
 def _series(name: str, values: Any) -> np.ndarray:
     """The reference's conversion (a 1-D series or a 2-D panel of float64), made C-contiguous
-    for the native side."""
-    return np.ascontiguousarray(_as_values(name, values))
+    and aligned for the native side (an unaligned view of a byte buffer is copied)."""
+    return _native_layout(_as_values(name, values))
+
+
+def _native_layout(values: np.ndarray) -> np.ndarray:
+    return np.require(values, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
 # ------------------------------------------------------------------------------- templates
@@ -261,8 +210,8 @@ def _copy_signature(wrapper: Any, reference: Any, qualname: str) -> None:
 # ------------------------------------------------------------------------------- the table
 # class, function = _indicator(native class, reference function, settings check, summary)
 SMA, sma = _indicator(_native.SMA, _reference.sma, _period(), "Simple moving average")
-EMA, ema = _indicator(_native.EMA, _reference.ema, _ema_period, "Exponential moving average")
-WMA, wma = _indicator(_native.WMA, _reference.wma, _wma_period, "Linearly weighted moving average")
+EMA, ema = _indicator(_native.EMA, _reference.ema, _period(), "Exponential moving average")
+WMA, wma = _indicator(_native.WMA, _reference.wma, _period(), "Linearly weighted moving average")
 RSI, rsi = _indicator(_native.RSI, _reference.rsi, _period(minimum=2), "Relative strength index")
 MACD, macd = _indicator(
     _native.MACD, _reference.macd, _macd_periods, "MACD line, signal line and histogram"
@@ -270,7 +219,7 @@ MACD, macd = _indicator(
 RollingStd, rolling_std = _indicator(
     _native.RollingStd,
     _reference.rolling_std,
-    _window_period(minimum=2),
+    _period(minimum=2),
     "Rolling population standard deviation",
 )
 BollingerBands, bollinger_bands = _indicator(
@@ -278,14 +227,12 @@ BollingerBands, bollinger_bands = _indicator(
 )
 ATR, atr = _indicator(_native.ATR, _reference.atr, _period(), "Average true range")
 Highest, highest = _indicator(
-    _native.Highest, _reference.highest, _window_period(), "Highest of the last `period` values"
+    _native.Highest, _reference.highest, _period(), "Highest of the last `period` values"
 )
 Lowest, lowest = _indicator(
-    _native.Lowest, _reference.lowest, _window_period(), "Lowest of the last `period` values"
+    _native.Lowest, _reference.lowest, _period(), "Lowest of the last `period` values"
 )
-ROC, roc = _indicator(
-    _native.ROC, _reference.roc, _window_period(extra=1), "Rate of change in percent"
-)
+ROC, roc = _indicator(_native.ROC, _reference.roc, _period(), "Rate of change in percent")
 
 
 # ------------------------------------------------------------------------------- crossings
@@ -297,10 +244,10 @@ cross = _native.cross
 def crossed_above(fast: Any, slow: Any) -> np.ndarray:
     """Bars where `fast` crosses above `slow`; see `quanta_ref.indicators.crossed_above`."""
     f, s = _cross_pair(fast, slow)
-    return _native.crossed_above(np.ascontiguousarray(f), np.ascontiguousarray(s))
+    return _native.crossed_above(_native_layout(f), _native_layout(s))
 
 
 def crossed_below(fast: Any, slow: Any) -> np.ndarray:
     """Bars where `fast` crosses below `slow`; see `quanta_ref.indicators.crossed_below`."""
     f, s = _cross_pair(fast, slow)
-    return _native.crossed_below(np.ascontiguousarray(f), np.ascontiguousarray(s))
+    return _native.crossed_below(_native_layout(f), _native_layout(s))

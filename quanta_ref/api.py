@@ -28,8 +28,12 @@ class Context(abc.ABC):
     """What a strategy can ask and do during a run (the `ctx` of every callback).
 
     At bar t the context shows bar t complete and nothing later: `now` is bar t's timestamp,
-    prices are bar t's closes, and `history` ends at bar t.
+    prices are bar t's closes, and `history` ends at bar t. It is valid only inside the
+    callbacks of its run, on the thread running it, and read-only (docs/semantics.md,
+    section 15).
     """
+
+    __slots__ = ()
 
     # -- orders ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -143,8 +147,8 @@ class Context(abc.ABC):
 
     @abc.abstractmethod
     def signal(self, name: str, value: float, symbol: str | None = None) -> None:
-        """Record a named number (NaN allowed) at the current bar; returned in
-        `BacktestResult.signals`."""
+        """Record a named number (finite, or NaN for "no value") at the current bar; returned
+        in `BacktestResult.signals`."""
 
 
 class Portfolio(abc.ABC):
@@ -215,6 +219,24 @@ class Strategy:
 
     def on_end(self, ctx: Context) -> None:
         """Called once after the last bar."""
+
+
+#: The callbacks of a `Strategy`, in the order a run first calls them.
+CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
+
+
+def strategy_callbacks(strategy: Strategy) -> dict[str, Callable[..., Any] | None]:
+    """The strategy's callbacks, looked up once, when a run starts (docs/semantics.md, section
+    15): each bound callable by name, or None where it is `Strategy`'s own no-op (a backend
+    need not call those). `ConfigError` for one that is not callable."""
+    found: dict[str, Callable[..., Any] | None] = {}
+    for name in CALLBACKS:
+        method = getattr(strategy, name)
+        if not callable(method):
+            raise ConfigError(f"{name}: a strategy's callback must be callable, got {method!r}")
+        default = getattr(method, "__func__", None) is getattr(Strategy, name)
+        found[name] = None if default else method
+    return found
 
 
 class _Built(Generic[T]):

@@ -63,7 +63,10 @@ class Signals:
     take_profit: float | None = None
 
     def checked(self, bars: Bars, config: EngineConfig) -> Signals:
-        """This job with every array as a C-contiguous bool (T, N) array, or an error."""
+        """This job with every array as a C-contiguous bool (T, N) array, or an error.
+
+        A bool array is read as numpy reads it, a byte other than 0 meaning True (a uint8
+        buffer viewed as bool may hold any byte); both backends read it so."""
         shorts = self.short_entries is not None  # only a short entry opens a short
         if shorts and not config.allow_short:
             raise ConfigError(
@@ -123,7 +126,8 @@ class Targets:
     weights: Any
 
     def checked(self, bars: Bars, config: EngineConfig) -> Targets:
-        """This job with `weights` as a C-contiguous float64 (T, N) array, or an error."""
+        """This job with `weights` as a C-contiguous, aligned float64 (T, N) array, or an
+        error."""
         weights = _panel("weights", self.weights, bars, np.float64)
         bad = np.isinf(weights)
         if bad.any():
@@ -362,7 +366,8 @@ def _positive(name: str, value: Any) -> float:
 
 
 def _panel(name: str, values: Any, bars: Bars, dtype: type) -> np.ndarray:
-    """`values` as a C-contiguous (T, N) array of `dtype`; (T,) is accepted for one symbol."""
+    """`values` as a C-contiguous, aligned (T, N) array of `dtype`; (T,) is accepted for one
+    symbol. An unaligned array (a view of a byte buffer at an odd offset) is copied."""
     try:
         array = np.asarray(values)
     except (TypeError, ValueError) as exc:
@@ -377,7 +382,7 @@ def _panel(name: str, values: Any, bars: Bars, dtype: type) -> np.ndarray:
     if array.dtype.kind not in wanted:
         kind = "booleans" if dtype is np.bool_ else "numbers"
         raise DataError(f"{name}: expected {kind}, got dtype {array.dtype}")
-    return np.ascontiguousarray(array, dtype=dtype)
+    return np.require(array, dtype=dtype, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
 def _signal_array(name: str, values: Any, bars: Bars) -> np.ndarray:

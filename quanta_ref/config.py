@@ -133,6 +133,11 @@ class EngineConfig:
             raise ConfigError(f"fill_at: must be 'next_open' or 'close', got {self.fill_at!r}")
         if not isinstance(self.settlement, str) or self.settlement not in ("T+0", "T+1"):
             raise ConfigError(f"settlement: must be 'T+0' or 'T+1', got {self.settlement!r}")
+        if self.tick_size is not None and self.price_limit is None:
+            raise ConfigError(
+                f"tick_size: {self.tick_size!r} rounds the price limits only, and "
+                "price_limit is not set; set price_limit too, or leave tick_size out"
+            )
         if self.settlement == "T+1" and self.allow_short:
             raise ConfigError(
                 "settlement: 'T+1' is supported for cash accounts only (allow_short=False)"

@@ -17,6 +17,7 @@ library's `csv` module, and only Parquet needs pyarrow (or pandas).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import functools
@@ -24,14 +25,22 @@ import gzip
 import math
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from quanta_ref.bars import FIELDS, Bars, as_timestamps
+from quanta_ref.bars import (
+    FIELDS,
+    TIME_COLUMNS,
+    Bars,
+    as_timestamps,
+    bound_ns,
+    column_times,
+    time_zone,
+    zoned_times,
+)
 from quanta_ref.errors import ConfigError, DataError
 
 __all__ = [
@@ -49,7 +58,6 @@ SAMPLE_SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")
 _SAMPLE_FILE = Path(__file__).resolve().parent / "_data" / "stocks.csv.gz"
 _SAMPLE_COLUMNS = ["Ticker", "Date", "Open", "High", "Low", "Close", "Volume", "Adj Close"]
 _PRICES = ("open", "high", "low", "close")
-_TIME_COLUMNS = ("timestamp", "datetime", "date", "time")
 _NS_PER_DAY = 86_400 * 10**9
 
 
@@ -114,7 +122,15 @@ def load_samples(symbols: Iterable[str] = SAMPLE_SYMBOLS, adjusted: bool = True)
     DataError
         If a symbol is unknown, repeated, or none is given.
     """
-    wanted = [_sample_symbol(s) for s in ([symbols] if isinstance(symbols, str) else symbols)]
+    if isinstance(symbols, str):
+        symbols = [symbols]
+    try:
+        given = list(symbols)
+    except TypeError:
+        raise DataError(
+            f"symbols: expected sample symbols such as ('AAPL', 'IBM'), got {symbols!r}"
+        ) from None
+    wanted = [_sample_symbol(s) for s in given]
     if not wanted:
         raise DataError(f"symbol: no sample symbol given; choose from {', '.join(SAMPLE_SYMBOLS)}")
     if len(set(wanted)) != len(wanted):
@@ -132,7 +148,7 @@ def load_samples(symbols: Iterable[str] = SAMPLE_SYMBOLS, adjusted: bool = True)
         for f in _PRICES:
             panels[f][rows, n] = cols[f] * factor
         panels["volume"][rows, n] = cols["volume"] / factor
-    timestamps = dates.astype("datetime64[ns]").astype(np.int64)
+    timestamps = dates.astype("datetime64[ns]")
     return Bars.from_arrays(
         timestamps,
         panels["open"],
@@ -181,17 +197,25 @@ def _read_sample() -> dict[str, dict[str, np.ndarray]]:
 
 
 def load_bars(
-    symbol: str, start: Any = None, end: Any = None, root: str | os.PathLike[str] | None = None
+    symbol: str,
+    start: Any = None,
+    end: Any = None,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    encoding: str = "utf-8-sig",
+    tz: Any = None,
 ) -> Bars:
     """Daily or intraday bars of one symbol from ``{root}/{symbol}.csv`` or ``.parquet``.
 
     The file has one row per bar and a header naming a time column (``date``, ``datetime``,
-    ``timestamp`` or ``time``) and the columns ``open``, ``high``, ``low``, ``close`` and
-    ``volume``, in any case and any order; other columns are ignored. Rows may come in any
-    order: they are sorted by time. Times are exchange-local wall-clock times: ISO-8601 text
-    such as ``2020-01-02`` or ``2020-01-02 09:30:00``, or compact ``20200102`` dates, without
-    a time zone. An empty price cell reads as NaN, so a row with all four prices empty is a
-    missing bar.
+    ``timestamp``, ``time`` or ``trade_date``) and the columns ``open``, ``high``, ``low``,
+    ``close`` and ``volume``, in any case and any order; other columns are ignored. Rows may
+    come in any order: they are sorted by time. Times are exchange-local wall-clock times:
+    ISO-8601 text such as ``2020-01-02`` or ``2020-01-02 09:30:00``, or compact ``20200102``
+    dates (text, or integers in Parquet), between 1677-09-21 and 2262-04-11, without a time
+    zone. A time with a zone (text such as ``2020-01-02T09:30+08:00``, or a zoned Parquet
+    column) is refused unless `tz` names the exchange's zone. An empty price cell reads as NaN,
+    so a row with all four prices empty is a missing bar.
 
     Parameters
     ----------
@@ -203,6 +227,13 @@ def load_bars(
     root : path or None
         Directory holding the files; defaults to the ``QUANTA_DATA_DIR`` environment
         variable.
+    encoding : str, default "utf-8-sig"
+        Text encoding of a CSV file: UTF-8, with or without a byte-order mark. Files from
+        many A-share vendors are ``"gbk"`` or ``"gb18030"``.
+    tz : str, tzinfo or None
+        The exchange's time zone, e.g. ``"Asia/Shanghai"``: zoned times (in the file, or a
+        zoned `start`/`end`) are converted to its wall-clock time. Times without a zone are
+        already wall-clock times and are kept as they are. None refuses zoned times.
 
     Returns
     -------
@@ -212,9 +243,12 @@ def load_bars(
     Raises
     ------
     DataError
-        If no directory is given, no file exists, a column is missing, a cell cannot be read,
-        no bar falls between `start` and `end`, Parquet is asked for without pyarrow or
-        pandas installed, or the bars break a rule of `Bars`.
+        If no directory is given, no file exists, the file cannot be read or decoded, a
+        column is missing, a cell cannot be read, a time has a zone and `tz` is None, no bar
+        falls between `start` and `end`, Parquet is asked for without pyarrow or pandas
+        installed, or the bars break a rule of `Bars`.
+    ConfigError
+        If `encoding` or `tz` is unknown.
 
     Notes
     -----
@@ -231,6 +265,8 @@ def load_bars(
         or any(sep in symbol for sep in ("/", "\\", os.sep))
     ):
         raise DataError(f"symbol: expected a file name without directory, got {symbol!r}")
+    zone = time_zone(tz)
+    _check_encoding(encoding)
     if root is None:
         root = os.environ.get("QUANTA_DATA_DIR") or None
         if root is None:
@@ -238,7 +274,14 @@ def load_bars(
                 f"root: no data directory for {symbol!r}; pass root= or set the "
                 f"QUANTA_DATA_DIR environment variable"
             )
-    folder = Path(root)
+    try:
+        folder = Path(root)
+    except TypeError:
+        raise DataError(f"root: expected a directory path, got {root!r}") from None
+    lo_ns = None if start is None else bound_ns(start, "start", False, zone)
+    hi_ns = None if end is None else bound_ns(end, "end", True, zone)
+    if lo_ns is not None and hi_ns is not None and lo_ns > hi_ns:
+        raise DataError(f"start: {start!r} is after end {end!r}")
     candidates = [folder / f"{symbol}.csv", folder / f"{symbol}.parquet"]
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
@@ -246,14 +289,14 @@ def load_bars(
             f"symbol: no file for {symbol!r}; looked for {' and '.join(str(p) for p in candidates)}"
         )
     if path.suffix == ".csv":
-        times, columns = _read_csv(path)
+        times, columns = _read_csv(path, encoding, zone)
     else:
-        times, columns = _read_parquet(path)
+        times, columns = _read_parquet(path, zone)
 
     order = np.argsort(times, kind="stable")
     times = times[order]
-    lo = 0 if start is None else int(np.searchsorted(times, _start_ns(start), "left"))
-    hi = len(times) if end is None else int(np.searchsorted(times, _end_ns(end), "right"))
+    lo = 0 if lo_ns is None else int(np.searchsorted(times, lo_ns, "left"))
+    hi = len(times) if hi_ns is None else int(np.searchsorted(times, hi_ns, "right"))
     if hi <= lo:
         raise DataError(
             f"timestamps: no bars of {symbol!r} between {start!r} and {end!r} in {path}"
@@ -261,7 +304,7 @@ def load_bars(
     keep = order[lo:hi]
     try:
         return Bars.from_arrays(
-            times[lo:hi],
+            times[lo:hi].view("datetime64[ns]"),
             columns["open"][keep],
             columns["high"][keep],
             columns["low"][keep],
@@ -273,18 +316,43 @@ def load_bars(
         raise DataError(f"{exc} (in {path})") from None
 
 
-def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _check_encoding(encoding: Any) -> None:
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise ConfigError(
+            f"encoding: unknown text encoding {encoding!r}; e.g. 'utf-8-sig', 'gbk', 'gb18030'"
+        ) from None
+
+
+def _read_csv(
+    path: Path, encoding: str, zone: dt.tzinfo | None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Time column as int64 ns and the OHLCV columns as float64, read with the csv module."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise DataError(f"{path}: empty file, expected a header row")
-        body, lines = [], []
-        for row in reader:
-            if row:
-                body.append(row)
-                lines.append(reader.line_num)
+    body: list[list[str]] = []
+    lines: list[int] = []
+    header = None
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader, None)
+                for row in reader:
+                    if row:
+                        body.append(row)
+                        lines.append(reader.line_num)
+            except csv.Error as exc:
+                raise DataError(f"{path}: line {reader.line_num} cannot be read ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: cannot decode the file as {encoding} ({exc.reason}); pass the file's "
+            f"encoding, e.g. encoding='gbk' or encoding='gb18030' for files from many A-share "
+            f"vendors"
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if header is None:
+        raise DataError(f"{path}: empty file, expected a header row")
     if not body:
         raise DataError(f"timestamps: no bars (no data rows) in {path}")
     index = _column_index([h.strip() for h in header], path)
@@ -298,7 +366,9 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     def where(i: int) -> str:
         return f"line {lines[i]} of {path}"
 
-    times = _parse_times([r[index["time"]] for r in body], where)
+    times = column_times(
+        np.array([r[index["time"]] for r in body], dtype=object), "timestamp", zone, where
+    )
     columns = {f: _parse_floats([r[index[f]] for r in body], f, where) for f in FIELDS}
     return times, columns
 
@@ -307,10 +377,11 @@ def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
     """Column number of the time column ("time") and of each OHLCV field."""
     lower = [str(n).lower() for n in names]
     index = {}
-    time = next((c for c in _TIME_COLUMNS if c in lower), None)
+    time = next((c for c in TIME_COLUMNS if c in lower), None)
     if time is None:
         raise DataError(
-            f"timestamp: no date/datetime/timestamp column in {path} (columns: {list(names)})"
+            f"timestamp: no date/datetime/timestamp/trade_date column in {path} "
+            f"(columns: {list(names)})"
         )
     index["time"] = lower.index(time)
     for f in FIELDS:
@@ -318,54 +389,6 @@ def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
             raise DataError(f"{f}: column missing from {path} (columns: {list(names)})")
         index[f] = lower.index(f)
     return index
-
-
-_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_NAT = np.iinfo(np.int64).min
-
-
-def _parse_times(cells: Sequence[str], where: Callable[[int], str]) -> np.ndarray:
-    """ISO-8601 or YYYYMMDD text to int64 ns; anything else, or a time zone, is refused.
-
-    `where(i)` says where cell i came from, for the error message.
-    """
-    texts = [_date_text(str(c)) for c in cells]
-    with warnings.catch_warnings():
-        # numpy only warns (UserWarning) about an explicit time zone, then drops it.
-        warnings.simplefilter("error")
-        try:
-            times = np.array(texts, dtype="datetime64[ns]").astype(np.int64)
-        except (ValueError, TypeError, Warning):
-            times = np.full(len(texts), _NAT, dtype=np.int64)
-            for i, text in enumerate(texts):
-                try:
-                    times[i] = np.datetime64(text, "ns").astype(np.int64)
-                except (ValueError, TypeError, Warning) as exc:
-                    raise DataError(
-                        f"timestamp: cannot read {cells[i]!r} at {where(i)} as "
-                        f"an ISO-8601 wall-clock time without time zone ({exc})"
-                    ) from None
-    bad = times == _NAT  # numpy reads "" and "NaT" as not-a-time without complaint
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataError(f"timestamp: empty time {cells[i]!r} at {where(i)}")
-    return times
-
-
-def _date_text(text: str) -> str:
-    """`text` stripped, with a compact YYYYMMDD date spelt out as YYYY-MM-DD.
-
-    numpy reads a string of digits as a year ("20200102" becomes the year 20,200,102, which
-    then silently overflows nanoseconds), so compact dates are spelt out and any other bare
-    integer, such as epoch seconds, is refused rather than guessed.
-    """
-    text = text.strip()
-    if _COMPACT_DATE.match(text):
-        return _COMPACT_DATE.sub(r"\1-\2-\3", text)
-    if _INTEGER.match(text):
-        return "not a date: a bare integer"  # fails to parse, with the cell in the message
-    return text
 
 
 def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]) -> np.ndarray:
@@ -386,28 +409,28 @@ def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str])
     return values
 
 
-def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Time column as int64 ns and the OHLCV columns as float64, read with pyarrow or pandas."""
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         pq = None
+    stored_zone: Any = None
     if pq is not None:
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: cannot read the Parquet file ({exc})") from None
         names = list(table.column_names)
         named = {n.lower(): n for n in names}
-        if not any(c in named for c in _TIME_COLUMNS) and "__index_level_0__" in names:
+        if not any(c in named for c in TIME_COLUMNS) and "__index_level_0__" in names:
             named["timestamp"] = "__index_level_0__"  # a pandas DatetimeIndex without a name
-        time_name = next((named[c] for c in _TIME_COLUMNS if c in named), None)
+        time_name = next((named[c] for c in TIME_COLUMNS if c in named), None)
         if time_name is not None:
-            tz = getattr(table.schema.field(time_name).type, "tz", None)
-            if tz:
-                raise DataError(
-                    f"timestamp: column {time_name!r} of {path} has time zone "
-                    f"{tz}; store exchange-local wall-clock times without one"
-                )
+            stored_zone = getattr(table.schema.field(time_name).type, "tz", None)
 
-        def column(name: str) -> np.ndarray:
+        def column(name: str) -> Any:
             return np.asarray(table.column(name).to_numpy())
     else:
         try:
@@ -421,42 +444,38 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
             frame = pd.read_parquet(path)
         except ImportError as exc:
             raise DataError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot read the Parquet file ({exc})") from None
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index(names="__index__")
         names = [str(c) for c in frame.columns]
         named = {n.lower(): n for n in names}
-        if not any(c in named for c in _TIME_COLUMNS) and "__index__" in named:
+        if not any(c in named for c in TIME_COLUMNS) and "__index__" in named:
             named["timestamp"] = "__index__"
 
-        def column(name: str) -> np.ndarray:
-            series = frame[name]
-            if getattr(series.dtype, "tz", None) is not None:
-                raise DataError(
-                    f"timestamp: column {name!r} of {path} has time zone "
-                    f"{series.dtype.tz}; store exchange-local wall-clock times "
-                    f"without one"
-                )
-            return np.asarray(series.to_numpy())
+        def column(name: str) -> Any:
+            return frame[name]
 
-    time_name = next((named[c] for c in _TIME_COLUMNS if c in named), None)
+    time_name = next((named[c] for c in TIME_COLUMNS if c in named), None)
     if time_name is None:
         raise DataError(
-            f"timestamp: no date/datetime/timestamp column in {path} (columns: {names})"
+            f"timestamp: no date/datetime/timestamp/trade_date column in {path} (columns: {names})"
         )
     raw_times = column(time_name)
-    if raw_times.dtype.kind == "M":
-        if np.isnat(raw_times).any():
-            raise DataError(
-                f"timestamp: empty time at row {int(np.argmax(np.isnat(raw_times)))} of {path}"
-            )
-        times = raw_times.astype("datetime64[ns]").astype(np.int64)
-    elif raw_times.dtype.kind in "OUS":
-        times = _parse_times([str(t) for t in raw_times], lambda i: f"row {i} of {path}")
-    else:
+    field = f"timestamp (column {time_name!r})"
+
+    def where(i: int) -> str:
+        return f"row {i} of {path}"
+
+    if getattr(raw_times, "dtype", None) is not None and raw_times.dtype.kind == "f":
         raise DataError(
-            f"timestamp: column {time_name!r} of {path} holds {raw_times.dtype}; "
-            f"expected dates, datetimes or ISO text"
+            f"{field}: {path} holds {raw_times.dtype}; expected dates, datetimes, "
+            f"ISO text or YYYYMMDD integers"
         )
+    if stored_zone:
+        times = zoned_times(np.asarray(raw_times), field, zone, stored_zone, where)
+    else:
+        times = column_times(raw_times, field, zone, where)
     columns = {}
     for f in FIELDS:
         if f not in named:
@@ -468,44 +487,6 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
                 f"{f}: cannot read column {named[f]!r} of {path} as numbers ({exc})"
             ) from None
     return times, columns
-
-
-def _start_ns(value: Any) -> int:
-    """First nanosecond kept for an inclusive `start`."""
-    return int(_as_datetime64(value, "start").astype("datetime64[ns]").astype(np.int64))
-
-
-def _end_ns(value: Any) -> int:
-    """Last nanosecond kept for an inclusive `end`.
-
-    A date (or a month or year, such as "2023-12" or "2023") keeps the whole of it;
-    a time keeps bars up to and including that instant.
-    """
-    stamp = _as_datetime64(value, "end")
-    if np.datetime_data(stamp.dtype)[0] in ("Y", "M", "W", "D"):
-        return int((stamp + 1).astype("datetime64[ns]").astype(np.int64)) - 1
-    return int(stamp.astype("datetime64[ns]").astype(np.int64))
-
-
-def _as_datetime64(value: Any, name: str) -> np.datetime64:
-    """A start/end argument as numpy.datetime64 in its natural unit; ints are nanoseconds."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return np.datetime64(int(value), "ns")
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        raise DataError(
-            f"{name}: {value!r} has a time zone; give exchange-local wall-clock time without one"
-        )
-    if isinstance(value, str):
-        value = _date_text(value)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # numpy warns on, then drops, an explicit time zone
-        try:
-            stamp = np.datetime64(value)
-        except (ValueError, TypeError, Warning) as exc:
-            raise DataError(f"{name}: cannot read {value!r} as a date or time ({exc})") from None
-    if np.isnat(stamp):
-        raise DataError(f"{name}: {value!r} is not a date")
-    return stamp
 
 
 # ---------------------------------------------------------------------- synthetic data
@@ -571,9 +552,9 @@ def synthetic(
         raise ConfigError(f"n_bars: expected an integer >= 1, got {n_bars!r}")
     if isinstance(n_symbols, bool) or not isinstance(n_symbols, (int, np.integer)) or n_symbols < 1:
         raise ConfigError(f"n_symbols: expected an integer >= 1, got {n_symbols!r}")
-    if not _is_real(start_price) or not math.isfinite(start_price) or start_price <= 0:
+    if not _is_finite(start_price) or start_price <= 0:
         raise ConfigError(f"start_price: expected a finite number > 0, got {start_price!r}")
-    if not _is_real(volatility) or not math.isfinite(volatility) or volatility < 0:
+    if not _is_finite(volatility) or volatility < 0:
         raise ConfigError(f"volatility: expected a finite number >= 0, got {volatility!r}")
     timestamps = _synthetic_times(int(n_bars), start, freq)
     try:
@@ -589,18 +570,32 @@ def synthetic(
     volume = np.round(rng.lognormal(np.log(1e6), 0.5, shape)) + 1.0
 
     # Log prices: each open is the previous close plus a gap, each close the open plus a body.
-    log_close = np.log(float(start_price)) + np.cumsum(gap + body, axis=0)
-    log_open = log_close - body
-    open_ = np.exp(log_open)
-    close = np.exp(log_close)
-    high = np.maximum(open_, close) * np.exp(up)
-    low = np.minimum(open_, close) * np.exp(-down)
+    # A huge volatility overflows somewhere below: the check after the block refuses it.
+    with np.errstate(all="ignore"):
+        log_close = np.log(float(start_price)) + np.cumsum(gap + body, axis=0)
+        log_open = log_close - body
+        open_ = np.exp(log_open)
+        close = np.exp(log_close)
+        high = np.maximum(open_, close) * np.exp(up)
+        low = np.minimum(open_, close) * np.exp(-down)
+    if not (np.isfinite(high).all() and (low > 0.0).all() and np.isfinite(low).all()):
+        raise ConfigError(
+            f"volatility: the walk from start_price {start_price!r} with volatility "
+            f"{volatility!r} leaves the float64 range; use a smaller volatility"
+        )
     symbols = [f"S{i}" for i in range(shape[1])]
-    return Bars.from_arrays(timestamps, open_, high, low, close, volume, symbols=symbols)
+    times = timestamps.view("datetime64[ns]")  # checked above; may lie in 1970
+    return Bars.from_arrays(times, open_, high, low, close, volume, symbols=symbols)
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+def _is_finite(value: Any) -> bool:
+    """A real number (not a bool) that converts to a finite float (10**400 does not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
@@ -615,7 +610,7 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
     if count < 1:
         raise ConfigError(f"freq: the count in {freq!r} must be at least 1")
     try:
-        first = _start_ns(start)
+        first = bound_ns(start, "start", False)
     except DataError as exc:
         raise ConfigError(str(exc)) from None
     if unit == "D":

@@ -2,18 +2,23 @@
 
 Read `_Run.step` first: it is the whole life of one timestamp, in the order docs/semantics.md
 (section 2, steps 1-6) gives. Everything else is a step of it; what happens to an order is
-the broker's work (`quanta_ref.execution`).
+the broker's work (`quanta_ref.execution`). The `ctx` a strategy talks to is `RunContext`, a
+window on the run that closes when the run ends (docs/semantics.md, section 15).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from quanta_ref import indicators
-from quanta_ref.api import Backend, BacktestResult, Context, Strategy
+from quanta_ref.api import Backend, BacktestResult, Context, Strategy, strategy_callbacks
 from quanta_ref.bars import FIELDS, Bars, format_timestamp
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import DataError, OrderError
@@ -43,31 +48,46 @@ class ReferenceBackend(Backend):
         return _Run(bars, strategy, config).execute()
 
 
-class _Run(Context):
-    """One backtest: the state of the run, and the `ctx` the strategy talks to."""
+class _Run:
+    """One backtest: the state of the run, its loop, and its result."""
 
     def __init__(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> None:
         self.bars = bars
-        self.strategy = strategy
         self.cfg = config
         self.timeline = Timeline(bars.timestamps)
         self.bus = EventBus()
         self._portfolio = Portfolio(bars.symbols, config.initial_cash)
-        self._view = PortfolioView(self._portfolio)
         self.risk = RiskManager(config)
         self.broker = Broker(config, self._portfolio, self.risk, self.bus, self.timeline)
         self.columns = {s: n for n, s in enumerate(bars.symbols)}
         self.signals: list[SignalEvent] = []
+        self.ctx = RunContext(self)
 
-        # Who hears what. The strategy's callbacks are subscribers like any other.
+        # Who hears what. The strategy's callbacks are subscribers like any other, looked up
+        # once, here: a strategy that rebinds `on_bar` during the run changes nothing. The
+        # ones it does not override do nothing and are not called.
+        ctx = self.ctx
+        callbacks = strategy_callbacks(strategy)
+        self.on_start, self.on_end = callbacks["on_start"], callbacks["on_end"]
+        on_bar, on_fill, on_order = callbacks["on_bar"], callbacks["on_fill"], callbacks["on_order"]
         self.bus.subscribe(ControlEvent, self._on_control)
-        self.bus.subscribe(BarEvent, lambda e: strategy.on_bar(self, e))
-        self.bus.subscribe(FillEvent, lambda e: strategy.on_fill(self, e.fill))
-        self.bus.subscribe(OrderEvent, lambda e: strategy.on_order(self, e.order))
+        if on_bar is not None:
+            self.bus.subscribe(BarEvent, lambda e: on_bar(ctx, e))
+        if on_fill is not None:
+            self.bus.subscribe(FillEvent, lambda e: on_fill(ctx, e.fill))
+        if on_order is not None:
+            self.bus.subscribe(OrderEvent, lambda e: on_order(ctx, e.order))
         self.bus.subscribe(SignalEvent, self.signals.append)
 
     # =============================================================== the loop
     def execute(self) -> BacktestResult:
+        """The whole run; the context closes when it ends, however it ends."""
+        try:
+            return self._loop()
+        finally:
+            self.ctx._close()
+
+    def _loop(self) -> BacktestResult:
         n_bars = len(self.timeline)
         equity = np.empty(n_bars)
         cash = np.empty(n_bars)
@@ -135,129 +155,50 @@ class _Run(Context):
 
     def _on_control(self, event: ControlEvent) -> None:
         if event.kind == "start":
-            self.strategy.on_start(self)
+            if self.on_start is not None:
+                self.on_start(self.ctx)
         elif event.kind == "end":
-            self.strategy.on_end(self)
+            if self.on_end is not None:
+                self.on_end(self.ctx)
         elif event.kind == "day":
             self.broker.expire_day(event.timestamp // Timeline.NS_PER_DAY)
 
-    # =============================================================== ctx: orders
+    # =============================================================== what ctx asks the run
     @property
     def index(self) -> int:
         """The current bar row; -1 before the first bar."""
         return self.broker.index
 
-    def _now(self) -> int:
+    @property
+    def now(self) -> int:
+        """The current row's timestamp (row 0's before the first bar)."""
         return self.broker.now
 
-    def _column(self, symbol: Any) -> int:
-        return check_symbol(symbol, self.columns, self.bars.symbols, self.index, self._now())
+    def column(self, symbol: Any) -> int:
+        return check_symbol(symbol, self.columns, self.bars.symbols, self.index, self.now)
 
-    def _parse(self, enum: Any, value: Any, field: str, symbol: str) -> Any:
-        return check_choice(enum, value, field, symbol, self.index, self._now())
+    def parse(self, enum: Any, value: Any, field: str, symbol: str) -> Any:
+        return check_choice(enum, value, field, symbol, self.index, self.now)
 
-    def _number(self, field: str, value: Any, symbol: str, positive: bool) -> float:
-        return check_number(field, value, symbol, positive, self.index, self._now())
+    def number(self, field: str, value: Any, symbol: str, positive: bool) -> float:
+        return check_number(field, value, symbol, positive, self.index, self.now)
 
-    def submit_order(
-        self,
-        symbol: str,
-        side: Any,
-        quantity: float,
-        order_type: Any = "market",
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        time_in_force: Any = "gtc",
-    ) -> int:
-        n = self._column(symbol)
-        side = self._parse(Side, side, "side", symbol)
-        kind = self._parse(OrderType, order_type, "order_type", symbol)
-        tif = self._parse(TimeInForce, time_in_force, "time_in_force", symbol)
-        quantity = self._number("quantity", quantity, symbol, positive=True)
-        check_prices(kind, limit_price, stop_price, symbol, self.index, self._now())
-        limit_price = (
-            None
-            if limit_price is None
-            else self._number("limit_price", limit_price, symbol, positive=True)
-        )
-        stop_price = (
-            None
-            if stop_price is None
-            else self._number("stop_price", stop_price, symbol, positive=True)
-        )
-        return self.broker.submit_order(
-            n, symbol, side, quantity, kind, limit_price, stop_price, tif
-        )
-
-    def _submit_target(self, symbol: str, field: str, value: Any, tif: Any) -> int:
-        n = self._column(symbol)
-        tif = self._parse(TimeInForce, tif, "time_in_force", symbol)
-        value = self._number(field, value, symbol, positive=False)
+    def submit_target(self, symbol: str, field: str, value: Any, tif: Any) -> int:
+        n = self.column(symbol)
+        tif = self.parse(TimeInForce, tif, "time_in_force", symbol)
+        value = self.number(field, value, symbol, positive=False)
         return self.broker.submit_target(n, symbol, field, value, tif)
 
-    def order_target_quantity(
-        self, symbol: str, quantity: float, time_in_force: Any = "gtc"
-    ) -> int:
-        return self._submit_target(symbol, "target_quantity", quantity, time_in_force)
-
-    def order_target_percent(self, symbol: str, weight: float, time_in_force: Any = "gtc") -> int:
-        return self._submit_target(symbol, "target_percent", weight, time_in_force)
-
-    def cancel(self, order_id: int) -> bool:
-        return self.broker.cancel(self._order(order_id))
-
-    def _order(self, order_id: Any) -> Order:
+    def order(self, order_id: Any) -> Order:
         return self.broker.orders[
-            check_order_id(order_id, len(self.broker.orders), self.index, self._now()) - 1
+            check_order_id(order_id, len(self.broker.orders), self.index, self.now) - 1
         ]
 
-    def get_order(self, order_id: int) -> Order:
-        return self._order(order_id).snapshot()
-
-    def open_orders(self) -> list[Order]:
-        return [order.snapshot() for order in self.broker.live]
-
-    # =============================================================== ctx: account and data
-    def position(self, symbol: str) -> float:
-        return self._portfolio.positions[self._column(symbol)].quantity
-
-    def get_position(self, symbol: str) -> Position:
-        pos = self._portfolio.positions[self._column(symbol)]
+    def position_copy(self, column: int) -> Position:
+        pos = self._portfolio.positions[column]
         return Position(
             pos.symbol, pos.quantity, pos.average_cost, pos.realized_pnl, pos.last_price
         )
-
-    @property
-    def cash(self) -> float:
-        return self._portfolio.cash
-
-    @property
-    def equity(self) -> float:
-        return self._portfolio.equity()
-
-    @property
-    def portfolio(self) -> PortfolioView:
-        return self._view
-
-    @property
-    def now(self) -> int | None:
-        return None if self.index < 0 else self.timeline.timestamps[self.index]
-
-    @property
-    def bar_index(self) -> int:
-        return self.index
-
-    @property
-    def symbols(self) -> tuple[str, ...]:
-        return self.bars.symbols
-
-    def history(self, symbol: str, field: str = "close", length: int | None = None) -> np.ndarray:
-        return history_view(self.bars, self._column(symbol), self.index, field, length)
-
-    def signal(self, name: str, value: float, symbol: str | None = None) -> None:
-        if symbol is not None:
-            self._column(symbol)
-        self.bus.publish(make_signal(name, value, symbol, self._now()))
 
     # =============================================================== result
     def _result(self, equity: np.ndarray, cash: np.ndarray, bars_in_market: int) -> BacktestResult:
@@ -281,10 +222,279 @@ class _Run(Context):
             fills=list(pf.transactions),
             orders=[o.snapshot() for o in self.broker.orders],
             trades=list(pf.trades),
-            positions=[self.get_position(s) for s in self.bars.symbols],
+            positions=[self.position_copy(n) for n in range(self.bars.n_symbols)],
             stats=stats,
             signals=list(self.signals),
         )
+
+
+# =================================================================== the ctx of a run
+#: The refusals of a context used outside its run's callbacks (the Rust context raises the
+#: same, with these texts).
+CONTEXT_ENDED = "ctx: the run has ended; a context is only valid inside its run's callbacks"
+CONTEXT_THREAD = (
+    "ctx: used from another thread; a context is only valid on the thread running its run"
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def read_only(owner: str, name: Any) -> AttributeError:
+    """The error for setting or deleting an attribute of a context or its portfolio."""
+    return AttributeError(
+        f"{owner}: attribute {name!r} cannot be set or deleted; it is read-only (keep a "
+        "strategy's own state on the strategy)"
+    )
+
+
+def call_shape(owner: str) -> Callable[[F], F]:
+    """A context method whose wrong call shapes (missing, extra or unknown arguments) raise
+    the `TypeError` the native context raises, word for word: ``Context.buy() missing 1
+    required positional argument: 'quantity'``. The native context's arguments are bound by
+    PyO3, which counts arguments without `self` and calls the class `Context`; this follows
+    its rules (`pyo3::impl_::extract_argument`) so both backends say the same."""
+
+    def wrap(method: F) -> F:
+        params = list(inspect.signature(method).parameters.values())[1:]  # without self
+        names = [p.name for p in params]
+        required = sum(p.default is inspect.Parameter.empty for p in params)
+        full = f"{owner}.{method.__name__}()"
+
+        def shape_error(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError | None:
+            if not names:  # PyO3 passes no-argument methods to CPython (METH_NOARGS)
+                if kwargs:
+                    return TypeError(f"{full} takes no keyword arguments")
+                return TypeError(f"{full} takes no arguments ({len(args)} given)")
+            if len(args) > len(names):
+                was = "was" if len(args) == 1 else "were"
+                takes = f"from {required} to {len(names)}" if required < len(names) else required
+                return TypeError(
+                    f"{full} takes {takes} positional arguments but {len(args)} {was} given"
+                )
+            given = set(names[: len(args)])
+            for key in kwargs:
+                if key not in names:
+                    return TypeError(f"{full} got an unexpected keyword argument '{key}'")
+                if key in given:
+                    return TypeError(f"{full} got multiple values for argument '{key}'")
+                given.add(key)
+            missing = [f"'{n}'" for n in names[:required] if n not in given]
+            if not missing:
+                return None
+            listed = missing[0] if len(missing) == 1 else ""
+            if len(missing) > 1:
+                listed = (", " if len(missing) > 2 else " ").join(missing[:-1])
+                listed += (", and " if len(missing) > 2 else " and ") + missing[-1]
+            plural = "argument" if len(missing) == 1 else "arguments"
+            return TypeError(
+                f"{full} missing {len(missing)} required positional {plural}: {listed}"
+            )
+
+        @functools.wraps(method)
+        def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except TypeError as exc:
+                # Raised by the call itself (no frame inside the method): a wrong call shape.
+                inside = exc.__traceback__ is not None and exc.__traceback__.tb_next is not None
+                error = None if inside else shape_error(args, kwargs)
+                if error is None:
+                    raise
+                raise error from None
+
+        return checked  # type: ignore[return-value]
+
+    return wrap
+
+
+class RunContext(Context):
+    """The `ctx` of a reference run: a window on the run, valid only inside its callbacks.
+
+    It reads and acts while the run is going, on the thread running it; when the run ends
+    (however it ends) it closes, and every use raises `OrderError` (`CONTEXT_ENDED`), as one
+    from another thread does (`CONTEXT_THREAD`). Its attributes cannot be set."""
+
+    __slots__ = ("_run", "_thread")
+    _run: _Run | None
+    _thread: int
+
+    def __init__(self, run: _Run) -> None:
+        object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_thread", threading.get_ident())
+
+    def _live(self) -> _Run:
+        """The run, or OrderError when the context is used from another thread or after the
+        run (checked in that order, as in the native context)."""
+        if threading.get_ident() != self._thread:
+            raise OrderError(CONTEXT_THREAD)
+        run: _Run | None = self._run
+        if run is None:
+            raise OrderError(CONTEXT_ENDED)
+        return run
+
+    def _close(self) -> None:
+        object.__setattr__(self, "_run", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise read_only("ctx", name)
+
+    def __delattr__(self, name: str) -> None:
+        raise read_only("ctx", name)
+
+    # =============================================================== ctx: orders
+    @call_shape("Context")
+    def submit_order(
+        self,
+        symbol: str,
+        side: Any,
+        quantity: float,
+        order_type: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: Any = "gtc",
+    ) -> int:
+        run = self._live()
+        n = run.column(symbol)
+        side = run.parse(Side, side, "side", symbol)
+        kind = run.parse(OrderType, order_type, "order_type", symbol)
+        tif = run.parse(TimeInForce, time_in_force, "time_in_force", symbol)
+        quantity = run.number("quantity", quantity, symbol, positive=True)
+        check_prices(kind, limit_price, stop_price, symbol, run.index, run.now)
+        limit_price = (
+            None
+            if limit_price is None
+            else run.number("limit_price", limit_price, symbol, positive=True)
+        )
+        stop_price = (
+            None
+            if stop_price is None
+            else run.number("stop_price", stop_price, symbol, positive=True)
+        )
+        return run.broker.submit_order(
+            n, symbol, side, quantity, kind, limit_price, stop_price, tif
+        )
+
+    buy = call_shape("Context")(Context.buy)
+    sell = call_shape("Context")(Context.sell)
+
+    @call_shape("Context")
+    def order_target_quantity(
+        self, symbol: str, quantity: float, time_in_force: Any = "gtc"
+    ) -> int:
+        return self._live().submit_target(symbol, "target_quantity", quantity, time_in_force)
+
+    @call_shape("Context")
+    def order_target_percent(self, symbol: str, weight: float, time_in_force: Any = "gtc") -> int:
+        return self._live().submit_target(symbol, "target_percent", weight, time_in_force)
+
+    @call_shape("Context")
+    def cancel(self, order_id: int) -> bool:
+        run = self._live()
+        return run.broker.cancel(run.order(order_id))
+
+    @call_shape("Context")
+    def get_order(self, order_id: int) -> Order:
+        return self._live().order(order_id).snapshot()
+
+    @call_shape("Context")
+    def open_orders(self) -> list[Order]:
+        return [order.snapshot() for order in self._live().broker.live]
+
+    # =============================================================== ctx: account and data
+    @call_shape("Context")
+    def position(self, symbol: str) -> float:
+        run = self._live()
+        return run._portfolio.positions[run.column(symbol)].quantity
+
+    @call_shape("Context")
+    def get_position(self, symbol: str) -> Position:
+        run = self._live()
+        return run.position_copy(run.column(symbol))
+
+    @property
+    def cash(self) -> float:
+        return self._live()._portfolio.cash
+
+    @property
+    def equity(self) -> float:
+        return self._live()._portfolio.equity()
+
+    @property
+    def portfolio(self) -> PortfolioView:
+        self._live()
+        return RunPortfolio(self)
+
+    @property
+    def now(self) -> int | None:
+        run = self._live()
+        return None if run.index < 0 else run.now
+
+    @property
+    def bar_index(self) -> int:
+        return self._live().index
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self._live().bars.symbols
+
+    @call_shape("Context")
+    def history(self, symbol: str, field: str = "close", length: int | None = None) -> np.ndarray:
+        run = self._live()
+        return history_view(run.bars, run.column(symbol), run.index, field, length)
+
+    @call_shape("Context")
+    def signal(self, name: str, value: float, symbol: str | None = None) -> None:
+        run = self._live()
+        if symbol is not None:
+            run.column(symbol)
+        run.bus.publish(make_signal(name, value, symbol, run.index, run.now))
+
+
+class RunPortfolio(PortfolioView):
+    """`ctx.portfolio` of a reference run: the run's account, read-only, and closed with its
+    context."""
+
+    __slots__ = ("_context",)
+    _context: RunContext
+
+    def __init__(self, context: RunContext) -> None:
+        object.__setattr__(self, "_portfolio", context._live()._portfolio)
+        object.__setattr__(self, "_context", context)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise read_only("ctx.portfolio", name)
+
+    def __delattr__(self, name: str) -> None:
+        raise read_only("ctx.portfolio", name)
+
+    @property
+    def cash(self) -> float:  # type: ignore[override]  # the contract's attribute, read-only
+        self._context._live()
+        return self._portfolio.cash
+
+    @call_shape("Portfolio")
+    def equity(self) -> float:
+        self._context._live()
+        return self._portfolio.equity()
+
+    @call_shape("Portfolio")
+    def position_of(self, symbol: str) -> Position:
+        self._context._live()
+        return self._portfolio.position_of(symbol)
+
+    @call_shape("Portfolio")
+    def check_margin(
+        self,
+        column: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        max_leverage: float,
+        equity: float,
+    ) -> bool:
+        self._context._live()
+        checked = check_margin_arguments(column, side, quantity, price, max_leverage, equity)
+        return self._portfolio.check_margin(*checked)
 
 
 # =================================================================== ctx argument checks
@@ -370,22 +580,64 @@ def check_order_id(order_id: Any, n_orders: int, index: int, now: int) -> int:
     return int(order_id)
 
 
+def check_margin_arguments(
+    column: Any, side: Any, quantity: Any, price: Any, max_leverage: Any, equity: Any
+) -> tuple[int, Side, float, float, float, float]:
+    """The arguments of `ctx.portfolio.check_margin` as (int, Side, float x 4), or OrderError
+    naming the first bad one. A column outside the panel is no symbol's; an int too large for
+    a float counts as infinite."""
+    if isinstance(column, bool) or not isinstance(column, (int, np.integer)):
+        raise OrderError(f"column: expected a whole number (a data column), got {column!r}")
+    side = Side.parse(side, "side")
+    numbers = []
+    for field, value in (
+        ("quantity", quantity),
+        ("price", price),
+        ("max_leverage", max_leverage),
+        ("equity", equity),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise OrderError(f"{field}: expected a number, got {value!r}")
+        try:
+            numbers.append(float(value))
+        except OverflowError:
+            numbers.append(math.inf if value > 0 else -math.inf)
+    return int(column), side, numbers[0], numbers[1], numbers[2], numbers[3]
+
+
 def history_view(bars: Bars, column: int, index: int, field: str, length: int | None) -> np.ndarray:
     """Read-only view of `field` of one column up to row `index` (the last `length` rows)."""
-    if field not in FIELDS:
-        raise DataError(f"field: {field!r} is not one of {FIELDS}")
+
+    def where() -> str:
+        bar = describe_bar(index, int(bars.timestamps[max(index, 0)]))
+        return f"symbol {bars.symbols[column]!r}, {bar}"
+
+    if not isinstance(field, str) or field not in FIELDS:
+        raise DataError(f"field: {field!r} is not one of {FIELDS} ({where()})")
     values: np.ndarray = getattr(bars, field)[: index + 1, column]
     if length is not None:
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-            raise DataError(f"length: expected a whole number >= 0, got {length!r}")
+            raise DataError(f"length: expected a whole number >= 0, got {length!r} ({where()})")
         values = values[max(0, len(values) - int(length)) :]
     return values
 
 
-def make_signal(name: Any, value: Any, symbol: str | None, now: int) -> SignalEvent:
-    """A checked `SignalEvent` (the symbol is checked by the caller)."""
+def make_signal(name: Any, value: Any, symbol: str | None, index: int, now: int) -> SignalEvent:
+    """A checked `SignalEvent` (the symbol is checked by the caller): a string name, and a
+    number that is finite or NaN ("no value")."""
     if not isinstance(name, str):
-        raise OrderError(f"name: a signal name must be a string, got {name!r}")
+        raise OrderError(
+            f"name: a signal name must be a string, got {name!r} ({describe_bar(index, now)})"
+        )
+    where = f"signal {name!r}, {describe_bar(index, now)}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise OrderError(f"value: a signal value must be a number, got {value!r}")
-    return SignalEvent(now, symbol, name, float(value))
+        raise OrderError(f"value: a signal value must be a number, got {value!r} ({where})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf  # an int too large for a float
+    if math.isinf(number):
+        raise OrderError(
+            f"value: a signal value must be a finite number or NaN, got {number!r} ({where})"
+        )
+    return SignalEvent(now, symbol, str(name), number)

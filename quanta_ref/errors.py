@@ -22,7 +22,8 @@ class DataError(QuantaError, ValueError):
 
 class OrderError(QuantaError, ValueError):
     """A strategy asked for an order that cannot exist (unknown symbol, non-positive quantity,
-    a limit order without a limit price, ...).
+    a limit order without a limit price, ...), or used its `ctx` wrongly (a bad argument, or
+    outside its run's callbacks: after the run, or from another thread).
 
     Orders that are well formed but refused by a market or risk rule are not errors: they
     become `Rejected` orders with a reason code, reported through `on_order`.

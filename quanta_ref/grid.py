@@ -35,7 +35,7 @@ import numpy as np
 from quanta_ref import backends
 from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
-from quanta_ref.bars import FIELDS, Bars
+from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
@@ -94,6 +94,9 @@ def run_many(
         How many jobs run at once in one process: threads of the Rust backend (None: all
         cores); the reference runs one job at a time whatever it says. With an executor it
         is the thread count in each worker (None: 1, the executor being the parallelism).
+        A whole number >= 1 (else ConfigError, on either backend); above the number of CPUs
+        the process may use it is lowered to that number, as more threads than CPUs cannot
+        make runs that only compute any faster.
     progress : bool, default False
         Show a tqdm progress bar over the jobs (on stderr).
     executor : concurrent.futures.Executor, optional
@@ -122,6 +125,10 @@ def run_many(
     _check_executor(executor)
     if isinstance(jobs, (Signals, Targets, Strategy)) or not isinstance(jobs, Iterable):
         raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}")
+    try:
+        jobs = list(jobs)
+    except TypeError:  # e.g. a 0-d numpy array, iterable in type only
+        raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}") from None
     checked = [check_job(job, bars, engine.config, k) for k, job in enumerate(jobs)]
     backend = engine.implementation
     if executor is None and not progress and chunk_size is None:
@@ -190,16 +197,13 @@ def _as_built(item: Any) -> Any:
     """Bars or a job as they were built, after a trip through a serializer.
 
     Deserialized arrays may differ in their flags, not their values: pickle gives back
-    writeable arrays (a Bars panel is read-only), and Dask may give back unaligned views of
-    its receive buffers, which the native engine refuses. Such arrays are copied to aligned
-    memory; the others are kept as they are.
+    writeable arrays, and Dask may give back unaligned views of its receive buffers, which
+    the native engine refuses. Such arrays of a job are copied to aligned memory; the others
+    are kept as they are. A Bars panel needs nothing: unpickling runs its constructor, which
+    checks it and stores aligned read-only copies.
     """
     if isinstance(item, Bars):
-        return Bars(
-            _aligned(item.timestamps),
-            item.symbols,
-            *(_aligned(getattr(item, name)) for name in FIELDS),
-        )
+        return item
     if isinstance(item, (Signals, Targets)):
         job: Any = item
         arrays = {

@@ -57,7 +57,8 @@ Where the results differ from TA-Lib (beyond rounding), it is on purpose:
   accurate one. A constant window gives a deviation of a few ulps here, exactly 0 in TA-Lib.
 * Periods: TA-Lib refuses ``period=1`` for most functions; here it is allowed wherever it is
   well defined (see each function). RSI, the standard deviation and the Bollinger Bands
-  need ``period >= 2``; MACD needs ``1 <= fast < slow`` (TA-Lib silently swaps them).
+  need ``period >= 2``; MACD needs ``1 <= fast < slow`` (TA-Lib silently swaps them). No
+  period exceeds ``MAX_PERIOD`` (2**31 - 1): a `ConfigError`, as any other bad setting.
 
 SMA, EMA, RSI, ATR, ROC, highest, lowest and MACD (where defined in both) follow the operation
 order of TA-Lib's C source, so a TA-Lib built with strict IEEE arithmetic gives the same bits.
@@ -134,6 +135,11 @@ _NAN = float("nan")
 
 
 # ------------------------------------------------------------------------------------ checks
+#: The longest period: longer than any series, and small enough that every count derived
+#: from it (``period + 1``, WMA's weight sum) is an exact integer in both engines.
+MAX_PERIOD = 2**31 - 1
+
+
 def _check_period(name: str, value: Any, minimum: int = 1) -> int:
     """Return `value` as an int, or raise ConfigError naming `name`.
 
@@ -144,6 +150,8 @@ def _check_period(name: str, value: Any, minimum: int = 1) -> int:
         raise ConfigError(f"{name}: expected an int >= {minimum}, got {value!r}")
     if value < minimum:
         raise ConfigError(f"{name}: must be an int >= {minimum}, got {int(value)}")
+    if value > MAX_PERIOD:
+        raise ConfigError(f"{name}: must be at most {MAX_PERIOD}, got {int(value)}")
     return int(value)
 
 
@@ -151,7 +159,10 @@ def _check_num_std(value: Any) -> float:
     """Return the Bollinger width multiplier as a float, or raise ConfigError."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"num_std: expected a finite number >= 0, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        value = math.inf
     if not math.isfinite(value) or value < 0.0:
         raise ConfigError(f"num_std: must be a finite number >= 0, got {value!r}")
     return value
@@ -160,6 +171,7 @@ def _check_num_std(value: Any) -> float:
 def _as_values(name: str, values: Any) -> np.ndarray:
     """Batch input as float64: a 1-D series, or a 2-D (T, N) panel of N series (one per
     column); DataError naming `name` otherwise."""
+    _refuse_complex(name, values)
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -169,6 +181,12 @@ def _as_values(name: str, values: Any) -> np.ndarray:
             f"{name}: expected a 1-D array or a 2-D (T, N) array, got shape {arr.shape}"
         )
     return arr
+
+
+def _refuse_complex(name: str, values: Any) -> None:
+    """numpy would only warn and drop the imaginary part of complex input: refuse it."""
+    if np.iscomplexobj(values):
+        raise DataError(f"{name}: expected real numbers, got complex values")
 
 
 def _run(indicator: Any, arr: np.ndarray) -> np.ndarray:
@@ -1185,9 +1203,10 @@ def cross(prev_fast: float, prev_slow: float, fast: float, slow: float) -> int:
 def _as_scalar_or_values(name: str, values: Any) -> np.ndarray:
     """A 0-D float64 array for a scalar, else a 1-D or 2-D one (DataError otherwise)."""
     if np.ndim(values) == 0:
+        _refuse_complex(name, values)
         try:
             return np.asarray(values, dtype=np.float64)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
     return _as_values(name, values)
 

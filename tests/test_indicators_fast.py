@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import strategies  # noqa: F401  (registers and loads the hypothesis profile)
 from conftest import IN_CI
 from quanta_ref import indicators as ref
+from quanta_ref.errors import ConfigError
 
 try:
     from quanta_fast import indicators as fast
@@ -254,7 +255,7 @@ def test_atr_batch_and_streaming_are_bit_identical_to_reference(bars, period):
 
 
 def test_ema_smoothing_factor_is_the_reference_one():
-    for period in (1, 2, 3, 7, 14, 26, 200, 10**6, 2**53 + 1):
+    for period in (1, 2, 3, 7, 14, 26, 200, 10**6, ref.MAX_PERIOD):
         assert_same_float(fast.EMA(period).k, ref.EMA(period).k)
 
 
@@ -610,15 +611,25 @@ def test_streaming_classes_call_straight_into_rust():
         assert not hasattr(cls(3) if cls_name != "MACD" else cls(), "__dict__")
 
 
-HUGE_PERIODS = [2**53 + 1, 2**63 - 2, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**70, 2**520, 2**1100]
+HUGE_PERIODS = [2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64, 2**70, 2**520, 2**1100]
 
 
 @pytest.mark.parametrize(("label", "call"), SETTINGS_CALLS, ids=[c[0] for c in SETTINGS_CALLS])
 @pytest.mark.parametrize("huge", HUGE_PERIODS, ids=lambda p: f"2**{p.bit_length() - 1}+")
-def test_huge_periods_give_the_reference_outputs_or_overflow_errors(label, call, huge):
-    # The reference refuses some of them by accident (a deque longer than sys.maxsize, an int
-    # too large for a float): the same OverflowError must come out. The rest give all-NaN.
+def test_periods_beyond_the_longest_are_the_reference_config_error(label, call, huge):
+    message = "must be a finite number" if label.endswith("num_std") and huge > 2**1000 else None
+    if not label.endswith("num_std") or message:
+        with pytest.raises(ConfigError, match=message or "must be at most 2147483647"):
+            call(ref, huge)
     assert_same_outcome(lambda: _value_of(call(fast, huge)), lambda: _value_of(call(ref, huge)))
+
+
+def test_the_longest_period_gives_all_nan_on_both_backends():
+    values = np.array([1.0, 2.0, 3.0])
+    for name in ("sma", "ema", "wma", "rsi", "rolling_std", "highest", "lowest", "roc"):
+        out = getattr(fast, name)(values, ref.MAX_PERIOD)
+        assert np.isnan(out).all(), name
+        assert out.tobytes() == getattr(ref, name)(values, ref.MAX_PERIOD).tobytes(), name
 
 
 def test_huge_macd_periods_give_the_reference_result():

@@ -9,6 +9,11 @@
 //! once, at the start of the run.
 //!
 //! Read [`ArrayHost::on_row`] first: one row's decisions, sells then buys.
+//!
+//! A run can be stopped from another thread (Ctrl-C, seen by the Python side): the host polls
+//! a cancel flag every few thousand bars and ends the run with [`Halt::Cancelled`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::bars::BarsView;
 use crate::config::Config;
@@ -107,15 +112,29 @@ pub struct PriceError {
     pub now: i64,
 }
 
-/// Why an array job stopped: an exit price the reference refuses, or an accounting value
-/// outside the float range.
+/// Why an array job ended before its last row.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Stop {
-    /// An exit price `ctx.submit_order` refuses.
+pub enum Halt {
+    /// An exit price the reference refuses.
     Price(PriceError),
+    /// The run's cancel flag was set (Ctrl-C): the run's state is incomplete and is dropped.
+    Cancelled,
     /// An accounting value outside the float range.
     Overflow(Overflow),
 }
+
+impl From<PriceError> for Halt {
+    fn from(error: PriceError) -> Self {
+        Halt::Price(error)
+    }
+}
+
+/// Bar events between two polls of the cancel flag, besides the engine's poll every 1024 rows
+/// (a row of many symbols is many bar events): about a millisecond of work at most.
+const BARS_PER_POLL: u32 = 4096;
+
+/// A cancel flag nobody sets: the runs of [`run_job`].
+static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// None, in the per-symbol order-id slots (order ids start at 1, as in the reference).
 const NO_ORDER: usize = 0;
@@ -138,6 +157,10 @@ pub struct ArrayHost<'a> {
     sells: Vec<(usize, f64)>,
     /// This row's buying decisions.
     buys: Vec<(usize, f64)>,
+    /// Set by another thread to stop the run.
+    cancel: &'a AtomicBool,
+    /// Bar events until the next poll of `cancel`.
+    until_poll: u32,
 }
 
 impl<'a> ArrayHost<'a> {
@@ -163,7 +186,22 @@ impl<'a> ArrayHost<'a> {
             limit: vec![NO_ORDER; n],
             sells: Vec::with_capacity(n),
             buys: Vec::with_capacity(n),
+            cancel: &NEVER,
+            until_poll: BARS_PER_POLL,
         }
+    }
+
+    /// This run, stopped with [`Halt::Cancelled`] soon after `cancel` is set.
+    pub fn with_cancel(self, cancel: &'a AtomicBool) -> Self {
+        ArrayHost { cancel, ..self }
+    }
+
+    /// `Err(Halt::Cancelled)` once the cancel flag is set.
+    fn poll(&self) -> Result<(), Halt> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Halt::Cancelled);
+        }
+        Ok(())
     }
 
     /// The run's state.
@@ -177,7 +215,7 @@ impl<'a> ArrayHost<'a> {
     }
 
     /// Run the whole job (`engine::run`).
-    pub fn run(&mut self) -> Result<(), Stop> {
+    pub fn run(&mut self) -> Result<(), Halt> {
         engine::run(self)
     }
 
@@ -416,7 +454,7 @@ impl<'a> ArrayHost<'a> {
 }
 
 impl Host for ArrayHost<'_> {
-    type Error = Stop;
+    type Error = Halt;
 
     #[inline]
     fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
@@ -425,23 +463,98 @@ impl Host for ArrayHost<'_> {
 
     /// Bars and fills are the only events the reference strategies act on.
     #[inline]
-    fn deliver(&mut self, event: &Event) -> Result<(), Stop> {
+    fn deliver(&mut self, event: &Event) -> Result<(), Halt> {
         match event {
-            Event::Bar(column) => self.on_bar(*column),
-            Event::Fill(fill) => self.on_fill(fill),
+            Event::Bar(column) => {
+                self.until_poll -= 1;
+                if self.until_poll == 0 {
+                    self.until_poll = BARS_PER_POLL;
+                    self.poll()?;
+                }
+                Ok(self.on_bar(*column)?)
+            }
+            Event::Fill(fill) => Ok(self.on_fill(fill)?),
             _ => Ok(()),
         }
-        .map_err(Stop::Price)
     }
 
-    fn overflow(&mut self, error: Overflow) -> Stop {
-        Stop::Overflow(error)
+    fn overflow(&mut self, error: Overflow) -> Halt {
+        Halt::Overflow(error)
+    }
+
+    /// Every 1024 rows (`engine::run`).
+    fn check_interrupt(&mut self) -> Result<(), Halt> {
+        self.poll()
     }
 }
 
 /// Run `job` over `bars` under `cfg`: the finished run's state, or the error that ended it.
-pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, Stop> {
-    let mut host = ArrayHost::new(cfg, bars, job);
+/// Never [`Halt::Cancelled`]: nobody sets its flag.
+pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, Halt> {
+    run_job_until(cfg, bars, job, &NEVER)
+}
+
+/// [`run_job`], stopped with [`Halt::Cancelled`] soon after `cancel` is set (by another
+/// thread): every 1024 rows and every few thousand bars the flag is read.
+pub fn run_job_until(
+    cfg: Config,
+    bars: BarsView<'_>,
+    job: Job<'_>,
+    cancel: &AtomicBool,
+) -> Result<Core, Halt> {
+    let mut host = ArrayHost::new(cfg, bars, job).with_cancel(cancel);
     host.run()?;
     Ok(host.into_core())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bars::Panel;
+
+    /// `rows` daily rows of one symbol at a flat price, long from the first row.
+    fn flat_run(rows: usize) -> (Panel, Vec<bool>, Vec<bool>) {
+        let day = 86_400_000_000_000;
+        let mut panel = Panel::new((0..rows as i64).map(|t| t * day).collect(), 1);
+        for t in 0..rows {
+            panel.set(t, 0, (10.0, 10.0, 10.0, 10.0, 1e9));
+        }
+        let entries = (0..rows).map(|t| t == 0).collect();
+        (panel, entries, vec![false; rows])
+    }
+
+    fn signals<'a>(entries: &'a [bool], exits: &'a [bool]) -> Job<'a> {
+        Job::Signals(Signals {
+            entries,
+            exits,
+            short_entries: None,
+            short_exits: None,
+            size: 1.0,
+            size_type: SizeType::Percent,
+            stop_loss: None,
+            take_profit: None,
+        })
+    }
+
+    #[test]
+    fn a_set_cancel_flag_stops_the_run_at_its_next_poll() {
+        let (panel, entries, exits) = flat_run(5_000);
+        let cancel = AtomicBool::new(true);
+        let job = signals(&entries, &exits);
+        let mut host = ArrayHost::new(Config::default(), panel.view(), job).with_cancel(&cancel);
+        assert_eq!(host.run(), Err(Halt::Cancelled));
+        // Stopped at the first poll (row 1023), long before the last row.
+        assert_eq!(host.core().equity.len(), 1024);
+    }
+
+    #[test]
+    fn an_unset_cancel_flag_changes_nothing() {
+        let (panel, entries, exits) = flat_run(5_000);
+        let cancel = AtomicBool::new(false);
+        let job = signals(&entries, &exits);
+        let watched = run_job_until(Config::default(), panel.view(), job, &cancel).unwrap();
+        let plain = run_job(Config::default(), panel.view(), job).unwrap();
+        assert_eq!(watched.equity, plain.equity);
+        assert_eq!(watched.broker.portfolio.transactions.len(), 1);
+    }
 }

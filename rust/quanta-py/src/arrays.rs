@@ -1,19 +1,21 @@
 //! Array jobs (`quanta_ref.arrays.Signals` / `Targets`) run by `quanta_core::arrays`, many at
-//! once: every input is read with the GIL held, then the GIL is released for the whole
-//! computation, which runs the jobs on a rayon pool. Each job is independent and runs on one
-//! thread, so the results do not depend on the number of threads.
+//! once: every input is read with the GIL held, then the jobs run on a rayon pool with the GIL
+//! released (`interrupt::interruptible`: Ctrl-C stops them within milliseconds). Each job is
+//! independent and runs on one thread, so the results do not depend on the number of threads.
 //!
-//! The arrays are read in place, without a copy. As with any code that releases the GIL over
-//! numpy memory, another Python thread must not write to them while the run lasts.
+//! The arrays are read in place, without a copy (but for boolean arrays holding bytes other
+//! than 0 and 1, see `Flags`). As with any code that releases the GIL over numpy memory,
+//! another Python thread must not write to them while the run lasts.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use numpy::{Element, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{Element, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use rayon::prelude::*;
 
-use quanta_core::arrays::{self, Job, PriceError, Signals, SizeType, Stop, Targets};
+use quanta_core::arrays::{self, Halt, Job, PriceError, Signals, SizeType, Targets};
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
 use quanta_core::engine::Core;
@@ -25,14 +27,32 @@ use crate::errors::{
     internal_error, overflow_error, panic_message, ConfigError, DataError, QuantaError,
 };
 use crate::glue::Glue;
+use crate::interrupt::interruptible;
+
+/// A boolean (T, N) array as numpy reads it: a byte that is not 0 is true. An array of 0/1
+/// bytes (any array numpy computed) is read in place; one with other bytes (a `uint8`
+/// buffer viewed as bool) is read as a normalised copy, since a Rust `bool` must be 0 or 1.
+enum Flags<'py> {
+    InPlace(PyReadonlyArray2<'py, bool>),
+    Normalised(Vec<bool>),
+}
+
+impl Flags<'_> {
+    fn as_slice(&self) -> &[bool] {
+        match self {
+            Flags::InPlace(array) => array.as_slice().expect("checked by `panel`"),
+            Flags::Normalised(values) => values,
+        }
+    }
+}
 
 /// A job's arrays, borrowed read-only from numpy and checked: C-contiguous (T, N).
 enum JobArrays<'py> {
     Signals {
-        entries: PyReadonlyArray2<'py, bool>,
-        exits: PyReadonlyArray2<'py, bool>,
-        short_entries: Option<PyReadonlyArray2<'py, bool>>,
-        short_exits: Option<PyReadonlyArray2<'py, bool>>,
+        entries: Flags<'py>,
+        exits: Flags<'py>,
+        short_entries: Option<Flags<'py>>,
+        short_exits: Option<Flags<'py>>,
         size: f64,
         size_type: SizeType,
         stop_loss: Option<f64>,
@@ -43,7 +63,9 @@ enum JobArrays<'py> {
     },
 }
 
-/// `value` as a C-contiguous (T, N) array of `T`, or a `DataError` naming the field and job.
+/// `value` as a C-contiguous, aligned (T, N) array of `T` (checked without reading it), or a
+/// `DataError` naming the field and job. The Python side (`quanta_ref.arrays`) hands over
+/// such arrays only; this is the native side's own guard.
 fn panel<'py, T: Element>(
     value: &Bound<'py, PyAny>,
     name: &str,
@@ -53,15 +75,31 @@ fn panel<'py, T: Element>(
 ) -> PyResult<PyReadonlyArray2<'py, T>> {
     let refused = || {
         DataError::new_err(format!(
-            "{name}: the native engine reads a C-contiguous {dtype} array of shape {shape:?} \
-             (bars x symbols) in place and refuses other arrays (job {position})"
+            "{name}: the native engine reads a C-contiguous, aligned {dtype} array of shape \
+             {shape:?} (bars x symbols) in place and refuses other arrays (job {position})"
         ))
     };
-    let array: PyReadonlyArray2<'py, T> = value.extract().map_err(|_| refused())?;
-    if array.shape() != shape || !array.is_c_contiguous() || array.as_slice().is_err() {
+    let array = value.cast::<PyUntypedArray>().map_err(|_| refused())?;
+    if array.shape() != shape || !array.is_c_contiguous() || !array.is_aligned() {
         return Err(refused());
     }
-    Ok(array)
+    value.extract().map_err(|_| refused())
+}
+
+/// A boolean panel (`panel`), its bytes checked as `u8` before any is read as `bool`.
+fn flags<'py>(
+    value: &Bound<'py, PyAny>,
+    name: &str,
+    position: usize,
+    shape: [usize; 2],
+) -> PyResult<Flags<'py>> {
+    let array = panel::<bool>(value, name, position, shape, "bool")?;
+    let bytes: PyReadonlyArray2<'py, u8> = value.call_method1("view", ("u1",))?.extract()?;
+    let raw = bytes.as_slice().expect("a view of a checked panel");
+    if raw.iter().all(|&b| b <= 1) {
+        return Ok(Flags::InPlace(array));
+    }
+    Ok(Flags::Normalised(raw.iter().map(|&b| b != 0).collect()))
 }
 
 /// A `quanta_ref.arrays.Signals` job (already checked), read by attribute name.
@@ -98,9 +136,7 @@ impl<'py> JobArrays<'py> {
                 "job: expected a quanta_ref.arrays.Signals or Targets (job {position})"
             ))
         })?;
-        let bools = |value: &Bound<'py, PyAny>, name: &str| {
-            panel::<bool>(value, name, position, shape, "bool")
-        };
+        let bools = |value: &Bound<'py, PyAny>, name: &str| flags(value, name, position, shape);
         let optional = |value: &Bound<'py, PyAny>, name: &str| {
             (!value.is_none()).then(|| bools(value, name)).transpose()
         };
@@ -158,9 +194,13 @@ impl<'py> JobArrays<'py> {
     }
 }
 
-fn slice<'a>(array: &'a PyReadonlyArray2<'_, bool>) -> &'a [bool] {
-    array.as_slice().expect("checked by `panel`")
+fn slice<'a>(flags: &'a Flags<'_>) -> &'a [bool] {
+    flags.as_slice()
 }
+
+/// Bars (rows x symbols, over all jobs) below which a call runs on the calling thread: a few
+/// milliseconds at most, even for jobs that trade on every bar (about 0.5 us per bar).
+const SHORT_RUN: usize = 1 << 14;
 
 /// How one job ended, when it did not finish.
 enum JobError {
@@ -168,48 +208,65 @@ enum JobError {
     Price(PriceError),
     /// An accounting value outside the float range (the reference's `overflow_error`).
     Overflow(Overflow),
+    /// Stopped by Ctrl-C: the whole call raises `KeyboardInterrupt` and returns nothing.
+    Cancelled,
     /// A bug: a panic inside the core, caught on the job's thread.
     Panic(String),
 }
 
-/// Run one job on this thread; never unwinds.
-fn run_one(config: &Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, JobError> {
-    let run = std::panic::AssertUnwindSafe(|| arrays::run_job(config.clone(), bars, job));
-    match std::panic::catch_unwind(run) {
+/// Run one job on this thread, unless `cancel` is set; never unwinds.
+fn run_one(
+    config: &Config,
+    bars: BarsView<'_>,
+    job: Job<'_>,
+    cancel: &AtomicBool,
+) -> Result<Core, JobError> {
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(JobError::Cancelled); // an interrupted call starts no more jobs
+    }
+    let run = || arrays::run_job_until(config.clone(), bars, job, cancel);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(Ok(core)) => Ok(core),
-        Ok(Err(Stop::Price(error))) => Err(JobError::Price(error)),
-        Ok(Err(Stop::Overflow(error))) => Err(JobError::Overflow(error)),
+        Ok(Err(Halt::Price(error))) => Err(JobError::Price(error)),
+        Ok(Err(Halt::Cancelled)) => Err(JobError::Cancelled),
+        Ok(Err(Halt::Overflow(error))) => Err(JobError::Overflow(error)),
         Err(payload) => Err(JobError::Panic(panic_message(payload))),
     }
 }
 
-/// Run `jobs` on `n_jobs` threads (None: rayon's default, one per core), results in job order.
+/// The threads a run of `n_jobs` uses: one per job, at most one per CPU this process may use
+/// (more cannot make runs that only compute faster); None: one per CPU.
+fn threads(n_jobs: Option<usize>) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    n_jobs.map_or(cpus, |n| n.min(cpus))
+}
+
+/// Run `jobs` on `threads(n_jobs)` threads, results in job order.
 fn run_all(
     config: &Config,
     bars: BarsView<'_>,
     jobs: &[Job<'_>],
     n_jobs: Option<usize>,
+    cancel: &AtomicBool,
 ) -> Result<Vec<Result<Core, JobError>>, String> {
-    let run = |job: &Job<'_>| run_one(config, bars, *job);
-    if jobs.len() <= 1 || n_jobs == Some(1) {
+    let run = |job: &Job<'_>| run_one(config, bars, *job, cancel);
+    let n = threads(n_jobs);
+    if jobs.len() <= 1 || n == 1 {
         return Ok(jobs.iter().map(run).collect()); // no thread to start
     }
-    match n_jobs {
-        // rayon's global pool has one thread per core: reuse it rather than start threads.
-        None => Ok(jobs.par_iter().map(run).collect()),
-        Some(n) if n == rayon::current_num_threads() => Ok(jobs.par_iter().map(run).collect()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| format!("cannot start {n} threads: {e}"))?;
-            Ok(pool.install(|| jobs.par_iter().map(run).collect()))
-        }
+    if n == rayon::current_num_threads() {
+        // rayon's global pool has one thread per CPU: reuse it rather than start threads.
+        return Ok(jobs.par_iter().map(run).collect());
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+    Ok(pool.install(|| jobs.par_iter().map(run).collect()))
 }
 
-/// `Engine.run_jobs`: read everything, release the GIL, run, build one context per job (or
-/// the exception the job raised), in job order.
+/// `Engine.run_jobs`: read everything, release the GIL, run (Ctrl-C stops every job and
+/// raises), build one context per job (or the exception the job raised), in job order.
 pub fn run_jobs<'py>(
     py: Python<'py>,
     config: &Config,
@@ -230,7 +287,10 @@ pub fn run_jobs<'py>(
         .map(|(k, job)| JobArrays::read(&job, k, shape))
         .collect::<PyResult<Vec<_>>>()?;
     let native: Vec<Job<'_>> = inputs.iter().map(JobArrays::job).collect();
-    let results = py.detach(|| run_all(config, view, &native, n_jobs));
+    let bar_events = native.iter().map(Job::len).fold(0usize, usize::saturating_add);
+    let short = bar_events < SHORT_RUN;
+    let results =
+        interruptible(py, short, |cancel| run_all(config, view, &native, n_jobs, cancel))?;
     let results = results.map_err(QuantaError::new_err)?;
     let names = Names::new(&arrays.symbols)?;
     let out = PyList::empty(py);
@@ -244,6 +304,10 @@ pub fn run_jobs<'py>(
             }
             Err(JobError::Overflow(e)) => {
                 out.append(overflow_error(py, names.name(py, e.column), &e).into_value(py))?
+            }
+            Err(JobError::Cancelled) => {
+                // Only a signal sets the flag, and then `interruptible` returned its error.
+                return Err(internal_error("a job was cancelled without an interrupt"));
             }
             Err(JobError::Panic(message)) => out.append(internal_error(&message).into_value(py))?,
         }

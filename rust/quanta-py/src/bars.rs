@@ -3,7 +3,7 @@
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PySet, PyString, PyTuple};
 
 use quanta_core::bars::BarsView;
 
@@ -19,23 +19,38 @@ pub(crate) struct BarArrays<'py> {
 
 impl<'py> BarArrays<'py> {
     /// Borrow the panel's arrays; a layout the engine cannot read in place is a `DataError`.
+    ///
+    /// Every way of building a `Bars` validates it in Python; the checks here are only
+    /// defence in depth, so that a panel built around the constructor is refused with the
+    /// constructor's message rather than reaching the core (which assumes at least one bar,
+    /// one symbol and `str` names).
     pub fn read(bars: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let timestamps: PyReadonlyArray1<'py, i64> = bars.getattr("timestamps")?.extract()?;
+        let timestamps: PyReadonlyArray1<'py, i64> =
+            bars.getattr("timestamps")?.extract().map_err(|_| contiguous_int64())?;
         if timestamps.as_slice().is_err() {
-            return Err(DataError::new_err(
-                "timestamps: the native engine needs a contiguous int64 array",
-            ));
+            return Err(contiguous_int64());
         }
-        let symbols = bars.getattr("symbols")?.cast_into::<PyTuple>()?;
+        if timestamps.len() == 0 {
+            return Err(DataError::new_err("timestamps: no bars (empty array)"));
+        }
+        let symbols = bars
+            .getattr("symbols")?
+            .cast_into::<PyTuple>()
+            .map_err(|_| DataError::new_err("symbols: expected a list of names"))?;
+        check_symbols(&symbols)?;
         let shape = [timestamps.len(), symbols.len()];
         let field = |name: &str| -> PyResult<PyReadonlyArray2<'py, f64>> {
-            let array: PyReadonlyArray2<'py, f64> = bars.getattr(name)?.extract()?;
-            if array.shape() != shape || !array.is_c_contiguous() || array.as_slice().is_err() {
-                return Err(DataError::new_err(format!(
+            let layout = || {
+                DataError::new_err(format!(
                     "{name}: the native engine reads a C-contiguous float64 panel of shape \
                      {shape:?} (bars x symbols) in place and refuses other layouts; build the \
                      panel with Bars.from_arrays"
-                )));
+                ))
+            };
+            let array: PyReadonlyArray2<'py, f64> =
+                bars.getattr(name)?.extract().map_err(|_| layout())?;
+            if array.shape() != shape || !array.is_c_contiguous() || array.as_slice().is_err() {
+                return Err(layout());
             }
             Ok(array)
         };
@@ -57,6 +72,38 @@ impl<'py> BarArrays<'py> {
             n_symbols: self.symbols.len(),
         }
     }
+}
+
+fn contiguous_int64() -> PyErr {
+    DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
+}
+
+/// The symbol rules of `Bars` (quanta_ref/bars.py, `_symbol_list`), with its messages: at
+/// least one, each a non-empty `str`, none twice.
+fn check_symbols(symbols: &Bound<'_, PyTuple>) -> PyResult<()> {
+    for symbol in symbols.iter() {
+        let named = symbol.cast::<PyString>().map(|s| s.to_str().map(|t| !t.is_empty()));
+        if !matches!(named, Ok(Ok(true))) {
+            return Err(DataError::new_err(format!(
+                "symbols: every symbol must be a non-empty string, got {}",
+                symbol.repr()?
+            )));
+        }
+    }
+    let seen = PySet::empty(symbols.py())?;
+    for symbol in symbols.iter() {
+        if seen.contains(&symbol)? {
+            return Err(DataError::new_err(format!(
+                "symbols: {} appears more than once",
+                symbol.repr()?
+            )));
+        }
+        seen.add(&symbol)?;
+    }
+    if symbols.is_empty() {
+        return Err(DataError::new_err("symbols: no symbols"));
+    }
+    Ok(())
 }
 
 /// The symbols of a panel as a context looks them up, built once and shared by the contexts

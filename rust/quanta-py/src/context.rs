@@ -1,12 +1,16 @@
 //! The `ctx` of a native run (`quanta_ref.api.Context`) and the bar object `on_bar` receives.
 //!
 //! The context owns the run's [`Core`]; the loop borrows it only between deliveries, so a
-//! callback may call any context method. Well-formed arguments (a known `str` symbol, `"buy"`,
+//! callback may call any context method. A context is valid only inside its run's callbacks:
+//! every method first checks that it is called on the thread of its run and that the run has
+//! not ended, and raises the reference's `OrderError` otherwise (`quanta_ref.engine`'s
+//! `CONTEXT_THREAD` and `CONTEXT_ENDED`); no other thread ever holds a borrow of it. Well-formed arguments (a known `str` symbol, `"buy"`,
 //! a finite `float` or `int`) are handled here; anything else goes to the reference's own
 //! checks (`quanta_fast._glue`, i.e. `quanta_ref.engine.check_*`), which either normalise the
 //! value or raise the reference's exception with the reference's message.
 
 use std::sync::Arc;
+use std::thread::{self, ThreadId};
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -74,6 +78,29 @@ pub struct PyContext {
     columns: Py<PyDict>,
     glue: Arc<Glue>,
     signals: Py<PyList>,
+    /// The thread the run (and so every callback) runs on.
+    thread: ThreadId,
+    /// True until the run ends.
+    open: bool,
+}
+
+/// The reference's refusal `which` (`CONTEXT_THREAD` or `CONTEXT_ENDED` of
+/// `quanta_ref.engine`, through `quanta_fast._glue`): a context used outside its run.
+fn refusal(py: Python<'_>, which: &str) -> PyErr {
+    let message = py.import("quanta_fast._glue").and_then(|glue| glue.getattr(which));
+    match message.and_then(|m| m.extract::<String>()) {
+        Ok(message) => OrderError::new_err(message),
+        Err(error) => error,
+    }
+}
+
+/// The reference's `AttributeError` for setting or deleting attribute `name` of `owner`.
+fn read_only(py: Python<'_>, owner: &str, name: &Bound<'_, PyAny>) -> PyErr {
+    let glue = py.import("quanta_fast._glue");
+    match glue.and_then(|glue| glue.getattr("read_only")?.call1((owner, name))) {
+        Ok(error) => PyErr::from_value(error),
+        Err(error) => error,
+    }
 }
 
 /// An argument with a default that an explicit `None` must not select: the reference
@@ -153,7 +180,40 @@ impl PyContext {
             columns: names.columns.clone_ref(py),
             glue,
             signals: PyList::empty(py).unbind(),
+            thread: thread::current().id(),
+            open: true,
         }
+    }
+
+    /// The run has ended: from now on every use of the context is refused.
+    pub(crate) fn close(&mut self) {
+        self.open = false;
+    }
+
+    /// Refuses a use from another thread or after the run (in that order, as the reference).
+    fn check_open(&self, py: Python<'_>) -> PyResult<()> {
+        if thread::current().id() != self.thread {
+            return Err(refusal(py, "CONTEXT_THREAD"));
+        }
+        if !self.open {
+            return Err(refusal(py, "CONTEXT_ENDED"));
+        }
+        Ok(())
+    }
+
+    /// The context, to read, if it may be used here and now. A borrow that fails means the
+    /// loop holds it: the caller is not in a callback of this run's thread.
+    fn open<'py>(slf: &Bound<'py, Self>) -> PyResult<PyRef<'py, Self>> {
+        let this = slf.try_borrow().map_err(|_| refusal(slf.py(), "CONTEXT_THREAD"))?;
+        this.check_open(slf.py())?;
+        Ok(this)
+    }
+
+    /// The context, to act on, if it may be used here and now (see `open`).
+    fn open_mut<'py>(slf: &Bound<'py, Self>) -> PyResult<PyRefMut<'py, Self>> {
+        let this = slf.try_borrow_mut().map_err(|_| refusal(slf.py(), "CONTEXT_THREAD"))?;
+        this.check_open(slf.py())?;
+        Ok(this)
     }
 
     fn column(&self, symbol: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -270,34 +330,9 @@ impl PyContext {
         self.glue.position(py, self.names[n].bind(py), position)
     }
 
-    fn submit_target(
-        &mut self,
-        symbol: &Bound<'_, PyAny>,
-        field: &str,
-        value: &Bound<'_, PyAny>,
-        time_in_force: &Bound<'_, PyAny>,
-    ) -> PyResult<usize> {
-        let column = self.column(symbol)?;
-        let tif = self.choice(time_in_force, "time_in_force", symbol)?;
-        let value = self.number(field, value, symbol, false)?;
-        let target = if field == "target_quantity" {
-            Target::Quantity(value)
-        } else {
-            Target::Percent(value)
-        };
-        Ok(self.core.broker.submit_target(column, target, tif))
-    }
-}
-
-#[pymethods]
-impl PyContext {
-    /// See `quanta_ref.api.Context.submit_order`.
-    #[pyo3(
-        text_signature = "(self, symbol, side, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
-    )]
-    #[pyo3(signature = (symbol, side, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    /// `ctx.submit_order` (and `buy`, `sell`) once the context is known to be open.
     #[allow(clippy::too_many_arguments)]
-    fn submit_order<'py>(
+    fn submit<'py>(
         &mut self,
         symbol: &Bound<'py, PyAny>,
         side: &Bound<'py, PyAny>,
@@ -335,13 +370,61 @@ impl PyContext {
         Ok(self.core.broker.submit_order(column, side, quantity, kind, limit, stop, tif))
     }
 
+    fn submit_target(
+        &mut self,
+        symbol: &Bound<'_, PyAny>,
+        field: &str,
+        value: &Bound<'_, PyAny>,
+        time_in_force: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let column = self.column(symbol)?;
+        let tif = self.choice(time_in_force, "time_in_force", symbol)?;
+        let value = self.number(field, value, symbol, false)?;
+        let target = if field == "target_quantity" {
+            Target::Quantity(value)
+        } else {
+            Target::Percent(value)
+        };
+        Ok(self.core.broker.submit_target(column, target, tif))
+    }
+}
+
+#[pymethods]
+impl PyContext {
+    /// See `quanta_ref.api.Context.submit_order`.
+    #[pyo3(
+        text_signature = "(self, symbol, side, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+    )]
+    #[pyo3(signature = (symbol, side, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_order<'py>(
+        slf: &Bound<'py, Self>,
+        symbol: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        order_type: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
+    ) -> PyResult<usize> {
+        Self::open_mut(slf)?.submit(
+            symbol,
+            side,
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+        )
+    }
+
     /// `submit_order(symbol, "buy", ...)`.
     #[pyo3(
         text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
     )]
     #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
     fn buy<'py>(
-        &mut self,
+        slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
         quantity: &Bound<'py, PyAny>,
         order_type: Arg<'py>,
@@ -350,7 +433,7 @@ impl PyContext {
         time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
         let side = PyString::new(symbol.py(), "buy");
-        self.submit_order(
+        Self::open_mut(slf)?.submit(
             symbol,
             side.as_any(),
             quantity,
@@ -367,7 +450,7 @@ impl PyContext {
     )]
     #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
     fn sell<'py>(
-        &mut self,
+        slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
         quantity: &Bound<'py, PyAny>,
         order_type: Arg<'py>,
@@ -376,7 +459,7 @@ impl PyContext {
         time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
         let side = PyString::new(symbol.py(), "sell");
-        self.submit_order(
+        Self::open_mut(slf)?.submit(
             symbol,
             side.as_any(),
             quantity,
@@ -388,121 +471,126 @@ impl PyContext {
     }
 
     /// See `quanta_ref.api.Context.cancel`.
-    fn cancel(&mut self, order_id: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let id = self.order_id(order_id)?;
-        Ok(self.core.broker.cancel(id))
+    fn cancel(slf: &Bound<'_, Self>, order_id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let mut this = Self::open_mut(slf)?;
+        let id = this.order_id(order_id)?;
+        Ok(this.core.broker.cancel(id))
     }
 
     /// See `quanta_ref.api.Context.order_target_quantity`.
     #[pyo3(text_signature = "(self, symbol, quantity, time_in_force='gtc')")]
     #[pyo3(signature = (symbol, quantity, time_in_force=Arg::Missing))]
     fn order_target_quantity<'py>(
-        &mut self,
+        slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
         quantity: &Bound<'py, PyAny>,
         time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
         let tif = time_in_force.or(symbol.py(), "gtc");
-        self.submit_target(symbol, "target_quantity", quantity, &tif)
+        Self::open_mut(slf)?.submit_target(symbol, "target_quantity", quantity, &tif)
     }
 
     /// See `quanta_ref.api.Context.order_target_percent`.
     #[pyo3(text_signature = "(self, symbol, weight, time_in_force='gtc')")]
     #[pyo3(signature = (symbol, weight, time_in_force=Arg::Missing))]
     fn order_target_percent<'py>(
-        &mut self,
+        slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
         weight: &Bound<'py, PyAny>,
         time_in_force: Arg<'py>,
     ) -> PyResult<usize> {
         let tif = time_in_force.or(symbol.py(), "gtc");
-        self.submit_target(symbol, "target_percent", weight, &tif)
+        Self::open_mut(slf)?.submit_target(symbol, "target_percent", weight, &tif)
     }
 
     /// Snapshots of the live orders, oldest first.
-    fn open_orders<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    fn open_orders<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let (py, this) = (slf.py(), Self::open(slf)?);
         let list = PyList::empty(py);
-        for &id in &self.core.broker.live {
-            list.append(self.order_object(py, &self.core.broker.orders[id])?)?;
+        for &id in &this.core.broker.live {
+            list.append(this.order_object(py, &this.core.broker.orders[id])?)?;
         }
         Ok(list)
     }
 
     /// A snapshot of one order.
     fn get_order<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         order_id: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let id = self.order_id(order_id)?;
-        self.order_object(py, &self.core.broker.orders[id - 1])
+        let this = Self::open(slf)?;
+        let id = this.order_id(order_id)?;
+        this.order_object(slf.py(), &this.core.broker.orders[id - 1])
     }
 
     /// Quantity held (negative when short).
-    fn position(&self, symbol: &Bound<'_, PyAny>) -> PyResult<f64> {
-        Ok(self.core.broker.portfolio.positions[self.column(symbol)?].quantity)
+    fn position(slf: &Bound<'_, Self>, symbol: &Bound<'_, PyAny>) -> PyResult<f64> {
+        let this = Self::open(slf)?;
+        Ok(this.core.broker.portfolio.positions[this.column(symbol)?].quantity)
     }
 
     /// A copy of the symbol's position.
     fn get_position<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.position_object(py, self.column(symbol)?)
+        let this = Self::open(slf)?;
+        this.position_object(slf.py(), this.column(symbol)?)
     }
 
     /// Cash now.
     #[getter]
-    fn cash(&self) -> f64 {
-        self.core.broker.portfolio.cash
+    fn cash(slf: &Bound<'_, Self>) -> PyResult<f64> {
+        Ok(Self::open(slf)?.core.broker.portfolio.cash)
     }
 
     /// The run's account (`quanta_ref.api.Portfolio`), a view of this context's.
     #[getter]
     fn portfolio(slf: &Bound<'_, Self>) -> PyResult<Py<PyPortfolio>> {
+        Self::open(slf)?;
         Py::new(slf.py(), PyPortfolio { context: slf.clone().unbind() })
     }
 
     /// Cash plus positions at their last close.
     #[getter]
-    fn equity(&self) -> f64 {
-        self.core.broker.portfolio.equity()
+    fn equity(slf: &Bound<'_, Self>) -> PyResult<f64> {
+        Ok(Self::open(slf)?.core.broker.portfolio.equity())
     }
 
     /// Timestamp of the current bar; None in `on_start`.
     #[getter]
-    fn now(&self) -> Option<i64> {
-        (self.core.broker.index >= 0).then_some(self.core.broker.now)
+    fn now(slf: &Bound<'_, Self>) -> PyResult<Option<i64>> {
+        let this = Self::open(slf)?;
+        Ok((this.core.broker.index >= 0).then_some(this.core.broker.now))
     }
 
     /// Row of the current bar (-1 in `on_start`).
     #[getter]
-    fn bar_index(&self) -> i64 {
-        self.core.broker.index
+    fn bar_index(slf: &Bound<'_, Self>) -> PyResult<i64> {
+        Ok(Self::open(slf)?.core.broker.index)
     }
 
     /// The symbols of the data, in data order.
     #[getter]
-    fn symbols<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
-        self.symbols.bind(py).clone()
+    fn symbols<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        Ok(Self::open(slf)?.symbols.bind(slf.py()).clone())
     }
 
     /// Read-only view of `field` for `symbol` up to the current bar.
     #[pyo3(text_signature = "(self, symbol, field='close', length=None)")]
     #[pyo3(signature = (symbol, field=Arg::Missing, length=None))]
     fn history<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
         field: Arg<'py>,
         length: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let n = self.column(symbol)?;
-        self.glue.history_view.bind(py).call1((
-            self.bars.bind(py),
+        let (py, this) = (slf.py(), Self::open(slf)?);
+        let n = this.column(symbol)?;
+        this.glue.history_view.bind(py).call1((
+            this.bars.bind(py),
             n,
-            self.core.broker.index,
+            this.core.broker.index,
             field.or(py, "close"),
             length,
         ))
@@ -511,19 +599,35 @@ impl PyContext {
     /// Record a named number at the current bar.
     #[pyo3(signature = (name, value, symbol=None))]
     fn signal(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         name: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         symbol: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let (py, this) = (slf.py(), Self::open(slf)?);
         let symbol = symbol.filter(|s| !s.is_none());
         if let Some(symbol) = symbol {
-            self.column(symbol)?;
+            this.column(symbol)?;
         }
-        let event =
-            self.glue.make_signal.bind(py).call1((name, value, symbol, self.core.broker.now))?;
-        self.signals.bind(py).append(event)
+        let broker = &this.core.broker;
+        let event = this.glue.make_signal.bind(py).call1((
+            name,
+            value,
+            symbol,
+            broker.index,
+            broker.now,
+        ))?;
+        this.signals.bind(py).append(event)
+    }
+
+    /// Refuses to set an attribute: the context is read-only (the reference's error).
+    fn __setattr__(&self, name: &Bound<'_, PyAny>, _value: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(read_only(name.py(), "ctx", name))
+    }
+
+    /// Refuses to delete an attribute (the reference's error).
+    fn __delattr__(&self, name: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(read_only(name.py(), "ctx", name))
     }
 
     // ---------------------------------------------------------------- results (private)
@@ -564,9 +668,18 @@ impl PyContext {
         Ok(list)
     }
 
-    /// Recorded signals, in order.
-    fn _signals<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
-        self.signals.bind(py).clone()
+    /// Recorded signals, in order (a copy: the result's own list).
+    fn _signals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.signals.bind(py))
+    }
+
+    /// Final positions, data order, as `Position` copies.
+    fn _positions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for n in 0..self.names.len() {
+            list.append(self.position_object(py, n)?)?;
+        }
+        Ok(list)
     }
 
     /// The run's statistics (`quanta_ref.metrics.compute_stats` plus total_commission,
@@ -619,12 +732,12 @@ impl PyPortfolio {
     /// Cash now.
     #[getter]
     fn cash(&self, py: Python<'_>) -> PyResult<f64> {
-        Ok(self.context.bind(py).try_borrow()?.core.broker.portfolio.cash)
+        Ok(PyContext::open(self.context.bind(py))?.core.broker.portfolio.cash)
     }
 
     /// Cash plus every position at its last close.
     fn equity(&self, py: Python<'_>) -> PyResult<f64> {
-        Ok(self.context.bind(py).try_borrow()?.core.broker.portfolio.equity())
+        Ok(PyContext::open(self.context.bind(py))?.core.broker.portfolio.equity())
     }
 
     /// A copy of the position in `symbol` (flat if never traded).
@@ -633,7 +746,7 @@ impl PyPortfolio {
         py: Python<'py>,
         symbol: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let context = self.context.bind(py).try_borrow()?;
+        let context = PyContext::open(self.context.bind(py))?;
         // The reference portfolio's check and message (it knows no bar, so neither does this).
         let column = match symbol.cast::<PyString>() {
             Ok(_) => context.columns.bind(py).get_item(symbol)?,
@@ -651,28 +764,56 @@ impl PyPortfolio {
     }
 
     /// Whether the gross exposure after this order stays within `max_leverage` x `equity`
-    /// (`quanta_core::portfolio::Portfolio::check_margin`). `side` is a `Side` or its name,
-    /// read by the reference's `Side.parse`.
+    /// (`quanta_core::portfolio::Portfolio::check_margin`). The arguments are read by the
+    /// reference's own check (`check_margin_arguments`), so a bad one fails the same way.
     #[allow(clippy::too_many_arguments)]
-    fn check_margin(
+    fn check_margin<'py>(
         &self,
-        py: Python<'_>,
-        column: i64,
-        side: &Bound<'_, PyAny>,
-        quantity: f64,
-        price: f64,
-        max_leverage: f64,
-        equity: f64,
+        py: Python<'py>,
+        column: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        price: &Bound<'py, PyAny>,
+        max_leverage: &Bound<'py, PyAny>,
+        equity: &Bound<'py, PyAny>,
     ) -> PyResult<bool> {
-        let context = self.context.bind(py).try_borrow()?;
+        let context = PyContext::open(self.context.bind(py))?;
+        let checked = context.glue.check_margin_arguments.bind(py).call1((
+            column,
+            side,
+            quantity,
+            price,
+            max_leverage,
+            equity,
+        ))?;
+        let (column, member, quantity, price, max_leverage, equity): (
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            f64,
+            f64,
+            f64,
+            f64,
+        ) = checked.extract()?;
         // A column outside the panel is no symbol's: it matches none, as in the reference.
-        let column = usize::try_from(column).unwrap_or(usize::MAX);
-        // The reference's own parsing (`Side.parse`), so a bad side fails the same way.
-        let member = context.glue.side.bind(py).call_method1("parse", (side, "side"))?;
+        let column = column
+            .extract::<i64>()
+            .ok()
+            .and_then(|c| usize::try_from(c).ok())
+            .unwrap_or(usize::MAX);
         let name: String = member.getattr("value")?.extract()?;
         let side = Side::from_name(&name)
             .ok_or_else(|| internal_error(&format!("side: unknown enum value {name:?}")))?;
         let portfolio = &context.core.broker.portfolio;
         Ok(portfolio.check_margin(column, side, quantity, price, max_leverage, equity))
+    }
+
+    /// Refuses to set an attribute: the portfolio is read-only (the reference's error).
+    fn __setattr__(&self, name: &Bound<'_, PyAny>, _value: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(read_only(name.py(), "ctx.portfolio", name))
+    }
+
+    /// Refuses to delete an attribute (the reference's error).
+    fn __delattr__(&self, name: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(read_only(name.py(), "ctx.portfolio", name))
     }
 }

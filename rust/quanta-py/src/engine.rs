@@ -121,8 +121,10 @@ impl PyEngine {
             on_end,
             bar: None,
         };
-        catch_panic(|| engine::run(&mut host))?;
-        Ok(context)
+        let outcome = catch_panic(|| engine::run(&mut host));
+        // However the run ended, its context is closed: a strategy that kept it gets an error.
+        context.borrow_mut().close();
+        outcome.map(|()| context)
     }
 
     /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) natively with the
@@ -227,7 +229,11 @@ impl Host for PyHost<'_, '_> {
         overflow_error(self.py, symbol.bind(self.py), &error)
     }
 
+    /// Every 1024 rows: the loop holds the GIL between callbacks, so it lets the other Python
+    /// threads run for a moment (a thread waiting for the GIL takes it now), then runs the
+    /// signal handlers (Ctrl-C).
     fn check_interrupt(&mut self) -> PyResult<()> {
+        self.py.detach(|| ());
         self.py.check_signals()
     }
 }

@@ -23,7 +23,7 @@ pub(crate) struct Glue {
     pub make_trade: Py<PyAny>,
     /// `make_position(...) -> Position`.
     pub make_position: Py<PyAny>,
-    /// `make_signal(name, value, symbol, now)`.
+    /// `make_signal(name, value, symbol, index, now)`.
     pub make_signal: Py<PyAny>,
     /// `check_symbol(symbol, columns, symbols, index, now) -> column`.
     pub check_symbol: Py<PyAny>,
@@ -35,6 +35,8 @@ pub(crate) struct Glue {
     pub check_prices: Py<PyAny>,
     /// `check_order_id(order_id, n_orders, index, now) -> order_id`.
     pub check_order_id: Py<PyAny>,
+    /// `check_margin_arguments(column, side, quantity, price, max_leverage, equity)`.
+    pub check_margin_arguments: Py<PyAny>,
     /// `history_view(bars, column, index, field, length)`.
     pub history_view: Py<PyAny>,
     /// `quanta_ref.orders.Side`.

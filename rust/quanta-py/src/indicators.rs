@@ -8,7 +8,10 @@
 //! computed column by column by the core's `*_panel` functions); the Python wrapper converts
 //! any other input with the reference's converter first. They read it in place with the GIL
 //! released and move the output `Vec` into a new array of the input's shape. A
-//! non-contiguous array, or one of another dimension, is refused with `DataError`.
+//! non-contiguous or unaligned array, or one of another dimension, is refused with `DataError`.
+//! A large computation (`LARGE` steps or more) runs on its own thread on a copy of its input,
+//! while the caller checks for Ctrl-C (`interrupt::abandonable`): an interrupted call raises
+//! at once, and the abandoned computation finishes in the background, its result dropped.
 //!
 //! The streaming classes convert each argument of `update` exactly as the reference's
 //! `float(value)` does, so they accept (and refuse) the same objects: a `float` is read
@@ -23,6 +26,8 @@ use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntyp
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
 use quanta_core::indicators::{self, Columns3, IndicatorError};
+
+use crate::interrupt::abandonable;
 
 pyo3::import_exception!(quanta_ref.errors, ConfigError);
 pyo3::import_exception!(quanta_ref.errors, DataError);
@@ -62,9 +67,9 @@ struct Input<'a> {
 /// The array's data and shape, or `DataError` naming the argument if it is not contiguous or
 /// not 1-D or 2-D.
 fn as_input<'a>(name: &str, values: &'a PyReadonlyArrayDyn<'_, f64>) -> PyResult<Input<'a>> {
-    let data = values
-        .as_slice()
-        .map_err(|_| DataError::new_err(format!("{name}: expected a contiguous float64 array")))?;
+    let data = values.as_slice().map_err(|_| {
+        DataError::new_err(format!("{name}: expected a contiguous, aligned float64 array"))
+    })?;
     let shape = values.shape().to_vec();
     let columns = match shape[..] {
         [_] => None,
@@ -99,6 +104,25 @@ fn shapes_differ(names: &str, inputs: &[&Input<'_>]) -> PyErr {
     }
     let shapes: Vec<String> = inputs.iter().map(|input| python_shape(&input.shape)).collect();
     DataError::new_err(format!("{names}: shapes differ ({})", shapes.join(", ")))
+}
+
+/// Steps (values times the work per value) from which a batch computation runs on its own
+/// thread, interruptible: below, it takes a few milliseconds and runs on the calling thread.
+const LARGE: usize = 1 << 24;
+
+/// `compute(inputs)` with the GIL released: on this thread when `steps` is below `LARGE`, else
+/// on a copy of the inputs on a thread of its own, while this one checks for Ctrl-C.
+fn run_batch<T: Send + 'static, const K: usize>(
+    py: Python<'_>,
+    inputs: [&[f64]; K],
+    steps: usize,
+    compute: impl FnOnce([&[f64]; K]) -> T + Send + 'static,
+) -> PyResult<T> {
+    if steps < LARGE {
+        return Ok(py.detach(move || compute(inputs)));
+    }
+    let owned = inputs.map(<[f64]>::to_vec);
+    abandonable(py, move || compute(owned.each_ref().map(Vec::as_slice)))
 }
 
 /// A core batch output moved into arrays of the input's shape, without a copy: one array for
@@ -231,11 +255,15 @@ macro_rules! streaming_class {
 
 /// A batch function over C-contiguous float64 arrays, 1-D (a series, given to the core's
 /// `series` function) or 2-D (a (T, N) panel, given to `panel` with N), with the GIL
-/// released; the output comes back as arrays of the input's shape (`IntoArrays`):
+/// released (`run_batch`); the output comes back as arrays of the input's shape (`IntoArrays`):
 ///
 /// ```text
-/// fn python_name(inputs, ...; settings: type, ...) -> CoreOutput = series, panel, check <expr>
+/// fn python_name(inputs, ...; settings: type, ...) -> CoreOutput = series, panel,
+///     work [<expr>], check <expr>
 /// ```
+///
+/// `work` is the cost of one value in steps when it grows with a setting (a window recomputed
+/// at each value: `period`); empty, one step.
 ///
 /// Several inputs must have one shape. That is checked here, before the core runs, so with
 /// several inputs the settings are checked first, by the `check` expression (building the
@@ -244,7 +272,7 @@ macro_rules! streaming_class {
 macro_rules! batch_function {
     (
         fn $name:ident($input:ident; $($setting:ident: $setting_ty:ty),*) -> $output:ty
-            = $series:ident, $panel:ident $(, check $check:expr)?
+            = $series:ident, $panel:ident, work [$($work:expr)?] $(, check $check:expr)?
     ) => {
         #[doc = concat!(
             "`quanta_core::indicators::", stringify!($series), "` (or its panel form) over a ",
@@ -257,16 +285,21 @@ macro_rules! batch_function {
             $($setting: $setting_ty),*
         ) -> PyResult<<$output as IntoArrays<'py>>::Arrays> {
             let $input = as_input(stringify!($input), &$input)?;
-            let out = py.detach(|| match $input.columns {
-                None => indicators::$series($input.data, $($setting),*),
-                Some(n) => indicators::$panel($input.data, n, $($setting),*),
-            });
+            let work: usize = 1 $(.max($work))?;
+            let (columns, steps) = ($input.columns, $input.data.len().saturating_mul(work));
+            let out = run_batch(py, [$input.data], steps, move |[data]: [&[f64]; 1]| {
+                match columns {
+                    None => indicators::$series(data, $($setting),*),
+                    Some(n) => indicators::$panel(data, n, $($setting),*),
+                }
+            })?;
             out.map_err(PyIndicatorError)?.into_arrays(py, &$input.shape)
         }
     };
     (
         fn $name:ident($first:ident $(, $rest:ident)+; $($setting:ident: $setting_ty:ty),*)
-            -> $output:ty = $series:ident, $panel:ident $(, check $check:expr)?
+            -> $output:ty = $series:ident, $panel:ident, work [$($work:expr)?]
+            $(, check $check:expr)?
     ) => {
         #[doc = concat!(
             "`quanta_core::indicators::", stringify!($series), "` (or its panel form) over ",
@@ -286,17 +319,22 @@ macro_rules! batch_function {
                 let names = concat!(stringify!($first), $(", ", stringify!($rest)),+);
                 return Err(shapes_differ(names, &[&$first, $(&$rest),+]));
             }
-            let out = py.detach(|| match $first.columns {
-                None => indicators::$series($first.data, $($rest.data,)+ $($setting),*),
-                Some(n) => indicators::$panel($first.data, $($rest.data,)+ n, $($setting),*),
-            });
+            let columns = $first.columns;
+            let inputs = [$first.data, $($rest.data),+];
+            let work: usize = 1 $(.max($work))?;
+            let steps = $first.data.len().saturating_mul(work).saturating_mul(inputs.len());
+            let out = run_batch(py, inputs, steps, move |[$first, $($rest),+]| match columns {
+                None => indicators::$series($first, $($rest,)+ $($setting),*),
+                Some(n) => indicators::$panel($first, $($rest,)+ n, $($setting),*),
+            })?;
             out.map_err(PyIndicatorError)?.into_arrays(py, &$first.shape)
         }
     };
 }
 
 /// The table: per indicator an optional streaming class (see `streaming_class!`) and a batch
-/// function taking the class's settings after its inputs (see `batch_function!`), plus
+/// function taking the class's settings after its inputs (see `batch_function!`; `work per
+/// value` when a value costs more than one step), plus
 /// `add_table`, which adds them all to the module.
 macro_rules! indicator_table {
     ($(
@@ -306,7 +344,8 @@ macro_rules! indicator_table {
                 $($setting:ident: $setting_ty:ty $(= $default:tt)?),*
             ) { $($body:tt)* }
         )?
-        fn $function:ident($($input:ident),+) -> $output:ty = $series:ident, $panel:ident;
+        fn $function:ident($($input:ident),+) -> $output:ty = $series:ident, $panel:ident
+            $(, work per value $work:expr)?;
     )*) => {
         $(
             $(
@@ -319,7 +358,8 @@ macro_rules! indicator_table {
             )?
             batch_function! {
                 fn $function($($input),+; $($($setting: $setting_ty),*)?) -> $output
-                    = $series, $panel $(, check indicators::$core::new($($setting),*))?
+                    = $series, $panel, work [$($work)?]
+                    $(, check indicators::$core::new($($setting),*))?
             }
         )*
 
@@ -362,7 +402,7 @@ indicator_table! {
         /// The period given to the constructor.
         period: usize;
     }
-    fn wma(values) -> Vec<f64> = wma, wma_panel;
+    fn wma(values) -> Vec<f64> = wma, wma_panel, work per value period;
 
     /// Relative strength index, streaming.
     class RSI = Rsi(period: usize = 14) {
@@ -396,7 +436,7 @@ indicator_table! {
         /// The period given to the constructor.
         period: usize;
     }
-    fn rolling_std(values) -> Vec<f64> = rolling_std, rolling_std_panel;
+    fn rolling_std(values) -> Vec<f64> = rolling_std, rolling_std_panel, work per value period;
 
     /// Bollinger Bands, streaming.
     class BollingerBands = BollingerBands(period: usize = 20, num_std: f64 = 2.0) {
@@ -406,7 +446,7 @@ indicator_table! {
         /// The band width in standard deviations.
         num_std: f64;
     }
-    fn bollinger_bands(values) -> Columns3 = bollinger_bands, bollinger_bands_panel;
+    fn bollinger_bands(values) -> Columns3 = bollinger_bands, bollinger_bands_panel, work per value period;
 
     /// Average true range, streaming.
     class ATR = Atr(period: usize = 14) {

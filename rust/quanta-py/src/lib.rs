@@ -15,6 +15,7 @@ mod engine;
 mod errors;
 mod glue;
 mod indicators;
+mod interrupt;
 mod metrics;
 
 /// The version of the Rust engine core (`quanta_core::version`).
