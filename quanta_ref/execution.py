@@ -258,7 +258,7 @@ class Broker:
             return self.wait(order, sized_here)
         quantity = order.remaining
         if cfg.max_volume_fraction is not None and quantity > self.capacity[n]:
-            quantity = self.floor_lots(self.capacity[n], order)
+            quantity = self.floor_lots(self.capacity[n])
             if quantity <= 0.0:
                 return self.wait(order, sized_here)  # no participation left in this bar
         end_reason: str | None = None
@@ -271,7 +271,7 @@ class Broker:
                 sellable = self.portfolio.sellable(n, self.day, self.t_plus_1)
                 if quantity > sellable:
                     # Whole lots, or the whole holding (an odd lot may only go all at once).
-                    quantity = sellable if sellable == held else self.floor_lots(sellable, order)
+                    quantity = sellable if sellable == held else self.floor_lots(sellable)
                     if quantity <= 0.0:
                         # Bought today under T+1: wait for the next trading day.
                         return self.wait(order, sized_here)
@@ -339,7 +339,7 @@ class Broker:
         if (delta > 0.0) != (side is Side.BUY):
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
-        quantity = abs(held) if target == 0.0 else self.floor_lots(abs(delta), order)
+        quantity = abs(held) if target == 0.0 else self.floor_lots(abs(delta))
         if side is Side.BUY and not self.cfg.allow_short and not self.affords(quantity, price):
             quantity = self.affordable(price, order)  # "all in": the most the cash buys, costs in
             if quantity <= 0.0:
@@ -409,11 +409,14 @@ class Broker:
             lots = lots - (step if step > 1.0 else 1.0)
         return 0.0
 
-    def floor_lots(self, quantity: float, order: Order) -> float:
-        """`quantity` rounded down to a whole number of lots (a finite quantity whose count of
-        lots is beyond the float range stops the run)."""
+    def floor_lots(self, quantity: float) -> float:
+        """`quantity` rounded down to a whole number of lots. A finite quantity whose count of
+        lots is beyond the float range is a whole number of lots to float precision: itself."""
         lot = self.cfg.lot_size
-        return self.sized(floor(quantity / lot) * lot, order, quantity)
+        lots = quantity / lot
+        if math.isinf(lots) and not math.isinf(quantity):
+            return quantity
+        return floor(lots) * lot
 
     # =============================================================== booking
     def book_fill(

@@ -387,15 +387,35 @@ def test_a_weight_of_zero_closes_the_position_even_when_the_equity_overflows(
     assert fills[-1] == ("B", "sell", 1e10, 1e298)
 
 
-def test_a_count_of_lots_beyond_the_float_range_is_an_order_error(backend: str) -> None:
-    # 0.5 x 1e6 / 1e-300 = 5e305 shares, 5e323 lots of 1e-18: beyond the float range.
+def test_a_count_of_lots_beyond_the_float_range_leaves_the_quantity_as_it_is(
+    backend: str,
+) -> None:
+    # 0.5 x 1e6 / 1e-300 = 5e305 shares: 5e323 lots of 1e-18 overflow, and 5e305 is a whole
+    # number of lots to float precision, so it is bought as it is.
+    result, _ = run_script(
+        backend,
+        bars_from_rows([flat(1e-300)] * 3),
+        {0: lambda ctx: ctx.order_target_percent("X", 0.5)},
+        initial_cash=1e6,
+        fractional=True,
+        lot_size=1e-18,
+    )
+    assert [(f.quantity, f.price) for f in result.fills] == [(0.5 * 1e6 / 1e-300, 1e-300)]
+
+
+def test_an_affordable_count_of_lots_beyond_the_float_range_is_an_order_error(
+    backend: str,
+) -> None:
+    # All in, but the minimum commission makes the 1e306 shares unaffordable: the cash buys
+    # (1e6 - 5) / 1e-300 shares, a count of lots of 1e-18 beyond the float range.
     bars = bars_from_rows([flat(1e-300)] * 3)
     with pytest.raises(OrderError) as caught:
         run_script(
             backend,
             bars,
-            {0: lambda ctx: ctx.order_target_percent("X", 0.5)},
+            {0: lambda ctx: ctx.order_target_percent("X", 1.0)},
             initial_cash=1e6,
+            min_commission=5.0,
             fractional=True,
             lot_size=1e-18,
         )

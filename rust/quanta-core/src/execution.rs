@@ -348,7 +348,7 @@ impl Broker {
         };
         let mut quantity = self.orders[id].remaining();
         if self.cfg.max_volume_fraction.is_some() && quantity > self.capacity[n] {
-            quantity = self.floor_lots(self.capacity[n], id)?;
+            quantity = self.floor_lots(self.capacity[n]);
             if quantity <= 0.0 {
                 self.wait(id, sized_here); // no participation left in this bar
                 return Ok(());
@@ -366,8 +366,7 @@ impl Broker {
                     self.portfolio.sellable(n, self.day, self.cfg.settlement == Settlement::TPlus1);
                 if quantity > sellable {
                     // Whole lots, or the whole holding (an odd lot goes all at once).
-                    quantity =
-                        if sellable == held { sellable } else { self.floor_lots(sellable, id)? };
+                    quantity = if sellable == held { sellable } else { self.floor_lots(sellable) };
                     if quantity <= 0.0 {
                         self.wait(id, sized_here); // T+1: wait for the next day
                         return Ok(());
@@ -454,8 +453,7 @@ impl Broker {
             self.end(id, Reason::ZeroQuantity, true);
             return Ok(false);
         }
-        let mut quantity =
-            if target == 0.0 { held.abs() } else { self.floor_lots(delta.abs(), id)? };
+        let mut quantity = if target == 0.0 { held.abs() } else { self.floor_lots(delta.abs()) };
         if side == Side::Buy && !self.cfg.allow_short && !self.affords(quantity, price) {
             quantity = self.affordable(price, id)?; // "all in": the most the cash buys
             if quantity <= 0.0 {
@@ -535,10 +533,15 @@ impl Broker {
         Ok(0.0)
     }
 
-    /// `quantity` rounded down to whole lots, checked inside the float range (order `id`).
-    fn floor_lots(&self, quantity: f64, id: usize) -> Result<f64, Overflow> {
+    /// `quantity` rounded down to whole lots. A finite quantity whose count of lots is beyond
+    /// the float range is a whole number of lots to float precision: itself.
+    fn floor_lots(&self, quantity: f64) -> f64 {
         let lot = self.cfg.lot_size;
-        self.sized(floor(quantity / lot) * lot, id, quantity)
+        let lots = quantity / lot;
+        if lots.is_infinite() && !quantity.is_infinite() {
+            return quantity;
+        }
+        floor(lots) * lot
     }
 
     // ============================================================ booking
