@@ -114,8 +114,8 @@ class EngineConfig:
         number("min_commission", 0.0)
         number("sell_tax_rate", 0.0, high=1.0)
         number("slippage_bps", 0.0, high=10_000.0)
-        # A quantity is counted in lots (floor(q / lot)): below 1e-18 (one wei, the finest unit
-        # of any traded asset) a count of lots leaves the float range for ordinary quantities.
+        # Quantities are counted in lots (floor(q / lot)): below 1e-18 (one wei, the finest
+        # unit of any traded asset) the lots that ordinary cash buys leave the float range.
         number("lot_size", MIN_LOT_SIZE)
         number("price_limit", 0.0, inclusive=False, optional=True)
         number("tick_size", 0.0, inclusive=False, optional=True)

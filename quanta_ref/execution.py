@@ -190,12 +190,9 @@ class Broker:
 
     def overflow(self, kind: str, field: str, value: float, order: Order) -> None:
         """Stop the run: sizing or filling `order` gives a value outside the float range."""
-        n = self.portfolio.symbols.index(order.symbol)
-        raise overflow_error(
-            kind, field, value, order.order_id, self.portfolio.symbols[n], self.index, self.now
-        )
+        raise overflow_error(kind, field, value, order.order_id, order.symbol, self.index, self.now)
 
-    def sized(self, quantity: float, order: Order, source: float = 0.0) -> float:
+    def sized(self, quantity: float, order: Order, source: float) -> float:
         """`quantity`, computed from `source` for `order`: a NaN, or an infinity that
         `source` was not, stops the run. (An infinite target is "more than any float": the
         cash, the holding or the limits then decide the quantity.)"""
@@ -387,7 +384,7 @@ class Broker:
         value + max(min_commission, value x rate) <= cash holds exactly when both
         value x (1 + rate) <= cash and value + min_commission <= cash, so the estimate is the
         smaller of the two floors, then checked (and stepped down) in booking arithmetic.
-        An estimate outside the float range (a count of lots beyond it) stops the run.
+        An estimate whose count of lots is beyond the float range stops the run.
         """
         cash, lot = self.portfolio.cash, self.cfg.lot_size
         if cash <= 0.0:

@@ -503,7 +503,7 @@ impl Broker {
     }
 
     /// The largest whole-lot quantity the cash buys at `price`, commission included, for
-    /// order `id`; an estimate outside the float range stops the run.
+    /// order `id`; an estimate whose count of lots is beyond the float range stops the run.
     fn affordable(&self, price: f64, id: usize) -> Result<f64, Overflow> {
         let cash = self.portfolio.cash;
         let lot = self.cfg.lot_size;
