@@ -43,6 +43,7 @@ class RiskManager:
         Drawdown = 1 - equity / peak, the peak starting at the initial cash. An equity
         outside the float range stops the run (`DataError`, docs/semantics.md section 7).
         """
+        equity = float(equity)  # a numpy scalar would warn where the float overflows quietly
         if not math.isfinite(equity) and self.portfolio is not None and self.clock is not None:
             n = self.portfolio.overflowing_column()
             raise overflow_error(

@@ -567,3 +567,20 @@ def test_array_jobs_at_extreme_magnitudes_give_the_same_result_or_error_on_both_
     else:
         assert_same_result(ref, fast)
         same_stats(ref.stats, fast.stats)
+
+
+def test_a_drawdown_far_below_a_tiny_peak_is_computed_without_a_warning(backend: str) -> None:
+    # Short 1 at 1e-300 from 1e-300 of cash, then the price goes to 1e10: equity / peak is
+    # -1e10 / 1e-300, beyond the float range (-inf, the stop is hit). The reference divided a
+    # numpy scalar there, whose overflow warning is an error under pytest.
+    bars = bars_from_rows([flat(1e-300), flat(1e-300), flat(1e10), flat(1e10)])
+    result, _ = run_script(
+        backend,
+        bars,
+        {0: lambda ctx: ctx.sell("X", 1.0)},
+        initial_cash=1e-300,
+        allow_short=True,
+        max_drawdown_stop=0.5,
+    )
+    assert [(f.side.value, f.quantity) for f in result.fills] == [("sell", 1.0)]
+    assert result.equity[-1] == 2e-300 - 1e10
