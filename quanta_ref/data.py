@@ -131,6 +131,8 @@ def load_samples(symbols: Iterable[str] = SAMPLE_SYMBOLS, adjusted: bool = True)
             f"symbols: expected sample symbols such as ('AAPL', 'IBM'), got {symbols!r}"
         ) from None
     wanted = [_sample_symbol(s) for s in given]
+    if not isinstance(adjusted, bool):
+        raise ConfigError(f"adjusted: expected True or False, got {adjusted!r}")
     if not wanted:
         raise DataError(f"symbol: no sample symbol given; choose from {', '.join(SAMPLE_SYMBOLS)}")
     if len(set(wanted)) != len(wanted):

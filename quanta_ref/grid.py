@@ -122,6 +122,7 @@ def run_many(
     engine.check_bars(bars)
     n_jobs = _check_count("n_jobs", n_jobs)
     chunk_size = _check_count("chunk_size", chunk_size)
+    _check_flag("progress", progress)
     _check_executor(executor)
     if isinstance(jobs, (Signals, Targets, Strategy)) or not isinstance(jobs, Iterable):
         raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}")
@@ -226,6 +227,11 @@ def _check_count(name: str, value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ConfigError(f"{name}: expected None or a whole number >= 1, got {value!r}")
     return int(value)
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}: expected True or False, got {value!r}")
 
 
 def _check_executor(executor: Any) -> None:
@@ -376,6 +382,7 @@ def optimize(
     >>> len(found.table), sorted(found.best_params)
     (4, ['fast', 'slow'])
     """
+    _check_flag("maximize", maximize)
     if not isinstance(metric, str) or metric not in STAT_NAMES:
         raise ConfigError(
             f"metric: {metric!r} is not a statistic; choose one of {', '.join(STAT_NAMES)}"

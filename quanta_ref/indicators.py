@@ -148,11 +148,12 @@ def _check_period(name: str, value: Any, minimum: int = 1) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name}: must be an int >= {minimum}, got {int(value)}")
-    if value > MAX_PERIOD:
-        raise ConfigError(f"{name}: must be at most {MAX_PERIOD}, got {int(value)}")
-    return int(value)
+    period = int(value)
+    if period < minimum:
+        raise ConfigError(f"{name}: must be an int >= {minimum}, got {period}")
+    if period > MAX_PERIOD:
+        raise ConfigError(f"{name}: must be at most {MAX_PERIOD}, got {period}")
+    return period
 
 
 def _check_num_std(value: Any) -> float:

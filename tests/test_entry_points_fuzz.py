@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from quanta_fast import indicators as fast_indicators
 from quanta_ref import Bars, Engine, IndicatorCache, Signals, Strategy, Targets, data
 from quanta_ref import indicators as ref_indicators
-from quanta_ref.errors import QuantaError
+from quanta_ref.errors import ConfigError, DataError, QuantaError
 from strategies import NS_DAY, STARTS
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
@@ -475,3 +475,42 @@ def test_a_pickled_panel_comes_back_read_only_and_equal() -> None:
         array = getattr(back, name)
         assert not array.flags.writeable, name
         assert array.tobytes() == getattr(BARS, name).tobytes(), name
+
+
+# ---------------------------------------------------------------------- found by the fuzz
+@pytest.mark.parametrize("flag", [np.array([]), np.bool_(True), 1, "yes", None])
+def test_run_many_progress_must_be_true_or_false(backend: str, flag: Any) -> None:
+    with pytest.raises(ConfigError, match="progress: expected True or False"):
+        Engine(backend=backend).run_many(BARS, [], progress=flag)
+
+
+@pytest.mark.parametrize("flag", [np.array([]), 0, "max"])
+def test_optimize_maximize_must_be_true_or_false(backend: str, flag: Any) -> None:
+    with pytest.raises(ConfigError, match="maximize: expected True or False"):
+        Engine(backend=backend).optimize(BARS, _make_job, {"w": [0.5]}, maximize=flag)
+
+
+def test_load_samples_adjusted_must_be_true_or_false() -> None:
+    with pytest.raises(ConfigError, match="adjusted: expected True or False"):
+        data.load_samples(["AAPL"], adjusted=np.array([]))
+
+
+def test_run_many_refuses_a_0d_array_as_jobs(backend: str) -> None:
+    with pytest.raises(ConfigError, match="jobs: expected a list of jobs"):
+        Engine(backend=backend).run_many(BARS, np.array(1.0))
+
+
+def test_indicators_refuse_complex_input_on_both_backends() -> None:
+    values = np.ones(5, dtype=complex)
+    for module in (ref_indicators, fast_indicators):
+        with pytest.raises(DataError, match="values: expected real numbers"):
+            module.sma(values, 2)
+        with pytest.raises(DataError, match="slow: expected real numbers"):
+            module.crossed_above(np.ones(5), 1j)
+
+
+def test_synthetic_refuses_a_walk_beyond_the_float_range() -> None:
+    with pytest.raises(ConfigError, match="volatility: the walk"):
+        data.synthetic(5, volatility=1430.0)
+    with pytest.raises(ConfigError, match="start_price"):
+        data.synthetic(5, start_price=10**400)
