@@ -28,6 +28,10 @@ MARKETS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The smallest `lot_size` accepted.
+MIN_LOT_SIZE = 1e-18
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """All engine settings (see `Engine`). Build it with `EngineConfig.build(**keywords)`."""
@@ -110,7 +114,9 @@ class EngineConfig:
         number("min_commission", 0.0)
         number("sell_tax_rate", 0.0, high=1.0)
         number("slippage_bps", 0.0, high=10_000.0)
-        number("lot_size", 0.0, inclusive=False)
+        # Quantities are counted in lots (floor(q / lot)): below 1e-18 (one wei, the finest
+        # unit of any traded asset) the lots that ordinary cash buys leave the float range.
+        number("lot_size", MIN_LOT_SIZE)
         number("price_limit", 0.0, inclusive=False, optional=True)
         number("tick_size", 0.0, inclusive=False, optional=True)
         number("max_volume_fraction", 0.0, inclusive=False, optional=True, high=1.0)

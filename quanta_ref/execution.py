@@ -15,7 +15,7 @@ import math
 from quanta_ref.config import EngineConfig
 from quanta_ref.events import EventBus, FillEvent, OrderEvent, Timeline
 from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce
-from quanta_ref.portfolio import Portfolio
+from quanta_ref.portfolio import Portfolio, overflow_error
 from quanta_ref.risk import RiskManager
 
 #: Without a tick size, a price this close (relative) to a daily limit counts as at it.
@@ -186,6 +186,19 @@ class Broker:
         self.reference_close = [math.nan] * n
         self.close_day = [-1] * n
         self.capacity = [math.inf] * n  # participation left in this bar, per symbol
+        risk.follow(portfolio, self)
+
+    def overflow(self, kind: str, field: str, value: float, order: Order) -> None:
+        """Stop the run: sizing or filling `order` gives a value outside the float range."""
+        raise overflow_error(kind, field, value, order.order_id, order.symbol, self.index, self.now)
+
+    def sized(self, quantity: float, order: Order, source: float) -> float:
+        """`quantity`, computed from `source` for `order`: a NaN, or an infinity that
+        `source` was not, stops the run. (An infinite target is "more than any float": the
+        cash, the holding or the limits then decide the quantity.)"""
+        if math.isnan(quantity) or (math.isinf(quantity) and not math.isinf(source)):
+            self.overflow("size", "quantity", quantity, order)
+        return quantity
 
     # =============================================================== the day and the bar
     def expire_day(self, day: int) -> None:
@@ -265,7 +278,7 @@ class Broker:
                     self.end(order, Reason.INSUFFICIENT_CASH)
                     return
             elif not self.affords(quantity, price):
-                quantity = self.affordable(price)
+                quantity = self.affordable(price, order)
                 if quantity <= 0.0:
                     self.end(order, Reason.INSUFFICIENT_CASH)
                     return
@@ -299,8 +312,9 @@ class Broker:
         """Turn a target order into a plain market order; False if it does not trade now."""
         base = close if at_close else open_
         held = self.portfolio.positions[n].quantity
-        if order.target_quantity is not None:
-            target = order.target_quantity
+        if order.target_quantity is not None or order.target_percent == 0.0:
+            # A weight of 0 is a target of 0, whatever the equity (even outside the range).
+            target = order.target_quantity if order.target_quantity is not None else 0.0
             side = Side.BUY if target > held else Side.SELL
             price = with_slippage(side, base, high, low, self.slippage)
         else:
@@ -310,7 +324,9 @@ class Broker:
             rough = weight * self.portfolio.equity_marking(n, base) / base
             side = Side.BUY if rough > held else Side.SELL
             price = with_slippage(side, base, high, low, self.slippage)
-            target = weight * self.portfolio.equity_marking(n, price) / price
+            target = self.sized(
+                weight * self.portfolio.equity_marking(n, price) / price, order, math.inf
+            )
         if target == held:  # already there: nothing to do
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
@@ -322,7 +338,7 @@ class Broker:
             return False
         quantity = abs(held) if target == 0.0 else self.floor_lots(abs(delta))
         if side is Side.BUY and not self.cfg.allow_short and not self.affords(quantity, price):
-            quantity = self.affordable(price)  # "all in": the most the cash buys, costs in
+            quantity = self.affordable(price, order)  # "all in": the most the cash buys, costs in
             if quantity <= 0.0:
                 self.end(order, Reason.INSUFFICIENT_CASH)
                 return False
@@ -362,12 +378,13 @@ class Broker:
             >= 0.0
         )
 
-    def affordable(self, price: float) -> float:
+    def affordable(self, price: float, order: Order) -> float:
         """The largest whole-lot quantity the cash buys at `price`, commission included.
 
         value + max(min_commission, value x rate) <= cash holds exactly when both
         value x (1 + rate) <= cash and value + min_commission <= cash, so the estimate is the
         smaller of the two floors, then checked (and stepped down) in booking arithmetic.
+        An estimate whose count of lots is beyond the float range stops the run.
         """
         cash, lot = self.portfolio.cash, self.cfg.lot_size
         if cash <= 0.0:
@@ -377,6 +394,7 @@ class Broker:
             by_minimum = floor((cash - self.cfg.min_commission) / price / lot)
             if by_minimum < lots:
                 lots = by_minimum
+        self.sized(lots, order, cash)
         for _ in range(_AFFORD_STEPS):
             if not lots > 0.0:
                 return 0.0
@@ -389,9 +407,13 @@ class Broker:
         return 0.0
 
     def floor_lots(self, quantity: float) -> float:
-        """`quantity` rounded down to a whole number of lots."""
+        """`quantity` rounded down to a whole number of lots. A finite quantity whose count of
+        lots is beyond the float range is a whole number of lots to float precision: itself."""
         lot = self.cfg.lot_size
-        return floor(quantity / lot) * lot
+        lots = quantity / lot
+        if math.isinf(lots) and not math.isinf(quantity):
+            return quantity
+        return floor(lots) * lot
 
     # =============================================================== booking
     def book_fill(
@@ -404,10 +426,22 @@ class Broker:
         end_reason: str | None,
     ) -> None:
         """Book a fill of `quantity` at `price`; the order ends when nothing is left, or
-        with `end_reason` when the rest can never fill."""
+        with `end_reason` when the rest can never fill. A value outside the float range
+        stops the run before anything is booked."""
         value = quantity * price
         commission = self.commission(value)
         tax = value * self.cfg.sell_tax_rate if side is Side.SELL else 0.0
+        average_fill_price = (
+            order.average_fill_price * order.filled_quantity + price * quantity
+        ) / (order.filled_quantity + quantity)
+        for name, x in (
+            ("value", value),
+            ("commission", commission),
+            ("tax", tax),
+            ("average_fill_price", average_fill_price),
+        ):
+            if not math.isfinite(x):
+                self.overflow("fill", name, x, order)
         fill = Fill(
             order.order_id,
             self.now,
@@ -418,12 +452,12 @@ class Broker:
             commission,
             tax,
         )
-        self.portfolio.apply_fill(fill, n, self.day)
+        refused = self.portfolio.apply_fill(fill, n, self.day)
+        if refused is not None:
+            self.overflow("fill", *refused, order)
         if self.cfg.max_volume_fraction is not None:
             self.capacity[n] = self.capacity[n] - quantity
-        order.average_fill_price = (
-            order.average_fill_price * order.filled_quantity + price * quantity
-        ) / (order.filled_quantity + quantity)
+        order.average_fill_price = average_fill_price
         order.filled_at = fill.timestamp
         if quantity == order.remaining:
             order.filled_quantity = order.quantity

@@ -28,6 +28,13 @@ whatever E does afterwards (there is nothing left to compound). With no ruin, e 
 reported ``final_equity``, ``total_return`` and ``turnover`` use the real values E; everything
 else uses e. Nothing raises and nothing takes a logarithm, so the statistics stay defined.
 
+Extreme curves
+--------------
+The equity is finite (the engine stops a run whose equity leaves the float range), but a curve
+may still span it: a return of 1e300 / 1e-300 overflows to inf, and the moments that follow
+are inf or NaN. They are kept as IEEE arithmetic gives them, the same bits on both backends;
+only ``cagr`` catches the overflow of ``pow`` (+inf). An equity that underflows to 0 is a ruin.
+
 Formulas (each is computed exactly as written, left to right)
 -------------------------------------------------------------
 Returns, one per bar::

@@ -6,12 +6,38 @@ operation order both backends use (float addition is not associative).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field, replace
 
 from quanta_ref.api import Portfolio as PortfolioInterface
-from quanta_ref.errors import OrderError
+from quanta_ref.bars import format_timestamp
+from quanta_ref.errors import DataError, OrderError, QuantaError
 from quanta_ref.orders import Fill, Position, Side, Trade
+
+
+def overflow_error(
+    kind: str, field: str, value: float, order_id: int, symbol: str, index: int, now: int
+) -> QuantaError:
+    """The error that stops a run when an accounting value leaves the float range
+    (docs/semantics.md section 7, "Magnitudes"). `kind` is "fill" (a fill would book it),
+    "size" (sizing an order gives it) or "equity" (the record step values the account at
+    it; `symbol` is then the first position that takes the sum out of range). Both backends
+    raise the error this function makes."""
+    where = f"symbol {symbol!r}, bar {index} ({format_timestamp(now)})"
+    value = float(value)
+    if kind == "equity":
+        return DataError(
+            f"equity: the close values the account at {value!r}, outside the float range ({where})"
+        )
+    if kind == "size":
+        return OrderError(
+            f"{field}: sizing order {order_id} gives {value!r}, outside the float range ({where})"
+        )
+    return OrderError(
+        f"{field}: the fill of order {order_id} would make it {value!r}, outside the float "
+        f"range; nothing of the fill is booked ({where})"
+    )
 
 
 @dataclass
@@ -26,10 +52,12 @@ class _Lot:
 
 @dataclass
 class _Settlement:
-    """Shares bought on `day`, which T+1 forbids selling on that same day."""
+    """What T+1 lets a symbol sell on `day`, the last day it had a fill: its holding at the
+    start of that day less what it sold since. Kept as its own number: the holding less the
+    day's buys, in float, can exceed the start-of-day holding by rounding dust."""
 
-    day: int = -1
-    bought: float = 0.0
+    day: int = -(2**63)  # no fill yet (-1 is a trading day: 1969-12-31)
+    sellable: float = 0.0
 
 
 @dataclass
@@ -104,64 +132,150 @@ class Portfolio(PortfolioInterface):
         return exposure <= max_leverage * equity
 
     def sellable(self, column: int, day: int, t_plus_1: bool) -> float:
-        """Long quantity that may be sold today: all of it, less today's buys under T+1."""
+        """Long quantity that may be sold today: all of it; under T+1 the start-of-day
+        holding less today's sells, and never more than the holding."""
         held = self.positions[column].quantity
         if held <= 0.0:
             return 0.0
         settle = self._settlement[column]
-        if t_plus_1 and settle.day == day:
-            return max(held - settle.bought, 0.0)
+        if t_plus_1 and settle.day == day and settle.sellable < held:
+            return settle.sellable
         return held
 
-    # ---------------------------------------------------------------- booking
-    def apply_fill(self, fill: Fill, column: int, day: int) -> None:
-        """Book one fill: cash, position, average cost, realized P&L, lots and trades."""
-        value = fill.quantity * fill.price
-        if fill.side is Side.BUY:
-            self.cash = self.cash - value - fill.commission
-            signed = fill.quantity
-            settle = self._settlement[column]
-            if settle.day != day:
-                settle.day = day
-                settle.bought = 0.0
-            settle.bought = settle.bought + fill.quantity
-        else:
-            self.cash = self.cash + value - fill.commission - fill.tax
-            signed = -fill.quantity
-        self.total_commission = self.total_commission + fill.commission
-        self.total_tax = self.total_tax + fill.tax
-        self.traded_value = self.traded_value + value
-        self.transactions.append(fill)
+    def overflowing_column(self) -> int:
+        """The first symbol whose position, valued at its last close, takes the running sum
+        of `equity()` outside the float range (0 if none does)."""
+        total = self.cash
+        for n, pos in enumerate(self.positions):
+            if pos.quantity != 0.0:
+                total = total + pos.quantity * pos.last_price
+                if not math.isfinite(total):
+                    return n
+        return 0
 
+    # ---------------------------------------------------------------- booking
+    def apply_fill(self, fill: Fill, column: int, day: int) -> tuple[str, float] | None:
+        """Book one fill: cash, position, average cost, realized P&L, lots and trades.
+
+        Every value the fill would store is computed first. If one is not finite (outside
+        the float range), nothing is booked and its name and value are returned, the first
+        in this order: cash, total_commission, total_tax, traded_value, cost_per_unit,
+        quantity, average_cost, realized_pnl, then pnl and return_ of each trade piece.
+        """
+        value = fill.quantity * fill.price
         pos = self.positions[column]
         old = pos.quantity
+        if fill.side is Side.BUY:
+            cash = self.cash - value - fill.commission
+            signed = fill.quantity
+        else:
+            cash = self.cash + value - fill.commission - fill.tax
+            signed = -fill.quantity
+        total_commission = self.total_commission + fill.commission
+        total_tax = self.total_tax + fill.tax
+        traded_value = self.traded_value + value
         cost_per_unit = (fill.commission + fill.tax) / fill.quantity
-        if old == 0.0 or (old > 0.0) == (signed > 0.0):
+        quantity = old + signed
+        adding = old == 0.0 or (old > 0.0) == (signed > 0.0)
+        direction = 1.0 if old > 0.0 else -1.0
+        closing = 0.0
+        realized = pos.realized_pnl
+        if adding:
             # Opening or adding: the average cost moves toward the fill price.
-            pos.average_cost = (pos.average_cost * abs(old) + fill.price * fill.quantity) / (
+            average_cost = (pos.average_cost * abs(old) + fill.price * fill.quantity) / (
                 abs(old) + fill.quantity
             )
-            pos.quantity = old + signed
-            self._lots[column].append(
-                _Lot(fill.timestamp, fill.price, fill.quantity, cost_per_unit)
-            )
-            return
-        # Reducing, closing or reversing.
-        direction = 1.0 if old > 0.0 else -1.0
-        closing = min(fill.quantity, abs(old))
-        pos.realized_pnl = pos.realized_pnl + (fill.price - pos.average_cost) * closing * direction
+        else:
+            # Reducing, closing or reversing (through zero: the rest opens at the price).
+            closing = min(fill.quantity, abs(old))
+            realized = realized + (fill.price - pos.average_cost) * closing * direction
+            if quantity == 0.0:
+                average_cost = 0.0
+            elif (quantity > 0.0) != (old > 0.0):
+                average_cost = fill.price
+            else:
+                average_cost = pos.average_cost
+        for name, x in (
+            ("cash", cash),
+            ("total_commission", total_commission),
+            ("total_tax", total_tax),
+            ("traded_value", traded_value),
+            ("cost_per_unit", cost_per_unit),
+            ("quantity", quantity),
+            ("average_cost", average_cost),
+            ("realized_pnl", realized),
+        ):
+            if not math.isfinite(x):
+                return name, x
+        if not adding:
+            bad = self._check_lots(fill, column, closing, direction, cost_per_unit)
+            if bad is not None:
+                return bad
+
+        # Everything is finite: book it.
+        settle = self._settlement[column]
+        if settle.day != day:  # the first fill of the day: the holding at its start
+            settle.day = day
+            settle.sellable = old if old > 0.0 else 0.0
+        if fill.side is Side.SELL:
+            left = settle.sellable - fill.quantity
+            settle.sellable = left if left > 0.0 else 0.0
+        self.cash = cash
+        self.total_commission = total_commission
+        self.total_tax = total_tax
+        self.traded_value = traded_value
+        self.transactions.append(fill)
+        pos.quantity = quantity
+        pos.average_cost = average_cost
+        pos.realized_pnl = realized
+        if math.isnan(pos.last_price):
+            # The open of the symbol's first bar: valued at the fill price until it closes.
+            pos.last_price = fill.price
+        lots = self._lots[column]
+        if adding:
+            lots.append(_Lot(fill.timestamp, fill.price, fill.quantity, cost_per_unit))
+            return None
         self._close_lots(fill, column, closing, direction, cost_per_unit)
-        pos.quantity = old + signed
-        if pos.quantity == 0.0:
-            pos.average_cost = 0.0
+        if quantity == 0.0:
             # Fractional quantities: lot pieces can differ from the position by rounding
             # dust; flat means no open lot, so no phantom trade later.
-            self._lots[column].clear()
-        elif (pos.quantity > 0.0) != (old > 0.0):
-            # Reversed through zero: the rest of the fill opens a new position at its price.
+            lots.clear()
+        elif (quantity > 0.0) != (old > 0.0):
             opened = fill.quantity - closing
-            pos.average_cost = fill.price
-            self._lots[column].append(_Lot(fill.timestamp, fill.price, opened, cost_per_unit))
+            lots.append(_Lot(fill.timestamp, fill.price, opened, cost_per_unit))
+        return None
+
+    @staticmethod
+    def _piece(
+        fill: Fill, lot: _Lot, take: float, direction: float, exit_cost_per_unit: float
+    ) -> tuple[float, float]:
+        """(pnl, return_) of closing `take` of `lot` with `fill`. An entry value that
+        underflows to 0 gives a NaN return (then refused as not finite)."""
+        pnl = (
+            (fill.price - lot.entry_price) * take * direction
+            - lot.cost_per_unit * take
+            - exit_cost_per_unit * take
+        )
+        entry_value = lot.entry_price * take
+        return pnl, pnl / entry_value if entry_value != 0.0 else math.nan
+
+    def _check_lots(
+        self, fill: Fill, column: int, quantity: float, direction: float, exit_cost_per_unit: float
+    ) -> tuple[str, float] | None:
+        """The first trade piece `_close_lots` would record with a non-finite pnl or return
+        (its field name and value), or None; changes nothing."""
+        left = quantity
+        for lot in self._lots[column]:
+            if not left > 0.0:
+                break
+            take = min(lot.quantity, left)
+            pnl, return_ = self._piece(fill, lot, take, direction, exit_cost_per_unit)
+            if not math.isfinite(pnl):
+                return "pnl", pnl
+            if not math.isfinite(return_):
+                return "return_", return_
+            left = left - take
+        return None
 
     def _close_lots(
         self, fill: Fill, column: int, quantity: float, direction: float, exit_cost_per_unit: float
@@ -172,11 +286,7 @@ class Portfolio(PortfolioInterface):
         while left > 0.0 and lots:
             lot = lots[0]
             take = min(lot.quantity, left)
-            pnl = (
-                (fill.price - lot.entry_price) * take * direction
-                - lot.cost_per_unit * take
-                - exit_cost_per_unit * take
-            )
+            pnl, return_ = self._piece(fill, lot, take, direction, exit_cost_per_unit)
             self.trades.append(
                 Trade(
                     symbol=fill.symbol,
@@ -187,7 +297,7 @@ class Portfolio(PortfolioInterface):
                     exit_time=fill.timestamp,
                     exit_price=fill.price,
                     pnl=pnl,
-                    return_=pnl / (lot.entry_price * take),
+                    return_=return_,
                 )
             )
             left = left - take

@@ -7,9 +7,19 @@ is not an exception: the order ends `REJECTED` with the limit's reason code.
 
 from __future__ import annotations
 
+import math
+from typing import Protocol
+
 from quanta_ref.config import EngineConfig
 from quanta_ref.orders import Reason, Side
-from quanta_ref.portfolio import Portfolio
+from quanta_ref.portfolio import Portfolio, overflow_error
+
+
+class Clock(Protocol):
+    """Where the run is: the current bar row and its timestamp (the broker)."""
+
+    index: int
+    now: int
 
 
 class RiskManager:
@@ -19,12 +29,32 @@ class RiskManager:
         self.config = config
         self.peak_equity = config.initial_cash
         self.halted = False  # set once the drawdown stop is hit; never cleared
+        self.portfolio: Portfolio | None = None  # the account and clock of the run, for
+        self.clock: Clock | None = None  # naming where the equity left the float range
+
+    def follow(self, portfolio: Portfolio, clock: Clock) -> None:
+        """The account whose equity `record_equity` follows, and the run's clock."""
+        self.portfolio = portfolio
+        self.clock = clock
 
     def record_equity(self, equity: float) -> None:
         """Follow the equity at each bar's close; hit the drawdown stop when it is reached.
 
-        Drawdown = 1 - equity / peak, the peak starting at the initial cash.
+        Drawdown = 1 - equity / peak, the peak starting at the initial cash. An equity
+        outside the float range stops the run (`DataError`, docs/semantics.md section 7).
         """
+        equity = float(equity)  # a numpy scalar would warn where the float overflows quietly
+        if not math.isfinite(equity) and self.portfolio is not None and self.clock is not None:
+            n = self.portfolio.overflowing_column()
+            raise overflow_error(
+                "equity",
+                "equity",
+                equity,
+                0,
+                self.portfolio.symbols[n],
+                self.clock.index,
+                self.clock.now,
+            )
         if equity > self.peak_equity:
             self.peak_equity = equity
         limit = self.config.max_drawdown_stop

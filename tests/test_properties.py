@@ -375,10 +375,12 @@ def check_risk_limits(run: Run) -> None:
         if cfg.max_drawdown_stop is not None and 1.0 - equity_t / peak >= cfg.max_drawdown_stop:
             halted = True
     cash, pos = cfg.initial_cash, [0.0] * n_symbols
+    first_fill = [math.nan] * n_symbols  # a symbol with no close yet: its first fill's price
     for f in result.fills:
         t, n = _row(bars, f.timestamp), column[f.symbol]
         close_phase = cfg.fill_at == "close" and orders[f.order_id].order_type is OrderType.MARKET
         marks = last_upto[t] if close_phase else last_before[t]
+        marks = [first_fill[m] if math.isnan(x) else x for m, x in enumerate(marks)]
         held = pos[n]
         buy = f.side is Side.BUY
         after = held + (f.quantity if buy else -f.quantity)
@@ -415,6 +417,8 @@ def check_risk_limits(run: Run) -> None:
         else:
             cash = cash + value - f.commission - f.tax
         pos[n] = after
+        if math.isnan(first_fill[n]):
+            first_fill[n] = f.price
 
 
 ALL_CHECKS = (

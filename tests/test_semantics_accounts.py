@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from quanta_ref import ConfigError, Engine
+from quanta_ref import ConfigError, Engine, Strategy
 from quanta_ref.api import BacktestResult, Context
 from support import DAY, START, bars_from_rows, run, same
 
@@ -461,3 +461,55 @@ def test_result_fills_are_in_booking_order(backend: str) -> None:
         },
     )
     assert [(f.order_id, f.symbol) for f in result.fills] == [(1, "B"), (2, "A"), (3, "B")]
+
+
+def test_t_plus_1_never_sells_more_than_the_start_of_day_holding_by_float_dust(
+    backend: str,
+) -> None:
+    # Day 0: 0.15999999999999998 bought. Day 1: 0.1 bought, then 0.16 sold at the close. The
+    # holding less the day's buys is (0.15999999999999998 + 0.1) - 0.1 = 0.16 in float, more
+    # than the start-of-day holding; the sellable quantity is that holding itself, so the
+    # sale is 0.15 (whole lots of 0.01) and the rest goes the next day.
+    start = 0.15999999999999998
+    result = run(
+        backend,
+        bars_from_rows([flat(10.0)] * 3),
+        {
+            -1: hold(start, 10.0),
+            0: lambda ctx: ctx.buy("X", 0.1, "limit", limit_price=10.0),
+            1: lambda ctx: ctx.sell("X", 0.16),
+        },
+        fractional=True,
+        lot_size=0.01,
+        settlement="T+1",
+        fill_at="close",
+    )
+    assert fills(result) == [
+        (1, 0, "buy", start, 10.0),
+        (2, 1, "buy", 0.1, 10.0),
+        (3, 1, "sell", 0.15, 10.0),
+        (3, 2, "sell", 0.16 - 0.15, 10.0),
+    ]
+    sold_on_day_1 = sum(
+        f.quantity for f in result.fills if f.side.value == "sell" and f.timestamp == ts(1)
+    )
+    assert sold_on_day_1 <= start
+
+
+def test_a_position_opened_at_its_symbols_first_open_is_valued_at_the_fill_price(
+    backend: str,
+) -> None:
+    # B has no bar before bar 1: bought at its open, it has no close yet. Until bar 1
+    # closes it is valued at the fill price (10 x 20), so on_fill sees a finite equity.
+    seen: list[float] = []
+
+    class Watch(Strategy):
+        def on_start(self, ctx: Context) -> None:
+            ctx.buy("B", 10, "limit", limit_price=20.0)
+
+        def on_fill(self, ctx: Context, fill: Any) -> None:
+            seen.append(ctx.equity)
+
+    bars = bars_from_rows({"A": [flat(10.0)] * 3, "B": [None, flat(20.0), flat(21.0)]})
+    Engine(backend=backend, initial_cash=1_000.0).run(bars, Watch())
+    assert seen == [1_000.0 - 200.0 + 10 * 20.0]

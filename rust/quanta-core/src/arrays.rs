@@ -19,7 +19,7 @@ use crate::bars::BarsView;
 use crate::config::Config;
 use crate::engine::{self, Core, Host};
 use crate::events::Event;
-use crate::execution::Target;
+use crate::execution::{Overflow, Target};
 use crate::orders::{named_enum, Fill, OrderType, Side, TimeInForce};
 
 named_enum! {
@@ -119,6 +119,8 @@ pub enum Halt {
     Price(PriceError),
     /// The run's cancel flag was set (Ctrl-C): the run's state is incomplete and is dropped.
     Cancelled,
+    /// An accounting value outside the float range.
+    Overflow(Overflow),
 }
 
 impl From<PriceError> for Halt {
@@ -476,6 +478,10 @@ impl Host for ArrayHost<'_> {
         }
     }
 
+    fn overflow(&mut self, error: Overflow) -> Halt {
+        Halt::Overflow(error)
+    }
+
     /// Every 1024 rows (`engine::run`).
     fn check_interrupt(&mut self) -> Result<(), Halt> {
         self.poll()
@@ -483,11 +489,9 @@ impl Host for ArrayHost<'_> {
 }
 
 /// Run `job` over `bars` under `cfg`: the finished run's state, or the error that ended it.
-pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, PriceError> {
-    run_job_until(cfg, bars, job, &NEVER).map_err(|halt| match halt {
-        Halt::Price(error) => error,
-        Halt::Cancelled => unreachable!("nobody sets NEVER"),
-    })
+/// Never [`Halt::Cancelled`]: nobody sets its flag.
+pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, Halt> {
+    run_job_until(cfg, bars, job, &NEVER)
 }
 
 /// [`run_job`], stopped with [`Halt::Cancelled`] soon after `cancel` is set (by another

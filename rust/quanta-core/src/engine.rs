@@ -13,7 +13,7 @@
 use crate::bars::BarsView;
 use crate::config::{Config, FillAt};
 use crate::events::{trading_day, Event, NS_PER_DAY};
-use crate::execution::Broker;
+use crate::execution::{Broker, Overflow};
 
 /// Where the loop meets the outside: access to the core, and delivery to the strategy.
 pub trait Host {
@@ -23,6 +23,9 @@ pub trait Host {
     fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R;
     /// Deliver one event (Start, End, Bar, Order or Fill) to the strategy.
     fn deliver(&mut self, event: &Event) -> Result<(), Self::Error>;
+    /// The error that stops the run when an accounting value leaves the float range
+    /// (docs/semantics.md section 7, "Magnitudes").
+    fn overflow(&mut self, error: Overflow) -> Self::Error;
     /// Called every few thousand bars: a chance to stop a long run (Ctrl-C).
     fn check_interrupt(&mut self) -> Result<(), Self::Error> {
         Ok(())
@@ -148,8 +151,9 @@ impl Core {
         later.iter().position(|&present| present).map(|k| from + k)
     }
 
-    /// Step 6: equity and cash at the close, the drawdown stop, the time in the market.
-    fn record_row(&mut self) {
+    /// Step 6: equity and cash at the close, the drawdown stop, the time in the market; an
+    /// equity outside the float range stops the run.
+    fn record_row(&mut self) -> Result<(), Overflow> {
         // `Portfolio::equity` (same operations, same order), noting an open position on the way.
         let broker = &mut self.broker;
         let mut equity = broker.portfolio.cash;
@@ -160,12 +164,16 @@ impl Core {
                 in_market = true;
             }
         }
+        if !equity.is_finite() {
+            return Err(broker.equity_overflow(equity));
+        }
         self.equity.push(equity);
         self.cash.push(broker.portfolio.cash);
         broker.risk.record_equity(&broker.cfg, equity);
         if in_market {
             self.bars_in_market += 1;
         }
+        Ok(())
     }
 
     /// A new trading day: the broker expires yesterday's DAY orders.
@@ -176,8 +184,14 @@ impl Core {
     }
 
     /// Match the `k`-th order of the phase snapshot if it is due; false when none is left.
-    fn match_next(&mut self, bars: &BarsView<'_>, i: usize, k: usize, at_close: bool) -> bool {
-        let Some(&id) = self.snapshot.get(k) else { return false };
+    fn match_next(
+        &mut self,
+        bars: &BarsView<'_>,
+        i: usize,
+        k: usize,
+        at_close: bool,
+    ) -> Result<bool, Overflow> {
+        let Some(&id) = self.snapshot.get(k) else { return Ok(false) };
         let order = &self.broker.orders[id];
         let n = order.column;
         if order.status.is_live()
@@ -187,9 +201,9 @@ impl Core {
         {
             let at = i * bars.n_symbols + n;
             let (o, h, l, c) = (bars.open[at], bars.high[at], bars.low[at], bars.close[at]);
-            self.broker.match_order(id, o, h, l, c, at_close);
+            self.broker.match_order(id, o, h, l, c, at_close)?;
         }
-        true
+        Ok(true)
     }
 }
 
@@ -230,6 +244,11 @@ fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result
     }
 }
 
+/// `result`, an overflow turned into the host's error.
+fn stop<H: Host, T>(host: &mut H, result: Result<T, Overflow>) -> Result<T, H::Error> {
+    result.map_err(|error| host.overflow(error))
+}
+
 fn publish<H: Host>(host: &mut H, event: Event) -> Result<(), H::Error> {
     host.with_core(|core, _| core.broker.events.push(event));
     drain(host)
@@ -250,11 +269,14 @@ fn match_phase<H: Host>(host: &mut H, i: usize, at_close: bool) -> Result<(), H:
         return Ok(());
     }
     let mut k = 0;
-    while host.with_core(|core, bars| core.match_next(bars, i, k, at_close)) {
+    loop {
+        let more = host.with_core(|core, bars| core.match_next(bars, i, k, at_close));
+        if !stop(host, more)? {
+            return Ok(());
+        }
         drain(host)?;
         k += 1;
     }
-    Ok(())
 }
 
 /// Everything that happens at row `i` (docs/semantics.md section 2, steps 1-5).
@@ -299,13 +321,14 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<bool, H::Error> 
     let recorded = record_after_bars && next_bar.is_some();
     while let Some(n) = next_bar {
         host.deliver(&Event::Bar(n))?;
-        next_bar = drain_then(host, |core| {
+        let next = drain_then(host, |core| {
             let next = core.next_present(n + 1);
             if next.is_none() && record_after_bars {
-                core.record_row(); // step 6: nothing is left to happen in this row
+                core.record_row()?; // step 6: nothing is left to happen in this row
             }
-            next
+            Ok(next)
         })?;
+        next_bar = stop(host, next)?;
     }
     // 5. Close phase (fill_at="close"): market orders up to now trade at this close. With no
     // live order it would match nothing, and nothing could see that it began.
@@ -329,7 +352,8 @@ pub fn run<H: Host>(host: &mut H) -> Result<(), H::Error> {
     let n_bars = host.with_core(|_, bars| bars.n_bars());
     for i in 0..n_bars {
         if !row(host, i, true)? {
-            host.with_core(|core, _| core.record_row());
+            let recorded = host.with_core(|core, _| core.record_row());
+            stop(host, recorded)?;
         }
         if i % 1024 == 1023 {
             host.check_interrupt()?;

@@ -8,7 +8,7 @@
 
 use crate::config::{Config, FillAt, Settlement};
 use crate::events::{trading_day, Event, EventQueue};
-use crate::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
+use crate::orders::{named_enum, Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 use crate::portfolio::Portfolio;
 use crate::risk::RiskManager;
 
@@ -141,6 +141,39 @@ pub fn blocked_by_price_limit(
     price <= down + tolerance
 }
 
+named_enum! {
+/// What left the float range (docs/semantics.md section 7, "Magnitudes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverflowKind {
+    /// A value a fill would book.
+    Fill = "fill",
+    /// A quantity sizing an order gives.
+    Size = "size",
+    /// The equity at a row's record step.
+    Equity = "equity",
+}
+}
+
+/// Why a run stops: an accounting value left the float range. The Python side raises
+/// `quanta_ref.portfolio.overflow_error(kind, field, value, order_id, symbol, index, now)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Overflow {
+    /// What was being computed.
+    pub kind: OverflowKind,
+    /// The value's name.
+    pub field: &'static str,
+    /// The value (infinite or NaN).
+    pub value: f64,
+    /// The order being sized or filled (0 for the equity).
+    pub order_id: usize,
+    /// Its symbol's column (for the equity: the first position that takes it out of range).
+    pub column: usize,
+    /// The row (`ctx.bar_index`).
+    pub index: i64,
+    /// Its timestamp.
+    pub now: i64,
+}
+
 /// One-lot steps down the affordability search may take (see [`Broker::affordable`]).
 const AFFORD_STEPS: usize = 8;
 
@@ -241,8 +274,47 @@ impl Broker {
         self.cfg.fill_at == FillAt::Close && order.order_type == OrderType::Market
     }
 
+    /// The error stopping the run: sizing or filling order `id` gives `value`.
+    fn overflow(&self, kind: OverflowKind, field: &'static str, value: f64, id: usize) -> Overflow {
+        let order = &self.orders[id];
+        Overflow {
+            kind,
+            field,
+            value,
+            order_id: order.order_id,
+            column: order.column,
+            index: self.index,
+            now: self.now,
+        }
+    }
+
+    /// The error stopping the run: the equity at the record step is `equity`.
+    pub fn equity_overflow(&self, equity: f64) -> Overflow {
+        Overflow {
+            kind: OverflowKind::Equity,
+            field: "equity",
+            value: equity,
+            order_id: 0,
+            column: self.portfolio.overflowing_column(),
+            index: self.index,
+            now: self.now,
+        }
+    }
+
+    /// `quantity`, computed from `source` for order `id`: a NaN, or an infinity that `source`
+    /// was not, stops the run. (An infinite target is "more than any float": the cash, the
+    /// holding or the limits then decide the quantity.)
+    fn sized(&self, quantity: f64, id: usize, source: f64) -> Result<f64, Overflow> {
+        if quantity.is_nan() || (quantity.is_infinite() && !source.is_infinite()) {
+            Err(self.overflow(OverflowKind::Size, "quantity", quantity, id))
+        } else {
+            Ok(quantity)
+        }
+    }
+
     // ============================================================ matching one order
-    /// Try to fill order `id` in this bar of its symbol. Mirrors `Broker.match_order` of `quanta_ref.execution`.
+    /// Try to fill order `id` in this bar of its symbol. Mirrors `Broker.match_order` of
+    /// `quanta_ref.execution`; an accounting value outside the float range stops the run.
     pub fn match_order(
         &mut self,
         id: usize,
@@ -251,7 +323,7 @@ impl Broker {
         low: f64,
         close: f64,
         at_close: bool,
-    ) {
+    ) -> Result<(), Overflow> {
         let n = self.orders[id].column;
         {
             let day = self.day;
@@ -261,21 +333,25 @@ impl Broker {
             }
         }
         let sized_here = self.orders[id].side.is_none();
-        if sized_here && !self.size_target(id, open, high, low, close, at_close) {
-            return;
+        if sized_here && !self.size_target(id, open, high, low, close, at_close)? {
+            return Ok(());
         }
         let side = self.orders[id].side.expect("sized above");
         let slippage = self.slippage;
         let price = fill_price(&mut self.orders[id], open, high, low, close, at_close, slippage);
         let price = match price {
             Some(price) if !self.blocked(side, price, n) => price,
-            _ => return self.wait(id, sized_here),
+            _ => {
+                self.wait(id, sized_here);
+                return Ok(());
+            }
         };
         let mut quantity = self.orders[id].remaining();
         if self.cfg.max_volume_fraction.is_some() && quantity > self.capacity[n] {
             quantity = self.floor_lots(self.capacity[n]);
             if quantity <= 0.0 {
-                return self.wait(id, sized_here); // no participation left in this bar
+                self.wait(id, sized_here); // no participation left in this bar
+                return Ok(());
             }
         }
         let mut end_reason = None;
@@ -283,7 +359,8 @@ impl Broker {
             if side == Side::Sell {
                 let held = self.portfolio.positions[n].quantity;
                 if held <= 0.0 {
-                    return self.end(id, Reason::InsufficientPosition, false);
+                    self.end(id, Reason::InsufficientPosition, false);
+                    return Ok(());
                 }
                 let sellable =
                     self.portfolio.sellable(n, self.day, self.cfg.settlement == Settlement::TPlus1);
@@ -291,19 +368,22 @@ impl Broker {
                     // Whole lots, or the whole holding (an odd lot goes all at once).
                     quantity = if sellable == held { sellable } else { self.floor_lots(sellable) };
                     if quantity <= 0.0 {
-                        return self.wait(id, sized_here); // T+1: wait for the next day
+                        self.wait(id, sized_here); // T+1: wait for the next day
+                        return Ok(());
                     }
                 }
                 if quantity == held && quantity < self.orders[id].remaining() {
                     end_reason = Some(Reason::InsufficientPosition);
                 }
                 if !self.covers_sell_costs(quantity, price) {
-                    return self.end(id, Reason::InsufficientCash, false);
+                    self.end(id, Reason::InsufficientCash, false);
+                    return Ok(());
                 }
             } else if !self.affords(quantity, price) {
-                quantity = self.affordable(price);
+                quantity = self.affordable(price, id)?;
                 if quantity <= 0.0 {
-                    return self.end(id, Reason::InsufficientCash, false);
+                    self.end(id, Reason::InsufficientCash, false);
+                    return Ok(());
                 }
                 end_reason = Some(Reason::InsufficientCash);
             }
@@ -312,9 +392,10 @@ impl Broker {
         let equity = self.portfolio.equity_marking(n, price);
         let reason = self.risk.check(&self.cfg, &self.portfolio, n, side, quantity, price, equity);
         if let Some(reason) = reason {
-            return self.end(id, reason, false);
+            self.end(id, reason, false);
+            return Ok(());
         }
-        self.book_fill(id, side, quantity, price, end_reason);
+        self.book_fill(id, side, quantity, price, end_reason)
     }
 
     /// Leave the order live for a later bar; a target order goes back to unsized.
@@ -335,13 +416,16 @@ impl Broker {
         low: f64,
         close: f64,
         at_close: bool,
-    ) -> bool {
+    ) -> Result<bool, Overflow> {
         let order = self.orders[id];
         let n = order.column;
         let base = if at_close { close } else { open };
         let held = self.portfolio.positions[n].quantity;
         let (side, price, target);
-        match (order.target_quantity, order.target_percent) {
+        // A weight of 0 is a target of 0, whatever the equity (even outside the range).
+        let quantity =
+            if order.target_percent == Some(0.0) { Some(0.0) } else { order.target_quantity };
+        match (quantity, order.target_percent) {
             (Some(quantity), _) => {
                 target = quantity;
                 side = if target > held { Side::Buy } else { Side::Sell };
@@ -352,38 +436,39 @@ impl Broker {
                 let rough = weight * self.portfolio.equity_marking(n, base) / base;
                 side = if rough > held { Side::Buy } else { Side::Sell };
                 price = with_slippage(side, base, high, low, self.slippage);
-                target = weight * self.portfolio.equity_marking(n, price) / price;
+                let sized = weight * self.portfolio.equity_marking(n, price) / price;
+                target = self.sized(sized, id, f64::INFINITY)?;
             }
             (None, None) => unreachable!("only target orders are unsized"),
         }
         if target == held {
             self.end(id, Reason::ZeroQuantity, true);
-            return false;
+            return Ok(false);
         }
         if self.blocked(side, price, n) {
-            return false; // at a price limit: waits, unsized
+            return Ok(false); // at a price limit: waits, unsized
         }
         let delta = target - held;
         if (delta > 0.0) != (side == Side::Buy) {
             self.end(id, Reason::ZeroQuantity, true);
-            return false;
+            return Ok(false);
         }
         let mut quantity = if target == 0.0 { held.abs() } else { self.floor_lots(delta.abs()) };
         if side == Side::Buy && !self.cfg.allow_short && !self.affords(quantity, price) {
-            quantity = self.affordable(price); // "all in": the most the cash buys
+            quantity = self.affordable(price, id)?; // "all in": the most the cash buys
             if quantity <= 0.0 {
                 self.end(id, Reason::InsufficientCash, false);
-                return false;
+                return Ok(false);
             }
         }
         if quantity <= 0.0 {
             self.end(id, Reason::ZeroQuantity, true);
-            return false;
+            return Ok(false);
         }
         let order = &mut self.orders[id];
         order.side = Some(side);
         order.quantity = quantity;
-        true
+        Ok(true)
     }
 
     fn blocked(&self, side: Side, price: f64, n: usize) -> bool {
@@ -417,12 +502,13 @@ impl Broker {
         self.portfolio.cash + value - self.commission(value) - value * self.cfg.sell_tax_rate >= 0.0
     }
 
-    /// The largest whole-lot quantity the cash buys at `price`, commission included.
-    fn affordable(&self, price: f64) -> f64 {
+    /// The largest whole-lot quantity the cash buys at `price`, commission included, for
+    /// order `id`; an estimate whose count of lots is beyond the float range stops the run.
+    fn affordable(&self, price: f64, id: usize) -> Result<f64, Overflow> {
         let cash = self.portfolio.cash;
         let lot = self.cfg.lot_size;
         if cash <= 0.0 {
-            return 0.0;
+            return Ok(0.0);
         }
         let mut lots = floor(cash / (price * (1.0 + self.cfg.commission_rate)) / lot);
         if self.cfg.min_commission > 0.0 {
@@ -431,24 +517,31 @@ impl Broker {
                 lots = by_minimum;
             }
         }
+        self.sized(lots, id, cash)?;
         for _ in 0..AFFORD_STEPS {
             #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must stop the search too
             if !(lots > 0.0) {
-                return 0.0;
+                return Ok(0.0);
             }
             if self.affords(lots * lot, price) {
-                return lots * lot;
+                return Ok(lots * lot);
             }
             // Past 10^15 lots one lot is below float resolution: the step grows.
             let step = floor(lots * 1e-15);
             lots = lots - if step > 1.0 { step } else { 1.0 };
         }
-        0.0
+        Ok(0.0)
     }
 
+    /// `quantity` rounded down to whole lots. A finite quantity whose count of lots is beyond
+    /// the float range is a whole number of lots to float precision: itself.
     fn floor_lots(&self, quantity: f64) -> f64 {
         let lot = self.cfg.lot_size;
-        floor(quantity / lot) * lot
+        let lots = quantity / lot;
+        if lots.is_infinite() && !quantity.is_infinite() {
+            return quantity;
+        }
+        floor(lots) * lot
     }
 
     // ============================================================ booking
@@ -459,11 +552,24 @@ impl Broker {
         quantity: f64,
         price: f64,
         end_reason: Option<Reason>,
-    ) {
+    ) -> Result<(), Overflow> {
         let value = quantity * price;
         let commission = self.commission(value);
         let tax = if side == Side::Sell { value * self.cfg.sell_tax_rate } else { 0.0 };
-        let n = self.orders[id].column;
+        let order = &self.orders[id];
+        let average_fill_price = (order.average_fill_price * order.filled_quantity
+            + price * quantity)
+            / (order.filled_quantity + quantity);
+        let costs = [
+            ("value", value),
+            ("commission", commission),
+            ("tax", tax),
+            ("average_fill_price", average_fill_price),
+        ];
+        if let Some(&(field, x)) = costs.iter().find(|(_, x)| !x.is_finite()) {
+            return Err(self.overflow(OverflowKind::Fill, field, x, id));
+        }
+        let n = order.column;
         let fill = Fill {
             order_id: self.orders[id].order_id,
             timestamp: self.now,
@@ -474,14 +580,14 @@ impl Broker {
             commission,
             tax,
         };
-        self.portfolio.apply_fill(fill, self.day);
+        if let Err((field, x)) = self.portfolio.apply_fill(fill, self.day) {
+            return Err(self.overflow(OverflowKind::Fill, field, x, id));
+        }
         if self.cfg.max_volume_fraction.is_some() {
             self.capacity[n] = self.capacity[n] - quantity;
         }
         let order = &mut self.orders[id];
-        order.average_fill_price = (order.average_fill_price * order.filled_quantity
-            + price * quantity)
-            / (order.filled_quantity + quantity);
+        order.average_fill_price = average_fill_price;
         order.filled_at = Some(fill.timestamp);
         let mut ended = false;
         if quantity == order.remaining() {
@@ -503,6 +609,7 @@ impl Broker {
         // Both events queued together, the order snapshotted now.
         self.events.push(Event::Fill(fill));
         self.events.push(Event::Order(self.orders[id]));
+        Ok(())
     }
 
     /// The engine ends a live order: Rejected if nothing filled, else Cancelled
@@ -827,7 +934,7 @@ mod tests {
         let id =
             b.submit_order(0, Side::Buy, 100.0, OrderType::Market, None, None, TimeInForce::Gtc);
         b.index = 1;
-        b.match_order(id - 1, 11.0, 12.0, 10.0, 11.5, false);
+        b.match_order(id - 1, 11.0, 12.0, 10.0, 11.5, false).unwrap();
         let order = b.orders[id - 1];
         assert_eq!(order.status, OrderStatus::Filled);
         assert_eq!(order.average_fill_price, 11.0);
@@ -852,7 +959,7 @@ mod tests {
             TimeInForce::Gtc,
         );
         b.index = 1;
-        b.match_order(id - 1, 25.0, 26.0, 24.0, 25.5, false);
+        b.match_order(id - 1, 25.0, 26.0, 24.0, 25.5, false).unwrap();
         let order = b.orders[id - 1];
         assert_eq!(order.filled_quantity, 40.0); // 1_000 / 25
         assert_eq!(order.status, OrderStatus::Cancelled);
@@ -865,7 +972,7 @@ mod tests {
         let limit = Some(5.0);
         let id = b.submit_order(0, Side::Buy, 1.0, OrderType::Limit, limit, None, TimeInForce::Day);
         b.index = 1;
-        b.match_order(id - 1, 10.0, 10.0, 10.0, 10.0, false); // no fill; its day is 0
+        b.match_order(id - 1, 10.0, 10.0, 10.0, 10.0, false).unwrap(); // no fill; its day is 0
         b.expire_day(0);
         assert_eq!(b.orders[id - 1].status, OrderStatus::Pending);
         b.expire_day(1);
@@ -892,7 +999,7 @@ mod tests {
         };
         let b = broker(cfg);
         // 10_000 / (10 x 1.01) = 990.1 -> 9 lots; 900 x 10 x 1.01 = 9_090 fits.
-        assert_eq!(b.affordable(10.0), 900.0);
+        assert_eq!(b.affordable(10.0, 0), Ok(900.0));
         assert!(b.affords(900.0, 10.0) && !b.affords(1_000.0, 10.0));
     }
 }

@@ -15,11 +15,13 @@ struct Lot {
     cost_per_unit: f64,
 }
 
-/// Shares bought on `day`, which T+1 forbids selling that same day.
+/// What T+1 lets a symbol sell on `day`, the last day it had a fill: its holding at the
+/// start of that day less what it sold since. Kept as its own number: the holding less the
+/// day's buys, in float, can exceed the start-of-day holding by rounding dust.
 #[derive(Clone, Copy, Debug)]
 struct Settlement {
     day: i64,
-    bought: f64,
+    sellable: f64,
 }
 
 /// Cash and positions of one run, in the symbol order of the data.
@@ -55,7 +57,8 @@ impl Portfolio {
             total_tax: 0.0,
             traded_value: 0.0,
             lots: vec![VecDeque::new(); n_symbols],
-            settlement: vec![Settlement { day: -1, bought: 0.0 }; n_symbols],
+            // No fill yet (-1 is a trading day: 1969-12-31).
+            settlement: vec![Settlement { day: i64::MIN, sellable: 0.0 }; n_symbols],
         }
     }
 
@@ -107,85 +110,183 @@ impl Portfolio {
         exposure <= max_leverage * equity
     }
 
-    /// Long quantity that may be sold today: all of it, less today's buys under T+1.
+    /// Long quantity that may be sold today: all of it; under T+1 the start-of-day holding
+    /// less today's sells, and never more than the holding.
     pub fn sellable(&self, column: usize, day: i64, t_plus_1: bool) -> f64 {
         let held = self.positions[column].quantity;
         if held <= 0.0 {
             return 0.0;
         }
         let settle = self.settlement[column];
-        if t_plus_1 && settle.day == day {
-            let left = held - settle.bought;
-            return if 0.0 > left { 0.0 } else { left };
+        if t_plus_1 && settle.day == day && settle.sellable < held {
+            return settle.sellable;
         }
         held
     }
 
+    /// The first column whose position, valued at its last close, takes the running sum of
+    /// `equity()` outside the float range (0 if none does).
+    pub fn overflowing_column(&self) -> usize {
+        let mut total = self.cash;
+        for (n, pos) in self.positions.iter().enumerate() {
+            if pos.quantity != 0.0 {
+                total = total + pos.quantity * pos.last_price;
+                if !total.is_finite() {
+                    return n;
+                }
+            }
+        }
+        0
+    }
+
     /// Book one fill: cash, position, average cost, realized P&L, lots and trades.
-    pub fn apply_fill(&mut self, fill: Fill, day: i64) {
+    ///
+    /// Every value the fill would store is computed first. If one is not finite (outside the
+    /// float range), nothing is booked and its name and value are returned, the first in this
+    /// order: cash, total_commission, total_tax, traded_value, cost_per_unit, quantity,
+    /// average_cost, realized_pnl, then pnl and return_ of each trade piece.
+    pub fn apply_fill(&mut self, fill: Fill, day: i64) -> Result<(), (&'static str, f64)> {
         let column = fill.column;
         let value = fill.quantity * fill.price;
-        let signed;
-        if fill.side == Side::Buy {
-            self.cash = self.cash - value - fill.commission;
-            signed = fill.quantity;
-            let settle = &mut self.settlement[column];
-            if settle.day != day {
-                settle.day = day;
-                settle.bought = 0.0;
-            }
-            settle.bought = settle.bought + fill.quantity;
+        let pos = self.positions[column];
+        let old = pos.quantity;
+        let (cash, signed) = if fill.side == Side::Buy {
+            (self.cash - value - fill.commission, fill.quantity)
         } else {
-            self.cash = self.cash + value - fill.commission - fill.tax;
-            signed = -fill.quantity;
-        }
-        self.total_commission = self.total_commission + fill.commission;
-        self.total_tax = self.total_tax + fill.tax;
-        self.traded_value = self.traded_value + value;
-        self.transactions.push(fill);
-
-        let old = self.positions[column].quantity;
+            (self.cash + value - fill.commission - fill.tax, -fill.quantity)
+        };
+        let total_commission = self.total_commission + fill.commission;
+        let total_tax = self.total_tax + fill.tax;
+        let traded_value = self.traded_value + value;
         let cost_per_unit = (fill.commission + fill.tax) / fill.quantity;
-        if old == 0.0 || (old > 0.0) == (signed > 0.0) {
+        let quantity = old + signed;
+        let adding = old == 0.0 || (old > 0.0) == (signed > 0.0);
+        let direction = if old > 0.0 { 1.0 } else { -1.0 };
+        let mut closing = 0.0;
+        let mut realized = pos.realized_pnl;
+        let average_cost = if adding {
             // Opening or adding: the average cost moves toward the fill price.
-            let pos = &mut self.positions[column];
-            pos.average_cost = (pos.average_cost * old.abs() + fill.price * fill.quantity)
-                / (old.abs() + fill.quantity);
-            pos.quantity = old + signed;
+            (pos.average_cost * old.abs() + fill.price * fill.quantity)
+                / (old.abs() + fill.quantity)
+        } else {
+            // Reducing, closing or reversing (through zero: the rest opens at the price).
+            closing = if old.abs() < fill.quantity { old.abs() } else { fill.quantity };
+            realized = realized + (fill.price - pos.average_cost) * closing * direction;
+            if quantity == 0.0 {
+                0.0
+            } else if (quantity > 0.0) != (old > 0.0) {
+                fill.price
+            } else {
+                pos.average_cost
+            }
+        };
+        let stored = [
+            ("cash", cash),
+            ("total_commission", total_commission),
+            ("total_tax", total_tax),
+            ("traded_value", traded_value),
+            ("cost_per_unit", cost_per_unit),
+            ("quantity", quantity),
+            ("average_cost", average_cost),
+            ("realized_pnl", realized),
+        ];
+        if let Some(&bad) = stored.iter().find(|(_, x)| !x.is_finite()) {
+            return Err(bad);
+        }
+        if !adding {
+            self.check_lots(&fill, closing, direction, cost_per_unit)?;
+        }
+
+        // Everything is finite: book it.
+        let settle = &mut self.settlement[column];
+        if settle.day != day {
+            // The first fill of the day: the holding at its start.
+            settle.day = day;
+            settle.sellable = if old > 0.0 { old } else { 0.0 };
+        }
+        if fill.side == Side::Sell {
+            let left = settle.sellable - fill.quantity;
+            settle.sellable = if left > 0.0 { left } else { 0.0 };
+        }
+        self.cash = cash;
+        self.total_commission = total_commission;
+        self.total_tax = total_tax;
+        self.traded_value = traded_value;
+        self.transactions.push(fill);
+        let pos = &mut self.positions[column];
+        pos.quantity = quantity;
+        pos.average_cost = average_cost;
+        pos.realized_pnl = realized;
+        if pos.last_price.is_nan() {
+            // The open of the symbol's first bar: valued at the fill price until it closes.
+            pos.last_price = fill.price;
+        }
+        if adding {
             self.lots[column].push_back(Lot {
                 entry_time: fill.timestamp,
                 entry_price: fill.price,
                 quantity: fill.quantity,
                 cost_per_unit,
             });
-            return;
-        }
-        // Reducing, closing or reversing.
-        let direction = if old > 0.0 { 1.0 } else { -1.0 };
-        let closing = if old.abs() < fill.quantity { old.abs() } else { fill.quantity };
-        {
-            let pos = &mut self.positions[column];
-            pos.realized_pnl =
-                pos.realized_pnl + (fill.price - pos.average_cost) * closing * direction;
+            return Ok(());
         }
         self.close_lots(&fill, closing, direction, cost_per_unit);
-        let pos = &mut self.positions[column];
-        pos.quantity = old + signed;
-        if pos.quantity == 0.0 {
-            pos.average_cost = 0.0;
+        if quantity == 0.0 {
             // Fractional dust: flat means no open lot, so no phantom trade later.
             self.lots[column].clear();
-        } else if (pos.quantity > 0.0) != (old > 0.0) {
-            // Reversed through zero: the rest of the fill opens a new position.
-            let opened = fill.quantity - closing;
-            pos.average_cost = fill.price;
+        } else if (quantity > 0.0) != (old > 0.0) {
             self.lots[column].push_back(Lot {
                 entry_time: fill.timestamp,
                 entry_price: fill.price,
-                quantity: opened,
+                quantity: fill.quantity - closing,
                 cost_per_unit,
             });
         }
+        Ok(())
+    }
+
+    /// (pnl, return_) of closing `take` of `lot` with `fill`. An entry value that underflows
+    /// to 0 gives a NaN return (then refused as not finite).
+    fn piece(
+        fill: &Fill,
+        lot: &Lot,
+        take: f64,
+        direction: f64,
+        exit_cost_per_unit: f64,
+    ) -> (f64, f64) {
+        let pnl = (fill.price - lot.entry_price) * take * direction
+            - lot.cost_per_unit * take
+            - exit_cost_per_unit * take;
+        let entry_value = lot.entry_price * take;
+        (pnl, if entry_value != 0.0 { pnl / entry_value } else { f64::NAN })
+    }
+
+    /// The first trade piece `close_lots` would record with a non-finite pnl or return (its
+    /// field name and value); changes nothing.
+    fn check_lots(
+        &self,
+        fill: &Fill,
+        quantity: f64,
+        direction: f64,
+        exit_cost_per_unit: f64,
+    ) -> Result<(), (&'static str, f64)> {
+        let mut left = quantity;
+        for lot in &self.lots[fill.column] {
+            #[allow(clippy::neg_cmp_op_on_partial_ord)] // as `while left > 0.0` of close_lots
+            if !(left > 0.0) {
+                break;
+            }
+            let take = if left < lot.quantity { left } else { lot.quantity };
+            let (pnl, return_) = Self::piece(fill, lot, take, direction, exit_cost_per_unit);
+            if !pnl.is_finite() {
+                return Err(("pnl", pnl));
+            }
+            if !return_.is_finite() {
+                return Err(("return_", return_));
+            }
+            left = left - take;
+        }
+        Ok(())
     }
 
     /// Match `quantity` against the oldest open lots; one Trade per lot touched.
@@ -195,9 +296,7 @@ impl Portfolio {
         while left > 0.0 {
             let Some(lot) = lots.front_mut() else { break };
             let take = if left < lot.quantity { left } else { lot.quantity };
-            let pnl = (fill.price - lot.entry_price) * take * direction
-                - lot.cost_per_unit * take
-                - exit_cost_per_unit * take;
+            let (pnl, return_) = Self::piece(fill, lot, take, direction, exit_cost_per_unit);
             self.trades.push(Trade {
                 column: fill.column,
                 direction: direction as i8,
@@ -207,7 +306,7 @@ impl Portfolio {
                 exit_time: fill.timestamp,
                 exit_price: fill.price,
                 pnl,
-                return_: pnl / (lot.entry_price * take),
+                return_,
             });
             left = left - take;
             if take == lot.quantity {
@@ -230,18 +329,18 @@ mod tests {
     #[test]
     fn average_cost_on_adds_and_realized_pnl_on_a_partial_close() {
         let mut portfolio = Portfolio::new(1, 1_000_000.0);
-        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 0);
-        portfolio.apply_fill(fill(Side::Buy, 300.0, 12.0, 1), 1);
+        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 0).unwrap();
+        portfolio.apply_fill(fill(Side::Buy, 300.0, 12.0, 1), 1).unwrap();
         // (100 x 10 + 300 x 12) / 400 = 4_600 / 400 = 11.5
         assert_eq!(portfolio.positions[0].quantity, 400.0);
         assert_eq!(portfolio.positions[0].average_cost, 11.5);
         // Sold 100 at 13: (13 - 11.5) x 100 = 150; the average is kept.
-        portfolio.apply_fill(fill(Side::Sell, 100.0, 13.0, 2), 2);
+        portfolio.apply_fill(fill(Side::Sell, 100.0, 13.0, 2), 2).unwrap();
         let position = portfolio.positions[0];
         assert_eq!((position.quantity, position.average_cost), (300.0, 11.5));
         assert_eq!(position.realized_pnl, 150.0);
         // Sold 300 at 14: 150 + (14 - 11.5) x 300 = 900; flat, so the average is 0.
-        portfolio.apply_fill(fill(Side::Sell, 300.0, 14.0, 3), 3);
+        portfolio.apply_fill(fill(Side::Sell, 300.0, 14.0, 3), 3).unwrap();
         let position = portfolio.positions[0];
         assert_eq!((position.quantity, position.average_cost), (0.0, 0.0));
         assert_eq!(position.realized_pnl, 900.0);
@@ -254,17 +353,41 @@ mod tests {
     #[test]
     fn t_plus_1_keeps_todays_buys_unsellable_until_the_next_day() {
         let mut portfolio = Portfolio::new(1, 1_000_000.0);
-        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 5);
-        portfolio.apply_fill(fill(Side::Buy, 200.0, 10.0, 1), 6);
+        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 5).unwrap();
+        portfolio.apply_fill(fill(Side::Buy, 200.0, 10.0, 1), 6).unwrap();
         assert_eq!(portfolio.sellable(0, 6, true), 100.0); // yesterday's 100 only
         assert_eq!(portfolio.sellable(0, 6, false), 300.0); // T+0: all of it
         assert_eq!(portfolio.sellable(0, 7, true), 300.0); // the next day: all of it
     }
 
     #[test]
+    fn t_plus_1_sellable_is_the_start_of_day_holding_not_the_holding_less_todays_buys() {
+        // (0.15999999999999998 + 0.1) - 0.1 = 0.16 in float: more than the day started with.
+        let start = 0.15999999999999998;
+        let mut portfolio = Portfolio::new(1, 1_000_000.0);
+        portfolio.apply_fill(fill(Side::Buy, start, 10.0, 0), 0).unwrap();
+        portfolio.apply_fill(fill(Side::Buy, 0.1, 10.0, 1), 1).unwrap();
+        assert_eq!(portfolio.sellable(0, 1, true), start);
+        portfolio.apply_fill(fill(Side::Sell, 0.15, 10.0, 1), 1).unwrap();
+        assert_eq!(portfolio.sellable(0, 1, true), start - 0.15);
+    }
+
+    #[test]
+    fn a_fill_with_a_value_outside_the_float_range_books_nothing() {
+        let mut portfolio = Portfolio::new(1, 1e308);
+        portfolio.apply_fill(fill(Side::Buy, 1.0, 10.0, 0), 0).unwrap();
+        let before = portfolio.clone();
+        let refused = portfolio.apply_fill(fill(Side::Buy, 1e306, 1e3, 1), 1);
+        assert_eq!(refused, Err(("cash", f64::NEG_INFINITY)));
+        assert_eq!(portfolio.cash, before.cash);
+        assert_eq!(portfolio.positions[0].quantity, before.positions[0].quantity);
+        assert_eq!(portfolio.transactions.len(), 1);
+    }
+
+    #[test]
     fn equity_values_open_positions_at_their_last_close() {
         let mut portfolio = Portfolio::new(2, 10_000.0);
-        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 0);
+        portfolio.apply_fill(fill(Side::Buy, 100.0, 10.0, 0), 0).unwrap();
         portfolio.positions[0].last_price = 11.0;
         assert_eq!(portfolio.equity(), 9_000.0 + 1_100.0);
         assert_eq!(portfolio.equity_marking(0, 12.0), 9_000.0 + 1_200.0);
@@ -274,7 +397,7 @@ mod tests {
     fn check_margin_counts_other_symbols_at_their_last_close() {
         // Hold 4_000 A at 10 (40_000), equity 100_000, limit 0.5 x 100_000.
         let mut portfolio = Portfolio::new(2, 100_000.0);
-        portfolio.apply_fill(fill(Side::Buy, 4_000.0, 10.0, 0), 0);
+        portfolio.apply_fill(fill(Side::Buy, 4_000.0, 10.0, 0), 0).unwrap();
         portfolio.positions[0].last_price = 10.0;
         assert!(!portfolio.check_margin(1, Side::Buy, 1_100.0, 10.0, 0.5, 100_000.0));
         assert!(portfolio.check_margin(1, Side::Buy, 1_000.0, 10.0, 0.5, 100_000.0));

@@ -94,7 +94,7 @@ mod tests {
             commission: 0.0,
             tax: 0.0,
         };
-        portfolio.apply_fill(fill, 0);
+        portfolio.apply_fill(fill, 0).unwrap();
         portfolio.positions[0].last_price = price;
         portfolio
     }

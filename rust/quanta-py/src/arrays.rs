@@ -19,10 +19,13 @@ use quanta_core::arrays::{self, Halt, Job, PriceError, Signals, SizeType, Target
 use quanta_core::bars::BarsView;
 use quanta_core::config::Config;
 use quanta_core::engine::Core;
+use quanta_core::execution::Overflow;
 
 use crate::bars::{BarArrays, Names};
 use crate::context::PyContext;
-use crate::errors::{internal_error, panic_message, ConfigError, DataError, QuantaError};
+use crate::errors::{
+    internal_error, overflow_error, panic_message, ConfigError, DataError, QuantaError,
+};
 use crate::glue::Glue;
 use crate::interrupt::interruptible;
 
@@ -203,6 +206,8 @@ const SHORT_RUN: usize = 1 << 14;
 enum JobError {
     /// An exit price the reference refuses (its `OrderError`).
     Price(PriceError),
+    /// An accounting value outside the float range (the reference's `overflow_error`).
+    Overflow(Overflow),
     /// Stopped by Ctrl-C: the whole call raises `KeyboardInterrupt` and returns nothing.
     Cancelled,
     /// A bug: a panic inside the core, caught on the job's thread.
@@ -224,6 +229,7 @@ fn run_one(
         Ok(Ok(core)) => Ok(core),
         Ok(Err(Halt::Price(error))) => Err(JobError::Price(error)),
         Ok(Err(Halt::Cancelled)) => Err(JobError::Cancelled),
+        Ok(Err(Halt::Overflow(error))) => Err(JobError::Overflow(error)),
         Err(payload) => Err(JobError::Panic(panic_message(payload))),
     }
 }
@@ -297,6 +303,9 @@ pub fn run_jobs<'py>(
             }
             Err(JobError::Price(e)) => {
                 out.append(price_error(py, glue, &names, &e).into_value(py))?
+            }
+            Err(JobError::Overflow(e)) => {
+                out.append(overflow_error(py, names.name(py, e.column), &e).into_value(py))?
             }
             Err(JobError::Cancelled) => {
                 // Only a signal sets the flag, and then `interruptible` returned its error.

@@ -11,11 +11,12 @@ use quanta_core::bars::BarsView;
 use quanta_core::config::{Config, FillAt, Settlement};
 use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::Event;
+use quanta_core::execution::Overflow;
 
 use crate::arrays::run_jobs;
 use crate::bars::{BarArrays, Names};
 use crate::context::{PyBar, PyContext};
-use crate::errors::{catch_panic, ConfigError};
+use crate::errors::{catch_panic, overflow_error, ConfigError};
 use crate::glue::Glue;
 
 /// The settings of one engine and the Python helpers its runs call.
@@ -221,6 +222,11 @@ impl Host for PyHost<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    fn overflow(&mut self, error: Overflow) -> PyErr {
+        let symbol = self.context.borrow().names[error.column].clone_ref(self.py);
+        overflow_error(self.py, symbol.bind(self.py), &error)
     }
 
     /// Every 1024 rows: the loop holds the GIL between callbacks, so it lets the other Python

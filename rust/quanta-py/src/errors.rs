@@ -5,6 +5,8 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
+use pyo3::types::PyString;
+use quanta_core::execution::Overflow;
 
 pyo3::import_exception!(quanta_ref.errors, QuantaError);
 pyo3::import_exception!(quanta_ref.errors, ConfigError);
@@ -33,4 +35,25 @@ pub fn internal_error(message: &str) -> PyErr {
     QuantaError::new_err(format!(
         "internal error in the native engine (please report it): {message}"
     ))
+}
+
+/// The error a run stops with when an accounting value leaves the float range: the one
+/// `quanta_ref.portfolio.overflow_error` makes, so class and message are the reference's.
+/// `symbol` is the name of column `e.column`.
+pub fn overflow_error(py: Python<'_>, symbol: &Bound<'_, PyString>, e: &Overflow) -> PyErr {
+    let made = py.import("quanta_ref.portfolio").and_then(|module| {
+        module.getattr("overflow_error")?.call1((
+            e.kind.name(),
+            e.field,
+            e.value,
+            e.order_id,
+            symbol,
+            e.index,
+            e.now,
+        ))
+    });
+    match made {
+        Ok(error) => PyErr::from_value(error),
+        Err(error) => error,
+    }
 }
