@@ -38,10 +38,10 @@ def compute_stats(
     ts, eq_arr, cash, ppy, pnls, traded, in_market = checked_inputs(
         timestamps, equity, initial_cash, trade_pnls, traded_value, bars_in_market, periods_per_year
     )
-    # The native side views the arrays without copying; it needs them contiguous.
+    # The native side views the arrays without copying; it needs them contiguous and aligned.
     return _quanta_fast.compute_stats(
         ts,
-        np.ascontiguousarray(eq_arr),
+        np.require(eq_arr, np.float64, ["C", "A"]),
         cash,
         trade_pnls=np.array(pnls, dtype=np.float64),
         traded_value=traded,

@@ -461,6 +461,9 @@ class RunPortfolio(PortfolioView):
         object.__setattr__(self, "_portfolio", context._live()._portfolio)
         object.__setattr__(self, "_context", context)
 
+    # A repr never raises, even after the run (as the native portfolio's).
+    __repr__ = object.__repr__
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise read_only("ctx.portfolio", name)
 

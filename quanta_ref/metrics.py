@@ -136,19 +136,27 @@ _INF = float("inf")
 def _as_timestamps(timestamps: Any) -> np.ndarray:
     """Validate timestamps and return them as a 1-D int64 nanosecond array.
 
-    Accepts what `Bars` accepts (`bars.as_timestamps`). They must be strictly
-    ascending (which also makes them unique).
+    Accepts what `Bars` accepts (`bars.as_timestamps`), except that integers are taken as
+    nanoseconds as they are: these are a result's timestamps, so the data-entry rule that
+    refuses integers all in 1970 does not apply. They must be strictly ascending (which also
+    makes them unique).
     """
-    arr = as_timestamps(timestamps)
-    if arr.size > 1:
-        steps = np.diff(arr)
-        if (steps <= 0).any():
-            i = int(np.argmax(steps <= 0)) + 1
-            raise DataError(
-                f"timestamps: not strictly ascending at position {i} "
-                f"({np.datetime64(int(arr[i - 1]), 'ns')} then "
-                f"{np.datetime64(int(arr[i]), 'ns')})"
-            )
+    try:
+        arr = np.asarray(timestamps)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"timestamps: cannot read as an array ({exc})") from None
+    if arr.dtype.kind == "i":
+        arr = arr.astype("datetime64[ns]")  # still range-checked: int64 min is NaT
+    arr = as_timestamps(arr)
+    # Neighbours compared, not np.diff, which wraps for steps of more than 292 years.
+    bad = arr[1:] <= arr[:-1]
+    if bad.any():
+        i = int(np.argmax(bad)) + 1
+        raise DataError(
+            f"timestamps: not strictly ascending at position {i} "
+            f"({np.datetime64(int(arr[i - 1]), 'ns')} then "
+            f"{np.datetime64(int(arr[i]), 'ns')})"
+        )
     return arr
 
 
@@ -156,7 +164,7 @@ def _positive_finite(name: str, value: Any) -> float:
     """`value` as a float that is finite and > 0, else a `ConfigError` naming `name`."""
     try:
         out = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{name}: expected a positive number, got {value!r}") from None
     if not math.isfinite(out) or out <= 0.0:
         raise ConfigError(f"{name}: expected a finite number > 0, got {value!r}")
@@ -193,7 +201,8 @@ def infer_periods_per_year(timestamps: np.ndarray) -> float:
           365.0 when more than 10% of those distinct days are Saturdays or Sundays.
 
         The median is numpy's: the middle value of the sorted values, or the mean of the two
-        middle values for an even count. "More than 10%" is tested exactly in integers as
+        middle values for an even count; a step too long for an int64 (more than 292 years)
+        counts as the largest int64. "More than 10%" is tested exactly in integers as
         ``10 * weekend_count > total``.
 
     Raises
@@ -204,7 +213,11 @@ def infer_periods_per_year(timestamps: np.ndarray) -> float:
     ts = _as_timestamps(timestamps)
     if ts.size < 2:
         return 252.0
-    median_step = float(np.median(np.diff(ts)))
+    # Steps that do not fit an int64 (more than 292 years) wrap to negative: take them as
+    # the largest int64 instead.
+    steps = np.diff(ts)
+    steps[steps < 0] = np.iinfo(np.int64).max
+    median_step = float(np.median(steps))
     day = float(NS_PER_DAY)
     if median_step >= 360.0 * day:
         return 1.0
@@ -236,6 +249,8 @@ def checked_inputs(
     """The inputs of `compute_stats`, checked in order (the first failing check decides the
     error) and converted: (timestamps, equity, initial_cash, periods_per_year or None,
     trade pnls, traded_value, bars_in_market). Both backends call this."""
+    if np.iscomplexobj(equity):  # numpy would only warn and drop the imaginary part
+        raise DataError("equity: expected real numbers, got complex values")
     eq_arr = as_series("equity", equity)
     if eq_arr.size == 0:
         raise DataError("equity: empty (a backtest has at least one bar)")
@@ -254,17 +269,21 @@ def checked_inputs(
     )
 
     pnls: list[float] = []
-    for j, p in enumerate(trade_pnls):
+    try:
+        given = list(trade_pnls)
+    except TypeError:
+        raise DataError(f"trade_pnls: expected a list of numbers, got {trade_pnls!r}") from None
+    for j, p in enumerate(given):
         try:
             value = float(p)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise DataError(f"trade_pnls: trade {j} is not a number ({p!r})") from None
         if not math.isfinite(value):
             raise DataError(f"trade_pnls: non-finite pnl {value} for trade {j}")
         pnls.append(value)
     try:
         traded = float(traded_value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError(f"traded_value: expected a number, got {traded_value!r}") from None
     if not math.isfinite(traded) or traded < 0.0:
         raise DataError(f"traded_value: expected a finite number >= 0, got {traded_value!r}")

@@ -26,8 +26,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from quanta_fast import indicators as fast_indicators
+from quanta_fast import metrics as fast_metrics
 from quanta_ref import Bars, Engine, IndicatorCache, Signals, Strategy, Targets, data
 from quanta_ref import indicators as ref_indicators
+from quanta_ref import metrics as ref_metrics
 from quanta_ref.errors import ConfigError, DataError, QuantaError
 from strategies import NS_DAY, STARTS
 
@@ -514,3 +516,69 @@ def test_synthetic_refuses_a_walk_beyond_the_float_range() -> None:
         data.synthetic(5, volatility=1430.0)
     with pytest.raises(ConfigError, match="start_price"):
         data.synthetic(5, start_price=10**400)
+
+
+def test_a_panel_wholly_in_1970_runs_the_same_on_both_backends() -> None:
+    bars = data.synthetic(10, start="1970-01-02", freq="1h")
+    _same_on_both(lambda backend: Engine(backend=backend).run(bars, _Buyer()))
+
+
+def test_a_panel_spanning_more_than_292_years_runs_the_same_on_both_backends() -> None:
+    times = np.array(["1700-01-01", "2250-01-01"], "M8[ns]")
+    bars = Bars.from_arrays(times, [10.0, 10.0], [11.0, 11.0], [9.0, 9.0], [10.0, 10.0])
+    _same_on_both(lambda backend: Engine(backend=backend).run(bars, Strategy()))
+    assert ref_metrics.infer_periods_per_year(times) == 1.0
+    assert fast_metrics.infer_periods_per_year(times) == 1.0
+
+
+@given(
+    equity=st.just(np.ones(N_BARS)) | panels(),
+    initial_cash=st.just(1.0) | SCALAR,
+    trade_pnls=st.just([]) | st.lists(SCALAR, max_size=2) | SCALAR,
+    traded_value=st.just(0.0) | SCALAR,
+    bars_in_market=st.just(0) | SCALAR,
+    periods_per_year=st.none() | SCALAR,
+)
+def test_compute_stats_with_garbage_gives_the_reference_result_or_error(
+    equity: Any,
+    initial_cash: Any,
+    trade_pnls: Any,
+    traded_value: Any,
+    bars_in_market: Any,
+    periods_per_year: Any,
+) -> None:
+    def call(module: Any) -> Any:
+        return module.compute_stats(
+            BARS.timestamps,
+            equity,
+            initial_cash,
+            trade_pnls=trade_pnls,
+            traded_value=traded_value,
+            bars_in_market=bars_in_market,
+            periods_per_year=periods_per_year,
+        )
+
+    assert _outcome(lambda: call(ref_metrics)) == _outcome(lambda: call(fast_metrics))
+
+
+def test_compute_stats_reads_an_unaligned_equity_curve() -> None:
+    equity = _unaligned(np.linspace(1.0, 2.0, N_BARS))
+    args = (BARS.timestamps, equity, 1.0)
+    kwargs = {"trade_pnls": [], "traded_value": 0.0, "bars_in_market": 0}
+    assert repr(fast_metrics.compute_stats(*args, **kwargs)) == repr(
+        ref_metrics.compute_stats(*args, **kwargs)
+    )
+
+
+class _Keeper(Strategy):
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        self.kept = (ctx, ctx.portfolio)
+
+
+def test_the_repr_of_a_context_or_portfolio_kept_after_the_run_never_raises(
+    backend: str,
+) -> None:
+    strategy = _Keeper()
+    Engine(backend=backend).run(BARS, strategy)
+    for kept in strategy.kept:
+        assert repr(kept).startswith("<")

@@ -144,14 +144,14 @@ fn is_weekend(day: i64) -> bool {
 /// `quanta_ref.metrics.infer_periods_per_year` does (see its docstring for the rule).
 ///
 /// Preconditions (checked by the callers, not here): `timestamps` are int64 nanoseconds since
-/// the epoch, strictly ascending, with every step representable in an `i64` (the reference
-/// refuses a step that wraps). A step that wraps is taken wrapped, as `np.diff` would.
+/// the epoch, strictly ascending. A step longer than the `i64` range (more than 292 years) is
+/// taken as `i64::MAX`, as the reference does.
 pub fn infer_periods_per_year(timestamps: &[i64]) -> f64 {
     let n = timestamps.len();
     if n < 2 {
         return 252.0;
     }
-    let mut steps: Vec<i64> = timestamps.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    let mut steps: Vec<i64> = timestamps.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
     let median_step = median_of_integers(&mut steps);
     let day = NS_PER_DAY as f64;
     if median_step >= 360.0 * day {
