@@ -206,9 +206,13 @@ def test_a_native_indicator_refuses_a_state_that_is_not_its_own(fast):
     assert fast.SMA(3).update(1.0) != fast.SMA(3).update(1.0)  # NaN: nothing half-restored
 
 
-def test_unpickling_checks_the_settings_as_the_constructor(fast):
-    with pytest.raises(ConfigError, match="^period: must be an int >= 1, got 0$"):
-        pickle.loads(pickle.dumps(fast.SMA(3)).replace(b"K\x03", b"K\x00"))
+def test_unpickling_goes_through_the_checked_constructor(fast):
+    # The pickle names the public class and its settings: loading it runs the constructor's
+    # checks, so a tampered period is the constructor's ConfigError.
+    cls, settings, _ = fast.MACD(2, 4, 2).__reduce__()
+    assert cls is fast.MACD and settings == (2, 4, 2)
+    with pytest.raises(ConfigError, match="^fast: must be smaller than slow, got fast=4, slow=2$"):
+        cls(4, 2, 2)
 
 
 class HoldsAnSma(Strategy):
