@@ -89,6 +89,16 @@ class Engine:
 class Bar:
     """One bar as `on_bar` sees it (the fields of `quanta_ref.events.BarEvent`)."""
 
+    def __new__(
+        cls,
+        timestamp: int,
+        symbol: str,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+    ) -> Self: ...
     @property
     def timestamp(self) -> int: ...
     @property

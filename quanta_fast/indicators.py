@@ -17,7 +17,10 @@ Where the checking happens:
   ``sma``, ``ema`` and the crossings;
 * a streaming class is the native class itself, subclassed only to check the constructor's
   arguments: ``update``, ``value`` and ``reset`` go straight to Rust, with no Python frame in
-  between. ``update`` converts its argument exactly as the reference's ``float(value)`` does.
+  between. ``update`` converts its argument as the reference does (``_real``: a float, an
+  int or a numpy float64 directly in Rust, anything else through the reference's function,
+  so a refusal is the reference's `DataError`). The classes pickle and copy with their full
+  state (the native ``__reduce__``), and unpickle through this module's checked ``__new__``.
 
 The classes and functions are made from one table (at the end), a block per indicator: its
 native class, its reference function (whose signature, defaults included, the wrappers take)
@@ -237,7 +240,7 @@ ROC, roc = _indicator(_native.ROC, _reference.roc, _period(), "Rate of change in
 
 # ------------------------------------------------------------------------------- crossings
 #: One step of two series, +1 / -1 / 0; see `quanta_ref.indicators.cross`. The native
-#: function itself: it converts its arguments as ``float()`` does.
+#: function itself: it converts its arguments as `update` does.
 cross = _native.cross
 
 

@@ -15,8 +15,11 @@ An entry is keyed by **symbol, indicator and parameters**:
   ``"ema"``, ``"rsi"``, ``"macd"``, ...);
 * ``inputs`` are the bar fields the indicator reads: ``(field,)`` (``"close"`` unless told),
   or ``("high", "low", "close")`` for ``"atr"``;
-* ``parameters`` are every parameter of the function, defaults filled in, by name: so
-  ``get("rsi")``, ``get("rsi", 14)`` and ``get("rsi", period=14)`` are one entry.
+* ``parameters`` are every parameter of the function, defaults filled in, by name, as the
+  function's checks return them: so ``get("rsi")``, ``get("rsi", 14)``,
+  ``get("rsi", period=14)`` and ``get("rsi", np.int64(14))`` are one entry. The parameters
+  are checked before the lookup, so a value the function refuses (``3.0``, ``True``) is
+  refused whatever was asked before.
 
 The values are those of the batch function on the symbol's column, bit for bit: the
 backend's `indicators` (the reference's `quanta_ref.indicators` on "python", the
@@ -56,6 +59,23 @@ INDICATORS = (
 
 #: Indicators that read several fields instead of the one `field`.
 _MULTI_FIELD_INPUTS = {"atr": ("high", "low", "close")}
+
+#: The streaming class of each batch function. Building one runs the function's own checks
+#: of the parameters (same order, same `ConfigError`), and its attributes of the parameters'
+#: names hold the checked values (an int period, a float width), which the key is made of.
+_STREAMING = {
+    "sma": "SMA",
+    "ema": "EMA",
+    "wma": "WMA",
+    "rsi": "RSI",
+    "macd": "MACD",
+    "bollinger_bands": "BollingerBands",
+    "atr": "ATR",
+    "rolling_std": "RollingStd",
+    "highest": "Highest",
+    "lowest": "Lowest",
+    "roc": "ROC",
+}
 
 
 class IndicatorCache:
@@ -257,13 +277,9 @@ class IndicatorCache:
             raise ConfigError(f"{indicator}: {exc}") from None
         bound.apply_defaults()
         names = list(signature.parameters)[len(inputs) :]
-        parameters = tuple((name, bound.arguments[name]) for name in names)
-        try:
-            hash(parameters)
-        except TypeError:
-            raise ConfigError(
-                f"{indicator}: parameters must be hashable, got {dict(parameters)!r}"
-            ) from None
+        streaming = getattr(reference_indicators, _STREAMING[indicator])
+        checked = streaming(**{name: bound.arguments[name] for name in names})
+        parameters = tuple((name, getattr(checked, name)) for name in names)
         return getattr(self.indicators, indicator), inputs, parameters
 
     @staticmethod
@@ -285,8 +301,12 @@ class IndicatorCache:
 
 
 def _read_only(value: Any) -> Any:
-    """The value with every array made read-only (shared by all callers)."""
+    """The value with every array made read-only (shared by all callers): a view of a
+    read-only array that owns its memory, which numpy then refuses to make writeable again.
+    An array on memory numpy does not own (the native backend's output) is copied first:
+    numpy would let a view of that be made writeable."""
     if isinstance(value, tuple):
         return tuple(_read_only(part) for part in value)
-    value.flags.writeable = False
-    return value
+    base = value if value.flags.owndata else np.array(value)
+    base.flags.writeable = False
+    return base.view()

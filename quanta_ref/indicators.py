@@ -94,6 +94,7 @@ for a cross down. Consequences:
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections import deque
@@ -169,6 +170,39 @@ def _check_num_std(value: Any) -> float:
     return value
 
 
+def _real(name: str, value: Any) -> float:
+    """`value` as a float, as ``float(value)`` computes it, for a real number: a float, an int
+    or bool, a numpy number or 0-D array, a `decimal.Decimal`, a `fractions.Fraction`, ...
+
+    Anything else raises DataError naming `name`: text (``float("2")`` would parse it), None,
+    a complex number, an array with dimensions, and a number beyond the float range (an int
+    of 2**1024 or more; a huge int that rounds into the range, such as 2**1000, is accepted
+    as ``float()`` accepts it, and a Decimal beyond the range is infinite, as ``float()``
+    makes it). The first test is the common case: a float is returned as it is.
+    """
+    if type(value) is float:
+        return value
+    what = type(value).__name__ if value is not None else "None"
+    ndim = getattr(value, "ndim", 0)
+    if ndim != 0:
+        raise DataError(f"{name}: expected a real number, got a {ndim}-D {what}")
+    complex_dtype = getattr(getattr(value, "dtype", None), "kind", None) == "c"
+    if (
+        isinstance(value, (str, bytes, bytearray))
+        or complex_dtype
+        or (isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real))
+    ):
+        raise DataError(f"{name}: expected a real number, got {what}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise DataError(
+            f"{name}: expected a real number, got {what} too large for a float"
+        ) from None
+    except (TypeError, ValueError):
+        raise DataError(f"{name}: expected a real number, got {what}") from None
+
+
 def _as_values(name: str, values: Any) -> np.ndarray:
     """Batch input as float64: a 1-D series, or a 2-D (T, N) panel of N series (one per
     column); DataError naming `name` otherwise."""
@@ -220,7 +254,19 @@ def _run3(indicator: Any, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 # ------------------------------------------------------------------------ streaming classes
-class SMA:
+class _Streaming:
+    """What every streaming class shares: a copy, even a shallow `copy.copy`, is independent.
+
+    A copy (and a pickle) carries everything the indicator has seen, so it continues exactly
+    as the original would. A shallow copy would share the window (a deque) with the original,
+    so that updating one corrupts both: `copy.copy` therefore copies deeply.
+    """
+
+    def __copy__(self) -> Any:
+        return copy.deepcopy(self)
+
+
+class SMA(_Streaming):
     """Simple moving average, streaming: the mean of the last `period` values.
 
     The sum is a running sum, as in TA-Lib: each update subtracts the value leaving the
@@ -262,7 +308,7 @@ class SMA:
 
     def update(self, value: float) -> float:
         """Add the next value; return the average of the last `period` values or NaN."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -276,7 +322,7 @@ class SMA:
         return self._value
 
 
-class EMA:
+class EMA(_Streaming):
     """Exponential moving average, streaming, seeded like TA-Lib.
 
     With ``k = 2.0 / (period + 1)``:
@@ -314,7 +360,7 @@ class EMA:
 
     def update(self, value: float) -> float:
         """Add the next value; return the new average or NaN during the warm-up."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -328,7 +374,7 @@ class EMA:
         return self._value
 
 
-class WMA:
+class WMA(_Streaming):
     """Linearly weighted moving average, streaming.
 
     Over the last `period` values, the oldest has weight 1 and the newest weight `period`.
@@ -367,7 +413,7 @@ class WMA:
 
     def update(self, value: float) -> float:
         """Add the next value; return the weighted average or NaN during the warm-up."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -382,7 +428,7 @@ class WMA:
         return self._value
 
 
-class RSI:
+class RSI(_Streaming):
     """Relative strength index with Wilder smoothing, streaming, as TA-Lib computes it.
 
     With ``d = x[t] - x[t-1]``, a gain is ``d`` when ``d >= 0`` and a loss is ``-d`` when
@@ -426,7 +472,7 @@ class RSI:
 
     def update(self, value: float) -> float:
         """Add the next value; return the RSI in [0, 100] or NaN during the warm-up."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -462,7 +508,7 @@ class RSI:
         return self._value
 
 
-class MACD:
+class MACD(_Streaming):
     """Moving average convergence/divergence, streaming, aligned like TA-Lib.
 
     ``macd = fast_ema - slow_ema``, ``signal = EMA(signal) of macd``, ``hist = macd -
@@ -532,7 +578,7 @@ class MACD:
 
     def update(self, value: float) -> tuple[float, float, float]:
         """Add the next value; return ``(macd, signal, hist)``, NaN during the warm-up."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -553,7 +599,7 @@ class MACD:
         return self._value
 
 
-class RollingStd:
+class RollingStd(_Streaming):
     """Rolling population standard deviation (ddof=0, like TA-Lib STDDEV), streaming.
 
     Each window is computed afresh in two passes, oldest value first: ``s = 0.0; s += x``
@@ -590,7 +636,7 @@ class RollingStd:
 
     def update(self, value: float) -> float:
         """Add the next value; return the window's standard deviation or NaN."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -608,7 +654,7 @@ class RollingStd:
         return self._value
 
 
-class BollingerBands:
+class BollingerBands(_Streaming):
     """Bollinger Bands, streaming: an SMA plus and minus `num_std` rolling standard deviations.
 
     ``middle`` is exactly `SMA` and ``std`` exactly `RollingStd` over the same window;
@@ -646,7 +692,7 @@ class BollingerBands:
 
     def update(self, value: float) -> tuple[float, float, float]:
         """Add the next value; return ``(upper, middle, lower)``, NaN during the warm-up."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -659,7 +705,7 @@ class BollingerBands:
         return self._value
 
 
-class ATR:
+class ATR(_Streaming):
     """Average true range with Wilder smoothing, streaming, as TA-Lib computes it.
 
     True range at bar t (t >= 1) is the largest of ``high - low``, ``|prev_close - high|``
@@ -699,7 +745,7 @@ class ATR:
 
     def update(self, high: float, low: float, close: float) -> float:
         """Add the next bar; return the average true range or NaN during the warm-up."""
-        h, lo, c = float(high), float(low), float(close)
+        h, lo, c = _real("high", high), _real("low", low), _real("close", close)
         if not (math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
             self.reset()
             return self._value
@@ -724,7 +770,7 @@ class ATR:
         return self._value
 
 
-class _Extreme:
+class _Extreme(_Streaming):
     """Shared body of `Highest` and `Lowest`: scan the window oldest first.
 
     The scan keeps the first value and replaces it only by a strictly better one, so the
@@ -750,7 +796,7 @@ class _Extreme:
 
     def update(self, value: float) -> float:
         """Add the next value; return the extreme of the last `period` values or NaN."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -796,7 +842,7 @@ class Lowest(_Extreme):
     _take_max = False
 
 
-class ROC:
+class ROC(_Streaming):
     """Rate of change in percent, streaming, as TA-Lib ROC.
 
     ``((x[t] / x[t - period]) - 1.0) * 100.0``, in that order; ``0.0`` when
@@ -828,7 +874,7 @@ class ROC:
 
     def update(self, value: float) -> float:
         """Add the next value; return the rate of change or NaN during the warm-up."""
-        x = float(value)
+        x = _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -1191,7 +1237,8 @@ def cross(prev_fast: float, prev_slow: float, fast: float, slow: float) -> int:
     int
         +1, -1 or 0.
     """
-    pf, ps, f, s = float(prev_fast), float(prev_slow), float(fast), float(slow)
+    pf, ps = _real("prev_fast", prev_fast), _real("prev_slow", prev_slow)
+    f, s = _real("fast", fast), _real("slow", slow)
     if math.isnan(pf) or math.isnan(ps) or math.isnan(f) or math.isnan(s):
         return 0
     if f > s and pf <= ps:
@@ -1241,9 +1288,10 @@ def _crossed(fast: Any, slow: Any, direction: int) -> np.ndarray:
 
 def _crossed_series(f: np.ndarray, s: np.ndarray, direction: int) -> np.ndarray:
     out = np.zeros(len(f), dtype=bool)
+    fs, ss = f.tolist(), s.tolist()  # Python floats, exactly the float64 values
     # Bar 0 has no previous bar, so it never crosses.
     for t in range(1, len(f)):
-        out[t] = cross(f[t - 1], s[t - 1], f[t], s[t]) == direction
+        out[t] = cross(fs[t - 1], ss[t - 1], fs[t], ss[t]) == direction
     return out
 
 

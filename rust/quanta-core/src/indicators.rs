@@ -55,12 +55,14 @@ pub enum IndicatorError {
         /// Their lengths, in the same order.
         lengths: Vec<usize>,
     },
+    /// A saved `State` that does not fit the indicator it is restored into.
+    State,
 }
 
 impl IndicatorError {
     /// True for a bad setting (Python `ConfigError`), false for bad data (`DataError`).
     pub fn is_config(&self) -> bool {
-        !matches!(self, IndicatorError::Lengths { .. })
+        !matches!(self, IndicatorError::Lengths { .. } | IndicatorError::State)
     }
 }
 
@@ -83,6 +85,9 @@ impl fmt::Display for IndicatorError {
             IndicatorError::Lengths { names, lengths } => {
                 let lengths: Vec<String> = lengths.iter().map(usize::to_string).collect();
                 write!(f, "{names}: lengths differ ({})", lengths.join(", "))
+            }
+            IndicatorError::State => {
+                write!(f, "state: not a saved state of this indicator and its settings")
             }
         }
     }
@@ -129,6 +134,52 @@ fn python_max(a: f64, b: f64) -> f64 {
     }
 }
 
+// ---------------------------------------------------------------------------------- State
+/// What a streaming indicator has seen, beyond its settings: saved by `state()`, put back by
+/// `restore()` into an indicator of the same settings, which then continues bit for bit as
+/// the saved one would (Python pickles and copies the native indicators with it).
+///
+/// `numbers` are the indicator's counts, sums and latest output, a fixed list per indicator
+/// (a missing previous value is NaN); `window` is its window of recent values, oldest first
+/// (empty for the recursive indicators). `restore` checks the lengths and the counts, so a
+/// state of another indicator or of other settings is refused (`IndicatorError::State`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    /// Counts, sums and outputs, in the indicator's fixed order.
+    pub numbers: Vec<f64>,
+    /// The window, oldest first.
+    pub window: Vec<f64>,
+}
+
+impl State {
+    /// The numbers if there are exactly `N` of them and the window holds at most `window`
+    /// values.
+    fn parts<const N: usize>(&self, window: usize) -> Result<[f64; N], IndicatorError> {
+        if self.window.len() > window {
+            return Err(IndicatorError::State);
+        }
+        self.numbers.as_slice().try_into().map_err(|_| IndicatorError::State)
+    }
+}
+
+/// A count saved as a float: a whole number in `0..=max`.
+fn saved_count(x: f64, max: usize) -> Result<usize, IndicatorError> {
+    if x >= 0.0 && x <= max as f64 && x.fract() == 0.0 {
+        Ok(x as usize)
+    } else {
+        Err(IndicatorError::State)
+    }
+}
+
+/// An optional previous value saved as a float: NaN for none.
+fn saved_option(x: f64) -> Option<f64> {
+    if x.is_nan() {
+        None
+    } else {
+        Some(x)
+    }
+}
+
 // ------------------------------------------------------------------------------------ SMA
 /// Simple moving average, streaming (reference: `SMA`): a running sum, TA-Lib's order.
 #[derive(Debug, Clone)]
@@ -161,6 +212,19 @@ impl Sma {
         self.window.clear();
         self.sum = 0.0;
         self.value = f64::NAN;
+    }
+
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        State { numbers: vec![self.sum, self.value], window: self.window.iter().copied().collect() }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [sum, value] = state.parts(self.period)?;
+        (self.sum, self.value) = (sum, value);
+        self.window = state.window.iter().copied().collect();
+        Ok(())
     }
 
     /// Add the next value; return the average of the last `period` values or NaN.
@@ -226,6 +290,19 @@ impl Ema {
         self.value = f64::NAN;
     }
 
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        State { numbers: vec![self.count as f64, self.seed_sum, self.value], window: vec![] }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [count, seed_sum, value] = state.parts(0)?;
+        self.count = saved_count(count, self.period)?;
+        (self.seed_sum, self.value) = (seed_sum, value);
+        Ok(())
+    }
+
     /// Add the next value; return the new average or NaN during the warm-up.
     pub fn update(&mut self, x: f64) -> f64 {
         if !x.is_finite() {
@@ -279,6 +356,19 @@ impl Wma {
     pub fn reset(&mut self) {
         self.window.clear();
         self.value = f64::NAN;
+    }
+
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        State { numbers: vec![self.value], window: self.window.iter().copied().collect() }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [value] = state.parts(self.period)?;
+        self.value = value;
+        self.window = state.window.iter().copied().collect();
+        Ok(())
     }
 
     /// Add the next value; return the weighted average or NaN during the warm-up.
@@ -344,6 +434,22 @@ impl Rsi {
         self.gain = 0.0;
         self.loss = 0.0;
         self.value = f64::NAN;
+    }
+
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        let prev = self.prev.unwrap_or(f64::NAN);
+        let numbers = vec![prev, self.n_diffs as f64, self.gain, self.loss, self.value];
+        State { numbers, window: vec![] }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [prev, n_diffs, gain, loss, value] = state.parts(0)?;
+        self.n_diffs = saved_count(n_diffs, self.period)?;
+        self.prev = saved_option(prev);
+        (self.gain, self.loss, self.value) = (gain, loss, value);
+        Ok(())
     }
 
     /// Add the next value; return the RSI in [0, 100] or NaN during the warm-up.
@@ -453,6 +559,32 @@ impl Macd {
         self.value = (f64::NAN, f64::NAN, f64::NAN);
     }
 
+    /// What it has seen (see `State`): the count, the three EMAs' numbers (fast, slow,
+    /// signal) and the latest output.
+    pub fn state(&self) -> State {
+        let mut numbers = vec![self.count as f64];
+        for ema in [&self.fast_ema, &self.slow_ema, &self.signal_ema] {
+            numbers.extend(ema.state().numbers);
+        }
+        numbers.extend([self.value.0, self.value.1, self.value.2]);
+        State { numbers, window: vec![] }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let numbers: [f64; 13] = state.parts(0)?;
+        let count = saved_count(numbers[0], self.slow - self.fast)?;
+        let ema = |at: usize| State { numbers: numbers[at..at + 3].to_vec(), window: vec![] };
+        let (mut fast, mut slow, mut signal) =
+            (self.fast_ema.clone(), self.slow_ema.clone(), self.signal_ema.clone());
+        fast.restore(&ema(1))?;
+        slow.restore(&ema(4))?;
+        signal.restore(&ema(7))?;
+        (self.fast_ema, self.slow_ema, self.signal_ema, self.count) = (fast, slow, signal, count);
+        self.value = (numbers[10], numbers[11], numbers[12]);
+        Ok(())
+    }
+
     /// Add the next value; return `(macd, signal, hist)`, NaN during the warm-up.
     pub fn update(&mut self, x: f64) -> (f64, f64, f64) {
         if !x.is_finite() {
@@ -510,6 +642,19 @@ impl RollingStd {
     pub fn reset(&mut self) {
         self.window.clear();
         self.value = f64::NAN;
+    }
+
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        State { numbers: vec![self.value], window: self.window.iter().copied().collect() }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [value] = state.parts(self.period)?;
+        self.value = value;
+        self.window = state.window.iter().copied().collect();
+        Ok(())
     }
 
     /// Add the next value; return the window's standard deviation or NaN.
@@ -587,6 +732,27 @@ impl BollingerBands {
         self.value = (f64::NAN, f64::NAN, f64::NAN);
     }
 
+    /// What it has seen (see `State`): the average's sum and output, the deviation's
+    /// output, the latest bands, and the window (the average and the deviation see the same
+    /// values, so they have the same window).
+    pub fn state(&self) -> State {
+        let sma = self.sma.state();
+        let mut numbers = sma.numbers;
+        numbers.push(self.std.value());
+        numbers.extend([self.value.0, self.value.1, self.value.2]);
+        State { numbers, window: sma.window }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [sum, mean, std, upper, middle, lower] = state.parts(self.period)?;
+        let window = state.window.clone();
+        self.sma.restore(&State { numbers: vec![sum, mean], window: window.clone() })?;
+        self.std.restore(&State { numbers: vec![std], window })?;
+        self.value = (upper, middle, lower);
+        Ok(())
+    }
+
     /// Add the next value; return `(upper, middle, lower)`, NaN during the warm-up.
     pub fn update(&mut self, x: f64) -> (f64, f64, f64) {
         if !x.is_finite() {
@@ -638,6 +804,21 @@ impl Atr {
         self.n_tr = 0;
         self.sum = 0.0;
         self.value = f64::NAN;
+    }
+
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        let prev_close = self.prev_close.unwrap_or(f64::NAN);
+        State { numbers: vec![prev_close, self.n_tr as f64, self.sum, self.value], window: vec![] }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [prev_close, n_tr, sum, value] = state.parts(0)?;
+        self.n_tr = saved_count(n_tr, self.period)?;
+        self.prev_close = saved_option(prev_close);
+        (self.sum, self.value) = (sum, value);
+        Ok(())
     }
 
     /// Add the next bar; return the average true range or NaN during the warm-up.
@@ -736,6 +917,19 @@ impl Highest {
         self.0.reset();
     }
 
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        State { numbers: vec![self.0.value], window: self.0.window.iter().copied().collect() }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [value] = state.parts(self.0.period)?;
+        self.0.value = value;
+        self.0.window = state.window.iter().copied().collect();
+        Ok(())
+    }
+
     /// Add the next value; return the highest of the last `period` values or NaN.
     pub fn update(&mut self, x: f64) -> f64 {
         self.0.update(x)
@@ -765,6 +959,19 @@ impl Lowest {
     /// Forget every value seen, as if just constructed.
     pub fn reset(&mut self) {
         self.0.reset();
+    }
+
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        State { numbers: vec![self.0.value], window: self.0.window.iter().copied().collect() }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [value] = state.parts(self.0.period)?;
+        self.0.value = value;
+        self.0.window = state.window.iter().copied().collect();
+        Ok(())
     }
 
     /// Add the next value; return the lowest of the last `period` values or NaN.
@@ -805,6 +1012,19 @@ impl Roc {
     pub fn reset(&mut self) {
         self.window.clear();
         self.value = f64::NAN;
+    }
+
+    /// What it has seen (see `State`).
+    pub fn state(&self) -> State {
+        State { numbers: vec![self.value], window: self.window.iter().copied().collect() }
+    }
+
+    /// Continue from a saved `state` (see `State`).
+    pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
+        let [value] = state.parts(self.period.saturating_add(1))?;
+        self.value = value;
+        self.window = state.window.iter().copied().collect();
+        Ok(())
     }
 
     /// Add the next value; return the rate of change or NaN during the warm-up.
@@ -1658,6 +1878,64 @@ mod tests {
             sma_panel(&[1.0, 2.0], 0, 0).unwrap_err().to_string(),
             "period: must be an int >= 1, got 0"
         );
+    }
+
+    #[test]
+    fn a_restored_state_continues_bit_for_bit() {
+        let values: Vec<f64> =
+            (0..40).map(|i| if i == 13 { NAN } else { 100.0 + (i as f64 * 0.7).sin() }).collect();
+        for k in [0, 1, 5, 13, 14, 30] {
+            let mut sma = Sma::new(4).unwrap();
+            let mut macd = Macd::new(2, 5, 3).unwrap();
+            let mut bands = BollingerBands::new(3, 1.5).unwrap();
+            let mut atr = Atr::new(3).unwrap();
+            let mut roc = Roc::new(2).unwrap();
+            for &x in &values[..k] {
+                sma.update(x);
+                macd.update(x);
+                bands.update(x);
+                atr.update(x + 1.0, x - 1.0, x);
+                roc.update(x);
+            }
+            let mut sma2 = Sma::new(4).unwrap();
+            sma2.restore(&sma.state()).unwrap();
+            let mut macd2 = Macd::new(2, 5, 3).unwrap();
+            macd2.restore(&macd.state()).unwrap();
+            let mut bands2 = BollingerBands::new(3, 1.5).unwrap();
+            bands2.restore(&bands.state()).unwrap();
+            let mut atr2 = Atr::new(3).unwrap();
+            atr2.restore(&atr.state()).unwrap();
+            let mut roc2 = Roc::new(2).unwrap();
+            roc2.restore(&roc.state()).unwrap();
+            for &x in &values[k..] {
+                assert_same(&[sma.update(x)], &[sma2.update(x)]);
+                let (a, b) = (macd.update(x), macd2.update(x));
+                assert_same(&[a.0, a.1, a.2], &[b.0, b.1, b.2]);
+                let (a, b) = (bands.update(x), bands2.update(x));
+                assert_same(&[a.0, a.1, a.2], &[b.0, b.1, b.2]);
+                let (a, b) = (atr.update(x + 1.0, x - 1.0, x), atr2.update(x + 1.0, x - 1.0, x));
+                assert_same(&[a], &[b]);
+                assert_same(&[roc.update(x)], &[roc2.update(x)]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_state_of_other_settings_is_refused() {
+        let mut sma = Sma::new(3).unwrap();
+        for x in [1.0, 2.0, 3.0] {
+            sma.update(x);
+        }
+        assert_eq!(Sma::new(2).unwrap().restore(&sma.state()), Err(IndicatorError::State));
+        let ema = Ema::new(3).unwrap().state();
+        assert_eq!(Sma::new(3).unwrap().restore(&ema), Err(IndicatorError::State));
+        let mut rsi = Rsi::new(3).unwrap();
+        let mut state = rsi.state();
+        state.numbers[1] = 4.0; // more differences than the period
+        assert_eq!(rsi.restore(&state), Err(IndicatorError::State));
+        state.numbers[1] = 1.5;
+        assert_eq!(rsi.restore(&state), Err(IndicatorError::State));
+        assert!(!IndicatorError::State.is_config());
     }
 
     #[test]

@@ -51,8 +51,57 @@ pub struct PyBar {
     pub(crate) volume: f64,
 }
 
+impl PyBar {
+    /// The fields in order, as a tuple: what pickling, equality and hashing use (as the
+    /// reference's frozen dataclass `BarEvent` does).
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let symbol = self.symbol.clone_ref(py);
+        (self.timestamp, symbol, self.open, self.high, self.low, self.close, self.volume)
+            .into_pyobject(py)
+    }
+}
+
 #[pymethods]
 impl PyBar {
+    /// A bar with these fields (what unpickling and copying call).
+    #[new]
+    #[pyo3(signature = (timestamp, symbol, open, high, low, close, volume))]
+    fn py_new(
+        timestamp: i64,
+        symbol: Py<PyString>,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        volume: f64,
+    ) -> Self {
+        PyBar { timestamp, symbol, open, high, low, close, volume }
+    }
+
+    /// Pickle and copy support: a new `Bar` with the same fields (the bar is a plain value,
+    /// not tied to its run).
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, pyo3::types::PyType>, Bound<'py, PyTuple>)> {
+        Ok((slf.get_type(), slf.borrow().fields(slf.py())?))
+    }
+
+    /// Equal to another `Bar` with equal fields, as `BarEvent`s compare.
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        match other.cast::<PyBar>() {
+            Ok(other) => {
+                let equal = self.fields(py)?.eq(other.borrow().fields(py)?)?;
+                Ok(equal.into_pyobject(py)?.to_owned().into_any().unbind())
+            }
+            Err(_) => Ok(py.NotImplemented()),
+        }
+    }
+
+    /// The hash of the fields, as a `BarEvent`'s.
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields(py)?.hash()
+    }
+
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "Bar(timestamp={}, symbol={:?}, open={:?}, high={:?}, low={:?}, close={:?}, \

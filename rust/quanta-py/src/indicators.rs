@@ -13,9 +13,10 @@
 //! while the caller checks for Ctrl-C (`interrupt::abandonable`): an interrupted call raises
 //! at once, and the abandoned computation finishes in the background, its result dropped.
 //!
-//! The streaming classes convert each argument of `update` exactly as the reference's
-//! `float(value)` does, so they accept (and refuse) the same objects: a `float` is read
-//! directly, anything else goes through Python's `float()`.
+//! The streaming classes convert each argument of `update` as the reference's `_real` does
+//! (`to_float`), so they accept (and refuse, with the same `DataError`) the same objects: a
+//! `float`, an `int` or a `numpy.float64` is read here, anything else goes to `_real` itself.
+//! They pickle and copy through `__reduce__`: the class, the settings and the core's `State`.
 //!
 //! Each indicator is declared once, in `indicator_table!` below: its class (core struct,
 //! constructor settings with the reference's defaults, `update`'s inputs and output, getters)
@@ -24,7 +25,8 @@
 
 use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyFloat;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyFloat, PyInt, PyType};
 use quanta_core::indicators::{self, Columns3, IndicatorError};
 
 use crate::interrupt::abandonable;
@@ -46,14 +48,32 @@ impl From<PyIndicatorError> for PyErr {
     }
 }
 
-/// `float(value)` as the reference computes it: exact `float` objects directly, anything else
-/// (int, numpy scalar, str, float subclass, ...) through Python's `float()`, which raises the
-/// reference's exceptions for what it refuses.
-fn to_float(value: &Bound<'_, PyAny>) -> PyResult<f64> {
+/// The reference's `_real(name, value)` (`quanta_ref.indicators`): `float(value)` for a real
+/// number, `DataError` naming the argument for anything else. The common cases never leave
+/// Rust: an exact `float` and a `numpy.float64` (a float subclass whose `float()` is its
+/// value) are read directly, an exact `int` is converted by CPython's `int -> float` (the
+/// rounding of `float()`). Anything else, and an int beyond the float range, goes to the
+/// reference's function itself, so the value, or the exception class and message, is the
+/// reference's.
+fn to_float(name: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
     if let Ok(float) = value.cast_exact::<PyFloat>() {
         return Ok(float.value());
     }
-    value.py().get_type::<PyFloat>().call1((value,))?.extract()
+    let py = value.py();
+    static FLOAT64: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    if let Ok(float) = value.cast::<PyFloat>() {
+        if value.get_type().is(FLOAT64.import(py, "numpy", "float64")?) {
+            return Ok(float.value());
+        }
+    }
+    if value.is_exact_instance_of::<PyInt>() {
+        if let Ok(x) = value.extract::<f64>() {
+            return Ok(x);
+        }
+    }
+    static REAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let real = REAL.import(py, "quanta_ref.indicators", "_real")?;
+    real.call1((name, value))?.extract()
 }
 
 /// A batch input: a 1-D series, or a row-major (T, N) panel of N series.
@@ -206,7 +226,7 @@ macro_rules! streaming_class {
                 &mut self,
                 $($input: &Bound<'_, PyAny>),+
             ) -> PyResult<streaming_class!(@type $output)> {
-                $(let $input = to_float($input)?;)+
+                $(let $input = to_float(stringify!($input), $input)?;)+
                 Ok(self.inner.update($($input),+))
             }
 
@@ -217,6 +237,25 @@ macro_rules! streaming_class {
             #[pyo3(name = "reset")]
             fn py_reset(&mut self) {
                 self.inner.reset();
+            }
+
+            /// Pickle and copy support: the class, the settings, and what it has seen (the
+            /// core's `State` as two lists of floats), so a copy continues bit for bit.
+            fn __reduce__<'py>(
+                slf: &Bound<'py, Self>,
+            ) -> (Bound<'py, PyType>, ($($setting_ty,)*), (Vec<f64>, Vec<f64>)) {
+                let this = slf.borrow();
+                let state = this.inner.state();
+                (slf.get_type(), ($(this.inner.$setting(),)*), (state.numbers, state.window))
+            }
+
+            /// Continue from what `__reduce__` saved; `DataError` for a state that does not
+            /// fit this indicator and its settings.
+            fn __setstate__(&mut self, state: (Vec<f64>, Vec<f64>)) -> PyResult<()> {
+                let (numbers, window) = state;
+                let state = indicators::State { numbers, window };
+                self.inner.restore(&state).map_err(PyIndicatorError)?;
+                Ok(())
             }
 
             #[doc = streaming_class!(@latest $output)]
@@ -495,8 +534,9 @@ fn py_cross(
     fast: &Bound<'_, PyAny>,
     slow: &Bound<'_, PyAny>,
 ) -> PyResult<i8> {
-    let (prev_fast, prev_slow) = (to_float(prev_fast)?, to_float(prev_slow)?);
-    let (fast, slow) = (to_float(fast)?, to_float(slow)?);
+    let prev_fast = to_float("prev_fast", prev_fast)?;
+    let prev_slow = to_float("prev_slow", prev_slow)?;
+    let (fast, slow) = (to_float("fast", fast)?, to_float("slow", slow)?);
     Ok(indicators::cross(prev_fast, prev_slow, fast, slow))
 }
 
