@@ -222,6 +222,53 @@ def test_callbacks_set_on_the_instance_before_the_run_are_used(backend: str) -> 
     assert calls == [0, 1, 2, 3]
 
 
+class AsyncOnBar(Strategy):
+    async def on_bar(self, ctx: Context, bar: Any) -> None:
+        ctx.buy(bar.symbol, 1)
+
+
+class AsyncGeneratorOnEnd(Strategy):
+    async def on_end(self, ctx: Context) -> Any:
+        yield ctx.bar_index
+
+
+class AsyncOnFillOnly(Strategy):
+    """No per-bar callback but an async on_fill (the native loop would run detached)."""
+
+    async def on_fill(self, ctx: Context, fill: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("strategy", "name"),
+    [
+        (AsyncOnBar, "on_bar"),
+        (AsyncGeneratorOnEnd, "on_end"),
+        (AsyncOnFillOnly, "on_fill"),
+    ],
+)
+def test_an_async_callback_is_refused_at_the_start_of_the_run(
+    backend: str, strategy: type[Strategy], name: str
+) -> None:
+    # never awaited, it would trade nothing and leave only a RuntimeWarning
+    with pytest.raises(ConfigError) as caught:
+        Engine(backend=backend).run(BARS, strategy())
+    assert str(caught.value) == (
+        f"{name}: a strategy's callback must be a plain function, not async def (the engine "
+        f"never awaits it), got {strategy.__name__}.{name}"
+    )
+
+
+def test_an_async_callback_set_on_the_instance_is_refused(backend: str) -> None:
+    async def on_order(ctx: Context, order: Any) -> None:
+        pass
+
+    strategy = Strategy()
+    strategy.on_order = on_order  # type: ignore[method-assign]
+    with pytest.raises(ConfigError, match="on_order: .* not async def"):
+        Engine(backend=backend).run(BARS, strategy)
+
+
 SETS: dict[str, Callable[[Any], Any]] = {
     "set a new attribute": lambda c: setattr(c, "mine", 1),
     "set a property": lambda c: setattr(c, "cash", 1.0),
