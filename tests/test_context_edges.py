@@ -192,6 +192,38 @@ def test_a_thread_hammering_the_context_during_the_run_only_gets_the_refusal(
     assert len(result.fills) > 0
 
 
+def test_a_thread_hammering_the_context_of_a_run_without_per_bar_callbacks_gets_the_refusal(
+    backend: str,
+) -> None:
+    # The native rows of such a run go on with the GIL released while the thread hammers.
+    answers: set[tuple[str, str]] = set()
+    stop = threading.Event()
+    n_orders = 3000 if backend == "rust" else 200  # rows of about 0.1 ms either way
+
+    class Hammer(Strategy):
+        def on_start(self, ctx: Context) -> None:
+            for _ in range(n_orders):
+                ctx.submit_order("X", "buy", 1, "limit", limit_price=1.0)  # never fills
+
+            def work() -> None:
+                while not stop.is_set():
+                    for use in EVERY_USE.values():
+                        answers.add(outcome(lambda: use(ctx)))
+
+            self.worker = threading.Thread(target=work)
+            self.worker.start()
+
+        def on_end(self, ctx: Context) -> None:
+            stop.set()
+            self.worker.join()
+
+    many = bars_from_rows({"X": ROWS * 500, "Y": ROWS * 500})
+    result = Engine(backend=backend).run(many, Hammer())
+    assert answers <= {("OrderError", CONTEXT_THREAD)}
+    assert len(answers) == 1
+    assert len(result.orders) == n_orders
+
+
 def test_callbacks_are_looked_up_once_at_the_start_of_the_run(backend: str) -> None:
     calls: list[str] = []
 
