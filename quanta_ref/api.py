@@ -9,6 +9,7 @@ errors, events, orders.
 from __future__ import annotations
 
 import abc
+import inspect
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Generic, TypeVar
@@ -228,12 +229,18 @@ CALLBACKS = ("on_start", "on_bar", "on_fill", "on_order", "on_end")
 def strategy_callbacks(strategy: Strategy) -> dict[str, Callable[..., Any] | None]:
     """The strategy's callbacks, looked up once, when a run starts (docs/semantics.md, section
     15): each bound callable by name, or None where it is `Strategy`'s own no-op (a backend
-    need not call those). `ConfigError` for one that is not callable."""
+    need not call those). `ConfigError` for one that is not callable, or that is a coroutine
+    function (``async def``): the engine calls callbacks and never awaits what they return."""
     found: dict[str, Callable[..., Any] | None] = {}
     for name in CALLBACKS:
         method = getattr(strategy, name)
         if not callable(method):
             raise ConfigError(f"{name}: a strategy's callback must be callable, got {method!r}")
+        if inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method):
+            raise ConfigError(
+                f"{name}: a strategy's callback must be a plain function, not async def "
+                f"(the engine never awaits it), got {getattr(method, '__qualname__', name)}"
+            )
         default = getattr(method, "__func__", None) is getattr(Strategy, name)
         found[name] = None if default else method
     return found

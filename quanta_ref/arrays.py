@@ -89,6 +89,7 @@ class Signals:
                 f"traded (a short's target is cost x (1 - take_profit)), got "
                 f"{take_profit!r}"
             )
+        _check_exit_prices(bars, stop_loss, take_profit, shorts)
         return Signals(
             entries=_signal_array("entries", self.entries, bars),
             exits=_signal_array("exits", self.exits, bars),
@@ -351,6 +352,36 @@ class TargetStrategy(_RowStrategy):
 # =================================================================== input checks
 def _where(bars: Bars, t: int, n: int) -> str:
     return f"symbol {bars.symbols[n]!r}, bar {t} ({format_timestamp(bars.timestamps[t])})"
+
+
+def _check_exit_prices(
+    bars: Bars, stop_loss: float | None, take_profit: float | None, shorts: bool
+) -> None:
+    """Every exit price must be a finite price > 0, whatever the position's average cost: a
+    `ConfigError` naming the option when ``cost x (1 +- fraction)`` overflows the float range
+    or rounds to 0 for the panel's highest high or lowest low (an average of fill prices lies
+    between them), instead of an `OrderError` at the first exit."""
+    present = ~np.isnan(bars.close)
+    if not present.any():
+        return
+    lowest, highest = float(bars.low[present].min()), float(bars.high[present].max())
+    levels: list[tuple[str, float, str, float]] = []
+    if stop_loss is not None:  # a long's stop; a short's
+        levels.append(("stop_loss", stop_loss, "1 - stop_loss", 1.0 - stop_loss))
+        if shorts:
+            levels.append(("stop_loss", stop_loss, "1 + stop_loss", 1.0 + stop_loss))
+    if take_profit is not None:  # a long's limit; a short's
+        levels.append(("take_profit", take_profit, "1 + take_profit", 1.0 + take_profit))
+        if shorts:
+            levels.append(("take_profit", take_profit, "1 - take_profit", 1.0 - take_profit))
+    for name, value, factor, times in levels:
+        for cost in (lowest, highest):
+            price = cost * times
+            if not (math.isfinite(price) and price > 0.0):
+                raise ConfigError(
+                    f"{name}: the exit price cost x ({factor}) is {price!r} for a cost of "
+                    f"{cost!r} (a price of the panel), not a finite price > 0; got {value!r}"
+                )
 
 
 def _positive(name: str, value: Any) -> float:

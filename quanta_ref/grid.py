@@ -38,7 +38,7 @@ from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig
-from quanta_ref.errors import ConfigError
+from quanta_ref.errors import ConfigError, QuantaError
 from quanta_ref.metrics import STAT_KEYS
 
 #: The keys of `BacktestResult.stats`, in order: `quanta_ref.metrics.STAT_KEYS`, then the
@@ -118,6 +118,8 @@ def run_many(
         Bad bars, job, `n_jobs`, `chunk_size` or `executor`.
     DataError
         An array job whose arrays do not fit the bars.
+    QuantaError
+        An executor that returns anything but one `BacktestResult` per job of a chunk.
     """
     engine.check_bars(bars)
     n_jobs = _check_count("n_jobs", n_jobs)
@@ -156,7 +158,7 @@ def run_many(
         ]
         try:
             for future, chunk in zip(futures, chunks, strict=True):
-                results.extend(future.result())
+                results.extend(_chunk_results(executor, future.result(), len(chunk)))
                 bar.update(len(chunk))
         except BaseException:
             # An error or Ctrl-C: do not leave the rest of the grid queued on the cluster.
@@ -164,6 +166,25 @@ def run_many(
                 future.cancel()
             raise
     return results
+
+
+def _chunk_results(executor: Any, returned: Any, n_jobs: int) -> list[BacktestResult]:
+    """What the executor returned for a chunk of `n_jobs` jobs (`run_chunk`'s list), or a
+    `QuantaError` naming the executor when it is anything else: a result out of place would
+    be silently taken for another job's."""
+    if not isinstance(returned, (list, tuple)):
+        got = type(returned).__name__
+    elif len(returned) != n_jobs:
+        got = f"{len(returned)} results"
+    else:
+        odd = [r for r in returned if not isinstance(r, BacktestResult)]
+        if not odd:
+            return list(returned)
+        got = f"a {type(odd[0]).__name__} among its results"
+    raise QuantaError(
+        f"executor: {type(executor).__name__} returned {got} where run_chunk returns a list "
+        f"of {n_jobs} BacktestResult (one per job of the chunk)"
+    )
 
 
 def run_chunk(
@@ -347,7 +368,8 @@ def optimize(
     metric : str, default "sharpe_ratio"
         The statistic to rank by, a key of `BacktestResult.stats` (one of `STAT_NAMES`).
     constraint : callable, optional
-        ``constraint(params)`` -> False skips a combination before any job is built.
+        ``constraint(params)`` -> False skips a combination before any job is built; it
+        must return True or False (a numpy bool too), else ConfigError.
         `params` is a dict that also reads as attributes: ``lambda p: p.fast < p.slow``.
     maximize : bool, default True
         Rank higher values first; False for lower (e.g. ``metric="annual_volatility"``).
@@ -364,7 +386,8 @@ def optimize(
     ------
     ConfigError
         An unknown metric (the message lists the statistics), a malformed grid, a grid left
-        empty by the constraint, or a `make_job` that does not return a job.
+        empty by the constraint, a constraint that returns anything but True or False, or a
+        `make_job` that does not return a job.
 
     Notes
     -----
@@ -401,7 +424,9 @@ def optimize(
     _check_executor(executor)
 
     combinations = [
-        params for params in _combinations(grid) if constraint is None or constraint(params)
+        params
+        for params in _combinations(grid)
+        if constraint is None or _allowed(constraint, params)
     ]
     if not combinations:
         raise ConfigError("grid: no combination left to run (is the constraint ever true?)")
@@ -437,6 +462,19 @@ def optimize(
         metric=metric,
         maximize=bool(maximize),
     )
+
+
+def _allowed(constraint: Callable[[Params], Any], params: Params) -> bool:
+    """`constraint(params)`, which must be True or False (a numpy bool too): anything else,
+    e.g. an array, is a `ConfigError` instead of a guess at its truth. An exception the
+    constraint raises passes through unchanged."""
+    allowed = constraint(params)
+    if not isinstance(allowed, (bool, np.bool_)):
+        raise ConfigError(
+            f"constraint: must return True or False, got {type(allowed).__name__} "
+            f"for {dict(params)}"
+        )
+    return bool(allowed)
 
 
 def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[Params]:

@@ -12,7 +12,7 @@ import pytest
 from quanta_ref import Engine, OrderStatus
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
-from quanta_ref.errors import ConfigError, DataError, OrderError
+from quanta_ref.errors import ConfigError, DataError
 from support import DAY, START, bars_from_rows, same
 
 T, F = True, False
@@ -504,17 +504,53 @@ def test_a_reversal_refused_at_the_fill_leaves_the_position_without_exit_orders(
     assert result.positions[0].quantity == -100.0
 
 
-def test_a_take_profit_level_beyond_the_float_range_is_an_order_error(backend: str) -> None:
-    # cost 1e300 x (1 + 1e10) overflows to inf: the exit order cannot be placed
-    bars = bars_from_rows([flat(1e300)] * 3)
-    with pytest.raises(OrderError) as caught:
-        engine(backend, initial_cash=1e303).run_signals(
-            bars, [T, F, F], [F, F, F], take_profit=1e10
-        )
-    assert str(caught.value) == (
-        "limit_price: must be a finite number > 0, got inf (symbol "
-        "'X', bar 1 (2024-01-02T00:00:00.000000000))"
-    )
+EXIT_PRICE_ERRORS = [
+    # cost 10 x (1 + 1e308) overflows: refused at the call, not at bar 1 naming limit_price
+    (
+        10.0,
+        {"take_profit": 1e308},
+        "take_profit: the exit price cost x (1 + take_profit) is inf for a cost of 10.0 "
+        "(a price of the panel), not a finite price > 0; got 1e+308",
+    ),
+    (
+        1e300,
+        {"take_profit": 1e10},
+        "take_profit: the exit price cost x (1 + take_profit) is inf for a cost of 1e+300 "
+        "(a price of the panel), not a finite price > 0; got 10000000000.0",
+    ),
+    # a short's stop above the cost overflows for a price near the top of the float range
+    (
+        1.5e308,
+        {"stop_loss": 0.5, "short_entries": [F, F, T]},
+        "stop_loss: the exit price cost x (1 + stop_loss) is inf for a cost of 1.5e+308 "
+        "(a price of the panel), not a finite price > 0; got 0.5",
+    ),
+    # a long's stop just above 0 rounds to 0 for a subnormal price
+    (
+        1e-310,
+        {"stop_loss": 0.9999999999999999},
+        "stop_loss: the exit price cost x (1 - stop_loss) is 0.0 for a cost of 1e-310 "
+        "(a price of the panel), not a finite price > 0; got 0.9999999999999999",
+    ),
+]
+
+
+@pytest.mark.parametrize(("price", "options", "message"), EXIT_PRICE_ERRORS)
+def test_an_exit_level_that_is_no_finite_price_is_refused_at_the_call(
+    backend: str, price: float, options: dict[str, Any], message: str
+) -> None:
+    bars = bars_from_rows([flat(price)] * 3)
+    run = engine(backend, initial_cash=1e303, allow_short=True, fractional=True)
+    with pytest.raises(ConfigError) as caught:
+        run.run_signals(bars, [T, F, F], [F, F, F], **options)
+    assert str(caught.value) == message
+
+
+def test_the_largest_take_profit_with_a_finite_exit_price_trades(backend: str) -> None:
+    # 10 x (1 + 1e307) is finite: allowed, and the limit simply never fills
+    bars = bars_from_rows([flat(10.0)] * 3)
+    result = engine(backend).run_signals(bars, [T, F, F], [F, F, F], take_profit=1e307)
+    assert [o.limit_price for o in result.orders if o.limit_price is not None] == [1e308]
 
 
 # ---------------------------------------------------------------------- targets

@@ -19,7 +19,7 @@ from quanta_ref import Engine
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.data import synthetic
-from quanta_ref.errors import DataError, OrderError
+from quanta_ref.errors import ConfigError, DataError, OrderError
 from quanta_ref.examples import SmaCross
 from strategies import make_bars
 from test_differential import assert_same_result
@@ -164,14 +164,19 @@ def test_native_run_jobs_keeps_strategies_and_array_jobs_in_job_order():
 
 
 def test_an_overflowing_take_profit_raises_the_reference_order_error_on_both_engines():
+    # The public calls refuse it up front (ConfigError naming take_profit); a job that skips
+    # that check still gets the reference's OrderError from the native engine.
     bars = synthetic(50, seed=1)
-    entries = np.zeros(50, dtype=bool)
+    entries = np.zeros((50, 1), dtype=bool)
     entries[3] = True
-    job = Signals(entries, np.zeros(50, dtype=bool), take_profit=1e308)
+    job = Signals(entries, np.zeros((50, 1), dtype=bool), take_profit=1e308)
     errors = []
     for backend in ("python", "rust"):
+        engine = Engine(backend)
+        with pytest.raises(ConfigError, match="take_profit"):
+            engine.run_many(bars, [job])
         with pytest.raises(OrderError, match="limit_price") as info:
-            Engine(backend).run_many(bars, [job])
+            engine.implementation.run_jobs(bars, [job], engine.config)
         errors.append(str(info.value))
     assert errors[0] == errors[1]
 

@@ -192,6 +192,38 @@ def test_a_thread_hammering_the_context_during_the_run_only_gets_the_refusal(
     assert len(result.fills) > 0
 
 
+def test_a_thread_hammering_the_context_of_a_run_without_per_bar_callbacks_gets_the_refusal(
+    backend: str,
+) -> None:
+    # The native rows of such a run go on with the GIL released while the thread hammers.
+    answers: set[tuple[str, str]] = set()
+    stop = threading.Event()
+    n_orders = 3000 if backend == "rust" else 200  # rows of about 0.1 ms either way
+
+    class Hammer(Strategy):
+        def on_start(self, ctx: Context) -> None:
+            for _ in range(n_orders):
+                ctx.submit_order("X", "buy", 1, "limit", limit_price=1.0)  # never fills
+
+            def work() -> None:
+                while not stop.is_set():
+                    for use in EVERY_USE.values():
+                        answers.add(outcome(lambda: use(ctx)))
+
+            self.worker = threading.Thread(target=work)
+            self.worker.start()
+
+        def on_end(self, ctx: Context) -> None:
+            stop.set()
+            self.worker.join()
+
+    many = bars_from_rows({"X": ROWS * 500, "Y": ROWS * 500})
+    result = Engine(backend=backend).run(many, Hammer())
+    assert answers <= {("OrderError", CONTEXT_THREAD)}
+    assert len(answers) == 1
+    assert len(result.orders) == n_orders
+
+
 def test_callbacks_are_looked_up_once_at_the_start_of_the_run(backend: str) -> None:
     calls: list[str] = []
 
@@ -220,6 +252,53 @@ def test_callbacks_set_on_the_instance_before_the_run_are_used(backend: str) -> 
     strategy.on_bar = lambda ctx, bar: calls.append(ctx.bar_index)  # type: ignore[method-assign]
     Engine(backend=backend).run(bars_from_rows(ROWS), strategy)
     assert calls == [0, 1, 2, 3]
+
+
+class AsyncOnBar(Strategy):
+    async def on_bar(self, ctx: Context, bar: Any) -> None:
+        ctx.buy(bar.symbol, 1)
+
+
+class AsyncGeneratorOnEnd(Strategy):
+    async def on_end(self, ctx: Context) -> Any:
+        yield ctx.bar_index
+
+
+class AsyncOnFillOnly(Strategy):
+    """No per-bar callback but an async on_fill (the native loop would run detached)."""
+
+    async def on_fill(self, ctx: Context, fill: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("strategy", "name"),
+    [
+        (AsyncOnBar, "on_bar"),
+        (AsyncGeneratorOnEnd, "on_end"),
+        (AsyncOnFillOnly, "on_fill"),
+    ],
+)
+def test_an_async_callback_is_refused_at_the_start_of_the_run(
+    backend: str, strategy: type[Strategy], name: str
+) -> None:
+    # never awaited, it would trade nothing and leave only a RuntimeWarning
+    with pytest.raises(ConfigError) as caught:
+        Engine(backend=backend).run(BARS, strategy())
+    assert str(caught.value) == (
+        f"{name}: a strategy's callback must be a plain function, not async def (the engine "
+        f"never awaits it), got {strategy.__name__}.{name}"
+    )
+
+
+def test_an_async_callback_set_on_the_instance_is_refused(backend: str) -> None:
+    async def on_order(ctx: Context, order: Any) -> None:
+        pass
+
+    strategy = Strategy()
+    strategy.on_order = on_order  # type: ignore[method-assign]
+    with pytest.raises(ConfigError, match="on_order: .* not async def"):
+        Engine(backend=backend).run(BARS, strategy)
 
 
 SETS: dict[str, Callable[[Any], Any]] = {

@@ -23,6 +23,7 @@ from quanta_ref import (
     Engine,
     IndicatorCache,
     OptimizeResult,
+    QuantaError,
     Signals,
     Targets,
     data,
@@ -202,6 +203,43 @@ def test_run_many_refuses_a_bad_chunk_size_or_executor() -> None:
         run_many(Engine(), BARS, [], chunk_size=0)
     with pytest.raises(ConfigError, match="executor"):
         Engine().run_many(BARS, [], executor=object())
+
+
+class Returning:
+    """An executor whose futures return `value` whatever the chunk."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def submit(self, fn: Any, *arguments: Any) -> Any:
+        return self
+
+    def result(self) -> Any:
+        return self.value
+
+    def cancel(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [
+        ([], "0 results"),
+        ([None] * 4, "4 results"),
+        (None, "NoneType"),
+        (["garbage"] * 3, "a str among its results"),
+    ],
+)
+def test_run_many_refuses_an_executor_that_returns_the_wrong_results(
+    backend: str, value: Any, got: str
+) -> None:
+    jobs = mixed_jobs(backend)[:3]
+    with pytest.raises(QuantaError) as caught:
+        run_many(Engine(backend=backend), BARS, jobs, executor=Returning(value), chunk_size=3)
+    assert str(caught.value) == (
+        f"executor: Returning returned {got} where run_chunk returns a list of 3 "
+        "BacktestResult (one per job of the chunk)"
+    )
 
 
 def test_run_many_names_the_position_of_a_bad_job() -> None:
@@ -446,6 +484,31 @@ def test_optimize_refuses_an_empty_or_malformed_grid() -> None:
         Engine().optimize(BARS, crossover, {"fast": "5"})
     with pytest.raises(ConfigError, match="'n_trades' is also a statistic"):
         Engine().optimize(BARS, crossover, {"n_trades": [1]})
+
+
+@pytest.mark.parametrize("answer", [np.array([1, 2]), 1, None, "yes", np.array(True)])
+def test_optimize_refuses_a_constraint_that_returns_no_bool(backend: str, answer: Any) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Engine(backend=backend).optimize(BARS, crossover, GRID, constraint=lambda p: answer)
+    assert str(caught.value) == (
+        f"constraint: must return True or False, got {type(answer).__name__} "
+        "for {'fast': 5, 'slow': 10}"
+    )
+
+
+def test_optimize_takes_a_numpy_bool_from_the_constraint(backend: str) -> None:
+    found = Engine(backend=backend).optimize(
+        BARS, crossover, GRID, constraint=lambda p: np.int64(p.fast) * 2 == p.slow
+    )
+    assert len(found.table) == 3  # (5, 10), (10, 20), (15, 30)
+
+
+def test_an_exception_in_the_constraint_passes_through(backend: str) -> None:
+    def constraint(params: Any) -> bool:
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        Engine(backend=backend).optimize(BARS, crossover, GRID, constraint=constraint)
 
 
 def test_optimize_checks_n_jobs_before_building_any_job() -> None:

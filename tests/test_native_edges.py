@@ -312,18 +312,61 @@ def test_ctrl_c_stops_a_large_indicator_call(backend: str) -> None:
 
 class FarLimits(Strategy):
     """Thousands of limit orders that never fill: every bar matches all of them, with no
-    Python callback per bar."""
+    Python callback per bar. `started` and `ended` tell whether the run got past `on_start`
+    and to `on_end`."""
+
+    started = ended = False
 
     def on_start(self, ctx: Any) -> None:
         for _ in range(3000):
             ctx.submit_order("S0", "buy", 1, "limit", limit_price=0.01)
+        self.started = True
+
+    def on_end(self, ctx: Any) -> None:
+        self.ended = True
 
 
-def test_ctrl_c_stops_a_strategy_run_without_per_bar_callbacks(backend: str) -> None:
+class FarLimitsWatchingOrders(FarLimits):
+    """The same, with an `on_order` that is never called after the start: the loop holds the
+    GIL, its rows are heavy, and no Python code runs between them."""
+
+    def on_order(self, ctx: Any, order: Any) -> None:
+        pass
+
+
+class CheapOnBar(Strategy):
+    """An `on_bar` that does almost nothing, at every bar."""
+
+    seen = 0
+    ended = False
+
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        self.seen += 1
+
+    def on_end(self, ctx: Any) -> None:
+        self.ended = True
+
+
+@pytest.mark.parametrize("strategy", [FarLimits, FarLimitsWatchingOrders])
+def test_ctrl_c_stops_a_strategy_run_without_per_bar_callbacks(
+    backend: str, strategy: type[FarLimits]
+) -> None:
     bars = synthetic(n_bars=60_000, seed=2, freq="1min")  # seconds uninterrupted
-    engine = Engine(backend=backend)
-    latency = interrupt_inside(lambda: engine.run(bars, FarLimits()), in_backend("run"))
-    report("run(strategy)", backend, latency)
+    engine, instance = Engine(backend=backend), strategy()
+    in_run = in_backend("run")
+    latency = interrupt_inside(
+        lambda: engine.run(bars, instance), lambda code: instance.started and in_run(code)
+    )
+    report(f"run({strategy.__name__}) in its rows", backend, latency)
+    assert not instance.ended  # the run stopped where it was: no on_end
+
+
+def test_ctrl_c_stops_a_strategy_run_with_a_cheap_on_bar(backend: str, long_bars: Bars) -> None:
+    engine, instance = Engine(backend=backend), CheapOnBar()
+    latency = interrupt_inside(lambda: engine.run(long_bars, instance), in_backend("run"))
+    report("run(CheapOnBar)", backend, latency)
+    assert not instance.ended
+    assert instance.seen < long_bars.n_bars * long_bars.n_symbols
 
 
 def progress_during(call: Callable[[], Any]) -> tuple[int, float, float]:
@@ -357,12 +400,25 @@ def test_other_python_threads_run_during_a_native_run_signals(backend: str) -> N
     assert turns > 1000, turns
 
 
+@pytest.mark.parametrize("strategy", [FarLimits, FarLimitsWatchingOrders])
 def test_other_python_threads_run_during_a_strategy_run_without_per_bar_callbacks(
-    backend: str,
+    backend: str, strategy: type[FarLimits]
 ) -> None:
     bars = synthetic(n_bars=20_000 if backend == "rust" else 60, seed=2, freq="1min")
+    turns, longest, elapsed = progress_during(lambda: Engine(backend=backend).run(bars, strategy()))
+    assert elapsed > 0.1, elapsed
+    assert longest < elapsed / 2, (longest, elapsed)
+    assert turns > 1000, turns
+
+
+def test_other_python_threads_run_during_a_strategy_run_with_a_cheap_on_bar(
+    backend: str, long_bars: Bars
+) -> None:
+    bars = (
+        long_bars if backend == "rust" else long_bars.select(["S0", "S1"]).between(end="2000-01-12")
+    )
     turns, longest, elapsed = progress_during(
-        lambda: Engine(backend=backend).run(bars, FarLimits())
+        lambda: Engine(backend=backend).run(bars, CheapOnBar())
     )
     assert elapsed > 0.1, elapsed
     assert longest < elapsed / 2, (longest, elapsed)

@@ -26,7 +26,8 @@ pub trait Host {
     /// The error that stops the run when an accounting value leaves the float range
     /// (docs/semantics.md section 7, "Magnitudes").
     fn overflow(&mut self, error: Overflow) -> Self::Error;
-    /// Called every few thousand bars: a chance to stop a long run (Ctrl-C).
+    /// Called every 1024 rows, and sooner when rows are heavy (every [`POLL_WORK`] bars and
+    /// live orders visited): a chance to stop a long run (Ctrl-C) or to let other threads run.
     fn check_interrupt(&mut self) -> Result<(), Self::Error> {
         Ok(())
     }
@@ -286,15 +287,15 @@ pub fn step<H: Host>(host: &mut H, i: usize) -> Result<(), H::Error> {
 
 /// [`step`]; with `record`, also step 6 (record equity and cash) when it can share the
 /// core visit that ends the last bar delivery (no close phase follows); returns whether it
-/// recorded the row.
+/// recorded the row, and how many orders were live when the row began.
 ///
 /// The usual row (the same trading day, no live order) takes steps 1 to 3 in one visit of
 /// the core, and its last bar delivery ends with the record: nothing is delivered between
 /// them then, so nothing can tell the difference, and a host whose core sits behind a lock
 /// (the Python one) takes two locks per row instead of six.
-fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<bool, H::Error> {
-    let (entered, close_mode) = host.with_core(|core, bars| {
-        (core.enter_row(bars, i), core.broker.cfg.fill_at == FillAt::Close)
+fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H::Error> {
+    let (entered, close_mode, live) = host.with_core(|core, bars| {
+        (core.enter_row(bars, i), core.broker.cfg.fill_at == FillAt::Close, core.broker.live.len())
     });
     let mut next_bar = match entered {
         Entered::Closed(first) => first,
@@ -343,21 +344,49 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<bool, H::Error> 
             result?;
         }
     }
-    Ok(recorded)
+    Ok((recorded, live))
 }
 
-/// The whole run: start, every row (then 6: record equity and cash), end.
+/// Bars and live orders visited between two calls of [`Host::check_interrupt`], at most: a
+/// row visits each of its bars and each live order, so a row under thousands of live orders
+/// is as long as thousands of rows without.
+pub const POLL_WORK: usize = 1 << 16;
+
+/// The whole run: [`start`], every row ([`rows`]), [`end`].
 pub fn run<H: Host>(host: &mut H) -> Result<(), H::Error> {
-    publish(host, Event::Start)?;
+    start(host)?;
     let n_bars = host.with_core(|_, bars| bars.n_bars());
-    for i in 0..n_bars {
-        if !row(host, i, true)? {
+    rows(host, 0..n_bars)?;
+    end(host)
+}
+
+/// The run begins: `Start` is delivered (the strategy's `on_start`).
+pub fn start<H: Host>(host: &mut H) -> Result<(), H::Error> {
+    publish(host, Event::Start)
+}
+
+/// The rows `range` in order, each followed by step 6 (record equity and cash); the host's
+/// [`Host::check_interrupt`] is called every 1024 rows and every [`POLL_WORK`] bars and live
+/// orders. A host may run the rows in parts (consecutive ranges), between `start` and `end`.
+pub fn rows<H: Host>(host: &mut H, range: std::ops::Range<usize>) -> Result<(), H::Error> {
+    let n_symbols = host.with_core(|_, bars| bars.n_symbols);
+    let mut work = 0usize;
+    for i in range {
+        let (recorded, live) = row(host, i, true)?;
+        if !recorded {
             let recorded = host.with_core(|core, _| core.record_row());
             stop(host, recorded)?;
         }
-        if i % 1024 == 1023 {
+        work = work.saturating_add(n_symbols).saturating_add(live);
+        if i % 1024 == 1023 || work >= POLL_WORK {
+            work = 0;
             host.check_interrupt()?;
         }
     }
+    Ok(())
+}
+
+/// The run ends: `End` is delivered (the strategy's `on_end`).
+pub fn end<H: Host>(host: &mut H) -> Result<(), H::Error> {
     publish(host, Event::End)
 }

@@ -1,7 +1,15 @@
 //! The engine behind `Engine(backend="rust")`: the native `Engine` and the host that lets
 //! `quanta_core::engine::run` call the strategy. The context the strategy talks to is in
 //! `context.rs`.
+//!
+//! A strategy that listens to no per-bar event (no `on_bar`, `on_fill` or `on_order`) has
+//! nothing to run in Python between `on_start` and `on_end`: its rows run with the GIL
+//! released, on the `interrupt` helper (Ctrl-C stops them within milliseconds). A strategy
+//! with such a callback runs on this thread holding the GIL; between callbacks the loop lets
+//! the other Python threads run and runs the signal handlers, every 1024 rows and sooner when
+//! rows are heavy with live orders (`quanta_core::engine::POLL_WORK`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -16,8 +24,13 @@ use quanta_core::execution::Overflow;
 use crate::arrays::run_jobs;
 use crate::bars::{BarArrays, Names};
 use crate::context::{PyBar, PyContext};
-use crate::errors::{catch_panic, overflow_error, ConfigError};
+use crate::errors::{catch_panic, internal_error, overflow_error, ConfigError};
 use crate::glue::Glue;
+use crate::interrupt::interruptible;
+
+/// Rows x symbols below which a run without live orders takes a few milliseconds at most:
+/// its rows run on the calling thread (still with the GIL released), sparing a thread's start.
+const SHORT_RUN: usize = 1 << 14;
 
 /// The settings of one engine and the Python helpers its runs call.
 #[pyclass(name = "Engine", module = "quanta_fast._quanta_fast", frozen)]
@@ -110,6 +123,7 @@ impl PyEngine {
         let names = Names::new(&arrays.symbols)?;
         let core = Core::new(self.config.clone(), &view);
         let context = Bound::new(py, PyContext::new(py, core, bars, &names, self.glue.clone()))?;
+        let detached = on_bar.is_none() && on_fill.is_none() && on_order.is_none();
         let mut host = PyHost {
             py,
             context: context.clone(),
@@ -121,7 +135,8 @@ impl PyEngine {
             on_end,
             bar: None,
         };
-        let outcome = catch_panic(|| engine::run(&mut host));
+        let outcome =
+            catch_panic(|| if detached { run_detached(&mut host) } else { engine::run(&mut host) });
         // However the run ended, its context is closed: a strategy that kept it gets an error.
         context.borrow_mut().close();
         outcome.map(|()| context)
@@ -139,6 +154,71 @@ impl PyEngine {
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         run_jobs(py, &self.config, &self.glue, bars, jobs, n_jobs)
+    }
+}
+
+/// A run whose strategy listens to no per-bar event: `on_start` and `on_end` on this thread,
+/// the rows in between with the GIL released ([`Rows`]); Ctrl-C stops them and raises.
+fn run_detached(host: &mut PyHost<'_, '_>) -> PyResult<()> {
+    engine::start(host)?;
+    let bars = host.bars;
+    let mut context = host.context.borrow_mut();
+    let core = &mut context.core;
+    // Without a live order a row takes nanoseconds; with some, a row may take milliseconds.
+    let cells = bars.n_bars().saturating_mul(bars.n_symbols);
+    let short = cells < SHORT_RUN && core.broker.live.is_empty();
+    let finished = interruptible(host.py, short, |cancel| {
+        engine::rows(&mut Rows { core, bars, cancel }, 0..bars.n_bars())
+    })?;
+    drop(context);
+    match finished {
+        Ok(()) => {}
+        // Only a signal sets the flag, and then `interruptible` returned its error.
+        Err(Stopped::Cancelled) => {
+            return Err(internal_error("a run was cancelled without an interrupt"));
+        }
+        Err(Stopped::Overflow(error)) => return Err(host.overflow(error)),
+    }
+    engine::end(host)
+}
+
+/// The rows of a run whose strategy listens to no per-bar event, as an engine [`Host`] that
+/// touches nothing of Python's: the events it is handed have no listener and are dropped.
+struct Rows<'c, 'a> {
+    core: &'c mut Core,
+    bars: BarsView<'a>,
+    /// Set by the thread waiting for the rows when a signal handler raised.
+    cancel: &'c AtomicBool,
+}
+
+/// Why [`Rows`] stopped early: its cancel flag was set, or an accounting value left the
+/// float range (the error is built with the GIL, once the rows are over).
+enum Stopped {
+    Cancelled,
+    Overflow(Overflow),
+}
+
+impl Host for Rows<'_, '_> {
+    type Error = Stopped;
+
+    fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
+        f(self.core, &self.bars)
+    }
+
+    /// No listener: `on_bar`, `on_fill` and `on_order` are not overridden.
+    fn deliver(&mut self, _event: &Event) -> Result<(), Stopped> {
+        Ok(())
+    }
+
+    fn overflow(&mut self, error: Overflow) -> Stopped {
+        Stopped::Overflow(error)
+    }
+
+    fn check_interrupt(&mut self) -> Result<(), Stopped> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Stopped::Cancelled);
+        }
+        Ok(())
     }
 }
 
@@ -229,9 +309,9 @@ impl Host for PyHost<'_, '_> {
         overflow_error(self.py, symbol.bind(self.py), &error)
     }
 
-    /// Every 1024 rows: the loop holds the GIL between callbacks, so it lets the other Python
-    /// threads run for a moment (a thread waiting for the GIL takes it now), then runs the
-    /// signal handlers (Ctrl-C).
+    /// Every 1024 rows, sooner when rows are heavy: the loop holds the GIL between callbacks,
+    /// so it lets the other Python threads run for a moment (a thread waiting for the GIL
+    /// takes it now), then runs the signal handlers (Ctrl-C).
     fn check_interrupt(&mut self) -> PyResult<()> {
         self.py.detach(|| ());
         self.py.check_signals()
