@@ -182,18 +182,43 @@ def _text_datetime64(
         utc = int(_datetime64_ns(np.array([local]), field, lambda _: where)[0])
         utc -= (-1 if sign == "-" else 1) * minutes * 60 * 10**9
         return np.datetime64(int(_wall_ns(np.array([utc]), zone, field, lambda _: where)[0]), "ns")
+    try:
+        stamps, wrapped = _parse_iso([text])
+    except (ValueError, TypeError, OverflowError, Warning) as exc:
+        raise DataError(
+            f"{field}: cannot read {text!r}{_at(where)} as an ISO-8601 wall-clock time "
+            f"without time zone ({exc})"
+        ) from None
+    if wrapped is not None:
+        raise _out_of_range(field, text, where)
+    if np.isnat(stamps[0]):
+        raise DataError(f"{field}: empty time {text!r}{_at(where)}")
+    return stamps[0]
+
+
+def _parse_iso(texts: Sequence[str]) -> tuple[np.ndarray, int | None]:
+    """ISO-8601 text as datetime64 in the finest unit spelt, at most nanoseconds, and the
+    position of the first value numpy wrapped around (None when there is none).
+
+    numpy parses a time with 4 to 9 fractional digits in ms, us or ns, and one with more in
+    ps, fs or as, without an overflow check: "9999-12-31T23:59:59.999999999" comes back as a
+    date in 1816, and a 12-digit fraction lands near 1970. So text that needs a unit finer
+    than seconds is parsed again in seconds, which holds any year numpy reads, and a value
+    that disagrees with it wrapped. Digits beyond the ninth are dropped: times are kept to
+    the nanosecond, as datetime64 values in finer units are. Parse errors are numpy's
+    (ValueError, or a Warning about a time zone, raised as an error here).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy warns about, then drops, any time zone left
-        try:
-            stamp = np.datetime64(text)
-        except (ValueError, TypeError, OverflowError, Warning) as exc:
-            raise DataError(
-                f"{field}: cannot read {text!r}{_at(where)} as an ISO-8601 wall-clock time "
-                f"without time zone ({exc})"
-            ) from None
-    if np.isnat(stamp):
-        raise DataError(f"{field}: empty time {text!r}{_at(where)}")
-    return stamp
+        stamps = np.array(texts, dtype="datetime64")
+        unit = np.datetime_data(stamps.dtype)[0]
+        if unit in ("ps", "fs", "as"):
+            stamps = np.array(texts, dtype="datetime64[ns]")
+        if unit not in ("ms", "us", "ns", "ps", "fs", "as"):
+            return stamps, None
+        seconds = np.array(texts, dtype="datetime64[s]")
+    wrapped = (stamps.astype("datetime64[s]") != seconds) & ~np.isnat(seconds)
+    return stamps, (int(np.argmax(wrapped)) if wrapped.any() else None)
 
 
 def as_datetime64(
@@ -264,12 +289,12 @@ def _text_ns(
     """ISO-8601 (or, when `compact`, YYYYMMDD) text as int64 ns, range checked."""
     spelt = [_COMPACT_DATE.sub(r"\1-\2-\3", t.strip()) if compact else t.strip() for t in texts]
     if not any(_INTEGER.match(t) or _OFFSET.match(t) for t in spelt):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # numpy warns about, then drops, a time zone
-            try:
-                stamps = np.array(spelt, dtype="datetime64")
-            except (ValueError, TypeError, OverflowError, Warning):
-                stamps = None
+        try:
+            stamps, wrapped = _parse_iso(spelt)
+        except (ValueError, TypeError, OverflowError, Warning):
+            stamps, wrapped = None, None
+        if wrapped is not None:
+            raise _out_of_range(field, spelt[wrapped], where(wrapped))
         if stamps is not None and not np.isnat(stamps).any():
             return _datetime64_ns(stamps, field, where)
     # Slow path, one value at a time: the first bad cell is named, offsets are converted.

@@ -136,6 +136,68 @@ def test_synthetic_start_outside_the_range_is_a_config_error() -> None:
         synthetic(3, start="2500-01-01")
 
 
+NS_TEXT_BEYOND = [
+    "9999-12-31T23:59:59.999999999",
+    "2263-01-01T00:00:00.000000000",
+    "2262-04-11T23:47:16.854775808",
+    "1600-01-01T00:00:00.000000000",
+    "1677-09-21T00:12:43.145224192",
+]
+
+
+@pytest.mark.parametrize("text", NS_TEXT_BEYOND)
+def test_nanosecond_text_beyond_the_range_is_refused_not_wrapped(tmp_path: Path, text: str):
+    bars = synthetic(5)
+    with pytest.raises(DataError, match=f"start: {text} is {RANGE}"):
+        bars.between(text)
+    with pytest.raises(DataError, match=f"end: {text} is {RANGE}"):
+        bars.between(end=text)
+    with pytest.raises(DataError, match=f"timestamps: {text} at position 1 is {RANGE}"):
+        Bars.from_arrays(np.array(["2020-01-02", text]), *([[10.0, 10.0]] * 4))
+    with pytest.raises(DataError, match=f"{text} at position 1 is {RANGE}"):
+        Bars.from_dataframe(frame(["2020-01-02", text]))
+    write_csv(tmp_path, "X", ["2020-01-02", text])
+    with pytest.raises(DataError, match=f"timestamp: {text} at line 3 of .*X.csv is {RANGE}"):
+        load_bars("X", root=tmp_path)
+    write_csv(tmp_path, "Y", ["2020-01-02", "2020-01-03"])
+    with pytest.raises(DataError, match=f"start: {text} is {RANGE}"):
+        load_bars("Y", root=tmp_path, start=text)
+    with pytest.raises(ConfigError, match=f"start: {text} is {RANGE}"):
+        synthetic(3, start=text)
+
+
+def test_a_nanosecond_time_makes_no_other_date_in_the_column_wrap(tmp_path: Path) -> None:
+    # numpy parses a whole column in its finest unit: one nanosecond time used to drag a
+    # 9999-12-31 sentinel into nanoseconds, where it wrapped to 1816.
+    write_csv(tmp_path, "X", ["2020-01-02T09:30:00.000000001", "9999-12-31"])
+    with pytest.raises(DataError, match=f"9999-12-31 at line 3 of .*X.csv is {RANGE}"):
+        load_bars("X", root=tmp_path)
+
+
+def test_parquet_text_times_in_nanoseconds_beyond_the_range_are_refused(tmp_path: Path):
+    pa = pytest.importorskip("pyarrow")
+    write_parquet(tmp_path, "X", pa.array(["2020-01-02", "9999-12-31T23:59:59.999999999"]))
+    with pytest.raises(DataError, match=f"9999-12-31T23:59:59.999999999 at row 1 of .* {RANGE}"):
+        load_bars("X", root=tmp_path)
+
+
+def test_digits_finer_than_a_nanosecond_are_dropped_not_wrapped(tmp_path: Path) -> None:
+    # numpy parses a 12-digit fraction in picoseconds, whose range ends 106 days from 1970.
+    text = "2020-01-02T09:30:00.123456789123"
+    want = np.datetime64("2020-01-02T09:30:00.123456789", "ns").astype(np.int64)
+    assert Bars.from_arrays(np.array([text]), *([[10.0]] * 4)).timestamps[0] == want
+    assert Bars.from_dataframe(frame([text, "2020-01-03"])).timestamps[0] == want
+    write_csv(tmp_path, "X", [text, "2020-01-03"])
+    assert load_bars("X", root=tmp_path).timestamps[0] == want
+    assert load_bars("X", root=tmp_path, start=text).timestamps[0] == want
+    assert synthetic(2, start=text, freq="1h").timestamps[0] == want
+    sub = "1969-12-31T23:59:59.999999999999"
+    assert Bars.from_arrays(np.array([sub]), *([[10.0]] * 4)).timestamps[0] == -1
+    bars = synthetic(5, start="2020-01-06")
+    assert bars.between("2020-01-07T00:00:00.000000000001").n_bars == 4  # to the ns
+    assert bars.between(end="2020-01-07T00:00:00.000000000001").n_bars == 2
+
+
 # ---------------------------------------------------------------------- time zones
 
 ZONE_HINT = "timestamps are exchange-local wall-clock time without a time zone"
