@@ -372,6 +372,19 @@ def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray
     return np.array(arr, dtype=np.float64, order="C", copy=True)
 
 
+def frozen_view(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of `arr`, a new array nobody else holds.
+
+    Clearing the flag on `arr` itself would not do: an array that owns its data can be made
+    writeable again (``arr.flags.writeable = True``). numpy refuses that for a view of a
+    read-only base, so a panel checked once stays as checked. The base is the array that
+    owns the memory (numpy skips views in between), so a view is copied first.
+    """
+    base = arr if arr.flags.owndata else arr.copy()
+    base.flags.writeable = False
+    return base.view()
+
+
 def _first(mask: np.ndarray) -> tuple[int, int] | None:
     """The first True cell of a (T, N) mask in bar-then-symbol order, or None."""
     if not mask.any():
@@ -415,12 +428,10 @@ class Bars:
 
     def _store(self, timestamps: np.ndarray, symbols: Sequence[str], *panels: np.ndarray) -> None:
         setattr_ = object.__setattr__
-        setattr_(self, "timestamps", timestamps)
+        setattr_(self, "timestamps", frozen_view(timestamps))
         setattr_(self, "symbols", tuple(symbols))
         for name, arr in zip(FIELDS, panels, strict=True):
-            setattr_(self, name, arr)
-        for arr in (timestamps, *panels):
-            arr.flags.writeable = False
+            setattr_(self, name, frozen_view(arr))
 
     @classmethod
     def _trusted(cls, timestamps: np.ndarray, symbols: Sequence[str], *panels: np.ndarray) -> Bars:

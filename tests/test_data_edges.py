@@ -497,6 +497,26 @@ def test_unpickling_checks_and_freezes_the_panel() -> None:
         pickle.loads(pickle.dumps(twice))
 
 
+def test_panel_and_result_arrays_cannot_be_made_writeable_again(backend: str) -> None:
+    bars = good()
+    panels = [
+        bars,
+        pickle.loads(pickle.dumps(bars)),
+        bars.select(["B"]),
+        bars.between(end=int(bars.timestamps[1])),
+        load_sample("IBM"),
+        synthetic(3),
+    ]
+    for panel in panels:
+        for name in ("timestamps", *FIELDS):
+            with pytest.raises(ValueError, match="cannot set WRITEABLE flag"):
+                getattr(panel, name).flags.writeable = True
+    result = Engine(backend=backend).run(bars, Strategy())
+    for name in ("timestamps", "equity", "cash"):
+        with pytest.raises(ValueError, match="cannot set WRITEABLE flag"):
+            getattr(result, name).flags.writeable = True
+
+
 def test_engine_sees_only_checked_panels(backend: str) -> None:
     """Bad panels are refused while being built, before any engine: the same error
     whichever backend would have run them; a good panel runs on both."""
