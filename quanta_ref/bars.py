@@ -378,11 +378,17 @@ def frozen_view(arr: np.ndarray) -> np.ndarray:
     Clearing the flag on `arr` itself would not do: an array that owns its data can be made
     writeable again (``arr.flags.writeable = True``). numpy refuses that for a view of a
     read-only base, so a panel checked once stays as checked. The base is the array that
-    owns the memory (numpy skips views in between), so a view is copied first.
+    owns the memory (numpy skips views in between); it is frozen too, so `arr` may be a
+    view of an array nobody else holds (a selection), and memory held by another kind of
+    object is copied.
     """
-    base = arr if arr.flags.owndata else arr.copy()
-    base.flags.writeable = False
-    return base.view()
+    owner = arr if arr.base is None else arr.base
+    if not isinstance(owner, np.ndarray):
+        arr = owner = arr.copy()
+    owner.flags.writeable = False
+    view = arr.view()
+    view.flags.writeable = False
+    return view
 
 
 def _first(mask: np.ndarray) -> tuple[int, int] | None:
