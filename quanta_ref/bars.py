@@ -54,6 +54,16 @@ NS_RANGE = "1677-09-21 .. 2262-04-11"
 
 _NAT = int(np.iinfo(np.int64).min)  # numpy's not-a-time, never a valid nanosecond
 _MAX_NS = int(np.iinfo(np.int64).max)
+_NS_PER_UNIT = {
+    "W": 7 * 86_400 * 10**9,
+    "D": 86_400 * 10**9,
+    "h": 3_600 * 10**9,
+    "m": 60 * 10**9,
+    "s": 10**9,
+    "ms": 10**6,
+    "us": 10**3,
+    "ns": 1,
+}
 _FIRST_INTEGER_NS = 365 * 86_400 * 10**9
 """1971-01-01: integer timestamps all in [0, this) are refused (see `_integer_ns`)."""
 
@@ -120,15 +130,25 @@ def _datetime64_ns(arr: np.ndarray, field: str, where: Where = _at_position) -> 
     nat = np.isnat(arr)
     if nat.any():
         raise DataError(f"{field}: empty time (NaT){_at(where(int(np.argmax(nat))))}")
-    ns = arr.astype("datetime64[ns]")
-    if np.datetime_data(arr.dtype)[0] not in ("ns", "ps", "fs", "as"):
-        # numpy converts units without overflow checks: a value that does not come back
-        # unchanged from nanoseconds wrapped around.
-        wrapped = ns.astype(arr.dtype) != arr
-        if wrapped.any():
-            i = int(np.argmax(wrapped))
-            raise _out_of_range(field, arr[i], where(i))
-    return ns.astype(np.int64)
+    # numpy converts units without overflow checks (and converts wrongly near the lower
+    # end of the range), so the range is checked exactly, in the values' own unit.
+    given, unit = arr, np.datetime_data(arr.dtype)[0]
+    values = arr.astype(np.int64)
+    if unit in ("Y", "M"):  # no fixed length: as days, once clearly within reach of them
+        far = np.abs(values) > 10**6
+        if far.any():
+            i = int(np.argmax(far))
+            raise _out_of_range(field, given[i], where(i))
+        arr, unit = arr.astype("datetime64[D]"), "D"
+        values = arr.astype(np.int64)
+    if unit not in _NS_PER_UNIT:  # ps, fs, as: dividing cannot overflow; digits are dropped
+        return arr.astype("datetime64[ns]").astype(np.int64)
+    per = _NS_PER_UNIT[unit]
+    outside = (values < -((_MAX_NS) // per)) | (values > _MAX_NS // per)
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise _out_of_range(field, given[i], where(i))
+    return values * per
 
 
 def _integer_ns(arr: np.ndarray, field: str, where: Where = _at_position) -> np.ndarray:
@@ -217,7 +237,11 @@ def _parse_iso(texts: Sequence[str]) -> tuple[np.ndarray, int | None]:
         if unit not in ("ms", "us", "ns", "ps", "fs", "as"):
             return stamps, None
         seconds = np.array(texts, dtype="datetime64[s]")
-    wrapped = (stamps.astype("datetime64[s]") != seconds) & ~np.isnat(seconds)
+    # Whole seconds by integer floor division: numpy's own unit conversion is unreliable
+    # near the lower end of the range. A value that wrapped onto NaT counts as wrapped.
+    per_second = 10**9 // _NS_PER_UNIT[np.datetime_data(stamps.dtype)[0]]
+    floored = stamps.astype(np.int64) // per_second
+    wrapped = ((floored != seconds.astype(np.int64)) | np.isnat(stamps)) & ~np.isnat(seconds)
     return stamps, (int(np.argmax(wrapped)) if wrapped.any() else None)
 
 

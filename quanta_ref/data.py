@@ -59,6 +59,7 @@ _SAMPLE_FILE = Path(__file__).resolve().parent / "_data" / "stocks.csv.gz"
 _SAMPLE_COLUMNS = ["Ticker", "Date", "Open", "High", "Low", "Close", "Volume", "Adj Close"]
 _PRICES = ("open", "high", "low", "close")
 _NS_PER_DAY = 86_400 * 10**9
+_MAX_NS = int(np.iinfo(np.int64).max)
 
 
 # ---------------------------------------------------------------------- bundled sample
@@ -542,7 +543,9 @@ def synthetic(
     Raises
     ------
     ConfigError
-        If an argument is out of range or `freq` cannot be read.
+        If an argument is out of range, `freq` cannot be read, the bars would go beyond
+        2262-04-11, or n_bars x n_symbols is too large to build in memory (more cells than
+        numpy can address, or an allocation fails).
 
     Examples
     --------
@@ -558,13 +561,28 @@ def synthetic(
         raise ConfigError(f"start_price: expected a finite number > 0, got {start_price!r}")
     if not _is_finite(volatility) or volatility < 0:
         raise ConfigError(f"volatility: expected a finite number >= 0, got {volatility!r}")
-    timestamps = _synthetic_times(int(n_bars), start, freq)
+    shape = (int(n_bars), int(n_symbols))
+    too_large = ConfigError(
+        f"n_bars, n_symbols: a panel of {shape[0]} bars x {shape[1]} symbols is too large "
+        f"to build in memory"
+    )
+    if shape[0] * shape[1] > np.iinfo(np.intp).max // 8:  # more bytes than numpy can address
+        raise too_large
+    try:
+        return _synthetic(shape, seed, start, freq, start_price, volatility)
+    except MemoryError:
+        raise too_large from None
+
+
+def _synthetic(
+    shape: tuple[int, int], seed: Any, start: Any, freq: str, start_price: Any, volatility: Any
+) -> Bars:
+    timestamps = _synthetic_times(shape[0], start, freq)
     try:
         rng = np.random.default_rng(seed)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"seed: {seed!r} cannot seed numpy's default_rng ({exc})") from None
 
-    shape = (int(n_bars), int(n_symbols))
     gap = rng.normal(0.0, volatility / 4.0, shape)
     body = rng.normal(0.0, volatility, shape)
     up = np.abs(rng.normal(0.0, volatility / 2.0, shape))
@@ -615,6 +633,15 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
         first = bound_ns(start, "start", False)
     except DataError as exc:
         raise ConfigError(str(exc)) from None
+    # Exact integers: the spacing, then the last bar (a business day is at least a day).
+    step = count * (_NS_PER_DAY if unit == "D" else _UNIT_NS[unit])
+    if step > _MAX_NS:
+        raise ConfigError(f"freq: a spacing of {freq!r} is beyond the int64 nanosecond range")
+    if first + (n_bars - 1) * step > _MAX_NS:
+        raise ConfigError(
+            f"n_bars: {n_bars} bars of {freq!r} from {start!r} go beyond the "
+            f"int64 nanosecond range (2262-04-11)"
+        )
     if unit == "D":
         day = np.datetime64(first, "ns").astype("datetime64[D]")
         offsets = np.arange(n_bars, dtype=np.int64) * count
@@ -623,10 +650,4 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
             return as_timestamps(days)  # refuses dates beyond 2262 instead of wrapping
         except DataError as exc:
             raise ConfigError(f"n_bars: {n_bars} bars from {start!r} {exc}") from None
-    span = float(n_bars) * float(count * _UNIT_NS[unit])
-    if first + span > float(np.iinfo(np.int64).max):
-        raise ConfigError(
-            f"n_bars: {n_bars} bars of {freq!r} from {start!r} go beyond the "
-            f"int64 nanosecond range (2262-04-11)"
-        )
-    return first + np.arange(n_bars, dtype=np.int64) * (count * _UNIT_NS[unit])
+    return first + np.arange(n_bars, dtype=np.int64) * step

@@ -198,6 +198,34 @@ def test_digits_finer_than_a_nanosecond_are_dropped_not_wrapped(tmp_path: Path) 
     assert bars.between(end="2020-01-07T00:00:00.000000000001").n_bars == 2
 
 
+def test_times_at_the_lower_end_of_the_range_are_read_not_refused() -> None:
+    # numpy converts 1677-09-21T00:12:44 from nanoseconds back to seconds as 2262-04-11.
+    for times in (
+        np.array(["1677-09-21T00:12:44", "2000-01-03"], dtype="datetime64[s]"),
+        np.array(["1677-09-21T00:12:44", "2000-01-03"]),
+        np.array(["1677-09-21T00:12:43.145224193", "2000-01-03"]),
+    ):
+        bars = Bars.from_arrays(times, *([[10.0, 10.0]] * 4))
+        assert bars.timestamps[0] == np.datetime64(str(times[0]), "ns").astype(np.int64)
+    assert synthetic(3, start="1677-09-21T00:12:44", freq="1h").n_bars == 3
+
+
+def test_synthetic_spacing_or_size_beyond_reach_is_a_config_error() -> None:
+    for freq in ("99999999999999999999D", "99999999999999999999h", "200000D"):
+        with pytest.raises(ConfigError, match=f"freq: a spacing of '{freq}' is beyond the int64"):
+            synthetic(3, freq=freq)
+    with pytest.raises(ConfigError, match="n_bars: 3 bars of '1h' from '2262-04-11T23:00' go"):
+        synthetic(3, start="2262-04-11T23:00", freq="1h")
+    assert synthetic(1, start="2262-04-11T23:00", freq="1h").n_bars == 1
+    too_large = "n_bars, n_symbols: a panel of .* is too large to build in memory"
+    with pytest.raises(ConfigError, match=too_large):
+        synthetic(2**63)
+    with pytest.raises(ConfigError, match=too_large):
+        synthetic(3, n_symbols=10**17)  # more than any address space
+    with pytest.raises(ConfigError, match="n_bars: 1000000000000 bars of '1D' .* go beyond"):
+        synthetic(10**12)
+
+
 # ---------------------------------------------------------------------- time zones
 
 ZONE_HINT = "timestamps are exchange-local wall-clock time without a time zone"
