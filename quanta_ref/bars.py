@@ -620,8 +620,11 @@ class Bars:
             raise DataError(f"symbol: {symbol!r} is not in the panel (symbols: {shown})") from None
 
     def is_missing(self, t: int, n: int) -> bool:
-        """True when symbol column `n` has no bar at timestamp row `t`."""
-        return bool(np.isnan(self.close[t, n]))
+        """True when symbol column `n` has no bar at timestamp row `t`; both are integers
+        counted from 0 (no negative indexing from the end), else a DataError."""
+        row = _position(t, "t", "bar number", self.n_bars)
+        column = _position(n, "n", "symbol column", self.n_symbols)
+        return bool(np.isnan(self.close[row, column]))
 
     def select(self, symbols: Sequence[str]) -> Bars:
         """A panel with only `symbols` (a name or a list of names, each at most once), in
@@ -676,6 +679,14 @@ class Bars:
 
 
 TIME_COLUMNS = ("timestamp", "datetime", "date", "time", "trade_date")
+
+
+def _position(value: Any, name: str, what: str, size: int) -> int:
+    """An index in 0 .. size - 1 (an int, not a bool), or a DataError naming `name`."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        if 0 <= int(value) < size:
+            return int(value)
+    raise DataError(f"{name}: expected a {what} from 0 to {size - 1}, got {value!r}")
 
 
 def _ns_times(ns: np.ndarray) -> np.ndarray:

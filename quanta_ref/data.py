@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import functools
 import gzip
+import io
 import math
 import os
 import re
@@ -286,7 +287,13 @@ def load_bars(
     if lo_ns is not None and hi_ns is not None and lo_ns > hi_ns:
         raise DataError(f"start: {start!r} is after end {end!r}")
     candidates = [folder / f"{symbol}.csv", folder / f"{symbol}.parquet"]
-    path = next((p for p in candidates if p.is_file()), None)
+    try:
+        path = next((p for p in candidates if p.is_file()), None)
+    except OSError as exc:  # a name too long for the file system, say
+        raise DataError(
+            f"symbol: cannot look for the file of {_shorten(symbol)} in {folder} "
+            f"({exc.strerror or exc})"
+        ) from None
     if path is None:
         raise DataError(
             f"symbol: no file for {symbol!r}; looked for {' and '.join(str(p) for p in candidates)}"
@@ -319,12 +326,24 @@ def load_bars(
         raise DataError(f"{exc} (in {path})") from None
 
 
+def _shorten(text: str, limit: int = 80) -> str:
+    """repr of `text`, cut to `limit` characters with its length said."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
 def _check_encoding(encoding: Any) -> None:
+    """Refuse what `open` would not take as a text encoding: unknown names, and codecs
+    that exist but do not turn bytes into text ("rot13", "bz2_codec")."""
+    examples = "e.g. 'utf-8-sig', 'gbk', 'gb18030'"
     try:
         codecs.lookup(encoding)
-    except (LookupError, TypeError):
+    except (LookupError, TypeError, ValueError):
+        raise ConfigError(f"encoding: unknown text encoding {encoding!r}; {examples}") from None
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    except LookupError:
         raise ConfigError(
-            f"encoding: unknown text encoding {encoding!r}; e.g. 'utf-8-sig', 'gbk', 'gb18030'"
+            f"encoding: {encoding!r} is a codec but not a text encoding; {examples}"
         ) from None
 
 
@@ -346,9 +365,10 @@ def _read_csv(
                         lines.append(reader.line_num)
             except csv.Error as exc:
                 raise DataError(f"{path}: line {reader.line_num} cannot be read ({exc})") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # UnicodeDecodeError, or e.g. a UTF-16 file without a BOM
+        reason = getattr(exc, "reason", exc)
         raise DataError(
-            f"{path}: cannot decode the file as {encoding} ({exc.reason}); pass the file's "
+            f"{path}: cannot decode the file as {encoding} ({reason}); pass the file's "
             f"encoding, e.g. encoding='gbk' or encoding='gb18030' for files from many A-share "
             f"vendors"
         ) from None

@@ -377,6 +377,24 @@ def test_gbk_csv_is_refused_naming_the_file_and_read_with_encoding_gbk(tmp_path:
         load_bars("X", root=tmp_path, encoding="klingon")
 
 
+def test_a_utf16_encoding_on_a_utf8_file_is_a_data_error_naming_the_file(tmp_path: Path):
+    path = write_csv(tmp_path, "X", ["2020-01-02"])
+    with pytest.raises(DataError, match=f"{path}: cannot decode the file as utf-16 \\(UTF-16"):
+        load_bars("X", root=tmp_path, encoding="utf-16")
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "bz2_codec", "hex"])
+def test_a_codec_that_is_no_text_encoding_is_a_config_error(tmp_path: Path, encoding: str):
+    write_csv(tmp_path, "X", ["2020-01-02"])
+    with pytest.raises(ConfigError, match=f"encoding: '{encoding}' is a codec but not a text"):
+        load_bars("X", root=tmp_path, encoding=encoding)
+
+
+def test_a_symbol_too_long_for_a_file_name_is_a_data_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"symbol: cannot look for the file of 'XXX.*\.\.\. "):
+        load_bars("X" * 5000, root=tmp_path)
+
+
 def test_utf8_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     (tmp_path / "X.csv").write_bytes(b"\xef\xbb\xbf" + (HEADER + "2020-01-02" + ROW).encode())
     assert load_bars("X", root=tmp_path).n_bars == 1
@@ -449,6 +467,15 @@ def test_select_an_unknown_symbol_or_none_is_a_data_error() -> None:
     with pytest.raises(DataError, match="symbols: 'IBM' appears more than once"):
         bars.select(["IBM", "IBM"])
     assert bars.select("MSFT").symbols == ("MSFT",)
+
+
+@pytest.mark.parametrize("t, n", [(99, 0), (1.5, 0), (-1, 0), (True, 0), (0, 2), (0, -1)])
+def test_is_missing_outside_the_panel_is_a_data_error_not_an_index_from_the_end(t, n):
+    bars = good()
+    name, what, last = ("t", "bar number", 2) if (t, n)[1] == 0 else ("n", "symbol column", 1)
+    with pytest.raises(DataError, match=f"{name}: expected a {what} from 0 to {last}, got"):
+        bars.is_missing(t, n)
+    assert bars.is_missing(np.int64(2), 1) is False
 
 
 def test_symbol_index_of_an_unknown_symbol_is_a_data_error() -> None:
