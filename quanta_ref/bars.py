@@ -22,6 +22,8 @@ that is not a clean bar is refused with a `DataError` naming the field, the symb
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import numbers
 import re
 import warnings
 import zoneinfo
@@ -378,10 +380,39 @@ def as_series(name: str, values: Any) -> np.ndarray:
     return arr
 
 
+def not_numbers(values: Any) -> str | None:
+    """What makes `values` (an array, a list, a pandas column) other than real numbers, or
+    None when they are numbers. numpy would read True as 1.0 and the text "10" as 10.0,
+    and would cut a complex number to its real part with only a warning: prices and volumes
+    are refused unless their dtype is an integer or float one, or they are objects that are
+    each a real number (int, float, Decimal, ...; not bool) or missing (None)."""
+    dtype = getattr(values, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ragged nests; the conversion reports them
+                values = np.asarray(values)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        dtype, kind = values.dtype, values.dtype.kind
+    if kind in ("f", "i", "u"):
+        return None
+    if kind != "O":
+        return f"dtype {dtype}"
+    flat = values.ravel().tolist() if isinstance(values, np.ndarray) else list(values)
+    for x in flat:
+        if x is not None and (
+            isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, decimal.Decimal))
+        ):
+            return f"{type(x).__name__} {x!r}"
+    return None
+
+
 def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray:
-    if getattr(getattr(values, "dtype", None), "kind", "") == "c":
-        # numpy would only warn and drop the imaginary part.
-        raise DataError(f"{name}: expected real numbers, got dtype {values.dtype}")
+    wrong = not_numbers(values)
+    if wrong is not None:
+        raise DataError(f"{name}: expected real numbers, got {wrong}")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -530,6 +561,11 @@ class Bars:
         exchange's zone: then the times are converted to that zone's wall-clock time and
         the zone dropped. Times without a zone are already wall-clock times and stay as
         they are whatever `tz` says.
+
+        Prices and volumes must be numbers (integer or float columns, or objects that are
+        real numbers or missing): bool, text and complex columns are refused. A row without
+        a symbol, a column given twice (in any case), and `symbol` given for a frame with a
+        symbol column are refused too.
         """
         try:
             import pandas as pd
@@ -539,6 +575,11 @@ class Bars:
             raise DataError(f"df: expected a pandas DataFrame, got {type(df).__name__}")
         zone = time_zone(tz)
         cols = {str(c).lower(): c for c in df.columns}
+        lower = [str(c).lower() for c in df.columns]
+        for key in (*TIME_COLUMNS, *FIELDS, "symbol", "ticker", "ts_code"):
+            if lower.count(key) > 1:
+                same = [c for c in df.columns if str(c).lower() == key]
+                raise DataError(f"{key}: the frame has more than one such column {same}")
         time_col = next((cols[c] for c in TIME_COLUMNS if c in cols), None)
         if time_col is not None:
             times = column_times(df[time_col], f"timestamp (column {time_col!r})", zone)
@@ -556,6 +597,12 @@ class Bars:
             )
         values = {}
         for f in FIELDS:
+            column = df[cols[f]]
+            if getattr(column.dtype, "kind", "O") == "O":  # pandas' NA as None
+                column = column.to_numpy(dtype=object, na_value=None)
+            wrong = not_numbers(column)
+            if wrong is not None:
+                raise DataError(f"{f}: column {cols[f]!r} of the frame holds {wrong}, not numbers")
             try:
                 values[f] = np.asarray(
                     df[cols[f]].to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
@@ -565,15 +612,29 @@ class Bars:
                     f"{f}: cannot read column {cols[f]!r} of the frame as numbers ({exc})"
                 ) from None
         sym_col = next((cols[c] for c in ("symbol", "ticker", "ts_code") if c in cols), None)
+        if symbol is not None and (not isinstance(symbol, str) or not symbol):
+            raise DataError(f"symbol: expected a non-empty string, got {symbol!r}")
+        if symbol is not None and sym_col is not None:
+            raise DataError(
+                f"symbol: {symbol!r} given for a frame with a symbol column {sym_col!r}: "
+                f"ambiguous; pass symbol= only for a frame of one symbol without that column"
+            )
         if sym_col is None:
             return cls(
                 _ns_times(times),
-                [symbol or "X"],
+                ["X" if symbol is None else symbol],
                 values["open"],
                 values["high"],
                 values["low"],
                 values["close"],
                 values["volume"],
+            )
+        absent = np.asarray(pd.isna(df[sym_col]))
+        if absent.any():
+            i = int(np.argmax(absent))
+            raise DataError(
+                f"symbol: missing (column {sym_col!r}) in row {i} (index {df.index[i]!r}) "
+                f"of the frame"
             )
         sym_values = [str(s) for s in df[sym_col].to_numpy()]
         symbols = list(dict.fromkeys(sym_values))

@@ -39,6 +39,7 @@ from quanta_ref.bars import (
     as_timestamps,
     bound_ns,
     column_times,
+    not_numbers,
     time_zone,
     zoned_times,
 )
@@ -503,8 +504,14 @@ def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[
     for f in FIELDS:
         if f not in named:
             raise DataError(f"{f}: column missing from {path} (columns: {names})")
+        raw = column(named[f])
+        if getattr(raw.dtype, "kind", "O") == "O" and hasattr(raw, "isna"):  # pandas' NA
+            raw = raw.to_numpy(dtype=object, na_value=None)
+        wrong = not_numbers(raw)
+        if wrong is not None:
+            raise DataError(f"{f}: column {named[f]!r} of {path} holds {wrong}, not numbers")
         try:
-            columns[f] = np.asarray(column(named[f]), dtype=np.float64)
+            columns[f] = np.asarray(raw, dtype=np.float64)
         except (ValueError, TypeError) as exc:
             raise DataError(
                 f"{f}: cannot read column {named[f]!r} of {path} as numbers ({exc})"

@@ -5,7 +5,9 @@ engine sees was checked, on both backends."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -437,8 +439,69 @@ def test_from_dataframe_refuses_what_is_not_a_frame(df: Any) -> None:
 def test_from_dataframe_bad_date_and_string_price_name_the_column() -> None:
     with pytest.raises(DataError, match="timestamp \\(column 'date'\\): cannot read 'soon'"):
         Bars.from_dataframe(frame(["2020-01-01", "soon"]))
-    with pytest.raises(DataError, match="close: cannot read column 'close' of the frame"):
+    with pytest.raises(DataError, match="close: column 'close' of the frame holds str '10', n"):
         Bars.from_dataframe(frame(["2020-01-01", "2020-01-02"], close=["10", "ten"]))
+
+
+def test_from_dataframe_refuses_what_from_arrays_refuses() -> None:
+    pd = pytest.importorskip("pandas")
+    days = ["2020-01-02", "2020-01-03"]
+    for column, held in [
+        ([10 + 5j, 10], "dtype complex128"),
+        ([True, True], "dtype bool"),
+        (["10", "10"], "str '10'"),
+        (pd.array([True, None], dtype="boolean"), "dtype boolean"),
+        ([10.0, "10"], "str '10'"),
+    ]:
+        with pytest.raises(DataError, match=f"close: column 'close' of the frame holds {held}"):
+            Bars.from_dataframe(frame(days, close=column))
+        with pytest.raises(DataError, match="close: expected real numbers, got "):
+            Bars.from_arrays(np.array(days), *([[10.0, 10.0]] * 3), np.array(column))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning on the way
+        with pytest.raises(DataError):
+            Bars.from_dataframe(frame(days, close=[10 + 5j, 10]))
+    decimals = [decimal.Decimal("10.5"), 2]  # e.g. a SQL DECIMAL column
+    assert Bars.from_dataframe(frame(days, volume=decimals)).volume.tolist() == [[10.5], [2.0]]
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_from_dataframe_refuses_a_row_without_a_symbol(missing: Any) -> None:
+    df = frame(["2020-01-02", "2020-01-02"], symbol=["A", missing])
+    with pytest.raises(DataError, match=r"symbol: missing \(column 'symbol'\) in row 1 \(index 1"):
+        Bars.from_dataframe(df)
+
+
+def test_from_dataframe_refuses_an_empty_or_ambiguous_symbol_argument() -> None:
+    one = frame(["2020-01-02", "2020-01-03"])
+    for bad in ("", 5):
+        with pytest.raises(DataError, match=f"symbol: expected a non-empty string, got {bad!r}"):
+            Bars.from_dataframe(one, symbol=bad)  # type: ignore[arg-type]
+    assert Bars.from_dataframe(one, symbol="ZZ").symbols == ("ZZ",)
+    long = frame(["2020-01-02", "2020-01-02"], symbol=["A", "B"])
+    with pytest.raises(DataError, match="symbol: 'ZZ' given for a frame with a symbol column"):
+        Bars.from_dataframe(long, symbol="ZZ")
+
+
+def test_from_dataframe_refuses_a_column_given_twice_in_any_case() -> None:
+    df = frame(["2020-01-02", "2020-01-03"]).assign(Close=[99.0, 99.0])
+    with pytest.raises(DataError, match=r"close: the frame has more than one such column \['c"):
+        Bars.from_dataframe(df)
+
+
+def test_parquet_bool_or_text_prices_are_refused(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    days = ["2020-01-02", "2020-01-03"]
+    for close, held in [([True, True], "dtype bool"), (["10", "10"], "str '10'")]:
+        table = pa.table({"date": days, **{f: [10.0] * 2 for f in FIELDS}, "close": close})
+        pq.write_table(table, tmp_path / "X.parquet")
+        with pytest.raises(DataError, match=f"close: column 'close' of .*X.parquet holds {held}"):
+            load_bars("X", root=tmp_path)
+    table = pa.table({"date": days, **{f: [10.0] * 2 for f in FIELDS}})
+    table = table.set_column(4, "close", pa.array([decimal.Decimal("10")] * 2))
+    pq.write_table(table, tmp_path / "X.parquet")
+    assert load_bars("X", root=tmp_path).close.tolist() == [[10.0], [10.0]]
 
 
 @pytest.mark.parametrize(
