@@ -636,8 +636,18 @@ class Bars:
                 f"symbol: missing (column {sym_col!r}) in row {i} (index {df.index[i]!r}) "
                 f"of the frame"
             )
-        sym_values = [str(s) for s in df[sym_col].to_numpy()]
+        raw_symbols = df[sym_col].to_numpy().tolist()
+        sym_values = [str(s) for s in raw_symbols]
         symbols = list(dict.fromkeys(sym_values))
+        if len(symbols) < len(dict.fromkeys(raw_symbols)):  # e.g. 600000 and "600000"
+            text: dict[str, Any] = {}
+            for raw in dict.fromkeys(raw_symbols):
+                first = text.setdefault(str(raw), raw)
+                if first is not raw:
+                    raise DataError(
+                        f"symbol: {first!r} and {raw!r} in column {sym_col!r} are the same "
+                        f"symbol {str(raw)!r} as text: give every symbol as a string"
+                    )
         unique_ts = np.unique(times)
         row = np.searchsorted(unique_ts, times)
         col_of = {s: i for i, s in enumerate(symbols)}

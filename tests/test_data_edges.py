@@ -483,6 +483,14 @@ def test_from_dataframe_refuses_an_empty_or_ambiguous_symbol_argument() -> None:
         Bars.from_dataframe(long, symbol="ZZ")
 
 
+def test_from_dataframe_refuses_symbols_that_are_the_same_only_as_text() -> None:
+    df = frame(["2020-01-02", "2020-01-03"], symbol=[600000, "600000"])
+    with pytest.raises(DataError, match="symbol: 600000 and '600000' in column 'symbol' are"):
+        Bars.from_dataframe(df)
+    ints = frame(["2020-01-02", "2020-01-02"], symbol=[600000, 1])
+    assert Bars.from_dataframe(ints).symbols == ("600000", "1")
+
+
 def test_from_dataframe_refuses_a_column_given_twice_in_any_case() -> None:
     df = frame(["2020-01-02", "2020-01-03"]).assign(Close=[99.0, 99.0])
     with pytest.raises(DataError, match=r"close: the frame has more than one such column \['c"):
