@@ -400,6 +400,7 @@ def _read_csv(
 def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
     """Column number of the time column ("time") and of each OHLCV field."""
     lower = [str(n).lower() for n in names]
+    _no_twice(names, path)
     index = {}
     time = next((c for c in TIME_COLUMNS if c in lower), None)
     if time is None:
@@ -413,6 +414,15 @@ def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
             raise DataError(f"{f}: column missing from {path} (columns: {list(names)})")
         index[f] = lower.index(f)
     return index
+
+
+def _no_twice(names: Sequence[str], path: Path) -> None:
+    """Refuse a file with two columns that could each be the one read (in any case)."""
+    lower = [str(n).lower() for n in names]
+    for key in (*TIME_COLUMNS, *FIELDS):
+        if lower.count(key) > 1:
+            same = [n for n in names if str(n).lower() == key]
+            raise DataError(f"{key}: more than one such column {same} in {path}")
 
 
 def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]) -> np.ndarray:
@@ -447,6 +457,7 @@ def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise DataError(f"{path}: cannot read the Parquet file ({exc})") from None
         names = list(table.column_names)
+        _no_twice(names, path)
         named = {n.lower(): n for n in names}
         if not any(c in named for c in TIME_COLUMNS) and "__index_level_0__" in names:
             named["timestamp"] = "__index_level_0__"  # a pandas DatetimeIndex without a name
@@ -473,6 +484,7 @@ def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index(names="__index__")
         names = [str(c) for c in frame.columns]
+        _no_twice(names, path)
         named = {n.lower(): n for n in names}
         if not any(c in named for c in TIME_COLUMNS) and "__index__" in named:
             named["timestamp"] = "__index__"

@@ -497,6 +497,20 @@ def test_from_dataframe_refuses_a_column_given_twice_in_any_case() -> None:
         Bars.from_dataframe(df)
 
 
+def test_a_file_with_a_column_given_twice_in_any_case_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "X.csv").write_text(
+        "Date,date,open,high,low,close,volume\n2020-01-02,2020-01-03" + ROW
+    )
+    with pytest.raises(DataError, match=r"date: more than one such column \['Date', 'date'\] in"):
+        load_bars("X", root=tmp_path)
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"date": ["2020-01-02"], **{f: [10.0] for f in FIELDS}, "Close": [9.0]})
+    pq.write_table(table, tmp_path / "Y.parquet")
+    with pytest.raises(DataError, match=r"close: more than one such column \['close', 'Close'\]"):
+        load_bars("Y", root=tmp_path)
+
+
 def test_parquet_bool_or_text_prices_are_refused(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
