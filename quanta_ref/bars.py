@@ -22,6 +22,8 @@ that is not a clean bar is refused with a `DataError` naming the field, the symb
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import numbers
 import re
 import warnings
 import zoneinfo
@@ -54,6 +56,16 @@ NS_RANGE = "1677-09-21 .. 2262-04-11"
 
 _NAT = int(np.iinfo(np.int64).min)  # numpy's not-a-time, never a valid nanosecond
 _MAX_NS = int(np.iinfo(np.int64).max)
+_NS_PER_UNIT = {
+    "W": 7 * 86_400 * 10**9,
+    "D": 86_400 * 10**9,
+    "h": 3_600 * 10**9,
+    "m": 60 * 10**9,
+    "s": 10**9,
+    "ms": 10**6,
+    "us": 10**3,
+    "ns": 1,
+}
 _FIRST_INTEGER_NS = 365 * 86_400 * 10**9
 """1971-01-01: integer timestamps all in [0, this) are refused (see `_integer_ns`)."""
 
@@ -120,15 +132,25 @@ def _datetime64_ns(arr: np.ndarray, field: str, where: Where = _at_position) -> 
     nat = np.isnat(arr)
     if nat.any():
         raise DataError(f"{field}: empty time (NaT){_at(where(int(np.argmax(nat))))}")
-    ns = arr.astype("datetime64[ns]")
-    if np.datetime_data(arr.dtype)[0] not in ("ns", "ps", "fs", "as"):
-        # numpy converts units without overflow checks: a value that does not come back
-        # unchanged from nanoseconds wrapped around.
-        wrapped = ns.astype(arr.dtype) != arr
-        if wrapped.any():
-            i = int(np.argmax(wrapped))
-            raise _out_of_range(field, arr[i], where(i))
-    return ns.astype(np.int64)
+    # numpy converts units without overflow checks (and converts wrongly near the lower
+    # end of the range), so the range is checked exactly, in the values' own unit.
+    given, unit = arr, np.datetime_data(arr.dtype)[0]
+    values = arr.astype(np.int64)
+    if unit in ("Y", "M"):  # no fixed length: as days, once clearly within reach of them
+        far = np.abs(values) > 10**6
+        if far.any():
+            i = int(np.argmax(far))
+            raise _out_of_range(field, given[i], where(i))
+        arr, unit = arr.astype("datetime64[D]"), "D"
+        values = arr.astype(np.int64)
+    if unit not in _NS_PER_UNIT:  # ps, fs, as: dividing cannot overflow; digits are dropped
+        return arr.astype("datetime64[ns]").astype(np.int64)
+    per = _NS_PER_UNIT[unit]
+    outside = (values < -((_MAX_NS) // per)) | (values > _MAX_NS // per)
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise _out_of_range(field, given[i], where(i))
+    return values * per
 
 
 def _integer_ns(arr: np.ndarray, field: str, where: Where = _at_position) -> np.ndarray:
@@ -182,18 +204,47 @@ def _text_datetime64(
         utc = int(_datetime64_ns(np.array([local]), field, lambda _: where)[0])
         utc -= (-1 if sign == "-" else 1) * minutes * 60 * 10**9
         return np.datetime64(int(_wall_ns(np.array([utc]), zone, field, lambda _: where)[0]), "ns")
+    try:
+        stamps, wrapped = _parse_iso([text])
+    except (ValueError, TypeError, OverflowError, Warning) as exc:
+        raise DataError(
+            f"{field}: cannot read {text!r}{_at(where)} as an ISO-8601 wall-clock time "
+            f"without time zone ({exc})"
+        ) from None
+    if wrapped is not None:
+        raise _out_of_range(field, text, where)
+    if np.isnat(stamps[0]):
+        raise DataError(f"{field}: empty time {text!r}{_at(where)}")
+    return stamps[0]
+
+
+def _parse_iso(texts: Sequence[str]) -> tuple[np.ndarray, int | None]:
+    """ISO-8601 text as datetime64 in the finest unit spelt, at most nanoseconds, and the
+    position of the first value numpy wrapped around (None when there is none).
+
+    numpy parses a time with 4 to 9 fractional digits in ms, us or ns, and one with more in
+    ps, fs or as, without an overflow check: "9999-12-31T23:59:59.999999999" comes back as a
+    date in 1816, and a 12-digit fraction lands near 1970. So text that needs a unit finer
+    than seconds is parsed again in seconds, which holds any year numpy reads, and a value
+    that disagrees with it wrapped. Digits beyond the ninth are dropped: times are kept to
+    the nanosecond, as datetime64 values in finer units are. Parse errors are numpy's
+    (ValueError, or a Warning about a time zone, raised as an error here).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy warns about, then drops, any time zone left
-        try:
-            stamp = np.datetime64(text)
-        except (ValueError, TypeError, OverflowError, Warning) as exc:
-            raise DataError(
-                f"{field}: cannot read {text!r}{_at(where)} as an ISO-8601 wall-clock time "
-                f"without time zone ({exc})"
-            ) from None
-    if np.isnat(stamp):
-        raise DataError(f"{field}: empty time {text!r}{_at(where)}")
-    return stamp
+        stamps = np.array(texts, dtype="datetime64")
+        unit = np.datetime_data(stamps.dtype)[0]
+        if unit in ("ps", "fs", "as"):
+            stamps = np.array(texts, dtype="datetime64[ns]")
+        if unit not in ("ms", "us", "ns", "ps", "fs", "as"):
+            return stamps, None
+        seconds = np.array(texts, dtype="datetime64[s]")
+    # Whole seconds by integer floor division: numpy's own unit conversion is unreliable
+    # near the lower end of the range. A value that wrapped onto NaT counts as wrapped.
+    per_second = 10**9 // _NS_PER_UNIT[np.datetime_data(stamps.dtype)[0]]
+    floored = stamps.astype(np.int64) // per_second
+    wrapped = ((floored != seconds.astype(np.int64)) | np.isnat(stamps)) & ~np.isnat(seconds)
+    return stamps, (int(np.argmax(wrapped)) if wrapped.any() else None)
 
 
 def as_datetime64(
@@ -264,12 +315,12 @@ def _text_ns(
     """ISO-8601 (or, when `compact`, YYYYMMDD) text as int64 ns, range checked."""
     spelt = [_COMPACT_DATE.sub(r"\1-\2-\3", t.strip()) if compact else t.strip() for t in texts]
     if not any(_INTEGER.match(t) or _OFFSET.match(t) for t in spelt):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # numpy warns about, then drops, a time zone
-            try:
-                stamps = np.array(spelt, dtype="datetime64")
-            except (ValueError, TypeError, OverflowError, Warning):
-                stamps = None
+        try:
+            stamps, wrapped = _parse_iso(spelt)
+        except (ValueError, TypeError, OverflowError, Warning):
+            stamps, wrapped = None, None
+        if wrapped is not None:
+            raise _out_of_range(field, spelt[wrapped], where(wrapped))
         if stamps is not None and not np.isnat(stamps).any():
             return _datetime64_ns(stamps, field, where)
     # Slow path, one value at a time: the first bad cell is named, offsets are converted.
@@ -329,10 +380,39 @@ def as_series(name: str, values: Any) -> np.ndarray:
     return arr
 
 
+def not_numbers(values: Any) -> str | None:
+    """What makes `values` (an array, a list, a pandas column) other than real numbers, or
+    None when they are numbers. numpy would read True as 1.0 and the text "10" as 10.0,
+    and would cut a complex number to its real part with only a warning: prices and volumes
+    are refused unless their dtype is an integer or float one, or they are objects that are
+    each a real number (int, float, Decimal, ...; not bool) or missing (None)."""
+    dtype = getattr(values, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ragged nests; the conversion reports them
+                values = np.asarray(values)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        dtype, kind = values.dtype, values.dtype.kind
+    if kind in ("f", "i", "u"):
+        return None
+    if kind != "O":
+        return f"dtype {dtype}"
+    flat = values.ravel().tolist() if isinstance(values, np.ndarray) else list(values)
+    for x in flat:
+        if x is not None and (
+            isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, decimal.Decimal))
+        ):
+            return f"{type(x).__name__} {x!r}"
+    return None
+
+
 def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray:
-    if getattr(getattr(values, "dtype", None), "kind", "") == "c":
-        # numpy would only warn and drop the imaginary part.
-        raise DataError(f"{name}: expected real numbers, got dtype {values.dtype}")
+    wrong = not_numbers(values)
+    if wrong is not None:
+        raise DataError(f"{name}: expected real numbers, got {wrong}")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -345,6 +425,25 @@ def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray
             f"{n_bars} timestamps and {n_symbols} symbols, got {np.shape(values)}"
         )
     return np.array(arr, dtype=np.float64, order="C", copy=True)
+
+
+def frozen_view(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of `arr`, a new array nobody else holds.
+
+    Clearing the flag on `arr` itself would not do: an array that owns its data can be made
+    writeable again (``arr.flags.writeable = True``). numpy refuses that for a view of a
+    read-only base, so a panel checked once stays as checked. The base is the array that
+    owns the memory (numpy skips views in between); it is frozen too, so `arr` may be a
+    view of an array nobody else holds (a selection), and memory held by another kind of
+    object is copied.
+    """
+    owner = arr if arr.base is None else arr.base
+    if not isinstance(owner, np.ndarray):
+        arr = owner = arr.copy()
+    owner.flags.writeable = False
+    view = arr.view()
+    view.flags.writeable = False
+    return view
 
 
 def _first(mask: np.ndarray) -> tuple[int, int] | None:
@@ -390,12 +489,10 @@ class Bars:
 
     def _store(self, timestamps: np.ndarray, symbols: Sequence[str], *panels: np.ndarray) -> None:
         setattr_ = object.__setattr__
-        setattr_(self, "timestamps", timestamps)
+        setattr_(self, "timestamps", frozen_view(timestamps))
         setattr_(self, "symbols", tuple(symbols))
         for name, arr in zip(FIELDS, panels, strict=True):
-            setattr_(self, name, arr)
-        for arr in (timestamps, *panels):
-            arr.flags.writeable = False
+            setattr_(self, name, frozen_view(arr))
 
     @classmethod
     def _trusted(cls, timestamps: np.ndarray, symbols: Sequence[str], *panels: np.ndarray) -> Bars:
@@ -464,6 +561,11 @@ class Bars:
         exchange's zone: then the times are converted to that zone's wall-clock time and
         the zone dropped. Times without a zone are already wall-clock times and stay as
         they are whatever `tz` says.
+
+        Prices and volumes must be numbers (integer or float columns, or objects that are
+        real numbers or missing): bool, text and complex columns are refused. A row without
+        a symbol, a column given twice (in any case), and `symbol` given for a frame with a
+        symbol column are refused too.
         """
         try:
             import pandas as pd
@@ -473,6 +575,11 @@ class Bars:
             raise DataError(f"df: expected a pandas DataFrame, got {type(df).__name__}")
         zone = time_zone(tz)
         cols = {str(c).lower(): c for c in df.columns}
+        lower = [str(c).lower() for c in df.columns]
+        for key in (*TIME_COLUMNS, *FIELDS, "symbol", "ticker", "ts_code"):
+            if lower.count(key) > 1:
+                same = [c for c in df.columns if str(c).lower() == key]
+                raise DataError(f"{key}: the frame has more than one such column {same}")
         time_col = next((cols[c] for c in TIME_COLUMNS if c in cols), None)
         if time_col is not None:
             times = column_times(df[time_col], f"timestamp (column {time_col!r})", zone)
@@ -490,6 +597,12 @@ class Bars:
             )
         values = {}
         for f in FIELDS:
+            column = df[cols[f]]
+            if getattr(column.dtype, "kind", "O") == "O":  # pandas' NA as None
+                column = column.to_numpy(dtype=object, na_value=None)
+            wrong = not_numbers(column)
+            if wrong is not None:
+                raise DataError(f"{f}: column {cols[f]!r} of the frame holds {wrong}, not numbers")
             try:
                 values[f] = np.asarray(
                     df[cols[f]].to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
@@ -499,18 +612,42 @@ class Bars:
                     f"{f}: cannot read column {cols[f]!r} of the frame as numbers ({exc})"
                 ) from None
         sym_col = next((cols[c] for c in ("symbol", "ticker", "ts_code") if c in cols), None)
+        if symbol is not None and (not isinstance(symbol, str) or not symbol):
+            raise DataError(f"symbol: expected a non-empty string, got {symbol!r}")
+        if symbol is not None and sym_col is not None:
+            raise DataError(
+                f"symbol: {symbol!r} given for a frame with a symbol column {sym_col!r}: "
+                f"ambiguous; pass symbol= only for a frame of one symbol without that column"
+            )
         if sym_col is None:
             return cls(
                 _ns_times(times),
-                [symbol or "X"],
+                ["X" if symbol is None else symbol],
                 values["open"],
                 values["high"],
                 values["low"],
                 values["close"],
                 values["volume"],
             )
-        sym_values = [str(s) for s in df[sym_col].to_numpy()]
+        absent = np.asarray(pd.isna(df[sym_col]))
+        if absent.any():
+            i = int(np.argmax(absent))
+            raise DataError(
+                f"symbol: missing (column {sym_col!r}) in row {i} (index {df.index[i]!r}) "
+                f"of the frame"
+            )
+        raw_symbols = df[sym_col].to_numpy().tolist()
+        sym_values = [str(s) for s in raw_symbols]
         symbols = list(dict.fromkeys(sym_values))
+        if len(symbols) < len(dict.fromkeys(raw_symbols)):  # e.g. 600000 and "600000"
+            text: dict[str, Any] = {}
+            for raw in dict.fromkeys(raw_symbols):
+                first = text.setdefault(str(raw), raw)
+                if first is not raw:
+                    raise DataError(
+                        f"symbol: {first!r} and {raw!r} in column {sym_col!r} are the same "
+                        f"symbol {str(raw)!r} as text: give every symbol as a string"
+                    )
         unique_ts = np.unique(times)
         row = np.searchsorted(unique_ts, times)
         col_of = {s: i for i, s in enumerate(symbols)}
@@ -554,8 +691,11 @@ class Bars:
             raise DataError(f"symbol: {symbol!r} is not in the panel (symbols: {shown})") from None
 
     def is_missing(self, t: int, n: int) -> bool:
-        """True when symbol column `n` has no bar at timestamp row `t`."""
-        return bool(np.isnan(self.close[t, n]))
+        """True when symbol column `n` has no bar at timestamp row `t`; both are integers
+        counted from 0 (no negative indexing from the end), else a DataError."""
+        row = _position(t, "t", "bar number", self.n_bars)
+        column = _position(n, "n", "symbol column", self.n_symbols)
+        return bool(np.isnan(self.close[row, column]))
 
     def select(self, symbols: Sequence[str]) -> Bars:
         """A panel with only `symbols` (a name or a list of names, each at most once), in
@@ -610,6 +750,14 @@ class Bars:
 
 
 TIME_COLUMNS = ("timestamp", "datetime", "date", "time", "trade_date")
+
+
+def _position(value: Any, name: str, what: str, size: int) -> int:
+    """An index in 0 .. size - 1 (an int, not a bool), or a DataError naming `name`."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        if 0 <= int(value) < size:
+            return int(value)
+    raise DataError(f"{name}: expected a {what} from 0 to {size - 1}, got {value!r}")
 
 
 def _ns_times(ns: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import functools
 import gzip
+import io
 import math
 import os
 import re
@@ -38,6 +39,7 @@ from quanta_ref.bars import (
     as_timestamps,
     bound_ns,
     column_times,
+    not_numbers,
     time_zone,
     zoned_times,
 )
@@ -59,6 +61,7 @@ _SAMPLE_FILE = Path(__file__).resolve().parent / "_data" / "stocks.csv.gz"
 _SAMPLE_COLUMNS = ["Ticker", "Date", "Open", "High", "Low", "Close", "Volume", "Adj Close"]
 _PRICES = ("open", "high", "low", "close")
 _NS_PER_DAY = 86_400 * 10**9
+_MAX_NS = int(np.iinfo(np.int64).max)
 
 
 # ---------------------------------------------------------------------- bundled sample
@@ -285,7 +288,13 @@ def load_bars(
     if lo_ns is not None and hi_ns is not None and lo_ns > hi_ns:
         raise DataError(f"start: {start!r} is after end {end!r}")
     candidates = [folder / f"{symbol}.csv", folder / f"{symbol}.parquet"]
-    path = next((p for p in candidates if p.is_file()), None)
+    try:
+        path = next((p for p in candidates if p.is_file()), None)
+    except OSError as exc:  # a name too long for the file system, say
+        raise DataError(
+            f"symbol: cannot look for the file of {_shorten(symbol)} in {folder} "
+            f"({exc.strerror or exc})"
+        ) from None
     if path is None:
         raise DataError(
             f"symbol: no file for {symbol!r}; looked for {' and '.join(str(p) for p in candidates)}"
@@ -318,12 +327,24 @@ def load_bars(
         raise DataError(f"{exc} (in {path})") from None
 
 
+def _shorten(text: str, limit: int = 80) -> str:
+    """repr of `text`, cut to `limit` characters with its length said."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
 def _check_encoding(encoding: Any) -> None:
+    """Refuse what `open` would not take as a text encoding: unknown names, and codecs
+    that exist but do not turn bytes into text ("rot13", "bz2_codec")."""
+    examples = "e.g. 'utf-8-sig', 'gbk', 'gb18030'"
     try:
         codecs.lookup(encoding)
-    except (LookupError, TypeError):
+    except (LookupError, TypeError, ValueError):
+        raise ConfigError(f"encoding: unknown text encoding {encoding!r}; {examples}") from None
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    except LookupError:
         raise ConfigError(
-            f"encoding: unknown text encoding {encoding!r}; e.g. 'utf-8-sig', 'gbk', 'gb18030'"
+            f"encoding: {encoding!r} is a codec but not a text encoding; {examples}"
         ) from None
 
 
@@ -345,9 +366,10 @@ def _read_csv(
                         lines.append(reader.line_num)
             except csv.Error as exc:
                 raise DataError(f"{path}: line {reader.line_num} cannot be read ({exc})") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # UnicodeDecodeError, or e.g. a UTF-16 file without a BOM
+        reason = getattr(exc, "reason", exc)
         raise DataError(
-            f"{path}: cannot decode the file as {encoding} ({exc.reason}); pass the file's "
+            f"{path}: cannot decode the file as {encoding} ({reason}); pass the file's "
             f"encoding, e.g. encoding='gbk' or encoding='gb18030' for files from many A-share "
             f"vendors"
         ) from None
@@ -378,6 +400,7 @@ def _read_csv(
 def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
     """Column number of the time column ("time") and of each OHLCV field."""
     lower = [str(n).lower() for n in names]
+    _no_twice(names, path)
     index = {}
     time = next((c for c in TIME_COLUMNS if c in lower), None)
     if time is None:
@@ -391,6 +414,15 @@ def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
             raise DataError(f"{f}: column missing from {path} (columns: {list(names)})")
         index[f] = lower.index(f)
     return index
+
+
+def _no_twice(names: Sequence[str], path: Path) -> None:
+    """Refuse a file with two columns that could each be the one read (in any case)."""
+    lower = [str(n).lower() for n in names]
+    for key in (*TIME_COLUMNS, *FIELDS):
+        if lower.count(key) > 1:
+            same = [n for n in names if str(n).lower() == key]
+            raise DataError(f"{key}: more than one such column {same} in {path}")
 
 
 def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]) -> np.ndarray:
@@ -425,6 +457,7 @@ def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise DataError(f"{path}: cannot read the Parquet file ({exc})") from None
         names = list(table.column_names)
+        _no_twice(names, path)
         named = {n.lower(): n for n in names}
         if not any(c in named for c in TIME_COLUMNS) and "__index_level_0__" in names:
             named["timestamp"] = "__index_level_0__"  # a pandas DatetimeIndex without a name
@@ -451,6 +484,7 @@ def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index(names="__index__")
         names = [str(c) for c in frame.columns]
+        _no_twice(names, path)
         named = {n.lower(): n for n in names}
         if not any(c in named for c in TIME_COLUMNS) and "__index__" in named:
             named["timestamp"] = "__index__"
@@ -482,8 +516,14 @@ def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[
     for f in FIELDS:
         if f not in named:
             raise DataError(f"{f}: column missing from {path} (columns: {names})")
+        raw = column(named[f])
+        if getattr(raw.dtype, "kind", "O") == "O" and hasattr(raw, "isna"):  # pandas' NA
+            raw = raw.to_numpy(dtype=object, na_value=None)
+        wrong = not_numbers(raw)
+        if wrong is not None:
+            raise DataError(f"{f}: column {named[f]!r} of {path} holds {wrong}, not numbers")
         try:
-            columns[f] = np.asarray(column(named[f]), dtype=np.float64)
+            columns[f] = np.asarray(raw, dtype=np.float64)
         except (ValueError, TypeError) as exc:
             raise DataError(
                 f"{f}: cannot read column {named[f]!r} of {path} as numbers ({exc})"
@@ -542,7 +582,9 @@ def synthetic(
     Raises
     ------
     ConfigError
-        If an argument is out of range or `freq` cannot be read.
+        If an argument is out of range, `freq` cannot be read, the bars would go beyond
+        2262-04-11, or n_bars x n_symbols is too large to build in memory (more cells than
+        numpy can address, or an allocation fails).
 
     Examples
     --------
@@ -558,13 +600,28 @@ def synthetic(
         raise ConfigError(f"start_price: expected a finite number > 0, got {start_price!r}")
     if not _is_finite(volatility) or volatility < 0:
         raise ConfigError(f"volatility: expected a finite number >= 0, got {volatility!r}")
-    timestamps = _synthetic_times(int(n_bars), start, freq)
+    shape = (int(n_bars), int(n_symbols))
+    too_large = ConfigError(
+        f"n_bars, n_symbols: a panel of {shape[0]} bars x {shape[1]} symbols is too large "
+        f"to build in memory"
+    )
+    if shape[0] * shape[1] > np.iinfo(np.intp).max // 8:  # more bytes than numpy can address
+        raise too_large
+    try:
+        return _synthetic(shape, seed, start, freq, start_price, volatility)
+    except MemoryError:
+        raise too_large from None
+
+
+def _synthetic(
+    shape: tuple[int, int], seed: Any, start: Any, freq: str, start_price: Any, volatility: Any
+) -> Bars:
+    timestamps = _synthetic_times(shape[0], start, freq)
     try:
         rng = np.random.default_rng(seed)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"seed: {seed!r} cannot seed numpy's default_rng ({exc})") from None
 
-    shape = (int(n_bars), int(n_symbols))
     gap = rng.normal(0.0, volatility / 4.0, shape)
     body = rng.normal(0.0, volatility, shape)
     up = np.abs(rng.normal(0.0, volatility / 2.0, shape))
@@ -615,6 +672,15 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
         first = bound_ns(start, "start", False)
     except DataError as exc:
         raise ConfigError(str(exc)) from None
+    # Exact integers: the spacing, then the last bar (a business day is at least a day).
+    step = count * (_NS_PER_DAY if unit == "D" else _UNIT_NS[unit])
+    if step > _MAX_NS:
+        raise ConfigError(f"freq: a spacing of {freq!r} is beyond the int64 nanosecond range")
+    if first + (n_bars - 1) * step > _MAX_NS:
+        raise ConfigError(
+            f"n_bars: {n_bars} bars of {freq!r} from {start!r} go beyond the "
+            f"int64 nanosecond range (2262-04-11)"
+        )
     if unit == "D":
         day = np.datetime64(first, "ns").astype("datetime64[D]")
         offsets = np.arange(n_bars, dtype=np.int64) * count
@@ -623,10 +689,4 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
             return as_timestamps(days)  # refuses dates beyond 2262 instead of wrapping
         except DataError as exc:
             raise ConfigError(f"n_bars: {n_bars} bars from {start!r} {exc}") from None
-    span = float(n_bars) * float(count * _UNIT_NS[unit])
-    if first + span > float(np.iinfo(np.int64).max):
-        raise ConfigError(
-            f"n_bars: {n_bars} bars of {freq!r} from {start!r} go beyond the "
-            f"int64 nanosecond range (2262-04-11)"
-        )
-    return first + np.arange(n_bars, dtype=np.int64) * (count * _UNIT_NS[unit])
+    return first + np.arange(n_bars, dtype=np.int64) * step

@@ -19,7 +19,7 @@ import numpy as np
 
 from quanta_ref import indicators
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy, strategy_callbacks
-from quanta_ref.bars import FIELDS, Bars, format_timestamp
+from quanta_ref.bars import FIELDS, Bars, format_timestamp, frozen_view
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import DataError, OrderError
 from quanta_ref.events import (
@@ -217,8 +217,8 @@ class _Run:
         stats["n_fills"] = float(len(pf.transactions))
         return BacktestResult(
             timestamps=self.bars.timestamps,
-            equity=equity,
-            cash=cash,
+            equity=frozen_view(equity),
+            cash=frozen_view(cash),
             fills=list(pf.transactions),
             orders=[o.snapshot() for o in self.broker.orders],
             trades=list(pf.trades),

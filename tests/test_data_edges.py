@@ -5,7 +5,9 @@ engine sees was checked, on both backends."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,96 @@ def test_synthetic_start_outside_the_range_is_a_config_error() -> None:
         synthetic(3, start=2**64)
     with pytest.raises(ConfigError, match=f"start: 2500-01-01 is {RANGE}"):
         synthetic(3, start="2500-01-01")
+
+
+NS_TEXT_BEYOND = [
+    "9999-12-31T23:59:59.999999999",
+    "2263-01-01T00:00:00.000000000",
+    "2262-04-11T23:47:16.854775808",
+    "1600-01-01T00:00:00.000000000",
+    "1677-09-21T00:12:43.145224192",
+]
+
+
+@pytest.mark.parametrize("text", NS_TEXT_BEYOND)
+def test_nanosecond_text_beyond_the_range_is_refused_not_wrapped(tmp_path: Path, text: str):
+    bars = synthetic(5)
+    with pytest.raises(DataError, match=f"start: {text} is {RANGE}"):
+        bars.between(text)
+    with pytest.raises(DataError, match=f"end: {text} is {RANGE}"):
+        bars.between(end=text)
+    with pytest.raises(DataError, match=f"timestamps: {text} at position 1 is {RANGE}"):
+        Bars.from_arrays(np.array(["2020-01-02", text]), *([[10.0, 10.0]] * 4))
+    with pytest.raises(DataError, match=f"{text} at position 1 is {RANGE}"):
+        Bars.from_dataframe(frame(["2020-01-02", text]))
+    write_csv(tmp_path, "X", ["2020-01-02", text])
+    with pytest.raises(DataError, match=f"timestamp: {text} at line 3 of .*X.csv is {RANGE}"):
+        load_bars("X", root=tmp_path)
+    write_csv(tmp_path, "Y", ["2020-01-02", "2020-01-03"])
+    with pytest.raises(DataError, match=f"start: {text} is {RANGE}"):
+        load_bars("Y", root=tmp_path, start=text)
+    with pytest.raises(ConfigError, match=f"start: {text} is {RANGE}"):
+        synthetic(3, start=text)
+
+
+def test_a_nanosecond_time_makes_no_other_date_in_the_column_wrap(tmp_path: Path) -> None:
+    # numpy parses a whole column in its finest unit: one nanosecond time used to drag a
+    # 9999-12-31 sentinel into nanoseconds, where it wrapped to 1816.
+    write_csv(tmp_path, "X", ["2020-01-02T09:30:00.000000001", "9999-12-31"])
+    with pytest.raises(DataError, match=f"9999-12-31 at line 3 of .*X.csv is {RANGE}"):
+        load_bars("X", root=tmp_path)
+
+
+def test_parquet_text_times_in_nanoseconds_beyond_the_range_are_refused(tmp_path: Path):
+    pa = pytest.importorskip("pyarrow")
+    write_parquet(tmp_path, "X", pa.array(["2020-01-02", "9999-12-31T23:59:59.999999999"]))
+    with pytest.raises(DataError, match=f"9999-12-31T23:59:59.999999999 at row 1 of .* {RANGE}"):
+        load_bars("X", root=tmp_path)
+
+
+def test_digits_finer_than_a_nanosecond_are_dropped_not_wrapped(tmp_path: Path) -> None:
+    # numpy parses a 12-digit fraction in picoseconds, whose range ends 106 days from 1970.
+    text = "2020-01-02T09:30:00.123456789123"
+    want = np.datetime64("2020-01-02T09:30:00.123456789", "ns").astype(np.int64)
+    assert Bars.from_arrays(np.array([text]), *([[10.0]] * 4)).timestamps[0] == want
+    assert Bars.from_dataframe(frame([text, "2020-01-03"])).timestamps[0] == want
+    write_csv(tmp_path, "X", [text, "2020-01-03"])
+    assert load_bars("X", root=tmp_path).timestamps[0] == want
+    assert load_bars("X", root=tmp_path, start=text).timestamps[0] == want
+    assert synthetic(2, start=text, freq="1h").timestamps[0] == want
+    sub = "1969-12-31T23:59:59.999999999999"
+    assert Bars.from_arrays(np.array([sub]), *([[10.0]] * 4)).timestamps[0] == -1
+    bars = synthetic(5, start="2020-01-06")
+    assert bars.between("2020-01-07T00:00:00.000000000001").n_bars == 4  # to the ns
+    assert bars.between(end="2020-01-07T00:00:00.000000000001").n_bars == 2
+
+
+def test_times_at_the_lower_end_of_the_range_are_read_not_refused() -> None:
+    # numpy converts 1677-09-21T00:12:44 from nanoseconds back to seconds as 2262-04-11.
+    for times in (
+        np.array(["1677-09-21T00:12:44", "2000-01-03"], dtype="datetime64[s]"),
+        np.array(["1677-09-21T00:12:44", "2000-01-03"]),
+        np.array(["1677-09-21T00:12:43.145224193", "2000-01-03"]),
+    ):
+        bars = Bars.from_arrays(times, *([[10.0, 10.0]] * 4))
+        assert bars.timestamps[0] == np.datetime64(str(times[0]), "ns").astype(np.int64)
+    assert synthetic(3, start="1677-09-21T00:12:44", freq="1h").n_bars == 3
+
+
+def test_synthetic_spacing_or_size_beyond_reach_is_a_config_error() -> None:
+    for freq in ("99999999999999999999D", "99999999999999999999h", "200000D"):
+        with pytest.raises(ConfigError, match=f"freq: a spacing of '{freq}' is beyond the int64"):
+            synthetic(3, freq=freq)
+    with pytest.raises(ConfigError, match="n_bars: 3 bars of '1h' from '2262-04-11T23:00' go"):
+        synthetic(3, start="2262-04-11T23:00", freq="1h")
+    assert synthetic(1, start="2262-04-11T23:00", freq="1h").n_bars == 1
+    too_large = "n_bars, n_symbols: a panel of .* is too large to build in memory"
+    with pytest.raises(ConfigError, match=too_large):
+        synthetic(2**63)
+    with pytest.raises(ConfigError, match=too_large):
+        synthetic(3, n_symbols=10**17)  # more than any address space
+    with pytest.raises(ConfigError, match="n_bars: 1000000000000 bars of '1D' .* go beyond"):
+        synthetic(10**12)
 
 
 # ---------------------------------------------------------------------- time zones
@@ -287,6 +379,24 @@ def test_gbk_csv_is_refused_naming_the_file_and_read_with_encoding_gbk(tmp_path:
         load_bars("X", root=tmp_path, encoding="klingon")
 
 
+def test_a_utf16_encoding_on_a_utf8_file_is_a_data_error_naming_the_file(tmp_path: Path):
+    path = write_csv(tmp_path, "X", ["2020-01-02"])
+    with pytest.raises(DataError, match=f"{path}: cannot decode the file as utf-16 \\(UTF-16"):
+        load_bars("X", root=tmp_path, encoding="utf-16")
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "bz2_codec", "hex"])
+def test_a_codec_that_is_no_text_encoding_is_a_config_error(tmp_path: Path, encoding: str):
+    write_csv(tmp_path, "X", ["2020-01-02"])
+    with pytest.raises(ConfigError, match=f"encoding: '{encoding}' is a codec but not a text"):
+        load_bars("X", root=tmp_path, encoding=encoding)
+
+
+def test_a_symbol_too_long_for_a_file_name_is_a_data_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"symbol: cannot look for the file of 'XXX.*\.\.\. "):
+        load_bars("X" * 5000, root=tmp_path)
+
+
 def test_utf8_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     (tmp_path / "X.csv").write_bytes(b"\xef\xbb\xbf" + (HEADER + "2020-01-02" + ROW).encode())
     assert load_bars("X", root=tmp_path).n_bars == 1
@@ -329,8 +439,91 @@ def test_from_dataframe_refuses_what_is_not_a_frame(df: Any) -> None:
 def test_from_dataframe_bad_date_and_string_price_name_the_column() -> None:
     with pytest.raises(DataError, match="timestamp \\(column 'date'\\): cannot read 'soon'"):
         Bars.from_dataframe(frame(["2020-01-01", "soon"]))
-    with pytest.raises(DataError, match="close: cannot read column 'close' of the frame"):
+    with pytest.raises(DataError, match="close: column 'close' of the frame holds str '10', n"):
         Bars.from_dataframe(frame(["2020-01-01", "2020-01-02"], close=["10", "ten"]))
+
+
+def test_from_dataframe_refuses_what_from_arrays_refuses() -> None:
+    pd = pytest.importorskip("pandas")
+    days = ["2020-01-02", "2020-01-03"]
+    for column, held in [
+        ([10 + 5j, 10], "dtype complex128"),
+        ([True, True], "dtype bool"),
+        (["10", "10"], "str '10'"),
+        (pd.array([True, None], dtype="boolean"), "dtype boolean"),
+        ([10.0, "10"], "str '10'"),
+    ]:
+        with pytest.raises(DataError, match=f"close: column 'close' of the frame holds {held}"):
+            Bars.from_dataframe(frame(days, close=column))
+        with pytest.raises(DataError, match="close: expected real numbers, got "):
+            Bars.from_arrays(np.array(days), *([[10.0, 10.0]] * 3), np.array(column))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning on the way
+        with pytest.raises(DataError):
+            Bars.from_dataframe(frame(days, close=[10 + 5j, 10]))
+    decimals = [decimal.Decimal("10.5"), 2]  # e.g. a SQL DECIMAL column
+    assert Bars.from_dataframe(frame(days, volume=decimals)).volume.tolist() == [[10.5], [2.0]]
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_from_dataframe_refuses_a_row_without_a_symbol(missing: Any) -> None:
+    df = frame(["2020-01-02", "2020-01-02"], symbol=["A", missing])
+    with pytest.raises(DataError, match=r"symbol: missing \(column 'symbol'\) in row 1 \(index 1"):
+        Bars.from_dataframe(df)
+
+
+def test_from_dataframe_refuses_an_empty_or_ambiguous_symbol_argument() -> None:
+    one = frame(["2020-01-02", "2020-01-03"])
+    for bad in ("", 5):
+        with pytest.raises(DataError, match=f"symbol: expected a non-empty string, got {bad!r}"):
+            Bars.from_dataframe(one, symbol=bad)  # type: ignore[arg-type]
+    assert Bars.from_dataframe(one, symbol="ZZ").symbols == ("ZZ",)
+    long = frame(["2020-01-02", "2020-01-02"], symbol=["A", "B"])
+    with pytest.raises(DataError, match="symbol: 'ZZ' given for a frame with a symbol column"):
+        Bars.from_dataframe(long, symbol="ZZ")
+
+
+def test_from_dataframe_refuses_symbols_that_are_the_same_only_as_text() -> None:
+    df = frame(["2020-01-02", "2020-01-03"], symbol=[600000, "600000"])
+    with pytest.raises(DataError, match="symbol: 600000 and '600000' in column 'symbol' are"):
+        Bars.from_dataframe(df)
+    ints = frame(["2020-01-02", "2020-01-02"], symbol=[600000, 1])
+    assert Bars.from_dataframe(ints).symbols == ("600000", "1")
+
+
+def test_from_dataframe_refuses_a_column_given_twice_in_any_case() -> None:
+    df = frame(["2020-01-02", "2020-01-03"]).assign(Close=[99.0, 99.0])
+    with pytest.raises(DataError, match=r"close: the frame has more than one such column \['c"):
+        Bars.from_dataframe(df)
+
+
+def test_a_file_with_a_column_given_twice_in_any_case_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "X.csv").write_text(
+        "Date,date,open,high,low,close,volume\n2020-01-02,2020-01-03" + ROW
+    )
+    with pytest.raises(DataError, match=r"date: more than one such column \['Date', 'date'\] in"):
+        load_bars("X", root=tmp_path)
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"date": ["2020-01-02"], **{f: [10.0] for f in FIELDS}, "Close": [9.0]})
+    pq.write_table(table, tmp_path / "Y.parquet")
+    with pytest.raises(DataError, match=r"close: more than one such column \['close', 'Close'\]"):
+        load_bars("Y", root=tmp_path)
+
+
+def test_parquet_bool_or_text_prices_are_refused(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    days = ["2020-01-02", "2020-01-03"]
+    for close, held in [([True, True], "dtype bool"), (["10", "10"], "str '10'")]:
+        table = pa.table({"date": days, **{f: [10.0] * 2 for f in FIELDS}, "close": close})
+        pq.write_table(table, tmp_path / "X.parquet")
+        with pytest.raises(DataError, match=f"close: column 'close' of .*X.parquet holds {held}"):
+            load_bars("X", root=tmp_path)
+    table = pa.table({"date": days, **{f: [10.0] * 2 for f in FIELDS}})
+    table = table.set_column(4, "close", pa.array([decimal.Decimal("10")] * 2))
+    pq.write_table(table, tmp_path / "X.parquet")
+    assert load_bars("X", root=tmp_path).close.tolist() == [[10.0], [10.0]]
 
 
 @pytest.mark.parametrize(
@@ -359,6 +552,15 @@ def test_select_an_unknown_symbol_or_none_is_a_data_error() -> None:
     with pytest.raises(DataError, match="symbols: 'IBM' appears more than once"):
         bars.select(["IBM", "IBM"])
     assert bars.select("MSFT").symbols == ("MSFT",)
+
+
+@pytest.mark.parametrize("t, n", [(99, 0), (1.5, 0), (-1, 0), (True, 0), (0, 2), (0, -1)])
+def test_is_missing_outside_the_panel_is_a_data_error_not_an_index_from_the_end(t, n):
+    bars = good()
+    name, what, last = ("t", "bar number", 2) if (t, n)[1] == 0 else ("n", "symbol column", 1)
+    with pytest.raises(DataError, match=f"{name}: expected a {what} from 0 to {last}, got"):
+        bars.is_missing(t, n)
+    assert bars.is_missing(np.int64(2), 1) is False
 
 
 def test_symbol_index_of_an_unknown_symbol_is_a_data_error() -> None:
@@ -433,6 +635,26 @@ def test_unpickling_checks_and_freezes_the_panel() -> None:
     twice = Bars._trusted(a["timestamps"], ("A", "A"), *(a[f].copy() for f in FIELDS))
     with pytest.raises(DataError, match="symbols: 'A' appears more than once"):
         pickle.loads(pickle.dumps(twice))
+
+
+def test_panel_and_result_arrays_cannot_be_made_writeable_again(backend: str) -> None:
+    bars = good()
+    panels = [
+        bars,
+        pickle.loads(pickle.dumps(bars)),
+        bars.select(["B"]),
+        bars.between(end=int(bars.timestamps[1])),
+        load_sample("IBM"),
+        synthetic(3),
+    ]
+    for panel in panels:
+        for name in ("timestamps", *FIELDS):
+            with pytest.raises(ValueError, match="cannot set WRITEABLE flag"):
+                getattr(panel, name).flags.writeable = True
+    result = Engine(backend=backend).run(bars, Strategy())
+    for name in ("timestamps", "equity", "cash"):
+        with pytest.raises(ValueError, match="cannot set WRITEABLE flag"):
+            getattr(result, name).flags.writeable = True
 
 
 def test_engine_sees_only_checked_panels(backend: str) -> None:
