@@ -584,3 +584,31 @@ def test_a_drawdown_far_below_a_tiny_peak_is_computed_without_a_warning(backend:
     )
     assert [(f.side.value, f.quantity) for f in result.fills] == [("sell", 1.0)]
     assert result.equity[-1] == 2e-300 - 1e10
+
+
+class _StartOnly(Strategy):
+    """Orders in on_start and listens to nothing per bar: its rows run detached."""
+
+    def __init__(self, *calls: Any) -> None:
+        super().__init__()
+        self.calls = calls
+
+    def on_start(self, ctx: Any) -> None:
+        for call in self.calls:
+            call(ctx)
+
+
+def test_an_overflow_in_a_run_without_per_bar_callbacks_is_the_same_error(backend: str) -> None:
+    bars = bars_from_rows(
+        {"A": [flat(1.0)] * 4, "B": [flat(1.0), flat(1.0), flat(1e300), flat(1e300)]}
+    )
+    buy = {"order_type": "limit", "limit_price": 1.0}
+    strategy = _StartOnly(
+        lambda ctx: ctx.buy("A", 1e9, **buy), lambda ctx: ctx.buy("B", 1e9, **buy)
+    )
+    with pytest.raises(DataError) as caught:
+        Engine(backend=backend, initial_cash=1e10).run(bars, strategy)
+    assert str(caught.value) == (
+        f"equity: the close values the account at inf, outside the float range (symbol 'B', "
+        f"{BAR_2})"
+    )
