@@ -11,6 +11,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -134,6 +135,7 @@ impl PyEngine {
             on_order,
             on_end,
             bar: None,
+            last_yield: Instant::now(),
         };
         let outcome =
             catch_panic(|| if detached { run_detached(&mut host) } else { engine::run(&mut host) });
@@ -222,6 +224,10 @@ impl Host for Rows<'_, '_> {
     }
 }
 
+/// How long a run holding the GIL goes at least between two releases (more than Python's
+/// default switch interval, 5 ms).
+const YIELD_AFTER: Duration = Duration::from_millis(10);
+
 struct PyHost<'py, 'a> {
     py: Python<'py>,
     context: Bound<'py, PyContext>,
@@ -232,6 +238,8 @@ struct PyHost<'py, 'a> {
     on_order: Option<Bound<'py, PyAny>>,
     on_end: Option<Bound<'py, PyAny>>,
     bar: Option<Bound<'py, PyBar>>,
+    /// When the GIL was last released in [`Host::check_interrupt`].
+    last_yield: Instant,
 }
 
 impl<'py> PyHost<'py, '_> {
@@ -309,11 +317,16 @@ impl Host for PyHost<'_, '_> {
         overflow_error(self.py, symbol.bind(self.py), &error)
     }
 
-    /// Every 1024 rows, sooner when rows are heavy: the loop holds the GIL between callbacks,
-    /// so it lets the other Python threads run for a moment (a thread waiting for the GIL
-    /// takes it now), then runs the signal handlers (Ctrl-C).
+    /// Every 1024 rows, sooner when rows are heavy: runs the signal handlers (Ctrl-C), and,
+    /// at most every [`YIELD_AFTER`], releases the GIL for a moment so that a thread waiting
+    /// for it takes it (the loop holds it between callbacks). Not more often: a thread waiting
+    /// for the GIL asks for it only after the switch interval (5 ms) without a release, so
+    /// releases more frequent than that, each retaken at once, would starve it.
     fn check_interrupt(&mut self) -> PyResult<()> {
-        self.py.detach(|| ());
+        if self.last_yield.elapsed() >= YIELD_AFTER {
+            self.py.detach(|| ());
+            self.last_yield = Instant::now();
+        }
         self.py.check_signals()
     }
 }
