@@ -87,6 +87,8 @@ def _series(name: str, values: Any) -> np.ndarray:
 
 
 def _native_layout(values: np.ndarray) -> np.ndarray:
+    if values.flags.c_contiguous and values.flags.aligned:
+        return values  # the common case, without np.require's cost
     return np.require(values, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 

@@ -361,6 +361,8 @@ def _check_exit_prices(
     `ConfigError` naming the option when ``cost x (1 +- fraction)`` overflows the float range
     or rounds to 0 for the panel's highest high or lowest low (an average of fill prices lies
     between them), instead of an `OrderError` at the first exit."""
+    if stop_loss is None and take_profit is None:
+        return
     present = ~np.isnan(bars.close)
     if not present.any():
         return
@@ -413,6 +415,9 @@ def _panel(name: str, values: Any, bars: Bars, dtype: type) -> np.ndarray:
     if array.dtype.kind not in wanted:
         kind = "booleans" if dtype is np.bool_ else "numbers"
         raise DataError(f"{name}: expected {kind}, got dtype {array.dtype}")
+    flags = array.flags
+    if array.dtype == dtype and flags.c_contiguous and flags.aligned:
+        return array  # the common case, without np.require's cost
     return np.require(array, dtype=dtype, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 

@@ -178,7 +178,7 @@ def _real(name: str, value: Any) -> float:
     a complex number, an array with dimensions, and a number beyond the float range (an int
     of 2**1024 or more; a huge int that rounds into the range, such as 2**1000, is accepted
     as ``float()`` accepts it, and a Decimal beyond the range is infinite, as ``float()``
-    makes it). The first test is the common case: a float is returned as it is.
+    makes it). The callers test the common case, a float, before calling.
     """
     if type(value) is float:
         return value
@@ -308,7 +308,7 @@ class SMA(_Streaming):
 
     def update(self, value: float) -> float:
         """Add the next value; return the average of the last `period` values or NaN."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -360,7 +360,7 @@ class EMA(_Streaming):
 
     def update(self, value: float) -> float:
         """Add the next value; return the new average or NaN during the warm-up."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -413,7 +413,7 @@ class WMA(_Streaming):
 
     def update(self, value: float) -> float:
         """Add the next value; return the weighted average or NaN during the warm-up."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -472,7 +472,7 @@ class RSI(_Streaming):
 
     def update(self, value: float) -> float:
         """Add the next value; return the RSI in [0, 100] or NaN during the warm-up."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -578,7 +578,7 @@ class MACD(_Streaming):
 
     def update(self, value: float) -> tuple[float, float, float]:
         """Add the next value; return ``(macd, signal, hist)``, NaN during the warm-up."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -636,7 +636,7 @@ class RollingStd(_Streaming):
 
     def update(self, value: float) -> float:
         """Add the next value; return the window's standard deviation or NaN."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -692,7 +692,7 @@ class BollingerBands(_Streaming):
 
     def update(self, value: float) -> tuple[float, float, float]:
         """Add the next value; return ``(upper, middle, lower)``, NaN during the warm-up."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -796,7 +796,7 @@ class _Extreme(_Streaming):
 
     def update(self, value: float) -> float:
         """Add the next value; return the extreme of the last `period` values or NaN."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -874,7 +874,7 @@ class ROC(_Streaming):
 
     def update(self, value: float) -> float:
         """Add the next value; return the rate of change or NaN during the warm-up."""
-        x = _real("value", value)
+        x = value if type(value) is float else _real("value", value)
         if not math.isfinite(x):
             self.reset()
             return self._value
@@ -1237,8 +1237,11 @@ def cross(prev_fast: float, prev_slow: float, fast: float, slow: float) -> int:
     int
         +1, -1 or 0.
     """
-    pf, ps = _real("prev_fast", prev_fast), _real("prev_slow", prev_slow)
-    f, s = _real("fast", fast), _real("slow", slow)
+    if type(prev_fast) is type(prev_slow) is type(fast) is type(slow) is float:
+        pf, ps, f, s = prev_fast, prev_slow, fast, slow  # the common case, nothing to check
+    else:
+        pf, ps = _real("prev_fast", prev_fast), _real("prev_slow", prev_slow)
+        f, s = _real("fast", fast), _real("slow", slow)
     if math.isnan(pf) or math.isnan(ps) or math.isnan(f) or math.isnan(s):
         return 0
     if f > s and pf <= ps:

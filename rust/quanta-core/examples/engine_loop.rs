@@ -25,7 +25,7 @@ impl Host for Idle<'_> {
     fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
         f(&mut self.core, &self.bars)
     }
-    fn overflow(&mut self, _: quanta_core::execution::Overflow) {}
+    fn overflow(&mut self, _: Box<quanta_core::execution::Overflow>) {}
     fn deliver(&mut self, event: &Event) -> Result<(), ()> {
         black_box(event);
         Ok(())

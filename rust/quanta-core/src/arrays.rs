@@ -113,14 +113,15 @@ pub struct PriceError {
 }
 
 /// Why an array job ended before its last row.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Halt {
     /// An exit price the reference refuses.
     Price(PriceError),
     /// The run's cancel flag was set (Ctrl-C): the run's state is incomplete and is dropped.
     Cancelled,
-    /// An accounting value outside the float range.
-    Overflow(Overflow),
+    /// An accounting value outside the float range (boxed: it is large, and a `Result` of
+    /// this type is returned for every bar event).
+    Overflow(Box<Overflow>),
 }
 
 impl From<PriceError> for Halt {
@@ -478,7 +479,7 @@ impl Host for ArrayHost<'_> {
         }
     }
 
-    fn overflow(&mut self, error: Overflow) -> Halt {
+    fn overflow(&mut self, error: Box<Overflow>) -> Halt {
         Halt::Overflow(error)
     }
 

@@ -25,7 +25,8 @@ pub trait Host {
     fn deliver(&mut self, event: &Event) -> Result<(), Self::Error>;
     /// The error that stops the run when an accounting value leaves the float range
     /// (docs/semantics.md section 7, "Magnitudes").
-    fn overflow(&mut self, error: Overflow) -> Self::Error;
+    /// (Boxed: the `Result`s of the loop's steps stay small.)
+    fn overflow(&mut self, error: Box<Overflow>) -> Self::Error;
     /// Called every 1024 rows, and sooner when rows are heavy (every [`POLL_WORK`] bars and
     /// live orders visited): a chance to stop a long run (Ctrl-C) or to let other threads run.
     fn check_interrupt(&mut self) -> Result<(), Self::Error> {
@@ -154,7 +155,7 @@ impl Core {
 
     /// Step 6: equity and cash at the close, the drawdown stop, the time in the market; an
     /// equity outside the float range stops the run.
-    fn record_row(&mut self) -> Result<(), Overflow> {
+    fn record_row(&mut self) -> Result<(), Box<Overflow>> {
         // `Portfolio::equity` (same operations, same order), noting an open position on the way.
         let broker = &mut self.broker;
         let mut equity = broker.portfolio.cash;
@@ -191,7 +192,7 @@ impl Core {
         i: usize,
         k: usize,
         at_close: bool,
-    ) -> Result<bool, Overflow> {
+    ) -> Result<bool, Box<Overflow>> {
         let Some(&id) = self.snapshot.get(k) else { return Ok(false) };
         let order = &self.broker.orders[id];
         let n = order.column;
@@ -246,7 +247,7 @@ fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result
 }
 
 /// `result`, an overflow turned into the host's error.
-fn stop<H: Host, T>(host: &mut H, result: Result<T, Overflow>) -> Result<T, H::Error> {
+fn stop<H: Host, T>(host: &mut H, result: Result<T, Box<Overflow>>) -> Result<T, H::Error> {
     result.map_err(|error| host.overflow(error))
 }
 

@@ -275,9 +275,15 @@ impl Broker {
     }
 
     /// The error stopping the run: sizing or filling order `id` gives `value`.
-    fn overflow(&self, kind: OverflowKind, field: &'static str, value: f64, id: usize) -> Overflow {
+    fn overflow(
+        &self,
+        kind: OverflowKind,
+        field: &'static str,
+        value: f64,
+        id: usize,
+    ) -> Box<Overflow> {
         let order = &self.orders[id];
-        Overflow {
+        Box::new(Overflow {
             kind,
             field,
             value,
@@ -285,12 +291,12 @@ impl Broker {
             column: order.column,
             index: self.index,
             now: self.now,
-        }
+        })
     }
 
     /// The error stopping the run: the equity at the record step is `equity`.
-    pub fn equity_overflow(&self, equity: f64) -> Overflow {
-        Overflow {
+    pub fn equity_overflow(&self, equity: f64) -> Box<Overflow> {
+        Box::new(Overflow {
             kind: OverflowKind::Equity,
             field: "equity",
             value: equity,
@@ -298,13 +304,13 @@ impl Broker {
             column: self.portfolio.overflowing_column(),
             index: self.index,
             now: self.now,
-        }
+        })
     }
 
     /// `quantity`, computed from `source` for order `id`: a NaN, or an infinity that `source`
     /// was not, stops the run. (An infinite target is "more than any float": the cash, the
     /// holding or the limits then decide the quantity.)
-    fn sized(&self, quantity: f64, id: usize, source: f64) -> Result<f64, Overflow> {
+    fn sized(&self, quantity: f64, id: usize, source: f64) -> Result<f64, Box<Overflow>> {
         if quantity.is_nan() || (quantity.is_infinite() && !source.is_infinite()) {
             Err(self.overflow(OverflowKind::Size, "quantity", quantity, id))
         } else {
@@ -323,7 +329,7 @@ impl Broker {
         low: f64,
         close: f64,
         at_close: bool,
-    ) -> Result<(), Overflow> {
+    ) -> Result<(), Box<Overflow>> {
         let n = self.orders[id].column;
         {
             let day = self.day;
@@ -416,7 +422,7 @@ impl Broker {
         low: f64,
         close: f64,
         at_close: bool,
-    ) -> Result<bool, Overflow> {
+    ) -> Result<bool, Box<Overflow>> {
         let order = self.orders[id];
         let n = order.column;
         let base = if at_close { close } else { open };
@@ -504,7 +510,7 @@ impl Broker {
 
     /// The largest whole-lot quantity the cash buys at `price`, commission included, for
     /// order `id`; an estimate whose count of lots is beyond the float range stops the run.
-    fn affordable(&self, price: f64, id: usize) -> Result<f64, Overflow> {
+    fn affordable(&self, price: f64, id: usize) -> Result<f64, Box<Overflow>> {
         let cash = self.portfolio.cash;
         let lot = self.cfg.lot_size;
         if cash <= 0.0 {
@@ -552,7 +558,7 @@ impl Broker {
         quantity: f64,
         price: f64,
         end_reason: Option<Reason>,
-    ) -> Result<(), Overflow> {
+    ) -> Result<(), Box<Overflow>> {
         let value = quantity * price;
         let commission = self.commission(value);
         let tax = if side == Side::Sell { value * self.cfg.sell_tax_rate } else { 0.0 };

@@ -27,7 +27,7 @@ struct Script<'a, F: FnMut(&mut Core, i64)> {
 
 impl<F: FnMut(&mut Core, i64)> Host for Script<'_, F> {
     type Error = ();
-    fn overflow(&mut self, _: quanta_core::execution::Overflow) {}
+    fn overflow(&mut self, _: Box<quanta_core::execution::Overflow>) {}
     fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
         f(&mut self.core, &self.bars)
     }

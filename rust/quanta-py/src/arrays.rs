@@ -229,7 +229,7 @@ fn run_one(
         Ok(Ok(core)) => Ok(core),
         Ok(Err(Halt::Price(error))) => Err(JobError::Price(error)),
         Ok(Err(Halt::Cancelled)) => Err(JobError::Cancelled),
-        Ok(Err(Halt::Overflow(error))) => Err(JobError::Overflow(error)),
+        Ok(Err(Halt::Overflow(error))) => Err(JobError::Overflow(*error)),
         Err(payload) => Err(JobError::Panic(panic_message(payload))),
     }
 }

@@ -197,7 +197,7 @@ struct Rows<'c, 'a> {
 /// float range (the error is built with the GIL, once the rows are over).
 enum Stopped {
     Cancelled,
-    Overflow(Overflow),
+    Overflow(Box<Overflow>),
 }
 
 impl Host for Rows<'_, '_> {
@@ -212,7 +212,7 @@ impl Host for Rows<'_, '_> {
         Ok(())
     }
 
-    fn overflow(&mut self, error: Overflow) -> Stopped {
+    fn overflow(&mut self, error: Box<Overflow>) -> Stopped {
         Stopped::Overflow(error)
     }
 
@@ -312,7 +312,7 @@ impl Host for PyHost<'_, '_> {
         Ok(())
     }
 
-    fn overflow(&mut self, error: Overflow) -> PyErr {
+    fn overflow(&mut self, error: Box<Overflow>) -> PyErr {
         let symbol = self.context.borrow().names[error.column].clone_ref(self.py);
         overflow_error(self.py, symbol.bind(self.py), &error)
     }
