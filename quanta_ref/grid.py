@@ -492,13 +492,17 @@ def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[Params]:
             raise ConfigError(
                 f"grid: {name!r} is also a statistic; the table needs distinct column names"
             )
+        refused = ConfigError(
+            f"grid: the values of {name!r} must be a list or range, got "
+            f"{options!r} (wrap a single value in a list)"
+        )
         if isinstance(options, (str, bytes)) or not isinstance(options, Iterable):
-            raise ConfigError(
-                f"grid: the values of {name!r} must be a list or range, got "
-                f"{options!r} (wrap a single value in a list)"
-            )
+            raise refused
+        try:
+            values.append(list(options))
+        except TypeError:  # e.g. a 0-d numpy array, iterable in type only
+            raise refused from None
         names.append(name)
-        values.append(list(options))
     return [
         Params(zip(names, combination, strict=True)) for combination in itertools.product(*values)
     ]

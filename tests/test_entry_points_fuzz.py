@@ -582,3 +582,8 @@ def test_the_repr_of_a_context_or_portfolio_kept_after_the_run_never_raises(
     Engine(backend=backend).run(BARS, strategy)
     for kept in strategy.kept:
         assert repr(kept).startswith("<")
+
+
+def test_optimize_refuses_a_0d_array_as_the_values_of_a_parameter(backend: str) -> None:
+    with pytest.raises(ConfigError, match="grid: the values of 'w' must be a list or range"):
+        Engine(backend=backend).optimize(BARS, _make_job, {"w": np.array(1.0)})
