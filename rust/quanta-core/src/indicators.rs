@@ -160,6 +160,18 @@ impl State {
         }
         self.numbers.as_slice().try_into().map_err(|_| IndicatorError::State)
     }
+
+    /// The state of an indicator that keeps only its latest output and a window.
+    fn of_window(value: f64, window: &VecDeque<f64>) -> State {
+        State { numbers: vec![value], window: window.iter().copied().collect() }
+    }
+
+    /// The latest output and the window of a state made by `of_window`, if the window holds
+    /// at most `max` values.
+    fn value_and_window(&self, max: usize) -> Result<(f64, VecDeque<f64>), IndicatorError> {
+        let [value] = self.parts(max)?;
+        Ok((value, self.window.iter().copied().collect()))
+    }
 }
 
 /// A count saved as a float: a whole number in `0..=max`.
@@ -360,14 +372,12 @@ impl Wma {
 
     /// What it has seen (see `State`).
     pub fn state(&self) -> State {
-        State { numbers: vec![self.value], window: self.window.iter().copied().collect() }
+        State::of_window(self.value, &self.window)
     }
 
     /// Continue from a saved `state` (see `State`).
     pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
-        let [value] = state.parts(self.period)?;
-        self.value = value;
-        self.window = state.window.iter().copied().collect();
+        (self.value, self.window) = state.value_and_window(self.period)?;
         Ok(())
     }
 
@@ -646,14 +656,12 @@ impl RollingStd {
 
     /// What it has seen (see `State`).
     pub fn state(&self) -> State {
-        State { numbers: vec![self.value], window: self.window.iter().copied().collect() }
+        State::of_window(self.value, &self.window)
     }
 
     /// Continue from a saved `state` (see `State`).
     pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
-        let [value] = state.parts(self.period)?;
-        self.value = value;
-        self.window = state.window.iter().copied().collect();
+        (self.value, self.window) = state.value_and_window(self.period)?;
         Ok(())
     }
 
@@ -919,14 +927,12 @@ impl Highest {
 
     /// What it has seen (see `State`).
     pub fn state(&self) -> State {
-        State { numbers: vec![self.0.value], window: self.0.window.iter().copied().collect() }
+        State::of_window(self.0.value, &self.0.window)
     }
 
     /// Continue from a saved `state` (see `State`).
     pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
-        let [value] = state.parts(self.0.period)?;
-        self.0.value = value;
-        self.0.window = state.window.iter().copied().collect();
+        (self.0.value, self.0.window) = state.value_and_window(self.0.period)?;
         Ok(())
     }
 
@@ -963,14 +969,12 @@ impl Lowest {
 
     /// What it has seen (see `State`).
     pub fn state(&self) -> State {
-        State { numbers: vec![self.0.value], window: self.0.window.iter().copied().collect() }
+        State::of_window(self.0.value, &self.0.window)
     }
 
     /// Continue from a saved `state` (see `State`).
     pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
-        let [value] = state.parts(self.0.period)?;
-        self.0.value = value;
-        self.0.window = state.window.iter().copied().collect();
+        (self.0.value, self.0.window) = state.value_and_window(self.0.period)?;
         Ok(())
     }
 
@@ -1016,14 +1020,12 @@ impl Roc {
 
     /// What it has seen (see `State`).
     pub fn state(&self) -> State {
-        State { numbers: vec![self.value], window: self.window.iter().copied().collect() }
+        State::of_window(self.value, &self.window)
     }
 
     /// Continue from a saved `state` (see `State`).
     pub fn restore(&mut self, state: &State) -> Result<(), IndicatorError> {
-        let [value] = state.parts(self.period.saturating_add(1))?;
-        self.value = value;
-        self.window = state.window.iter().copied().collect();
+        (self.value, self.window) = state.value_and_window(self.period.saturating_add(1))?;
         Ok(())
     }
 
