@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from quanta_ref import Bars, Strategy
 from quanta_ref.config import EngineConfig
+from quanta_ref.orders import OrderStatus, OrderType, Side, TimeInForce
 
 # ---------------------------------------------------------------------- profiles
 _SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -51,6 +52,92 @@ STARTS = tuple(
     int(np.datetime64(d, "ns").astype(np.int64)) for d in ("2024-01-01", "1969-12-29", "2000-02-28")
 )
 SYMBOLS = ("S0", "S1", "S2", "S3", "S4")
+
+
+# ---------------------------------------------------------------------- odd values
+#: Odd values for the bad-input tests, picked directly (hypothesis rarely reaches a few
+#: special values inside a wide one_of, so they get a branch of their own): numbers at the
+#: edges of int64 and float64, setting and order words in odd spellings, containers, numpy
+#: scalars and arrays, enum members.
+ODD_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    10**400,
+    -(10**400),
+    2**63,
+    -(2**63) - 1,
+    2**64,
+    2**1024,
+    math.nan,
+    math.inf,
+    -math.inf,
+    -1.0,
+    0.0,
+    -0.0,
+    5e-324,
+    1e-300,
+    1e308,
+    -1e308,
+    "",
+    " ",
+    "T+1",
+    "t+1",
+    "T+2",
+    "close",
+    "CLOSE",
+    "next_open",
+    "cn_a",
+    "CN_A",
+    "us",
+    "nan",
+    "inf",
+    "1e6",
+    "python",
+    "buy",
+    "sell",
+    "market",
+    "gtc",
+    "day",
+    "limit",
+    "stop_limit",
+    "X",
+    "S0",
+    "\x00",
+    b"",
+    b"buy",
+    [],
+    [1.0],
+    (),
+    ("S0",),
+    {},
+    {"S0": 1},
+    frozenset(),
+    1 + 2j,
+    complex(math.nan, 0),
+    np.bool_(True),
+    np.float32(2.5),
+    np.float32("nan"),
+    np.float64(math.nan),
+    np.float64(-3.0),
+    np.int64(-5),
+    np.int64(2**63 - 1),
+    np.uint8(7),
+    np.uint64(2**64 - 1),
+    np.array([1.0]),
+    np.array(3.0),
+    np.array([]),
+    object(),
+    float,
+    Side.BUY,
+    OrderType.LIMIT,
+    TimeInForce.DAY,
+    OrderStatus.FILLED,
+    Ellipsis,
+]
 
 
 # ---------------------------------------------------------------------- bars

@@ -279,9 +279,6 @@ pub fn run_jobs<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let arrays = BarArrays::read(bars)?;
     let view = arrays.view();
-    if view.n_bars() == 0 {
-        return Err(DataError::new_err("bars: the native engine needs at least one bar"));
-    }
     let shape = [view.n_bars(), view.n_symbols];
     let inputs = jobs
         .iter()
