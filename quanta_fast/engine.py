@@ -36,7 +36,7 @@ Context.register(_quanta_fast.Context)
 Portfolio.register(_quanta_fast.Portfolio)
 
 
-def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
+def _result(bars: Bars, config: EngineConfig, ctx: _quanta_fast.Context) -> BacktestResult:
     """The `BacktestResult` of a finished native run. Equity and cash move out of Rust at
     once; fills, orders, trades, signals and stats are built from the native state when first
     read (tens of thousands of Python objects cost far more than the run itself)."""
@@ -52,6 +52,9 @@ def _result(bars: Bars, ctx: _quanta_fast.Context) -> BacktestResult:
         positions=ctx._positions(),
         stats=lambda: ctx._stats(timestamps, equity),
         signals=ctx._signals,
+        rejections=ctx._rejections(),
+        bars=bars,
+        config=config,
     )
 
 
@@ -65,7 +68,7 @@ class RustBackend(Backend):
         engine = _quanta_fast.Engine(config, _glue)
         # None for `Strategy`'s own no-ops: the native loop skips events nobody listens to.
         callbacks = strategy_callbacks(strategy)
-        return _result(bars, engine.run(bars, *(callbacks[name] for name in CALLBACKS)))
+        return _result(bars, config, engine.run(bars, *(callbacks[name] for name in CALLBACKS)))
 
     def run_jobs(
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
@@ -92,5 +95,5 @@ class RustBackend(Backend):
             outcome = native.pop(k)
             if isinstance(outcome, BaseException):
                 raise outcome  # the error this job raises on the reference, in job order
-            results.append(_result(bars, outcome))
+            results.append(_result(bars, config, outcome))
         return results

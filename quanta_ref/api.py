@@ -289,10 +289,17 @@ class BacktestResult:
         `quanta_ref.metrics.compute_stats` plus total_commission, total_tax and n_fills.
     signals : list[SignalEvent]
         What the strategy recorded with `ctx.signal`.
+    rejections : dict[str, int]
+        How many orders the engine rejected, by reason (`Order.reject_reason`), reasons in
+        name order; empty when none was.
+    bars : Bars or None
+        The data of the run (what the buy-and-hold benchmark, the plots and the report read).
+    config : EngineConfig or None
+        The settings of the run.
 
-    `fills`, `orders`, `trades`, `stats` and `signals` may be built on first read (the Rust
-    backend does so); they are the same values either way, and a pickled result carries them
-    built.
+    `fills`, `orders`, `trades`, `stats`, `signals` and `rejections` may be built on first
+    read (the Rust backend does so); they are the same values either way, and a pickled result
+    carries them built.
     """
 
     fills: _Built[list[Fill]] = _Built()
@@ -300,6 +307,7 @@ class BacktestResult:
     trades: _Built[list[Trade]] = _Built()
     stats: _Built[dict[str, float]] = _Built()
     signals: _Built[list[Any]] = _Built()
+    rejections: _Built[dict[str, int]] = _Built()
 
     def __init__(
         self,
@@ -312,6 +320,10 @@ class BacktestResult:
         positions: list[Position],
         stats: dict[str, float] | Callable[[], dict[str, float]],
         signals: list[Any] | Callable[[], list[Any]] | None = None,
+        rejections: dict[str, int] | Callable[[], dict[str, int]] | None = None,
+        *,
+        bars: Bars | None = None,
+        config: EngineConfig | None = None,
     ) -> None:
         for array in (timestamps, equity, cash):
             array.flags.writeable = False  # a record of the run; copy it to change it
@@ -324,9 +336,12 @@ class BacktestResult:
         self.positions = positions
         self.stats = stats
         self.signals = [] if signals is None else signals
+        self.rejections = {} if rejections is None else rejections
+        self.bars = bars
+        self.config = config
 
     def __getstate__(self) -> dict[str, Any]:
-        for name in ("fills", "orders", "trades", "stats", "signals"):
+        for name in ("fills", "orders", "trades", "stats", "signals", "rejections"):
             getattr(self, name)  # build everything before it leaves the process
         return self.__dict__
 

@@ -33,7 +33,7 @@ from quanta_ref.events import (
 )
 from quanta_ref.execution import Broker
 from quanta_ref.metrics import compute_stats
-from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce
+from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce, rejection_counts
 from quanta_ref.portfolio import Portfolio, PortfolioView
 from quanta_ref.risk import RiskManager
 
@@ -225,6 +225,9 @@ class _Run:
             positions=[self.position_copy(n) for n in range(self.bars.n_symbols)],
             stats=stats,
             signals=list(self.signals),
+            rejections=rejection_counts(self.broker.orders),
+            bars=self.bars,
+            config=self.cfg,
         )
 
 

@@ -158,7 +158,9 @@ def run_many(
         ]
         try:
             for future, chunk in zip(futures, chunks, strict=True):
-                results.extend(_chunk_results(executor, future.result(), len(chunk)))
+                for result in _chunk_results(executor, future.result(), len(chunk)):
+                    result.bars = bars  # run_chunk leaves them out of what it sends back
+                    results.append(result)
                 bar.update(len(chunk))
         except BaseException:
             # An error or Ctrl-C: do not leave the rest of the grid queued on the cluster.
@@ -208,11 +210,14 @@ def run_chunk(
     Returns
     -------
     list of BacktestResult
-        In job order.
+        In job order, without their `bars` (the caller has them: `run_many` sets them back).
     """
     config = EngineConfig.build(**settings)
     bars, jobs = _as_built(bars), [_as_built(job) for job in jobs]
-    return backends.load(backend).run_jobs(bars, jobs, config, n_jobs)
+    results = backends.load(backend).run_jobs(bars, jobs, config, n_jobs)
+    for result in results:
+        result.bars = None  # the caller has them: not sent back once per job
+    return results
 
 
 def _as_built(item: Any) -> Any:

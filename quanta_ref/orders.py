@@ -7,6 +7,7 @@ Every enum accepts its member names as strings in any case: ``Side("buy")``,
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,3 +281,15 @@ class Position:
         if self.quantity == 0.0:
             return 0.0
         return self.quantity * self.last_price
+
+
+def rejection_counts(orders: Iterable[Order]) -> dict[str, int]:
+    """How many of `orders` the engine rejected (status REJECTED), by `reject_reason`, the
+    reasons in name order: what `BacktestResult.rejections` holds (the Rust backend counts the
+    same natively). Orders cancelled or expired are not rejections."""
+    counts: dict[str, int] = {}
+    for order in orders:
+        if order.status is OrderStatus.REJECTED:
+            reason = order.reject_reason or "unknown"
+            counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items()))

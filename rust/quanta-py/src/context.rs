@@ -18,7 +18,7 @@ use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use quanta_core::engine::Core;
 use quanta_core::execution::Target;
-use quanta_core::orders::{Fill, Order, OrderType, Side, TimeInForce};
+use quanta_core::orders::{Fill, Order, OrderStatus, OrderType, Side, TimeInForce};
 
 use crate::bars::Names;
 use crate::errors::{internal_error, DataError, OrderError};
@@ -715,6 +715,23 @@ impl PyContext {
             list.append(self.glue.trade(py, &self.names, trade)?)?;
         }
         Ok(list)
+    }
+
+    /// How many orders the engine rejected, by reason, reasons in name order (what
+    /// `quanta_ref.analysis.rejections` counts from the orders, without building them).
+    fn _rejections<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
+        for order in &self.core.broker.orders {
+            if order.status == OrderStatus::Rejected {
+                let reason = order.reject_reason.map_or("unknown", |r| r.name());
+                *counts.entry(reason).or_insert(0) += 1;
+            }
+        }
+        let dict = PyDict::new(py);
+        for (reason, count) in counts {
+            dict.set_item(reason, count)?;
+        }
+        Ok(dict)
     }
 
     /// Recorded signals, in order (a copy: the result's own list).
