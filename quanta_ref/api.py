@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from quanta_ref import analysis
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
@@ -352,17 +353,35 @@ class BacktestResult:
     def __getitem__(self, key: str) -> float:
         return self.stats[key]
 
+    # -- as pandas (quanta_ref.analysis; needs pandas) -----------------------------------
     def fills_frame(self) -> Any:
-        """`fills` as a pandas DataFrame (needs pandas)."""
-        import pandas as pd
+        """`fills` as a DataFrame: timestamps as datetime64, symbols and sides as strings."""
+        return analysis.fills_frame(self)
 
-        return pd.DataFrame([{**f.__dict__, "side": f.side.value} for f in self.fills])
+    def orders_frame(self) -> Any:
+        """`orders` as a DataFrame, one row per order with its status and reject reason."""
+        return analysis.orders_frame(self)
 
     def trades_frame(self) -> Any:
-        """`trades` as a pandas DataFrame (needs pandas)."""
-        import pandas as pd
+        """`trades` as a DataFrame, with each trade's side ("long"/"short") and duration."""
+        return analysis.trades_frame(self)
 
-        return pd.DataFrame([t.__dict__ for t in self.trades])
+    def positions_frame(self) -> Any:
+        """The final `positions` as a DataFrame, with market value and unrealized P&L."""
+        return analysis.positions_frame(self)
+
+    def equity_series(self) -> Any:
+        """Equity at each bar's close, a Series on a DatetimeIndex."""
+        return analysis.equity_series(self)
+
+    def returns(self) -> Any:
+        """Per-bar returns, a Series on a DatetimeIndex (what quantstats, empyrical and
+        pyfolio take); the first is measured against the initial cash."""
+        return analysis.returns_series(self)
+
+    def drawdown(self) -> Any:
+        """Drawdown from the running peak at each bar (a fraction <= 0), a Series."""
+        return analysis.drawdown_series(self)
 
     def summary(self) -> str:
         """The stats as an aligned text table."""

@@ -6,7 +6,7 @@ included. The rules checked:
 * no cycle among the modules of `quanta_ref`, `quanta_fast` and `quanta_cli`;
 * the reference never imports the accelerator or the command line (backends plug into it
   through the entry-point group ``quanta.backends``, see `quanta_ref.backends`);
-* the contract, `quanta_ref.api`, imports only the domain's nouns;
+* the contract, `quanta_ref.api`, imports only the domain's nouns and the result analysis;
 * no cycle among the files of the PyO3 glue crate (``use crate::...``), nor of the core.
 
 Run this file alone to check a restructuring: ``python -m pytest tests/test_import_graph.py``.
@@ -20,8 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("quanta_ref", "quanta_fast", "quanta_cli")
-#: What the contract may import: data, settings, errors, events, orders.
+#: What the contract may import: data, settings, errors, events, orders, and the reading of a
+#: finished result as frames and statistics (which itself imports no engine module).
 CONTRACT_IMPORTS = {
+    "quanta_ref.analysis",
     "quanta_ref.bars",
     "quanta_ref.config",
     "quanta_ref.errors",
