@@ -680,7 +680,9 @@ def result_html(result: Any) -> str:
         f'<td style="text-align:right">{html.escape(text)}</td></tr>'
         for label, text in rows
     )
-    title = html.escape(f"BacktestResult: {len(timestamps):,} bars, {first} to {last}")
+    n = len(timestamps)
+    period = first if n == 1 else f"{first} to {last}"
+    title = html.escape(f"BacktestResult: {n:,} bar{'' if n == 1 else 's'}, {period}")
     return (
         f'<div class="quanta-result"><p><b>{title}</b></p>'
         f'<div style="display:flex;gap:1.5em;align-items:flex-start">'
