@@ -384,7 +384,6 @@ RUN_MESSAGE = (
 
 
 def test_a_run_that_rejects_orders_warns_once_with_the_counts(backend: str) -> None:
-
     with pytest.warns(RejectedOrdersWarning) as caught:
         result = rejecting(backend).run(bars_from_rows(ROWS), Script(REJECTED))
     assert [str(w.message) for w in caught] == [RUN_MESSAGE]
@@ -460,7 +459,6 @@ def test_an_optimize_on_an_executor_warns_for_every_run(backend: str) -> None:
 
 
 def test_no_warning_when_nothing_was_rejected_even_if_orders_ended_unfilled(backend: str) -> None:
-
     bars = bars_from_rows(ROWS)
     actions = {
         0: lambda c: c.buy("X", 10, "limit", limit_price=1.0),  # cancelled on bar 1
@@ -479,7 +477,6 @@ def test_no_warning_when_nothing_was_rejected_even_if_orders_ended_unfilled(back
 
 
 def test_the_warning_is_silenced_by_the_standard_filter(backend: str) -> None:
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", quanta_ref.RejectedOrdersWarning)
