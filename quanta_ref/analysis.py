@@ -66,7 +66,8 @@ def bar_returns(equity: np.ndarray, initial_cash: float) -> np.ndarray:
     before = np.concatenate(([initial_cash], eff[:-1]))
     out = np.zeros_like(eff)
     alive = before > 0.0
-    out[alive] = eff[alive] / before[alive] - 1.0
+    with np.errstate(over="ignore"):  # a curve spanning the float range: inf, as metrics
+        out[alive] = eff[alive] / before[alive] - 1.0
     return out
 
 
@@ -75,7 +76,8 @@ def drawdown_curve(equity: np.ndarray, initial_cash: float) -> np.ndarray:
     high, -0.25 a quarter under the best equity so far (`quanta_ref.metrics`)."""
     eff = effective_equity(equity)
     peak = np.maximum.accumulate(np.concatenate(([initial_cash], eff)))[1:]
-    return (eff - peak) / peak
+    with np.errstate(over="ignore", under="ignore"):
+        return (eff - peak) / peak
 
 
 def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
@@ -180,7 +182,9 @@ def _benchmark(result: Any, benchmark: Any) -> tuple[np.ndarray, float]:
     if not np.isfinite(values).all():
         i = int(np.argmax(~np.isfinite(values)))
         raise ConfigError(f"benchmark: return {values[i]} at bar {i} is not a finite number")
-    return values, float(np.prod(1.0 + values) - 1.0)
+    with np.errstate(over="ignore"):  # compounding past the float range is inf
+        total = float(np.prod(1.0 + values) - 1.0)
+    return values, total
 
 
 def _bars_of(result: Any, what: str) -> Bars:
@@ -548,7 +552,8 @@ def extended_stats(result: Any, benchmark: Any = None) -> dict[str, float]:
     bars_held = np.searchsorted(timestamps, exit_) - np.searchsorted(timestamps, entry)
 
     def mean(values: np.ndarray) -> float:
-        return float(np.mean(values)) if values.size else math.nan
+        with np.errstate(all="ignore"):
+            return float(np.mean(values)) if values.size else math.nan
 
     out = {
         "buy_and_hold_return": hold_total,
@@ -583,12 +588,15 @@ def alpha_beta(
     (a flat benchmark: nothing to regress on)."""
     if returns.size < 2:
         return math.nan, math.nan
-    residual = factor - np.mean(factor)
-    variance = float(np.mean(residual * residual))
-    if variance < 1.0e-30:
-        return math.nan, math.nan
-    beta = float(np.mean(residual * returns)) / variance
-    alpha = float(np.power(np.mean(returns - beta * factor) + 1.0, periods_per_year) - 1.0)
+    # Returns near the float range give inf or NaN, kept as IEEE gives them (as the
+    # metrics do), without numpy's warnings.
+    with np.errstate(all="ignore"):
+        residual = factor - np.mean(factor)
+        variance = float(np.mean(residual * residual))
+        if variance < 1.0e-30:
+            return math.nan, math.nan
+        beta = float(np.mean(residual * returns)) / variance
+        alpha = float(np.power(np.mean(returns - beta * factor) + 1.0, periods_per_year) - 1.0)
     return alpha, beta
 
 
@@ -598,10 +606,12 @@ def sqn(pnls: np.ndarray) -> float:
     the same (std 0)."""
     if pnls.size < 2:
         return math.nan
-    std = float(np.std(pnls, ddof=1))
+    with np.errstate(all="ignore"):
+        std = float(np.std(pnls, ddof=1))
+        mean = float(np.mean(pnls))
     if std == 0.0:
         return math.nan
-    return math.sqrt(pnls.size) * float(np.mean(pnls)) / std
+    return math.sqrt(pnls.size) * mean / std
 
 
 def stats_series(result: Any, benchmark: Any = None) -> Any:
@@ -643,14 +653,15 @@ def sparkline(values: Any, width: int = 240, height: int = 48, points: int = 200
     sample = values[keep.astype(np.int64)]
     if sample.size == 1:  # one bar: a flat line across
         sample = np.repeat(sample, 2)
-    low, high = float(sample.min()), float(sample.max())
+    # Halves, so that a curve spanning the float range does not overflow its span.
+    low, high = float(sample.min()) / 2.0, float(sample.max()) / 2.0
     span = high - low
     x = np.linspace(1.0, width - 1.0, sample.size)
     # SVG's y axis points down; a flat curve sits in the middle.
     y = (
         np.full(sample.size, height / 2.0)
         if span == 0.0
-        else ((height - 1.0) - (sample - low) / span * (height - 2.0))
+        else ((height - 1.0) - (sample / 2.0 - low) / span * (height - 2.0))
     )
     coords = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
     return (
