@@ -8,6 +8,8 @@ numpy computation, empyrical-reloaded and quantstats, or numbers worked out by h
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 from html.parser import HTMLParser
 from typing import Any
@@ -545,3 +547,42 @@ def test_the_jupyter_view_of_a_one_bar_result_draws_a_flat_line(backend: str) ->
     points = dict(tags.seen)["polyline"]["points"].split()
     assert len(points) == 2 and points[0].split(",")[1] == points[1].split(",")[1]
     assert "BacktestResult: 1 bar, 2024-01-01" in " ".join(tags.text)
+
+
+def test_the_jupyter_view_needs_neither_pandas_nor_plotly(backend: str) -> None:
+    code = (
+        "import sys\n"
+        "from quanta_ref import Engine, data\n"
+        "from quanta_ref.examples import SmaCross\n"
+        f"result = Engine(backend={backend!r}).run(data.load_sample('AAPL'), SmaCross())\n"
+        "assert '<polyline' in result._repr_html_()\n"
+        "print(sorted(m for m in ('pandas', 'plotly') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+class Garbage:
+    """An executor whose futures return nonsense."""
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self
+
+    def result(self) -> Any:
+        return None
+
+    def cancel(self) -> bool:
+        return True
+
+
+def test_optimize_still_names_the_users_executor_in_its_errors(backend: str) -> None:
+    engine = Engine(backend=backend)
+
+    def job(cache: Any, weight: float) -> Targets:
+        return Targets(np.full(5, weight))
+
+    bars, grid = bars_from_rows(ROWS), {"weight": [0.5]}
+    with pytest.raises(ConfigError, match="executor: expected a concurrent.futures.Executor"):
+        engine.optimize(bars, job, grid, executor="nope")
+    with pytest.raises(quanta_ref.QuantaError, match="executor: Garbage returned NoneType"):
+        engine.optimize(bars, job, grid, executor=Garbage())
