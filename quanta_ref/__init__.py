@@ -11,7 +11,14 @@ from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig
-from quanta_ref.errors import BackendUnavailable, ConfigError, DataError, OrderError, QuantaError
+from quanta_ref.errors import (
+    BackendUnavailable,
+    ConfigError,
+    DataError,
+    OrderError,
+    QuantaError,
+    RejectedOrdersWarning,
+)
 from quanta_ref.events import BarEvent
 from quanta_ref.front import Engine
 from quanta_ref.grid import OptimizeResult
@@ -50,6 +57,7 @@ __all__ = [
     "Position",
     "QuantaError",
     "Reason",
+    "RejectedOrdersWarning",
     "Side",
     "Signals",
     "Strategy",

@@ -1,9 +1,10 @@
-"""A finished run as data a user can use: pandas frames and series, and the buy-and-hold
-benchmark (docs/semantics.md, section 18).
+"""A finished run as data a user can use: pandas frames and series, the buy-and-hold
+benchmark, the extended statistics and their labels (docs/semantics.md, "Reading a result").
 
 Everything here reads a `BacktestResult` only (its timestamps, equity, fills, orders, trades,
-positions, bars and settings), so one piece of code serves every backend and the same run
-gives the same frames whichever engine ran it. Nothing here changes a rule of the engine.
+positions, stats, rejections, bars and settings), so one piece of code serves every backend
+and the same run gives the same frames and statistics whichever engine ran it. Nothing here
+changes a rule of the engine.
 
 Times are the exchange's wall time as stored (int64 ns, no time zone) and come out as
 ``datetime64[ns]``; symbols, sides, order types and statuses come out as strings. pandas is
@@ -12,6 +13,8 @@ imported only by the functions that build frames (``pip install quanta[pandas]``
 
 from __future__ import annotations
 
+import html
+import math
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,7 @@ import numpy as np
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
+from quanta_ref.metrics import NS_PER_DAY, STAT_KEYS
 from quanta_ref.orders import Order
 
 
@@ -62,7 +66,8 @@ def bar_returns(equity: np.ndarray, initial_cash: float) -> np.ndarray:
     before = np.concatenate(([initial_cash], eff[:-1]))
     out = np.zeros_like(eff)
     alive = before > 0.0
-    out[alive] = eff[alive] / before[alive] - 1.0
+    with np.errstate(over="ignore"):  # a curve spanning the float range: inf, as metrics
+        out[alive] = eff[alive] / before[alive] - 1.0
     return out
 
 
@@ -71,7 +76,8 @@ def drawdown_curve(equity: np.ndarray, initial_cash: float) -> np.ndarray:
     high, -0.25 a quarter under the best equity so far (`quanta_ref.metrics`)."""
     eff = effective_equity(equity)
     peak = np.maximum.accumulate(np.concatenate(([initial_cash], eff)))[1:]
-    return (eff - peak) / peak
+    with np.errstate(over="ignore", under="ignore"):
+        return (eff - peak) / peak
 
 
 def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
@@ -129,20 +135,39 @@ def benchmark_returns(result: Any, benchmark: Any = None) -> np.ndarray:
         of the bars: that symbol bought and held alone, by the same rule. Otherwise the
         benchmark's own returns, one per bar (a pandas Series is aligned on the result's
         timestamps first; a bar it lacks is a return of 0.0).
+
+    Raises
+    ------
+    ConfigError
+        Naming `benchmark`: an unknown symbol, returns of the wrong length or not finite,
+        something else, or None or a symbol for a result that carries no bars.
     """
-    bars = _bars_of(result, "benchmark")
-    if benchmark is None:
+    return _benchmark(result, benchmark)[0]
+
+
+def _benchmark(result: Any, benchmark: Any) -> tuple[np.ndarray, float]:
+    """The benchmark's per-bar returns and its total return: the curve's last value over the
+    initial cash for a buy-and-hold, the compounded returns otherwise."""
+    if benchmark is None or isinstance(benchmark, str):
+        bars = _bars_of(result, "benchmark")
+        if benchmark is not None:
+            if benchmark not in bars.symbols:
+                raise ConfigError(
+                    f"benchmark: {benchmark!r} is not a symbol of the bars "
+                    f"({', '.join(bars.symbols)})"
+                )
+            bars = bars.select([benchmark])
         curve = buy_and_hold_equity(bars, result.config)
-        return bar_returns(curve, result.config.initial_cash)
-    if isinstance(benchmark, str):
-        if benchmark not in bars.symbols:
-            raise ConfigError(
-                f"benchmark: {benchmark!r} is not a symbol of the bars ({', '.join(bars.symbols)})"
-            )
-        curve = buy_and_hold_equity(bars.select([benchmark]), result.config)
-        return bar_returns(curve, result.config.initial_cash)
+        cash = result.config.initial_cash
+        return bar_returns(curve, cash), float(curve[-1] / cash - 1.0)
     if hasattr(benchmark, "reindex") and hasattr(benchmark, "index"):
-        benchmark = benchmark.reindex(time_index(result)).fillna(0.0).to_numpy()
+        index = time_index(result)
+        if not index.isin(benchmark.index).any():
+            raise ConfigError(
+                "benchmark: the Series has none of the result's timestamps (its index should "
+                "be a DatetimeIndex in the exchange's wall time, as result.returns() has)"
+            )
+        benchmark = benchmark.reindex(index).fillna(0.0).to_numpy()
     try:
         values = np.asarray(benchmark, dtype=np.float64)
     except (TypeError, ValueError):
@@ -157,7 +182,9 @@ def benchmark_returns(result: Any, benchmark: Any = None) -> np.ndarray:
     if not np.isfinite(values).all():
         i = int(np.argmax(~np.isfinite(values)))
         raise ConfigError(f"benchmark: return {values[i]} at bar {i} is not a finite number")
-    return values
+    with np.errstate(over="ignore"):  # compounding past the float range is inf
+        total = float(np.prod(1.0 + values) - 1.0)
+    return values, total
 
 
 def _bars_of(result: Any, what: str) -> Bars:
@@ -328,4 +355,349 @@ def positions_frame(result: Any) -> Any:
             "realized_pnl": _numbers([p.realized_pnl for p in positions]),
             "unrealized_pnl": _numbers([p.unrealized_pnl for p in positions]),
         }
+    )
+
+
+# ============================================================================ statistics
+#: The keys of `BacktestResult.stats`: `quanta_ref.metrics.STAT_KEYS`, then the account
+#: totals both backends add.
+CORE_KEYS = STAT_KEYS + ("total_commission", "total_tax", "n_fills")
+
+#: The keys of `extended_stats`, in order; one ``rejected_<reason>`` key follows for each
+#: reason that occurred (`BacktestResult.rejections`).
+EXTENDED_KEYS = (
+    "buy_and_hold_return",
+    "benchmark_return",
+    "alpha",
+    "beta",
+    "best_trade",
+    "worst_trade",
+    "average_trade",
+    "average_trade_duration",
+    "average_trade_bars",
+    "expectancy",
+    "sqn",
+    "n_rejected",
+)
+
+#: key -> (label with its unit, unit, one-line description), for every statistic of
+#: `stats_series` (``rejected_<reason>`` keys: `stat_info`). Units: "fraction" (shown in
+#: percent; the value stays a fraction), "cash" (the account's currency), "ratio" (a pure
+#: number), "bars", "days" (calendar days), "count", "bars per year".
+STAT_INFO: dict[str, tuple[str, str, str]] = {
+    "start_equity": ("Start equity", "cash", "The initial cash: the equity before the first bar"),
+    "final_equity": ("Final equity", "cash", "Equity at the last bar's close"),
+    "total_return": ("Total return [%]", "fraction", "Final equity / initial cash - 1"),
+    "cagr": ("CAGR [%]", "fraction", "Compound annual growth rate of the equity"),
+    "annual_volatility": (
+        "Volatility (ann.) [%]",
+        "fraction",
+        "Standard deviation of the bar returns (ddof 1) x sqrt(periods per year)",
+    ),
+    "sharpe_ratio": (
+        "Sharpe ratio",
+        "ratio",
+        "Mean / standard deviation of the bar returns x sqrt(periods per year), risk-free 0",
+    ),
+    "sortino_ratio": (
+        "Sortino ratio",
+        "ratio",
+        "Annualised mean return / annualised downside deviation (required return 0)",
+    ),
+    "max_drawdown": (
+        "Max. drawdown [%]",
+        "fraction",
+        "Deepest fall of the equity under its running peak (negative, 0 if never under)",
+    ),
+    "max_drawdown_duration": (
+        "Max. drawdown duration [bars]",
+        "bars",
+        "Longest run of consecutive bars under the running peak",
+    ),
+    "calmar_ratio": ("Calmar ratio", "ratio", "CAGR / |max. drawdown|"),
+    "win_rate": ("Win rate [%]", "fraction", "Share of closed trades with a pnl above 0"),
+    "profit_factor": (
+        "Profit factor",
+        "ratio",
+        "Gross profit / gross loss of the closed trades",
+    ),
+    "n_trades": ("Trades", "count", "Closed round trips"),
+    "exposure": (
+        "Exposure time [%]",
+        "fraction",
+        "Share of the bars that end with a position open",
+    ),
+    "turnover": ("Turnover [x]", "ratio", "Traded value / average equity"),
+    "periods_per_year": (
+        "Periods per year",
+        "bars per year",
+        "Bars per year used to annualise (given, or inferred from the timestamps)",
+    ),
+    "total_commission": ("Commission paid", "cash", "Sum of the commissions of every fill"),
+    "total_tax": ("Tax paid", "cash", "Sum of the sell taxes (stamp duty) of every fill"),
+    "n_fills": ("Fills", "count", "Number of fills"),
+    "buy_and_hold_return": (
+        "Buy & hold return [%]",
+        "fraction",
+        "Total return of buying the universe in equal parts at the first bar and holding it",
+    ),
+    "benchmark_return": (
+        "Benchmark return [%]",
+        "fraction",
+        "Total return of the benchmark over the run",
+    ),
+    "alpha": (
+        "Alpha (ann.) [%]",
+        "fraction",
+        "(1 + mean(r - beta x b))^(periods per year) - 1 against the benchmark (empyrical)",
+    ),
+    "beta": ("Beta", "ratio", "Cov(r, b) / Var(b) of the bar returns against the benchmark"),
+    "best_trade": ("Best trade [%]", "fraction", "Highest return of a closed trade"),
+    "worst_trade": ("Worst trade [%]", "fraction", "Lowest return of a closed trade"),
+    "average_trade": ("Avg. trade [%]", "fraction", "Mean return of the closed trades"),
+    "average_trade_duration": (
+        "Avg. trade duration [days]",
+        "days",
+        "Mean time from entry to exit of the closed trades, in calendar days",
+    ),
+    "average_trade_bars": (
+        "Avg. trade duration [bars]",
+        "bars",
+        "Mean number of bars from entry to exit of the closed trades",
+    ),
+    "expectancy": ("Expectancy", "cash", "Mean pnl of a closed trade"),
+    "sqn": (
+        "SQN",
+        "ratio",
+        "System quality number: sqrt(n) x mean(pnl) / std(pnl, ddof 1) of the closed trades",
+    ),
+    "n_rejected": ("Rejected orders", "count", "Orders the engine rejected, every reason"),
+}
+
+
+def stat_info(key: str) -> tuple[str, str, str]:
+    """(label, unit, description) of a statistic: `STAT_INFO`, or one made for a
+    ``rejected_<reason>`` key. KeyError for any other key."""
+    if key in STAT_INFO:
+        return STAT_INFO[key]
+    if key.startswith("rejected_"):
+        reason = key[len("rejected_") :]
+        return (
+            f"Rejected: {reason.replace('_', ' ')}",
+            "count",
+            f"Orders the engine rejected with reason {reason}",
+        )
+    raise KeyError(key)
+
+
+def format_stat(key: str, value: float) -> str:
+    """A statistic as text for a table: fractions in percent (without the sign: the label
+    has it), cash with separators, counts whole; NaN as "NaN"."""
+    unit = stat_info(key)[1]
+    if math.isnan(value):
+        return "NaN"
+    if unit == "fraction":
+        return f"{value * 100.0:,.2f}"  # the label says [%]
+    if unit in ("count", "bars") and math.isfinite(value) and value == int(value):
+        return f"{value:,.0f}"
+    if unit == "cash":
+        return f"{value:,.2f}"
+    return f"{value:,.3f}" if abs(value) < 1e6 else f"{value:,.4g}"
+
+
+def extended_stats(result: Any, benchmark: Any = None) -> dict[str, float]:
+    """Statistics beyond `BacktestResult.stats`: the benchmark, alpha and beta, the trades
+    and the rejected orders (`EXTENDED_KEYS`, then ``rejected_<reason>`` for each reason
+    that occurred, in name order). Every value is a float; fractions stay fractions (0.05 is
+    5 %), `STAT_INFO` has the labels and units. The formulas and NaN cases are in
+    docs/semantics.md, "Reading a result".
+
+    Parameters
+    ----------
+    result : BacktestResult
+        A finished run (either backend).
+    benchmark : None, str or returns
+        What alpha, beta and ``benchmark_return`` compare with (`benchmark_returns`): None,
+        the equal-weight buy-and-hold of the universe; a symbol, that symbol bought and held;
+        or one return per bar. ``buy_and_hold_return`` is always the universe's.
+
+    Returns
+    -------
+    dict[str, float]
+
+    Raises
+    ------
+    ConfigError
+        A bad `benchmark` (see `benchmark_returns`), or None or a symbol for a result without
+        bars.
+    """
+    cash = result.stats["start_equity"]
+    periods = result.stats["periods_per_year"]
+    returns = bar_returns(np.asarray(result.equity), cash)
+    factor, benchmark_total = _benchmark(result, benchmark)
+    if benchmark is None:
+        hold_total = benchmark_total
+    elif result.bars is None or result.config is None:
+        hold_total = math.nan  # a benchmark given as returns needs no bars; this does
+    else:
+        hold_total = float(buy_and_hold_equity(result.bars, result.config)[-1] / cash - 1.0)
+    alpha, beta = alpha_beta(returns, factor, periods)
+
+    trades = result.trades
+    trade_returns = np.array([t.return_ for t in trades], dtype=np.float64)
+    pnls = np.array([t.pnl for t in trades], dtype=np.float64)
+    entry = np.array([t.entry_time for t in trades], dtype=np.int64)
+    exit_ = np.array([t.exit_time for t in trades], dtype=np.int64)
+    timestamps = np.asarray(result.timestamps)
+    bars_held = np.searchsorted(timestamps, exit_) - np.searchsorted(timestamps, entry)
+
+    def mean(values: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            return float(np.mean(values)) if values.size else math.nan
+
+    out = {
+        "buy_and_hold_return": hold_total,
+        "benchmark_return": benchmark_total,
+        "alpha": alpha,
+        "beta": beta,
+        "best_trade": float(np.max(trade_returns)) if trades else math.nan,
+        "worst_trade": float(np.min(trade_returns)) if trades else math.nan,
+        "average_trade": mean(trade_returns),
+        # Differences of int64 ns first, exact, then one division into days.
+        "average_trade_duration": mean((exit_ - entry) / NS_PER_DAY),
+        "average_trade_bars": mean(bars_held.astype(np.float64)),
+        "expectancy": mean(pnls),
+        "sqn": sqn(pnls),
+        "n_rejected": float(sum(result.rejections.values())),
+    }
+    for reason, count in result.rejections.items():
+        out[f"rejected_{reason}"] = float(count)
+    return out
+
+
+def alpha_beta(
+    returns: np.ndarray, factor: np.ndarray, periods_per_year: float
+) -> tuple[float, float]:
+    """Annualised alpha and beta of `returns` against `factor`, as empyrical-reloaded's
+    ``alpha_beta`` defines them (risk-free 0, no missing values)::
+
+        beta  = mean((b - mean(b)) * r) / mean((b - mean(b))^2)
+        alpha = (1 + mean(r - beta * b)) ^ periods_per_year - 1
+
+    Both NaN with fewer than 2 returns, or when the variance of `factor` is below 1e-30
+    (a flat benchmark: nothing to regress on)."""
+    if returns.size < 2:
+        return math.nan, math.nan
+    # Returns near the float range give inf or NaN, kept as IEEE gives them (as the
+    # metrics do), without numpy's warnings.
+    with np.errstate(all="ignore"):
+        residual = factor - np.mean(factor)
+        variance = float(np.mean(residual * residual))
+        if variance < 1.0e-30:
+            return math.nan, math.nan
+        beta = float(np.mean(residual * returns)) / variance
+        alpha = float(np.power(np.mean(returns - beta * factor) + 1.0, periods_per_year) - 1.0)
+    return alpha, beta
+
+
+def sqn(pnls: np.ndarray) -> float:
+    """Van Tharp's system quality number as backtesting.py computes it:
+    ``sqrt(n) * mean(pnl) / std(pnl, ddof=1)``; NaN under 2 trades or when every pnl is
+    the same (std 0)."""
+    if pnls.size < 2:
+        return math.nan
+    with np.errstate(all="ignore"):
+        std = float(np.std(pnls, ddof=1))
+        mean = float(np.mean(pnls))
+    if std == 0.0:
+        return math.nan
+    return math.sqrt(pnls.size) * mean / std
+
+
+def stats_series(result: Any, benchmark: Any = None) -> Any:
+    """`result.stats` followed by `extended_stats`, as a float Series indexed by key.
+
+    Values stay in their units: fractions are fractions (0.05 for 5 %), not percent; the
+    labels with units are in `STAT_INFO` (`stat_info` for ``rejected_<reason>`` keys).
+    """
+    pd = _pandas()
+    values = {key: float(value) for key, value in result.stats.items()}
+    values.update(extended_stats(result, benchmark))
+    return pd.Series(values, dtype="float64", name="value")
+
+
+# ================================================================================= html
+#: The statistics `result_html` shows, in order.
+HTML_KEYS = (
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "n_trades",
+    "win_rate",
+    "profit_factor",
+    "exposure",
+    "final_equity",
+    "total_commission",
+)
+
+
+def sparkline(values: Any, width: int = 240, height: int = 48, points: int = 200) -> str:
+    """An inline SVG polyline of `values` (finite floats), downsampled to about `points`
+    evenly spaced values, the first and the last always kept."""
+    values = np.asarray(values, dtype=np.float64)
+    keep = np.unique(np.linspace(0, values.size - 1, min(values.size, points)).round())
+    sample = values[keep.astype(np.int64)]
+    if sample.size == 1:  # one bar: a flat line across
+        sample = np.repeat(sample, 2)
+    # Halves, so that a curve spanning the float range does not overflow its span.
+    low, high = float(sample.min()) / 2.0, float(sample.max()) / 2.0
+    span = high - low
+    x = np.linspace(1.0, width - 1.0, sample.size)
+    # SVG's y axis points down; a flat curve sits in the middle.
+    y = (
+        np.full(sample.size, height / 2.0)
+        if span == 0.0
+        else ((height - 1.0) - (sample / 2.0 - low) / span * (height - 2.0))
+    )
+    coords = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="equity">'
+        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{coords}"/></svg>'
+    )
+
+
+def result_html(result: Any) -> str:
+    """A compact HTML view of a result for Jupyter: the period, the main statistics
+    (`HTML_KEYS`, labelled by `STAT_INFO`) and the rejected orders, beside a sparkline of the
+    equity. Needs neither pandas nor plotly."""
+    timestamps = np.asarray(result.timestamps)
+    # Wall time to the second; midnight (daily bars) as the date alone.
+    first, last = (
+        str(np.datetime64(int(t), "ns"))[:19].removesuffix("T00:00:00")
+        for t in (timestamps[0], timestamps[-1])
+    )
+    rows = [(STAT_INFO[key][0], format_stat(key, result.stats[key])) for key in HTML_KEYS]
+    rejected = sum(result.rejections.values())
+    if rejected:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in result.rejections.items())
+        rows.append((STAT_INFO["n_rejected"][0], f"{rejected:,} ({reasons})"))
+    cells = "".join(
+        f'<tr><th style="text-align:left">{html.escape(label)}</th>'
+        f'<td style="text-align:right">{html.escape(text)}</td></tr>'
+        for label, text in rows
+    )
+    n = len(timestamps)
+    period = first if n == 1 else f"{first} to {last}"
+    title = html.escape(f"BacktestResult: {n:,} bar{'' if n == 1 else 's'}, {period}")
+    return (
+        f'<div class="quanta-result"><p><b>{title}</b></p>'
+        f'<div style="display:flex;gap:1.5em;align-items:flex-start">'
+        f"<table>{cells}</table>"
+        f"<div><div>{html.escape('Equity')}</div>{sparkline(result.equity)}</div>"
+        f"</div></div>"
     )

@@ -383,6 +383,18 @@ class BacktestResult:
         """Drawdown from the running peak at each bar (a fraction <= 0), a Series."""
         return analysis.drawdown_series(self)
 
+    def stats_series(self, benchmark: Any = None) -> Any:
+        """`stats` followed by `quanta_ref.analysis.extended_stats` (benchmark, alpha and
+        beta, trades, rejected orders), a float Series indexed by key. Fractions stay
+        fractions (0.05 is 5 %); `quanta_ref.analysis.STAT_INFO` has each key's label, unit
+        and description. `benchmark`: None (the equal-weight buy-and-hold of the universe),
+        a symbol of the bars, or one return per bar (see `analysis.benchmark_returns`)."""
+        return analysis.stats_series(self, benchmark)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the main statistics and a sparkline of the equity."""
+        return analysis.result_html(self)
+
     def summary(self) -> str:
         """The stats as an aligned text table."""
         width = max(len(k) for k in self.stats)

@@ -32,3 +32,11 @@ class OrderError(QuantaError, ValueError):
 
 class BackendUnavailable(QuantaError, ImportError):
     """The requested backend cannot be loaded (for example the Rust extension is not built)."""
+
+
+class RejectedOrdersWarning(UserWarning):
+    """A run (or a batch of runs) in which the engine rejected orders: refused by a market or
+    risk rule, each with a reason code (`quanta_ref.orders.Reason`). Warned once per call of
+    `Engine.run`, `run_signals`, `run_targets`, `run_many` or `optimize`, with the counts by
+    reason; `BacktestResult.rejections` and `orders_frame()` show them. Silence it with
+    ``warnings.simplefilter("ignore", quanta_ref.RejectedOrdersWarning)``."""

@@ -5,10 +5,15 @@ by name in `quanta_ref.backends`; it runs a `Strategy`, array jobs, or many jobs
 (`quanta_ref.grid`). Every backend gives the same results bit for bit, so the default,
 ``backend="auto"``, is the fastest one available (the Rust engine when it is built); the
 reference engine is one flag away, ``backend="python"``.
+
+A call that ran orders the engine rejected warns once, `RejectedOrdersWarning`, with the counts
+by reason (docs/semantics.md, "Reading a result").
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterable
 from typing import Any
 
 from quanta_ref import backends
@@ -16,7 +21,7 @@ from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
-from quanta_ref.errors import ConfigError
+from quanta_ref.errors import ConfigError, RejectedOrdersWarning
 from quanta_ref.grid import optimize, run_many
 
 
@@ -56,7 +61,9 @@ class Engine:
             raise ConfigError(
                 f"strategy: expected a Strategy instance, got {type(strategy).__name__}"
             )
-        return self._implementation.run(bars, strategy, self.config)
+        result = self._implementation.run(bars, strategy, self.config)
+        _warn_rejected_run(result)
+        return result
 
     def run_signals(
         self,
@@ -78,12 +85,16 @@ class Engine:
         job = Signals(
             entries, exits, short_entries, short_exits, size, size_type, stop_loss, take_profit
         )
-        return self.run_many(bars, [job])[0]
+        result = run_many(self, bars, [job])[0]
+        _warn_rejected_run(result)
+        return result
 
     def run_targets(self, bars: Bars, weights: Any) -> BacktestResult:
         """Rebalance to target weights (T, N) (NaN = leave as is) with no Python per bar; see
         `quanta_ref.arrays.Targets`."""
-        return self.run_many(bars, [Targets(weights)])[0]
+        result = run_many(self, bars, [Targets(weights)])[0]
+        _warn_rejected_run(result)
+        return result
 
     def run_many(
         self,
@@ -96,7 +107,12 @@ class Engine:
         """Run many jobs (`Signals`, `Targets` or `Strategy` instances) on the same bars;
         results in job order, identical whatever `n_jobs` or `executor`. See
         `quanta_ref.grid.run_many`."""
-        return run_many(self, bars, jobs, n_jobs=n_jobs, progress=progress, executor=executor)
+        results = run_many(self, bars, jobs, n_jobs=n_jobs, progress=progress, executor=executor)
+        _warn_rejected_batch(
+            [result.rejections for result in results],
+            "see result.rejections and result.orders_frame() of each run",
+        )
+        return results
 
     def optimize(
         self,
@@ -112,8 +128,9 @@ class Engine:
     ) -> Any:
         """Run `make_job(cache, **params)` for every combination of `grid` and rank them by
         `metric`; see `quanta_ref.grid.optimize`."""
-        return optimize(
-            self,
+        watched = _Watched(self)
+        found = optimize(
+            watched,
             bars,
             make_job,
             grid,
@@ -122,8 +139,13 @@ class Engine:
             maximize=maximize,
             n_jobs=n_jobs,
             progress=progress,
-            executor=executor,
+            executor=_watched_executor(executor, watched.rejections),
         )
+        _warn_rejected_batch(
+            watched.rejections,
+            "run a combination alone to see its result.rejections and result.orders_frame()",
+        )
+        return found
 
     def check_bars(self, bars: Any) -> None:
         """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""
@@ -140,3 +162,125 @@ class Engine:
             k: v for k, v in self.config.as_dict().items() if v != getattr(EngineConfig, k, None)
         }
         return f"Engine(backend={self.backend!r}, {changed})"
+
+
+# ========================================================================= rejected orders
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in sorted(counts.items()))
+
+
+def _warn_rejected_run(result: BacktestResult) -> None:
+    """Warn once if the run rejected orders, pointing at the caller of the Engine method."""
+    total = sum(result.rejections.values())
+    if total:
+        warnings.warn(
+            f"the run rejected {total} order{'' if total == 1 else 's'}: "
+            f"{_counts_text(result.rejections)} "
+            "(see result.rejections and result.orders_frame())",
+            RejectedOrdersWarning,
+            stacklevel=3,  # this function, the Engine method, the user's call
+        )
+
+
+def _warn_rejected_batch(rejections: list[dict[str, int]], hint: str) -> None:
+    """Warn once for a batch of runs: how many rejected orders, and the counts summed."""
+    total: dict[str, int] = {}
+    for counts in rejections:
+        for reason, count in counts.items():
+            total[reason] = total.get(reason, 0) + count
+    rejecting = sum(1 for counts in rejections if counts)
+    if rejecting:
+        warnings.warn(
+            f"{rejecting} of {len(rejections)} runs rejected orders: {_counts_text(total)} "
+            f"({hint})",
+            RejectedOrdersWarning,
+            stacklevel=3,
+        )
+
+
+class _Watched:
+    """The engine as `quanta_ref.grid.optimize` sees it, noting each result's rejections as
+    the result comes back. `optimize` keeps only the best result, yet the warning is about
+    the whole grid, so the counts are taken where every result passes: the backend's
+    `run_jobs`, or (with an executor) the futures of its chunks (`_WatchedExecutor`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.config = engine.config
+        self.rejections: list[dict[str, int]] = []
+        self._engine = engine
+        self._implementation = _WatchedBackend(engine.implementation, self.rejections)
+
+    @property
+    def backend(self) -> str:
+        return self._engine.backend
+
+    @property
+    def implementation(self) -> Backend:
+        return self._implementation
+
+    def check_bars(self, bars: Any) -> None:
+        self._engine.check_bars(bars)
+
+
+class _WatchedBackend(Backend):
+    """A backend that notes the rejections of every result of `run_jobs`."""
+
+    def __init__(self, inner: Backend, rejections: list[dict[str, int]]) -> None:
+        self.name = inner.name
+        self.indicators = inner.indicators
+        self._inner = inner
+        self._rejections = rejections
+
+    def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
+        return self._inner.run(bars, strategy, config)
+
+    def run_jobs(
+        self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
+    ) -> list[BacktestResult]:
+        results = self._inner.run_jobs(bars, jobs, config, n_jobs)
+        _note(results, self._rejections)
+        return results
+
+
+def _watched_executor(executor: Any, rejections: list[dict[str, int]]) -> Any:
+    """`executor` wrapped in a `_WatchedExecutor`. The wrapper's class takes the name of the
+    executor's, so that a message naming the executor names the user's; None, or anything
+    without a `submit` method, is passed on as it is, for `optimize` to refuse."""
+    if not callable(getattr(executor, "submit", None)):
+        return executor
+    named = type(type(executor).__name__, (_WatchedExecutor,), {})
+    return named(executor, rejections)
+
+
+class _WatchedExecutor:
+    """An executor whose futures note the rejections of the results they return; every
+    other attribute is the wrapped executor's (its worker count, Dask's client)."""
+
+    def __init__(self, executor: Any, rejections: list[dict[str, int]]) -> None:
+        self._executor = executor
+        self._rejections = rejections
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return _WatchedFuture(self._executor.submit(fn, *args, **kwargs), self._rejections)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._executor, name)
+
+
+class _WatchedFuture:
+    def __init__(self, future: Any, rejections: list[dict[str, int]]) -> None:
+        self._future = future
+        self._rejections = rejections
+
+    def result(self, timeout: float | None = None) -> Any:
+        returned = self._future.result() if timeout is None else self._future.result(timeout)
+        if isinstance(returned, (list, tuple)):
+            _note(returned, self._rejections)
+        return returned
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._future, name)
+
+
+def _note(results: Iterable[Any], rejections: list[dict[str, int]]) -> None:
+    rejections.extend(r.rejections for r in results if isinstance(r, BacktestResult))
