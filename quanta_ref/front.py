@@ -9,6 +9,7 @@ reference engine is one flag away, ``backend="python"``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from quanta_ref import backends
@@ -18,6 +19,7 @@ from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
 from quanta_ref.grid import optimize, run_many
+from quanta_ref.walkforward import WalkForwardResult, walk_forward
 
 
 class Engine:
@@ -103,7 +105,7 @@ class Engine:
         bars: Bars,
         make_job: Any,
         grid: dict[str, Any],
-        metric: str = "sharpe_ratio",
+        metric: str | Callable[[BacktestResult], Any] = "sharpe_ratio",
         constraint: Any = None,
         maximize: bool = True,
         n_jobs: int | None = None,
@@ -111,7 +113,8 @@ class Engine:
         executor: Any = None,
     ) -> Any:
         """Run `make_job(cache, **params)` for every combination of `grid` and rank them by
-        `metric`; see `quanta_ref.grid.optimize`."""
+        `metric` (a statistic's name, or a function of a result that returns a number); see
+        `quanta_ref.grid.optimize`."""
         return optimize(
             self,
             bars,
@@ -123,6 +126,39 @@ class Engine:
             n_jobs=n_jobs,
             progress=progress,
             executor=executor,
+        )
+
+    def walk_forward(
+        self,
+        bars: Bars,
+        make_job: Any,
+        grid: dict[str, Any],
+        *,
+        train: int,
+        test: int,
+        step: int | None = None,
+        anchored: bool = False,
+        metric: str | Callable[[BacktestResult], Any] = "sharpe_ratio",
+        maximize: bool = True,
+        constraint: Any = None,
+        n_jobs: int | None = None,
+    ) -> WalkForwardResult:
+        """Optimise `grid` on each window's `train` rows, trade the winner on the `test` rows
+        that follow, and stitch the test windows into one out-of-sample account; see
+        `quanta_ref.walkforward.walk_forward` and docs/semantics.md, "Walk-forward"."""
+        return walk_forward(
+            self,
+            bars,
+            make_job,
+            grid,
+            train=train,
+            test=test,
+            step=step,
+            anchored=anchored,
+            metric=metric,
+            maximize=maximize,
+            constraint=constraint,
+            n_jobs=n_jobs,
         )
 
     def check_bars(self, bars: Any) -> None:
