@@ -26,6 +26,7 @@ from quanta_ref.orders import (
     TimeInForce,
     Trade,
 )
+from quanta_ref.walkforward import WalkForwardResult
 
 __version__ = "0.1.0"
 
@@ -56,6 +57,7 @@ __all__ = [
     "Targets",
     "TimeInForce",
     "Trade",
+    "WalkForwardResult",
     "data",
     "indicators",
 ]

@@ -400,7 +400,7 @@ class OptimizeResult:
         grouped = frame.groupby([y, x], sort=True)[self.metric].agg(agg)
         return grouped.unstack(x)
 
-    def top(self, n: int = 10) -> list[int]:
+    def _top(self, n: int) -> list[int]:
         """The rows of the `n` best combinations, best first (NaN last, ties in grid order)."""
         order = sorted(
             range(len(self.values)),
@@ -425,7 +425,7 @@ class OptimizeResult:
             f"best parameters: {html.escape(str(best))}; "
             f"best value: {html.escape(_format_number(self.best_value))}</p>"
         )
-        return head + html_table(shown, [rows[k] for k in self.top(10)])
+        return head + html_table(shown, [rows[k] for k in self._top(10)])
 
     def __repr__(self) -> str:
         return (
@@ -646,17 +646,16 @@ def metric_value(
     """`metric(result)` as a float: a real number (NaN allowed), never a bool, else
     ConfigError naming the combination."""
     value = metric(result)
-    refused = ConfigError(
+    real = isinstance(value, (numbers.Real, np.floating, np.integer))
+    if real and not isinstance(value, (bool, np.bool_)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the float range
+            pass
+    raise ConfigError(
         f"metric: {name} must return a real number, got {type(value).__name__} "
         f"{value!r} for {dict(params)}"
     )
-    real = isinstance(value, (numbers.Real, np.floating, np.integer))
-    if not real or isinstance(value, (bool, np.bool_)):
-        raise refused
-    try:
-        return float(value)
-    except OverflowError:  # an int beyond the float range
-        raise refused from None
 
 
 def _allowed(constraint: Callable[[Params], Any], params: Params) -> bool:

@@ -24,7 +24,7 @@ from quanta_ref import (
 )
 from quanta_ref.examples import SmaCross
 from quanta_ref.metrics import compute_stats
-from quanta_ref.walkforward import NO_WINNER, TRADED, WalkForwardResult, window_rows
+from quanta_ref.walkforward import NO_WINNER, RUINED, TRADED, WalkForwardResult, window_rows
 
 BARS = data.synthetic(300, n_symbols=2, seed=3)
 SETTINGS = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
@@ -305,3 +305,19 @@ def test_readme_walk_forward_example_runs(
     walk = namespace["walk"]
     assert len(walk.results) == (3270 - 504) // 126
     assert str(walk.equity[-1]) in capsys.readouterr().out
+
+
+def test_after_a_ruin_the_later_windows_are_not_traded(backend: str) -> None:
+    def short(cache: IndicatorCache, weight: float) -> Targets:
+        return Targets(np.full(cache.bars.close.shape, weight))
+
+    bars = data.synthetic(300, n_symbols=1, seed=3)
+    engine = Engine(backend=backend, allow_short=True, max_leverage=50.0)
+    walk = engine.walk_forward(bars, short, {"weight": [-20.0]}, train=50, test=50)
+    statuses = list(walk.windows["status"])
+    assert statuses == [TRADED, TRADED, RUINED, RUINED, RUINED]
+    assert walk.results[1] is not None and walk.results[1].equity[-1] <= 0.0
+    assert walk.results[2:] == [None, None, None]
+    assert np.all(walk.equity[100:] == walk.results[1].equity[-1])
+    assert walk.stats["max_drawdown"] == -1.0
+    assert walk.stats["final_equity"] == walk.results[1].equity[-1]
