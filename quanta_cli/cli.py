@@ -27,6 +27,8 @@ from quanta_ref.front import Engine
 
 #: The file types `quanta run --data` reads, one file per symbol (`quanta_ref.data.load_bars`).
 DATA_SUFFIXES = (".csv", ".parquet")
+#: Seconds a run goes before its progress bar shows: a short run prints no bar at all.
+PROGRESS_DELAY = 1.0
 
 
 class CommandError(Exception):
@@ -193,7 +195,8 @@ def _panel(parts: list[Bars]) -> Bars:
 
 
 def _show_progress(strategy: Strategy, n_bars: int, enabled: bool) -> Any:
-    """A tqdm bar over the rows on stderr (only when it is a terminal), moved by the
+    """A tqdm bar over the rows on stderr (only when it is a terminal, and once the run has
+    taken `PROGRESS_DELAY` seconds), moved by the
     strategy's own `on_bar`, which is wrapped on this instance: the engine is not touched.
     A strategy without `on_bar` runs without callbacks per bar (fast) and without a bar.
     Returns the function that closes the bar."""
@@ -202,7 +205,14 @@ def _show_progress(strategy: Strategy, n_bars: int, enabled: bool) -> Any:
         return lambda: None
     from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extra
 
-    bar = tqdm(total=n_bars, disable=None, file=sys.stderr, unit="bar", desc="backtest")
+    bar = tqdm(
+        total=n_bars,
+        disable=None,  # on a terminal only
+        file=sys.stderr,
+        unit="bar",
+        desc="backtest",
+        delay=PROGRESS_DELAY,
+    )
     done = [0]
 
     def on_bar(ctx: Any, event: Any) -> None:

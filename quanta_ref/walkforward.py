@@ -309,6 +309,8 @@ def walk_forward(
         )
     equity = np.concatenate(curves)
     stitched_times = np.concatenate([timestamps[a:b] for _, _, a, b in rows])
+    for array in (equity, stitched_times):
+        array.flags.writeable = False  # a record, as a run's result is
     return WalkForwardResult(
         equity=equity,
         timestamps=stitched_times,

@@ -128,6 +128,9 @@ def test_run_shows_a_progress_bar_on_a_terminal(
     monkeypatch.setattr("sys.stderr", terminal)
     args = ["run", strategy_file(tmp_path), "--backend", backend, "--end", "2001-12-31"]
     assert main(args) == 0
+    assert terminal.getvalue() == ""  # a run shorter than PROGRESS_DELAY shows no bar
+    monkeypatch.setattr("quanta_cli.cli.PROGRESS_DELAY", 0.0)
+    assert main(args) == 0
     assert "backtest: 100%" in terminal.getvalue() and "460/460" in terminal.getvalue()
     terminal.seek(0)
     terminal.truncate(0)
