@@ -1,18 +1,229 @@
-"""The `quanta` command: `quanta demo` runs an SMA crossover on the embedded sample data;
-`quanta bench` times the benchmark workloads and prints the tables of docs/benchmarks.md."""
+"""The `quanta` command: `quanta run` backtests the strategy of a Python file on your data;
+`quanta demo` runs an SMA crossover on the embedded sample data; `quanta bench` times the
+benchmark workloads and prints the tables of docs/benchmarks.md."""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib.metadata
+import importlib.util
 import sys
 import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
 
 from quanta_cli import bench
 from quanta_cli.workloads import BACKENDS, FULL, MODES, TINY, make_workloads, rust_available
 from quanta_ref import data
+from quanta_ref.api import Strategy, strategy_callbacks
+from quanta_ref.bars import FIELDS, Bars
 from quanta_ref.errors import QuantaError
 from quanta_ref.examples import SmaCross
 from quanta_ref.front import Engine
+
+#: The file types `quanta run --data` reads, one file per symbol (`quanta_ref.data.load_bars`).
+DATA_SUFFIXES = (".csv", ".parquet")
+#: Seconds a run goes before its progress bar shows: a short run prints no bar at all.
+PROGRESS_DELAY = 1.0
+
+
+class CommandError(Exception):
+    """A mistake on the command line or in the strategy file: one line, exit status 2."""
+
+
+# =================================================================================== run
+def _run(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    strategy_class = _strategy_class(_load_module(path), path, args.strategy)
+    params = dict(_parameter(text) for text in args.param or ())
+    strategy = strategy_class(**params)
+    bars = _load_data(args.data, args.symbols, args.start, args.end)
+    settings = {
+        name: value
+        for name, value in (
+            ("initial_cash", args.cash),
+            ("commission_rate", args.commission),
+            ("market", args.market),
+        )
+        if value is not None
+    }
+    engine = Engine(backend=args.backend, **settings)
+    first, last = (
+        np.datetime_as_string(np.datetime64(int(bars.timestamps[i]), "ns"), unit="auto")
+        for i in (0, -1)
+    )
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    print(
+        f"quanta run: {strategy_class.__name__}({shown}) on {', '.join(bars.symbols)}, "
+        f"{bars.n_bars} bars {first} .. {last}; backend={engine.backend}"
+    )
+    close_progress = _show_progress(strategy, bars.n_bars, enabled=not args.no_progress)
+    started = time.perf_counter()
+    try:
+        result: Any = engine.run(bars, strategy)  # Any: report() comes with quanta_report
+    finally:
+        close_progress()
+    elapsed = time.perf_counter() - started
+    print()
+    print(result.summary())
+    rejected = sum(result.rejections.values())
+    reasons = ", ".join(f"{reason}: {count}" for reason, count in result.rejections.items())
+    print(
+        f"\n{len(result.fills)} fills, {len(result.trades)} closed trades, "
+        f"{rejected} rejected orders{f' ({reasons})' if reasons else ''}; "
+        f"run time {elapsed * 1e3:,.1f} ms"
+    )
+    if args.report:
+        result.report(args.report)
+        print(f"report written to {args.report}")
+    return 0
+
+
+def _load_module(path: Path) -> ModuleType:
+    """Run the strategy file as a module of its own; an error in it is a `CommandError`."""
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    name = f"quanta_run_{path.stem}" if path.stem.isidentifier() else "quanta_run_strategy"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise CommandError(f"{path}: cannot load it as Python (is it a .py file?)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so that its classes pickle and dataclasses find the module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: report it in one line
+        del sys.modules[name]
+        raise CommandError(f"{path}: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _strategy_class(module: ModuleType, path: Path, chosen: str | None) -> type[Strategy]:
+    """The Strategy subclass defined in the file (not imported into it): the only one, or the
+    one named by --strategy."""
+    found = {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, Strategy)
+        and value is not Strategy
+        and value.__module__ == module.__name__
+    }
+    listed = ", ".join(found) or "none"
+    if chosen is not None:
+        if chosen not in found:
+            raise CommandError(
+                f"--strategy: {path} defines no strategy {chosen!r}; it defines: {listed}"
+            )
+        return found[chosen]
+    if len(found) != 1:
+        problem = "no subclass of quanta_ref.Strategy" if not found else "several strategies"
+        raise CommandError(
+            f"{path}: defines {problem} ({listed}); "
+            + ("define one" if not found else "choose one with --strategy NAME")
+        )
+    return next(iter(found.values()))
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    """``name=value``: the value read as a Python literal (``10``, ``0.5``, ``True``,
+    ``'x'``), else kept as text."""
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier():
+        raise CommandError(f"--param: expected name=value, got {text!r}")
+    try:
+        return name, ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        return name, value
+
+
+def _load_data(source: str | None, symbols: str | None, start: Any, end: Any) -> Bars:
+    """The bars of `symbols` between `start` and `end`: from the bundled sample prices when
+    `source` is None, else from a file or from a directory of one file per symbol."""
+    wanted = None if symbols is None else [s.strip() for s in symbols.split(",") if s.strip()]
+    if symbols is not None and not wanted:
+        raise CommandError(f"--symbols: expected names separated by commas, got {symbols!r}")
+    if source is None:
+        bars = data.load_samples(wanted or ["AAPL"])
+        return bars if start is None and end is None else bars.between(start, end)
+    path = Path(source)
+    if path.is_file():
+        if path.suffix.lower() not in DATA_SUFFIXES:
+            raise CommandError(f"--data: {path} is not a .csv or .parquet file")
+        if wanted is not None and wanted != [path.stem]:
+            raise CommandError(
+                f"--symbols: {path} holds the symbol {path.stem!r} only, got {symbols!r}"
+            )
+        folder, wanted = path.parent, [path.stem]
+    elif path.is_dir():
+        folder = path
+        if wanted is None:
+            wanted = sorted({p.stem for p in path.iterdir() if p.suffix in DATA_SUFFIXES})
+            if not wanted:
+                raise CommandError(f"--data: no .csv or .parquet file in {path}")
+    else:
+        raise CommandError(f"--data: {path}: no such file or directory")
+    return _panel([data.load_bars(s, start, end, root=folder) for s in wanted])
+
+
+def _panel(parts: list[Bars]) -> Bars:
+    """One-symbol panels as one panel over the union of their timestamps; a symbol with no
+    row at a timestamp has a missing bar there (all prices NaN, volume 0)."""
+    if len(parts) == 1:
+        return parts[0]
+    times = np.unique(np.concatenate([part.timestamps for part in parts]))
+    shape = (len(times), len(parts))
+    panels = {field: np.full(shape, np.nan) for field in FIELDS}
+    panels["volume"][:] = 0.0
+    for n, part in enumerate(parts):
+        rows = np.searchsorted(times, part.timestamps)
+        for field in FIELDS:
+            panels[field][rows, n] = getattr(part, field)[:, 0]
+    return Bars.from_arrays(
+        times.view("datetime64[ns]"),
+        panels["open"],
+        panels["high"],
+        panels["low"],
+        panels["close"],
+        panels["volume"],
+        symbols=[part.symbols[0] for part in parts],
+    )
+
+
+def _show_progress(strategy: Strategy, n_bars: int, enabled: bool) -> Any:
+    """A tqdm bar over the rows on stderr (only when it is a terminal, and once the run has
+    taken `PROGRESS_DELAY` seconds), moved by the
+    strategy's own `on_bar`, which is wrapped on this instance: the engine is not touched.
+    A strategy without `on_bar` runs without callbacks per bar (fast) and without a bar.
+    Returns the function that closes the bar."""
+    inner = strategy_callbacks(strategy)["on_bar"]
+    if not enabled or inner is None:
+        return lambda: None
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extra
+
+    bar = tqdm(
+        total=n_bars,
+        disable=None,  # on a terminal only
+        file=sys.stderr,
+        unit="bar",
+        desc="backtest",
+        delay=PROGRESS_DELAY,
+    )
+    done = [0]
+
+    def on_bar(ctx: Any, event: Any) -> None:
+        row = ctx.bar_index + 1
+        if row != done[0]:
+            bar.update(row - done[0])
+            done[0] = row
+        inner(ctx, event)
+
+    strategy.__dict__["on_bar"] = on_bar  # this instance only
+    return bar.close
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -80,14 +291,83 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `quanta` console script."""
+def _version() -> str:
+    try:
+        return importlib.metadata.version("quanta")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        from quanta_ref import __version__
+
+        return __version__
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="backtest the Strategy of a Python file on your data, print its statistics",
+        description="Backtest the Strategy subclass defined in FILE (a .py file) on daily or "
+        "intraday bars, print its statistics, and optionally write an HTML report.",
+    )
+    run.add_argument("file", metavar="FILE", help="a Python file defining a quanta Strategy")
+    run.add_argument(
+        "--strategy",
+        metavar="NAME",
+        help="the Strategy class to run when FILE defines several",
+    )
+    run.add_argument(
+        "--data",
+        metavar="PATH",
+        help="a directory of one CSV/Parquet file per symbol ({symbol}.csv), or one such "
+        "file; default: the bundled sample prices (AAPL, GOOG, IBM, MSFT, 2000-2013)",
+    )
+    run.add_argument(
+        "--symbols",
+        metavar="A,B",
+        help="symbols to load, separated by commas (default: every file of --data, or AAPL "
+        "of the sample)",
+    )
+    run.add_argument("--start", help="first date or time to keep, e.g. 2010-01-01")
+    run.add_argument("--end", help="last date or time to keep (a date keeps the whole day)")
+    run.add_argument(
+        "--backend",
+        default="auto",
+        help="engine backend: auto (default: rust when the extension is built), python, rust",
+    )
+    run.add_argument("--cash", type=float, help="initial cash (default 1,000,000)")
+    run.add_argument("--commission", type=float, help="commission rate, a fraction of traded value")
+    run.add_argument(
+        "--market", help="market preset, e.g. cn_a (lots of 100, T+1, stamp duty, limits)"
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a strategy parameter, read as a Python literal (repeat for several)",
+    )
+    run.add_argument("--report", metavar="OUT.html", help="write an HTML report of the run")
+    run.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (it shows on stderr only when that is a terminal)",
+    )
+    run.add_argument(
+        "--traceback",
+        action="store_true",
+        help="on an error, show the full Python traceback instead of one line",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the `quanta` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="quanta", description=__doc__)
+    parser.add_argument(
+        "--version", action="version", version=f"quanta {_version()}", help="print the version"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_run(commands)
     demo = commands.add_parser("demo", help="SMA crossover on the embedded sample data")
     demo.add_argument("--symbol", default="AAPL", help="AAPL, GOOG, IBM or MSFT")
-    demo.add_argument("--fast", type=int, default=10)
-    demo.add_argument("--slow", type=int, default=30)
+    demo.add_argument("--fast", type=int, default=10, help="fast SMA period (default 10)")
+    demo.add_argument("--slow", type=int, default=30, help="slow SMA period (default 30)")
     demo.add_argument(
         "--backend",
         default="auto",
@@ -110,8 +390,18 @@ def main(argv: list[str] | None = None) -> int:
         choices=["W1", "W2", "W3", "W4"],
         help="run this workload only (repeat for several; default all)",
     )
-    bench_command.add_argument("--backend", default="both", choices=["python", "rust", "both"])
-    bench_command.add_argument("--mode", default="both", choices=["callback", "array", "both"])
+    bench_command.add_argument(
+        "--backend",
+        default="both",
+        choices=["python", "rust", "both"],
+        help="backends to time (default both)",
+    )
+    bench_command.add_argument(
+        "--mode",
+        default="both",
+        choices=["callback", "array", "both"],
+        help="callback (a Strategy) or array (signals) runs, or both (default)",
+    )
     bench_command.add_argument(
         "--quick", action="store_true", help="at most 3 rounds and about 1 s of timing per case"
     )
@@ -127,14 +417,37 @@ def main(argv: list[str] | None = None) -> int:
         help="a few hundred bars per workload: checks that the command works "
         "(the figures mean nothing)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `quanta` console script."""
+    args = build_parser().parse_args(argv)
     try:
+        if args.command == "run":
+            return _run(args)
         if args.command == "bench":
             return _bench(args)
         return _demo(args)
-    except QuantaError as exc:
-        print(f"quanta: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except (QuantaError, CommandError) as exc:
+        if getattr(args, "traceback", False):
+            raise
+        kind = "" if isinstance(exc, CommandError) else f"{type(exc).__name__}: "
+        print(f"quanta: error: {kind}{_one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:  # raised by the strategy: one line, unless --traceback
+        if args.command != "run" or args.traceback:
+            raise
+        print(
+            f"quanta: error: the strategy raised {type(exc).__name__}: {_one_line(exc)} "
+            f"(--traceback shows where)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from quanta_ref.orders import (
     TimeInForce,
     Trade,
 )
+from quanta_ref.walkforward import WalkForwardResult
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,7 @@ __all__ = [
     "Targets",
     "TimeInForce",
     "Trade",
+    "WalkForwardResult",
     "data",
     "indicators",
 ]

@@ -13,7 +13,7 @@ by reason (docs/semantics.md, "Reading a result").
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any
 
 from quanta_ref import backends
@@ -23,6 +23,7 @@ from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError, RejectedOrdersWarning
 from quanta_ref.grid import optimize, run_many
+from quanta_ref.walkforward import WalkForwardResult, walk_forward
 
 
 class Engine:
@@ -119,7 +120,7 @@ class Engine:
         bars: Bars,
         make_job: Any,
         grid: dict[str, Any],
-        metric: str = "sharpe_ratio",
+        metric: str | Callable[[BacktestResult], Any] = "sharpe_ratio",
         constraint: Any = None,
         maximize: bool = True,
         n_jobs: int | None = None,
@@ -127,10 +128,10 @@ class Engine:
         executor: Any = None,
     ) -> Any:
         """Run `make_job(cache, **params)` for every combination of `grid` and rank them by
-        `metric`; see `quanta_ref.grid.optimize`."""
-        watched = _Watched(self)
+        `metric` (a statistic's name, or a function of a result that returns a number); see
+        `quanta_ref.grid.optimize`."""
         found = optimize(
-            watched,
+            self,
             bars,
             make_job,
             grid,
@@ -139,13 +140,46 @@ class Engine:
             maximize=maximize,
             n_jobs=n_jobs,
             progress=progress,
-            executor=_watched_executor(executor, watched.rejections),
+            executor=executor,
         )
         _warn_rejected_batch(
-            watched.rejections,
+            list(found.rejections),
             "run a combination alone to see its result.rejections and result.orders_frame()",
         )
         return found
+
+    def walk_forward(
+        self,
+        bars: Bars,
+        make_job: Any,
+        grid: dict[str, Any],
+        *,
+        train: int,
+        test: int,
+        step: int | None = None,
+        anchored: bool = False,
+        metric: str | Callable[[BacktestResult], Any] = "sharpe_ratio",
+        maximize: bool = True,
+        constraint: Any = None,
+        n_jobs: int | None = None,
+    ) -> WalkForwardResult:
+        """Optimise `grid` on each window's `train` rows, trade the winner on the `test` rows
+        that follow, and stitch the test windows into one out-of-sample account; see
+        `quanta_ref.walkforward.walk_forward` and docs/semantics.md, "Walk-forward"."""
+        return walk_forward(
+            self,
+            bars,
+            make_job,
+            grid,
+            train=train,
+            test=test,
+            step=step,
+            anchored=anchored,
+            metric=metric,
+            maximize=maximize,
+            constraint=constraint,
+            n_jobs=n_jobs,
+        )
 
     def check_bars(self, bars: Any) -> None:
         """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""
@@ -196,91 +230,3 @@ def _warn_rejected_batch(rejections: list[dict[str, int]], hint: str) -> None:
             RejectedOrdersWarning,
             stacklevel=3,
         )
-
-
-class _Watched:
-    """The engine as `quanta_ref.grid.optimize` sees it, noting each result's rejections as
-    the result comes back. `optimize` keeps only the best result, yet the warning is about
-    the whole grid, so the counts are taken where every result passes: the backend's
-    `run_jobs`, or (with an executor) the futures of its chunks (`_WatchedExecutor`)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.config = engine.config
-        self.rejections: list[dict[str, int]] = []
-        self._engine = engine
-        self._implementation = _WatchedBackend(engine.implementation, self.rejections)
-
-    @property
-    def backend(self) -> str:
-        return self._engine.backend
-
-    @property
-    def implementation(self) -> Backend:
-        return self._implementation
-
-    def check_bars(self, bars: Any) -> None:
-        self._engine.check_bars(bars)
-
-
-class _WatchedBackend(Backend):
-    """A backend that notes the rejections of every result of `run_jobs`."""
-
-    def __init__(self, inner: Backend, rejections: list[dict[str, int]]) -> None:
-        self.name = inner.name
-        self.indicators = inner.indicators
-        self._inner = inner
-        self._rejections = rejections
-
-    def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
-        return self._inner.run(bars, strategy, config)
-
-    def run_jobs(
-        self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
-    ) -> list[BacktestResult]:
-        results = self._inner.run_jobs(bars, jobs, config, n_jobs)
-        _note(results, self._rejections)
-        return results
-
-
-def _watched_executor(executor: Any, rejections: list[dict[str, int]]) -> Any:
-    """`executor` wrapped in a `_WatchedExecutor`. The wrapper's class takes the name of the
-    executor's, so that a message naming the executor names the user's; None, or anything
-    without a `submit` method, is passed on as it is, for `optimize` to refuse."""
-    if not callable(getattr(executor, "submit", None)):
-        return executor
-    named = type(type(executor).__name__, (_WatchedExecutor,), {})
-    return named(executor, rejections)
-
-
-class _WatchedExecutor:
-    """An executor whose futures note the rejections of the results they return; every
-    other attribute is the wrapped executor's (its worker count, Dask's client)."""
-
-    def __init__(self, executor: Any, rejections: list[dict[str, int]]) -> None:
-        self._executor = executor
-        self._rejections = rejections
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        return _WatchedFuture(self._executor.submit(fn, *args, **kwargs), self._rejections)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._executor, name)
-
-
-class _WatchedFuture:
-    def __init__(self, future: Any, rejections: list[dict[str, int]]) -> None:
-        self._future = future
-        self._rejections = rejections
-
-    def result(self, timeout: float | None = None) -> Any:
-        returned = self._future.result() if timeout is None else self._future.result(timeout)
-        if isinstance(returned, (list, tuple)):
-            _note(returned, self._rejections)
-        return returned
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._future, name)
-
-
-def _note(results: Iterable[Any], rejections: list[dict[str, int]]) -> None:
-    rejections.extend(r.rejections for r in results if isinstance(r, BacktestResult))

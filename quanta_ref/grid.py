@@ -22,11 +22,12 @@ them by a statistic, as backtesting.py's ``Backtest.optimize`` does.
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
@@ -303,6 +304,10 @@ class Params(dict[str, Any]):
             raise AttributeError(name) from None
 
 
+#: What `OptimizeResult.heatmap` may aggregate with ("best": max when maximizing, else min).
+HEATMAP_AGGREGATES = ("best", "max", "min", "mean")
+
+
 @dataclass(repr=False)
 class OptimizeResult:
     """What `optimize` returns.
@@ -311,15 +316,25 @@ class OptimizeResult:
     ----------
     table : pandas.DataFrame or list of dict
         One row per combination run, in grid order: the parameters, then every statistic
-        (`STAT_NAMES`). A list of dicts when pandas is not installed.
+        (`STAT_NAMES`), then, when the metric is a function, its value (column `metric`).
+        A list of dicts when pandas is not installed.
     best_params : dict or None
         The parameters of the best row (None when every value of the metric is NaN).
     best : BacktestResult or None
         Its full result.
     metric : str
-        The statistic ranked by.
+        The column ranked by: a statistic, or the name of the metric function (its
+        ``__name__``, ``"metric"`` for a lambda).
     maximize : bool
         Whether higher was better.
+    values : tuple of float
+        The metric of every row, in table order.
+    best_index : int or None
+        The row of the best combination in `table` (None when there is none).
+    parameters : tuple of str
+        The names of the grid's parameters, in grid order.
+    rejections : tuple of dict
+        Each row's `BacktestResult.rejections` (orders the engine rejected, by reason).
     """
 
     table: Any
@@ -327,11 +342,93 @@ class OptimizeResult:
     best: BacktestResult | None
     metric: str
     maximize: bool = True
+    values: tuple[float, ...] = ()
+    best_index: int | None = None
+    parameters: tuple[str, ...] = ()
+    rejections: tuple[dict[str, int], ...] = ()
 
     @property
     def best_value(self) -> float:
         """The metric of the best combination (NaN when there is none)."""
+        if self.best_index is not None:
+            return self.values[self.best_index]
         return math.nan if self.best is None else self.best.stats[self.metric]
+
+    def heatmap(self, x: str, y: str, agg: str = "best") -> Any:
+        """The metric as a grid over two parameters: `y` down the rows, `x` across.
+
+        Parameters
+        ----------
+        x, y : str
+            Two different parameters of the grid: `x` gives the columns, `y` the rows, each
+            in ascending order of its values.
+        agg : {"best", "max", "min", "mean"}, default "best"
+            How the rows that share an (x, y) pair (they differ in the other parameters)
+            become one number. "best" is the best of them in the direction of `maximize`
+            (max when maximizing, else min), so the cell answers "how good can this pair
+            be?"; "mean" asks "how good is it on average?". NaN values are skipped, as in
+            the ranking; a cell with no value (all NaN, or no combination allowed by the
+            constraint) is NaN.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the values of `y`, with the values of `x` as columns.
+
+        Raises
+        ------
+        ConfigError
+            `x` or `y` not a parameter of the grid (the message lists them), ``x == y``, or
+            an unknown `agg`.
+        ImportError
+            pandas is not installed (``pip install quanta[pandas]``).
+        """
+        names = ", ".join(self.parameters)
+        for label, name in (("x", x), ("y", y)):
+            if not isinstance(name, str) or name not in self.parameters:
+                raise ConfigError(f"{label}: {name!r} is not a parameter; choose from {names}")
+        if x == y:
+            raise ConfigError(f"x, y: need two different parameters, got {x!r} twice ({names})")
+        if not isinstance(agg, str) or agg not in HEATMAP_AGGREGATES:
+            raise ConfigError(f"agg: expected one of {', '.join(HEATMAP_AGGREGATES)}, got {agg!r}")
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "OptimizeResult.heatmap needs pandas: pip install quanta[pandas]"
+            ) from None
+        if agg == "best":
+            agg = "max" if self.maximize else "min"
+        frame = pd.DataFrame(self.table)
+        grouped = frame.groupby([y, x], sort=True)[self.metric].agg(agg)
+        return grouped.unstack(x)
+
+    def _top(self, n: int) -> list[int]:
+        """The rows of the `n` best combinations, best first (NaN last, ties in grid order)."""
+        order = sorted(
+            range(len(self.values)),
+            key=lambda k: _rank_key(self.values[k], self.maximize),
+        )
+        return order[:n]
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the metric, the best parameters and value, the ten best rows."""
+        rows = self.table if isinstance(self.table, list) else self.table.to_dict("records")
+        shown = [*self.parameters, self.metric]
+        shown += [
+            k
+            for k in ("total_return", "sharpe_ratio", "max_drawdown", "n_trades")
+            if k not in shown
+        ]
+        best = "none (every value is NaN)" if self.best_params is None else self.best_params
+        head = (
+            f"<p><b>OptimizeResult</b>: {len(rows)} combinations ranked by "
+            f"<code>{html.escape(self.metric)}</code> "
+            f"({'highest' if self.maximize else 'lowest'} first)<br>"
+            f"best parameters: {html.escape(str(best))}; "
+            f"best value: {html.escape(_format_number(self.best_value))}</p>"
+        )
+        return head + html_table(shown, [rows[k] for k in self._top(10)])
 
     def __repr__(self) -> str:
         return (
@@ -340,12 +437,37 @@ class OptimizeResult:
         )
 
 
+def _rank_key(value: float, maximize: bool) -> tuple[bool, float]:
+    """Sort key: NaN last, then best first (sorted() is stable, so ties keep grid order)."""
+    if math.isnan(value):
+        return (True, 0.0)
+    return (False, -value if maximize else value)
+
+
+def _format_number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.6g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def html_table(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """A plain HTML table of `rows` (dicts) in `columns`, every cell escaped."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(_format_number(row.get(c, '')))}</td>" for c in columns)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def optimize(
     engine: EngineLike,
     bars: Bars,
     make_job: Callable[..., Any],
     grid: Mapping[str, Iterable[Any]],
-    metric: str = "sharpe_ratio",
+    metric: str | Callable[[BacktestResult], Any] = "sharpe_ratio",
     constraint: Callable[[Params], Any] | None = None,
     maximize: bool = True,
     n_jobs: int | None = None,
@@ -370,8 +492,15 @@ def optimize(
     grid : dict of str to iterable
         Parameter name -> values; every combination is tried, the product taken in the
         given key order (the last key varies fastest).
-    metric : str, default "sharpe_ratio"
-        The statistic to rank by, a key of `BacktestResult.stats` (one of `STAT_NAMES`).
+    metric : str or callable, default "sharpe_ratio"
+        What to rank by: a statistic, a key of `BacktestResult.stats` (one of
+        `STAT_NAMES`), or a function of a result that returns a real number (int, float or
+        a numpy real; NaN allowed, and it never wins), e.g.
+        ``lambda r: r.stats["total_return"] / -r.stats["max_drawdown"]``. A function's
+        values become a column of the table named after it (its ``__name__``; ``"metric"``
+        for a lambda or a callable without a name), which may not be a parameter or a
+        statistic. It runs here, on the results as they come back, so with an executor it
+        need not pickle.
     constraint : callable, optional
         ``constraint(params)`` -> False skips a combination before any job is built; it
         must return True or False (a numpy bool too), else ConfigError.
@@ -390,9 +519,11 @@ def optimize(
     Raises
     ------
     ConfigError
-        An unknown metric (the message lists the statistics), a malformed grid, a grid left
-        empty by the constraint, a constraint that returns anything but True or False, or a
-        `make_job` that does not return a job.
+        An unknown metric (the message lists the statistics), a metric function whose name
+        is taken or that returns anything but a real number (the message names the
+        parameters), a malformed grid, a grid left empty by the constraint, a constraint
+        that returns anything but True or False, or a `make_job` that does not return a job.
+        An exception raised by the metric function or the constraint passes through.
 
     Notes
     -----
@@ -411,10 +542,7 @@ def optimize(
     (4, ['fast', 'slow'])
     """
     _check_flag("maximize", maximize)
-    if not isinstance(metric, str) or metric not in STAT_NAMES:
-        raise ConfigError(
-            f"metric: {metric!r} is not a statistic; choose one of {', '.join(STAT_NAMES)}"
-        )
+    metric_name = metric_name_of(metric)
     if not callable(make_job):
         raise ConfigError(
             f"make_job: expected a function (cache, **params) -> job, got {type(make_job).__name__}"
@@ -435,6 +563,12 @@ def optimize(
     ]
     if not combinations:
         raise ConfigError("grid: no combination left to run (is the constraint ever true?)")
+    parameters = tuple(combinations[0])
+    if metric_name in parameters:
+        raise ConfigError(
+            f"metric: the function's name {metric_name!r} is also a parameter; the table "
+            f"needs distinct column names (rename the function)"
+        )
 
     cache = IndicatorCache(bars, backend=engine.backend)
     jobs = []
@@ -456,16 +590,75 @@ def optimize(
         chunk_size=chunk_size,
     )
 
-    best = _best(results, metric, maximize)
-    rows = [
-        {**params, **result.stats} for params, result in zip(combinations, results, strict=True)
-    ]
+    if isinstance(metric, str):
+        values = [result.stats[metric] for result in results]
+        rows = [
+            {**params, **result.stats} for params, result in zip(combinations, results, strict=True)
+        ]
+    else:
+        values = [
+            metric_value(metric, metric_name, result, params)
+            for params, result in zip(combinations, results, strict=True)
+        ]
+        rows = [
+            {**params, **result.stats, metric_name: value}
+            for params, result, value in zip(combinations, results, values, strict=True)
+        ]
+    best = _best(values, maximize)
     return OptimizeResult(
         table=_table(rows),
         best_params=None if best is None else dict(combinations[best]),
         best=None if best is None else results[best],
-        metric=metric,
+        metric=metric_name,
         maximize=bool(maximize),
+        values=tuple(values),
+        best_index=best,
+        parameters=parameters,
+        rejections=tuple(result.rejections for result in results),
+    )
+
+
+def metric_name_of(metric: Any) -> str:
+    """The column the metric is ranked by: the statistic's name, or the function's
+    (``"metric"`` for a lambda); ConfigError for anything else or a name already taken by a
+    statistic."""
+    if isinstance(metric, str):
+        if metric not in STAT_NAMES:
+            raise ConfigError(
+                f"metric: {metric!r} is not a statistic; choose one of {', '.join(STAT_NAMES)}"
+            )
+        return metric
+    if not callable(metric):
+        raise ConfigError(
+            f"metric: expected a statistic's name or a function (result) -> number, got "
+            f"{type(metric).__name__}; the statistics are {', '.join(STAT_NAMES)}"
+        )
+    name = getattr(metric, "__name__", None)
+    if not isinstance(name, str) or not name.isidentifier():  # "<lambda>", or none
+        name = "metric"
+    if name in STAT_NAMES:
+        raise ConfigError(
+            f"metric: the function's name {name!r} is also a statistic; the table needs "
+            f"distinct column names (rename the function)"
+        )
+    return name
+
+
+def metric_value(
+    metric: Callable[[BacktestResult], Any], name: str, result: BacktestResult, params: Params
+) -> float:
+    """`metric(result)` as a float: a real number (NaN allowed), never a bool, else
+    ConfigError naming the combination."""
+    value = metric(result)
+    real = isinstance(value, (numbers.Real, np.floating, np.integer))
+    if real and not isinstance(value, (bool, np.bool_)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the float range
+            pass
+    raise ConfigError(
+        f"metric: {name} must return a real number, got {type(value).__name__} "
+        f"{value!r} for {dict(params)}"
     )
 
 
@@ -513,17 +706,16 @@ def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[Params]:
     ]
 
 
-def _best(results: list[BacktestResult], metric: str, maximize: bool) -> int | None:
-    """Index of the best result: NaN never wins; on a tie the first stays."""
+def _best(values: Sequence[float], maximize: bool) -> int | None:
+    """Index of the best value: NaN never wins; on a tie the first stays."""
     best: int | None = None
-    for k, result in enumerate(results):
-        value = result.stats[metric]
+    for k, value in enumerate(values):
         if math.isnan(value):
             continue
         if best is None:
             best = k
             continue
-        incumbent = results[best].stats[metric]
+        incumbent = values[best]
         if (value > incumbent) if maximize else (value < incumbent):
             best = k
     return best

@@ -177,6 +177,8 @@ def _digest(value: Any) -> Any:
         )
     if hasattr(value, "table") and hasattr(value, "best"):
         return _digest(value.best), repr(value.best_params), repr(value.table)
+    if hasattr(value, "windows") and hasattr(value, "results"):  # a walk-forward
+        return value.equity.tobytes(), _digest(value.results), repr(value.windows)
     if isinstance(value, tuple):
         return tuple(_digest(v) for v in value)
     if isinstance(value, np.ndarray):
@@ -281,9 +283,20 @@ def _make_job(cache: Any, **params: Any) -> Any:
     return Targets(np.full(SHAPE, params.get("w", 0.5)))
 
 
+#: A metric: a statistic's name, a value that is none (a function raising on its own, such as
+#: `float`, is the user's error and passes through, so it is left out), or a function that
+#: returns an odd value.
+METRIC = (
+    st.just("sharpe_ratio")
+    | st.just("total_return")
+    | SCALAR.filter(lambda value: not callable(value))
+    | SCALAR.map(lambda value: lambda result: value)
+)
+
+
 @given(
     grid=st.just({"w": [0.2, 0.5]}) | st.dictionaries(st.text(max_size=3), SCALAR, max_size=2),
-    metric=st.just("sharpe_ratio") | st.just("total_return") | SCALAR,
+    metric=METRIC,
     maximize=st.just(True) | SCALAR,
     n_jobs=st.none() | SCALAR,
 )
@@ -293,6 +306,30 @@ def test_optimize_with_garbage_gives_the_same_results_or_error_on_both_backends(
     _same_on_both(
         lambda backend: Engine(backend=backend).optimize(
             BARS, _make_job, grid, metric=metric, maximize=maximize, n_jobs=n_jobs
+        )
+    )
+
+
+@given(
+    train=st.sampled_from([3, 5]) | SCALAR,
+    test=st.sampled_from([2, 4]) | SCALAR,
+    step=st.none() | st.just(5) | SCALAR,
+    anchored=st.booleans() | SCALAR,
+    metric=METRIC,
+)
+def test_walk_forward_with_garbage_gives_the_same_results_or_error_on_both_backends(
+    train: Any, test: Any, step: Any, anchored: Any, metric: Any
+) -> None:
+    _same_on_both(
+        lambda backend: Engine(backend=backend).walk_forward(
+            BARS,
+            _make_job,
+            {"w": [0.2, 0.5]},
+            train=train,
+            test=test,
+            step=step,
+            anchored=anchored,
+            metric=metric,
         )
     )
 

@@ -560,3 +560,192 @@ def test_readme_grid_example_runs(backend_rust: None, capsys: pytest.CaptureFixt
     assert len(found.table) == 100 and set(found.best_params) == {"fast", "slow"}
     assert len(namespace["results"]) == 3
     assert str(found.best_params) in capsys.readouterr().out
+
+
+# ================================================================ optimize: metric functions
+def return_over_drawdown(result: BacktestResult) -> float:
+    return result.stats["total_return"] / -result.stats["max_drawdown"]
+
+
+def test_optimize_ranks_by_a_function_of_the_result(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    found = engine.optimize(BARS, crossover, GRID, constraint=slower, metric=return_over_drawdown)
+    assert found.metric == "return_over_drawdown"
+    rows = found.table.to_dict("records")
+    assert list(found.table.columns) == ["fast", "slow", *STAT_NAMES, "return_over_drawdown"]
+    # The column, recomputed here from the statistics of each row.
+    for row in rows:
+        assert row["return_over_drawdown"] == row["total_return"] / -row["max_drawdown"]
+    best = max(rows, key=lambda row: row["return_over_drawdown"])
+    assert found.best_params == {"fast": best["fast"], "slow": best["slow"]}
+    assert found.best_value == best["return_over_drawdown"]
+    assert found.best is not None and found.best.stats["final_equity"] == best["final_equity"]
+    # The string metric ranks by the statistic exactly as before.
+    by_name = engine.optimize(BARS, crossover, GRID, constraint=slower, metric="total_return")
+    assert by_name.metric == "total_return" and "metric" not in by_name.table.columns
+    top = max(rows, key=lambda row: row["total_return"])
+    assert by_name.best_value == top["total_return"]
+
+
+def test_a_lambda_metric_is_the_column_metric_and_may_be_minimised(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    found = engine.optimize(
+        BARS,
+        crossover,
+        GRID,
+        constraint=slower,
+        metric=lambda r: np.float32(r.stats["n_trades"]),  # a numpy real
+        maximize=False,
+    )
+    assert found.metric == "metric"
+    counts = list(found.table["n_trades"])
+    assert list(found.table["metric"]) == counts
+    assert found.best_value == min(counts)
+    first = counts.index(min(counts))  # the first of equal values wins
+    assert found.best_params == {
+        "fast": found.table["fast"][first],
+        "slow": found.table["slow"][first],
+    }
+
+
+def test_a_nan_metric_value_never_wins(backend: str) -> None:
+    def odd(result: BacktestResult) -> float:
+        return math.nan if result.stats["n_trades"] > 12 else -result.stats["n_trades"]
+
+    found = Engine(backend=backend).optimize(BARS, crossover, GRID, constraint=slower, metric=odd)
+    rows = found.table.to_dict("records")
+    allowed = [row for row in rows if row["n_trades"] <= 12]
+    assert allowed and len(allowed) < len(rows)
+    best = min(allowed, key=lambda row: row["n_trades"])
+    assert found.best_params == {"fast": best["fast"], "slow": best["slow"]}
+    none = Engine(backend=backend).optimize(BARS, crossover, GRID, metric=lambda r: math.nan)
+    assert none.best is None and none.best_params is None and math.isnan(none.best_value)
+
+
+@pytest.mark.parametrize(
+    "answer", [True, np.bool_(False), "1.0", None, 1j, np.array([1.0]), 10**400]
+)
+def test_optimize_refuses_a_metric_that_returns_no_real_number(backend: str, answer: Any) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Engine(backend=backend).optimize(BARS, crossover, GRID, metric=lambda r: answer)
+    assert str(caught.value) == (
+        f"metric: metric must return a real number, got {type(answer).__name__} "
+        f"{answer!r} for {{'fast': 5, 'slow': 10}}"
+    )
+
+
+def test_optimize_refuses_a_metric_function_named_like_a_column() -> None:
+    def sharpe_ratio(result: BacktestResult) -> float:
+        return 1.0
+
+    def fast(result: BacktestResult) -> float:
+        return 1.0
+
+    with pytest.raises(ConfigError, match="'sharpe_ratio' is also a statistic"):
+        Engine().optimize(BARS, crossover, GRID, metric=sharpe_ratio)
+    with pytest.raises(ConfigError, match="'fast' is also a parameter"):
+        Engine().optimize(BARS, crossover, GRID, metric=fast)
+    with pytest.raises(ConfigError, match="metric: expected a statistic's name or a function"):
+        Engine().optimize(BARS, crossover, GRID, metric=3)
+
+
+def test_an_exception_in_the_metric_passes_through(backend: str) -> None:
+    def metric(result: BacktestResult) -> float:
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        Engine(backend=backend).optimize(BARS, crossover, GRID, metric=metric)
+
+
+def test_a_metric_function_runs_in_the_caller_with_an_executor(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    seen: list[float] = []
+
+    def metric(result: BacktestResult) -> float:  # a closure: it would not pickle
+        seen.append(result.stats["final_equity"])
+        return result.stats["final_equity"]
+
+    local = engine.optimize(BARS, crossover, GRID, constraint=slower, metric="final_equity")
+    with spawn_pool(1) as pool:
+        found = engine.optimize(
+            BARS, crossover, GRID, constraint=slower, metric=metric, executor=pool
+        )
+    assert seen == list(local.table["final_equity"])
+    assert found.best_params == local.best_params and found.best_value == local.best_value
+
+
+# ============================================================= optimize: heatmap, Jupyter view
+GRID3 = {"fast": [5, 10], "slow": [20, 30, 40], "size": [0.3, 0.6]}
+
+
+def sized_crossover(cache: IndicatorCache, fast: int, slow: int, size: float) -> Signals:
+    f, s = cache.panel("sma", fast), cache.panel("sma", slow)
+    return Signals(cache.crossed_above(f, s), cache.crossed_below(f, s), size=size)
+
+
+def test_heatmap_pivots_the_metric_over_two_parameters(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    for maximize in (True, False):
+        found = engine.optimize(
+            BARS, sized_crossover, GRID3, metric="total_return", maximize=maximize
+        )
+        rows = found.table.to_dict("records")
+        for agg in ("best", "max", "min", "mean"):
+            frame = found.heatmap("fast", "slow", agg=agg)
+            assert list(frame.index) == [20, 30, 40] and list(frame.columns) == [5, 10]
+            for slow in (20, 30, 40):
+                for fast in (5, 10):
+                    cell = [
+                        r["total_return"] for r in rows if (r["fast"], r["slow"]) == (fast, slow)
+                    ]
+                    expected = {
+                        "best": max(cell) if maximize else min(cell),
+                        "max": max(cell),
+                        "min": min(cell),
+                        "mean": (cell[0] + cell[1]) / 2,
+                    }[agg]
+                    assert frame.loc[slow, fast] == pytest.approx(expected, rel=1e-15)
+        assert found.heatmap("slow", "size").shape == (2, 3)
+
+
+def test_heatmap_leaves_combinations_the_constraint_skipped_empty(backend: str) -> None:
+    found = Engine(backend=backend).optimize(BARS, crossover, GRID, constraint=slower)
+    frame = found.heatmap(x="slow", y="fast")
+    assert frame.shape == (3, 3) and math.isnan(frame.loc[10, 10]) and math.isnan(frame.loc[15, 10])
+    assert frame.loc[5, 20] == found.table["sharpe_ratio"][1]
+
+
+def test_heatmap_refuses_unknown_or_equal_parameters_and_unknown_aggregates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = Engine().optimize(BARS, sized_crossover, GRID3)
+    with pytest.raises(
+        ConfigError, match="x: 'fst' is not a parameter; choose from fast, slow, size"
+    ):
+        found.heatmap("fst", "slow")
+    with pytest.raises(ConfigError, match="y: 'sharpe_ratio' is not a parameter"):
+        found.heatmap("fast", "sharpe_ratio")
+    with pytest.raises(ConfigError, match="x, y: need two different parameters.*fast, slow, size"):
+        found.heatmap("fast", "fast")
+    with pytest.raises(ConfigError, match="agg: expected one of best, max, min, mean"):
+        found.heatmap("fast", "slow", agg="median")
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"pip install quanta\[pandas\]"):
+        found.heatmap("fast", "slow")
+
+
+def test_the_jupyter_view_shows_the_best_and_the_ten_best_rows_escaped(backend: str) -> None:
+    def make_job(cache: IndicatorCache, fast: int, slow: int, label: str) -> Signals:
+        return crossover(cache, fast, slow)
+
+    grid = {"fast": [5, 10, 15], "slow": [20, 30, 40, 50], "label": ["<b>x</b>"]}
+    found = Engine(backend=backend).optimize(BARS, make_job, grid, metric="total_return")
+    page = found._repr_html_()
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert "<code>total_return</code>" in page and "highest first" in page
+    ranked = found.table.sort_values("total_return", ascending=False, kind="stable")
+    body = page.split("<tbody>")[1]
+    assert body.count("<tr>") == 10
+    cells = re.findall(r"<tr><td>(\d+)</td><td>(\d+)</td>", body)
+    top = ranked.iloc[:10]
+    assert cells == [(str(f), str(s)) for f, s in zip(top["fast"], top["slow"], strict=True)]
