@@ -166,7 +166,7 @@ class Engine:
         """Optimise `grid` on each window's `train` rows, trade the winner on the `test` rows
         that follow, and stitch the test windows into one out-of-sample account; see
         `quanta_ref.walkforward.walk_forward` and docs/semantics.md, "Walk-forward"."""
-        return walk_forward(
+        found = walk_forward(
             self,
             bars,
             make_job,
@@ -180,6 +180,11 @@ class Engine:
             constraint=constraint,
             n_jobs=n_jobs,
         )
+        _warn_rejected_batch(
+            [result.rejections for result in found.results if result is not None],
+            "see each test window's result in .results",
+        )
+        return found
 
     def check_bars(self, bars: Any) -> None:
         """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""

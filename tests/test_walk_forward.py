@@ -321,3 +321,20 @@ def test_after_a_ruin_the_later_windows_are_not_traded(backend: str) -> None:
     assert np.all(walk.equity[100:] == walk.results[1].equity[-1])
     assert walk.stats["max_drawdown"] == -1.0
     assert walk.stats["final_equity"] == walk.results[1].equity[-1]
+
+
+def test_walk_forward_warns_once_of_the_orders_its_test_windows_rejected(backend: str) -> None:
+    from quanta_ref import RejectedOrdersWarning
+
+    engine = Engine(backend=backend, **SETTINGS, max_order_value=1_000.0)
+    with pytest.warns(RejectedOrdersWarning) as caught:
+        found = engine.walk_forward(
+            BARS, crossover, GRID, train=100, test=50, metric="total_return"
+        )
+    rejected = [r.rejections for r in found.results if r is not None and r.rejections]
+    assert rejected, "the order value limit rejects every entry"
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    total = sum(r.get("max_order_value", 0) for r in rejected)
+    assert message.startswith(f"{len(rejected)} of {len(found.results)} runs rejected orders")
+    assert f"max_order_value {total}" in message
