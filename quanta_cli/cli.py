@@ -20,7 +20,7 @@ from quanta_cli import bench
 from quanta_cli.workloads import BACKENDS, FULL, MODES, TINY, make_workloads, rust_available
 from quanta_ref import data
 from quanta_ref.api import Strategy, strategy_callbacks
-from quanta_ref.bars import FIELDS, Bars
+from quanta_ref.bars import Bars
 from quanta_ref.errors import QuantaError
 from quanta_ref.examples import SmaCross
 from quanta_ref.front import Engine
@@ -167,31 +167,7 @@ def _load_data(source: str | None, symbols: str | None, start: Any, end: Any) ->
                 raise CommandError(f"--data: no .csv or .parquet file in {path}")
     else:
         raise CommandError(f"--data: {path}: no such file or directory")
-    return _panel([data.load_bars(s, start, end, root=folder) for s in wanted])
-
-
-def _panel(parts: list[Bars]) -> Bars:
-    """One-symbol panels as one panel over the union of their timestamps; a symbol with no
-    row at a timestamp has a missing bar there (all prices NaN, volume 0)."""
-    if len(parts) == 1:
-        return parts[0]
-    times = np.unique(np.concatenate([part.timestamps for part in parts]))
-    shape = (len(times), len(parts))
-    panels = {field: np.full(shape, np.nan) for field in FIELDS}
-    panels["volume"][:] = 0.0
-    for n, part in enumerate(parts):
-        rows = np.searchsorted(times, part.timestamps)
-        for field in FIELDS:
-            panels[field][rows, n] = getattr(part, field)[:, 0]
-    return Bars.from_arrays(
-        times.view("datetime64[ns]"),
-        panels["open"],
-        panels["high"],
-        panels["low"],
-        panels["close"],
-        panels["volume"],
-        symbols=[part.symbols[0] for part in parts],
-    )
+    return data.merge_symbols([data.load_bars(s, start, end, root=folder) for s in wanted])
 
 
 def _show_progress(strategy: Strategy, n_bars: int, enabled: bool) -> Any:

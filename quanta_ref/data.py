@@ -201,6 +201,47 @@ def _read_sample() -> dict[str, dict[str, np.ndarray]]:
 # ---------------------------------------------------------------------- your own files
 
 
+def merge_symbols(panels: Sequence[Bars]) -> Bars:
+    """Panels of different symbols side by side, over the union of their timestamps.
+
+    A symbol with no row at a timestamp of the union gets a missing bar there (all prices
+    NaN, volume 0), as `load_samples` does for a symbol listed later.
+
+    Raises
+    ------
+    DataError
+        If no panel is given or a symbol appears in more than one panel.
+    """
+    panels = list(panels)
+    if not panels:
+        raise DataError("panels: no panel given")
+    symbols = [symbol for panel in panels for symbol in panel.symbols]
+    if len(set(symbols)) != len(symbols):
+        dup = next(s for s in symbols if symbols.count(s) > 1)
+        raise DataError(f"symbol: {dup!r} is in more than one panel")
+    if len(panels) == 1:
+        return panels[0]
+    times = np.unique(np.concatenate([panel.timestamps for panel in panels]))
+    merged = {field: np.full((len(times), len(symbols)), np.nan) for field in FIELDS}
+    merged["volume"][:] = 0.0
+    column = 0
+    for panel in panels:
+        rows = np.searchsorted(times, panel.timestamps)
+        columns = slice(column, column + panel.n_symbols)
+        for field in FIELDS:
+            merged[field][rows, columns] = getattr(panel, field)
+        column += panel.n_symbols
+    return Bars.from_arrays(
+        times.view("datetime64[ns]"),
+        merged["open"],
+        merged["high"],
+        merged["low"],
+        merged["close"],
+        merged["volume"],
+        symbols=symbols,
+    )
+
+
 def load_bars(
     symbol: str,
     start: Any = None,

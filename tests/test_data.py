@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from quanta_ref.bars import FIELDS
-from quanta_ref.data import Bars, load_bars, load_sample, load_samples, synthetic
+from quanta_ref.data import Bars, load_bars, load_sample, load_samples, merge_symbols, synthetic
 from quanta_ref.errors import ConfigError, DataError, QuantaError
 
 NS_PER_DAY = 86_400 * 10**9
@@ -637,3 +637,17 @@ def test_wrapped_int64_timestamps_are_not_ascending() -> None:
     top = np.iinfo(np.int64).max
     with pytest.raises(DataError, match="not ascending"):
         Bars.from_arrays(np.array([top - 1, -top]), [1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0])
+
+
+def test_merge_symbols_puts_panels_side_by_side_on_the_union_of_their_times() -> None:
+    aapl, goog = load_sample("AAPL"), load_sample("GOOG")
+    merged = merge_symbols([aapl, goog])
+    expected = load_samples(["AAPL", "GOOG"])
+    assert merged.symbols == expected.symbols
+    np.testing.assert_array_equal(merged.timestamps, expected.timestamps)
+    for field in ("open", "high", "low", "close", "volume"):
+        np.testing.assert_array_equal(getattr(merged, field), getattr(expected, field))
+    with pytest.raises(DataError, match="'AAPL' is in more than one panel"):
+        merge_symbols([aapl, aapl])
+    with pytest.raises(DataError, match="no panel"):
+        merge_symbols([])
