@@ -14,6 +14,13 @@ inside those two methods). plotly and pandas are imported when a figure is built
 from __future__ import annotations
 
 from quanta_report.figures import figure, heatmap_figure, rolling_sharpe_figure
-from quanta_report.html import optimize_report, report
+from quanta_report.html import monthly_returns, optimize_report, report
 
-__all__ = ["figure", "heatmap_figure", "optimize_report", "report", "rolling_sharpe_figure"]
+__all__ = [
+    "figure",
+    "heatmap_figure",
+    "monthly_returns",
+    "optimize_report",
+    "report",
+    "rolling_sharpe_figure",
+]

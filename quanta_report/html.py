@@ -204,15 +204,25 @@ def _headline(result: Any) -> str:
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
-def _monthly_section(result: Any) -> str:
-    """Returns compounded per calendar month, a row per year, coloured by sign and size."""
-    pd = pandas_module()
+def monthly_returns(result: Any) -> Any:
+    """The run's returns compounded per calendar month: a DataFrame with a row per year,
+    columns 1-12 (NaN for a month without bars) and ``"year"`` (the year's return)."""
     returns = result.returns()
     index = returns.index
     growth = 1.0 + returns
-    months = growth.groupby([index.year, index.month]).prod() - 1.0
-    years = growth.groupby(index.year).prod() - 1.0
-    scale = float(np.nanmax(np.abs(months.to_numpy()))) if len(months) else 0.0
+    months = (growth.groupby([index.year, index.month]).prod() - 1.0).unstack()
+    months = months.reindex(columns=range(1, 13))
+    months["year"] = growth.groupby(index.year).prod() - 1.0
+    months.index.name = "year"
+    months.columns.name = "month"
+    return months
+
+
+def _monthly_section(result: Any) -> str:
+    """`monthly_returns` as a table, each month coloured by its sign and size."""
+    table = monthly_returns(result)
+    values = table[list(range(1, 13))].to_numpy(dtype=np.float64)
+    scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
     scale = scale or 1.0
 
     def shade(value: float) -> str:
@@ -226,22 +236,21 @@ def _monthly_section(result: Any) -> str:
     head = "<th>Year</th>" + "".join(f'<th class="num">{m}</th>' for m in names)
     head += '<th class="num year">Year</th>'
     body = []
-    for year in years.index:
+    for year, row in zip(table.index, values):
         cells = [f"<td>{year}</td>"]
-        for month in range(1, 13):
-            value = months.get((year, month), np.nan)
-            if pd.isna(value):
+        for value in row:
+            if np.isnan(value):
                 cells.append('<td class="num"></td>')
             else:
                 cells.append(f'<td class="num"{shade(value)}>{value * 100:.1f}</td>')
-        total = float(years[year])
+        total = float(table.loc[year, "year"])
         cells.append(f'<td class="num year">{_signed(f"{total * 100:.1f}", total)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    table = (
+    html_table = (
         f'<table id="monthly" class="monthly"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
-    return f"<h2>Monthly returns, %</h2>{table}"
+    return f"<h2>Monthly returns, %</h2>{html_table}"
 
 
 def _trades_section(result: Any, axis: TimeAxis) -> str:
