@@ -56,7 +56,9 @@ def pandas_module() -> Any:
     try:
         import pandas as pd
     except ImportError:
-        raise ImportError("pandas is needed for the report of a run: pip install quanta[plot]") from None
+        raise ImportError(
+            "pandas is needed for the report of a run: pip install quanta[plot]"
+        ) from None
     return pd
 
 
@@ -69,7 +71,7 @@ class TimeAxis:
         self.ns = np.asarray(timestamps, dtype=np.int64)
         self.intraday = bool((self.ns % _DAY_NS != 0).any())
         seconds = bool((self.ns % 60_000_000_000 != 0).any())
-        self.unit = "s" if seconds else "m" if self.intraday else "D"
+        self.unit: Any = "s" if seconds else "m" if self.intraday else "D"
         #: d3 format of a date in hover labels.
         self.hover = "%Y-%m-%d %H:%M" if self.intraday else "%a %Y-%m-%d"
 
@@ -108,8 +110,8 @@ def benchmark_equity(result: Any, benchmark: Any = None) -> tuple[str, np.ndarra
     if isinstance(benchmark, str):
         curve = analysis.buy_and_hold_equity(result.bars.select([benchmark]), result.config)
         return f"Buy & hold {benchmark}", curve
-    name = getattr(benchmark, "name", None)
-    return (str(name) if name else "Benchmark"), start * np.cumprod(1.0 + returns)
+    label = getattr(benchmark, "name", None)
+    return (str(label) if label else "Benchmark"), start * np.cumprod(1.0 + returns)
 
 
 def _thinned(axis: TimeAxis, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,6 +215,8 @@ def figure(result: Any, symbol: str | None = None, benchmark: Any = None) -> Any
         _symbol_panels(fig, go, result, axis, name, volume_width)
 
     _style(fig, axis, rows=len(titles))
+    # The data's own span: autorange would pad it for the markers.
+    fig.update_xaxes(range=list(axis.text(axis.ns[[0, -1]])))
     fig.update_yaxes(tickformat=",.0f", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=2, col=1)
     return fig
@@ -343,6 +347,7 @@ def _style(fig: Any, axis: TimeAxis, rows: int) -> None:
             "xanchor": "right",
             "x": 1.0,
             "bgcolor": "rgba(255,255,255,0)",
+            "itemsizing": "constant",
         },
         hovermode="x unified",
         hoverlabel={"font": {"family": FONT, "size": 12}},
@@ -384,7 +389,9 @@ def rolling_sharpe_figure(result: Any) -> Any:
     window = rolling_sharpe_window(result)
     returns = pd.Series(analysis.bar_returns(np.asarray(result.equity), result["start_equity"]))
     rolling = returns.rolling(window)
-    sharpe = (rolling.mean() / rolling.std() * np.sqrt(result["periods_per_year"])).to_numpy(copy=True)
+    sharpe = (rolling.mean() / rolling.std() * np.sqrt(result["periods_per_year"])).to_numpy(
+        copy=True
+    )
     sharpe[~np.isfinite(sharpe)] = np.nan
     x, y = _thinned(axis, sharpe)
     fig = go.Figure(
@@ -461,7 +468,12 @@ def heatmap_figure(pivot: Any, metric: str) -> Any:
                 y=[y[row]],
                 mode="markers",
                 name="best",
-                marker={"symbol": "square-open", "size": 22, "color": "#111827", "line": {"width": 2}},
+                marker={
+                    "symbol": "square-open",
+                    "size": 22,
+                    "color": "#111827",
+                    "line": {"width": 2},
+                },
                 hovertemplate=f"best {metric} %{{text}}<extra></extra>",
                 text=[f"{z[row, col]:.4g}"],
                 showlegend=False,

@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref import analysis, metrics
+from quanta_ref import metrics
 from quanta_report.figures import (
     TimeAxis,
     benchmark_equity,
     chosen_symbol,
     figure,
     heatmap_figure,
-    pandas_module,
     rolling_sharpe_figure,
     rolling_sharpe_window,
 )
@@ -236,7 +235,7 @@ def _monthly_section(result: Any) -> str:
     head = "<th>Year</th>" + "".join(f'<th class="num">{m}</th>' for m in names)
     head += '<th class="num year">Year</th>'
     body = []
-    for year, row in zip(table.index, values):
+    for year, row in zip(table.index, values, strict=True):
         cells = [f"<td>{year}</td>"]
         for value in row:
             if np.isnan(value):
@@ -258,9 +257,7 @@ def _trades_section(result: Any, axis: TimeAxis) -> str:
     total = len(trades)
     if total > MAX_TRADES:
         half = MAX_TRADES // 2
-        shown = list(enumerate(trades[:half])) + list(
-            enumerate(trades[-half:], start=total - half)
-        )
+        shown = list(enumerate(trades[:half])) + list(enumerate(trades[-half:], start=total - half))
         note = (
             f"Showing the first {half:,} and the last {half:,} of {total:,} closed trades; "
             "result.trades_frame() has them all."
@@ -268,11 +265,11 @@ def _trades_section(result: Any, axis: TimeAxis) -> str:
     else:
         shown = list(enumerate(trades))
         note = f"{total:,} closed trades." if total else "No closed trade."
-    entry = axis.text([t.entry_time for _, t in shown]) if shown else []
-    exit_ = axis.text([t.exit_time for _, t in shown]) if shown else []
+    entry = axis.text([t.entry_time for _, t in shown])
+    exit_ = axis.text([t.exit_time for _, t in shown])
     rows: list[Any] = []
     previous = -1
-    for (i, trade), opened, closed in zip(shown, entry, exit_):
+    for (i, trade), opened, closed in zip(shown, entry, exit_, strict=True):
         if i != previous + 1:  # the trades left out between the first and the last half
             rows.append(f'<tr class="gap"><td colspan="11">{i - previous - 1:,} more</td></tr>')
         previous = i
@@ -294,10 +291,7 @@ def _trades_section(result: Any, axis: TimeAxis) -> str:
     headers = ["#", "Symbol", "Side", "Quantity", "Entry", "Entry price", "Exit", "Exit price"]
     headers += ["P&L", "Return", "Held"]
     table = _table(headers, rows, id="trades", numeric={0, 3, 5, 7, 8, 9, 10}, classes="trades")
-    return (
-        f'<h2>Trades</h2><p class="note">{_e(note)}</p>'
-        f'<div class="scroll">{table}</div>'
-    )
+    return f'<h2>Trades</h2><p class="note">{_e(note)}</p><div class="scroll">{table}</div>'
 
 
 def _orders_section(result: Any) -> str:
@@ -314,7 +308,9 @@ def _orders_section(result: Any) -> str:
     if result.rejections:
         rows = [[_e(r), f"{n:,}"] for r, n in result.rejections.items()]
         parts.append(
-            _table(["Rejected because", "Orders"], rows, id="rejections", numeric={1}, classes="small")
+            _table(
+                ["Rejected because", "Orders"], rows, id="rejections", numeric={1}, classes="small"
+            )
         )
     else:
         parts.append('<p class="note">No order was rejected.</p>')
@@ -340,7 +336,7 @@ def _data_section(result: Any, axis: TimeAxis) -> str:
     rows = []
     for n, symbol in enumerate(bars.symbols):
         seen = np.flatnonzero(present[:, n])
-        first, last = (axis.text(axis.ns[[seen[0], seen[-1]]]) if seen.size else ("", ""))
+        first, last = axis.text(axis.ns[[seen[0], seen[-1]]]) if seen.size else ("", "")
         rows.append(
             [
                 _e(symbol),
@@ -377,9 +373,7 @@ def _plotly_js() -> str:
 
 def _figure_html(fig: Any, div_id: str) -> str:
     return str(
-        fig.to_html(
-            full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG
-        )
+        fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
     )
 
 
@@ -454,7 +448,9 @@ def report(
             meta.append(f"{name} <b>{_e(known)}</b>")
     if result.bars is not None:
         symbols = list(result.bars.symbols)
-        shown = ", ".join(symbols[:8]) + (f" and {len(symbols) - 8} more" if len(symbols) > 8 else "")
+        shown = ", ".join(symbols[:8]) + (
+            f" and {len(symbols) - 8} more" if len(symbols) > 8 else ""
+        )
         meta.append(f"<b>{_e(shown)}</b>")
         if len(symbols) > 1:
             meta.append(f"chart of <b>{_e(chosen_symbol(result, symbol))}</b>")

@@ -248,7 +248,7 @@ def test_the_report_counts_rejected_orders_by_reason(backend: str, tmp_path: Pat
     table = re.search(r'<table id="rejections".*?</table>', page, flags=re.S)
     assert table is not None
     for reason, count in result.rejections.items():
-        assert f"<td>{reason}</td><td class=\"num\">{count:,}</td>" in table.group(0)
+        assert f'<td>{reason}</td><td class="num">{count:,}</td>' in table.group(0)
 
 
 def test_demo_command_writes_the_report(
@@ -292,7 +292,7 @@ def test_optimize_report_lists_the_best_combinations_first(tmp_path: Path) -> No
     assert 'id="heatmap"' in page and page.count("plotly.js v") == 1
     rows = re.findall(r"<tr><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
     ranked = table.sort_values("sharpe_ratio", ascending=False, kind="stable")
-    assert rows == [(str(f), str(s)) for f, s in zip(ranked["fast"], ranked["slow"])]
+    assert rows == [(str(f), str(s)) for f, s in zip(ranked["fast"], ranked["slow"], strict=True)]
     no_map = optimize_report(table, "sharpe_ratio", None, tmp_path / "table.html")
     assert 'id="heatmap"' not in no_map.read_text(encoding="utf-8")
     with pytest.raises(ConfigError, match="metric"):
