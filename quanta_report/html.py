@@ -241,7 +241,8 @@ def _monthly_section(result: Any) -> str:
             if np.isnan(value):
                 cells.append('<td class="num"></td>')
             else:
-                cells.append(f'<td class="num"{shade(value)}>{value * 100:.1f}</td>')
+                text = f"{value * 100:.1f}".replace("-0.0", "0.0")  # no minus on a zero
+                cells.append(f'<td class="num"{shade(value)}>{text}</td>')
         total = float(table.loc[year, "year"])
         cells.append(f'<td class="num year">{_signed(f"{total * 100:.1f}", total)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
