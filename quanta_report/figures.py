@@ -461,23 +461,15 @@ def heatmap_figure(pivot: Any, metric: str) -> Any:
         )
     )
     if np.isfinite(z).any():
+        # The best cell outlined; on a category axis cell k spans k - 0.5 .. k + 0.5.
         row, col = np.unravel_index(np.nanargmax(z), z.shape)
-        fig.add_trace(
-            go.Scatter(
-                x=[x[col]],
-                y=[y[row]],
-                mode="markers",
-                name="best",
-                marker={
-                    "symbol": "square-open",
-                    "size": 22,
-                    "color": "#111827",
-                    "line": {"width": 2},
-                },
-                hovertemplate=f"best {metric} %{{text}}<extra></extra>",
-                text=[f"{z[row, col]:.4g}"],
-                showlegend=False,
-            )
+        fig.add_shape(
+            type="rect",
+            x0=col - 0.5,
+            x1=col + 0.5,
+            y0=row - 0.5,
+            y1=row + 0.5,
+            line={"color": "#111827", "width": 3},
         )
     fig.update_layout(
         template="plotly_white",

@@ -99,6 +99,8 @@ def format_value(value: Any, unit: str = "number") -> str:
         return f"{v:,.0f}"
     if unit in ("ratio", "times"):
         return f"{v:,.2f}" + ("x" if unit == "times" else "")
+    if unit == "ratio4":
+        return f"{v:,.4f}"
     return format(v, ",.10g") if abs(v) >= 1e-4 or v == 0 else f"{v:.4g}"
 
 
@@ -145,15 +147,19 @@ def _table(
     )
 
 
-def _cell(value: Any, numeric: bool) -> str:
-    """A cell of a generic table: whole numbers with thousands separators, other numbers to
-    four significant digits."""
-    if not numeric:
-        return _e(value)
-    v = float(value)
-    if not np.isfinite(v):
-        return format_value(v)
-    return f"{int(v):,}" if v == int(v) and abs(v) < 1e15 else f"{v:,.4g}"
+def _column_format(name: str, values: Any) -> Any:
+    """How a column of a generic table is written: a statistic by its unit (`STAT_INFO`),
+    whole numbers with thousands separators, other numbers to four decimals, text as is."""
+    if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
+        return _e
+    if name in STAT_INFO:
+        unit = STAT_INFO[name][1]
+        return lambda v: format_value(v, unit)
+    finite = values.to_numpy(dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 1e15):
+        return lambda v: format_value(v, "count")
+    return lambda v: format_value(v, "ratio4")
 
 
 def _signed(text: str, value: float) -> str:
@@ -510,10 +516,11 @@ def optimize_report(
         raise ConfigError(f"metric: {metric!r} is not a column of the table")
     ranked = table.sort_values(metric, ascending=False, na_position="last", kind="stable")
     best = ranked.head(MAX_COMBINATIONS)
-    columns = [str(c) for c in best.columns]
-    numeric = {i for i, c in enumerate(best.columns) if np.issubdtype(best[c].dtype, np.number)}
+    columns = [STAT_INFO.get(str(c), (str(c),))[0] for c in best.columns]
+    formats = [_column_format(str(c), best[c]) for c in best.columns]
+    numeric = {i for i, c in enumerate(best.columns) if formats[i] is not _e}
     rows = [
-        [_cell(value, i in numeric) for i, value in enumerate(values)]
+        [write(value) for write, value in zip(formats, values, strict=True)]
         for values in best.itertuples(index=False)
     ]
     note = (
@@ -524,7 +531,8 @@ def optimize_report(
     body = ""
     if pivot is not None:
         fig = heatmap_figure(pivot, metric)
-        body += f"<section><h2>{_e(metric)}</h2>{_figure_html(fig, 'heatmap')}</section>"
+        label = STAT_INFO.get(metric, (metric,))[0]
+        body += f"<section><h2>{_e(label)}</h2>{_figure_html(fig, 'heatmap')}</section>"
     body += (
         f'<section><h2>Best combinations</h2><p class="note">{_e(note)}</p>'
         + _table(columns, rows, id="combinations", numeric=numeric, classes="small")

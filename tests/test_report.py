@@ -279,7 +279,15 @@ def test_heatmap_figure_has_one_cell_per_combination_and_marks_the_best() -> Non
     assert list(heat.x) == ["20", "25", "30", "35"] and list(heat.y) == ["5", "6", "7", "8", "9"]
     assert fig.layout.xaxis.title.text == "slow" and fig.layout.yaxis.title.text == "fast"
     best = table.loc[table["sharpe_ratio"].idxmax()]
-    assert (fig.data[1].x[0], fig.data[1].y[0]) == (str(int(best["slow"])), str(int(best["fast"])))
+    outline = fig.layout.shapes[0]
+    column = list(pivot.columns).index(best["slow"])
+    row = list(pivot.index).index(best["fast"])
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (
+        column - 0.5,
+        column + 0.5,
+        row - 0.5,
+        row + 0.5,
+    )
     with pytest.raises(ConfigError, match="pivot"):
         heatmap_figure(pd.DataFrame(), "sharpe_ratio")
 
@@ -293,6 +301,8 @@ def test_optimize_report_lists_the_best_combinations_first(tmp_path: Path) -> No
     rows = re.findall(r"<tr><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
     ranked = table.sort_values("sharpe_ratio", ascending=False, kind="stable")
     assert rows == [(str(f), str(s)) for f, s in zip(ranked["fast"], ranked["slow"], strict=True)]
+    best = ranked.iloc[0]["sharpe_ratio"]
+    assert f'<td class="num">{best:,.2f}</td>' in page  # a ratio: two decimals
     no_map = optimize_report(table, "sharpe_ratio", None, tmp_path / "table.html")
     assert 'id="heatmap"' not in no_map.read_text(encoding="utf-8")
     with pytest.raises(ConfigError, match="metric"):
