@@ -6,6 +6,7 @@ not against themselves; tests/test_report_browser.py opens the pages in Chromium
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -223,6 +224,21 @@ def test_report_is_one_offline_page_with_stats_and_trades(backend: str, tmp_path
     assert f"{first.pnl:,.2f}" in trades.group(0)
     assert "commission_rate" in page and "0.0003" in page
     assert "No order was rejected." in page
+    # the benchmark column: the buy-and-hold's own numbers
+    hold = analysis.buy_and_hold_equity(result.bars, result.config)
+    total = f'<td class="num">{(hold[-1] / 1e6 - 1.0) * 100:,.2f}%</td>'
+    assert f"{result['total_return'] * 100:,.2f}%</td>{total}" in stats.group(0)
+
+
+def test_a_result_without_bars_draws_equity_and_drawdown_only(backend: str, tmp_path: Path) -> None:
+    result = copy.copy(demo_run(backend))
+    result.bars = None
+    result.config = None
+    fig = result.plot()
+    assert [a.text for a in fig.layout.annotations] == ["Equity", "Drawdown"]
+    assert [t.name for t in fig.data] == ["Strategy", "Drawdown"]
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    assert "Not recorded with this result." in page and "no benchmark" in page
 
 
 def test_the_trades_table_shows_the_first_and_last_when_capped(
