@@ -226,6 +226,9 @@ def _demo(args: argparse.Namespace) -> int:
         f"\n{len(result.fills)} fills, {len(result.trades)} closed trades; "
         f"run time {elapsed * 1e3:.1f} ms ({bars.n_bars / elapsed:,.0f} bars/s)"
     )
+    if args.report:
+        title = f"SMA({args.fast})/SMA({args.slow}) crossover on {args.symbol}"
+        print(f"report: {result.report(args.report, title=title)}")
     return 0
 
 
@@ -349,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=["python", "rust", "auto"],
         help="auto (default): rust when the extension is built, else python",
+    )
+    demo.add_argument(
+        "--report",
+        metavar="PATH",
+        help="also write the run's HTML report there (needs plotly: pip install quanta[plot])",
     )
     bench_command = commands.add_parser(
         "bench",

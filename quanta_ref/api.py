@@ -395,6 +395,38 @@ class BacktestResult:
         """Jupyter's view: the main statistics and a sparkline of the equity."""
         return analysis.result_html(self)
 
+    # -- charts and report (quanta_report; needs plotly and pandas) ---------------------
+    def plot(self, symbol: str | None = None, benchmark: Any = None) -> Any:
+        """The run as a plotly figure of linked panels: equity against the benchmark,
+        drawdown, the price of `symbol` with every fill, the position, the volume
+        (`quanta_report.figure`; ``pip install quanta[plot]``).
+
+        Parameters
+        ----------
+        symbol : str, optional
+            The symbol of the price panels; default the first traded, else the first.
+        benchmark : None, str or returns
+            None: the equal-weight buy-and-hold of the universe; a symbol; or one return
+            per bar (`quanta_ref.analysis.benchmark_returns`).
+        """
+        from quanta_report import figure
+
+        return figure(self, symbol=symbol, benchmark=benchmark)
+
+    def report(
+        self,
+        path: Any,
+        symbol: str | None = None,
+        benchmark: Any = None,
+        title: str | None = None,
+    ) -> Any:
+        """Write the run's report to `path`: one HTML file that opens offline (the chart of
+        `plot`, statistics, monthly returns, rolling Sharpe, trades, orders, settings), and
+        return its `pathlib.Path` (`quanta_report.report`; ``pip install quanta[plot]``)."""
+        from quanta_report import report
+
+        return report(self, path, symbol=symbol, benchmark=benchmark, title=title)
+
     def summary(self) -> str:
         """The stats as an aligned text table."""
         width = max(len(k) for k in self.stats)

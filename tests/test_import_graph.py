@@ -3,10 +3,15 @@
 Every import counts, those deferred inside functions and under ``if TYPE_CHECKING:``
 included. The rules checked:
 
-* no cycle among the modules of `quanta_ref`, `quanta_fast` and `quanta_cli`;
+* no cycle among the modules of `quanta_ref`, `quanta_fast`, `quanta_cli` and
+  `quanta_report`;
 * the reference never imports the accelerator or the command line (backends plug into it
   through the entry-point group ``quanta.backends``, see `quanta_ref.backends`);
-* the contract, `quanta_ref.api`, imports only the domain's nouns and the result analysis;
+* the contract, `quanta_ref.api`, imports only the domain's nouns and the result analysis,
+  and the presentation (`quanta_report`) only inside `BacktestResult.plot` and `.report`,
+  so that ``import quanta_ref`` never loads it (nor plotly);
+* the presentation reads results: it imports neither the accelerator, the command line,
+  nor the engine's modules beyond the nouns, the analysis and the metrics;
 * no cycle among the files of the PyO3 glue crate (``use crate::...``), nor of the core.
 
 Run this file alone to check a restructuring: ``python -m pytest tests/test_import_graph.py``.
@@ -19,7 +24,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("quanta_ref", "quanta_fast", "quanta_cli")
+PACKAGES = ("quanta_ref", "quanta_fast", "quanta_cli", "quanta_report")
 #: What the contract may import: data, settings, errors, events, orders, and the reading of a
 #: finished result as frames and statistics (which itself imports no engine module).
 CONTRACT_IMPORTS = {
@@ -29,6 +34,12 @@ CONTRACT_IMPORTS = {
     "quanta_ref.errors",
     "quanta_ref.events",
     "quanta_ref.orders",
+}
+#: What the presentation may import of the other packages: it reads finished results.
+REPORT_IMPORTS = {
+    "quanta_ref.analysis",
+    "quanta_ref.errors",
+    "quanta_ref.metrics",
 }
 
 
@@ -114,12 +125,46 @@ def test_the_python_packages_have_no_import_cycle() -> None:
 def test_the_reference_never_imports_the_accelerator_or_the_command_line() -> None:
     for name, targets in import_graph().items():
         if name.split(".")[0] == "quanta_ref":
-            outside = sorted(t for t in targets if t.split(".")[0] != "quanta_ref")
+            outside = sorted(
+                t for t in targets if t.split(".")[0] not in ("quanta_ref", "quanta_report")
+            )
             assert outside == [], f"{name} imports {outside}"
 
 
 def test_the_contract_imports_only_the_domain_nouns() -> None:
-    assert import_graph()["quanta_ref.api"] <= CONTRACT_IMPORTS
+    assert import_graph()["quanta_ref.api"] - {"quanta_report"} <= CONTRACT_IMPORTS
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Top-level names imported by a file outside any function or class (what runs when
+    the module is imported)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_reference_reaches_the_presentation_only_inside_the_result_methods() -> None:
+    files = module_files()
+    for name, targets in import_graph().items():
+        if name.split(".")[0] != "quanta_ref":
+            continue
+        assert "quanta_report" not in module_level_imports(files[name]), name
+        if name != "quanta_ref.api":
+            assert not any(t.split(".")[0] == "quanta_report" for t in targets), name
+    for name, path in files.items():
+        if name.split(".")[0] in ("quanta_ref", "quanta_report"):
+            assert "plotly" not in module_level_imports(path), name
+
+
+def test_the_presentation_reads_results_only() -> None:
+    for name, targets in import_graph().items():
+        if name.split(".")[0] == "quanta_report":
+            outside = {t for t in targets if t.split(".")[0] != "quanta_report"}
+            assert outside <= REPORT_IMPORTS, f"{name} imports {sorted(outside)}"
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

@@ -1,0 +1,325 @@
+"""Charts and the HTML report of a run (`quanta_report`), without a browser.
+
+The figures are checked against numbers computed here from the run (fills, equity, bars),
+not against themselves; tests/test_report_browser.py opens the pages in Chromium.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quanta_cli.cli import main
+from quanta_ref import Engine, analysis, data
+from quanta_ref.errors import ConfigError
+from quanta_ref.examples import SmaCross
+from quanta_report import figure, heatmap_figure, monthly_returns, optimize_report
+from quanta_report import html as report_html
+from quanta_report.downsample import BUCKETS, bucket_sums, minmax_indices
+
+SETTINGS = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
+
+
+def demo_run(backend: str):  # type: ignore[no-untyped-def]
+    return Engine(backend=backend, **SETTINGS).run(data.load_sample("AAPL"), SmaCross())
+
+
+def traces(fig, name: str):  # type: ignore[no-untyped-def]
+    found = [t for t in fig.data if t.name == name]
+    assert len(found) == 1, [t.name for t in fig.data]
+    return found[0]
+
+
+# ================================================================================ downsample
+def test_minmax_downsampling_keeps_spikes_gaps_and_both_ends() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=100_000).cumsum()
+    values[31_337] = 1e6  # a one-bar spike
+    values[77_777] = -1e6  # a one-bar crash
+    values[50_000:50_010] = np.nan  # a gap
+    keep = minmax_indices(values, buckets=1_000)
+    assert keep[0] == 0 and keep[-1] == values.size - 1
+    assert {31_337, 77_777} <= set(keep.tolist())
+    assert np.isnan(values[keep]).any()  # the gap stays a gap
+    assert len(keep) <= 3 * 1_000 + 2 and np.all(np.diff(keep) > 0)
+    # every bucket's extremes are kept
+    width = -(-values.size // 1_000)
+    for start in range(0, values.size, width * 97):
+        bucket = values[start : start + width]
+        if np.isfinite(bucket).any():
+            assert start + int(np.nanargmax(bucket)) in keep
+            assert start + int(np.nanargmin(bucket)) in keep
+
+
+def test_short_series_are_drawn_whole_and_volume_sums_keep_the_total() -> None:
+    assert minmax_indices(np.arange(10.0), buckets=4).tolist() == list(range(10))
+    volume = np.array([1.0, 2.0, np.nan, 4.0, 5.0])
+    assert bucket_sums(volume, 2).tolist() == [3.0, 4.0, 5.0]
+
+
+# ================================================================================ the figure
+def test_figure_draws_every_fill_of_the_symbol_at_its_price(backend: str) -> None:
+    result = demo_run(backend)
+    fig = result.plot()
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == [
+        "Equity",
+        "Drawdown",
+        "AAPL: price and fills",
+        "AAPL: position (quantity held)",
+        "Volume",
+    ]
+    for side, name in (("buy", "Buy"), ("sell", "Sell")):
+        fills = [f for f in result.fills if f.side.value == side]
+        trace = traces(fig, name)
+        assert len(trace.x) == len(fills) > 0
+        assert np.array_equal(np.asarray(trace.y), [f.price for f in fills])
+        assert np.array_equal(np.asarray(trace.customdata)[:, 0], [f.quantity for f in fills])
+        day = str(np.datetime64(fills[0].timestamp, "ns").astype("datetime64[D]"))
+        assert trace.x[0] == day
+    position = traces(fig, "Position")
+    assert position.y[-1] == result.positions[0].quantity
+    assert position.line.shape == "hv"
+
+
+def test_figure_compares_with_the_buy_and_hold_and_draws_the_drawdown(backend: str) -> None:
+    result = demo_run(backend)
+    fig = figure(result)
+    expected = analysis.buy_and_hold_equity(result.bars, result.config)
+    assert np.array_equal(np.asarray(traces(fig, "Buy & hold").y), expected)
+    assert np.array_equal(np.asarray(traces(fig, "Strategy").y), result.equity)
+    drawdown = np.asarray(traces(fig, "Drawdown").y)
+    assert drawdown.min() == pytest.approx(result["max_drawdown"], rel=1e-12)
+    returns = np.full(len(result.timestamps), 0.0001)
+    mine = figure(result, benchmark=pd.Series(returns, index=result.equity_series().index))
+    assert np.asarray(traces(mine, "Benchmark").y)[-1] == pytest.approx(
+        1e6 * 1.0001 ** len(returns)
+    )
+
+
+def test_a_rebalancing_run_charts_the_first_symbol_traded_against_a_chosen_benchmark(
+    backend: str,
+) -> None:
+    bars = data.load_samples(["GOOG", "IBM", "MSFT"])
+    weights = np.full(bars.close.shape, np.nan)
+    weights[::21] = [0.3, 0.3, 0.3]
+    result = Engine(backend=backend, **SETTINGS).run_targets(bars, weights)
+    fig = figure(result, benchmark="IBM")
+    assert result.fills[0].symbol == "IBM"  # GOOG lists in 2004
+    assert fig.layout.annotations[2].text == "IBM: price and fills"
+    expected = analysis.buy_and_hold_equity(bars.select(["IBM"]), result.config)
+    assert np.array_equal(np.asarray(traces(fig, "Buy & hold IBM").y), expected)
+    goog = figure(result, symbol="GOOG")
+    buys = [f for f in result.fills if f.symbol == "GOOG" and f.side.value == "buy"]
+    assert len(traces(goog, "Buy").x) == len(buys) > 0
+    close = np.asarray(traces(goog, "GOOG close").y)
+    assert np.isnan(close[0]) and np.isnan(close).sum() == np.isnan(bars.close[:, 0]).sum()
+
+
+def test_few_bars_are_candles_and_many_bars_a_thinned_line(backend: str) -> None:
+    bars = data.synthetic(500, seed=3)
+    engine = Engine(backend=backend, **SETTINGS)
+    few = figure(engine.run(bars, SmaCross(fast=5, slow=20)))
+    assert [t.type for t in few.data if t.name == "S0"] == ["candlestick"]
+
+    bars = data.synthetic(200_000, seed=3, freq="1min", volatility=0.001)
+    result = engine.run(bars, SmaCross(fast=10, slow=30))
+    fig = figure(result)
+    assert not [t for t in fig.data if t.type == "candlestick"]
+    for trace in fig.data:
+        if trace.name in ("Buy", "Sell"):
+            side = trace.name.lower()
+            assert len(trace.x) == sum(f.side.value == side for f in result.fills)
+        elif trace.name != "Position":
+            assert len(trace.x) <= 3 * BUCKETS + 2, trace.name
+    assert len(traces(fig, "Buy").x) + len(traces(fig, "Sell").x) == len(result.fills) > 5_000
+    # the thinned equity keeps its extremes
+    equity = np.asarray(traces(fig, "Strategy").y)
+    assert equity.max() == result.equity.max() and equity.min() == result.equity.min()
+    volume = np.asarray(traces(fig, "Volume").y)
+    assert volume.sum() == pytest.approx(bars.volume.sum(), rel=1e-12)
+
+
+def test_a_symbol_not_in_the_bars_is_refused(backend: str) -> None:
+    result = demo_run(backend)
+    with pytest.raises(ConfigError, match="symbol: 'XYZ' is not a symbol"):
+        result.plot(symbol="XYZ")
+    with pytest.raises(ConfigError, match="benchmark"):
+        result.plot(benchmark="XYZ")
+
+
+def test_plot_without_plotly_says_which_extra_to_install(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = demo_run(backend)
+    monkeypatch.setitem(sys.modules, "plotly", None)
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
+    with pytest.raises(ImportError, match=re.escape("pip install quanta[plot]")):
+        result.plot()
+
+
+def test_importing_quanta_ref_imports_neither_plotly_nor_the_report() -> None:
+    code = (
+        "import sys, quanta_ref, quanta_ref.api; "
+        "print(sorted(m for m in ('plotly', 'quanta_report') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ================================================================================ the report
+def test_monthly_returns_compound_to_month_end_equity(backend: str) -> None:
+    result = demo_run(backend)
+    table = monthly_returns(result)
+    equity = result.equity_series()
+    month_end = equity.groupby([equity.index.year, equity.index.month]).last()
+    before = np.concatenate(([1_000_000.0], month_end.to_numpy()[:-1]))
+    expected = month_end.to_numpy() / before - 1.0
+    got = np.array([table.loc[y, m] for y, m in month_end.index])
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    year_end = equity.groupby(equity.index.year).last()
+    years = year_end.to_numpy() / np.concatenate(([1e6], year_end.to_numpy()[:-1])) - 1.0
+    np.testing.assert_allclose(table["year"].to_numpy(), years, rtol=1e-9, atol=1e-12)
+    assert np.isnan(table.loc[2000, 1])  # the data starts in March 2000
+
+
+def test_rolling_sharpe_is_a_quarter_year_window(backend: str) -> None:
+    result = demo_run(backend)
+    fig = report_html.rolling_sharpe_figure(result)
+    assert report_html.rolling_sharpe_window(result) == 63
+    returns = analysis.bar_returns(np.asarray(result.equity), 1e6)
+    last = returns[-63:]
+    expected = last.mean() / last.std(ddof=1) * np.sqrt(252.0)
+    assert np.asarray(fig.data[0].y)[-1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_report_is_one_offline_page_with_stats_and_trades(backend: str, tmp_path: Path) -> None:
+    result = demo_run(backend)
+    path = result.report(tmp_path / "run.html", title="AAPL <crossover>")
+    assert path == tmp_path / "run.html"
+    page = path.read_text(encoding="utf-8")
+    assert "<title>AAPL &lt;crossover&gt;</title>" in page
+    # Nothing to fetch: no tag that loads a file; plotly.js inline once, then the two figures.
+    assert re.findall(r"<(?:script|link|img|iframe|style)\b[^>]*>", page) == [
+        "<style>",
+        "<script>",
+        "<script>",
+        "<script>",
+    ]
+    assert page.count("plotly.js v") == 1 and len(page) < 7_000_000
+    stats = re.search(r'<table id="stats".*?</table>', page, flags=re.S)
+    assert stats is not None
+    assert stats.group(0).count("<tr>") == 1 + len(result.stats)
+    assert f"{result['total_return'] * 100:,.2f}%" in stats.group(0)
+    trades = re.search(r'<table id="trades".*?</table>', page, flags=re.S)
+    assert trades is not None and trades.group(0).count("<tr>") == 1 + len(result.trades)
+    first = result.trades[0]
+    assert f"{first.pnl:,.2f}" in trades.group(0)
+    assert "commission_rate" in page and "0.0003" in page
+    assert "No order was rejected." in page
+    # the benchmark column: the buy-and-hold's own numbers
+    hold = analysis.buy_and_hold_equity(result.bars, result.config)
+    total = f'<td class="num">{(hold[-1] / 1e6 - 1.0) * 100:,.2f}%</td>'
+    assert f"{result['total_return'] * 100:,.2f}%</td>{total}" in stats.group(0)
+
+
+def test_a_result_without_bars_draws_equity_and_drawdown_only(backend: str, tmp_path: Path) -> None:
+    result = copy.copy(demo_run(backend))
+    result.bars = None
+    result.config = None
+    fig = result.plot()
+    assert [a.text for a in fig.layout.annotations] == ["Equity", "Drawdown"]
+    assert [t.name for t in fig.data] == ["Strategy", "Drawdown"]
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    assert "Not recorded with this result." in page and "no benchmark" in page
+
+
+def test_the_trades_table_shows_the_first_and_last_when_capped(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = demo_run(backend)
+    monkeypatch.setattr(report_html, "MAX_TRADES", 10)
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    table = re.search(r'<table id="trades".*?</table>', page, flags=re.S)
+    assert table is not None
+    numbers = re.findall(r'<tr><td class="num">([\d,]+)</td>', table.group(0))
+    assert numbers == ["1", "2", "3", "4", "5", "55", "56", "57", "58", "59"]
+    assert '<tr class="gap"><td colspan="11">49 more</td></tr>' in table.group(0)
+    assert "Showing the first 5 and the last 5 of 59 closed trades" in page
+
+
+def test_the_report_counts_rejected_orders_by_reason(backend: str, tmp_path: Path) -> None:
+    bars = data.load_sample("AAPL")
+    engine = Engine(backend=backend, max_order_value=1_000.0, **SETTINGS)
+    result = engine.run(bars, SmaCross())
+    assert result.rejections
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    table = re.search(r'<table id="rejections".*?</table>', page, flags=re.S)
+    assert table is not None
+    for reason, count in result.rejections.items():
+        assert f'<td>{reason}</td><td class="num">{count:,}</td>' in table.group(0)
+
+
+def test_demo_command_writes_the_report(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "demo.html"
+    assert main(["demo", "--backend", backend, "--report", str(target)]) == 0
+    assert f"report: {target}" in capsys.readouterr().out
+    assert "SMA(10)/SMA(30) crossover on AAPL" in target.read_text(encoding="utf-8")
+
+
+# ================================================================================ optimisation
+def grid_table() -> pd.DataFrame:
+    rows = [
+        {"fast": f, "slow": s, "sharpe_ratio": np.nan if f == 9 else (f * s) % 7 / 3.0}
+        for f in range(5, 10)
+        for s in range(20, 40, 5)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_heatmap_figure_has_one_cell_per_combination_and_marks_the_best() -> None:
+    table = grid_table()
+    pivot = table.pivot(index="fast", columns="slow", values="sharpe_ratio")
+    fig = heatmap_figure(pivot, "sharpe_ratio")
+    heat = fig.data[0]
+    np.testing.assert_array_equal(np.asarray(heat.z, dtype=float), pivot.to_numpy())
+    assert list(heat.x) == ["20", "25", "30", "35"] and list(heat.y) == ["5", "6", "7", "8", "9"]
+    assert fig.layout.xaxis.title.text == "slow" and fig.layout.yaxis.title.text == "fast"
+    best = table.loc[table["sharpe_ratio"].idxmax()]
+    outline = fig.layout.shapes[0]
+    column = list(pivot.columns).index(best["slow"])
+    row = list(pivot.index).index(best["fast"])
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (
+        column - 0.5,
+        column + 0.5,
+        row - 0.5,
+        row + 0.5,
+    )
+    with pytest.raises(ConfigError, match="pivot"):
+        heatmap_figure(pd.DataFrame(), "sharpe_ratio")
+
+
+def test_optimize_report_lists_the_best_combinations_first(tmp_path: Path) -> None:
+    table = grid_table()
+    pivot = table.pivot(index="fast", columns="slow", values="sharpe_ratio")
+    path = optimize_report(table, "sharpe_ratio", pivot, tmp_path / "grid.html")
+    page = path.read_text(encoding="utf-8")
+    assert 'id="heatmap"' in page and page.count("plotly.js v") == 1
+    rows = re.findall(r"<tr><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
+    ranked = table.sort_values("sharpe_ratio", ascending=False, kind="stable")
+    assert rows == [(str(f), str(s)) for f, s in zip(ranked["fast"], ranked["slow"], strict=True)]
+    best = ranked.iloc[0]["sharpe_ratio"]
+    assert f'<td class="num">{best:,.2f}</td>' in page  # a ratio: two decimals
+    no_map = optimize_report(table, "sharpe_ratio", None, tmp_path / "table.html")
+    assert 'id="heatmap"' not in no_map.read_text(encoding="utf-8")
+    with pytest.raises(ConfigError, match="metric"):
+        optimize_report(table, "cagr", None, tmp_path / "x.html")
