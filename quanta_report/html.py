@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref import metrics
+from quanta_ref import analysis, metrics
 from quanta_report.figures import (
     TimeAxis,
     benchmark_equity,
@@ -33,29 +33,15 @@ MAX_TRADES = 2_000
 #: At most this many combinations of an optimisation are listed, the best first.
 MAX_COMBINATIONS = 50
 
-#: What each statistic of `BacktestResult.stats` is called on the page: key -> (label, unit,
-#: description). Units: "money", "percent", "ratio", "count", "bars", "times", "number".
-#: Statistics not listed here are shown under their key.
-STAT_INFO: dict[str, tuple[str, str, str]] = {
-    "start_equity": ("Start equity", "money", "equity before the first bar (initial cash)"),
-    "final_equity": ("Final equity", "money", "equity at the last bar's close"),
-    "total_return": ("Total return", "percent", "final over start equity, minus 1"),
-    "cagr": ("CAGR", "percent", "compound annual growth rate"),
-    "annual_volatility": ("Volatility (ann.)", "percent", "std of bar returns x sqrt(P)"),
-    "sharpe_ratio": ("Sharpe ratio", "ratio", "annualised, risk-free rate 0"),
-    "sortino_ratio": ("Sortino ratio", "ratio", "annualised, target 0"),
-    "max_drawdown": ("Max drawdown", "percent", "deepest fall from a running peak"),
-    "max_drawdown_duration": ("Longest drawdown", "bars", "bars from a peak to its recovery"),
-    "calmar_ratio": ("Calmar ratio", "ratio", "CAGR over |max drawdown|"),
-    "n_trades": ("Closed trades", "count", "round trips closed"),
-    "win_rate": ("Win rate", "percent", "share of closed trades with a profit"),
-    "profit_factor": ("Profit factor", "ratio", "gross profit over gross loss"),
-    "exposure": ("Exposure", "percent", "share of bars with a position"),
-    "turnover": ("Turnover", "times", "traded value over start equity"),
-    "n_fills": ("Fills", "count", "executions"),
-    "total_commission": ("Commission paid", "money", "sum over the fills"),
-    "total_tax": ("Tax paid", "money", "sum over the fills"),
-    "periods_per_year": ("Bars per year", "number", "used to annualise"),
+#: How the page writes each unit of `quanta_ref.analysis.STAT_INFO` (`format_value`).
+UNIT_FORMATS = {
+    "fraction": "percent",
+    "cash": "money",
+    "ratio": "ratio",
+    "bars": "bars",
+    "count": "count",
+    "days": "number",
+    "bars per year": "number",
 }
 #: The statistics that mean something for the benchmark too (a curve with no trades).
 BENCHMARK_STATS = (
@@ -148,12 +134,12 @@ def _table(
 
 
 def _column_format(name: str, values: Any) -> Any:
-    """How a column of a generic table is written: a statistic by its unit (`STAT_INFO`),
+    """How a column of a generic table is written: a statistic by its unit (`stat_label`),
     whole numbers with thousands separators, other numbers to four decimals, text as is."""
     if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
         return _e
-    if name in STAT_INFO:
-        unit = STAT_INFO[name][1]
+    if name in analysis.STAT_INFO:
+        unit = stat_label(name)[1]
         return lambda v: format_value(v, unit)
     finite = values.to_numpy(dtype=np.float64)
     finite = finite[np.isfinite(finite)]
@@ -168,8 +154,23 @@ def _signed(text: str, value: float) -> str:
 
 
 # ================================================================================ sections
-def _stats_section(result: Any, bench: tuple[str, np.ndarray] | None) -> str:
+def stat_label(key: str) -> tuple[str, str, str]:
+    """(label, page format, description) of a statistic: `quanta_ref.analysis.stat_info`,
+    the label without its "[%]" (the page writes the percent sign in the value), or the key
+    itself for a column that is no statistic (a metric function's)."""
+    try:
+        label, unit, description = analysis.stat_info(key)
+    except KeyError:
+        return key, "number", ""
+    return label.replace(" [%]", ""), UNIT_FORMATS.get(unit, "number"), description
+
+
+def _stats_section(result: Any, bench: tuple[str, np.ndarray] | None, benchmark: Any) -> str:
+    # The run's statistics, then the extended ones when a benchmark can be measured (a run
+    # without bars and without a given benchmark has none).
     stats = dict(result.stats)
+    if bench is not None:
+        stats.update(analysis.extended_stats(result, benchmark))
     other: dict[str, float] = {}
     if bench is not None:
         other = metrics.compute_stats(
@@ -181,10 +182,9 @@ def _stats_section(result: Any, bench: tuple[str, np.ndarray] | None) -> str:
             bars_in_market=len(result.timestamps),
             periods_per_year=float(stats["periods_per_year"]),
         )
-    keys = [k for k in STAT_INFO if k in stats] + [k for k in stats if k not in STAT_INFO]
     rows = []
-    for key in keys:
-        label, unit, description = STAT_INFO.get(key, (key, "number", ""))
+    for key in stats:
+        label, unit, description = stat_label(key)
         row = [f'<span title="{_e(description)}">{_e(label)}</span>']
         row.append(format_value(stats[key], unit))
         if bench is not None:
@@ -200,7 +200,7 @@ def _headline(result: Any) -> str:
     for key in HEADLINE:
         if key not in result.stats:
             continue
-        label, unit, _ = STAT_INFO[key]
+        label, unit, _ = stat_label(key)
         value = float(result.stats[key])
         text = format_value(value, unit)
         if key in ("total_return", "cagr", "max_drawdown"):
@@ -469,7 +469,7 @@ def report(
 {_headline(result)}
 <section class="chart">{_figure_html(figure(result, symbol, benchmark), "run-figure")}</section>
 <div class="columns">
-<section>{_stats_section(result, bench)}</section>
+<section>{_stats_section(result, bench, benchmark)}</section>
 <section>{_monthly_section(result)}
 {_orders_section(result)}</section>
 </div>
@@ -516,7 +516,7 @@ def optimize_report(
         raise ConfigError(f"metric: {metric!r} is not a column of the table")
     ranked = table.sort_values(metric, ascending=False, na_position="last", kind="stable")
     best = ranked.head(MAX_COMBINATIONS)
-    columns = [STAT_INFO.get(str(c), (str(c),))[0] for c in best.columns]
+    columns = [stat_label(str(c))[0] for c in best.columns]
     formats = [_column_format(str(c), best[c]) for c in best.columns]
     numeric = {i for i, c in enumerate(best.columns) if formats[i] is not _e}
     rows = [
@@ -531,7 +531,7 @@ def optimize_report(
     body = ""
     if pivot is not None:
         fig = heatmap_figure(pivot, metric)
-        label = STAT_INFO.get(metric, (metric,))[0]
+        label = stat_label(metric)[0]
         body += f"<section><h2>{_e(label)}</h2>{_figure_html(fig, 'heatmap')}</section>"
     body += (
         f'<section><h2>Best combinations</h2><p class="note">{_e(note)}</p>'

@@ -216,7 +216,7 @@ def test_report_is_one_offline_page_with_stats_and_trades(backend: str, tmp_path
     assert page.count("plotly.js v") == 1 and len(page) < 7_000_000
     stats = re.search(r'<table id="stats".*?</table>', page, flags=re.S)
     assert stats is not None
-    assert stats.group(0).count("<tr>") == 1 + len(result.stats)
+    assert stats.group(0).count("<tr>") == 1 + len(result.stats_series())
     assert f"{result['total_return'] * 100:,.2f}%" in stats.group(0)
     trades = re.search(r'<table id="trades".*?</table>', page, flags=re.S)
     assert trades is not None and trades.group(0).count("<tr>") == 1 + len(result.trades)

@@ -108,7 +108,7 @@ def check_run(page: Any, result: BacktestResult, symbol: str) -> None:
         fills = sum(f.symbol == symbol and f.side.value == side for f in result.fills)
         assert drawn_markers(page, side.capitalize()) == fills
         assert plotted(page)[side.capitalize()] == fills
-    assert rows(page, "stats") == len(result.stats)
+    assert rows(page, "stats") == len(result.stats_series())
 
 
 def test_demo_report_renders_every_panel_and_fill(
