@@ -403,6 +403,51 @@ class OptimizeResult:
         grouped = frame.groupby([y, x], sort=True)[self.metric].agg(agg)
         return grouped.unstack(x)
 
+    def plot(self, x: str | None = None, y: str | None = None, agg: str = "best") -> Any:
+        """The metric over two parameters as a plotly heatmap, the best cell outlined
+        (`heatmap` of `x` across and `y` down, by default the grid's first two parameters;
+        ``pip install quanta[plot]``)."""
+        from quanta_report import heatmap_figure
+
+        x, y = self._axes(x, y)
+        return heatmap_figure(self.heatmap(x, y, agg), self.metric, self.maximize)
+
+    def report(
+        self,
+        path: Any,
+        x: str | None = None,
+        y: str | None = None,
+        agg: str = "best",
+        title: str | None = None,
+    ) -> Any:
+        """Write the optimisation's page to `path` (one HTML file that opens offline): the
+        heatmap of `plot` when the grid has two parameters or more, and the best
+        combinations; returns its `pathlib.Path` (``pip install quanta[plot]``)."""
+        from quanta_report import optimize_report
+
+        pivot = None
+        if len(self.parameters) >= 2 or x is not None or y is not None:
+            x, y = self._axes(x, y)
+            pivot = self.heatmap(x, y, agg)
+        table = self.table if hasattr(self.table, "sort_values") else _table(self.table)
+        return optimize_report(table, self.metric, pivot, path, title, self.maximize)
+
+    def _axes(self, x: str | None, y: str | None) -> tuple[str, str]:
+        """`x` and `y`, or the grid's first two parameters in their place."""
+        if x is not None and y is not None:
+            return x, y
+        rest = [name for name in self.parameters if name not in (x, y)]
+        if len(rest) < (x is None) + (y is None):
+            raise ConfigError(
+                f"x, y: a heatmap needs two parameters; the grid has "
+                f"{', '.join(self.parameters) or 'none'}"
+            )
+        if x is None:
+            x = rest.pop(0)
+        if y is None:
+            y = rest.pop(0)
+        return x, y
+
     def _top(self, n: int) -> list[int]:
         """The rows of the `n` best combinations, best first (NaN last, ties in grid order)."""
         order = sorted(

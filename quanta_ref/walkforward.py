@@ -99,6 +99,22 @@ class WalkForwardResult:
             f"bars, metric={self.metric!r}, final equity {final:,.2f})"
         )
 
+    def plot(self) -> Any:
+        """The stitched out-of-sample equity with each window's parameters, and the metric
+        of each window in and out of sample, as a plotly figure
+        (`quanta_report.walk_forward_figure`; ``pip install quanta[plot]``)."""
+        from quanta_report import walk_forward_figure
+
+        return walk_forward_figure(self)
+
+    def report(self, path: Any, title: str | None = None) -> Any:
+        """Write the walk-forward page to `path` (one HTML file that opens offline: the
+        figure of `plot`, the out-of-sample statistics, the windows); returns its
+        `pathlib.Path` (``pip install quanta[plot]``)."""
+        from quanta_report import walk_forward_report
+
+        return walk_forward_report(self, path, title)
+
     def _repr_html_(self) -> str:
         """Jupyter's view: the out-of-sample statistics and the table of windows."""
         keys = ("final_equity", "total_return", "cagr", "sharpe_ratio", "max_drawdown")

@@ -2,7 +2,8 @@
 
 `figure(result)` is a plotly figure of linked panels (equity against a benchmark, drawdown,
 price with every fill, position, volume); `report(result, path)` writes one self-contained
-HTML page that opens offline; `heatmap_figure` and `optimize_report` show an optimisation.
+HTML page that opens offline; `heatmap_figure` and `optimize_report` show an optimisation,
+`walk_forward_figure` and `walk_forward_report` a walk-forward run.
 `BacktestResult.plot()` and `BacktestResult.report(path)` call them.
 
 It reads a `quanta_ref.api.BacktestResult` only, so every backend's runs look the same, and
@@ -13,8 +14,13 @@ inside those two methods). plotly and pandas are imported when a figure is built
 
 from __future__ import annotations
 
-from quanta_report.figures import figure, heatmap_figure, rolling_sharpe_figure
-from quanta_report.html import monthly_returns, optimize_report, report
+from quanta_report.figures import (
+    figure,
+    heatmap_figure,
+    rolling_sharpe_figure,
+    walk_forward_figure,
+)
+from quanta_report.html import monthly_returns, optimize_report, report, walk_forward_report
 
 __all__ = [
     "figure",
@@ -23,4 +29,6 @@ __all__ = [
     "optimize_report",
     "report",
     "rolling_sharpe_figure",
+    "walk_forward_figure",
+    "walk_forward_report",
 ]

@@ -419,8 +419,9 @@ def rolling_sharpe_figure(result: Any) -> Any:
     return fig
 
 
-def heatmap_figure(pivot: Any, metric: str) -> Any:
-    """A heatmap of `metric` over two parameters, the best cell outlined.
+def heatmap_figure(pivot: Any, metric: str, maximize: bool = True) -> Any:
+    """A heatmap of `metric` over two parameters, the best cell outlined (the highest, or
+    the lowest when not `maximize`).
 
     Parameters
     ----------
@@ -430,6 +431,9 @@ def heatmap_figure(pivot: Any, metric: str) -> Any:
         (combinations not run) stay blank.
     metric : str
         What the cells hold, for the colour bar and the hover.
+    maximize : bool, default True
+        Whether higher is better: it picks the outlined cell and turns the colours so that
+        green is always better.
 
     Returns
     -------
@@ -451,7 +455,7 @@ def heatmap_figure(pivot: Any, metric: str) -> Any:
             z=z,
             x=x,
             y=y,
-            colorscale="RdYlGn",
+            colorscale="RdYlGn" if maximize else "RdYlGn_r",
             colorbar={"title": {"text": metric}, "thickness": 14},
             texttemplate="%{z:.2f}" if z.size <= 400 else None,
             hovertemplate=f"{x_name} %{{x}}<br>{y_name} %{{y}}<br>{metric} %{{z:.4g}}"
@@ -462,7 +466,8 @@ def heatmap_figure(pivot: Any, metric: str) -> Any:
     )
     if np.isfinite(z).any():
         # The best cell outlined; on a category axis cell k spans k - 0.5 .. k + 0.5.
-        row, col = np.unravel_index(np.nanargmax(z), z.shape)
+        best = np.nanargmax(z) if maximize else np.nanargmin(z)
+        row, col = np.unravel_index(best, z.shape)
         fig.add_shape(
             type="rect",
             x0=col - 0.5,
@@ -479,4 +484,94 @@ def heatmap_figure(pivot: Any, metric: str) -> Any:
     )
     fig.update_xaxes(title={"text": x_name}, type="category", showgrid=False)
     fig.update_yaxes(title={"text": y_name}, type="category", showgrid=False)
+    return fig
+
+
+# ========================================================================= walk-forward
+def walk_forward_figure(found: Any) -> Any:
+    """A walk-forward run: the stitched out-of-sample equity with each test window shaded
+    and labelled with the parameters chosen for it, and the metric of each window in sample
+    (on its training rows) beside out of sample (on its test rows).
+
+    Parameters
+    ----------
+    found : WalkForwardResult
+        What `Engine.walk_forward` returned.
+    """
+    go, make_subplots = plotly_modules()
+    axis = TimeAxis(found.timestamps)
+    windows = found.windows if isinstance(found.windows, list) else found.windows.to_dict("records")
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        row_heights=[0.68, 0.32],
+        vertical_spacing=0.12,
+        subplot_titles=("Out-of-sample equity", f"{found.metric}: in sample and out of sample"),
+    )
+    x, y = _thinned(axis, np.asarray(found.equity))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            name="Out-of-sample equity",
+            line={"color": COLORS["equity"], "width": 1.6},
+            hovertemplate="%{y:,.2f}",
+        ),
+        row=1,
+        col=1,
+    )
+    labels = []
+    for k, window in enumerate(windows):
+        start, end = (
+            str(np.datetime_as_string(np.datetime64(window[key], "ns"), unit=axis.unit))
+            for key in ("test_start", "test_end")
+        )
+        chosen = ", ".join(f"{name}={window[name]}" for name in found.parameters)
+        labels.append(f"#{window['window']}")
+        fig.add_vrect(
+            x0=start,
+            x1=end,
+            fillcolor="#e2e8f0" if k % 2 == 0 else "#f8fafc",
+            opacity=0.6,
+            layer="below",
+            line_width=0,
+            row=1,
+            col=1,
+        )
+        fig.add_annotation(
+            x=start,
+            y=1.0,
+            xref="x",
+            yref="y domain",
+            text=f"#{window['window']} {chosen}" if chosen else f"#{window['window']}",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 10, "color": "#475569"},
+        )
+    for column, color, name in (
+        ("in_sample", "#94a3b8", "In sample"),
+        ("out_of_sample", COLORS["equity"], "Out of sample"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=[window[column] for window in windows],
+                name=name,
+                marker_color=color,
+                hovertemplate=f"{name} %{{y:.3f}}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_layout(
+        template="plotly_white",
+        height=620,
+        barmode="group",
+        margin={"l": 70, "r": 24, "t": 56, "b": 40},
+        font={"family": FONT, "size": 12, "color": "#1f2937"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1.0},
+    )
+    fig.update_xaxes(hoverformat=axis.hover, row=1, col=1)
+    fig.update_xaxes(type="category", row=2, col=1)
     return fig

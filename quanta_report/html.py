@@ -25,6 +25,7 @@ from quanta_report.figures import (
     heatmap_figure,
     rolling_sharpe_figure,
     rolling_sharpe_window,
+    walk_forward_figure,
 )
 
 #: At most this many trades are listed (the first and the last half of them); a page of
@@ -487,7 +488,12 @@ rate 0.</p>
 
 
 def optimize_report(
-    table: Any, metric: str, pivot: Any, path: str | os.PathLike[str], title: str | None = None
+    table: Any,
+    metric: str,
+    pivot: Any,
+    path: str | os.PathLike[str],
+    title: str | None = None,
+    maximize: bool = True,
 ) -> Path:
     """Write the page of an optimisation: the heatmap of `metric` over two parameters (when
     `pivot` is given) and the best combinations, one HTML file that opens offline.
@@ -497,13 +503,15 @@ def optimize_report(
     table : pandas.DataFrame
         One row per combination: its parameters and statistics (`OptimizeResult.table`).
     metric : str
-        The column the combinations are ranked by, highest first (NaN last).
+        The column the combinations are ranked by, best first (NaN last).
     pivot : pandas.DataFrame or None
         `metric` over two parameters (`OptimizeResult.heatmap`), or None for no heatmap.
     path : str or os.PathLike
         Where to write the page (overwritten).
     title : str, optional
         The page's title; default "Optimisation of <metric>".
+    maximize : bool, default True
+        Whether higher values of `metric` are better.
 
     Returns
     -------
@@ -514,8 +522,20 @@ def optimize_report(
 
     if not hasattr(table, "sort_values") or metric not in getattr(table, "columns", ()):
         raise ConfigError(f"metric: {metric!r} is not a column of the table")
-    ranked = table.sort_values(metric, ascending=False, na_position="last", kind="stable")
+    ranked = table.sort_values(metric, ascending=not maximize, na_position="last", kind="stable")
     best = ranked.head(MAX_COMBINATIONS)
+    # A statistic with one value in every row (the start equity, the bars per year) is said
+    # once above the table instead of filling a column.
+    same = [
+        c
+        for c in best.columns
+        if c in analysis.STAT_INFO and c != metric and table[c].nunique(dropna=False) == 1
+    ]
+    constants = "; ".join(
+        f"{stat_label(str(c))[0]} {_column_format(str(c), table[c])(table[c].iloc[0])}"
+        for c in same
+    )
+    best = best.drop(columns=same)
     columns = [stat_label(str(c))[0] for c in best.columns]
     formats = [_column_format(str(c), best[c]) for c in best.columns]
     numeric = {i for i, c in enumerate(best.columns) if formats[i] is not _e}
@@ -527,10 +547,10 @@ def optimize_report(
         f"The {len(best):,} best of {len(table):,} combinations by {metric}."
         if len(table) > len(best)
         else f"{len(table):,} combinations, best {metric} first."
-    )
+    ) + (f" The same in every combination: {constants}." if constants else "")
     body = ""
     if pivot is not None:
-        fig = heatmap_figure(pivot, metric)
+        fig = heatmap_figure(pivot, metric, maximize)
         label = stat_label(metric)[0]
         body += f"<section><h2>{_e(label)}</h2>{_figure_html(fig, 'heatmap')}</section>"
     body += (
@@ -540,6 +560,81 @@ def optimize_report(
     )
     title = title or f"Optimisation of {metric}"
     return _write(path, _page(title, f"{len(table):,} combinations ranked by {_e(metric)}", body))
+
+
+def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | None = None) -> Path:
+    """Write the page of a walk-forward run: the out-of-sample statistics, the stitched
+    equity with the parameters of each window (`walk_forward_figure`) and the table of
+    windows, one HTML file that opens offline.
+
+    Parameters
+    ----------
+    found : WalkForwardResult
+        What `Engine.walk_forward` returned.
+    path : str or os.PathLike
+        Where to write the page (overwritten).
+    title : str, optional
+        The page's title; default "Walk-forward by <metric>".
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    windows = found.windows if isinstance(found.windows, list) else found.windows.to_dict("records")
+    stats_rows = []
+    for key, value in found.stats.items():
+        label, unit, description = stat_label(key)
+        stats_rows.append(
+            [f'<span title="{_e(description)}">{_e(label)}</span>', format_value(value, unit)]
+        )
+    stats = _table(["Statistic", "Out of sample"], stats_rows, id="stats", numeric={1})
+    columns = [
+        "window",
+        "train_start",
+        "train_end",
+        "test_start",
+        "test_end",
+        *found.parameters,
+        "in_sample",
+        "out_of_sample",
+        "final_equity",
+        "status",
+    ]
+    intraday = TimeAxis(found.timestamps).intraday
+    rows = []
+    for window in windows:
+        row = []
+        for column in columns:
+            value = window[column]
+            if column.endswith(("_start", "_end")):
+                day = np.datetime64(value, "ns")  # numpy's or pandas' (a Timestamp)
+                row.append(_e(np.datetime_as_string(day, unit="m" if intraday else "D")))
+            elif column in ("in_sample", "out_of_sample"):
+                row.append(format_value(value, "ratio4"))
+            elif column == "final_equity":
+                row.append(format_value(value, "money"))
+            else:
+                row.append(_e(value))
+        rows.append(row)
+    numeric = {columns.index(c) for c in ("in_sample", "out_of_sample", "final_equity")}
+    table = _table(
+        [c.replace("_", " ") for c in columns], rows, id="windows", numeric=numeric, classes="small"
+    )
+    body = f"""
+<section class="chart">{_figure_html(walk_forward_figure(found), "walk-forward")}</section>
+<section><h2>Windows</h2>
+<p class="note">Each window optimises {_e(found.metric)} on its training rows and trades the
+winner on its test rows; the account carries from one test window to the next, flat.</p>
+{table}</section>
+<div class="columns">
+<section><h2>Out of sample</h2>{stats}</section>
+</div>
+"""
+    title = title or f"Walk-forward by {found.metric}"
+    n_bars = len(found.timestamps)
+    subtitle = f"{len(windows):,} windows, {n_bars:,} out-of-sample bars"
+    return _write(path, _page(title, _e(subtitle), body))
 
 
 CSS = """

@@ -235,3 +235,17 @@ def test_every_option_has_help_text() -> None:
             if isinstance(action, argparse._SubParsersAction):
                 continue
             assert action.help, f"{each.prog} {action.option_strings or action.dest}: no help"
+
+
+def test_run_writes_the_report_of_the_run(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out" / "run.html"
+    argv = ["run", strategy_file(tmp_path), "--backend", backend, "--report", str(target)]
+    assert main(argv) == 2  # its folder does not exist: one line, nothing half written
+    assert "run.html" in capsys.readouterr().err and not target.exists()
+    target.parent.mkdir()
+    assert main(argv) == 0
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'id="run-figure"' in page
+    assert str(target) in capsys.readouterr().out

@@ -10,7 +10,10 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_example_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the example writes its report to the current directory
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "README.md has no python example"
     namespace: dict[str, object] = {}
@@ -19,9 +22,14 @@ def test_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "sharpe_ratio" in out
     result = namespace["result"]
     assert len(result.fills) > 0  # type: ignore[attr-defined]
+    assert (tmp_path / "run.html").stat().st_size > 1_000_000  # plotly.js is inside
+    assert len(namespace["figure"].data) >= 4  # type: ignore[attr-defined]
 
 
-def test_readme_array_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_array_example_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     # The second block continues the first (bars, engine).
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     namespace: dict[str, object] = {}

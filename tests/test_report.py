@@ -323,3 +323,64 @@ def test_optimize_report_lists_the_best_combinations_first(tmp_path: Path) -> No
     assert 'id="heatmap"' not in no_map.read_text(encoding="utf-8")
     with pytest.raises(ConfigError, match="metric"):
         optimize_report(table, "cagr", None, tmp_path / "x.html")
+
+
+# ================================================================ optimisation, walk-forward
+def _crossover(cache: object, fast: int, slow: int) -> object:
+    from quanta_ref import Signals
+
+    f, s = cache.panel("sma", fast), cache.panel("sma", slow)  # type: ignore[attr-defined]
+    return Signals(cache.crossed_above(f, s), cache.crossed_below(f, s))  # type: ignore[attr-defined]
+
+
+def test_optimize_plot_is_the_heatmap_of_the_first_two_parameters_best_cell_outlined(
+    backend: str, tmp_path: Path
+) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    bars = data.synthetic(400, seed=5)
+    grid = {"fast": [5, 10], "slow": [20, 30, 40]}
+    for maximize in (True, False):
+        found = engine.optimize(
+            bars, _crossover, grid, metric="annual_volatility", maximize=maximize
+        )
+        fig = found.plot()
+        cells = found.heatmap("fast", "slow")
+        assert list(fig.data[0].x) == ["5", "10"] and list(fig.data[0].y) == ["20", "30", "40"]
+        np.testing.assert_array_equal(np.asarray(fig.data[0].z, dtype=float), cells.to_numpy())
+        best = np.unravel_index(found.best_index % 6, (2, 3))  # grid order: fast, then slow
+        outline = fig.layout.shapes[0]
+        assert (outline.x0 + 0.5, outline.y0 + 0.5) == (best[0], best[1])
+        page = found.report(tmp_path / "grid.html").read_text(encoding="utf-8")
+        first_row = re.search(
+            r'<table id="combinations".*?<tbody>\s*<tr[^>]*>(.*?)</tr>', page, re.S
+        )
+        assert first_row is not None
+        best_params = found.best_params or {}
+        cells_text = re.findall(r"<td[^>]*>(.*?)</td>", first_row.group(1))
+        assert cells_text[:2] == [str(best_params["fast"]), str(best_params["slow"])]
+    one = engine.optimize(bars, _crossover, {"fast": [5, 10], "slow": [30]})
+    assert one.plot(x="fast", y="slow").data[0].type == "heatmap"
+    single = engine.optimize(
+        bars, lambda cache, fast: _crossover(cache, fast, 30), {"fast": [5, 10]}
+    )
+    with pytest.raises(ConfigError, match="a heatmap needs two parameters; the grid has fast"):
+        single.plot()
+    page = single.report(tmp_path / "one.html").read_text(encoding="utf-8")
+    assert 'id="heatmap"' not in page and 'id="combinations"' in page
+
+
+def test_walk_forward_plot_shades_each_test_window_with_its_parameters(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    walked = engine.walk_forward(
+        data.synthetic(600, seed=5),
+        _crossover,
+        {"fast": [5, 10], "slow": [30]},
+        train=200,
+        test=100,
+    )
+    fig = walked.plot()
+    windows = walked.windows
+    assert len(fig.layout.shapes) == len(windows) == 4
+    labels = [a.text for a in fig.layout.annotations if a.text.startswith("#")]
+    assert labels == [f"#{k} fast={f}, slow=30" for k, f in enumerate(windows["fast"])]
+    np.testing.assert_array_equal(np.asarray(fig.data[0].y, dtype=float), walked.equity)

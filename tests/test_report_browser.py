@@ -163,3 +163,31 @@ def test_a_large_run_stays_small_and_draws_every_fill(
     assert rows(page, "trades") == 2_000
     note = page.evaluate("document.querySelector('#trades').closest('section').textContent")
     assert f"of {len(result.trades):,} closed trades" in note
+
+
+def test_optimisation_and_walk_forward_pages_render_their_heatmap_and_windows(
+    browser: Any, backend: str, tmp_path: Path
+) -> None:
+    bars = data.load_sample("AAPL")
+    engine = Engine(backend=backend, **SETTINGS)
+
+    def crossover(cache: Any, fast: int, slow: int) -> Any:
+        from quanta_ref import Signals
+
+        f, s = cache.panel("sma", fast), cache.panel("sma", slow)
+        return Signals(cache.crossed_above(f, s), cache.crossed_below(f, s))
+
+    grid = {"fast": [5, 10, 20], "slow": [30, 60]}
+    found = engine.optimize(bars, crossover, grid)
+    page = open_page(browser, found.report(tmp_path / "grid.html"), tmp_path / "grid.png")
+    axes = page.evaluate("(d => [d.x, d.y])(document.getElementById('heatmap').data[0])")
+    assert axes == [["5", "10", "20"], ["30", "60"]]  # fast across, slow down
+    assert rows(page, "combinations") == 6
+    page.close()
+
+    walked = engine.walk_forward(bars, crossover, grid, train=750, test=250)
+    page = open_page(browser, walked.report(tmp_path / "wf.html"), tmp_path / "wf.png")
+    assert rows(page, "windows") == len(walked.results)
+    drawn = page.evaluate("document.getElementById('walk-forward').data.map(t => t.name)")
+    assert drawn == ["Out-of-sample equity", "In sample", "Out of sample"]
+    page.close()
