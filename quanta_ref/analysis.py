@@ -23,7 +23,7 @@ from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
 from quanta_ref.metrics import NS_PER_DAY, STAT_KEYS
-from quanta_ref.orders import Order
+from quanta_ref.orders import ORDER_FIELDS, Order
 
 
 def _pandas() -> Any:
@@ -220,24 +220,7 @@ def drawdown_series(result: Any) -> Any:
 
 
 FILL_COLUMNS = ("order_id", "timestamp", "symbol", "side", "quantity", "price", "commission", "tax")
-ORDER_COLUMNS = (
-    "order_id",
-    "symbol",
-    "side",
-    "quantity",
-    "filled_quantity",
-    "order_type",
-    "limit_price",
-    "stop_price",
-    "time_in_force",
-    "status",
-    "reject_reason",
-    "created_at",
-    "filled_at",
-    "target_quantity",
-    "target_percent",
-    "average_fill_price",
-)
+ORDER_COLUMNS = ORDER_FIELDS
 TRADE_COLUMNS = (
     "symbol",
     "side",

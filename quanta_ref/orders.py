@@ -191,11 +191,7 @@ class Order:
 
     def as_dict(self) -> dict[str, Any]:
         """The public fields as a dict (enums as their string values)."""
-        out = {
-            name: getattr(self, name)
-            for name in Order.__slots__
-            if name not in ("triggered", "eligible_bar", "active_day")
-        }
+        out = {name: getattr(self, name) for name in ORDER_FIELDS}
         for key in ("side", "order_type", "time_in_force", "status"):
             out[key] = None if out[key] is None else out[key].value
         return out
@@ -208,6 +204,13 @@ class Order:
             f"{self.order_type.value}, {self.status.value}, "
             f"filled={self.filled_quantity:g}{extra})"
         )
+
+
+#: The public fields of an `Order`, in slot order: the engine's own bookkeeping (whether a
+#: stop has triggered, the first bar it may trade, the day of a DAY order) left out.
+ORDER_FIELDS = tuple(
+    name for name in Order.__slots__ if name not in ("triggered", "eligible_bar", "active_day")
+)
 
 
 @dataclass(frozen=True)

@@ -115,12 +115,12 @@ class WalkForwardResult:
 
         return walk_forward_report(self, path, title)
 
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the out-of-sample statistics and the table of windows."""
-        keys = ("final_equity", "total_return", "cagr", "sharpe_ratio", "max_drawdown")
-        stats = html_table(keys, [self.stats]) if self.stats else ""
-        columns = [
+    def columns(self) -> list[str]:
+        """The columns of `windows` a reader wants, in order (`start_equity` left out)."""
+        return [
             "window",
+            "train_start",
+            "train_end",
             "test_start",
             "test_end",
             *self.parameters,
@@ -129,6 +129,12 @@ class WalkForwardResult:
             "final_equity",
             "status",
         ]
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the out-of-sample statistics and the table of windows."""
+        keys = ("final_equity", "total_return", "cagr", "sharpe_ratio", "max_drawdown")
+        stats = html_table(keys, [self.stats]) if self.stats else ""
+        columns = [c for c in self.columns() if c not in ("train_start", "train_end")]
         return (
             f"<p><b>WalkForwardResult</b>: {len(self.results)} windows, "
             f"{len(self.equity)} out-of-sample bars, ranked by "

@@ -589,18 +589,7 @@ def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | N
             [f'<span title="{_e(description)}">{_e(label)}</span>', format_value(value, unit)]
         )
     stats = _table(["Statistic", "Out of sample"], stats_rows, id="stats", numeric={1})
-    columns = [
-        "window",
-        "train_start",
-        "train_end",
-        "test_start",
-        "test_end",
-        *found.parameters,
-        "in_sample",
-        "out_of_sample",
-        "final_equity",
-        "status",
-    ]
+    columns = found.columns()
     intraday = TimeAxis(found.timestamps).intraday
     rows = []
     for window in windows:
