@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from quanta_ref.bars import Bars
+from quanta_ref.bars import Bars, format_timestamp
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
 from quanta_ref.metrics import NS_PER_DAY, STAT_KEYS
@@ -133,13 +134,15 @@ def benchmark_returns(result: Any, benchmark: Any = None) -> np.ndarray:
     benchmark : None, str or sequence of float
         None: the equal-weight buy-and-hold of the universe (`buy_and_hold_equity`). A symbol
         of the bars: that symbol bought and held alone, by the same rule. Otherwise the
-        benchmark's own returns, one per bar (a pandas Series is aligned on the result's
-        timestamps first; a bar it lacks is a return of 0.0).
+        benchmark's own returns: one per bar, or a pandas Series on a DatetimeIndex of its
+        own calendar, compounded into each bar's interval (`_series_returns`; it must cover
+        the run).
 
     Raises
     ------
     ConfigError
-        Naming `benchmark`: an unknown symbol, returns of the wrong length or not finite,
+        Naming `benchmark`: an unknown symbol, returns of the wrong length, not finite or
+        below -1, a Series that does not cover the run (or has a zoned or duplicated index),
         something else, or None or a symbol for a result that carries no bars.
     """
     return _benchmark(result, benchmark)[0]
@@ -160,14 +163,11 @@ def _benchmark(result: Any, benchmark: Any) -> tuple[np.ndarray, float]:
         curve = buy_and_hold_equity(bars, result.config)
         cash = result.config.initial_cash
         return bar_returns(curve, cash), float(curve[-1] / cash - 1.0)
-    if hasattr(benchmark, "reindex") and hasattr(benchmark, "index"):
-        index = time_index(result)
-        if not index.isin(benchmark.index).any():
-            raise ConfigError(
-                "benchmark: the Series has none of the result's timestamps (its index should "
-                "be a DatetimeIndex in the exchange's wall time, as result.returns() has)"
-            )
-        benchmark = benchmark.reindex(index).fillna(0.0).to_numpy()
+    if hasattr(benchmark, "index") and hasattr(benchmark, "sort_index"):
+        values = _series_returns(result, benchmark)
+        with np.errstate(over="ignore"):  # compounding past the float range is inf
+            total = float(np.prod(1.0 + values) - 1.0)
+        return values, total
     try:
         values = np.asarray(benchmark, dtype=np.float64)
     except (TypeError, ValueError):
@@ -179,12 +179,81 @@ def _benchmark(result: Any, benchmark: Any) -> tuple[np.ndarray, float]:
             f"benchmark: {values.size} returns for {len(result.timestamps)} bars "
             "(give one return per bar, or a pandas Series with a DatetimeIndex)"
         )
-    if not np.isfinite(values).all():
-        i = int(np.argmax(~np.isfinite(values)))
-        raise ConfigError(f"benchmark: return {values[i]} at bar {i} is not a finite number")
+    _check_returns(values, lambda i: f"bar {i}")
     with np.errstate(over="ignore"):  # compounding past the float range is inf
         total = float(np.prod(1.0 + values) - 1.0)
     return values, total
+
+
+def _check_returns(values: np.ndarray, where: Callable[[int], str]) -> None:
+    """ConfigError naming `benchmark` for a return that is not finite or is below -100 %, or
+    for returns that are all above +100 % (prices given where returns are meant)."""
+    if values.size > 1 and (values > 1.0).all():
+        raise ConfigError(
+            "benchmark: every return is above 100 %: prices, not returns? give returns, "
+            "e.g. prices.pct_change()"
+        )
+    bad = ~np.isfinite(values) | (values < -1.0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        hint = "" if not np.isfinite(values[i]) else " (prices? give returns: prices.pct_change())"
+        raise ConfigError(
+            f"benchmark: return {values[i]} at {where(i)} is not a finite number >= -1{hint}"
+        )
+
+
+def _series_returns(result: Any, series: Any) -> np.ndarray:
+    """A pandas Series of returns on its own calendar as one return per bar of the result.
+
+    Each bar gets the returns of the Series compounded over the bar's interval: the entries
+    after the previous bar's time, up to and including the bar's own (the first bar: the
+    entry at its time, if any). A Series on the result's own timestamps is taken as it is.
+    It must cover the run: its first entry at or before the first bar, its last at or after
+    the last bar; a return that did not happen cannot be assumed to be 0.
+    """
+    pd = _pandas()
+    index = series.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise ConfigError(
+            f"benchmark: a Series of returns needs a DatetimeIndex, got {type(index).__name__}"
+        )
+    if index.tz is not None:
+        raise ConfigError(
+            f"benchmark: the Series' times are in the time zone {index.tz}, a result's are the "
+            "exchange's wall time without one: give series.tz_convert(exchange zone)"
+            ".tz_localize(None)"
+        )
+    if index.has_duplicates:
+        raise ConfigError(
+            f"benchmark: the Series has the time {index[index.duplicated()][0]} twice"
+        )
+    series = series.sort_index()
+    try:
+        values = series.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError("benchmark: the Series must hold numbers (returns)") from None
+    times = series.index.as_unit("ns").asi8
+    _check_returns(values, lambda i: str(series.index[i]))
+    bars = np.asarray(result.timestamps, dtype=np.int64)
+    if np.array_equal(times, bars):
+        return values
+    if len(times) == 0 or times[0] > bars[0] or times[-1] < bars[-1]:
+        covered = f"{series.index[0]} .. {series.index[-1]}" if len(times) else "nothing"
+        raise ConfigError(
+            f"benchmark: the Series covers {covered}, the run "
+            f"{format_timestamp(int(bars[0]))} .. {format_timestamp(int(bars[-1]))}; give "
+            "returns over the whole run"
+        )
+    with np.errstate(over="ignore"):
+        level = np.cumprod(1.0 + values)  # the benchmark's value after each entry
+    at_bar = level[np.searchsorted(times, bars, side="right") - 1]
+    first = np.searchsorted(times, bars[0], side="left")
+    before = level[first - 1] if first > 0 else 1.0  # its value before the first bar's entry
+    previous = np.concatenate(([before], at_bar[:-1]))
+    out = np.zeros_like(at_bar)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.divide(at_bar, previous, out=out, where=previous != 0.0)
+    return np.where(previous != 0.0, out - 1.0, 0.0)  # after a total loss: nothing moves
 
 
 def _bars_of(result: Any, what: str) -> Bars:

@@ -21,7 +21,16 @@ import pytest
 import quantstats as qs
 
 import quanta_ref
-from quanta_ref import Engine, EngineConfig, RejectedOrdersWarning, Signals, Targets, analysis, data
+from quanta_ref import (
+    Bars,
+    Engine,
+    EngineConfig,
+    RejectedOrdersWarning,
+    Signals,
+    Targets,
+    analysis,
+    data,
+)
 from quanta_ref.analysis import (
     EXTENDED_KEYS,
     STAT_INFO,
@@ -243,17 +252,30 @@ def test_beta_is_quantstats_and_alpha_compounds_what_quantstats_adds_up(backend:
     )
 
 
-def test_benchmark_returns_of_a_series_are_aligned_on_the_timestamps(backend: str) -> None:
+def test_a_series_on_the_results_times_is_taken_as_it_is(backend: str) -> None:
     result = traded(backend)
-    index = result.returns().index
-    partial = pd.Series([0.01, -0.02], index=index[[3, 7]])
-    expected = np.zeros(len(index))
-    expected[[3, 7]] = [0.01, -0.02]
-    got = analysis.benchmark_returns(result, partial)
-    assert (got == expected).all()
-    assert extended_stats(result, partial)["benchmark_return"] == pytest.approx(
-        1.01 * 0.98 - 1.0, rel=1e-15
+    given = pd.Series(np.linspace(-0.01, 0.01, N_BARS), index=result.returns().index)
+    assert (analysis.benchmark_returns(result, given) == given.to_numpy()).all()
+
+
+def test_a_daily_series_is_compounded_into_each_weekly_bar(backend: str) -> None:
+    daily = data.load_sample("AAPL")
+    k = np.arange(0, daily.n_bars, 5)  # every fifth day: weekly bars
+    weekly = Bars.from_arrays(
+        daily.timestamps[k].view("datetime64[ns]"),
+        *(getattr(daily, f)[k] for f in ("open", "high", "low", "close", "volume")),
+        symbols=["AAPL"],
     )
+    result = Engine(backend=backend).run(weekly, SmaCross())
+    close = pd.Series(daily.close[:, 0], index=pd.DatetimeIndex(daily.timestamps))
+    returns = close.pct_change().fillna(0.0)  # the first day's return: 0
+    got = analysis.benchmark_returns(result, returns)
+    # bar i earns the daily returns after bar i-1 up to and including its own day: the close
+    # of bar i over the close of bar i-1 (the first bar: its own day's return, 0 here).
+    expected = np.concatenate(([0.0], weekly.close[1:, 0] / weekly.close[:-1, 0] - 1.0))
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-15)
+    total = extended_stats(result, returns)["benchmark_return"]
+    assert total == pytest.approx(weekly.close[-1, 0] / weekly.close[0, 0] - 1.0, rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -263,7 +285,21 @@ def test_benchmark_returns_of_a_series_are_aligned_on_the_timestamps(backend: st
         ([0.01, 0.02], f"benchmark: 2 returns for {N_BARS} bars"),
         (np.full(N_BARS, np.nan), "benchmark: return nan at bar 0 is not a finite number"),
         ({"a": 1}, "benchmark: expected None, a symbol or returns, got dict"),
-        (pd.Series([0.1], index=[5]), "benchmark: the Series has none of the result's"),
+        (pd.Series([0.1], index=[5]), "benchmark: a Series of returns needs a DatetimeIndex"),
+        (
+            pd.Series([0.1, 0.2], index=pd.DatetimeIndex(["2001-01-01", "2030-01-01"])),
+            "benchmark: the Series covers 2001-01-01 00:00:00 .. 2030-01-01 00:00:00, the run",
+        ),
+        (
+            pd.Series([0.1, 0.2], index=pd.DatetimeIndex(["1990-01-01", "1990-01-01"])),
+            "benchmark: the Series has the time 1990-01-01 00:00:00 twice",
+        ),
+        (
+            pd.Series(0.0, index=pd.date_range("1990", "2030", tz="UTC")),
+            "benchmark: the Series' times are in the time zone UTC",
+        ),
+        (np.full(N_BARS, 30.0), "benchmark: every return is above 100 %: prices"),
+        (np.full(N_BARS, -1.5), "benchmark: return -1.5 at bar 0 is not a finite number >= -1"),
     ],
 )
 def test_a_bad_benchmark_is_a_config_error_naming_it(backend: str, bad: Any, message: str) -> None:
