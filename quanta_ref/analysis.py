@@ -347,7 +347,8 @@ def fills_frame(result: Any) -> Any:
 
 def orders_frame(result: Any) -> Any:
     """One row per order, by id, in its final state: `ORDER_COLUMNS`. A target order that
-    never filled has no side; `reject_reason` says why the engine ended an order."""
+    never filled has no side, and an order that never filled no `average_fill_price` (NaN);
+    `reject_reason` says why the engine ended an order."""
     orders: list[Order] = result.orders
 
     def enum(name: str) -> Any:
@@ -365,6 +366,8 @@ def orders_frame(result: Any) -> Any:
             columns[name] = datetimes([getattr(o, name) for o in orders])
         else:
             columns[name] = _numbers([getattr(o, name) for o in orders])
+    # An order that never filled has no average fill price (the order object says 0.0).
+    columns["average_fill_price"][columns["filled_quantity"] == 0.0] = np.nan
     return _frame(columns)
 
 

@@ -12,6 +12,8 @@ by reason (docs/semantics.md, "Reading a result").
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -204,6 +206,23 @@ class Engine:
 
 
 # ========================================================================= rejected orders
+#: The folder of the installed packages (quanta_ref, quanta_fast, quanta_cli, ...).
+_PACKAGES = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_OURS = tuple(_PACKAGES + name + os.sep for name in ("quanta_ref", "quanta_fast", "quanta_report"))
+
+
+def _user_level() -> int:
+    """The `stacklevel` of the first caller outside quanta's own packages, so that a warning
+    points at the user's line whichever way they called (an Engine method, the compatibility
+    classes of quanta_fast)."""
+    frame = sys._getframe(2)  # the caller of the function that warns: its stacklevel is 2
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_OURS):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{reason} {count}" for reason, count in sorted(counts.items()))
 
@@ -217,7 +236,7 @@ def _warn_rejected_run(result: BacktestResult) -> None:
             f"{_counts_text(result.rejections)} "
             "(see result.rejections and result.orders_frame())",
             RejectedOrdersWarning,
-            stacklevel=3,  # this function, the Engine method, the user's call
+            stacklevel=_user_level(),
         )
 
 
@@ -233,5 +252,5 @@ def _warn_rejected_batch(rejections: list[dict[str, int]], hint: str) -> None:
             f"{rejecting} of {len(rejections)} runs rejected orders: {_counts_text(total)} "
             f"({hint})",
             RejectedOrdersWarning,
-            stacklevel=3,
+            stacklevel=_user_level(),
         )

@@ -108,6 +108,10 @@ def test_orders_frame_has_each_order_final_state_and_reject_reason(backend: str)
             assert pd.isna(row["reject_reason"])
         else:
             assert row["reject_reason"] == order.reject_reason
+        if order.filled_quantity == 0.0:
+            assert pd.isna(row["average_fill_price"])  # never filled: no price
+        else:
+            assert row["average_fill_price"] == order.average_fill_price
     rejected = frame[frame["status"] == "rejected"]
     assert rejected["reject_reason"].value_counts().to_dict() == result.rejections
 
@@ -419,6 +423,18 @@ RUN_MESSAGE = (
     "the run rejected 3 orders: insufficient_cash 1, lot_size 2 "
     "(see result.rejections and result.orders_frame())"
 )
+
+
+def test_the_warning_points_at_the_users_line_through_the_compatibility_classes(
+    backend: str,
+) -> None:
+    from quanta_fast import RustBacktestEngine
+
+    engine = RustBacktestEngine(backend=backend, **rejecting(backend).config.as_dict())
+    with pytest.warns(RejectedOrdersWarning) as caught:
+        engine.run_backtest(bars_from_rows(ROWS), Script(REJECTED))
+    assert [str(w.message) for w in caught] == [RUN_MESSAGE]
+    assert caught[0].filename == __file__
 
 
 def test_a_run_that_rejects_orders_warns_once_with_the_counts(backend: str) -> None:
