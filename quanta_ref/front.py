@@ -146,7 +146,7 @@ class Engine:
         )
         _warn_rejected_batch(
             list(found.rejections),
-            "run a combination alone to see its result.rejections and result.orders_frame()",
+            "found.rejections holds each combination's, in the table's order",
         )
         return found
 

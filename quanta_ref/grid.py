@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from quanta_ref import backends
+from quanta_ref import analysis, backends
 from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import Bars
@@ -587,6 +587,7 @@ def optimize(
     (4, ['fast', 'slow'])
     """
     _check_flag("maximize", maximize)
+    metric = extended_metric(metric)
     metric_name = metric_name_of(metric)
     if not callable(make_job):
         raise ConfigError(
@@ -663,6 +664,22 @@ def optimize(
     )
 
 
+def extended_metric(metric: Any) -> Any:
+    """`metric` as `optimize` ranks by it: the name of an extended statistic (``"sqn"``,
+    ``"alpha"``, ``"expectancy"``: `quanta_ref.analysis.EXTENDED_KEYS`) becomes the function
+    of a result that reads it (against the buy-and-hold of the universe), named after it;
+    anything else is returned as it is."""
+    if not isinstance(metric, str) or metric not in analysis.EXTENDED_KEYS:
+        return metric
+    key = metric
+
+    def statistic(result: BacktestResult) -> float:
+        return analysis.extended_stats(result)[key]
+
+    statistic.__name__ = statistic.__qualname__ = key
+    return statistic
+
+
 def metric_name_of(metric: Any) -> str:
     """The column the metric is ranked by: the statistic's name, or the function's
     (``"metric"`` for a lambda); ConfigError for anything else or a name already taken by a
@@ -670,7 +687,8 @@ def metric_name_of(metric: Any) -> str:
     if isinstance(metric, str):
         if metric not in STAT_NAMES:
             raise ConfigError(
-                f"metric: {metric!r} is not a statistic; choose one of {', '.join(STAT_NAMES)}"
+                f"metric: {metric!r} is not a statistic; choose one of "
+                f"{', '.join(STAT_NAMES + analysis.EXTENDED_KEYS)}"
             )
         return metric
     if not callable(metric):

@@ -29,6 +29,7 @@ from quanta_ref.grid import (
     EngineLike,
     OptimizeResult,
     Params,
+    extended_metric,
     html_table,
     metric_name_of,
     metric_value,
@@ -267,6 +268,7 @@ def walk_forward(
     """
     engine.check_bars(bars)
     rows = window_rows(bars.n_bars, train, test, step, anchored)
+    metric = extended_metric(metric)
     metric_name = metric_name_of(metric)
     timestamps = bars.timestamps
     cash = engine.config.initial_cash

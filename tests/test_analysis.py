@@ -488,11 +488,12 @@ def test_a_batch_warns_once_for_all_its_runs(backend: str) -> None:
     with pytest.warns(RejectedOrdersWarning) as caught:
         found = engine.optimize(bars, job, {"weight": [0.5, 0.01, 0.02, 0.5]})
     assert [str(w.message) for w in caught] == [
-        "2 of 4 runs rejected orders: max_order_value 8 (run a combination alone to see its "
-        "result.rejections and result.orders_frame())"
+        "2 of 4 runs rejected orders: max_order_value 8 (found.rejections holds each "
+        "combination's, in the table's order)"
     ]
     assert caught[0].filename == __file__
     assert len(found.table) == 4
+    assert [sum(counts.values()) for counts in found.rejections] == [4, 0, 0, 4]
 
 
 def test_an_optimize_on_an_executor_warns_for_every_run(backend: str) -> None:
@@ -507,8 +508,8 @@ def test_an_optimize_on_an_executor_warns_for_every_run(backend: str) -> None:
     with ThreadPoolExecutor(2) as pool, pytest.warns(RejectedOrdersWarning) as caught:
         engine.optimize(bars, job, {"weight": [0.5, 0.01, 0.5]}, executor=pool)
     assert [str(w.message) for w in caught] == [
-        "2 of 3 runs rejected orders: max_order_value 8 (run a combination alone to see its "
-        "result.rejections and result.orders_frame())"
+        "2 of 3 runs rejected orders: max_order_value 8 (found.rejections holds each "
+        "combination's, in the table's order)"
     ]
 
 

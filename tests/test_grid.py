@@ -749,3 +749,21 @@ def test_the_jupyter_view_shows_the_best_and_the_ten_best_rows_escaped(backend: 
     cells = re.findall(r"<tr><td>(\d+)</td><td>(\d+)</td>", body)
     top = ranked.iloc[:10]
     assert cells == [(str(f), str(s)) for f, s in zip(top["fast"], top["slow"], strict=True)]
+
+
+def test_optimize_ranks_by_an_extended_statistic_by_its_name(backend: str) -> None:
+    from quanta_ref.analysis import extended_stats
+
+    engine = Engine(backend=backend, **SETTINGS)
+    grid = {"fast": [5, 10, 20], "slow": [30, 60]}
+    found = engine.optimize(BARS, crossover, grid, metric="sqn")
+    cache = IndicatorCache(BARS, backend=backend)
+    by_hand = [
+        extended_stats(single_run(engine, crossover(cache, f, s)))["sqn"]
+        for f in grid["fast"]
+        for s in grid["slow"]
+    ]
+    assert list(found.table["sqn"]) == by_hand
+    assert found.metric == "sqn" and found.best_value == max(by_hand)
+    walked = engine.walk_forward(BARS, crossover, grid, train=150, test=50, metric="alpha")
+    assert walked.metric == "alpha" and len(walked.results) == 3
