@@ -471,7 +471,8 @@ class OptimizeResult:
             f"<code>{html.escape(self.metric)}</code> "
             f"({'highest' if self.maximize else 'lowest'} first)<br>"
             f"best parameters: {html.escape(str(best))}; "
-            f"best value: {html.escape(_format_number(self.best_value))}</p>"
+            f"best {html.escape(_label(self.metric))}: "
+            f"{html.escape(_format_cell(self.metric, self.best_value))}</p>"
         )
         return head + html_table(shown, [rows[k] for k in self._top(10)])
 
@@ -489,18 +490,32 @@ def _rank_key(value: float, maximize: bool) -> tuple[bool, float]:
     return (False, -value if maximize else value)
 
 
-def _format_number(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.6g}" if math.isfinite(value) else str(value)
+def _format_cell(column: str, value: Any) -> str:
+    """A cell as the Jupyter views show it: a statistic by its unit (`analysis.format_stat`:
+    fractions in percent), another number to six digits, anything else as text."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        try:
+            return analysis.format_stat(column, float(value))
+        except KeyError:  # not a statistic: a parameter or a metric function's value
+            return f"{value:,.6g}" if math.isfinite(value) else str(value)
     return str(value)
 
 
+def _label(column: str) -> str:
+    """A statistic's label with its unit ("Total return [%]"), or the column's own name."""
+    try:
+        return analysis.stat_info(column)[0]
+    except KeyError:
+        return column
+
+
 def html_table(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
-    """A plain HTML table of `rows` (dicts) in `columns`, every cell escaped."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    """A plain HTML table of `rows` (dicts) in `columns`, statistics under their labels and
+    in their units, every cell escaped."""
+    head = "".join(f"<th>{html.escape(_label(str(c)))}</th>" for c in columns)
     body = "".join(
         "<tr>"
-        + "".join(f"<td>{html.escape(_format_number(row.get(c, '')))}</td>" for c in columns)
+        + "".join(f"<td>{html.escape(_format_cell(str(c), row.get(c, '')))}</td>" for c in columns)
         + "</tr>"
         for row in rows
     )
