@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref import analysis
 from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import Bars
@@ -99,6 +100,19 @@ class WalkForwardResult:
             f"WalkForwardResult({len(self.results)} windows, {len(self.equity)} out-of-sample "
             f"bars, metric={self.metric!r}, final equity {final:,.2f})"
         )
+
+    def equity_series(self) -> Any:
+        """The out-of-sample equity, a Series on a DatetimeIndex (needs pandas)."""
+        return analysis.equity_series(self)
+
+    def returns(self) -> Any:
+        """Per-bar returns of the out-of-sample account, from `initial_cash`, a Series on a
+        DatetimeIndex (`BacktestResult.returns`; for quantstats, empyrical, pyfolio)."""
+        return analysis.returns_series(self)
+
+    def drawdown(self) -> Any:
+        """Drawdown of the out-of-sample account from its running peak, a Series."""
+        return analysis.drawdown_series(self)
 
     def plot(self) -> Any:
         """The stitched out-of-sample equity with each window's parameters, and the metric

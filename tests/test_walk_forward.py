@@ -338,3 +338,15 @@ def test_walk_forward_warns_once_of_the_orders_its_test_windows_rejected(backend
     total = sum(r.get("max_order_value", 0) for r in rejected)
     assert message.startswith(f"{len(rejected)} of {len(found.results)} runs rejected orders")
     assert f"max_order_value {total}" in message
+
+
+def test_the_out_of_sample_account_reads_as_series_like_a_run(backend: str) -> None:
+    walked = Engine(backend=backend, **SETTINGS).walk_forward(
+        BARS, crossover, GRID, train=100, test=50
+    )
+    equity, returns, drawdown = walked.equity_series(), walked.returns(), walked.drawdown()
+    assert (equity.to_numpy() == walked.equity).all()
+    assert list(equity.index.asi8) == list(walked.timestamps)
+    first = walked.equity[0] / SETTINGS["initial_cash"] - 1.0
+    assert returns.iloc[0] == first and returns.iloc[1] == walked.equity[1] / walked.equity[0] - 1
+    assert drawdown.min() == walked.stats["max_drawdown"]
