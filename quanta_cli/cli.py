@@ -96,7 +96,7 @@ def _run_file(args: argparse.Namespace, path: Path, report: Path | None) -> int:
     return 0
 
 
-def _strategy_call(args: argparse.Namespace, function: Any, *given: Any, **named: Any) -> Any:
+def _strategy_call(args: argparse.Namespace, function: Any, /, *given: Any, **named: Any) -> Any:
     """`function` (the strategy's constructor, or the run that calls its callbacks); an
     exception of the user's code becomes a one-line `CommandError` that says it is the
     strategy's, unless --traceback. quanta's own errors (`QuantaError`) pass as they are."""
@@ -463,8 +463,9 @@ def _add_run(commands: Any) -> None:
     run.add_argument(
         "--data",
         metavar="PATH",
-        help="a directory of one CSV/Parquet file per symbol ({symbol}.csv), or one such "
-        "file; default: the bundled sample prices (AAPL, GOOG, IBM, MSFT, 2000-2013)",
+        help="a directory of one CSV/Parquet file per symbol ({symbol}.csv or {symbol}.parquet, "
+        "lower-case suffix; the .csv when a symbol has both), or one such file; default: the "
+        "bundled sample prices (AAPL, GOOG, IBM, MSFT, 2000-2013)",
     )
     run.add_argument(
         "--symbols",
@@ -488,7 +489,8 @@ def _add_run(commands: Any) -> None:
         "--param",
         action="append",
         metavar="NAME=VALUE",
-        help="a strategy parameter, read as a Python literal (repeat for several)",
+        help="a strategy parameter, read as a Python literal, else as text (refused where the "
+        "default is a number or True/False); repeat for several",
     )
     run.add_argument("--report", metavar="OUT.html", help="write an HTML report of the run")
     run.add_argument(

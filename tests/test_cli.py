@@ -373,3 +373,70 @@ def test_run_prints_the_rejected_orders_once_and_no_warning(
         Engine(backend=backend, market="cn_a").run(bars, namespace["OddLots"]())
         assert [w.category for w in caught] == [RejectedOrdersWarning]  # the engine does warn
     assert "0 fills, 0 closed trades, 2 rejected orders (lot_size: 2)" in capsys.readouterr().out
+
+
+# ============================================================ --data: the files load_bars reads
+def cases_differ(folder: Path) -> bool:
+    """Whether the file system of `folder` tells MSFT.CSV from MSFT.csv (load_bars reads the
+    lower-case name only there)."""
+    probe = folder / "probe.CSV"
+    probe.touch()
+    differ = not (folder / "probe.csv").exists()
+    probe.unlink()
+    return differ
+
+
+def test_run_says_which_data_files_it_skips_or_refuses(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    if not cases_differ(folder):
+        pytest.skip("this file system does not tell MSFT.CSV from MSFT.csv")
+    write_csv(data.load_samples(["IBM", "MSFT"]), folder)
+    (folder / "MSFT.csv").rename(folder / "MSFT.CSV")
+    (folder / "notes.txt").write_text("not bars")
+    file = strategy_file(tmp_path)
+    params = ["--param", "fast=8", "--param", "slow=40", "--backend", backend]
+    assert main(["run", file, "--data", str(folder), *params]) == 0  # IBM only, MSFT.CSV said
+    captured = capsys.readouterr()
+    assert expected_run(backend, data.load_sample("IBM")) in captured.out
+    assert (
+        captured.err
+        == f"quanta run: skipped {folder / 'MSFT.CSV'} (the suffix must be lower-case)\n"
+    )
+    assert main(["run", file, "--data", str(folder), "--symbols", "MSFT", *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: {folder}: MSFT.CSV is not read, the suffix must be lower-case "
+        ".csv or .parquet; rename it\n"
+    )
+    assert main(["run", file, "--data", str(folder / "MSFT.CSV"), *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: {folder / 'MSFT.CSV'}: the suffix must be lower-case .csv or "
+        ".parquet; rename it MSFT.csv\n"
+    )
+    (folder / "IBM.csv").unlink()
+    assert main(["run", file, "--data", str(folder), *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: no .csv or .parquet file in {folder} (it holds MSFT.CSV, "
+        "notes.txt; the suffix must be lower-case)\n"
+    )
+
+
+def test_run_reads_the_csv_file_of_a_symbol_that_also_has_a_parquet_file(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_csv(data.load_sample("IBM"), tmp_path)
+    (tmp_path / "IBM.parquet").write_bytes(b"not parquet: reading it would fail")
+    file = strategy_file(tmp_path)
+    params = ["--param", "fast=8", "--param", "slow=40", "--backend", backend]
+    for given in (["--data", str(tmp_path)], ["--data", str(tmp_path), "--symbols", "IBM"]):
+        assert main(["run", file, *given, *params]) == 0
+        captured = capsys.readouterr()
+        assert expected_run(backend, data.load_sample("IBM")) in captured.out
+        assert captured.err == f"quanta run: skipped {tmp_path / 'IBM.parquet'} (IBM.csv is read)\n"
+    assert main(["run", file, "--data", str(tmp_path / "IBM.parquet"), *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: {tmp_path / 'IBM.parquet'}: IBM.csv beside it would be read "
+        "instead (a .csv file comes before a .parquet of the same symbol); move one of them away\n"
+    )
