@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib.metadata
 import importlib.util
+import inspect
+import numbers
+import os
 import sys
 import time
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,7 +27,7 @@ from quanta_cli.workloads import BACKENDS, FULL, MODES, TINY, make_workloads, ru
 from quanta_ref import data
 from quanta_ref.api import Strategy, strategy_callbacks
 from quanta_ref.bars import Bars
-from quanta_ref.errors import QuantaError
+from quanta_ref.errors import QuantaError, RejectedOrdersWarning
 from quanta_ref.examples import SmaCross
 from quanta_ref.front import Engine
 
@@ -38,9 +44,17 @@ class CommandError(Exception):
 # =================================================================================== run
 def _run(args: argparse.Namespace) -> int:
     path = Path(args.file)
+    report = _report_path(args.report)
+    with _folder_on_path(path.resolve().parent), warnings.catch_warnings():
+        # the command prints the rejected orders' counts itself, below the statistics
+        warnings.simplefilter("ignore", RejectedOrdersWarning)
+        return _run_file(args, path, report)
+
+
+def _run_file(args: argparse.Namespace, path: Path, report: Path | None) -> int:
     strategy_class = _strategy_class(_load_module(path), path, args.strategy)
-    params = dict(_parameter(text) for text in args.param or ())
-    strategy = strategy_class(**params)
+    params = _parameters(args.param or (), strategy_class)
+    strategy = _strategy_call(args, strategy_class, **params)
     bars = _load_data(args.data, args.symbols, args.start, args.end)
     settings = {
         name: value
@@ -64,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     close_progress = _show_progress(strategy, bars.n_bars, enabled=not args.no_progress)
     started = time.perf_counter()
     try:
-        result: Any = engine.run(bars, strategy)  # Any: report() comes with quanta_report
+        result: Any = _strategy_call(args, engine.run, bars, strategy)  # Any: report() below
     finally:
         close_progress()
     elapsed = time.perf_counter() - started
@@ -77,10 +91,73 @@ def _run(args: argparse.Namespace) -> int:
         f"{rejected} rejected orders{f' ({reasons})' if reasons else ''}; "
         f"run time {elapsed * 1e3:,.1f} ms"
     )
-    if args.report:
-        result.report(args.report)
-        print(f"report written to {args.report}")
+    if report is not None:
+        print(f"report written to {_write_report(result, report)}")
     return 0
+
+
+def _strategy_call(args: argparse.Namespace, function: Any, /, *given: Any, **named: Any) -> Any:
+    """`function` (the strategy's constructor, or the run that calls its callbacks); an
+    exception of the user's code becomes a one-line `CommandError` that says it is the
+    strategy's, unless --traceback. quanta's own errors (`QuantaError`) pass as they are."""
+    try:
+        return function(*given, **named)
+    except QuantaError:
+        raise
+    except Exception as exc:
+        if args.traceback:
+            raise
+        raise CommandError(
+            f"the strategy raised {type(exc).__name__}: {_one_line(exc)} (--traceback shows where)"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _folder_on_path(folder: Path) -> Iterator[None]:
+    """`folder` first on `sys.path` while the command runs, as ``python FILE.py`` puts the
+    file's folder: the strategy imports the modules beside it, at its top or later during
+    the run. The entry goes when the command ends, so that calling `main` again (tests do)
+    leaves no second copy."""
+    entry = str(folder)
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # unless the strategy removed it itself
+            sys.path.remove(entry)  # the first copy: the one inserted above
+
+
+def _report_path(text: str | None) -> Path | None:
+    """The --report file, checked before the run so that a long run does not end in an
+    error: not a folder, in a folder that exists and can be written, plotly and pandas
+    installed."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_dir():
+        raise CommandError(f"--report: {path} is a folder; give a file, e.g. {path / 'run.html'}")
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise CommandError(f"--report: {path}: the folder {folder} {problem}")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"--report: {path}: cannot write in the folder {folder}")
+    from quanta_report.figures import pandas_module, plotly_modules
+
+    try:
+        plotly_modules()
+        pandas_module()
+    except ImportError as exc:
+        raise CommandError(f"--report: {exc}") from None
+    return path
+
+
+def _write_report(result: Any, path: Path, **options: Any) -> Path:
+    try:
+        written: Path = result.report(path, **options)
+    except OSError as exc:  # checked before the run, but the disk may still refuse
+        raise CommandError(f"--report: cannot write {path}: {exc.strerror or exc}") from exc
+    return written
 
 
 def _load_module(path: Path) -> ModuleType:
@@ -128,22 +205,60 @@ def _strategy_class(module: ModuleType, path: Path, chosen: str | None) -> type[
     return next(iter(found.values()))
 
 
-def _parameter(text: str) -> tuple[str, Any]:
-    """``name=value``: the value read as a Python literal (``10``, ``0.5``, ``True``,
-    ``'x'``), else kept as text."""
-    name, equals, value = text.partition("=")
-    name = name.strip()
-    if not equals or not name.isidentifier():
-        raise CommandError(f"--param: expected name=value, got {text!r}")
-    try:
-        return name, ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError):
-        return name, value
+def _parameters(texts: Iterable[str], strategy_class: type[Strategy]) -> dict[str, Any]:
+    """The --param values, each ``name=value`` with the value read as a Python literal
+    (``10``, ``0.5``, ``True``, ``'x'``), else kept as text. The name must be a parameter of
+    the strategy; text is refused where the default is a number or a bool (``fast=1O`` is a
+    typo, not a name)."""
+    known, any_keyword = _strategy_parameters(strategy_class)
+    params = {}
+    for text in texts:
+        name, equals, value = text.partition("=")
+        name = name.strip()
+        if not equals or not name.isidentifier():
+            raise CommandError(f"--param: expected name=value, got {text!r}")
+        if name not in known and not any_keyword:
+            listed = ", ".join(known) or "none"
+            raise CommandError(
+                f"--param {name}: not a parameter of {strategy_class.__name__}; "
+                f"its parameters: {listed}"
+            )
+        try:
+            params[name] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            params[name] = value
+        default = known.get(name)
+        if isinstance(params[name], str) and isinstance(default, numbers.Real):
+            expected = "True or False" if isinstance(default, bool) else "a number"
+            raise CommandError(
+                f"--param {name}: expected {expected} (the default is {default!r}), got {value!r}"
+            )
+    return params
+
+
+def _strategy_parameters(strategy_class: type[Strategy]) -> tuple[dict[str, Any], bool]:
+    """The parameters of a strategy and their defaults: its public class attributes that are
+    not methods (what `Strategy.__init__` accepts), and the keywords of its own ``__init__``
+    if it has one; and whether that ``__init__`` takes any keyword (``**params``)."""
+    known = {
+        name: getattr(strategy_class, name)
+        for name in dir(strategy_class)
+        if not name.startswith("_") and not callable(getattr(strategy_class, name))
+    }
+    any_keyword = False
+    if strategy_class.__init__ is not Strategy.__init__:
+        for name, each in list(inspect.signature(strategy_class.__init__).parameters.items())[1:]:
+            if each.kind is each.VAR_KEYWORD:
+                any_keyword = True
+            elif each.kind is not each.VAR_POSITIONAL:
+                known[name] = known.get(name) if each.default is each.empty else each.default
+    return known, any_keyword
 
 
 def _load_data(source: str | None, symbols: str | None, start: Any, end: Any) -> Bars:
     """The bars of `symbols` between `start` and `end`: from the bundled sample prices when
-    `source` is None, else from a file or from a directory of one file per symbol."""
+    `source` is None, else from a file or from a directory of one file per symbol, read by
+    `quanta_ref.data.load_bars` (what it would not read is said, not skipped silently)."""
     wanted = None if symbols is None else [s.strip() for s in symbols.split(",") if s.strip()]
     if symbols is not None and not wanted:
         raise CommandError(f"--symbols: expected names separated by commas, got {symbols!r}")
@@ -152,22 +267,74 @@ def _load_data(source: str | None, symbols: str | None, start: Any, end: Any) ->
         return bars if start is None and end is None else bars.between(start, end)
     path = Path(source)
     if path.is_file():
+        folder, symbol = path.parent, path.stem
         if path.suffix.lower() not in DATA_SUFFIXES:
             raise CommandError(f"--data: {path} is not a .csv or .parquet file")
-        if wanted is not None and wanted != [path.stem]:
+        read = _file_read(folder, symbol)
+        if read is None:
             raise CommandError(
-                f"--symbols: {path} holds the symbol {path.stem!r} only, got {symbols!r}"
+                f"--data: {path}: the suffix must be lower-case .csv or .parquet; "
+                f"rename it {symbol}{path.suffix.lower()}"
             )
-        folder, wanted = path.parent, [path.stem]
+        if not read.samefile(path):
+            raise CommandError(
+                f"--data: {path}: {read.name} beside it would be read instead (a .csv file "
+                f"comes before a .parquet of the same symbol); move one of them away"
+            )
+        if wanted is not None and wanted != [symbol]:
+            raise CommandError(
+                f"--symbols: {path} holds the symbol {symbol!r} only, got {symbols!r}"
+            )
+        wanted = [symbol]
     elif path.is_dir():
         folder = path
-        if wanted is None:
-            wanted = sorted({p.stem for p in path.iterdir() if p.suffix in DATA_SUFFIXES})
-            if not wanted:
-                raise CommandError(f"--data: no .csv or .parquet file in {path}")
+        wanted = _folder_symbols(folder, wanted)
     else:
         raise CommandError(f"--data: {path}: no such file or directory")
     return data.merge_symbols([data.load_bars(s, start, end, root=folder) for s in wanted])
+
+
+def _file_read(folder: Path, symbol: str) -> Path | None:
+    """The file `quanta_ref.data.load_bars` reads for `symbol`: ``{symbol}.csv``, else
+    ``{symbol}.parquet`` (the names as they are: upper-case suffixes on a file system that
+    tells cases apart are not read)."""
+    return next((p for p in (folder / f"{symbol}{s}" for s in DATA_SUFFIXES) if p.is_file()), None)
+
+
+def _folder_symbols(folder: Path, wanted: list[str] | None) -> list[str]:
+    """The symbols to read from `folder`: `wanted`, or every symbol with a file there. What
+    is not read is said on stderr: a file with an upper-case suffix (refused if its symbol is
+    wanted), a .parquet file beside the .csv file of its symbol."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+    except OSError as exc:
+        raise CommandError(f"--data: cannot list {folder}: {exc.strerror or exc}") from None
+    candidates = [p for p in files if p.suffix.lower() in DATA_SUFFIXES]
+    unread = [p for p in candidates if _file_read(folder, p.stem) is None]
+    listing = wanted is None
+    if wanted is None:
+        wanted = sorted({p.stem for p in candidates} - {p.stem for p in unread})
+        if not wanted:
+            held = ", ".join(p.name for p in files[:5]) + (" ..." if len(files) > 5 else "")
+            why = "; the suffix must be lower-case" if unread else ""
+            raise CommandError(
+                f"--data: no .csv or .parquet file in {folder}"
+                + (f" (it holds {held}{why})" if files else "")
+            )
+    for symbol in wanted:
+        miscased = [p.name for p in unread if p.stem == symbol]
+        if miscased:
+            raise CommandError(
+                f"--data: {folder}: {', '.join(miscased)} is not read, the suffix must be "
+                f"lower-case .csv or .parquet; rename it"
+            )
+    for each in candidates:
+        read = _file_read(folder, each.stem)
+        if read is None and listing:
+            print(f"quanta run: skipped {each} (the suffix must be lower-case)", file=sys.stderr)
+        elif read is not None and each.stem in wanted and not read.samefile(each):
+            print(f"quanta run: skipped {each} ({read.name} is read)", file=sys.stderr)
+    return wanted
 
 
 def _show_progress(strategy: Strategy, n_bars: int, enabled: bool) -> Any:
@@ -203,6 +370,7 @@ def _show_progress(strategy: Strategy, n_bars: int, enabled: bool) -> Any:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    report = _report_path(args.report)
     bars = data.load_sample(args.symbol)
     engine = Engine(
         backend=args.backend, initial_cash=1_000_000.0, commission_rate=0.0003, fill_at="next_open"
@@ -226,9 +394,9 @@ def _demo(args: argparse.Namespace) -> int:
         f"\n{len(result.fills)} fills, {len(result.trades)} closed trades; "
         f"run time {elapsed * 1e3:.1f} ms ({bars.n_bars / elapsed:,.0f} bars/s)"
     )
-    if args.report:
+    if report is not None:
         title = f"SMA({args.fast})/SMA({args.slow}) crossover on {args.symbol}"
-        print(f"report: {result.report(args.report, title=title)}")
+        print(f"report: {_write_report(result, report, title=title)}")
     return 0
 
 
@@ -295,8 +463,9 @@ def _add_run(commands: Any) -> None:
     run.add_argument(
         "--data",
         metavar="PATH",
-        help="a directory of one CSV/Parquet file per symbol ({symbol}.csv), or one such "
-        "file; default: the bundled sample prices (AAPL, GOOG, IBM, MSFT, 2000-2013)",
+        help="a directory of one CSV/Parquet file per symbol ({symbol}.csv or {symbol}.parquet, "
+        "lower-case suffix; the .csv when a symbol has both), or one such file; default: the "
+        "bundled sample prices (AAPL, GOOG, IBM, MSFT, 2000-2013)",
     )
     run.add_argument(
         "--symbols",
@@ -320,7 +489,8 @@ def _add_run(commands: Any) -> None:
         "--param",
         action="append",
         metavar="NAME=VALUE",
-        help="a strategy parameter, read as a Python literal (repeat for several)",
+        help="a strategy parameter, read as a Python literal, else as text (refused where the "
+        "default is a number or True/False); repeat for several",
     )
     run.add_argument("--report", metavar="OUT.html", help="write an HTML report of the run")
     run.add_argument(
@@ -418,15 +588,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         kind = "" if isinstance(exc, CommandError) else f"{type(exc).__name__}: "
         print(f"quanta: error: {kind}{_one_line(exc)}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # raised by the strategy: one line, unless --traceback
-        if args.command != "run" or args.traceback:
-            raise
-        print(
-            f"quanta: error: the strategy raised {type(exc).__name__}: {_one_line(exc)} "
-            f"(--traceback shows where)",
-            file=sys.stderr,
-        )
         return 2
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import io
+import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
 
 from quanta_cli.cli import build_parser, main
-from quanta_ref import Bars, Engine, data
+from quanta_ref import Bars, Engine, RejectedOrdersWarning, data
 from quanta_ref.examples import SmaCross
 
 CROSS = """
@@ -21,6 +23,21 @@ from quanta_ref.examples import SmaCross  # imported, so not a candidate
 
 class Cross(SmaCross):
     fast = 5
+"""
+
+
+FLAGGED = """
+from quanta_ref import Strategy
+
+
+class Flagged(Strategy):
+    short = False
+    size = 0.5
+    label = None
+
+    def __init__(self, tag="plain", **params):
+        super().__init__(**params)
+        self.tag = tag
 """
 
 
@@ -161,7 +178,32 @@ def test_strategy_picks_one_of_several_classes(
         ("def broken(:\n", [], "mine.py: SyntaxError: invalid syntax"),
         ("raise RuntimeError('at import')\n", [], "mine.py: RuntimeError: at import"),
         (CROSS, ["--param", "fast"], "--param: expected name=value, got 'fast'"),
-        (CROSS, ["--param", "speed=3"], "ConfigError: speed: not a parameter of Cross"),
+        (
+            CROSS,
+            ["--param", "speed=3"],
+            "--param speed: not a parameter of Cross; its parameters: fast, slow",
+        ),
+        (
+            CROSS,
+            ["--param", "fast=1O"],
+            "--param fast: expected a number (the default is 5), got '1O'",
+        ),
+        (CROSS, ["--param", "slow=3.5x"], "--param slow: expected a number (the default is 30)"),
+        (
+            FLAGGED,
+            ["--param", "short=yes"],
+            "--param short: expected True or False (the default is False), got 'yes'",
+        ),
+        (
+            FLAGGED,
+            ["--param", "size=1e"],
+            "--param size: expected a number (the default is 0.5), got '1e'",
+        ),
+        (
+            FLAGGED,
+            ["--param", "lots=x"],  # its __init__ takes **params: Strategy's refuses the name
+            "ConfigError: lots: not a parameter of Flagged",
+        ),
         (CROSS, ["--param", "slow=2"], "ConfigError: fast, slow: need whole numbers"),
         (CROSS, ["--symbols", "AAPL,XYZ"], "DataError: symbol: 'XYZ' is not a sample symbol"),
         (CROSS, ["--data", "/nonexistent/bars"], "--data: /nonexistent/bars: no such file"),
@@ -249,3 +291,152 @@ def test_run_writes_the_report_of_the_run(
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and 'id="run-figure"' in page
     assert str(target) in capsys.readouterr().out
+
+
+def test_run_takes_text_for_a_parameter_whose_default_is_text_or_none(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = strategy_file(tmp_path, FLAGGED)
+    params = ["--param", "label=mine", "--param", "tag=x1", "--param", "short=True"]
+    assert main(["run", file, "--backend", backend, "--end", "2000-12-31", *params]) == 0
+    assert "Flagged(label='mine', tag='x1', short=True) on AAPL" in capsys.readouterr().out
+
+
+# ================================================================== checked before the run
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_report_path_is_checked_before_the_run(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    start = ["run", strategy_file(tmp_path)] if command == "run" else ["demo"]
+    absent = tmp_path / "absent" / "r.html"
+    for target, message in [
+        (absent, f"{absent}: the folder {absent.parent} does not exist"),
+        (tmp_path, f"{tmp_path} is a folder; give a file, e.g. {tmp_path / 'run.html'}"),
+    ]:
+        assert main([*start, "--backend", backend, "--report", str(target)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # refused before the run: no statistics printed
+        assert captured.err == f"quanta: error: --report: {message}\n"
+
+
+def test_run_imports_the_modules_beside_the_strategy_file(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "quanta_test_neighbour.py").write_text("FAST = 8\n")
+    (tmp_path / "quanta_test_late.py").write_text("SLOW = 40\n")
+    source = """
+    from quanta_ref.examples import SmaCross
+    from quanta_test_neighbour import FAST
+
+
+    class Near(SmaCross):
+        fast = FAST
+
+        def on_start(self, ctx):
+            import quanta_test_late  # imported while the run goes, as python would
+
+            self.slow = quanta_test_late.SLOW
+            super().on_start(ctx)
+    """
+    file = strategy_file(tmp_path, source)
+    path_before = list(sys.path)
+    try:
+        for _ in range(2):  # again in the same process: no second entry on sys.path
+            assert main(["run", file, "--backend", backend]) == 0
+            assert expected_run(backend, data.load_sample("AAPL")) in capsys.readouterr().out
+            assert sys.path == path_before
+    finally:
+        for name in ("quanta_test_neighbour", "quanta_test_late"):
+            sys.modules.pop(name, None)
+
+
+def test_run_prints_the_rejected_orders_once_and_no_warning(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = """
+    from quanta_ref import Strategy
+
+
+    class OddLots(Strategy):
+        def on_bar(self, ctx, bar):
+            if ctx.bar_index < 2:
+                ctx.buy(bar.symbol, 50)  # below a lot of 100: rejected
+    """
+    argv = ["run", strategy_file(tmp_path, source), "--market", "cn_a", "--end", "2000-03-31"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*argv, "--backend", backend]) == 0
+        assert caught == []
+        namespace: dict[str, type] = {}
+        exec(textwrap.dedent(source), namespace)  # the same strategy, run without the command
+        bars = data.load_sample("AAPL").between(end="2000-03-31")
+        Engine(backend=backend, market="cn_a").run(bars, namespace["OddLots"]())
+        assert [w.category for w in caught] == [RejectedOrdersWarning]  # the engine does warn
+    assert "0 fills, 0 closed trades, 2 rejected orders (lot_size: 2)" in capsys.readouterr().out
+
+
+# ============================================================ --data: the files load_bars reads
+def cases_differ(folder: Path) -> bool:
+    """Whether the file system of `folder` tells MSFT.CSV from MSFT.csv (load_bars reads the
+    lower-case name only there)."""
+    probe = folder / "probe.CSV"
+    probe.touch()
+    differ = not (folder / "probe.csv").exists()
+    probe.unlink()
+    return differ
+
+
+def test_run_says_which_data_files_it_skips_or_refuses(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    if not cases_differ(folder):
+        pytest.skip("this file system does not tell MSFT.CSV from MSFT.csv")
+    write_csv(data.load_samples(["IBM", "MSFT"]), folder)
+    (folder / "MSFT.csv").rename(folder / "MSFT.CSV")
+    (folder / "notes.txt").write_text("not bars")
+    file = strategy_file(tmp_path)
+    params = ["--param", "fast=8", "--param", "slow=40", "--backend", backend]
+    assert main(["run", file, "--data", str(folder), *params]) == 0  # IBM only, MSFT.CSV said
+    captured = capsys.readouterr()
+    assert expected_run(backend, data.load_sample("IBM")) in captured.out
+    assert (
+        captured.err
+        == f"quanta run: skipped {folder / 'MSFT.CSV'} (the suffix must be lower-case)\n"
+    )
+    assert main(["run", file, "--data", str(folder), "--symbols", "MSFT", *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: {folder}: MSFT.CSV is not read, the suffix must be lower-case "
+        ".csv or .parquet; rename it\n"
+    )
+    assert main(["run", file, "--data", str(folder / "MSFT.CSV"), *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: {folder / 'MSFT.CSV'}: the suffix must be lower-case .csv or "
+        ".parquet; rename it MSFT.csv\n"
+    )
+    (folder / "IBM.csv").unlink()
+    assert main(["run", file, "--data", str(folder), *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: no .csv or .parquet file in {folder} (it holds MSFT.CSV, "
+        "notes.txt; the suffix must be lower-case)\n"
+    )
+
+
+def test_run_reads_the_csv_file_of_a_symbol_that_also_has_a_parquet_file(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_csv(data.load_sample("IBM"), tmp_path)
+    (tmp_path / "IBM.parquet").write_bytes(b"not parquet: reading it would fail")
+    file = strategy_file(tmp_path)
+    params = ["--param", "fast=8", "--param", "slow=40", "--backend", backend]
+    for given in (["--data", str(tmp_path)], ["--data", str(tmp_path), "--symbols", "IBM"]):
+        assert main(["run", file, *given, *params]) == 0
+        captured = capsys.readouterr()
+        assert expected_run(backend, data.load_sample("IBM")) in captured.out
+        assert captured.err == f"quanta run: skipped {tmp_path / 'IBM.parquet'} (IBM.csv is read)\n"
+    assert main(["run", file, "--data", str(tmp_path / "IBM.parquet"), *params]) == 2
+    assert capsys.readouterr().err == (
+        f"quanta: error: --data: {tmp_path / 'IBM.parquet'}: IBM.csv beside it would be read "
+        "instead (a .csv file comes before a .parquet of the same symbol); move one of them away\n"
+    )
