@@ -36,6 +36,9 @@ COLORS = {
 }
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 _DAY_NS = 86_400_000_000_000
+#: One unit of each axis precision, in ns, and how a lone tick is written at it.
+_UNIT_NS = {"D": _DAY_NS, "m": 60_000_000_000, "s": 1_000_000_000}
+_TICK_FORMATS = {"D": "%Y-%m-%d", "m": "%Y-%m-%d %H:%M", "s": "%Y-%m-%d %H:%M:%S"}
 
 
 def plotly_modules() -> tuple[Any, Any]:
@@ -65,7 +68,12 @@ def pandas_module() -> Any:
 # ================================================================================ time axis
 class TimeAxis:
     """The run's timestamps as the text plotly reads, at the precision the bars need: days
-    for daily bars, minutes (or seconds) for intraday ones."""
+    for daily bars, minutes (or seconds) for intraday ones.
+
+    Intraday axes hide the time between sessions (`rangebreaks`): nights, lunch breaks,
+    weekends and holidays would otherwise take most of the width. Daily axes stay calendar
+    axes: a weekend is two days in seven, no visual problem, and a date keeps its place.
+    """
 
     def __init__(self, timestamps: Any) -> None:
         self.ns = np.asarray(timestamps, dtype=np.int64)
@@ -74,11 +82,69 @@ class TimeAxis:
         self.unit: Any = "s" if seconds else "m" if self.intraday else "D"
         #: d3 format of a date in hover labels.
         self.hover = "%Y-%m-%d %H:%M" if self.intraday else "%a %Y-%m-%d"
+        steps = np.diff(self.ns)
+        # The median in float: numpy's of int64 is ten times slower on so many equal steps.
+        #: The bar size in ns: the median step between bars (one unit for a single bar).
+        self.step = int(np.median(steps.astype(np.float64))) if steps.size else _UNIT_NS[self.unit]
+        self._steps = steps
 
     def text(self, ns: Any = None) -> np.ndarray:
         """ISO text of `ns` (default: every timestamp), e.g. ``2015-01-02T09:30``."""
         values = self.ns if ns is None else np.asarray(ns, dtype=np.int64)
         return np.datetime_as_string(values.view("datetime64[ns]"), unit=self.unit)
+
+    def gaps(self) -> list[tuple[int, np.ndarray]]:
+        """The gaps between intraday sessions, grouped by length: (missing ns, first missing
+        times) for each distinct length, shortest first. A gap is a step between bars longer
+        than twice the bar size; its missing time runs from one bar size after the bar
+        before it up to the bar after it. Nothing for daily bars (see the class)."""
+        if not self.intraday:
+            return []
+        at = np.flatnonzero(self._steps > 2 * self.step)
+        first = self.ns[at] + self.step
+        missing = self._steps[at] - self.step
+        order = np.argsort(missing, kind="stable")  # stable: each group in time order
+        missing, first = missing[order], first[order]
+        cuts = np.flatnonzero(np.diff(missing)) + 1
+        return [
+            (int(group[0]), starts)
+            for group, starts in zip(np.split(missing, cuts), np.split(first, cuts), strict=True)
+            if group.size
+        ]
+
+    def rangebreaks(self) -> list[dict[str, Any]]:
+        """`gaps` as plotly's x-axis ``rangebreaks``: one per distinct length, hiding
+        ``[value, value + dvalue)`` for each first missing time (``dvalue`` in ms)."""
+        return [
+            {"values": self.text(starts).tolist(), "dvalue": missing / 1e6}
+            for missing, starts in self.gaps()
+        ]
+
+    def span(self) -> dict[str, Any]:
+        """The x-axis settings of the data's span (autorange would pad it for the markers).
+        A single timestamp gets half a bar each side and one tick, written at the bar's
+        precision, instead of plotly's fractions of a second."""
+        if self.ns[-1] > self.ns[0]:
+            return {"range": self.text(self.ns[[0, -1]]).tolist()}
+        half = self.step // 2
+        ends = (self.ns[[0, 0]] + [-half, half]).view("datetime64[ns]")
+        return {
+            "range": np.datetime_as_string(ends, unit="s").tolist(),  # not cut to the day
+            "tick0": self.text(self.ns[:1]).tolist()[0],
+            "dtick": self.step / 1e6,
+            "tickformat": _TICK_FORMATS[self.unit],
+        }
+
+
+def stat_name(key: str) -> tuple[str, str, str]:
+    """(label, unit, description) of a statistic (`quanta_ref.analysis.stat_info`), the label
+    without its "[%]" (a chart or page writes fractions as percent itself); the key itself,
+    no unit and no description for anything else (a metric function's column)."""
+    try:
+        label, unit, description = analysis.stat_info(key)
+    except KeyError:
+        return key, "", ""
+    return label.replace(" [%]", ""), unit, description
 
 
 def chosen_symbol(result: Any, symbol: str | None) -> str:
@@ -196,7 +262,8 @@ def figure(result: Any, symbol: str | None = None, benchmark: Any = None) -> Any
             row=1,
             col=1,
         )
-    x, y = _thinned(axis, analysis.drawdown_curve(equity, start))
+    drawdown = analysis.drawdown_curve(equity, start)
+    x, y = _thinned(axis, drawdown)
     fig.add_trace(
         go.Scatter(
             x=x,
@@ -215,11 +282,26 @@ def figure(result: Any, symbol: str | None = None, benchmark: Any = None) -> Any
         _symbol_panels(fig, go, result, axis, name, volume_width)
 
     _style(fig, axis, rows=len(titles))
-    # The data's own span: autorange would pad it for the markers.
-    fig.update_xaxes(range=list(axis.text(axis.ns[[0, -1]])))
-    fig.update_yaxes(tickformat=",.0f", row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=2, col=1)
+    drawn = [equity] if bench is None else [equity, bench[1]]
+    fig.update_yaxes(tickformat=",.2~f", range=_flat_range(drawn), row=1, col=1)
+    # A drawdown is never above 0: from the deepest point (with a little room) up to 0, and
+    # a fixed 1 % when there is none (autorange would show 0 to +100 %).
+    deepest = float(np.nanmin(drawdown)) if np.isfinite(drawdown).any() else 0.0
+    floor = 1.05 * deepest if deepest < 0.0 else -0.01
+    fig.update_yaxes(tickformat=".2~%", range=[floor, 0.0], row=2, col=1)
     return fig
+
+
+def _flat_range(series: list[np.ndarray]) -> list[float] | None:
+    """A symmetric range of 1 % around a flat curve (autorange would repeat one value at
+    every tick), or None (autorange) when the curves move."""
+    values = np.concatenate([np.asarray(s, dtype=np.float64) for s in series])
+    values = values[np.isfinite(values)]
+    if values.size == 0 or values.max() > values.min():
+        return None
+    level = float(values[0])
+    room = 0.01 * abs(level) or 1.0
+    return [level - room, level + room]
 
 
 def _symbol_panels(
@@ -322,19 +404,23 @@ def _symbol_panels(
             name="Volume",
             showlegend=False,
             marker={"color": COLORS["volume"], "line": {"width": 0}},
+            # plotly cannot guess the width of a lone bar: one bar size (in ms).
+            width=axis.step / 1e6 if len(x) == 1 else None,
             hovertemplate="%{y:,.0f}",
         ),
         row=5,
         col=1,
     )
     fig.update_yaxes(tickformat=",.4~f", row=3, col=1)
-    fig.update_yaxes(tickformat="~s", row=4, col=1)
+    # Whole units when nothing was held (plotly would tick 0.5 as "500m").
+    fig.update_yaxes(tickformat="~s", dtick=None if fills else 1, row=4, col=1)
     fig.update_yaxes(tickformat="~s", row=5, col=1)
 
 
 def _style(fig: Any, axis: TimeAxis, rows: int) -> None:
     """The house look: white, thin grid, titles left, legend above the plots on the right,
-    one hover label per panel with the date, spikes across the panels."""
+    one hover label per panel with the date, spikes across the panels; every x axis spans
+    the data and hides the gaps between intraday sessions (`TimeAxis`)."""
     fig.update_layout(
         template="plotly_white",
         height=210 + 150 * rows,
@@ -367,6 +453,8 @@ def _style(fig: Any, axis: TimeAxis, rows: int) -> None:
         spikecolor="#64748b",
         spikedash="dot",
         rangeslider={"visible": False},
+        rangebreaks=axis.rangebreaks(),
+        **axis.span(),
     )
     fig.update_yaxes(gridcolor=COLORS["grid"], gridwidth=1, zeroline=False, linecolor="#cbd5e1")
 
@@ -430,7 +518,8 @@ def heatmap_figure(pivot: Any, metric: str, maximize: bool = True) -> Any:
         ``DataFrame.pivot`` makes it); the axis names become the axis titles. NaN cells
         (combinations not run) stay blank.
     metric : str
-        What the cells hold, for the colour bar and the hover.
+        What the cells hold, for the colour bar and the hover: a statistic is named by its
+        label (`quanta_ref.analysis.stat_info`), and a fraction shown in percent.
     maximize : bool, default True
         Whether higher is better: it picks the outlined cell and turns the colours so that
         green is always better.
@@ -450,16 +539,23 @@ def heatmap_figure(pivot: Any, metric: str, maximize: bool = True) -> Any:
     y_name = str(pivot.index.name or "y")
     x = [str(v) for v in pivot.columns]
     y = [str(v) for v in pivot.index]
+    label, unit, _ = stat_name(metric)
+    percent = unit == "fraction"  # a return, a drawdown, a win rate: shown in percent
     fig = go.Figure(
         go.Heatmap(
             z=z,
             x=x,
             y=y,
             colorscale="RdYlGn" if maximize else "RdYlGn_r",
-            colorbar={"title": {"text": metric}, "thickness": 14},
-            texttemplate="%{z:.2f}" if z.size <= 400 else None,
-            hovertemplate=f"{x_name} %{{x}}<br>{y_name} %{{y}}<br>{metric} %{{z:.4g}}"
-            "<extra></extra>",
+            colorbar={
+                "title": {"text": label},
+                "thickness": 14,
+                "tickformat": ".2~%" if percent else None,
+            },
+            texttemplate=("%{z:.1%}" if percent else "%{z:.2f}") if z.size <= 400 else None,
+            hovertemplate=f"{x_name} %{{x}}<br>{y_name} %{{y}}<br>{label} "
+            + ("%{z:.2%}" if percent else "%{z:.4g}")
+            + "<extra></extra>",
             xgap=1,
             ygap=1,
         )

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from quanta_ref import analysis, metrics
+from quanta_ref.errors import ConfigError
 from quanta_report.figures import (
     TimeAxis,
     benchmark_equity,
@@ -25,6 +26,7 @@ from quanta_report.figures import (
     heatmap_figure,
     rolling_sharpe_figure,
     rolling_sharpe_window,
+    stat_name,
     walk_forward_figure,
 )
 
@@ -41,7 +43,7 @@ UNIT_FORMATS = {
     "ratio": "ratio",
     "bars": "bars",
     "count": "count",
-    "days": "number",
+    "days": "days",
     "bars per year": "number",
 }
 #: The statistics that mean something for the benchmark too (a curve with no trades).
@@ -65,8 +67,8 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
 
 # ================================================================================ formats
 def format_value(value: Any, unit: str = "number") -> str:
-    """A number as the page shows it: ``12.34%``, ``1,234,567.89``, ``1.23``; an em dash
-    for a missing value (None or NaN)."""
+    """A number as the page shows it: ``12.34%``, ``1,234,567.89``, ``1.23`` (a ratio, a
+    number of days); an em dash for a missing value (None or NaN)."""
     if value is None:
         return "\u2014"
     if isinstance(value, (bool, np.bool_)):
@@ -84,7 +86,7 @@ def format_value(value: Any, unit: str = "number") -> str:
         return f"{v:,.2f}"
     if unit in ("count", "bars"):
         return f"{v:,.0f}"
-    if unit in ("ratio", "times"):
+    if unit in ("ratio", "times", "days"):
         return f"{v:,.2f}" + ("x" if unit == "times" else "")
     if unit == "ratio4":
         return f"{v:,.4f}"
@@ -156,14 +158,11 @@ def _signed(text: str, value: float) -> str:
 
 # ================================================================================ sections
 def stat_label(key: str) -> tuple[str, str, str]:
-    """(label, page format, description) of a statistic: `quanta_ref.analysis.stat_info`,
-    the label without its "[%]" (the page writes the percent sign in the value), or the key
-    itself for a column that is no statistic (a metric function's)."""
-    try:
-        label, unit, description = analysis.stat_info(key)
-    except KeyError:
-        return key, "number", ""
-    return label.replace(" [%]", ""), UNIT_FORMATS.get(unit, "number"), description
+    """(label, page format, description) of a statistic: `quanta_report.figures.stat_name`
+    (the label without its "[%]": the page writes the percent sign in the value), its unit
+    written as `UNIT_FORMATS` says; the key itself for a column that is no statistic."""
+    label, unit, description = stat_name(key)
+    return label, UNIT_FORMATS.get(unit, "number"), description
 
 
 def _stats_section(result: Any, bench: tuple[str, np.ndarray] | None, benchmark: Any) -> str:
@@ -367,8 +366,7 @@ def _data_section(result: Any, axis: TimeAxis) -> str:
 def _bar_size(axis: TimeAxis) -> str:
     if not axis.intraday:
         return "daily"
-    step = int(np.median(np.diff(axis.ns))) if len(axis.ns) > 1 else 0
-    seconds = step // 1_000_000_000
+    seconds = axis.step // 1_000_000_000
     return f"{seconds // 60}-minute" if seconds % 60 == 0 else f"{seconds}-second"
 
 
@@ -407,8 +405,24 @@ def _page(title: str, subtitle: str, body: str) -> str:
 """
 
 
-def _write(path: str | os.PathLike[str], text: str) -> Path:
-    target = Path(path)
+def checked_path(path: Any) -> Path:
+    """`path` as a `pathlib.Path` a page can be written to, checked before the page is
+    built: ConfigError naming `path` when it is no str or os.PathLike, is a folder, or is
+    in a folder that does not exist."""
+    try:
+        target = Path(path)
+    except TypeError:
+        raise ConfigError(
+            f"path: expected a str or os.PathLike of the file to write, got {type(path).__name__}"
+        ) from None
+    if target.is_dir():
+        raise ConfigError(f"path: {str(target)!r} is a folder; give the file to write")
+    if not target.parent.is_dir():
+        raise ConfigError(f"path: the folder {str(target.parent)!r} does not exist")
+    return target
+
+
+def _write(target: Path, text: str) -> Path:
     target.write_text(text, encoding="utf-8")
     return target
 
@@ -433,7 +447,8 @@ def report(
     result : BacktestResult
         A finished run.
     path : str or os.PathLike
-        Where to write the page (overwritten).
+        Where to write the page (overwritten); its folder must exist. Checked first:
+        ConfigError before anything is built.
     symbol : str, optional
         The symbol of the price panels (default: the first traded).
     benchmark : None, str or returns
@@ -446,6 +461,7 @@ def report(
     pathlib.Path
         The file written.
     """
+    target = checked_path(path)
     axis = TimeAxis(result.timestamps)
     bench = benchmark_equity(result, benchmark)
     title = title or "Backtest report"
@@ -484,7 +500,7 @@ rate 0.</p>
 <section>{_data_section(result, axis)}</section>
 </div>
 """
-    return _write(path, _page(title, " &middot; ".join(meta), body))
+    return _write(target, _page(title, " &middot; ".join(meta), body))
 
 
 def optimize_report(
@@ -507,7 +523,8 @@ def optimize_report(
     pivot : pandas.DataFrame or None
         `metric` over two parameters (`OptimizeResult.heatmap`), or None for no heatmap.
     path : str or os.PathLike
-        Where to write the page (overwritten).
+        Where to write the page (overwritten); its folder must exist. Checked first:
+        ConfigError before anything is built.
     title : str, optional
         The page's title; default "Optimisation of <metric>".
     maximize : bool, default True
@@ -518,8 +535,7 @@ def optimize_report(
     pathlib.Path
         The file written.
     """
-    from quanta_ref.errors import ConfigError
-
+    target = checked_path(path)
     if not hasattr(table, "sort_values") or metric not in getattr(table, "columns", ()):
         raise ConfigError(f"metric: {metric!r} is not a column of the table")
     ranked = table.sort_values(metric, ascending=not maximize, na_position="last", kind="stable")
@@ -559,7 +575,7 @@ def optimize_report(
         + "</section>"
     )
     title = title or f"Optimisation of {metric}"
-    return _write(path, _page(title, f"{len(table):,} combinations ranked by {_e(metric)}", body))
+    return _write(target, _page(title, f"{len(table):,} combinations ranked by {_e(metric)}", body))
 
 
 def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | None = None) -> Path:
@@ -572,7 +588,8 @@ def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | N
     found : WalkForwardResult
         What `Engine.walk_forward` returned.
     path : str or os.PathLike
-        Where to write the page (overwritten).
+        Where to write the page (overwritten); its folder must exist. Checked first:
+        ConfigError before anything is built.
     title : str, optional
         The page's title; default "Walk-forward by <metric>".
 
@@ -581,6 +598,7 @@ def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | N
     pathlib.Path
         The file written.
     """
+    target = checked_path(path)
     windows = found.windows if isinstance(found.windows, list) else found.windows.to_dict("records")
     stats_rows = []
     for key, value in found.stats.items():
@@ -623,7 +641,7 @@ winner on its test rows; the account carries from one test window to the next, f
     title = title or f"Walk-forward by {found.metric}"
     n_bars = len(found.timestamps)
     subtitle = f"{len(windows):,} windows, {n_bars:,} out-of-sample bars"
-    return _write(path, _page(title, _e(subtitle), body))
+    return _write(target, _page(title, _e(subtitle), body))
 
 
 CSS = """

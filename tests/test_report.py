@@ -18,6 +18,7 @@ import pytest
 
 from quanta_cli.cli import main
 from quanta_ref import Engine, analysis, data
+from quanta_ref.bars import Bars
 from quanta_ref.errors import ConfigError
 from quanta_ref.examples import SmaCross
 from quanta_report import figure, heatmap_figure, monthly_returns, optimize_report
@@ -384,3 +385,156 @@ def test_walk_forward_plot_shades_each_test_window_with_its_parameters(backend: 
     labels = [a.text for a in fig.layout.annotations if a.text.startswith("#")]
     assert labels == [f"#{k} fast={f}, slow=30" for k, f in enumerate(windows["fast"])]
     np.testing.assert_array_equal(np.asarray(fig.data[0].y, dtype=float), walked.equity)
+
+
+# ================================================================================ paths
+def test_report_paths_are_checked_before_anything_is_built(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = demo_run(backend)
+    walked = Engine(backend=backend, **SETTINGS).walk_forward(
+        data.synthetic(600, seed=5),
+        _crossover,
+        {"fast": [5, 10], "slow": [30]},
+        train=200,
+        test=100,
+    )
+    table = grid_table()
+
+    def built(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a figure was built before the path was checked")
+
+    for name in ("figure", "heatmap_figure", "walk_forward_figure"):
+        monkeypatch.setattr(report_html, name, built)
+    writers = [
+        lambda path: report_html.report(result, path),
+        lambda path: optimize_report(table, "sharpe_ratio", None, path),
+        lambda path: report_html.walk_forward_report(walked, path),
+    ]
+    folder = tmp_path / "no such folder"
+    for write in writers:
+        for path, message in (
+            (None, "path: expected a str or os.PathLike of the file to write, got NoneType"),
+            (3, "path: expected a str or os.PathLike of the file to write, got int"),
+            (b"run.html", "path: expected a str or os.PathLike of the file to write, got bytes"),
+            (folder / "run.html", f"path: the folder {str(folder)!r} does not exist"),
+            (str(tmp_path), f"path: {str(tmp_path)!r} is a folder; give the file to write"),
+        ):
+            with pytest.raises(ConfigError, match=re.escape(message)):
+                write(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ================================================================================ time axes
+def ashare_minutes(days: list[str], seed: int = 3) -> Bars:
+    """One-minute bars of a Chinese A-share session on `days`: 09:31-11:30 and 13:01-15:00
+    (each bar stamped at its close), 240 a day."""
+    morning = np.timedelta64(9 * 60 + 31, "m") + np.arange(120).astype("m8[m]")
+    afternoon = np.timedelta64(13 * 60 + 1, "m") + np.arange(120).astype("m8[m]")
+    session = np.concatenate([morning, afternoon])
+    stamps = (np.array(days, dtype="M8[m]")[:, None] + session[None, :]).ravel()
+    walk = data.synthetic(stamps.size, seed=seed, freq="1min", volatility=0.001)
+    return Bars.from_arrays(
+        stamps, walk.open, walk.high, walk.low, walk.close, walk.volume, symbols=["600519"]
+    )
+
+
+def test_intraday_axes_hide_the_lunch_break_the_nights_and_the_weekend(backend: str) -> None:
+    # Thursday, Friday, then Monday: one night, one weekend, three lunch breaks.
+    bars = ashare_minutes(["2024-09-26", "2024-09-27", "2024-09-30"])
+    result = Engine(backend=backend, **SETTINGS).run(bars, SmaCross(fast=5, slow=20))
+    minute = 60_000.0  # ms
+    expected = [
+        {  # 11:31 up to 13:01
+            "values": ["2024-09-26T11:31", "2024-09-27T11:31", "2024-09-30T11:31"],
+            "dvalue": 90 * minute,
+        },
+        {"values": ["2024-09-26T15:01"], "dvalue": 18.5 * 60 * minute},  # to Friday 09:31
+        {"values": ["2024-09-27T15:01"], "dvalue": (2 * 24 + 18.5) * 60 * minute},  # Monday
+    ]
+    for fig in (figure(result), report_html.rolling_sharpe_figure(result)):
+        axes = [fig.layout[name] for name in fig.layout if name.startswith("xaxis")]
+        assert len(axes) == (5 if fig.data[0].name == "Strategy" else 1)
+        for axis in axes:
+            drawn = [{"values": list(b.values), "dvalue": b.dvalue} for b in axis.rangebreaks]
+            assert drawn == expected
+    # no bar is hidden, and every missing minute between sessions is
+    stamps = np.asarray(bars.timestamps, dtype=np.int64) // 1_000_000  # ms
+    hidden = np.zeros(stamps.size, dtype=bool)
+    missing = 0.0
+    for gap in expected:
+        for value in gap["values"]:
+            start = np.datetime64(value, "ms").astype(np.int64)
+            hidden |= (stamps >= start) & (stamps < start + gap["dvalue"])
+            missing += float(gap["dvalue"])
+    assert not hidden.any()
+    assert missing == (stamps[-1] - stamps[0]) - (stamps.size - 1) * minute
+
+
+def test_daily_axes_keep_the_calendar(backend: str) -> None:
+    result = demo_run(backend)
+    fig = figure(result)
+    assert fig.layout.xaxis.rangebreaks == () and fig.layout.xaxis5.rangebreaks == ()
+    days = result.equity_series().index.strftime("%Y-%m-%d")
+    assert fig.layout.xaxis.range == (days[0], days[-1])
+
+
+def one_bar_run(backend: str):  # type: ignore[no-untyped-def]
+    aapl = data.load_sample("AAPL")
+    bar = Bars.from_arrays(
+        aapl.timestamps[:1],
+        aapl.open[:1],
+        aapl.high[:1],
+        aapl.low[:1],
+        aapl.close[:1],
+        aapl.volume[:1],
+        symbols=["AAPL"],
+    )
+    none = np.zeros((1, 1), dtype=bool)
+    # no commission: the buy-and-hold stays at the initial cash too
+    return Engine(backend=backend, initial_cash=1_000_000.0).run_signals(bar, none, none)
+
+
+def test_a_run_without_drawdown_keeps_the_drawdown_axis_below_zero(backend: str) -> None:
+    assert figure(one_bar_run(backend)).layout.yaxis2.range == (-0.01, 0.0)
+    result = demo_run(backend)
+    low, high = figure(result).layout.yaxis2.range
+    assert high == 0.0 and low == pytest.approx(1.05 * result["max_drawdown"], rel=1e-12)
+
+
+def test_a_one_bar_run_spans_a_day_and_a_flat_equity_one_percent(backend: str) -> None:
+    fig = figure(one_bar_run(backend))
+    assert fig.layout.xaxis.range == ("2000-02-29T12:00:00", "2000-03-01T12:00:00")
+    assert fig.layout.xaxis.tick0 == "2000-03-01" and fig.layout.xaxis.dtick == 86_400_000
+    assert fig.layout.xaxis.tickformat == "%Y-%m-%d"
+    assert fig.layout.yaxis.range == (990_000.0, 1_010_000.0)  # strategy and benchmark flat
+    assert traces(fig, "Volume").width == 86_400_000
+    # a run that moves keeps plotly's own range
+    assert figure(demo_run(backend)).layout.yaxis.range is None
+
+
+# ================================================================================ formats
+def test_days_are_written_with_two_decimals(backend: str, tmp_path: Path) -> None:
+    assert report_html.format_value(48.20338983, "days") == "48.20"
+    assert report_html.stat_label("average_trade_duration")[:2] == (
+        "Avg. trade duration [days]",
+        "days",
+    )
+    result = demo_run(backend)
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    days = analysis.extended_stats(result)["average_trade_duration"]
+    assert f'Avg. trade duration [days]</span></td><td class="num">{days:,.2f}</td>' in page
+
+
+def test_a_heatmap_of_a_fraction_reads_in_percent_under_the_statistic_label() -> None:
+    table = grid_table().rename(columns={"sharpe_ratio": "total_return"})
+    pivot = table.pivot(index="fast", columns="slow", values="total_return")
+    heat = heatmap_figure(pivot, "total_return").data[0]
+    assert heat.colorbar.title.text == "Total return"
+    assert heat.colorbar.tickformat == ".2~%" and heat.texttemplate == "%{z:.1%}"
+    assert heat.hovertemplate == ("slow %{x}<br>fast %{y}<br>Total return %{z:.2%}<extra></extra>")
+    ratio = heatmap_figure(pivot.rename_axis(index="f", columns="s"), "sharpe_ratio").data[0]
+    assert ratio.colorbar.title.text == "Sharpe ratio" and ratio.texttemplate == "%{z:.2f}"
+    assert ratio.colorbar.tickformat is None and "Sharpe ratio %{z:.4g}" in ratio.hovertemplate
+    own = heatmap_figure(pivot, "my_score").data[0]
+    assert own.colorbar.title.text == "my_score" and own.texttemplate == "%{z:.2f}"

@@ -23,6 +23,7 @@ from quanta_ref import Engine, data
 from quanta_ref.api import BacktestResult
 from quanta_ref.indicators import crossed_above, crossed_below, sma
 from quanta_report.downsample import BUCKETS
+from test_report import ashare_minutes
 
 SETTINGS = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
 PANELS = ["Equity", "Drawdown", "{0}: price and fills", "{0}: position (quantity held)"]
@@ -163,6 +164,41 @@ def test_a_large_run_stays_small_and_draws_every_fill(
     assert rows(page, "trades") == 2_000
     note = page.evaluate("document.querySelector('#trades').closest('section').textContent")
     assert f"of {len(result.trades):,} closed trades" in note
+
+
+def test_an_intraday_report_hides_the_time_between_sessions_and_draws_every_fill(
+    backend: str, browser: Any, tmp_path: Path
+) -> None:
+    # Six weeks of an A-share session (lunch break 11:30-13:00) over the National Day holiday.
+    holiday = ["2024-10-01", "2024-10-02", "2024-10-03", "2024-10-04", "2024-10-07"]
+    days = np.busday_offset("2024-09-23", np.arange(30), roll="forward", holidays=holiday)
+    bars = ashare_minutes([str(day) for day in days])
+    fast, slow = sma(bars.close, 20), sma(bars.close, 60)
+    result = Engine(backend=backend, **SETTINGS).run_signals(
+        bars, crossed_above(fast, slow), crossed_below(fast, slow)
+    )
+    page = open_page(browser, result.report(tmp_path / "intraday.html"), tmp_path / "intraday.png")
+    check_run(page, result, "600519")
+    # Where the axes draw a minute: within the morning, then across the lunch break, the
+    # night, the weekend and the holiday. Every step is the same width, and the bars fill
+    # the axis (the first bar at its left end, the last at its right).
+    stamps = ["2024-09-27T11:29", "2024-09-27T11:30", "2024-09-27T13:01", "2024-09-26T15:00"]
+    stamps += ["2024-09-27T09:31", "2024-09-27T15:00", "2024-09-30T09:31", "2024-09-30T15:00"]
+    stamps += ["2024-10-08T09:31"]
+    stamps += [str(t) for t in bars.timestamps[[0, -1]].view("M8[ns]").astype("M8[m]")]
+    for axis in ("xaxis", "xaxis3", "xaxis5"):
+        found = page.evaluate(
+            """([axis, stamps]) => {
+                const ax = document.getElementById('run-figure')._fullLayout[axis];
+                return [ax._length, stamps.map(s => ax.l2p(ax.d2l(s)))];
+            }""",
+            [axis, stamps],
+        )
+        length, x = found[0], np.array(found[1])
+        minute = length / (len(bars.timestamps) - 1)
+        steps = x[[1, 2, 4, 6, 8]] - x[[0, 1, 3, 5, 7]]
+        np.testing.assert_allclose(steps, minute, atol=0.011)  # plotly rounds to 0.01 px
+        assert abs(x[9]) < 0.02 and abs(x[10] - length) < 0.02
 
 
 def test_optimisation_and_walk_forward_pages_render_their_heatmap_and_windows(
