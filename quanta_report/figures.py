@@ -668,6 +668,6 @@ def walk_forward_figure(found: Any) -> Any:
         font={"family": FONT, "size": 12, "color": "#1f2937"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1.0},
     )
-    fig.update_xaxes(hoverformat=axis.hover, row=1, col=1)
+    fig.update_xaxes(hoverformat=axis.hover, rangebreaks=axis.rangebreaks(), row=1, col=1)
     fig.update_xaxes(type="category", row=2, col=1)
     return fig
