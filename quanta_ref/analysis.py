@@ -43,8 +43,20 @@ def datetimes(timestamps: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).view("datetime64[ns]")
 
 
+def check_result(result: Any, *fields: str) -> None:
+    """ConfigError naming `result` unless it has `fields` (and timestamps, equity and stats),
+    as a `BacktestResult` (or a `WalkForwardResult`, for its curves) has."""
+    missing = [f for f in ("timestamps", "equity", "stats", *fields) if not hasattr(result, f)]
+    if missing:
+        raise ConfigError(
+            f"result: expected a BacktestResult, got {type(result).__name__} "
+            f"(without {', '.join(missing)})"
+        )
+
+
 def time_index(result: Any) -> Any:
     """The result's timestamps as a `pandas.DatetimeIndex` named ``timestamp``."""
+    check_result(result)
     pd = _pandas()
     return pd.DatetimeIndex(datetimes(result.timestamps), name="timestamp")
 
@@ -98,6 +110,11 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     numpy.ndarray
         float64, (T,): the benchmark's equity at each timestamp's close.
     """
+    if not isinstance(bars, Bars) or not isinstance(config, EngineConfig):
+        raise ConfigError(
+            f"bars, config: expected a Bars panel and an EngineConfig, got "
+            f"{type(bars).__name__} and {type(config).__name__}"
+        )
     n_bars, n_symbols = bars.close.shape
     part = config.initial_cash / n_symbols
     slippage = config.slippage_bps / 10_000.0
@@ -145,6 +162,7 @@ def benchmark_returns(result: Any, benchmark: Any = None) -> np.ndarray:
         below -1, a Series that does not cover the run (or has a zoned or duplicated index),
         something else, or None or a symbol for a result that carries no bars.
     """
+    check_result(result, "bars", "config")
     return _benchmark(result, benchmark)[0]
 
 
@@ -269,6 +287,7 @@ def _bars_of(result: Any, what: str) -> Bars:
 # ================================================================================ frames
 def equity_series(result: Any) -> Any:
     """Equity at each bar's close, a float Series on a DatetimeIndex."""
+    check_result(result)
     pd = _pandas()
     return pd.Series(np.array(result.equity), index=time_index(result), name="equity")
 
@@ -276,6 +295,7 @@ def equity_series(result: Any) -> Any:
 def returns_series(result: Any) -> Any:
     """Per-bar returns (`bar_returns`) as a Series on a DatetimeIndex, ready for quantstats,
     empyrical or pyfolio."""
+    check_result(result)
     pd = _pandas()
     values = bar_returns(np.asarray(result.equity), result.stats["start_equity"])
     return pd.Series(values, index=time_index(result), name="returns")
@@ -283,6 +303,7 @@ def returns_series(result: Any) -> Any:
 
 def drawdown_series(result: Any) -> Any:
     """The drawdown (`drawdown_curve`, a fraction <= 0) as a Series on a DatetimeIndex."""
+    check_result(result)
     pd = _pandas()
     values = drawdown_curve(np.asarray(result.equity), result.stats["start_equity"])
     return pd.Series(values, index=time_index(result), name="drawdown")
@@ -330,6 +351,7 @@ def _texts(values: list[Any]) -> Any:
 
 def fills_frame(result: Any) -> Any:
     """One row per fill, in booking order: `FILL_COLUMNS`."""
+    check_result(result, "fills")
     fills = result.fills
     return _frame(
         {
@@ -349,6 +371,7 @@ def orders_frame(result: Any) -> Any:
     """One row per order, by id, in its final state: `ORDER_COLUMNS`. A target order that
     never filled has no side, and an order that never filled no `average_fill_price` (NaN);
     `reject_reason` says why the engine ended an order."""
+    check_result(result, "orders")
     orders: list[Order] = result.orders
 
     def enum(name: str) -> Any:
@@ -374,6 +397,7 @@ def orders_frame(result: Any) -> Any:
 def trades_frame(result: Any) -> Any:
     """One row per closed round trip, in closing order: `TRADE_COLUMNS` (``side`` "long" or
     "short"; ``return`` the pnl over the entry value; ``duration`` exit minus entry time)."""
+    check_result(result, "trades")
     trades = result.trades
     entry = datetimes([t.entry_time for t in trades])
     exit_ = datetimes([t.exit_time for t in trades])
@@ -396,6 +420,7 @@ def trades_frame(result: Any) -> Any:
 def positions_frame(result: Any) -> Any:
     """The final positions, data order: `POSITION_COLUMNS` (``market_value`` = quantity x
     last price, 0 when flat)."""
+    check_result(result, "positions")
     positions = result.positions
     quantity = _numbers([p.quantity for p in positions])
     last = _numbers([p.last_price for p in positions])
@@ -586,6 +611,7 @@ def extended_stats(result: Any, benchmark: Any = None) -> dict[str, float]:
         A bad `benchmark` (see `benchmark_returns`), or None or a symbol for a result without
         bars.
     """
+    check_result(result, "trades", "rejections", "bars", "config")
     cash = result.stats["start_equity"]
     periods = result.stats["periods_per_year"]
     returns = bar_returns(np.asarray(result.equity), cash)
@@ -675,6 +701,7 @@ def stats_series(result: Any, benchmark: Any = None) -> Any:
     Values stay in their units: fractions are fractions (0.05 for 5 %), not percent; the
     labels with units are in `STAT_INFO` (`stat_info` for ``rejected_<reason>`` keys).
     """
+    check_result(result, "trades", "rejections", "bars", "config")
     pd = _pandas()
     values = {key: float(value) for key, value in result.stats.items()}
     values.update(extended_stats(result, benchmark))
@@ -703,7 +730,9 @@ HTML_KEYS = (
 def sparkline(values: Any, width: int = 240, height: int = 48, points: int = 200) -> str:
     """An inline SVG polyline of `values` (finite floats), downsampled to about `points`
     evenly spaced values, the first and the last always kept."""
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ConfigError("values: a sparkline needs at least one value")
     keep = np.unique(np.linspace(0, values.size - 1, min(values.size, points)).round())
     sample = values[keep.astype(np.int64)]
     if sample.size == 1:  # one bar: a flat line across
@@ -730,6 +759,7 @@ def result_html(result: Any) -> str:
     """A compact HTML view of a result for Jupyter: the period, the main statistics
     (`HTML_KEYS`, labelled by `STAT_INFO`) and the rejected orders, beside a sparkline of the
     equity. Needs neither pandas nor plotly."""
+    check_result(result, "rejections")
     timestamps = np.asarray(result.timestamps)
     # Wall time to the second; midnight (daily bars) as the date alone.
     first, last = (

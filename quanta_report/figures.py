@@ -212,6 +212,7 @@ def figure(result: Any, symbol: str | None = None, benchmark: Any = None) -> Any
     -------
     plotly.graph_objects.Figure
     """
+    analysis.check_result(result, "bars", "config", "fills")
     go, make_subplots = plotly_modules()
     axis = TimeAxis(result.timestamps)
     start = float(result.stats["start_equity"])

@@ -212,6 +212,7 @@ def _headline(result: Any) -> str:
 def monthly_returns(result: Any) -> Any:
     """The run's returns compounded per calendar month: a DataFrame with a row per year,
     columns 1-12 (NaN for a month without bars) and ``"year"`` (the year's return)."""
+    analysis.check_result(result)
     returns = result.returns()
     index = returns.index
     growth = 1.0 + returns
@@ -462,6 +463,7 @@ def report(
         The file written.
     """
     target = checked_path(path)
+    analysis.check_result(result, "bars", "config", "fills", "trades", "orders")
     axis = TimeAxis(result.timestamps)
     bench = benchmark_equity(result, benchmark)
     title = title or "Backtest report"

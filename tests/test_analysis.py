@@ -639,3 +639,30 @@ def test_optimize_still_names_the_users_executor_in_its_errors(backend: str) -> 
         engine.optimize(bars, job, grid, executor="nope")
     with pytest.raises(quanta_ref.QuantaError, match="executor: Garbage returned NoneType"):
         engine.optimize(bars, job, grid, executor=Garbage())
+
+
+def test_something_that_is_not_a_result_is_a_config_error_naming_result() -> None:
+    import quanta_report
+
+    calls = [
+        analysis.stats_series,
+        analysis.extended_stats,
+        analysis.fills_frame,
+        analysis.orders_frame,
+        analysis.trades_frame,
+        analysis.positions_frame,
+        analysis.equity_series,
+        analysis.returns_series,
+        analysis.drawdown_series,
+        analysis.benchmark_returns,
+        analysis.result_html,
+        quanta_report.figure,
+        quanta_report.monthly_returns,
+    ]
+    for call in calls:
+        with pytest.raises(ConfigError, match="result: expected a BacktestResult, got NoneType"):
+            call(None)
+    with pytest.raises(ConfigError, match="bars, config: expected a Bars panel"):
+        buy_and_hold_equity("x", None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="values: a sparkline needs at least one value"):
+        analysis.sparkline([])
