@@ -46,19 +46,9 @@ UNIT_FORMATS = {
     "days": "days",
     "bars per year": "number",
 }
-#: The statistics that mean something for the benchmark too (a curve with no trades).
-BENCHMARK_STATS = (
-    "start_equity",
-    "final_equity",
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "calmar_ratio",
-)
+#: The statistics that mean something for the benchmark too: those of the curve alone, not of
+#: trades, exposure or turnover (a buy-and-hold has none).
+BENCHMARK_STATS = metrics.STAT_KEYS[: metrics.STAT_KEYS.index("calmar_ratio") + 1]
 #: The figures shown as cards at the top of the page.
 HEADLINE = ("total_return", "cagr", "sharpe_ratio", "max_drawdown", "win_rate", "n_trades")
 
