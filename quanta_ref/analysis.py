@@ -181,17 +181,16 @@ def _benchmark(result: Any, benchmark: Any) -> tuple[np.ndarray, float]:
         curve = buy_and_hold_equity(bars, result.config)
         cash = result.config.initial_cash
         return bar_returns(curve, cash), float(curve[-1] / cash - 1.0)
-    if hasattr(benchmark, "index") and hasattr(benchmark, "sort_index"):
+    if hasattr(benchmark, "index") and hasattr(benchmark, "sort_index"):  # pandas
         values = _series_returns(result, benchmark)
         with np.errstate(over="ignore"):  # compounding past the float range is inf
             total = float(np.prod(1.0 + values) - 1.0)
         return values, total
-    try:
-        values = np.asarray(benchmark, dtype=np.float64)
-    except (TypeError, ValueError):
+    if isinstance(benchmark, (dict, set, bytes)) or not hasattr(benchmark, "__len__"):
         raise ConfigError(
             f"benchmark: expected None, a symbol or returns, got {type(benchmark).__name__}"
-        ) from None
+        )
+    values = _real_returns(benchmark)
     if values.shape != (len(result.timestamps),):
         raise ConfigError(
             f"benchmark: {values.size} returns for {len(result.timestamps)} bars "
@@ -209,12 +208,18 @@ def _check_returns(values: np.ndarray, where: Callable[[int], str]) -> None:
     if values.size > 1 and (values > 1.0).all():
         raise ConfigError(
             "benchmark: every return is above 100 %: prices, not returns? give returns, "
-            "e.g. prices.pct_change()"
+            "e.g. prices.pct_change().fillna(0.0)"
         )
     bad = ~np.isfinite(values) | (values < -1.0)
     if bad.any():
         i = int(np.argmax(bad))
-        hint = "" if not np.isfinite(values[i]) else " (prices? give returns: prices.pct_change())"
+        hint = (
+            " (a first NaN of pct_change()? fill it: .fillna(0.0))"
+            if np.isnan(values[i])
+            else ""
+            if not np.isfinite(values[i])
+            else " (prices? give returns: prices.pct_change().fillna(0.0))"
+        )
         raise ConfigError(
             f"benchmark: return {values[i]} at {where(i)} is not a finite number >= -1{hint}"
         )
@@ -226,10 +231,14 @@ def _series_returns(result: Any, series: Any) -> np.ndarray:
     Each bar gets the returns of the Series compounded over the bar's interval: the entries
     after the previous bar's time, up to and including the bar's own (the first bar: the
     entry at its time, if any). A Series on the result's own timestamps is taken as it is.
-    It must cover the run: its first entry at or before the first bar, its last at or after
-    the last bar; a return that did not happen cannot be assumed to be 0.
+    A Series of dates (every time at midnight) against bars within the day (or stamped at
+    another hour) gives each day's return to that day's last bar, and 0 to the others. It
+    must cover the run: its first entry at or before the first bar, its last at or after the
+    last bar; a return that did not happen cannot be assumed to be 0.
     """
     pd = _pandas()
+    if getattr(series, "ndim", 1) != 1 or hasattr(series, "columns"):
+        raise ConfigError("benchmark: a DataFrame; give one column of returns, e.g. frame['SPY']")
     index = series.index
     if not isinstance(index, pd.DatetimeIndex):
         raise ConfigError(
@@ -246,32 +255,62 @@ def _series_returns(result: Any, series: Any) -> np.ndarray:
             f"benchmark: the Series has the time {index[index.duplicated()][0]} twice"
         )
     series = series.sort_index()
-    try:
-        values = series.to_numpy(dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ConfigError("benchmark: the Series must hold numbers (returns)") from None
+    values = _real_returns(series.to_numpy())
     times = series.index.as_unit("ns").asi8
     _check_returns(values, lambda i: str(series.index[i]))
     bars = np.asarray(result.timestamps, dtype=np.int64)
     if np.array_equal(times, bars):
         return values
-    if len(times) == 0 or times[0] > bars[0] or times[-1] < bars[-1]:
-        covered = f"{series.index[0]} .. {series.index[-1]}" if len(times) else "nothing"
+    if len(times) and (times % NS_PER_DAY == 0).all() and (bars % NS_PER_DAY != 0).any():
+        days = bars // NS_PER_DAY  # floor: days before 1970 too
+        last = np.flatnonzero(np.append(days[1:] != days[:-1], True))  # each day's last bar
+        out = np.zeros(len(bars), dtype=np.float64)
+        out[last] = _compounded(times, values, days[last] * NS_PER_DAY, series.index, bars)
+        return out
+    return _compounded(times, values, bars, series.index, bars)
+
+
+def _compounded(
+    times: np.ndarray, values: np.ndarray, targets: np.ndarray, index: Any, bars: np.ndarray
+) -> np.ndarray:
+    """The returns at `times` compounded into the intervals ending at each of `targets`
+    (after the previous target, up to and including this one; the first: the entry at its
+    own time). An interval with one entry keeps that return exactly; one with none is 0."""
+    if len(times) == 0 or times[0] > targets[0] or times[-1] < targets[-1]:
+        covered = f"{index[0]} .. {index[-1]}" if len(times) else "nothing"
         raise ConfigError(
             f"benchmark: the Series covers {covered}, the run "
             f"{format_timestamp(int(bars[0]))} .. {format_timestamp(int(bars[-1]))}; give "
             "returns over the whole run"
         )
-    with np.errstate(over="ignore"):
-        level = np.cumprod(1.0 + values)  # the benchmark's value after each entry
-    at_bar = level[np.searchsorted(times, bars, side="right") - 1]
-    first = np.searchsorted(times, bars[0], side="left")
-    before = level[first - 1] if first > 0 else 1.0  # its value before the first bar's entry
-    previous = np.concatenate(([before], at_bar[:-1]))
-    out = np.zeros_like(at_bar)
-    with np.errstate(over="ignore", invalid="ignore"):
-        np.divide(at_bar, previous, out=out, where=previous != 0.0)
-    return np.where(previous != 0.0, out - 1.0, 0.0)  # after a total loss: nothing moves
+    high = np.searchsorted(times, targets, side="right")  # entries before high[i]: <= target i
+    low = np.concatenate(([np.searchsorted(times, targets[0], side="left")], high[:-1]))
+    count = high - low
+    out = np.zeros(len(targets), dtype=np.float64)
+    single = count == 1
+    out[single] = values[low[single]]
+    several = count > 1
+    if several.any():
+        growth = 1.0 + values[low[0] : high[-1]]
+        filled = count > 0  # consecutive intervals are contiguous: reduceat over their starts
+        with np.errstate(over="ignore"):
+            products = np.multiply.reduceat(growth, low[filled] - low[0])
+        out[several] = products[several[filled]] - 1.0
+    return out
+
+
+def _real_returns(values: Any) -> np.ndarray:
+    """Returns as float64; ConfigError naming `benchmark` for booleans, complex numbers or
+    anything that is not numbers."""
+    array = np.asarray(values)
+    if array.dtype.kind in "bcOSUMm" and not (
+        array.dtype.kind == "O" and all(isinstance(v, (int, float)) for v in array.ravel())
+    ):
+        raise ConfigError(f"benchmark: returns must be real numbers, got {array.dtype} values")
+    try:
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError("benchmark: returns must be real numbers") from None
 
 
 def _bars_of(result: Any, what: str) -> Bars:
@@ -730,9 +769,13 @@ HTML_KEYS = (
 def sparkline(values: Any, width: int = 240, height: int = 48, points: int = 200) -> str:
     """An inline SVG polyline of `values` (finite floats), downsampled to about `points`
     evenly spaced values, the first and the last always kept."""
-    values = np.asarray(values, dtype=np.float64).ravel()
+    try:
+        values = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ConfigError("values: a sparkline draws numbers") from None
+    values = values[np.isfinite(values)]  # a gap in the curve, not "nan" in the SVG
     if values.size == 0:
-        raise ConfigError("values: a sparkline needs at least one value")
+        raise ConfigError("values: a sparkline needs at least one finite value")
     keep = np.unique(np.linspace(0, values.size - 1, min(values.size, points)).round())
     sample = values[keep.astype(np.int64)]
     if sample.size == 1:  # one bar: a flat line across

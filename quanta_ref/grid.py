@@ -764,7 +764,7 @@ def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[Params]:
     for name, options in grid.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(f"grid: parameter names must be identifiers, got {name!r}")
-        if name in STAT_NAMES:
+        if name in STAT_NAMES or name in analysis.EXTENDED_KEYS or name.startswith("rejected_"):
             raise ConfigError(
                 f"grid: {name!r} is also a statistic; the table needs distinct column names"
             )

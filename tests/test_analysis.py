@@ -282,6 +282,41 @@ def test_a_daily_series_is_compounded_into_each_weekly_bar(backend: str) -> None
     assert total == pytest.approx(weekly.close[-1, 0] / weekly.close[0, 0] - 1.0, rel=1e-9)
 
 
+def test_daily_returns_land_on_each_days_last_bar_of_intraday_bars(backend: str) -> None:
+    minutes = [
+        f"2024-01-{day:02d}T{hour}:{minute:02d}"
+        for day in (8, 9, 10)
+        for hour in ("09", "10")
+        for minute in range(0, 60, 30)
+    ]
+    times = np.array(minutes, dtype="datetime64[ns]")
+    bars = Bars.from_arrays(times, *(np.full((len(times), 1), 10.0),) * 4, np.ones((12, 1)))
+    result = Engine(backend=backend).run(bars, SmaCross())
+    days = pd.DatetimeIndex(["2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"])
+    daily = pd.Series([0.5, 0.01, -0.02, 0.03], index=days)  # the 5th is before the run
+    got = analysis.benchmark_returns(result, daily)
+    expected = np.zeros(12)
+    expected[[3, 7, 11]] = [0.01, -0.02, 0.03]  # 10:30, each day's last bar
+    assert (got == expected).all()
+    with pytest.raises(ConfigError, match="the Series covers 2024-01-05 00:00:00 .. 2024-01-09"):
+        analysis.benchmark_returns(result, daily.iloc[:3])
+
+
+def test_several_entries_in_a_bar_compound_and_one_stays_exact(backend: str) -> None:
+    result = traded(backend)
+    index = result.returns().index
+    extra = index[:-1] + (index[1:] - index[:-1]) / 2  # one more entry inside each interval
+    rng = np.random.default_rng(3)
+    both = pd.Series(rng.normal(0.0, 0.01, 2 * N_BARS - 1), index=index.append(extra))
+    got = analysis.benchmark_returns(result, both)
+    ordered = both.sort_index()
+    assert got[0] == ordered[index[0]]  # the first bar: its own entry, exactly
+    for i in (1, 2, N_BARS - 1):
+        pair = ordered[(ordered.index > index[i - 1]) & (ordered.index <= index[i])]
+        assert len(pair) == 2
+        assert got[i] == (1.0 + pair.iloc[0]) * (1.0 + pair.iloc[1]) - 1.0
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
@@ -303,6 +338,10 @@ def test_a_daily_series_is_compounded_into_each_weekly_bar(backend: str) -> None
             "benchmark: the Series' times are in the time zone UTC",
         ),
         (np.full(N_BARS, 30.0), "benchmark: every return is above 100 %: prices"),
+        (pd.DataFrame({"SPY": np.zeros(N_BARS)}), "benchmark: a DataFrame; give one column"),
+        (np.zeros(N_BARS, dtype=bool), "benchmark: returns must be real numbers, got bool"),
+        (np.zeros(N_BARS, dtype=complex), "benchmark: returns must be real numbers, got complex"),
+        ([None] * N_BARS, "benchmark: returns must be real numbers, got object"),
         (np.full(N_BARS, -1.5), "benchmark: return -1.5 at bar 0 is not a finite number >= -1"),
     ],
 )
@@ -664,5 +703,6 @@ def test_something_that_is_not_a_result_is_a_config_error_naming_result() -> Non
             call(None)
     with pytest.raises(ConfigError, match="bars, config: expected a Bars panel"):
         buy_and_hold_equity("x", None)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="values: a sparkline needs at least one value"):
+    with pytest.raises(ConfigError, match="values: a sparkline needs at least one finite"):
         analysis.sparkline([])
+    assert "nan" not in analysis.sparkline([1.0, float("nan"), 2.0, float("inf")])

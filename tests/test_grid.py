@@ -482,8 +482,9 @@ def test_optimize_refuses_an_empty_or_malformed_grid() -> None:
         Engine().optimize(BARS, crossover, {"fast": 5, "slow": [20]})
     with pytest.raises(ConfigError, match="wrap a single value in a list"):
         Engine().optimize(BARS, crossover, {"fast": "5"})
-    with pytest.raises(ConfigError, match="'n_trades' is also a statistic"):
-        Engine().optimize(BARS, crossover, {"n_trades": [1]})
+    for statistic in ("n_trades", "alpha", "sqn", "rejected_lot_size"):
+        with pytest.raises(ConfigError, match=f"'{statistic}' is also a statistic"):
+            Engine().optimize(BARS, crossover, {statistic: [1]})
 
 
 @pytest.mark.parametrize("answer", [np.array([1, 2]), 1, None, "yes", np.array(True)])
