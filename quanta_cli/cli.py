@@ -223,17 +223,42 @@ def _parameters(texts: Iterable[str], strategy_class: type[Strategy]) -> dict[st
                 f"--param {name}: not a parameter of {strategy_class.__name__}; "
                 f"its parameters: {listed}"
             )
-        try:
-            params[name] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            params[name] = value
-        default = known.get(name)
-        if isinstance(params[name], str) and isinstance(default, numbers.Real):
-            expected = "True or False" if isinstance(default, bool) else "a number"
-            raise CommandError(
-                f"--param {name}: expected {expected} (the default is {default!r}), got {value!r}"
-            )
+        if name in params:
+            raise CommandError(f"--param {name}: given twice")
+        params[name] = _typed(name, value, known.get(name))
     return params
+
+
+def _typed(name: str, text: str, default: Any) -> Any:
+    """One --param value as its default's type says: True/False for a bool default, a whole
+    number for an int, any number (``nan`` and ``inf`` too) for a float; else a Python
+    literal, or the text itself."""
+    text = text.strip()
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+        expected = "True or False"
+    elif isinstance(default, numbers.Integral):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        expected = "a whole number"
+    elif isinstance(default, numbers.Real):
+        if isinstance(value, str):
+            try:
+                value = float(value)  # nan, inf
+            except ValueError:
+                pass
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        expected = "a number"
+    else:
+        return value
+    if not ok:
+        raise CommandError(
+            f"--param {name}: expected {expected} (the default is {default!r}), got {text!r}"
+        )
+    return value
 
 
 def _strategy_parameters(strategy_class: type[Strategy]) -> tuple[dict[str, Any], bool]:
@@ -589,6 +614,11 @@ def main(argv: list[str] | None = None) -> int:
         kind = "" if isinstance(exc, CommandError) else f"{type(exc).__name__}: "
         print(f"quanta: error: {kind}{_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`quanta run ... | head`): stop quietly, as Unix tools do, and
+        # point stdout at /dev/null so that Python's exit flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _one_line(exc: BaseException) -> str:

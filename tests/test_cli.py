@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import io
+import subprocess
 import sys
 import textwrap
 import warnings
@@ -186,9 +187,16 @@ def test_strategy_picks_one_of_several_classes(
         (
             CROSS,
             ["--param", "fast=1O"],
-            "--param fast: expected a number (the default is 5), got '1O'",
+            "--param fast: expected a whole number (the default is 5), got '1O'",
         ),
-        (CROSS, ["--param", "slow=3.5x"], "--param slow: expected a number (the default is 30)"),
+        (
+            CROSS,
+            ["--param", "slow=3.5x"],
+            "--param slow: expected a whole number (the default is 30)",
+        ),
+        (CROSS, ["--param", "fast=1.5"], "--param fast: expected a whole number"),
+        (CROSS, ["--param", "fast=4", "--param", "fast=6"], "--param fast: given twice"),
+        (FLAGGED, ["--param", "short=1"], "--param short: expected True or False"),
         (
             FLAGGED,
             ["--param", "short=yes"],
@@ -298,8 +306,20 @@ def test_run_takes_text_for_a_parameter_whose_default_is_text_or_none(
 ) -> None:
     file = strategy_file(tmp_path, FLAGGED)
     params = ["--param", "label=mine", "--param", "tag=x1", "--param", "short=True"]
+    params += ["--param", "size=nan"]  # a float default takes nan and inf too
     assert main(["run", file, "--backend", backend, "--end", "2000-12-31", *params]) == 0
-    assert "Flagged(label='mine', tag='x1', short=True) on AAPL" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Flagged(label='mine', tag='x1', short=True, size=nan) on AAPL" in out
+
+
+def test_run_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "quanta_cli.cli", "run", strategy_file(tmp_path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader is gone before the first line
+        errors = process.stderr.read().decode()
+    assert process.returncode == 1
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors
 
 
 # ================================================================== checked before the run
