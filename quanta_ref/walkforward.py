@@ -37,12 +37,15 @@ from quanta_ref.grid import (
     optimize,
     run_many,
 )
-from quanta_ref.metrics import compute_stats
+from quanta_ref.metrics import compute_stats, infer_periods_per_year
 
 #: The `status` of a window in `WalkForwardResult.windows`.
 TRADED = "traded"
 NO_WINNER = "in cash: no combination had a metric value on the training rows"
 RUINED = "not traded: the account was ruined in an earlier window"
+
+#: The columns of `WalkForwardResult.windows` that hold values of the metric.
+_METRIC_COLUMNS = ("in_sample", "out_of_sample")
 
 
 @dataclass(repr=False)
@@ -150,13 +153,28 @@ class WalkForwardResult:
         keys = ("final_equity", "total_return", "cagr", "sharpe_ratio", "max_drawdown")
         stats = html_table(keys, [self.stats]) if self.stats else ""
         columns = [c for c in self.columns() if c not in ("train_start", "train_end")]
+        # The metric's values in its unit (a Sharpe ratio to 3 decimals, a return in %), which
+        # the table cannot tell from the column names in_sample and out_of_sample.
+        rows = [
+            {**row, **{key: self._format_metric(row[key]) for key in _METRIC_COLUMNS}}
+            for row in self._rows()
+        ]
         return (
             f"<p><b>WalkForwardResult</b>: {len(self.results)} windows, "
             f"{len(self.equity)} out-of-sample bars, ranked by "
-            f"<code>{html.escape(self.metric)}</code></p>"
-            + stats
-            + html_table(columns, self._rows())
+            f"<code>{html.escape(self.metric)}</code></p>" + stats + html_table(columns, rows)
         )
+
+    def _format_metric(self, value: Any) -> str:
+        """A value of the metric as text: a statistic's (core or extended) in its unit
+        (`analysis.format_stat`), a metric function's to six significant digits."""
+        if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return str(value)
+        number = float(value)
+        try:
+            return analysis.format_stat(self.metric, number)
+        except KeyError:  # a metric function's value
+            return f"{number:,.6g}" if math.isfinite(number) else str(number)
 
 
 def window_rows(
@@ -261,8 +279,14 @@ def walk_forward(
     * **Warm-up.** The test job is built by ``make_job`` on an `IndicatorCache` of the
       window's training *and* test rows, so causal indicators are warm on the first test
       row; every array of an array job (`Signals`, `Targets`) is then cut to the test rows,
-      and the job runs on them. A `Strategy` job runs on the test rows only and warms up by
-      itself (its indicators start empty on the first test row).
+      and the job runs on them. A `Strategy` runs on the test rows only, so when that first
+      call returns one, ``make_job`` is called again with a cache of the test rows alone and
+      that `Strategy` runs: what it reads from its cache by ``ctx.bar_index`` is the row it
+      is on. It warms up by itself (its indicators start empty on the first test row).
+    * **Periods per year.** When the engine's ``periods_per_year`` is None, it is inferred
+      once from all of `bars` (`quanta_ref.metrics.infer_periods_per_year`) and used by every
+      optimisation, every test run and `stats`, so ``in_sample``, ``out_of_sample`` and the
+      stitched statistics are annualised alike (a window alone may infer another value).
     * **One account.** The first test window starts with the engine's `initial_cash`; each
       next one starts with the equity at the end of the previous one, and flat: positions do
       not carry over. A position still open at a window's end is valued at that window's
@@ -285,7 +309,11 @@ def walk_forward(
     metric = extended_metric(metric)
     metric_name = metric_name_of(metric)
     timestamps = bars.timestamps
-    cash = engine.config.initial_cash
+    config = engine.config
+    if config.periods_per_year is None:
+        config = _with(config, periods_per_year=infer_periods_per_year(timestamps))
+    engine = _Settings(engine, config)
+    cash = config.initial_cash
     results: list[BacktestResult | None] = []
     optimizations: list[OptimizeResult] = []
     records: list[dict[str, Any]] = []
@@ -312,7 +340,7 @@ def walk_forward(
             status = RUINED
             curves.append(np.full(test_end - test_start, cash))
         else:
-            account = _Account(engine, _with_cash(engine.config, cash))
+            account = _Settings(engine, _with(config, initial_cash=cash))
             if found.best_params is None:
                 status, job = NO_WINNER, Strategy()  # trades nothing: stays in cash
             else:
@@ -355,16 +383,16 @@ def walk_forward(
         windows=_table(records),
         results=results,
         optimizations=optimizations,
-        stats=_stitched_stats(engine.config, stitched_times, equity, results),
+        stats=_stitched_stats(config, stitched_times, equity, results),
         metric=metric_name,
         parameters=parameters,
     )
 
 
 @dataclass
-class _Account:
-    """The engine with the settings of one test window (its starting cash): what `run_many`
-    needs of an engine."""
+class _Settings:
+    """The engine with other settings (the inferred periods per year, a test window's
+    starting cash): what `optimize` and `run_many` need of an engine."""
 
     engine: EngineLike
     config: EngineConfig
@@ -381,8 +409,8 @@ class _Account:
         self.engine.check_bars(bars)
 
 
-def _with_cash(config: EngineConfig, cash: float) -> EngineConfig:
-    return EngineConfig.build(**{**config.as_dict(), "initial_cash": cash})
+def _with(config: EngineConfig, **settings: Any) -> EngineConfig:
+    return EngineConfig.build(**{**config.as_dict(), **settings})
 
 
 def _rows(bars: Bars, start: int, stop: int) -> Bars:
@@ -401,14 +429,18 @@ def _test_job(
     train_start: int,
     test_start: int,
     test_end: int,
-    account: _Account,
+    account: _Settings,
 ) -> Any:
     """The job of the chosen parameters for the test rows: built on the training and test
-    rows (so indicators are warm), array jobs then cut to the test rows."""
+    rows (so indicators are warm), array jobs then cut to the test rows; a Strategy built
+    again on the test rows, which it runs on."""
     warm = _rows(bars, train_start, test_end)
     job = make_job(IndicatorCache(warm, backend=account.backend), **params)
     if isinstance(job, Strategy):
-        return job  # runs on the test rows and warms up by itself
+        # It runs on the test rows: arrays it took from the cache must index them by
+        # ctx.bar_index, so its cache holds them alone. It warms up by itself.
+        test_rows = _rows(bars, test_start, test_end)
+        return make_job(IndicatorCache(test_rows, backend=account.backend), **params)
     if not isinstance(job, (Signals, Targets)):
         raise ConfigError(
             f"make_job: returned {type(job).__name__} for {params}; "

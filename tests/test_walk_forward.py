@@ -19,11 +19,12 @@ from quanta_ref import (
     Engine,
     IndicatorCache,
     Signals,
+    Strategy,
     Targets,
     data,
 )
 from quanta_ref.examples import SmaCross
-from quanta_ref.metrics import compute_stats
+from quanta_ref.metrics import compute_stats, infer_periods_per_year
 from quanta_ref.walkforward import NO_WINNER, RUINED, TRADED, WalkForwardResult, window_rows
 
 BARS = data.synthetic(300, n_symbols=2, seed=3)
@@ -178,6 +179,77 @@ def test_a_strategy_job_runs_on_the_test_rows_only(backend: str) -> None:
     assert walk.equity[-1] == cash
 
 
+class CacheTrend(Strategy):
+    """Holds half its cash in a symbol while its close is above its SMA(10), both arrays
+    taken from the cache and read by ``ctx.bar_index``; logs every row whose cached close is
+    not the close of the bar it is on."""
+
+    close: Any = None
+    average: Any = None
+    misread: Any = None
+
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        column = list(ctx.symbols).index(bar.symbol)
+        row = ctx.bar_index
+        if self.close[row, column] != bar.close:
+            self.misread.append(row)
+        if self.close[row, column] > self.average[row, column]:
+            ctx.order_target_percent(bar.symbol, 0.5)
+        elif ctx.position(bar.symbol) != 0.0:
+            ctx.order_target_percent(bar.symbol, 0.0)
+
+
+def test_a_strategy_job_reads_its_cache_on_the_rows_it_runs_on(backend: str) -> None:
+    misread: list[int] = []
+
+    def make_job(cache: IndicatorCache, period: int) -> CacheTrend:
+        return CacheTrend(
+            close=cache.bars_field("close"), average=cache.panel("sma", period), misread=misread
+        )
+
+    engine = Engine(backend=backend, **SETTINGS)
+    walk = engine.walk_forward(
+        BARS, make_job, {"period": [10]}, train=100, test=50, metric="total_return"
+    )
+    assert len(walk.results) == 4 and misread == []  # the test runs read their own rows
+    cash = SETTINGS["initial_cash"]
+    for k, result in enumerate(walk.results):
+        # By hand: the Strategy built on a cache of the test rows alone.
+        test_rows = rows(BARS, 100 + 50 * k, 150 + 50 * k)
+        account = Engine(backend=backend, **{**SETTINGS, "initial_cash": cash})
+        run = account.run(test_rows, make_job(IndicatorCache(test_rows, backend), 10))
+        assert result is not None and np.array_equal(result.equity, run.equity)
+        assert result.fills == run.fills and run.fills
+        cash = float(run.equity[-1])
+    assert misread == []
+
+
+def test_every_run_of_a_walk_is_annualised_with_the_periods_per_year_of_all_bars(
+    backend: str,
+) -> None:
+    bars = data.synthetic(600, n_symbols=2, seed=3, freq="30min")
+    whole = infer_periods_per_year(bars.timestamps)
+    # A test window alone (20 rows, within a day or two) infers another number.
+    assert infer_periods_per_year(rows(bars, 200, 220).timestamps) != whole
+    walk = Engine(backend=backend, **SETTINGS).walk_forward(
+        bars, crossover, GRID, train=200, test=20, step=40
+    )
+    assert walk.stats["periods_per_year"] == whole
+    for found, result in zip(walk.optimizations, walk.results, strict=True):
+        assert found.best is not None and found.best.stats["periods_per_year"] == whole
+        assert result is not None and result.stats["periods_per_year"] == whole
+    # A setting of the engine is kept.
+    fixed = Engine(backend=backend, **SETTINGS, periods_per_year=1000.0).walk_forward(
+        bars, crossover, GRID, train=200, test=20, step=40
+    )
+    assert fixed.stats["periods_per_year"] == 1000.0
+    assert all(r is not None and r.stats["periods_per_year"] == 1000.0 for r in fixed.results)
+    assert all(
+        o.best is not None and o.best.stats["periods_per_year"] == 1000.0
+        for o in fixed.optimizations
+    )
+
+
 def test_positions_do_not_carry_from_one_window_to_the_next(backend: str) -> None:
     def always_in(cache: IndicatorCache, size: float) -> Signals:
         shape = cache.bars.close.shape
@@ -290,6 +362,27 @@ def test_walk_forward_repr_and_jupyter_view(backend: str) -> None:
     page = walk._repr_html_()
     assert "<i>" not in page and "&lt;i&gt;" in page and page.count("<tr>") == 1 + 1 + 1 + 2
     assert walk["final_equity"] == walk.equity[-1]
+
+
+def test_the_jupyter_view_shows_the_metric_in_its_unit(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    walk = engine.walk_forward(BARS, crossover, GRID, train=100, test=100, metric="total_return")
+    page = walk._repr_html_()
+    for window in walk.windows.to_dict("records"):
+        for key in ("in_sample", "out_of_sample"):
+            value = window[key]
+            assert f"<td>{value * 100:,.2f}</td>" in page  # a return, in percent
+            assert repr(value) not in page
+
+    def edge(result: BacktestResult) -> float:  # not a statistic: six significant digits
+        return float(result.stats["total_return"]) + 1.0 / 3.0
+
+    walk = engine.walk_forward(BARS, crossover, GRID, train=100, test=100, metric=edge)
+    page = walk._repr_html_()
+    for window in walk.windows.to_dict("records"):
+        for key in ("in_sample", "out_of_sample"):
+            text = f"{window[key]:.6g}"
+            assert f"<td>{text}</td>" in page and repr(window[key]) not in page
 
 
 def test_readme_walk_forward_example_runs(
