@@ -92,13 +92,19 @@ def _quantity(v: float) -> str:
     return f"{v:,.0f}" if v == int(v) else f"{v:,.6g}"
 
 
-def _duration(ns: int, intraday: bool) -> str:
-    minutes = ns // 60_000_000_000
+def _duration(ns: int, axis: TimeAxis) -> str:
+    """How long a trade was held: days for daily bars, else hours and minutes, and seconds
+    (to the millisecond) when the timestamps have them."""
+    minutes, rest = divmod(ns, 60_000_000_000)
     days, minutes = divmod(minutes, 1_440)
-    if not intraday:
+    if not axis.intraday:
         return f"{days:,} d"
     hours, minutes = divmod(minutes, 60)
-    return f"{days}d {hours:02d}h {minutes:02d}m" if days else f"{hours}h {minutes:02d}m"
+    text = f"{days}d {hours:02d}h {minutes:02d}m" if days else f"{hours}h {minutes:02d}m"
+    if axis.unit in ("m", "D"):
+        return text
+    seconds = f"{rest // 1_000_000_000:02d}" if axis.unit == "s" else f"{rest / 1e9:06.3f}"
+    return f"{text} {seconds}s"
 
 
 def _e(text: Any) -> str:
@@ -284,7 +290,7 @@ def _trades_section(result: Any, axis: TimeAxis) -> str:
                 _price(trade.exit_price),
                 _signed(f"{trade.pnl:,.2f}", trade.pnl),
                 _signed(f"{trade.return_ * 100:.2f}%", trade.return_),
-                _duration(trade.exit_time - trade.entry_time, axis.intraday),
+                _duration(trade.exit_time - trade.entry_time, axis),
             ]
         )
     headers = ["#", "Symbol", "Side", "Quantity", "Entry", "Entry price", "Exit", "Exit price"]

@@ -576,6 +576,15 @@ def test_sub_second_bars_are_each_in_their_place_to_the_millisecond(
     assert fig.layout.xaxis.range == ("2024-01-02T09:30:00.000", "2024-01-02T09:30:19.500")
     page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
     assert "40 500-millisecond bars, 2024-01-02 09:30:00.000 to 2024-01-02 09:30:19.500" in page
+    # how long each trade was held, to the millisecond
+    held = re.findall(r'<td class="num">(\d+h [^<]*)</td></tr>', page)
+    expected = []
+    for trade in result.trades:
+        parts = pd.Timedelta(trade.exit_time - trade.entry_time).components
+        expected.append(
+            f"{parts.hours}h {parts.minutes:02d}m {parts.seconds:02d}.{parts.milliseconds:03d}s"
+        )
+    assert held == expected and len(held) > 1
 
 
 def test_seconds_bars_hover_with_their_seconds(backend: str, tmp_path: Path) -> None:
