@@ -36,9 +36,33 @@ COLORS = {
 }
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 _DAY_NS = 86_400_000_000_000
-#: One unit of each axis precision, in ns, and how a lone tick is written at it.
-_UNIT_NS = {"D": _DAY_NS, "m": 60_000_000_000, "s": 1_000_000_000}
-_TICK_FORMATS = {"D": "%Y-%m-%d", "m": "%Y-%m-%d %H:%M", "s": "%Y-%m-%d %H:%M:%S"}
+#: One unit of each axis precision (numpy's names), in ns, coarsest first.
+_UNIT_NS = {
+    "D": _DAY_NS,
+    "m": 60_000_000_000,
+    "s": 1_000_000_000,
+    "ms": 1_000_000,
+    "us": 1_000,
+    "ns": 1,
+}
+#: How a date is written at each precision, in d3's format: a lone tick, and hover labels of
+#: intraday bars. d3 writes no finer than the millisecond (``%L``); so does plotly's axis.
+_TICK_FORMATS = {
+    "D": "%Y-%m-%d",
+    "m": "%Y-%m-%d %H:%M",
+    "s": "%Y-%m-%d %H:%M:%S",
+    "ms": "%Y-%m-%d %H:%M:%S.%L",
+    "us": "%Y-%m-%d %H:%M:%S.%L",
+    "ns": "%Y-%m-%d %H:%M:%S.%L",
+}
+
+
+def precision(ns: np.ndarray) -> Any:
+    """The coarsest unit of `_UNIT_NS` that writes every timestamp of `ns` exactly."""
+    for unit, size in _UNIT_NS.items():
+        if not (ns % size).any():
+            return unit
+    return "ns"  # not reached: every int64 is a whole number of ns
 
 
 def plotly_modules() -> tuple[Any, Any]:
@@ -67,26 +91,33 @@ def pandas_module() -> Any:
 
 # ================================================================================ time axis
 class TimeAxis:
-    """The run's timestamps as the text plotly reads, at the precision the bars need: days
-    for daily bars, minutes (or seconds) for intraday ones.
+    """The run's timestamps as the text plotly reads, at the precision they need: the
+    coarsest of days, minutes, seconds, milliseconds, microseconds and nanoseconds that
+    writes every timestamp exactly (two bars 500 ms apart are two places on the axis).
 
-    Intraday axes hide the time between sessions (`rangebreaks`): nights, lunch breaks,
-    weekends and holidays would otherwise take most of the width. Daily axes stay calendar
-    axes: a weekend is two days in seven, no visual problem, and a date keeps its place.
+    The bars are intraday when the bar size (the median step between bars) is under a day,
+    wherever in the day they are stamped. Intraday axes hide the time between sessions
+    (`rangebreaks`): nights, lunch breaks, weekends and holidays would otherwise take most
+    of the width. Daily (and longer) axes stay calendar axes: a weekend is two days in
+    seven, no visual problem, and a date keeps its place.
     """
 
     def __init__(self, timestamps: Any) -> None:
         self.ns = np.asarray(timestamps, dtype=np.int64)
-        self.intraday = bool((self.ns % _DAY_NS != 0).any())
-        seconds = bool((self.ns % 60_000_000_000 != 0).any())
-        self.unit: Any = "s" if seconds else "m" if self.intraday else "D"
-        #: d3 format of a date in hover labels.
-        self.hover = "%Y-%m-%d %H:%M" if self.intraday else "%a %Y-%m-%d"
+        #: numpy's name of the unit the timestamps are written in (`text`).
+        self.unit: Any = precision(self.ns)
         steps = np.diff(self.ns)
-        # The median in float: numpy's of int64 is ten times slower on so many equal steps.
-        #: The bar size in ns: the median step between bars (one unit for a single bar).
-        self.step = int(np.median(steps.astype(np.float64))) if steps.size else _UNIT_NS[self.unit]
+        #: The bar size in ns: the median step between bars (one unit for a single bar). The
+        #: lower median, a step that occurs: of 1 minute and 1 day, 1 minute, not 12 hours.
+        #: (A sort: numpy's partition is far slower on so many equal steps.)
+        self.step = (
+            int(np.sort(steps)[(steps.size - 1) // 2]) if steps.size else _UNIT_NS[self.unit]
+        )
         self._steps = steps
+        self.intraday = self.step < _DAY_NS
+        #: d3 format of a date in hover labels: the day of daily bars, else the time to the
+        #: precision of the timestamps (intraday bars are never all at midnight).
+        self.hover = _TICK_FORMATS[self.unit] if self.intraday else "%a %Y-%m-%d"
 
     def text(self, ns: Any = None) -> np.ndarray:
         """ISO text of `ns` (default: every timestamp), e.g. ``2015-01-02T09:30``."""
@@ -127,9 +158,11 @@ class TimeAxis:
         if self.ns[-1] > self.ns[0]:
             return {"range": self.text(self.ns[[0, -1]]).tolist()}
         half = self.step // 2
-        ends = (self.ns[[0, 0]] + [-half, half]).view("datetime64[ns]")
+        ends = self.ns[[0, 0]] + [-half, half]
+        # At least to the second: noon is not cut to the day.
+        unit: Any = max(precision(ends), "s", key=list(_UNIT_NS).index)
         return {
-            "range": np.datetime_as_string(ends, unit="s").tolist(),  # not cut to the day
+            "range": np.datetime_as_string(ends.view("datetime64[ns]"), unit=unit).tolist(),
             "tick0": self.text(self.ns[:1]).tolist()[0],
             "dtick": self.step / 1e6,
             "tickformat": _TICK_FORMATS[self.unit],
@@ -472,6 +505,7 @@ def rolling_sharpe_figure(result: Any) -> Any:
     (mean over sample standard deviation of the bar returns, times the square root of
     ``periods_per_year``, risk-free rate 0 as `quanta_ref.metrics`), with the whole run's
     ratio as a dashed line."""
+    analysis.check_result(result)
     go, _ = plotly_modules()
     pd = pandas_module()
     axis = TimeAxis(result.timestamps)
@@ -529,6 +563,8 @@ def heatmap_figure(pivot: Any, metric: str, maximize: bool = True) -> Any:
     -------
     plotly.graph_objects.Figure
     """
+    if not isinstance(metric, str):
+        raise ConfigError(f"metric: expected the name of a statistic, got {type(metric).__name__}")
     go, _ = plotly_modules()
     if not hasattr(pivot, "to_numpy") or not hasattr(pivot, "columns") or pivot.size == 0:
         raise ConfigError(f"pivot: expected a non-empty DataFrame, got {type(pivot).__name__}")
@@ -585,6 +621,23 @@ def heatmap_figure(pivot: Any, metric: str, maximize: bool = True) -> Any:
 
 
 # ========================================================================= walk-forward
+def check_walk_forward(found: Any, *fields: str) -> None:
+    """ConfigError naming `found` unless it has `fields` and the equity, timestamps,
+    windows, metric and parameters of a `WalkForwardResult`, and naming `metric` unless
+    that is a str."""
+    needed = ("equity", "timestamps", "windows", "metric", "parameters", *fields)
+    missing = [f for f in needed if not hasattr(found, f)]
+    if missing:
+        raise ConfigError(
+            f"found: expected a WalkForwardResult, got {type(found).__name__} "
+            f"(without {', '.join(missing)})"
+        )
+    if not isinstance(found.metric, str):
+        raise ConfigError(
+            f"metric: expected the name of the metric ranked by, got {type(found.metric).__name__}"
+        )
+
+
 def walk_forward_figure(found: Any) -> Any:
     """A walk-forward run: the stitched out-of-sample equity with each test window shaded
     and labelled with the parameters chosen for it, and the metric of each window in sample
@@ -595,6 +648,7 @@ def walk_forward_figure(found: Any) -> Any:
     found : WalkForwardResult
         What `Engine.walk_forward` returned.
     """
+    check_walk_forward(found)
     go, make_subplots = plotly_modules()
     axis = TimeAxis(found.timestamps)
     windows = found.windows if isinstance(found.windows, list) else found.windows.to_dict("records")

@@ -21,6 +21,7 @@ from quanta_ref.errors import ConfigError
 from quanta_report.figures import (
     TimeAxis,
     benchmark_equity,
+    check_walk_forward,
     chosen_symbol,
     figure,
     heatmap_figure,
@@ -91,13 +92,19 @@ def _quantity(v: float) -> str:
     return f"{v:,.0f}" if v == int(v) else f"{v:,.6g}"
 
 
-def _duration(ns: int, intraday: bool) -> str:
-    minutes = ns // 60_000_000_000
+def _duration(ns: int, axis: TimeAxis) -> str:
+    """How long a trade was held: days for daily bars, else hours and minutes, and seconds
+    (to the millisecond) when the timestamps have them."""
+    minutes, rest = divmod(ns, 60_000_000_000)
     days, minutes = divmod(minutes, 1_440)
-    if not intraday:
+    if not axis.intraday:
         return f"{days:,} d"
     hours, minutes = divmod(minutes, 60)
-    return f"{days}d {hours:02d}h {minutes:02d}m" if days else f"{hours}h {minutes:02d}m"
+    text = f"{days}d {hours:02d}h {minutes:02d}m" if days else f"{hours}h {minutes:02d}m"
+    if axis.unit in ("m", "D"):
+        return text
+    seconds = f"{rest // 1_000_000_000:02d}" if axis.unit == "s" else f"{rest / 1e9:06.3f}"
+    return f"{text} {seconds}s"
 
 
 def _e(text: Any) -> str:
@@ -283,7 +290,7 @@ def _trades_section(result: Any, axis: TimeAxis) -> str:
                 _price(trade.exit_price),
                 _signed(f"{trade.pnl:,.2f}", trade.pnl),
                 _signed(f"{trade.return_ * 100:.2f}%", trade.return_),
-                _duration(trade.exit_time - trade.entry_time, axis.intraday),
+                _duration(trade.exit_time - trade.entry_time, axis),
             ]
         )
     headers = ["#", "Symbol", "Side", "Quantity", "Entry", "Entry price", "Exit", "Exit price"]
@@ -354,11 +361,25 @@ def _data_section(result: Any, axis: TimeAxis) -> str:
     return f"<h2>Data</h2>{table}"
 
 
-def _bar_size(axis: TimeAxis) -> str:
-    if not axis.intraday:
-        return "daily"
-    seconds = axis.step // 1_000_000_000
-    return f"{seconds // 60}-minute" if seconds % 60 == 0 else f"{seconds}-second"
+#: The words of a bar size, longest first: each with its length in ns.
+BAR_SIZES = (
+    ("day", 86_400_000_000_000),
+    ("hour", 3_600_000_000_000),
+    ("minute", 60_000_000_000),
+    ("second", 1_000_000_000),
+    ("millisecond", 1_000_000),
+    ("microsecond", 1_000),
+    ("nanosecond", 1),
+)
+
+
+def bar_size(step: int) -> str:
+    """The words of a bar size of `step` ns, in the largest unit it is a whole number of:
+    ``daily``, ``7-day``, ``4-hour``, ``90-minute``, ``30-second``, ``500-millisecond``."""
+    for word, size in BAR_SIZES:
+        if step >= size and step % size == 0:
+            return "daily" if step == size == BAR_SIZES[0][1] else f"{step // size:,}-{word}"
+    return f"{step:,}-nanosecond"  # not reached for a step of at least 1 ns
 
 
 # ================================================================================ pages
@@ -471,7 +492,7 @@ def report(
         if len(symbols) > 1:
             meta.append(f"chart of <b>{_e(chosen_symbol(result, symbol))}</b>")
     first, last = (str(t).replace("T", " ") for t in axis.text(axis.ns[[0, -1]]))
-    meta.append(f"{len(axis.ns):,} {_bar_size(axis)} bars, {first} to {last}")
+    meta.append(f"{len(axis.ns):,} {bar_size(axis.step)} bars, {first} to {last}")
     meta.append(f"benchmark: {_e(bench[0])}" if bench is not None else "no benchmark")
     window = rolling_sharpe_window(result)
     body = f"""
@@ -528,6 +549,8 @@ def optimize_report(
         The file written.
     """
     target = checked_path(path)
+    if not isinstance(metric, str):
+        raise ConfigError(f"metric: expected a column name, got {type(metric).__name__}")
     if not hasattr(table, "sort_values") or metric not in getattr(table, "columns", ()):
         raise ConfigError(f"metric: {metric!r} is not a column of the table")
     ranked = table.sort_values(metric, ascending=not maximize, na_position="last", kind="stable")
@@ -591,6 +614,7 @@ def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | N
         The file written.
     """
     target = checked_path(path)
+    check_walk_forward(found, "stats", "columns")
     windows = found.windows if isinstance(found.windows, list) else found.windows.to_dict("records")
     stats_rows = []
     for key, value in found.stats.items():
@@ -600,7 +624,7 @@ def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | N
         )
     stats = _table(["Statistic", "Out of sample"], stats_rows, id="stats", numeric={1})
     columns = found.columns()
-    intraday = TimeAxis(found.timestamps).intraday
+    unit = TimeAxis(found.timestamps).unit
     rows = []
     for window in windows:
         row = []
@@ -608,7 +632,7 @@ def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | N
             value = window[column]
             if column.endswith(("_start", "_end")):
                 day = np.datetime64(value, "ns")  # numpy's or pandas' (a Timestamp)
-                row.append(_e(np.datetime_as_string(day, unit="m" if intraday else "D")))
+                row.append(_e(np.datetime_as_string(day, unit=unit)))
             elif column in ("in_sample", "out_of_sample"):
                 row.append(format_value(value, "ratio4"))
             elif column == "final_equity":

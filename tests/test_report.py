@@ -21,9 +21,18 @@ from quanta_ref import Engine, analysis, data
 from quanta_ref.bars import Bars
 from quanta_ref.errors import ConfigError
 from quanta_ref.examples import SmaCross
-from quanta_report import figure, heatmap_figure, monthly_returns, optimize_report
+from quanta_report import (
+    figure,
+    heatmap_figure,
+    monthly_returns,
+    optimize_report,
+    rolling_sharpe_figure,
+    walk_forward_figure,
+    walk_forward_report,
+)
 from quanta_report import html as report_html
 from quanta_report.downsample import BUCKETS, bucket_sums, minmax_indices
+from quanta_report.figures import TimeAxis
 
 SETTINGS = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
 
@@ -538,3 +547,132 @@ def test_a_heatmap_of_a_fraction_reads_in_percent_under_the_statistic_label() ->
     assert ratio.colorbar.tickformat is None and "Sharpe ratio %{z:.4g}" in ratio.hovertemplate
     own = heatmap_figure(pivot, "my_score").data[0]
     assert own.colorbar.title.text == "my_score" and own.texttemplate == "%{z:.2f}"
+
+
+def bars_at(stamps: np.ndarray, seed: int = 3) -> Bars:
+    """Bars of one symbol at `stamps` (datetime64), prices of a synthetic walk."""
+    walk = data.synthetic(stamps.size, seed=seed, freq="1min", volatility=0.001)
+    return Bars.from_arrays(
+        stamps, walk.open, walk.high, walk.low, walk.close, walk.volume, symbols=["X"]
+    )
+
+
+def test_sub_second_bars_are_each_in_their_place_to_the_millisecond(
+    backend: str, tmp_path: Path
+) -> None:
+    stamps = np.datetime64("2024-01-02T09:30", "ns") + np.arange(40) * np.timedelta64(500, "ms")
+    result = Engine(backend=backend, **SETTINGS).run(bars_at(stamps), SmaCross(fast=2, slow=5))
+    assert result.fills
+    fig = figure(result)
+    candles = [t for t in fig.data if t.type == "candlestick"][0]
+    assert list(candles.x) == [str(t) for t in stamps.astype("M8[ms]")]  # 40 places, not 20
+    assert candles.x[1] == "2024-01-02T09:30:00.500"
+    for name, side in (("Buy", "buy"), ("Sell", "sell")):
+        when = [f.timestamp for f in result.fills if f.side.value == side]
+        assert list(traces(fig, name).x) == [
+            str(np.datetime64(t, "ns").astype("M8[ms]")) for t in when
+        ]
+    assert fig.layout.xaxis.hoverformat == "%Y-%m-%d %H:%M:%S.%L"
+    assert fig.layout.xaxis.range == ("2024-01-02T09:30:00.000", "2024-01-02T09:30:19.500")
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    assert "40 500-millisecond bars, 2024-01-02 09:30:00.000 to 2024-01-02 09:30:19.500" in page
+    # how long each trade was held, to the millisecond
+    held = re.findall(r'<td class="num">(\d+h [^<]*)</td></tr>', page)
+    expected = []
+    for trade in result.trades:
+        parts = pd.Timedelta(trade.exit_time - trade.entry_time).components
+        expected.append(
+            f"{parts.hours}h {parts.minutes:02d}m {parts.seconds:02d}.{parts.milliseconds:03d}s"
+        )
+    assert held == expected and len(held) > 1
+
+
+def test_seconds_bars_hover_with_their_seconds(backend: str, tmp_path: Path) -> None:
+    stamps = np.datetime64("2024-01-02T09:30", "ns") + np.arange(60) * np.timedelta64(30, "s")
+    result = Engine(backend=backend, **SETTINGS).run(bars_at(stamps), SmaCross(fast=2, slow=5))
+    fig = figure(result)
+    assert fig.layout.xaxis.hoverformat == "%Y-%m-%d %H:%M:%S"
+    assert fig.layout.xaxis.range == ("2024-01-02T09:30:00", "2024-01-02T09:59:30")
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    assert "60 30-second bars, 2024-01-02 09:30:00 to 2024-01-02 09:59:30" in page
+
+
+def test_the_time_axis_writes_the_coarsest_unit_that_keeps_every_timestamp() -> None:
+    day = np.datetime64("2024-01-02", "ns")
+    for offsets, unit, text in (
+        ([0, 86_400_000_000_000], "D", "2024-01-02"),
+        ([0, 60_000_000_000], "m", "2024-01-02T00:00"),
+        ([0, 1_000_000_000], "s", "2024-01-02T00:00:00"),
+        ([0, 1_000_000], "ms", "2024-01-02T00:00:00.000"),
+        ([0, 250_000], "us", "2024-01-02T00:00:00.000000"),
+        ([0, 1_000, 1_001], "ns", "2024-01-02T00:00:00.000000000"),
+    ):
+        stamps = (day + np.array(offsets, dtype="m8[ns]")).astype(np.int64)
+        axis = TimeAxis(stamps)
+        assert axis.unit == unit and axis.text()[0] == text
+        # every timestamp is told apart and reads back exactly
+        assert np.array_equal(axis.text().astype("M8[ns]").astype(np.int64), stamps)
+
+
+def test_bar_sizes_are_said_in_the_largest_whole_unit() -> None:
+    minute, day = 60_000_000_000, 86_400_000_000_000
+    assert report_html.bar_size(day) == "daily"
+    assert report_html.bar_size(7 * day) == "7-day"
+    assert report_html.bar_size(60 * minute) == "1-hour"
+    assert report_html.bar_size(4 * 60 * minute) == "4-hour"
+    assert report_html.bar_size(90 * minute) == "90-minute"
+    assert report_html.bar_size(minute) == "1-minute"
+    assert report_html.bar_size(30_000_000_000) == "30-second"
+    assert report_html.bar_size(500_000_000) == "500-millisecond"
+    assert report_html.bar_size(250_000) == "250-microsecond"
+
+
+def test_daily_bars_stamped_at_the_close_are_daily(backend: str, tmp_path: Path) -> None:
+    days = np.busday_offset("2024-01-02", np.arange(60), roll="forward")
+    stamps = days.astype("M8[ns]") + np.timedelta64(16, "h")
+    result = Engine(backend=backend, **SETTINGS).run(bars_at(stamps), SmaCross(fast=5, slow=20))
+    axis = TimeAxis(result.timestamps)
+    assert not axis.intraday and axis.gaps() == []
+    fig = figure(result)
+    assert fig.layout.xaxis.rangebreaks == ()  # a calendar axis: the weekends are not hidden
+    assert fig.layout.xaxis.hoverformat == "%a %Y-%m-%d"
+    assert fig.layout.xaxis.range == ("2024-01-02T16:00", "2024-03-25T16:00")
+    page = result.report(tmp_path / "run.html").read_text(encoding="utf-8")
+    assert "60 daily bars, 2024-01-02 16:00 to 2024-03-25 16:00" in page
+    # hourly bars are hours
+    hours = np.datetime64("2024-01-02T09:00", "ns") + np.arange(8) * np.timedelta64(1, "h")
+    hourly = Engine(backend=backend, **SETTINGS).run(bars_at(hours), SmaCross(fast=2, slow=3))
+    page = hourly.report(tmp_path / "hourly.html").read_text(encoding="utf-8")
+    assert "8 1-hour bars" in page
+
+
+# ================================================================================ bad input
+def test_anything_but_a_result_is_a_config_error(backend: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="result: expected a BacktestResult, got NoneType"):
+        rolling_sharpe_figure(None)
+    for call in (
+        lambda: walk_forward_figure(None),
+        lambda: walk_forward_report(None, tmp_path / "wf.html"),
+    ):
+        with pytest.raises(ConfigError, match="found: expected a WalkForwardResult, got NoneType"):
+            call()
+    walked = Engine(backend=backend, **SETTINGS).walk_forward(
+        data.synthetic(600, seed=5),
+        _crossover,
+        {"fast": [5, 10], "slow": [30]},
+        train=200,
+        test=100,
+    )
+    walked.metric = 5  # type: ignore[assignment]
+    for call in (
+        lambda: walk_forward_figure(walked),
+        lambda: walk_forward_report(walked, tmp_path / "wf.html"),
+    ):
+        with pytest.raises(ConfigError, match="metric: expected the name of the metric"):
+            call()
+    pivot = grid_table().pivot(index="fast", columns="slow", values="sharpe_ratio")
+    with pytest.raises(ConfigError, match="metric: expected the name of a statistic, got int"):
+        heatmap_figure(pivot, 5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="metric: expected a column name, got list"):
+        optimize_report(grid_table(), ["sharpe_ratio"], None, tmp_path / "x.html")  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
