@@ -93,7 +93,8 @@ class WalkForwardResult:
     def __getitem__(self, key: str) -> float:
         return self.stats[key]
 
-    def _rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[dict[str, Any]]:
+        """`windows` as a list of dicts, one per window (what pages and views read)."""
         table = self.windows
         return table if isinstance(table, list) else table.to_dict("records")
 
@@ -157,7 +158,7 @@ class WalkForwardResult:
         # the table cannot tell from the column names in_sample and out_of_sample.
         rows = [
             {**row, **{key: self._format_metric(row[key]) for key in _METRIC_COLUMNS}}
-            for row in self._rows()
+            for row in self.rows()
         ]
         return (
             f"<p><b>WalkForwardResult</b>: {len(self.results)} windows, "

@@ -623,9 +623,9 @@ def heatmap_figure(pivot: Any, metric: str, maximize: bool = True) -> Any:
 # ========================================================================= walk-forward
 def check_walk_forward(found: Any, *fields: str) -> None:
     """ConfigError naming `found` unless it has `fields` and the equity, timestamps,
-    windows, metric and parameters of a `WalkForwardResult`, and naming `metric` unless
+    windows (`rows`), metric and parameters of a `WalkForwardResult`, and naming `metric` unless
     that is a str."""
-    needed = ("equity", "timestamps", "windows", "metric", "parameters", *fields)
+    needed = ("equity", "timestamps", "rows", "metric", "parameters", *fields)
     missing = [f for f in needed if not hasattr(found, f)]
     if missing:
         raise ConfigError(
@@ -651,7 +651,7 @@ def walk_forward_figure(found: Any) -> Any:
     check_walk_forward(found)
     go, make_subplots = plotly_modules()
     axis = TimeAxis(found.timestamps)
-    windows = found.windows if isinstance(found.windows, list) else found.windows.to_dict("records")
+    windows = found.rows()
     fig = make_subplots(
         rows=2,
         cols=1,

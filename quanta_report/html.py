@@ -615,7 +615,7 @@ def walk_forward_report(found: Any, path: str | os.PathLike[str], title: str | N
     """
     target = checked_path(path)
     check_walk_forward(found, "stats", "columns")
-    windows = found.windows if isinstance(found.windows, list) else found.windows.to_dict("records")
+    windows = found.rows()
     stats_rows = []
     for key, value in found.stats.items():
         label, unit, description = stat_label(key)
