@@ -39,7 +39,10 @@ def _pandas() -> Any:
 
 def datetimes(timestamps: Any) -> np.ndarray:
     """int64 ns timestamps (or None for "never") as ``datetime64[ns]`` (NaT for None)."""
-    values = [np.iinfo(np.int64).min if t is None else t for t in np.asarray(timestamps).tolist()]
+    array = np.asarray(timestamps)
+    if array.dtype == np.int64:  # a result's own times: no None to replace, no copy
+        return array.view("datetime64[ns]")
+    values = [np.iinfo(np.int64).min if t is None else t for t in array.tolist()]
     return np.asarray(values, dtype=np.int64).view("datetime64[ns]")
 
 
