@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from quanta_ref import Bars, Engine
@@ -752,3 +752,21 @@ def test_splitting_a_panel_by_symbols_and_joining_it_again_gives_it_back(bars, d
     np.testing.assert_array_equal(joined.timestamps, bars.timestamps)
     for f in FIELDS:
         np.testing.assert_array_equal(getattr(joined, f), getattr(expected, f))
+
+
+@given(panels(), st.sampled_from(RULES[:8]), session_lists(), st.sampled_from(["left", "right"]))
+def test_intraday_labels_depend_only_on_the_bin_so_symbols_resampled_apart_line_up(
+    bars, rule, sessions, closed
+):
+    assume(bars.n_symbols > 1)
+    parts = [bars.select(list(bars.symbols[:1])), bars.select(list(bars.symbols[1:]))]
+    assume(all(not np.isnan(part.close).all() for part in parts))
+    try:
+        whole = bars.resample(rule, sessions=sessions, closed=closed, outside="drop")
+        apart = [p.resample(rule, sessions=sessions, closed=closed, outside="drop") for p in parts]
+    except DataError:  # a part with no bar inside the sessions
+        return
+    joined = Bars.concat(apart, axis="symbols")
+    np.testing.assert_array_equal(joined.timestamps, whole.timestamps)
+    for f in FIELDS:
+        np.testing.assert_array_equal(getattr(joined, f), getattr(whole, f))
