@@ -260,7 +260,10 @@ def load_bars(
 
     1. ``{root}/{symbol}.csv``, else ``{root}/{symbol}.parquet``: the file is the
        symbol's (a symbol column in it may hold one value only, under any spelling, such
-       as akshare's ``000001`` in ``000001.SZ.csv``);
+       as akshare's ``000001`` in ``000001.SZ.csv``). Listing every symbol (`symbols`
+       None), a file is named after its symbol when it has no symbol column, or when the
+       column's one value is the file name or its part before a dot (``000001`` in
+       ``000001.SZ.csv``); otherwise its symbols are those of its symbol column;
     2. else the rows of that symbol in the other ``.csv``/``.parquet`` files of `root` that
        have a symbol column (long files, e.g. a tushare export of a date range). A symbol
        found in more than one such file is refused as ambiguous;
@@ -485,10 +488,10 @@ class _Files:
     def _panel(self, path: Path, symbol: str | None, keep: list[str] | None) -> Bars:
         """The bars of the file at `path`; `symbol` names a file of one symbol."""
         columns = self._columns(path)
-        if symbol is None and columns["symbol"] is None:
+        held = None if columns["symbol"] is None else list(dict.fromkeys(columns["symbol"]))
+        if symbol is None and (held is None or _named_after(path, held)):
             symbol = path.stem
-        if symbol is not None and columns["symbol"] is not None:
-            held = list(dict.fromkeys(columns["symbol"]))
+        if symbol is not None and held is not None:
             if len(held) > 1:
                 raise DataError(
                     f"symbol: {path} is named after {symbol!r} but holds the symbols "
@@ -618,6 +621,13 @@ class _Files:
 
 
 _SUFFIXES = (".csv", ".parquet")
+
+
+def _named_after(path: Path, held: list[str]) -> bool:
+    """Whether the file at `path` is named after the one symbol its rows hold:
+    ``000001.SZ.csv`` holding ``000001.SZ``, or ``000001`` (akshare's code without the
+    exchange)."""
+    return len(held) == 1 and (path.stem == held[0] or path.stem.startswith(f"{held[0]}."))
 
 
 def _shorten(text: str, limit: int = 80) -> str:
