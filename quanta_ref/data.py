@@ -44,7 +44,7 @@ from quanta_ref.bars import (
     time_zone,
 )
 from quanta_ref.errors import ConfigError, DataError
-from quanta_ref.sources import SOURCES, SYMBOL_COLUMNS
+from quanta_ref.sources import SYMBOL_COLUMNS
 
 __all__ = [
     "SAMPLE_SYMBOLS",
@@ -342,8 +342,7 @@ def load_bars(
     zone = time_zone(tz)
     if encoding is not None:
         _check_encoding(encoding)
-    if not isinstance(source, str) or source not in SOURCES:
-        raise ConfigError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
+    sources.check_source(source)
     folder = _data_folder(root, wanted)
     lo_ns = None if start is None else bound_ns(start, "start", False, zone)
     hi_ns = None if end is None else bound_ns(end, "end", True, zone)
@@ -430,13 +429,22 @@ class _Files:
             files = self._data_files()
             if not files:
                 raise DataError(f"root: no .csv or .parquet file in {self.folder}")
-            return self._merge([self._panel(path, None, None) for path in files])
+            panels = [self._panel(path, None, None) for path in files]
+            seen: dict[str, Path] = {}
+            for path, panel in zip(files, panels, strict=True):
+                for symbol in panel.symbols:
+                    if seen.setdefault(symbol, path) != path:
+                        raise DataError(
+                            f"symbol: {symbol!r} is in {seen[symbol]} and in {path}: "
+                            f"ambiguous; keep it in one file"
+                        )
+            return merge_symbols(panels)
         own = {symbol: self._own_file(symbol) for symbol in wanted}
         panels = [self._panel(path, symbol, None) for symbol, path in own.items() if path]
         rest = [symbol for symbol, path in own.items() if path is None]
         if rest:
             panels += self._from_long_files(rest, skip={p for p in own.values() if p})
-        return self._merge(panels)
+        return merge_symbols(panels)
 
     def _own_file(self, symbol: str) -> Path | None:
         candidates = [self.folder / f"{symbol}.csv", self.folder / f"{symbol}.parquet"]
@@ -464,7 +472,8 @@ class _Files:
             columns = self._columns(path)
             if columns["symbol"] is None:
                 continue
-            held = [s for s in rest if s in set(columns["symbol"])]
+            present = set(columns["symbol"])
+            held = [s for s in rest if s in present]
             for symbol in held:
                 if symbol in found:
                     raise DataError(
@@ -518,29 +527,27 @@ class _Files:
         """The panel of `columns` (of the file or dataset `label`), keeping the symbols
         `keep` (None: all) and the rows between the bounds."""
         times = columns["timestamp"]
-        rows = np.ones(len(times), dtype=bool)
-        if keep is not None and columns["symbol"] is not None:
-            rows = np.isin(np.array(columns["symbol"], dtype=object), np.array(keep, dtype=object))
-        symbols = [symbol] if columns["symbol"] is None else (keep or columns["symbol"])
         lo, hi = self.bounds
-        in_range = (
-            rows & (True if lo is None else times >= lo) & (True if hi is None else times <= hi)
-        )
-        for name in dict.fromkeys(symbols):
-            has = (
-                in_range
-                if columns["symbol"] is None
-                else in_range & np.array([s == name for s in columns["symbol"]], dtype=bool)
-            )
-            if not has.any():
-                raise DataError(f"timestamps: no bars of {name!r} {self.span} in {label}")
+        in_range = np.ones(len(times), dtype=bool)
+        if lo is not None:
+            in_range &= times >= lo
+        if hi is not None:
+            in_range &= times <= hi
+        names: Sequence[str | None] = [symbol]
+        present = {symbol} if in_range.any() else set()
+        if columns["symbol"] is not None:
+            codes = np.array(columns["symbol"], dtype=object)
+            if keep is not None:
+                in_range &= np.isin(codes, np.array(keep, dtype=object))
+            names, present = keep or [], set(codes[in_range].tolist())
+        absent = [name for name in names if name not in present]
+        if absent or not in_range.any():
+            of = f" of {absent[0]!r}" if absent else ""
+            raise DataError(f"timestamps: no bars{of} {self.span} in {label}")
         try:
             return columns_bars(select_rows(columns, in_range), symbol)
         except DataError as exc:
             raise DataError(f"{exc} (in {label})") from None
-
-    def _merge(self, panels: list[Bars]) -> Bars:
-        return merge_symbols(panels)
 
     # ------------------------------------------------------------ hive partitions
     def hive(self, key: str, wanted: list[str] | None) -> Bars:
@@ -608,8 +615,9 @@ class _Files:
             return None
         if getattr(kind, "tz", None) is not None:
             return None
-        # Casting a bound to the column's coarser unit floors it: the filter keeps a
-        # superset of the rows, which the exact bounds then cut after reading.
+        # Cast to the column's coarser unit, a bound moves to a neighbouring whole unit;
+        # the column's values are whole units, so the filter keeps every row within the
+        # bounds (and perhaps those of one unit more), and the exact bounds cut after reading.
         result = None
         for bound, side in ((lo, "lo"), (hi, "hi")):
             if bound is None:

@@ -47,6 +47,7 @@ __all__ = [
     "Convention",
     "Reading",
     "Table",
+    "check_source",
     "frame_table",
     "reading",
     "symbol_texts",
@@ -147,13 +148,14 @@ def reading(table: Table, source: Any = "auto") -> Reading:
     fits both is read as yfinance, which reads the same. With a named source, a column it
     expects that is missing is a DataError naming it and the columns present.
     """
-    if not isinstance(source, str) or source not in SOURCES:
-        raise ConfigError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
+    check_source(source)
     if source == "auto":
         convention = _detect(table)
     else:
         convention = CONVENTIONS[source]
-        _check_present(table, convention, hint="")
+        missing = _missing(table, convention)
+        if missing is not None:
+            raise DataError(missing)
     named = _lower_names(table.names)
     _no_twice(table, convention)
     time = next((named[c.lower()] for c in convention.times if c.lower() in named), None)
@@ -166,6 +168,12 @@ def reading(table: Table, source: Any = "auto") -> Reading:
         volume_shares=convention.volume_shares,
         six_digit_codes=convention.six_digit_codes,
     )
+
+
+def check_source(source: Any) -> None:
+    """Refuse a `source=` that is not one of `SOURCES` with a ConfigError."""
+    if not isinstance(source, str) or source not in SOURCES:
+        raise ConfigError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
 
 
 def _lower_names(names: Sequence[str]) -> dict[str, str]:
@@ -200,28 +208,29 @@ def _detect(table: Table) -> Convention:
         CONVENTIONS.values(),
         key=lambda c: sum(n.lower() in named for n in (*c.times, *c.fields)),
     )
-    if not any(n.lower() in named for n in (*closest.times, *closest.fields)):
+    missing = _missing(table, closest)
+    if missing is None or not any(n.lower() in named for n in (*closest.times, *closest.fields)):
         raise DataError(
             f"source: the columns of {table.label} fit no known source "
             f"(columns: {list(table.names)}); {known}"
         )
-    _check_present(table, closest, hint=f"; read as the closest source, {closest.name!r}; {known}")
-    raise AssertionError("unreachable: the closest source lacks a column")  # pragma: no cover
+    raise DataError(f"{missing}; read as the closest source, {closest.name!r}; {known}")
 
 
-def _check_present(table: Table, convention: Convention, hint: str) -> None:
-    """A DataError naming the first column of `convention` missing from `table`."""
+def _missing(table: Table, convention: Convention) -> str | None:
+    """What names the first column of `convention` missing from `table`, or None."""
     named = _lower_names(table.names)
-    columns = f"(columns: {list(table.names)}){hint}"
+    columns = f"(columns: {list(table.names)})"
     if table.index is None and not any(c.lower() in named for c in convention.times):
         index = " and no DatetimeIndex" if table.label == "the frame" else ""
-        raise DataError(
+        return (
             f"timestamp: no {'/'.join(convention.times)} column{index} in {table.label} {columns}"
         )
     for f, name in zip(FIELDS, convention.fields, strict=True):
         if name.lower() not in named:
             spelt = "" if name == f else f"{name!r} of source {convention.name!r} "
-            raise DataError(f"{f}: column {spelt}missing from {table.label} {columns}")
+            return f"{f}: column {spelt}missing from {table.label} {columns}"
+    return None
 
 
 def _no_twice(table: Table, convention: Convention) -> None:
@@ -240,7 +249,11 @@ def symbol_texts(values: Sequence[Any], read: Reading, row: Callable[[int], str]
     to six ("1" and 1 become "000001"): spreadsheets and CSV readers drop the zeros."""
     values = list(values)
     for i, value in enumerate(values):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if (
+            value is None
+            or (isinstance(value, float) and math.isnan(value))
+            or (isinstance(value, str) and not value.strip())
+        ):
             raise DataError(f"symbol: missing (column {read.symbol!r}) in {row(i)}")
     texts = [_code(v) if read.six_digit_codes else str(v) for v in values]
     text_of: dict[str, Any] = {}

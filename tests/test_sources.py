@@ -4,6 +4,7 @@ in one call, checked against the true values the generator wrote (tests/ashare_f
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -265,3 +266,36 @@ def test_a_cn_a_backtest_on_each_format_gives_one_equity_on_both_backends(folder
         curves.append(result.equity)
     for equity in curves[1:]:
         assert np.array_equal(equity, curves[0])
+
+
+def test_polars_and_pyarrow_frames_need_no_pandas(monkeypatch) -> None:
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    columns = {
+        "ts_code": ["300750.SZ", "300750.SZ"],
+        "trade_date": [20240103, 20240102],
+        **{f: [150.0, 151.0] for f in ("open", "high", "low", "close")},
+        "vol": [7.0, 8.0],
+    }
+    polars_frame, arrow_table = pl.DataFrame(columns), pa.table(columns)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now fails
+    for df in (polars_frame, arrow_table):
+        bars = Bars.from_dataframe(df, source="tushare")
+        assert [str(d) for d in days(bars)] == ["2024-01-02", "2024-01-03"]
+        assert bars.volume[:, 0].tolist() == [800.0, 700.0]
+
+
+def test_a_symbol_in_two_files_of_a_listed_folder_and_an_empty_symbol_are_refused(
+    folders, tmp_path
+) -> None:
+    import shutil
+
+    shutil.copy(folders["tushare"] / "daily_20200601_20231229.csv", tmp_path / "daily.csv")
+    shutil.copy(folders["akshare_bom"] / "688981.SH.csv", tmp_path / "688981.SH.csv")
+    with pytest.raises(DataError, match=r"'688981.SH' is in .*688981.SH.csv and in .*daily.csv"):
+        load_bars(root=tmp_path)
+    (tmp_path / "long.csv").write_text(
+        "symbol,date,open,high,low,close,volume\nA,2024-01-02,1,1,1,1,1\n,2024-01-02,1,1,1,1,1\n"
+    )
+    with pytest.raises(DataError, match=r"symbol: missing \(column 'symbol'\) in line 3 of"):
+        load_bars("A", root=tmp_path)
