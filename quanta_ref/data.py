@@ -467,7 +467,7 @@ class _Files:
         found: dict[str, Path] = {}
         panels = []
         for path in self._data_files():
-            if path in skip:
+            if path in skip or not self._has_symbol_column(path):
                 continue
             columns = self._columns(path)
             if columns["symbol"] is None:
@@ -493,6 +493,24 @@ class _Files:
                 f"{self.folder} with a symbol column"
             )
         return panels
+
+    def _has_symbol_column(self, path: Path) -> bool:
+        """Whether the header of the file at `path` names a symbol column of some source:
+        read first, so that looking for a symbol skips files of one symbol unparsed."""
+        if path.suffix == ".csv":
+            try:
+                with _csv_text(path, self.encoding) as fh:
+                    names = next(csv.reader(fh), [])
+            except (OSError, UnicodeError, csv.Error, DataError):
+                return True  # reading the whole file says what is wrong
+        else:
+            try:
+                import pyarrow.parquet as pq
+
+                names = pq.read_schema(path).names
+            except Exception:  # no pyarrow, or not Parquet: reading it says what is wrong
+                return True
+        return any(name.strip().lower() in sources.SYMBOL_NAMES for name in names)
 
     def _panel(self, path: Path, symbol: str | None, keep: list[str] | None) -> Bars:
         """The bars of the file at `path`; `symbol` names a file of one symbol."""

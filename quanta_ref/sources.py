@@ -97,6 +97,8 @@ CONVENTIONS = {
 }
 SOURCES = ("auto", *CONVENTIONS)
 """The values `source=` takes."""
+SYMBOL_NAMES = frozenset(n.lower() for c in CONVENTIONS.values() for n in c.symbols)
+"""The symbol column names of every source, in lower case."""
 
 
 @dataclass(frozen=True)
@@ -313,12 +315,11 @@ def pandas_table(df: Any, label: str = "the frame", where: Any = None) -> Table:
         values = df[by_name[name]]
         if getattr(values.dtype, "kind", "O") == "O":  # pandas' NA as None
             return values.to_numpy(dtype=object, na_value=None)
-        if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.dtype.kind in (
-            "i",
-            "u",
-            "f",
-        ):  # nullable numbers: NA as NaN
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        nullable = isinstance(values.dtype, pd.api.extensions.ExtensionDtype)
+        if nullable and values.dtype.kind in "iuf":  # Int64, Float64: NA as NaN, if any
+            if values.isna().any():
+                return values.to_numpy(dtype=np.float64, na_value=np.nan)
+            return values.to_numpy(dtype=values.dtype.numpy_dtype)
         return values
 
     index = df.index if isinstance(df.index, pd.DatetimeIndex) else None

@@ -299,3 +299,30 @@ def test_a_symbol_in_two_files_of_a_listed_folder_and_an_empty_symbol_are_refuse
     )
     with pytest.raises(DataError, match=r"symbol: missing \(column 'symbol'\) in line 3 of"):
         load_bars("A", root=tmp_path)
+
+
+def test_looking_for_a_symbol_skips_files_of_one_symbol_without_parsing_them(tmp_path) -> None:
+    (tmp_path / "A.csv").write_text("date,open,high,low,close,volume\n2024-01-02,x,1,1,1,1\n")
+    (tmp_path / "long.csv").write_text(
+        "ticker,date,open,high,low,close,volume\nB,2024-01-02,1,2,1,2,5\n"
+    )
+    bars = load_bars("B", root=tmp_path)
+    assert bars.symbols == ("B",) and bars.close[0, 0] == 2.0
+    with pytest.raises(DataError, match="^open: cannot read 'x' as a number at line 2"):
+        load_bars("A", root=tmp_path)
+
+
+def test_nullable_integer_trade_dates_of_a_pandas_frame_are_dates() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "trade_date": pd.array([20240103, 20240102], dtype="Int64"),
+            **{f: pd.array([10.0, 11.0], dtype="Float64") for f in ("open", "high", "low")},
+            "close": [10.0, 11.0],
+            "vol": pd.array([1, 2], dtype="Int64"),
+            "ts_code": ["000001.SZ"] * 2,
+        }
+    )
+    bars = Bars.from_dataframe(frame)
+    assert [str(d) for d in days(bars)] == ["2024-01-02", "2024-01-03"]
+    assert bars.volume[:, 0].tolist() == [200.0, 100.0]
