@@ -5,14 +5,15 @@ Three sources, all ending in the same validated `Bars`:
 * `load_sample` / `load_samples`: real daily prices of AAPL, GOOG, IBM and MSFT from
   2000-03-01 to 2013-03-01, shipped inside the package (public domain, see
   ``quanta_ref/_data/NOTICE.md``). Examples, tests and benchmarks run on these offline.
-* `load_bars`: your own files, one per symbol, ``{root}/{symbol}.csv`` or
-  ``{root}/{symbol}.parquet``.
+* `load_bars`: your own files, one or many symbols in one call: ``{root}/{symbol}.csv`` or
+  ``.parquet``, long files of many symbols (a tushare export), or a hive-partitioned Parquet
+  folder; columns as quanta, tushare, akshare or yfinance name them (`quanta_ref.sources`).
 * `synthetic`: a seeded random walk of any length and width, for benchmarks and property
   tests.
 
 Timestamps are int64 nanoseconds of exchange-local wall-clock time; a daily bar is stamped
 at midnight of its trading date. Nothing here needs pandas: CSV goes through the standard
-library's `csv` module, and only Parquet needs pyarrow (or pandas).
+library's `csv` module, and only Parquet needs pyarrow (or pandas; a hive folder pyarrow).
 """
 
 from __future__ import annotations
@@ -387,17 +388,24 @@ def _data_folder(root: Any, wanted: list[str] | None) -> Path:
                 f"QUANTA_DATA_DIR environment variable"
             )
     try:
-        return Path(root)
+        folder = Path(root)
     except TypeError:
         raise DataError(f"root: expected a directory path, got {root!r}") from None
+    try:
+        is_folder = folder.is_dir()
+    except (OSError, ValueError) as exc:  # a path too long, or with a NUL character
+        raise DataError(f"root: cannot look at {_shorten(str(folder))} ({exc})") from None
+    if not is_folder:
+        raise DataError(f"root: {folder} is not a directory")
+    return folder
 
 
 def _hive_key(folder: Path) -> str | None:
     """The partition key when `folder` holds hive partitions (``symbol=...`` folders)."""
     try:
         keys = {p.name.partition("=")[0] for p in folder.iterdir() if p.is_dir() and "=" in p.name}
-    except OSError:
-        return None  # not a folder (or unreadable): the file look-up says what is wrong
+    except OSError as exc:
+        raise DataError(f"root: cannot list {folder} ({exc.strerror or exc})") from None
     found = sorted(keys & set(SYMBOL_COLUMNS))
     if len(keys) > 1 or (keys and not found):
         raise DataError(

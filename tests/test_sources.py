@@ -326,3 +326,10 @@ def test_nullable_integer_trade_dates_of_a_pandas_frame_are_dates() -> None:
     bars = Bars.from_dataframe(frame)
     assert [str(d) for d in days(bars)] == ["2024-01-02", "2024-01-03"]
     assert bars.volume[:, 0].tolist() == [200.0, 100.0]
+
+
+def test_a_root_that_is_no_directory_or_holds_no_file_is_refused(tmp_path) -> None:
+    with pytest.raises(DataError, match=r"^root: .*nope is not a directory"):
+        load_bars("X", root=tmp_path / "nope")
+    with pytest.raises(DataError, match=r"^root: no .csv or .parquet file in "):
+        load_bars(root=tmp_path)
