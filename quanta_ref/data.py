@@ -612,6 +612,8 @@ class _Files:
             if time_filter is not None:
                 row_filter = time_filter if row_filter is None else row_filter & time_filter
             table = dataset.to_table(filter=row_filter)
+        except DataError:
+            raise  # the columns fit no source: said as for a file
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise DataError(f"{self.folder}: cannot read the Parquet dataset ({exc})") from None
         codes = table.column(key).to_pylist()

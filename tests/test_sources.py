@@ -333,3 +333,12 @@ def test_a_root_that_is_no_directory_or_holds_no_file_is_refused(tmp_path) -> No
         load_bars("X", root=tmp_path / "nope")
     with pytest.raises(DataError, match=r"^root: no .csv or .parquet file in "):
         load_bars(root=tmp_path)
+
+
+def test_a_hive_folder_of_unknown_columns_says_so_not_that_it_is_unreadable(tmp_path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    (tmp_path / "symbol=A").mkdir()
+    pq.write_table(pa.table({"a": [1.0]}), tmp_path / "symbol=A" / "part-0.parquet")
+    with pytest.raises(DataError, match=r"^source: the columns of .* fit no known source"):
+        load_bars("A", root=tmp_path)
