@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref import sources
 from quanta_ref.errors import ConfigError, DataError
 
 FIELDS = ("open", "high", "low", "close", "volume")
@@ -542,131 +543,46 @@ class Bars:
         return cls(timestamps, symbols, open, high, low, close, volume)
 
     @classmethod
-    def from_dataframe(cls, df: Any, symbol: str | None = None, tz: Any = None) -> Bars:
-        """Build a panel from a pandas DataFrame.
+    def from_dataframe(
+        cls, df: Any, symbol: str | None = None, tz: Any = None, *, source: str = "auto"
+    ) -> Bars:
+        """Build a panel from a pandas DataFrame, a polars DataFrame or a pyarrow Table.
 
-        Two layouts are read, column names in any case:
+        Two layouts are read:
 
-        * one symbol: columns open, high, low, close, volume, with a DatetimeIndex or a
-          ``timestamp``/``datetime``/``date``/``time``/``trade_date`` column; the symbol is
-          `symbol` (default "X");
-        * long: the same plus a ``symbol`` (or ``ticker``, ``ts_code``) column, one row per
-          symbol and time. Symbols keep their order of first appearance; a symbol without a
-          row at a timestamp gets a missing bar there.
+        * one symbol: a time column and open, high, low, close, volume (or a pandas
+          DatetimeIndex for the time); the symbol is `symbol` (default "X");
+        * long: the same plus a symbol column (``symbol``, ``ticker`` or ``ts_code``; the
+          source's own, e.g. tushare's ``ts_code``), one row per symbol and time. Symbols
+          keep their order of first appearance; a symbol without a row at a timestamp gets
+          a missing bar there.
+
+        Column names follow `source` (see `quanta_ref.sources`): ``"quanta"`` (the names
+        above, in any case, the time column ``timestamp``/``datetime``/``date``/``time``/
+        ``trade_date``), ``"tushare"`` (``vol`` in lots of 100 shares: volume = vol x 100),
+        ``"akshare"`` (成交量 in lots of 100 shares; codes as six-digit text),
+        ``"yfinance"`` (``Adj Close`` not read), or ``"auto"`` to detect it from the
+        columns. Rows may come in any order (tushare's newest first): they are sorted by
+        time.
 
         Times are exchange-local wall-clock times: datetime64 values, ISO-8601 text, compact
         YYYYMMDD dates (integers such as 20230103 or text "20230103", as tushare's
-        ``trade_date``), or int64 nanoseconds. A time-zone-aware column or index, or text
-        with a UTC offset, is refused unless `tz` (e.g. ``"Asia/Shanghai"``) names the
-        exchange's zone: then the times are converted to that zone's wall-clock time and
-        the zone dropped. Times without a zone are already wall-clock times and stay as
-        they are whatever `tz` says.
+        ``trade_date``), or int64 nanoseconds. A time-zone-aware column or index (pandas,
+        a polars Datetime with a time zone, an arrow timestamp with one), or text with a
+        UTC offset, is refused unless `tz` (e.g. ``"Asia/Shanghai"``) names the exchange's
+        zone: then the times are converted to that zone's wall-clock time and the zone
+        dropped. Times without a zone are already wall-clock times and stay as they are
+        whatever `tz` says.
 
         Prices and volumes must be numbers (integer or float columns, or objects that are
         real numbers or missing): bool, text and complex columns are refused. A row without
         a symbol, a column given twice (in any case), and `symbol` given for a frame with a
-        symbol column are refused too.
+        symbol column are refused too. polars and pyarrow are imported only when such a
+        frame is given; pandas is not needed for them.
         """
-        try:
-            import pandas as pd
-        except ImportError:  # without pandas nothing can be a DataFrame
-            pd = None
-        if pd is None or not isinstance(df, pd.DataFrame):
-            raise DataError(f"df: expected a pandas DataFrame, got {type(df).__name__}")
-        zone = time_zone(tz)
-        cols = {str(c).lower(): c for c in df.columns}
-        lower = [str(c).lower() for c in df.columns]
-        for key in (*TIME_COLUMNS, *FIELDS, "symbol", "ticker", "ts_code"):
-            if lower.count(key) > 1:
-                same = [c for c in df.columns if str(c).lower() == key]
-                raise DataError(f"{key}: the frame has more than one such column {same}")
-        time_col = next((cols[c] for c in TIME_COLUMNS if c in cols), None)
-        if time_col is not None:
-            times = column_times(df[time_col], f"timestamp (column {time_col!r})", zone)
-        elif isinstance(df.index, pd.DatetimeIndex):
-            times = column_times(df.index, "timestamp (index)", zone)
-        else:
-            raise DataError(
-                "timestamp: the frame has no DatetimeIndex and no "
-                "timestamp/datetime/date/time/trade_date column"
-            )
-        missing = [f for f in FIELDS if f not in cols]
-        if missing:
-            raise DataError(
-                f"{missing[0]}: column missing from the frame (columns: {list(df.columns)})"
-            )
-        values = {}
-        for f in FIELDS:
-            column = df[cols[f]]
-            if getattr(column.dtype, "kind", "O") == "O":  # pandas' NA as None
-                column = column.to_numpy(dtype=object, na_value=None)
-            wrong = not_numbers(column)
-            if wrong is not None:
-                raise DataError(f"{f}: column {cols[f]!r} of the frame holds {wrong}, not numbers")
-            try:
-                values[f] = np.asarray(
-                    df[cols[f]].to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
-                )
-            except (ValueError, TypeError) as exc:
-                raise DataError(
-                    f"{f}: cannot read column {cols[f]!r} of the frame as numbers ({exc})"
-                ) from None
-        sym_col = next((cols[c] for c in ("symbol", "ticker", "ts_code") if c in cols), None)
-        if symbol is not None and (not isinstance(symbol, str) or not symbol):
-            raise DataError(f"symbol: expected a non-empty string, got {symbol!r}")
-        if symbol is not None and sym_col is not None:
-            raise DataError(
-                f"symbol: {symbol!r} given for a frame with a symbol column {sym_col!r}: "
-                f"ambiguous; pass symbol= only for a frame of one symbol without that column"
-            )
-        if sym_col is None:
-            return cls(
-                _ns_times(times),
-                ["X" if symbol is None else symbol],
-                values["open"],
-                values["high"],
-                values["low"],
-                values["close"],
-                values["volume"],
-            )
-        absent = np.asarray(pd.isna(df[sym_col]))
-        if absent.any():
-            i = int(np.argmax(absent))
-            raise DataError(
-                f"symbol: missing (column {sym_col!r}) in row {i} (index {df.index[i]!r}) "
-                f"of the frame"
-            )
-        raw_symbols = df[sym_col].to_numpy().tolist()
-        sym_values = [str(s) for s in raw_symbols]
-        symbols = list(dict.fromkeys(sym_values))
-        if len(symbols) < len(dict.fromkeys(raw_symbols)):  # e.g. 600000 and "600000"
-            text: dict[str, Any] = {}
-            for raw in dict.fromkeys(raw_symbols):
-                first = text.setdefault(str(raw), raw)
-                if first is not raw:
-                    raise DataError(
-                        f"symbol: {first!r} and {raw!r} in column {sym_col!r} are the same "
-                        f"symbol {str(raw)!r} as text: give every symbol as a string"
-                    )
-        unique_ts = np.unique(times)
-        row = np.searchsorted(unique_ts, times)
-        col_of = {s: i for i, s in enumerate(symbols)}
-        col = np.array([col_of[s] for s in sym_values], dtype=np.int64)
-        seen = np.zeros((len(unique_ts), len(symbols)), dtype=bool)
-        panels = {}
-        for f in FIELDS:
-            panel = np.full((len(unique_ts), len(symbols)), np.nan)
-            panel[row, col] = values[f]
-            panels[f] = panel
-        np.logical_or.at(seen, (row, col), True)
-        counts = np.zeros_like(seen, dtype=np.int64)
-        np.add.at(counts, (row, col), 1)
-        dup = _first(counts > 1)
-        if dup is not None:
-            t, n = dup
-            raise DataError(f"timestamp: more than one row for {_where(unique_ts, symbols, t, n)}")
-        panels["volume"][~seen] = 0.0
-        return cls(_ns_times(unique_ts), symbols, *(panels[f] for f in FIELDS))
+        table = sources.frame_table(df)
+        columns = table_columns(table, source, time_zone(tz))
+        return columns_bars(columns, symbol)
 
     # ---------------------------------------------------------------- access
     @property
@@ -818,7 +734,7 @@ class Bars:
         return Bars(_ns_times(timestamps), symbols, *fields)
 
 
-TIME_COLUMNS = ("timestamp", "datetime", "date", "time", "trade_date")
+TIME_COLUMNS = sources.TIME_COLUMNS
 
 
 def _position(value: Any, name: str, what: str, size: int) -> int:
@@ -925,6 +841,152 @@ def zoned_times(
     if zone is None:
         raise DataError(f"{field}: the times have time zone {stored_zone}; {_ZONE_HINT}")
     return _wall_ns(_datetime64_ns(utc, field, where), zone, field, where)
+
+
+# ---------------------------------------------------------------------- tables to panels
+# A file or a frame becomes a panel in two steps: `table_columns` reads its columns under a
+# source's convention into normalised columns, `columns_bars` lays them out as a panel.
+
+
+def table_columns(table: sources.Table, source: Any, zone: dt.tzinfo | None) -> dict[str, Any]:
+    """The normalised columns of `table` read under `source` (see `quanta_ref.sources`).
+
+    Keys: ``timestamp`` (int64 ns, in the table's row order), ``symbol`` (a list of text, or
+    None when the table has no symbol column), ``open``, ``high``, ``low``, ``close`` and
+    ``volume`` (float64; volume in shares, the source's lots converted), and the extra
+    columns the table has among ``up_limit``, ``down_limit`` (float64) and ``is_st`` (bool).
+    """
+    read = sources.reading(table, source)
+    columns: dict[str, Any] = {"timestamp": _table_times(table, read.time, zone)}
+    for f, name in read.fields.items():
+        columns[f] = _table_numbers(table, name, f)
+    columns["volume"] = columns["volume"] * read.volume_shares
+    for extra, name in read.extras.items():
+        if extra == "is_st":
+            columns[extra] = _table_flags(table, name)
+        else:
+            columns[extra] = _table_numbers(table, name, extra)
+    columns["symbol"] = None
+    if read.symbol is not None:
+        raw = table.column(read.symbol)
+        values = raw.tolist() if hasattr(raw, "tolist") else list(raw)
+        columns["symbol"] = sources.symbol_texts(values, read, table.row)
+    return columns
+
+
+def _table_times(table: sources.Table, name: str | None, zone: dt.tzinfo | None) -> np.ndarray:
+    if name is None:
+        return column_times(table.index, f"timestamp ({table.index_name})", zone, table.where)
+    raw = table.column(name)
+    if table.text:
+        return column_times(np.asarray(raw, dtype=object), "timestamp", zone, table.where)
+    field = f"timestamp (column {name!r})"
+    if getattr(raw, "dtype", None) is not None and raw.dtype.kind == "f":
+        raise DataError(
+            f"{field}: {table.label} holds {raw.dtype}; expected dates, datetimes, "
+            f"ISO text or YYYYMMDD integers"
+        )
+    stored_zone = table.zone(name)
+    if stored_zone:
+        return zoned_times(np.asarray(raw), field, zone, stored_zone, table.where)
+    return column_times(raw, field, zone, table.where)
+
+
+def _table_numbers(table: sources.Table, name: str, field: str) -> np.ndarray:
+    """A price, volume or limit column as float64; CSV text is parsed, an empty cell NaN."""
+    raw = table.column(name)
+    if table.text:
+        return parse_floats(raw, field, table.where)
+    wrong = not_numbers(raw)
+    if wrong is not None:
+        raise DataError(f"{field}: column {name!r} of {table.label} holds {wrong}, not numbers")
+    try:
+        return np.asarray(raw, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"{field}: cannot read column {name!r} of {table.label} as numbers ({exc})"
+        ) from None
+
+
+def _table_flags(table: sources.Table, name: str) -> np.ndarray:
+    """A flag column (``is_st``) as bool: bools, 0/1, or text 0/1/true/false in any case."""
+    raw = np.asarray(table.column(name), dtype=object)
+    spelt = {"1": True, "0": False, "true": True, "false": False}
+    flags = np.empty(len(raw), dtype=bool)
+    for i, value in enumerate(raw.tolist()):
+        key = str(value).strip().lower()
+        if isinstance(value, (bool, np.bool_)) or value in (0, 1):
+            flags[i] = bool(value)
+        elif isinstance(value, str) and key in spelt:
+            flags[i] = spelt[key]
+        else:
+            raise DataError(
+                f"is_st: cannot read {value!r} at {table.where(i)} as a flag; "
+                f"expected true/false or 1/0"
+            )
+    return flags
+
+
+def parse_floats(cells: Sequence[str], field: str, where: Where) -> np.ndarray:
+    """Text cells to float64; an empty cell is NaN (a missing bar when all prices are)."""
+    cleaned = [c.strip() or "nan" for c in cells]
+    try:
+        return np.array(cleaned, dtype=np.float64)
+    except ValueError:
+        pass
+    values = np.empty(len(cleaned))
+    for i, text in enumerate(cleaned):
+        try:
+            values[i] = float(text)
+        except ValueError:
+            raise DataError(
+                f"{field}: cannot read {cells[i]!r} as a number at {where(i)}"
+            ) from None
+    return values
+
+
+def select_rows(columns: dict[str, Any], keep: np.ndarray) -> dict[str, Any]:
+    """The normalised `columns` of the rows where `keep` (a bool array) is True."""
+    rows = np.flatnonzero(keep)
+    picked: dict[str, Any] = {k: v[rows] for k, v in columns.items() if isinstance(v, np.ndarray)}
+    symbols = columns["symbol"]
+    picked["symbol"] = None if symbols is None else [symbols[i] for i in rows.tolist()]
+    return picked
+
+
+def columns_bars(columns: dict[str, Any], symbol: str | None = None) -> Bars:
+    """A panel of normalised columns: one symbol (`symbol`, default "X") when they have
+    no symbol column, else one per symbol in order of first appearance, over the union of
+    their times; a symbol without a row at a time gets a missing bar there."""
+    if symbol is not None and (not isinstance(symbol, str) or not symbol):
+        raise DataError(f"symbol: expected a non-empty string, got {symbol!r}")
+    sym_values = columns["symbol"]
+    if symbol is not None and sym_values is not None:
+        raise DataError(
+            f"symbol: {symbol!r} given for a frame with a symbol column: ambiguous; pass "
+            f"symbol= only for a frame of one symbol without that column"
+        )
+    times = columns["timestamp"]
+    if sym_values is None:
+        sym_values = ["X" if symbol is None else symbol] * len(times)
+    symbols = list(dict.fromkeys(sym_values))
+    unique_ts = np.unique(times)
+    row = np.searchsorted(unique_ts, times)
+    col_of = {s: i for i, s in enumerate(symbols)}
+    col = np.array([col_of[s] for s in sym_values], dtype=np.int64)
+    counts = np.zeros((len(unique_ts), len(symbols)), dtype=np.int64)
+    np.add.at(counts, (row, col), 1)
+    dup = _first(counts > 1)
+    if dup is not None:
+        t, n = dup
+        raise DataError(f"timestamp: more than one row for {_where(unique_ts, symbols, t, n)}")
+    panels = {}
+    for f in FIELDS:
+        panel = np.full((len(unique_ts), len(symbols)), np.nan)
+        panel[row, col] = columns[f]
+        panels[f] = panel
+    panels["volume"][counts == 0] = 0.0
+    return Bars(_ns_times(unique_ts), symbols, *(panels[f] for f in FIELDS))
 
 
 def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) -> None:

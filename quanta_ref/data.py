@@ -5,14 +5,15 @@ Three sources, all ending in the same validated `Bars`:
 * `load_sample` / `load_samples`: real daily prices of AAPL, GOOG, IBM and MSFT from
   2000-03-01 to 2013-03-01, shipped inside the package (public domain, see
   ``quanta_ref/_data/NOTICE.md``). Examples, tests and benchmarks run on these offline.
-* `load_bars`: your own files, one per symbol, ``{root}/{symbol}.csv`` or
-  ``{root}/{symbol}.parquet``.
+* `load_bars`: your own files, one or many symbols in one call: ``{root}/{symbol}.csv`` or
+  ``.parquet``, long files of many symbols (a tushare export), or a hive-partitioned Parquet
+  folder; columns as quanta, tushare, akshare or yfinance name them (`quanta_ref.sources`).
 * `synthetic`: a seeded random walk of any length and width, for benchmarks and property
   tests.
 
 Timestamps are int64 nanoseconds of exchange-local wall-clock time; a daily bar is stamped
 at midnight of its trading date. Nothing here needs pandas: CSV goes through the standard
-library's `csv` module, and only Parquet needs pyarrow (or pandas).
+library's `csv` module, and only Parquet needs pyarrow (or pandas; a hive folder pyarrow).
 """
 
 from __future__ import annotations
@@ -26,24 +27,25 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from quanta_ref import sources
 from quanta_ref.bars import (
     FIELDS,
-    TIME_COLUMNS,
     Bars,
     as_timestamps,
     bound_ns,
-    column_times,
-    not_numbers,
+    columns_bars,
+    select_rows,
+    table_columns,
     time_zone,
-    zoned_times,
 )
 from quanta_ref.errors import ConfigError, DataError
+from quanta_ref.sources import SYMBOL_COLUMNS
 
 __all__ = [
     "SAMPLE_SYMBOLS",
@@ -243,39 +245,73 @@ def merge_symbols(panels: Sequence[Bars]) -> Bars:
 
 
 def load_bars(
-    symbol: str,
+    symbols: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
     root: str | os.PathLike[str] | None = None,
     *,
-    encoding: str = "utf-8-sig",
+    source: str = "auto",
+    encoding: str | None = None,
     tz: Any = None,
 ) -> Bars:
-    """Daily or intraday bars of one symbol from ``{root}/{symbol}.csv`` or ``.parquet``.
+    """Daily or intraday bars of one symbol, several, or all, from the files in `root`, as
+    one panel.
 
-    The file has one row per bar and a header naming a time column (``date``, ``datetime``,
-    ``timestamp``, ``time`` or ``trade_date``) and the columns ``open``, ``high``, ``low``,
-    ``close`` and ``volume``, in any case and any order; other columns are ignored. Rows may
-    come in any order: they are sorted by time. Times are exchange-local wall-clock times:
-    ISO-8601 text such as ``2020-01-02`` or ``2020-01-02 09:30:00``, or compact ``20200102``
-    dates (text, or integers in Parquet), between 1677-09-21 and 2262-04-11, without a time
-    zone. A time with a zone (text such as ``2020-01-02T09:30+08:00``, or a zoned Parquet
-    column) is refused unless `tz` names the exchange's zone. An empty price cell reads as NaN,
-    so a row with all four prices empty is a missing bar.
+    Where a symbol's bars are found:
+
+    1. ``{root}/{symbol}.csv``, else ``{root}/{symbol}.parquet``: the file is the
+       symbol's (a symbol column in it may hold one value only, under any spelling, such
+       as akshare's ``000001`` in ``000001.SZ.csv``). Listing every symbol (`symbols`
+       None), a file is named after its symbol when it has no symbol column, or when the
+       column's one value is the file name or its part before a dot (``000001`` in
+       ``000001.SZ.csv``); otherwise its symbols are those of its symbol column;
+    2. else the rows of that symbol in the other ``.csv``/``.parquet`` files of `root` that
+       have a symbol column (long files, e.g. a tushare export of a date range). A symbol
+       found in more than one such file is refused as ambiguous;
+    3. a `root` of hive partitions, ``{root}/symbol=000001.SZ/part-0.parquet`` (any number
+       of part files per folder, the key ``symbol``, ``ticker`` or ``ts_code``), is read as
+       one Parquet dataset: the partition key is the symbol, and only the partitions of the
+       requested symbols are opened.
+
+    Each file's columns follow `source` (see `quanta_ref.sources`). ``"quanta"``: a time
+    column (``date``, ``datetime``, ``timestamp``, ``time`` or ``trade_date``), ``open``,
+    ``high``, ``low``, ``close``, ``volume`` in shares, in any case and order, an optional
+    ``symbol``/``ticker``/``ts_code``. ``"tushare"``: ``trade_date``, ``ts_code``, ``vol`` in
+    lots of 100 shares (volume = vol x 100); ``amount`` (thousands of CNY) is not stored.
+    ``"akshare"``: 日期, 股票代码, 开盘, 收盘, 最高, 最低, 成交量 in lots of 100 shares
+    (volume = 成交量 x 100), codes as six-digit text; 成交额 is not stored. ``"yfinance"``:
+    ``Date``/``Datetime``, ``Open`` ... ``Volume``; ``Adj Close`` is not read (prices as
+    given). ``"auto"`` detects the source of each file from its header. Other columns are
+    ignored; ``up_limit``, ``down_limit`` and ``is_st`` are recognised but not stored yet.
+
+    Rows may come in any order: they are sorted by time. Times are exchange-local wall-clock
+    times: ISO-8601 text such as ``2020-01-02`` or ``2020-01-02 09:30:00``, or compact
+    ``20200102`` dates (text, or integers in Parquet), between 1677-09-21 and 2262-04-11,
+    without a time zone. A time with a zone (text such as ``2020-01-02T09:30+08:00``, or a
+    zoned Parquet column) is refused unless `tz` names the exchange's zone. An empty price
+    cell reads as NaN, so a row with all four prices empty is a missing bar.
 
     Parameters
     ----------
-    symbol : str
-        File name without extension, e.g. ``"000001.SZ"``; becomes the panel's symbol.
+    symbols : str, list of str, or None
+        A symbol such as ``"000001.SZ"``, a list of them (the panel keeps their order), or
+        None for every symbol in `root`: each file in order of name, a long file's symbols
+        in order of first appearance, every hive partition.
     start, end : date, str, numpy.datetime64 or None
         Keep bars with ``start <= time`` and time on or before `end`. Both are inclusive;
         a plain date as `end` keeps the whole of that day. None leaves that side open.
     root : path or None
         Directory holding the files; defaults to the ``QUANTA_DATA_DIR`` environment
         variable.
-    encoding : str, default "utf-8-sig"
-        Text encoding of a CSV file: UTF-8, with or without a byte-order mark. Files from
-        many A-share vendors are ``"gbk"`` or ``"gb18030"``.
+    source : {"auto", "quanta", "tushare", "akshare", "yfinance"}, default "auto"
+        The column convention of the files.
+    encoding : str or None, default None
+        Text encoding of the CSV files. None reads UTF-8 (with or without a byte-order
+        mark) and, for a file whose bytes are not UTF-8, GB18030, the superset of GBK that
+        many A-share vendors write. That choice is safe: GBK text (two bytes per Chinese
+        character, the first >= 0x81) is almost never valid UTF-8, whose multi-byte
+        sequences follow a strict lead/continuation pattern. Any Python text codec name
+        forces that encoding.
     tz : str, tzinfo or None
         The exchange's time zone, e.g. ``"Asia/Shanghai"``: zoned times (in the file, or a
         zoned `start`/`end`) are converted to its wall-clock time. Times without a zone are
@@ -284,88 +320,350 @@ def load_bars(
     Returns
     -------
     Bars
-        One column named `symbol`.
+        One column per symbol over the union of the symbols' timestamps; a symbol without
+        a bar at a timestamp has a missing bar there.
 
     Raises
     ------
     DataError
-        If no directory is given, no file exists, the file cannot be read or decoded, a
+        If no directory is given, no file holds a symbol or more than one does, a file
+        cannot be read or decoded, its columns fit no source or several (``"auto"``), a
         column is missing, a cell cannot be read, a time has a zone and `tz` is None, no bar
-        falls between `start` and `end`, Parquet is asked for without pyarrow or pandas
-        installed, or the bars break a rule of `Bars`.
+        of a symbol falls between `start` and `end`, Parquet is asked for without pyarrow
+        or pandas installed, or the bars break a rule of `Bars`.
     ConfigError
-        If `encoding` or `tz` is unknown.
-
-    Notes
-    -----
-    When both ``{symbol}.csv`` and ``{symbol}.parquet`` exist, the CSV file is read.
+        If `source`, `encoding` or `tz` is unknown.
 
     Examples
     --------
     >>> bars = load_bars("000001.SZ", start="2020-01-01", end="2023-12-31")  # doctest: +SKIP
+    >>> bars = load_bars(["600519.SH", "000001.SZ"], root="tushare/")  # doctest: +SKIP
     """
-    if (
-        not isinstance(symbol, str)
-        or not symbol
-        or symbol in (".", "..")
-        or any(sep in symbol for sep in ("/", "\\", os.sep))
-    ):
-        raise DataError(f"symbol: expected a file name without directory, got {symbol!r}")
+    wanted = None if symbols is None else _symbol_names(symbols)
     zone = time_zone(tz)
-    _check_encoding(encoding)
+    if encoding is not None:
+        _check_encoding(encoding)
+    sources.check_source(source)
+    folder = _data_folder(root, wanted)
+    lo_ns = None if start is None else bound_ns(start, "start", False, zone)
+    hi_ns = None if end is None else bound_ns(end, "end", True, zone)
+    if lo_ns is not None and hi_ns is not None and lo_ns > hi_ns:
+        raise DataError(f"start: {start!r} is after end {end!r}")
+    files = _Files(folder, source, encoding, zone, (lo_ns, hi_ns), f"between {start!r} and {end!r}")
+    key = _hive_key(folder)
+    panel = files.hive(key, wanted) if key else files.panel(wanted)
+    return panel if wanted is None else panel.select(wanted)
+
+
+def _symbol_names(symbols: Any) -> list[str]:
+    """The `symbols` argument as a list of names that can each be a file name."""
+    names = [symbols] if isinstance(symbols, str) else symbols
+    try:
+        names = list(names)
+    except TypeError:
+        raise DataError(f"symbols: expected a name or a list of names, got {symbols!r}") from None
+    if not names:
+        raise DataError("symbols: no symbols")
+    for symbol in names:
+        if (
+            not isinstance(symbol, str)
+            or not symbol
+            or symbol in (".", "..")
+            or any(sep in symbol for sep in ("/", "\\", os.sep))
+        ):
+            raise DataError(f"symbol: expected a file name without directory, got {symbol!r}")
+    if len(set(names)) != len(names):
+        dup = next(s for s in names if names.count(s) > 1)
+        raise DataError(f"symbols: {dup!r} appears more than once")
+    return names
+
+
+def _data_folder(root: Any, wanted: list[str] | None) -> Path:
     if root is None:
         root = os.environ.get("QUANTA_DATA_DIR") or None
         if root is None:
+            what = "the bars" if wanted is None else ", ".join(map(repr, wanted))
             raise DataError(
-                f"root: no data directory for {symbol!r}; pass root= or set the "
+                f"root: no data directory for {what}; pass root= or set the "
                 f"QUANTA_DATA_DIR environment variable"
             )
     try:
         folder = Path(root)
     except TypeError:
         raise DataError(f"root: expected a directory path, got {root!r}") from None
-    lo_ns = None if start is None else bound_ns(start, "start", False, zone)
-    hi_ns = None if end is None else bound_ns(end, "end", True, zone)
-    if lo_ns is not None and hi_ns is not None and lo_ns > hi_ns:
-        raise DataError(f"start: {start!r} is after end {end!r}")
-    candidates = [folder / f"{symbol}.csv", folder / f"{symbol}.parquet"]
     try:
-        path = next((p for p in candidates if p.is_file()), None)
-    except OSError as exc:  # a name too long for the file system, say
-        raise DataError(
-            f"symbol: cannot look for the file of {_shorten(symbol)} in {folder} "
-            f"({exc.strerror or exc})"
-        ) from None
-    if path is None:
-        raise DataError(
-            f"symbol: no file for {symbol!r}; looked for {' and '.join(str(p) for p in candidates)}"
-        )
-    if path.suffix == ".csv":
-        times, columns = _read_csv(path, encoding, zone)
-    else:
-        times, columns = _read_parquet(path, zone)
+        is_folder = folder.is_dir()
+    except (OSError, ValueError) as exc:  # a path too long, or with a NUL character
+        raise DataError(f"root: cannot look at {_shorten(str(folder))} ({exc})") from None
+    if not is_folder:
+        raise DataError(f"root: {folder} is not a directory")
+    return folder
 
-    order = np.argsort(times, kind="stable")
-    times = times[order]
-    lo = 0 if lo_ns is None else int(np.searchsorted(times, lo_ns, "left"))
-    hi = len(times) if hi_ns is None else int(np.searchsorted(times, hi_ns, "right"))
-    if hi <= lo:
-        raise DataError(
-            f"timestamps: no bars of {symbol!r} between {start!r} and {end!r} in {path}"
-        )
-    keep = order[lo:hi]
+
+def _hive_key(folder: Path) -> str | None:
+    """The partition key when `folder` holds hive partitions (``symbol=...`` folders)."""
     try:
-        return Bars.from_arrays(
-            times[lo:hi].view("datetime64[ns]"),
-            columns["open"][keep],
-            columns["high"][keep],
-            columns["low"][keep],
-            columns["close"][keep],
-            columns["volume"][keep],
-            symbols=[symbol],
+        keys = {p.name.partition("=")[0] for p in folder.iterdir() if p.is_dir() and "=" in p.name}
+    except OSError as exc:
+        raise DataError(f"root: cannot list {folder} ({exc.strerror or exc})") from None
+    found = sorted(keys & set(SYMBOL_COLUMNS))
+    if len(keys) > 1 or (keys and not found):
+        raise DataError(
+            f"root: {folder} holds partitions by {sorted(keys)}; expected one key of "
+            f"{', '.join(SYMBOL_COLUMNS)} (folders such as symbol=000001.SZ)"
         )
-    except DataError as exc:
-        raise DataError(f"{exc} (in {path})") from None
+    return found[0] if found else None
+
+
+class _Files:
+    """What `load_bars` reads in one folder, with its settings: the panel of the wanted
+    symbols from the files, or from a hive dataset."""
+
+    def __init__(
+        self,
+        folder: Path,
+        source: str,
+        encoding: str | None,
+        zone: dt.tzinfo | None,
+        bounds: tuple[int | None, int | None],
+        span: str,
+    ) -> None:
+        self.folder, self.source, self.encoding, self.zone = folder, source, encoding, zone
+        self.bounds, self.span = bounds, span
+
+    # ------------------------------------------------------------ one file per symbol, or long
+    def panel(self, wanted: list[str] | None) -> Bars:
+        if wanted is None:
+            files = self._data_files()
+            if not files:
+                raise DataError(f"root: no .csv or .parquet file in {self.folder}")
+            panels = [self._panel(path, None, None) for path in files]
+            seen: dict[str, Path] = {}
+            for path, panel in zip(files, panels, strict=True):
+                for symbol in panel.symbols:
+                    if seen.setdefault(symbol, path) != path:
+                        raise DataError(
+                            f"symbol: {symbol!r} is in {seen[symbol]} and in {path}: "
+                            f"ambiguous; keep it in one file"
+                        )
+            return merge_symbols(panels)
+        own = {symbol: self._own_file(symbol) for symbol in wanted}
+        panels = [self._panel(path, symbol, None) for symbol, path in own.items() if path]
+        rest = [symbol for symbol, path in own.items() if path is None]
+        if rest:
+            panels += self._from_long_files(rest, skip={p for p in own.values() if p})
+        return merge_symbols(panels)
+
+    def _own_file(self, symbol: str) -> Path | None:
+        candidates = [self.folder / f"{symbol}.csv", self.folder / f"{symbol}.parquet"]
+        try:
+            return next((p for p in candidates if p.is_file()), None)
+        except OSError as exc:  # a name too long for the file system, say
+            raise DataError(
+                f"symbol: cannot look for the file of {_shorten(symbol)} in {self.folder} "
+                f"({exc.strerror or exc})"
+            ) from None
+
+    def _data_files(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.folder.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+        except OSError as exc:
+            raise DataError(f"root: cannot list {self.folder} ({exc.strerror or exc})") from None
+
+    def _from_long_files(self, rest: list[str], skip: set[Path]) -> list[Bars]:
+        """The panels of the symbols `rest` from the long files of the folder."""
+        found: dict[str, Path] = {}
+        panels = []
+        for path in self._data_files():
+            if path in skip or not self._has_symbol_column(path):
+                continue
+            columns = self._columns(path)
+            if columns["symbol"] is None:
+                continue
+            present = set(columns["symbol"])
+            held = [s for s in rest if s in present]
+            for symbol in held:
+                if symbol in found:
+                    raise DataError(
+                        f"symbol: {symbol!r} is in {found[symbol]} and in {path}: ambiguous; "
+                        f"keep it in one file"
+                    )
+                found[symbol] = path
+            if held:
+                panels.append(self._bars(columns, path, keep=held))
+        absent = [s for s in rest if s not in found]
+        if absent:
+            symbol = absent[0]
+            tried = [self.folder / f"{symbol}.csv", self.folder / f"{symbol}.parquet"]
+            raise DataError(
+                f"symbol: no file for {symbol!r}; looked for "
+                f"{' and '.join(str(p) for p in tried)}, and for its rows in the files of "
+                f"{self.folder} with a symbol column"
+            )
+        return panels
+
+    def _has_symbol_column(self, path: Path) -> bool:
+        """Whether the header of the file at `path` names a symbol column of some source:
+        read first, so that looking for a symbol skips files of one symbol unparsed."""
+        if path.suffix == ".csv":
+            try:
+                with _csv_text(path, self.encoding) as fh:
+                    names = next(csv.reader(fh), [])
+            except (OSError, UnicodeError, csv.Error, DataError):
+                return True  # reading the whole file says what is wrong
+        else:
+            try:
+                import pyarrow.parquet as pq
+
+                names = pq.read_schema(path).names
+            except Exception:  # no pyarrow, or not Parquet: reading it says what is wrong
+                return True
+        return any(name.strip().lower() in sources.SYMBOL_NAMES for name in names)
+
+    def _panel(self, path: Path, symbol: str | None, keep: list[str] | None) -> Bars:
+        """The bars of the file at `path`; `symbol` names a file of one symbol."""
+        columns = self._columns(path)
+        held = None if columns["symbol"] is None else list(dict.fromkeys(columns["symbol"]))
+        if symbol is None and (held is None or _named_after(path, held)):
+            symbol = path.stem
+        if symbol is not None and held is not None:
+            if len(held) > 1:
+                raise DataError(
+                    f"symbol: {path} is named after {symbol!r} but holds the symbols "
+                    f"{held[:5]}{'...' if len(held) > 5 else ''}: ambiguous; read it by those "
+                    f"symbols under another file name"
+                )
+            columns["symbol"] = None
+        return self._bars(columns, path, keep, symbol)
+
+    def _columns(self, path: Path) -> dict[str, Any]:
+        if path.suffix == ".csv":
+            table = _csv_table(path, self.encoding)
+        else:
+            table = _parquet_table(path)
+        return table_columns(table, self.source, self.zone)
+
+    def _bars(
+        self,
+        columns: dict[str, Any],
+        label: Path | str,
+        keep: list[str] | None,
+        symbol: str | None = None,
+    ) -> Bars:
+        """The panel of `columns` (of the file or dataset `label`), keeping the symbols
+        `keep` (None: all) and the rows between the bounds."""
+        times = columns["timestamp"]
+        lo, hi = self.bounds
+        in_range = np.ones(len(times), dtype=bool)
+        if lo is not None:
+            in_range &= times >= lo
+        if hi is not None:
+            in_range &= times <= hi
+        names: Sequence[str | None] = [symbol]
+        present = {symbol} if in_range.any() else set()
+        if columns["symbol"] is not None:
+            codes = np.array(columns["symbol"], dtype=object)
+            if keep is not None:
+                in_range &= np.isin(codes, np.array(keep, dtype=object))
+            names, present = keep or [], set(codes[in_range].tolist())
+        absent = [name for name in names if name not in present]
+        if absent or not in_range.any():
+            of = f" of {absent[0]!r}" if absent else ""
+            raise DataError(f"timestamps: no bars{of} {self.span} in {label}")
+        try:
+            return columns_bars(select_rows(columns, in_range), symbol)
+        except DataError as exc:
+            raise DataError(f"{exc} (in {label})") from None
+
+    # ------------------------------------------------------------ hive partitions
+    def hive(self, key: str, wanted: list[str] | None) -> Bars:
+        """The wanted symbols of a hive-partitioned Parquet folder, read as one dataset."""
+        try:
+            import pyarrow as pa
+            import pyarrow.dataset as ds
+        except ImportError:
+            raise DataError(
+                f"root: {self.folder} holds Parquet partitions; reading them needs pyarrow "
+                f"(pip install quanta[arrow])"
+            ) from None
+        parts = sorted(p for p in self.folder.iterdir() if p.is_dir() and "=" in p.name)
+        names = [p.name.partition("=")[2] for p in parts]
+        if wanted is not None:
+            absent = [s for s in wanted if s not in names]
+            if absent:
+                raise DataError(
+                    f"symbol: no partition {key}={absent[0]} in {self.folder} "
+                    f"(partitions: {names[:10]}{'...' if len(names) > 10 else ''})"
+                )
+        first = parts[names.index(wanted[0])] if wanted else parts[0]
+        try:
+            # The schema comes from a wanted partition, so that opening the dataset reads
+            # no file of another one: with a schema given, pyarrow only lists the files.
+            schema = ds.dataset(first, format="parquet").schema
+            schema = schema.append(pa.field(key, pa.string()))
+            dataset = ds.dataset(
+                self.folder,
+                format="parquet",
+                schema=schema,
+                partitioning=ds.partitioning(pa.schema([(key, pa.string())]), flavor="hive"),
+            )
+            row_filter = None if wanted is None else ds.field(key).isin(wanted)
+            time_filter = self._time_filter(schema, key)
+            if time_filter is not None:
+                row_filter = time_filter if row_filter is None else row_filter & time_filter
+            table = dataset.to_table(filter=row_filter)
+        except DataError:
+            raise  # the columns fit no source: said as for a file
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise DataError(f"{self.folder}: cannot read the Parquet dataset ({exc})") from None
+        codes = table.column(key).to_pylist()
+        label = str(self.folder)
+        columns = table_columns(
+            sources.arrow_table(table.drop_columns([key]), label, lambda i: f"row {i} of {label}"),
+            self.source,
+            self.zone,
+        )
+        columns["symbol"] = codes  # the partition key is the symbol
+        return self._bars(columns, label, wanted)
+
+    def _time_filter(self, schema: Any, key: str) -> Any:
+        """A filter on the time column that the dataset applies while reading, when the
+        column holds dates or times without a zone; None otherwise (text or integer dates,
+        zoned times): then every row of the wanted partitions is read and the bounds are
+        applied after reading."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+
+        lo, hi = self.bounds
+        empty = sources.arrow_table(schema.empty_table().drop_columns([key]))
+        time = sources.reading(empty, self.source).time
+        kind = None if time is None else schema.field(time).type
+        if kind is None or not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+            return None
+        if getattr(kind, "tz", None) is not None:
+            return None
+        # Cast to the column's coarser unit, a bound moves to a neighbouring whole unit;
+        # the column's values are whole units, so the filter keeps every row within the
+        # bounds (and perhaps those of one unit more), and the exact bounds cut after reading.
+        result = None
+        for bound, side in ((lo, "lo"), (hi, "hi")):
+            if bound is None:
+                continue
+            value = pc.cast(pa.scalar(bound, pa.timestamp("ns")), kind, safe=False)
+            part = ds.field(time) >= value if side == "lo" else ds.field(time) <= value
+            result = part if result is None else result & part
+        return result
+
+
+_SUFFIXES = (".csv", ".parquet")
+
+
+def _named_after(path: Path, held: list[str]) -> bool:
+    """Whether the file at `path` is named after the one symbol its rows hold:
+    ``000001.SZ.csv`` holding ``000001.SZ``, or ``000001`` (akshare's code without the
+    exchange)."""
+    return len(held) == 1 and (path.stem == held[0] or path.stem.startswith(f"{held[0]}."))
 
 
 def _shorten(text: str, limit: int = 80) -> str:
@@ -389,15 +687,32 @@ def _check_encoding(encoding: Any) -> None:
         ) from None
 
 
-def _read_csv(
-    path: Path, encoding: str, zone: dt.tzinfo | None
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Time column as int64 ns and the OHLCV columns as float64, read with the csv module."""
+def _csv_text(path: Path, encoding: str | None) -> io.TextIOBase:
+    """The file's text: in `encoding`, or UTF-8 (BOM or not) falling back to GB18030."""
+    if encoding is not None:
+        return open(path, encoding=encoding, newline="")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        return io.StringIO(data.decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return io.StringIO(data.decode("gb18030"), newline="")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: cannot decode the file as UTF-8 nor as GB18030 ({exc.reason}); pass "
+            f"the file's encoding as encoding="
+        ) from None
+
+
+def _csv_table(path: Path, encoding: str | None) -> sources.Table:
+    """A CSV file as a table of text cells, read with the csv module."""
     body: list[list[str]] = []
     lines: list[int] = []
     header = None
     try:
-        with open(path, encoding=encoding, newline="") as fh:
+        with _csv_text(path, encoding) as fh:
             reader = csv.reader(fh)
             try:
                 header = next(reader, None)
@@ -412,7 +727,7 @@ def _read_csv(
         raise DataError(
             f"{path}: cannot decode the file as {encoding} ({reason}); pass the file's "
             f"encoding, e.g. encoding='gbk' or encoding='gb18030' for files from many A-share "
-            f"vendors"
+            f"vendors, or leave encoding=None to try UTF-8 then GB18030"
         ) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
@@ -420,156 +735,58 @@ def _read_csv(
         raise DataError(f"{path}: empty file, expected a header row")
     if not body:
         raise DataError(f"timestamps: no bars (no data rows) in {path}")
-    index = _column_index([h.strip() for h in header], path)
-    width = max(index.values()) + 1
-    short = next((i for i, r in enumerate(body) if len(r) < width), None)
-    if short is not None:
-        raise DataError(
-            f"{path}: line {lines[short]} has {len(body[short])} cells, expected at least {width}"
-        )
+    names = [h.strip() for h in header]
+    index = {name: i for i, name in reversed(list(enumerate(names)))}
+
+    def column(name: str) -> list[str]:
+        i = index[name]
+        short = next((k for k, r in enumerate(body) if len(r) <= i), None)
+        if short is not None:
+            raise DataError(
+                f"{path}: line {lines[short]} has {len(body[short])} cells, expected at "
+                f"least {i + 1}"
+            )
+        return [r[i] for r in body]
 
     def where(i: int) -> str:
         return f"line {lines[i]} of {path}"
 
-    times = column_times(
-        np.array([r[index["time"]] for r in body], dtype=object), "timestamp", zone, where
+    return sources.Table(
+        names=names, column=column, label=str(path), where=where, row=where, text=True
     )
-    columns = {f: _parse_floats([r[index[f]] for r in body], f, where) for f in FIELDS}
-    return times, columns
 
 
-def _column_index(names: Sequence[str], path: Path) -> dict[str, int]:
-    """Column number of the time column ("time") and of each OHLCV field."""
-    lower = [str(n).lower() for n in names]
-    _no_twice(names, path)
-    index = {}
-    time = next((c for c in TIME_COLUMNS if c in lower), None)
-    if time is None:
-        raise DataError(
-            f"timestamp: no date/datetime/timestamp/trade_date column in {path} "
-            f"(columns: {list(names)})"
-        )
-    index["time"] = lower.index(time)
-    for f in FIELDS:
-        if f not in lower:
-            raise DataError(f"{f}: column missing from {path} (columns: {list(names)})")
-        index[f] = lower.index(f)
-    return index
+def _parquet_table(path: Path) -> sources.Table:
+    """A Parquet file as a table, read with pyarrow (or pandas, without pyarrow)."""
 
+    def where(i: int) -> str:
+        return f"row {i} of {path}"
 
-def _no_twice(names: Sequence[str], path: Path) -> None:
-    """Refuse a file with two columns that could each be the one read (in any case)."""
-    lower = [str(n).lower() for n in names]
-    for key in (*TIME_COLUMNS, *FIELDS):
-        if lower.count(key) > 1:
-            same = [n for n in names if str(n).lower() == key]
-            raise DataError(f"{key}: more than one such column {same} in {path}")
-
-
-def _parse_floats(cells: Sequence[str], field: str, where: Callable[[int], str]) -> np.ndarray:
-    """Text cells to float64; an empty cell is NaN (a missing bar when all prices are)."""
-    cleaned = [c.strip() or "nan" for c in cells]
-    try:
-        return np.array(cleaned, dtype=np.float64)
-    except ValueError:
-        pass
-    values = np.empty(len(cleaned))
-    for i, text in enumerate(cleaned):
-        try:
-            values[i] = float(text)
-        except ValueError:
-            raise DataError(
-                f"{field}: cannot read {cells[i]!r} as a number at {where(i)}"
-            ) from None
-    return values
-
-
-def _read_parquet(path: Path, zone: dt.tzinfo | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Time column as int64 ns and the OHLCV columns as float64, read with pyarrow or pandas."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         pq = None
-    stored_zone: Any = None
     if pq is not None:
         try:
             table = pq.read_table(path)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise DataError(f"{path}: cannot read the Parquet file ({exc})") from None
-        names = list(table.column_names)
-        _no_twice(names, path)
-        named = {n.lower(): n for n in names}
-        if not any(c in named for c in TIME_COLUMNS) and "__index_level_0__" in names:
-            named["timestamp"] = "__index_level_0__"  # a pandas DatetimeIndex without a name
-        time_name = next((named[c] for c in TIME_COLUMNS if c in named), None)
-        if time_name is not None:
-            stored_zone = getattr(table.schema.field(time_name).type, "tz", None)
-
-        def column(name: str) -> Any:
-            return np.asarray(table.column(name).to_numpy())
-    else:
-        try:
-            import pandas as pd
-        except ImportError:
-            raise DataError(
-                f"{path}: reading Parquet needs pyarrow; install it with "
-                f"pip install pyarrow (or the 'pandas' extra of quanta)"
-            ) from None
-        try:
-            frame = pd.read_parquet(path)
-        except ImportError as exc:
-            raise DataError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{path}: cannot read the Parquet file ({exc})") from None
-        if isinstance(frame.index, pd.DatetimeIndex):
-            frame = frame.reset_index(names="__index__")
-        names = [str(c) for c in frame.columns]
-        _no_twice(names, path)
-        named = {n.lower(): n for n in names}
-        if not any(c in named for c in TIME_COLUMNS) and "__index__" in named:
-            named["timestamp"] = "__index__"
-
-        def column(name: str) -> Any:
-            return frame[name]
-
-    time_name = next((named[c] for c in TIME_COLUMNS if c in named), None)
-    if time_name is None:
+        return sources.arrow_table(table, str(path), where)
+    try:
+        import pandas as pd
+    except ImportError:
         raise DataError(
-            f"timestamp: no date/datetime/timestamp/trade_date column in {path} (columns: {names})"
-        )
-    raw_times = column(time_name)
-    field = f"timestamp (column {time_name!r})"
-
-    def where(i: int) -> str:
-        return f"row {i} of {path}"
-
-    if getattr(raw_times, "dtype", None) is not None and raw_times.dtype.kind == "f":
-        raise DataError(
-            f"{field}: {path} holds {raw_times.dtype}; expected dates, datetimes, "
-            f"ISO text or YYYYMMDD integers"
-        )
-    if stored_zone:
-        times = zoned_times(np.asarray(raw_times), field, zone, stored_zone, where)
-    else:
-        times = column_times(raw_times, field, zone, where)
-    columns = {}
-    for f in FIELDS:
-        if f not in named:
-            raise DataError(f"{f}: column missing from {path} (columns: {names})")
-        raw = column(named[f])
-        if getattr(raw.dtype, "kind", "O") == "O" and hasattr(raw, "isna"):  # pandas' NA
-            raw = raw.to_numpy(dtype=object, na_value=None)
-        wrong = not_numbers(raw)
-        if wrong is not None:
-            raise DataError(f"{f}: column {named[f]!r} of {path} holds {wrong}, not numbers")
-        try:
-            columns[f] = np.asarray(raw, dtype=np.float64)
-        except (ValueError, TypeError) as exc:
-            raise DataError(
-                f"{f}: cannot read column {named[f]!r} of {path} as numbers ({exc})"
-            ) from None
-    return times, columns
+            f"{path}: reading Parquet needs pyarrow; install it with "
+            f"pip install pyarrow (or the 'arrow' extra of quanta)"
+        ) from None
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError as exc:
+        raise DataError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the Parquet file ({exc})") from None
+    return sources.pandas_table(frame, str(path), where)
 
 
 # ---------------------------------------------------------------------- synthetic data
