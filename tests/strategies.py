@@ -302,6 +302,12 @@ def engine_settings(draw: Any) -> dict[str, Any]:
     cn_a = draw(st.sampled_from([False, False, False, True]))
     if cn_a:
         s["market"] = "cn_a"
+        # The panels' symbols ("X", "S0", ...) are no A-share codes, and their dates may be
+        # before the cn_a cost schedules begin (1991): a fixed limit and fixed costs.
+        s["price_limit"] = 0.1
+        s["sell_tax_rate"] = 0.0005
+        s["buy_tax_rate"] = 0.0
+        s["transfer_fee_rate"] = 0.0
     s["initial_cash"] = draw(st.sampled_from([100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0]))
     s["fill_at"] = draw(st.sampled_from(["next_open", "close"]))
     allow_short = draw(st.booleans())

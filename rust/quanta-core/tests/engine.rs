@@ -137,8 +137,11 @@ fn t_plus_1_keeps_todays_buys_until_the_next_trading_day() {
 
 #[test]
 fn a_buy_at_limit_up_does_not_fill() {
-    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(11.0, 11.0, 11.0, 11.0)]]);
-    let cfg = Config { price_limit: Some(0.1), tick_size: Some(0.01), ..Config::default() };
+    let mut panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(11.0, 11.0, 11.0, 11.0)]]);
+    // The limits of a 10 % rule on the previous close 10.0 (quanta_ref.market computes them).
+    panel.limit_down = vec![f64::NAN, 9.0];
+    panel.limit_up = vec![f64::NAN, 11.0];
+    let cfg = Config { tick_size: Some(0.01), ..Config::default() };
     let host = run(cfg, &panel, |core, i| {
         if i == 0 {
             market(core, Side::Buy, 100.0);
