@@ -463,7 +463,9 @@ class Bars:
     `quanta_ref.data`: every way in, unpickling included, runs the same checks and stores
     its own read-only copies. Attributes `timestamps` (T,), `symbols` (N,), and `open`,
     `high`, `low`, `close`, `volume` (T, N) are read-only numpy arrays and cannot be
-    rebound.
+    rebound. Optional market data, None when absent (see `with_market`): `up_limit`,
+    `down_limit` (float (T, N) vendor limit prices, NaN where not given), `st` (bool (T, N)),
+    `listing_dates` (int64 (N,) ns, `NO_DATE` where unknown).
     """
 
     __slots__ = (

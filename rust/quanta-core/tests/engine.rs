@@ -279,3 +279,25 @@ fn events_reach_the_strategy_in_bus_order() {
     // The acceptance is delivered right after on_bar; the fill, then the order's new state.
     assert_eq!(kinds, ["start", "bar", "accepted", "fill", "order", "bar", "end"]);
 }
+
+#[test]
+fn the_rate_table_puts_each_row_of_rates_in_force_at_its_new_day() {
+    let mut panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0); 3]]);
+    // Row 0: commission 0.1 %, no levies; from row 2: 0.2 %, buy stamp duty 0.1 % and a
+    // transfer fee of 0.002 % (quanta_ref.market computes the table).
+    panel.rate_rows = vec![0, 2];
+    panel.rates = vec![0.001, 0.0, 0.0, 0.0, 0.0, 0.002, 0.0, 0.0, 0.001, 0.00002];
+    let host = run(Config::default(), &panel, |core, i| {
+        if i < 2 {
+            market(core, Side::Buy, 100.0);
+        }
+    });
+    let fills = &host.core.broker.portfolio.transactions;
+    assert_eq!((fills[0].commission, fills[0].tax), (1000.0 * 0.001, 0.0));
+    assert_eq!(
+        (fills[1].commission, fills[1].tax),
+        (1000.0 * 0.002, 1000.0 * 0.001 + 1000.0 * 0.00002)
+    );
+    let cash = 1_000_000.0 - 1000.0 - 1.0;
+    assert_eq!(host.core.broker.portfolio.cash, cash - 1000.0 - 2.0 - (1.0 + 0.02));
+}
