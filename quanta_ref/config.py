@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from quanta_ref.bars import format_timestamp, one_timestamp
+import numpy as np
+
+from quanta_ref.bars import one_timestamp
 from quanta_ref.errors import ConfigError, DataError
 
 #: Market presets: defaults that a market's rules imply. Explicit keywords win over them.
@@ -66,8 +68,8 @@ SCHEDULED = (
 #: Nanoseconds in a trading day (the day of a timestamp is floor(ts / NS_PER_DAY)).
 NS_PER_DAY = 86_400 * 10**9
 
-#: A cost rate: a number, or a schedule ((date in int64 ns, value), ...) in date order.
-Rate = float | tuple[tuple[int, float], ...]
+#: A cost rate: a number, or a schedule (("YYYY-MM-DD", value), ...) in date order.
+Rate = float | tuple[tuple[str, float], ...]
 
 
 #: The smallest `lot_size` accepted.
@@ -80,7 +82,7 @@ class EngineConfig:
 
     initial_cash: float = 1_000_000.0
     # The five costs take a number or a schedule {date: value} (stored as a tuple of
-    # (date in ns, value) pairs in date order; see `schedule_value`).
+    # ("YYYY-MM-DD", value) pairs in date order; see `rate_on_day`).
     commission_rate: Rate = 0.0  # fraction of traded value, per fill
     min_commission: Rate = 0.0  # floor of the commission of one fill
     sell_tax_rate: Rate = 0.0  # fraction of a sell's traded value (stamp duty)
@@ -210,7 +212,7 @@ class EngineConfig:
             )
 
     def as_dict(self) -> dict[str, Any]:
-        """Every setting by name (a schedule as a tuple of (date in ns, value) pairs)."""
+        """Every setting by name (a schedule as a tuple of ("YYYY-MM-DD", value) pairs)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def rate_on_day(self, name: str, day: int) -> float:
@@ -221,14 +223,13 @@ class EngineConfig:
         if not isinstance(value, tuple):
             return float(value)
         in_force = None
-        for date, rate in value:
-            if date // NS_PER_DAY <= day:
+        for date, rate in schedule_days(value):
+            if date <= day:
                 in_force = rate
         if in_force is None:
             raise ConfigError(
-                f"{name}: the run begins on {format_timestamp(day * NS_PER_DAY)[:10]}, before "
-                f"the schedule's first date {format_timestamp(value[0][0])[:10]}; give a value "
-                "from the first bar's date on"
+                f"{name}: the run begins on {np.datetime64(day, 'D')}, before the schedule's "
+                f"first date {value[0][0]}; give a value from the first bar's date on"
             )
         return in_force
 
@@ -237,10 +238,16 @@ class EngineConfig:
 PRICE_LIMIT_RULES = "cn_a"
 
 
-def _schedule(name: str, given: Any, high: float) -> tuple[tuple[int, float], ...]:
-    """A cost schedule ({date: value} or [(date, value), ...]) as ((ns, value), ...) in date
-    order; each date read as `start`/`end` are, each value a number in [0, high], no date
-    twice. Anything else is a ConfigError naming the setting."""
+def schedule_days(schedule: tuple[tuple[str, float], ...]) -> list[tuple[int, float]]:
+    """A stored schedule as (trading day, value) pairs, days counted from 1970-01-01."""
+    return [(int(np.datetime64(date, "D").astype(np.int64)), rate) for date, rate in schedule]
+
+
+def _schedule(name: str, given: Any, high: float) -> tuple[tuple[str, float], ...]:
+    """A cost schedule ({date: value} or [(date, value), ...]) as (("YYYY-MM-DD", value), ...)
+    in date order; each date read as `start`/`end` are (a value holds from the trading day of
+    its date: a time of day is dropped), each value a number in [0, high], no day twice.
+    Anything else is a ConfigError naming the setting."""
     pairs = list(given.items()) if isinstance(given, Mapping) else list(given)
     if not pairs:
         raise ConfigError(f"{name}: an empty schedule; give a number or at least one date")
@@ -259,7 +266,8 @@ def _schedule(name: str, given: Any, high: float) -> tuple[tuple[int, float], ..
         if not 0.0 <= rate <= high:
             bound = f">= 0.0 and <= {high}" if high != math.inf else ">= 0.0 and finite"
             raise ConfigError(f"{name}: must be {bound}, got {value!r} for {date!r}")
-        if ns in checked:
+        day = ns // NS_PER_DAY
+        if day in checked:
             raise ConfigError(f"{name}: the date {date!r} appears twice in the schedule")
-        checked[ns] = rate
-    return tuple(sorted(checked.items()))
+        checked[day] = rate
+    return tuple((str(np.datetime64(day, "D")), checked[day]) for day in sorted(checked))

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from quanta_ref.bars import NO_DATE, Bars
-from quanta_ref.config import NS_PER_DAY, PRICE_LIMIT_RULES, SCHEDULED, EngineConfig
+from quanta_ref.config import (
+    NS_PER_DAY,
+    PRICE_LIMIT_RULES,
+    SCHEDULED,
+    EngineConfig,
+    schedule_days,
+)
 from quanta_ref.errors import ConfigError, DataError
 
 
@@ -254,20 +260,16 @@ def _rate_table(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np
     if not any(isinstance(s, tuple) for s in schedules):
         return None, None
     days = bars.timestamps // NS_PER_DAY
-    first_day = int(days[0])
     changes = {0}
     for schedule in schedules:
         if isinstance(schedule, tuple):
-            for date, _ in schedule:
-                row = int(np.searchsorted(days, date // NS_PER_DAY, side="left"))
+            for day, _ in schedule_days(schedule):
+                row = int(np.searchsorted(days, day, side="left"))
                 if row < len(days):
                     changes.add(row)
     rows = np.array(sorted(changes), dtype=np.int64)
     rates = np.array(
-        [
-            [config.rate_on_day(name, max(int(days[r]), first_day)) for name in SCHEDULED]
-            for r in rows.tolist()
-        ],
+        [[config.rate_on_day(name, int(days[r])) for name in SCHEDULED] for r in rows.tolist()],
         dtype=np.float64,
     )
     rows.flags.writeable = False
