@@ -13,7 +13,7 @@ import pytest
 from quanta_ref import Bars, ConfigError, DataError, Engine, OrderStatus, Strategy
 from quanta_ref.api import Context
 from quanta_ref.events import BarEvent
-from quanta_ref.market import board, prepare
+from quanta_ref.market import RunMarket, board, prepare
 
 
 def daily(symbols: list[str], dates: list[str], closes: list[list[float | None]], **market: Any):
@@ -307,3 +307,14 @@ def test_market_data_is_checked_carried_and_pickled() -> None:
     assert "with up_limit, down_limit, st, listing_dates" in repr(kept)
     with pytest.raises(AttributeError):
         kept.st = None  # type: ignore[misc]
+
+
+def test_a_run_without_limits_or_schedules_allocates_no_tables() -> None:
+    bars = daily(["600000"], ["2024-03-04", "2024-03-05"], [[10.0], [10.0]])
+    assert prepare(bars, Engine().config) == RunMarket()
+    # With limits, the tables are computed once per panel and settings, then reused.
+    config = Engine(market="cn_a").config
+    first, second = prepare(bars, config), prepare(bars, config)
+    assert first.limit_up is second.limit_up and first.limit_up is not None
+    assert not first.limit_up.flags.writeable
+    assert prepare(bars, Engine(price_limit=0.2).config).limit_up[1, 0] == 12.0
