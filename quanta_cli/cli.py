@@ -62,6 +62,7 @@ def _run_file(args: argparse.Namespace, path: Path, report: Path | None) -> int:
             ("initial_cash", args.cash),
             ("commission_rate", args.commission),
             ("market", args.market),
+            ("price_limit", args.price_limit),
         )
         if value is not None
     }
@@ -509,6 +510,12 @@ def _add_run(commands: Any) -> None:
     run.add_argument("--commission", type=float, help="commission rate, a fraction of traded value")
     run.add_argument(
         "--market", help="market preset, e.g. cn_a (lots of 100, T+1, stamp duty, limits)"
+    )
+    run.add_argument(
+        "--price-limit",
+        type=float,
+        help="daily price limit, a fraction of the previous close (overrides the preset's rule, "
+        "e.g. for data that is not A-share codes under --market cn_a)",
     )
     run.add_argument(
         "--param",

@@ -12,6 +12,7 @@ from typing_extensions import Self, disjoint_base
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
+from quanta_ref.market import RunMarket
 
 __all__ = [
     "version",
@@ -70,15 +71,21 @@ class Engine:
     def run(
         self,
         bars: Bars,
+        market: RunMarket,
         on_start: Any,
         on_bar: Any,
         on_fill: Any,
         on_order: Any,
         on_end: Any,
     ) -> Context:
-        """Run over a `quanta_ref.Bars` panel; returns the finished context."""
+        """Run over a `quanta_ref.Bars` panel with its market tables (price limits, cost
+        rates: `quanta_ref.market.prepare`, read in place); returns the finished context."""
     def run_jobs(
-        self, bars: Bars, jobs: list[Signals | Targets], n_jobs: int | None = None
+        self,
+        bars: Bars,
+        market: RunMarket,
+        jobs: list[Signals | Targets],
+        n_jobs: int | None = None,
     ) -> list[Context | BaseException]:
         """Run checked array jobs (`Signals` / `Targets`, read by attribute name) natively
         with the GIL released, on `n_jobs` threads (None: one per core). The arrays are

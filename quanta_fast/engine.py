@@ -29,6 +29,7 @@ from quanta_ref.api import (
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
+from quanta_ref.market import prepare
 
 # The native context and portfolio implement the whole Context and Portfolio interfaces;
 # isinstance() should say so.
@@ -68,7 +69,11 @@ class RustBackend(Backend):
         engine = _quanta_fast.Engine(config, _glue)
         # None for `Strategy`'s own no-ops: the native loop skips events nobody listens to.
         callbacks = strategy_callbacks(strategy)
-        return _result(bars, config, engine.run(bars, *(callbacks[name] for name in CALLBACKS)))
+        # The market tables (price limits, cost rates) are computed once, in shared Python.
+        market = prepare(bars, config)
+        return _result(
+            bars, config, engine.run(bars, market, *(callbacks[name] for name in CALLBACKS))
+        )
 
     def run_jobs(
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
@@ -85,7 +90,7 @@ class RustBackend(Backend):
             engine = _quanta_fast.Engine(config, _glue)
             # Lowered natively to the CPUs this process may use; here only to a native int.
             threads = None if n_jobs is None else min(n_jobs, os.cpu_count() or 1)
-            done = engine.run_jobs(bars, [jobs[k] for k in arrays], threads)
+            done = engine.run_jobs(bars, prepare(bars, config), [jobs[k] for k in arrays], threads)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):

@@ -102,11 +102,12 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     The initial cash is split equally over the symbols of `bars`. Each part buys its symbol
     at the close of the symbol's first bar, moved by ``slippage_bps`` against the buyer as a
     market fill is (and kept inside the bar's range), paying the commission rule of the run
-    (``commission_rate`` with ``min_commission``) out of the part; the quantity is fractional
-    (no lots) so that the whole part is invested. A part waits as cash until its symbol's
-    first bar, and stays cash if the symbol never trades or the part does not cover the
-    minimum commission. Nothing is ever sold, so no tax is paid: each holding is valued at
-    its last close, as the run's own positions are.
+    (``commission_rate`` with ``min_commission``) and the buy levies (``buy_tax_rate`` plus
+    ``transfer_fee_rate``) out of the part, at the rates in force on the first bar's day;
+    the quantity is fractional (no lots) so that the whole part is invested. A part waits as
+    cash until its symbol's first bar, and stays cash if the symbol never trades or the part
+    does not cover the minimum commission. Nothing is ever sold, so no sell tax is paid: each
+    holding is valued at its last close, as the run's own positions are.
 
     Returns
     -------
@@ -121,6 +122,10 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     n_bars, n_symbols = bars.close.shape
     part = config.initial_cash / n_symbols
     slippage = config.slippage_bps / 10_000.0
+    day = int(bars.timestamps[0]) // NS_PER_DAY
+    rate = config.rate_on_day("commission_rate", day)
+    minimum = config.rate_on_day("min_commission", day)
+    levies = config.rate_on_day("buy_tax_rate", day) + config.rate_on_day("transfer_fee_rate", day)
     equity = np.zeros(n_bars, dtype=np.float64)
     for n in range(n_symbols):
         close = bars.close[:, n]
@@ -131,10 +136,10 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
         first = int(seen[0])
         # A market buy's price: moved up by the slippage, no higher than the bar's high.
         price = min(float(close[first]) * (1.0 + slippage), float(bars.high[first, n]))
-        # value + max(value x rate, minimum) = part, solved for the value invested.
-        value = part / (1.0 + config.commission_rate)
-        if value * config.commission_rate < config.min_commission:
-            value = part - config.min_commission
+        # value x (1 + levies) + max(value x rate, minimum) = part, solved for the value.
+        value = part / (1.0 + rate + levies)
+        if value * rate < minimum:
+            value = (part - minimum) / (1.0 + levies)
         if value <= 0.0 or price <= 0.0:
             equity += part
             continue

@@ -27,7 +27,7 @@ import numbers
 import re
 import warnings
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,8 @@ from quanta_ref import sources
 from quanta_ref.errors import ConfigError, DataError
 
 FIELDS = ("open", "high", "low", "close", "volume")
+#: The optional market data a panel may carry (see `Bars.with_market`).
+MARKET_FIELDS = ("up_limit", "down_limit", "st", "listing_dates")
 
 
 def format_timestamp(ts: int) -> str:
@@ -462,10 +464,22 @@ class Bars:
     `quanta_ref.data`: every way in, unpickling included, runs the same checks and stores
     its own read-only copies. Attributes `timestamps` (T,), `symbols` (N,), and `open`,
     `high`, `low`, `close`, `volume` (T, N) are read-only numpy arrays and cannot be
-    rebound.
+    rebound. Optional market data, None when absent (see `with_market`): `up_limit`,
+    `down_limit` (float (T, N) vendor limit prices, NaN where not given), `st` (bool (T, N)),
+    `listing_dates` (int64 (N,) ns, `NO_DATE` where unknown).
     """
 
-    __slots__ = ("timestamps", "symbols", "open", "high", "low", "close", "volume")
+    __slots__ = (
+        "timestamps",
+        "symbols",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        *MARKET_FIELDS,
+        "_limit_cache",
+    )
     timestamps: np.ndarray
     symbols: tuple[str, ...]
     open: np.ndarray
@@ -473,6 +487,13 @@ class Bars:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    # Market data (docs/semantics.md, section 10), None when absent; see `with_market`.
+    up_limit: np.ndarray | None
+    down_limit: np.ndarray | None
+    st: np.ndarray | None
+    listing_dates: np.ndarray | None
+    # The price-limit tables of the last settings a run asked for (quanta_ref.market).
+    _limit_cache: tuple[Any, Any] | None
 
     def __init__(
         self,
@@ -483,10 +504,13 @@ class Bars:
         low: Any,
         close: Any,
         volume: Any = None,
+        **market: Any,
     ) -> None:
         """Validate and store a panel; the arguments are those of `from_arrays`."""
         ts, names, panels = _checked(timestamps, symbols, open, high, low, close, volume)
         self._store(ts, names, *(panels[f] for f in FIELDS))
+        if market:
+            self._store_market(_checked_market(self, market))
 
     def _store(self, timestamps: np.ndarray, symbols: Sequence[str], *panels: np.ndarray) -> None:
         setattr_ = object.__setattr__
@@ -494,13 +518,36 @@ class Bars:
         setattr_(self, "symbols", tuple(symbols))
         for name, arr in zip(FIELDS, panels, strict=True):
             setattr_(self, name, frozen_view(arr))
+        for name in MARKET_FIELDS:
+            setattr_(self, name, None)
+        setattr_(self, "_limit_cache", None)
+
+    def _store_market(self, market: dict[str, np.ndarray | None]) -> None:
+        """Store checked market data (new arrays; frozen here)."""
+        for name, arr in market.items():
+            object.__setattr__(self, name, None if arr is None else frozen_view(arr))
+
+    def _cache_limits(self, key: Any, limits: Any) -> None:
+        """Keep the price-limit tables of the settings `key` (quanta_ref.market.prepare)."""
+        object.__setattr__(self, "_limit_cache", (key, limits))
+
+    def _market(self) -> dict[str, np.ndarray | None]:
+        return {name: getattr(self, name) for name in MARKET_FIELDS}
 
     @classmethod
-    def _trusted(cls, timestamps: np.ndarray, symbols: Sequence[str], *panels: np.ndarray) -> Bars:
+    def _trusted(
+        cls,
+        timestamps: np.ndarray,
+        symbols: Sequence[str],
+        *panels: np.ndarray,
+        market: dict[str, np.ndarray | None] | None = None,
+    ) -> Bars:
         """A panel derived from a valid one (a selection or a slice), stored unchecked: the
         arrays must be new, int64/float64 and C-contiguous, and the bars valid."""
         bars = object.__new__(cls)
         bars._store(timestamps, symbols, *panels)
+        if market:
+            bars._store_market(market)
         return bars
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -512,7 +559,59 @@ class Bars:
     def __reduce__(self) -> tuple[Any, ...]:
         # Unpickling goes through the constructor, so it checks and freezes again.
         args = (_ns_times(self.timestamps), self.symbols, *(getattr(self, f) for f in FIELDS))
-        return (Bars, args)
+        market: dict[str, Any] = {k: v for k, v in self._market().items() if v is not None}
+        if "listing_dates" in market:  # as dates, the way with_market takes them
+            market["listing_dates"] = {
+                s: np.datetime64(int(ns), "ns")
+                for s, ns in zip(self.symbols, market["listing_dates"].tolist(), strict=True)
+                if ns != NO_DATE
+            }
+        return (_unpickle, (args, market))
+
+    def with_market(
+        self,
+        *,
+        up_limit: Any = None,
+        down_limit: Any = None,
+        st: Any = None,
+        listing_dates: Any = None,
+    ) -> Bars:
+        """A new panel with market data attached (an argument left None keeps the current
+        value); docs/semantics.md, section 10, says how each is used.
+
+        Parameters
+        ----------
+        up_limit, down_limit : float arrays (T, N), or (T,) for one symbol
+            The vendor's daily limit prices at each bar (NaN: not given there). Each value is
+            finite and > 0, or NaN; down <= up where both are given. They override the
+            ``price_limit`` rule where given, each side on its own.
+        st : bool array (T, N); a collection of symbols (ST throughout); or a mapping
+            symbol -> True/False, or symbol -> list of (start, end) periods (inclusive dates,
+            None for an open side)
+            Which bars are under risk warning (ST, *ST): the A-share rule's narrower limits.
+        listing_dates : mapping symbol -> date
+            Listing dates (the A-share rule's first days without a limit).
+
+        Raises
+        ------
+        DataError
+            naming the field, the symbol and the bar of anything that does not fit.
+        """
+        given = {
+            "up_limit": up_limit,
+            "down_limit": down_limit,
+            "st": st,
+            "listing_dates": listing_dates,
+        }
+        market = self._market()
+        market.update(_checked_market(self, {k: v for k, v in given.items() if v is not None}))
+        _check_limit_order(self, market["down_limit"], market["up_limit"])
+        return Bars._trusted(
+            self.timestamps,
+            self.symbols,
+            *(getattr(self, f) for f in FIELDS),
+            market=market,
+        )
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -525,6 +624,7 @@ class Bars:
         close: Any,
         volume: Any = None,
         symbols: Sequence[str] | None = None,
+        **market: Any,
     ) -> Bars:
         """Build and validate a panel from arrays of shape (T,) or (T, N).
 
@@ -539,8 +639,9 @@ class Bars:
         open, high, low, close : float arrays, shape (T,) for one symbol or (T, N)
         volume : float array of the same shape, or None for zero volume everywhere
         symbols : N symbol names; defaults to ``["X"]`` for one column, else required
+        **market : up_limit, down_limit, st, listing_dates, as `with_market` takes them
         """
-        return cls(timestamps, symbols, open, high, low, close, volume)
+        return cls(timestamps, symbols, open, high, low, close, volume, **market)
 
     @classmethod
     def from_dataframe(
@@ -618,10 +719,15 @@ class Bars:
         the given order."""
         wanted = _symbol_list(symbols)
         idx = [self.symbol_index(s) for s in wanted]
+        market = {
+            name: None if arr is None else np.ascontiguousarray(arr[..., idx])
+            for name, arr in self._market().items()
+        }
         return Bars._trusted(
             self.timestamps.copy(),
             wanted,
             *(np.ascontiguousarray(getattr(self, f)[:, idx]) for f in FIELDS),
+            market=market,
         )
 
     def between(self, start: Any = None, end: Any = None, tz: Any = None) -> Bars:
@@ -641,10 +747,15 @@ class Bars:
         hi = self.n_bars if hi_ns is None else int(np.searchsorted(self.timestamps, hi_ns, "right"))
         if hi <= lo:
             raise DataError(f"timestamps: no bars between {start!r} and {end!r}")
+        market = {
+            name: None if arr is None else arr.copy() if arr.ndim == 1 else arr[lo:hi].copy()
+            for name, arr in self._market().items()
+        }
         return Bars._trusted(
             self.timestamps[lo:hi].copy(),
             self.symbols,
             *(getattr(self, f)[lo:hi].copy() for f in FIELDS),
+            market=market,
         )
 
     def to_dataframe(self) -> Any:
@@ -662,7 +773,125 @@ class Bars:
 
     def __repr__(self) -> str:
         span = f"{format_timestamp(self.timestamps[0])} .. {format_timestamp(self.timestamps[-1])}"
-        return f"Bars({self.n_bars} bars x {self.n_symbols} symbols {list(self.symbols)}, {span})"
+        extra = [name for name in MARKET_FIELDS if getattr(self, name) is not None]
+        market = f", with {', '.join(extra)}" if extra else ""
+        return (
+            f"Bars({self.n_bars} bars x {self.n_symbols} symbols {list(self.symbols)}, "
+            f"{span}{market})"
+        )
+
+
+#: `listing_dates` of a symbol whose listing date is unknown.
+NO_DATE = int(np.iinfo(np.int64).min)
+
+
+def _unpickle(args: tuple[Any, ...], market: dict[str, Any]) -> Bars:
+    """A pickled panel, checked again by the constructor."""
+    return Bars(*args, **market)
+
+
+def _checked_market(bars: Bars, given: dict[str, Any]) -> dict[str, np.ndarray | None]:
+    """Market data for `bars` as new arrays, each checked (see `Bars.with_market`)."""
+    unknown = [k for k in given if k not in MARKET_FIELDS]
+    if unknown:
+        raise TypeError(f"Bars: unexpected keyword argument {unknown[0]!r}")
+    checked: dict[str, np.ndarray | None] = {}
+    for name, value in given.items():
+        if value is None:
+            checked[name] = None
+        elif name in ("up_limit", "down_limit"):
+            checked[name] = _limit_panel(bars, name, value)
+        elif name == "st":
+            checked[name] = _st_panel(bars, value)
+        else:
+            checked[name] = _listing_dates(bars, value)
+    if "up_limit" in checked or "down_limit" in checked:
+        _check_limit_order(bars, checked.get("down_limit"), checked.get("up_limit"))
+    return checked
+
+
+def _limit_panel(bars: Bars, name: str, values: Any) -> np.ndarray:
+    arr = _as_panel(name, values, bars.n_bars, bars.n_symbols)
+    bad = ~(np.isnan(arr) | (np.isfinite(arr) & (arr > 0.0)))
+    first = _first(bad)
+    if first is not None:
+        t, n = first
+        raise DataError(
+            f"{name}: {float(arr[t, n])!r} at {_where(bars.timestamps, bars.symbols, t, n)} is "
+            "not a "
+            "price; a limit price is finite and > 0, or NaN where none is given"
+        )
+    return arr
+
+
+def _check_limit_order(bars: Bars, down: np.ndarray | None, up: np.ndarray | None) -> None:
+    if down is None or up is None:
+        return
+    with np.errstate(invalid="ignore"):
+        first = _first(down > up)
+    if first is not None:
+        t, n = first
+        raise DataError(
+            f"down_limit: {float(down[t, n])!r} is above up_limit {float(up[t, n])!r} at "
+            f"{_where(bars.timestamps, bars.symbols, t, n)}"
+        )
+
+
+def _column_of(bars: Bars, field: str, symbol: Any) -> int:
+    if not isinstance(symbol, str) or symbol not in bars.symbols:
+        raise DataError(f"{field}: unknown symbol {symbol!r}; the data has {list(bars.symbols)}")
+    return bars.symbols.index(symbol)
+
+
+def _st_panel(bars: Bars, value: Any) -> np.ndarray:
+    """The ST flags as a bool (T, N) panel (see `Bars.with_market`)."""
+    shape = (bars.n_bars, bars.n_symbols)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "b":
+        arr = value.reshape(-1, 1) if value.ndim == 1 else value
+        if arr.shape != shape:
+            raise DataError(f"st: expected shape {shape}, got {value.shape}")
+        return np.array(arr, dtype=bool, order="C", copy=True)
+    flags = np.zeros(shape, dtype=bool)
+    if isinstance(value, Mapping):
+        for symbol, periods in value.items():
+            n = _column_of(bars, "st", symbol)
+            if isinstance(periods, (bool, np.bool_)):
+                flags[:, n] = bool(periods)
+                continue
+            try:
+                spans = list(periods)
+            except TypeError:
+                raise DataError(
+                    f"st: {symbol!r}: expected True/False or a list of (start, end) periods, "
+                    f"got {periods!r}"
+                ) from None
+            for span in spans:
+                if not isinstance(span, (tuple, list)) or len(span) != 2:
+                    raise DataError(f"st: {symbol!r}: a period is (start, end), got {span!r}")
+                lo = 0 if span[0] is None else bound_ns(span[0], "st", False)
+                hi = _MAX_NS if span[1] is None else bound_ns(span[1], "st", True)
+                flags[:, n] |= (bars.timestamps >= lo) & (bars.timestamps <= hi)
+        return flags
+    if isinstance(value, str) or not isinstance(value, (Sequence, set, frozenset)):
+        raise DataError(
+            "st: expected a bool panel, a collection of symbols, or a mapping symbol -> "
+            f"True/False or periods, got {type(value).__name__}"
+        )
+    for symbol in value:
+        flags[:, _column_of(bars, "st", symbol)] = True
+    return flags
+
+
+def _listing_dates(bars: Bars, value: Any) -> np.ndarray:
+    """Listing dates as int64 ns (N,), NO_DATE for a symbol not given."""
+    if not isinstance(value, Mapping):
+        raise DataError(
+            f"listing_dates: expected a mapping symbol -> date, got {type(value).__name__}"
+        )
+    dates = np.full(bars.n_symbols, NO_DATE, dtype=np.int64)
+    for symbol, date in value.items():
+        dates[_column_of(bars, "listing_dates", symbol)] = one_timestamp(date, "listing_dates")
+    return dates
 
     # ---------------------------------------------------------------- resampling and joining
     def resample(

@@ -8,24 +8,68 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from quanta_ref.errors import ConfigError
+import numpy as np
+
+from quanta_ref.bars import one_timestamp
+from quanta_ref.errors import ConfigError, DataError
 
 #: Market presets: defaults that a market's rules imply. Explicit keywords win over them.
 MARKETS: dict[str, dict[str, Any]] = {
-    # Chinese A-shares: board lots of 100, T+1, 5 yuan minimum commission, 0.05 % stamp duty on
-    # sells, +-10 % daily price limits on a 0.01 yuan tick.
+    # Chinese A-shares: board lots of 100, T+1, 5 yuan minimum commission, the stamp duty
+    # and transfer fee as they were on each date, the daily price limits of each board
+    # (quanta_ref.market) on a 0.01 yuan tick. docs/semantics.md, section 10, has the history.
     "cn_a": {
         "lot_size": 100.0,
         "settlement": "T+1",
         "min_commission": 5.0,
-        "sell_tax_rate": 0.0005,
-        "price_limit": 0.10,
+        "sell_tax_rate": (
+            ("1991-10-10", 0.003),
+            ("1997-05-12", 0.005),
+            ("1998-06-12", 0.004),
+            ("2001-11-16", 0.002),
+            ("2005-01-24", 0.001),
+            ("2007-05-30", 0.003),
+            ("2008-04-24", 0.001),
+            ("2023-08-28", 0.0005),
+        ),
+        "buy_tax_rate": (
+            ("1991-10-10", 0.003),
+            ("1997-05-12", 0.005),
+            ("1998-06-12", 0.004),
+            ("2001-11-16", 0.002),
+            ("2005-01-24", 0.001),
+            ("2007-05-30", 0.003),
+            ("2008-04-24", 0.001),
+            ("2008-09-19", 0.0),
+        ),
+        "transfer_fee_rate": (
+            ("1990-12-19", 0.0),
+            ("2015-08-01", 0.00002),
+            ("2022-04-29", 0.00001),
+        ),
+        "price_limit": "cn_a",
         "tick_size": 0.01,
     },
 }
+
+#: The cost settings that take a number or a schedule of numbers by date.
+SCHEDULED = (
+    "commission_rate",
+    "min_commission",
+    "sell_tax_rate",
+    "buy_tax_rate",
+    "transfer_fee_rate",
+)
+
+#: Nanoseconds in a trading day (the day of a timestamp is floor(ts / NS_PER_DAY)).
+NS_PER_DAY = 86_400 * 10**9
+
+#: A cost rate: a number, or a schedule (("YYYY-MM-DD", value), ...) in date order.
+Rate = float | tuple[tuple[str, float], ...]
 
 
 #: The smallest `lot_size` accepted.
@@ -37,15 +81,19 @@ class EngineConfig:
     """All engine settings (see `Engine`). Build it with `EngineConfig.build(**keywords)`."""
 
     initial_cash: float = 1_000_000.0
-    commission_rate: float = 0.0  # fraction of traded value, per fill
-    min_commission: float = 0.0  # floor of the commission of one fill
-    sell_tax_rate: float = 0.0  # fraction of a sell's traded value (stamp duty)
+    # The five costs take a number or a schedule {date: value} (stored as a tuple of
+    # ("YYYY-MM-DD", value) pairs in date order; see `rate_on_day`).
+    commission_rate: Rate = 0.0  # fraction of traded value, per fill
+    min_commission: Rate = 0.0  # floor of the commission of one fill
+    sell_tax_rate: Rate = 0.0  # fraction of a sell's traded value (stamp duty)
+    buy_tax_rate: Rate = 0.0  # fraction of a buy's traded value (stamp duty on buys)
+    transfer_fee_rate: Rate = 0.0  # fraction of traded value, both sides (transfer fee)
     slippage_bps: float = 0.0  # basis points against the trader, market/stop fills
     fill_at: str = "next_open"  # "next_open" or "close"
     lot_size: float = 1.0  # quantity step; buys in whole lots
     fractional: bool = False  # allow non-integer quantities (crypto)
     settlement: str = "T+0"  # "T+0" or "T+1"
-    price_limit: float | None = None  # daily limit as a fraction of the previous close
+    price_limit: float | str | None = None  # daily limit: a fraction, or "cn_a" (by board)
     tick_size: float | None = None  # price limits are rounded to this tick (else unused)
     max_volume_fraction: float | None = None  # participation limit per bar
     allow_short: bool = False  # False: cash account; True: margin account
@@ -110,14 +158,30 @@ class EngineConfig:
             object.__setattr__(self, name, value)
 
         number("initial_cash", 0.0, inclusive=False)
-        number("commission_rate", 0.0, high=1.0)
-        number("min_commission", 0.0)
-        number("sell_tax_rate", 0.0, high=1.0)
+        for name, high in (
+            ("commission_rate", 1.0),
+            ("min_commission", math.inf),
+            ("sell_tax_rate", 1.0),
+            ("buy_tax_rate", 1.0),
+            ("transfer_fee_rate", 1.0),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, (Mapping, list, tuple)):
+                object.__setattr__(self, name, _schedule(name, value, high))
+            else:
+                number(name, 0.0, high=high)
         number("slippage_bps", 0.0, high=10_000.0)
         # Quantities are counted in lots (floor(q / lot)): below 1e-18 (one wei, the finest
         # unit of any traded asset) the lots that ordinary cash buys leave the float range.
         number("lot_size", MIN_LOT_SIZE)
-        number("price_limit", 0.0, inclusive=False, optional=True)
+        if isinstance(self.price_limit, str):
+            if self.price_limit != PRICE_LIMIT_RULES:
+                raise ConfigError(
+                    f"price_limit: expected a fraction, None or {PRICE_LIMIT_RULES!r}, "
+                    f"got {self.price_limit!r}"
+                )
+        else:
+            number("price_limit", 0.0, inclusive=False, optional=True)
         number("tick_size", 0.0, inclusive=False, optional=True)
         number("max_volume_fraction", 0.0, inclusive=False, optional=True, high=1.0)
         number("max_leverage", 0.0, inclusive=False, optional=True)
@@ -148,5 +212,62 @@ class EngineConfig:
             )
 
     def as_dict(self) -> dict[str, Any]:
-        """Every setting by name."""
+        """Every setting by name (a schedule as a tuple of ("YYYY-MM-DD", value) pairs)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def rate_on_day(self, name: str, day: int) -> float:
+        """The value of cost setting `name` in force on trading day `day` (days since
+        1970-01-01): the number, or the schedule's last value dated on or before `day`. A day
+        before the schedule's first date is a ConfigError naming the setting and both dates."""
+        value = getattr(self, name)
+        if not isinstance(value, tuple):
+            return float(value)
+        in_force = None
+        for date, rate in schedule_days(value):
+            if date <= day:
+                in_force = rate
+        if in_force is None:
+            raise ConfigError(
+                f"{name}: the run begins on {np.datetime64(day, 'D')}, before the schedule's "
+                f"first date {value[0][0]}; give a value from the first bar's date on"
+            )
+        return in_force
+
+
+#: The string values `price_limit` takes besides a fraction (see `quanta_ref.market`).
+PRICE_LIMIT_RULES = "cn_a"
+
+
+def schedule_days(schedule: tuple[tuple[str, float], ...]) -> list[tuple[int, float]]:
+    """A stored schedule as (trading day, value) pairs, days counted from 1970-01-01."""
+    return [(int(np.datetime64(date, "D").astype(np.int64)), rate) for date, rate in schedule]
+
+
+def _schedule(name: str, given: Any, high: float) -> tuple[tuple[str, float], ...]:
+    """A cost schedule ({date: value} or [(date, value), ...]) as (("YYYY-MM-DD", value), ...)
+    in date order; each date read as `start`/`end` are (a value holds from the trading day of
+    its date: a time of day is dropped), each value a number in [0, high], no day twice.
+    Anything else is a ConfigError naming the setting."""
+    pairs = list(given.items()) if isinstance(given, Mapping) else list(given)
+    if not pairs:
+        raise ConfigError(f"{name}: an empty schedule; give a number or at least one date")
+    checked: dict[int, float] = {}
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ConfigError(f"{name}: a schedule holds (date, value) pairs, got {pair!r}")
+        date, value = pair
+        try:
+            ns = one_timestamp(date, name)
+        except DataError as exc:
+            raise ConfigError(str(exc)) from None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(f"{name}: expected a number for {date!r}, got {value!r}")
+        rate = float(value) + 0.0
+        if not 0.0 <= rate <= high:
+            bound = f">= 0.0 and <= {high}" if high != math.inf else ">= 0.0 and finite"
+            raise ConfigError(f"{name}: must be {bound}, got {value!r} for {date!r}")
+        day = ns // NS_PER_DAY
+        if day in checked:
+            raise ConfigError(f"{name}: the date {date!r} appears twice in the schedule")
+        checked[day] = rate
+    return tuple((str(np.datetime64(day, "D")), checked[day]) for day in sorted(checked))

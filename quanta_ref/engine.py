@@ -32,6 +32,7 @@ from quanta_ref.events import (
     Timeline,
 )
 from quanta_ref.execution import Broker
+from quanta_ref.market import prepare
 from quanta_ref.metrics import compute_stats
 from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce, rejection_counts
 from quanta_ref.portfolio import Portfolio, PortfolioView
@@ -58,7 +59,9 @@ class _Run:
         self.bus = EventBus()
         self._portfolio = Portfolio(bars.symbols, config.initial_cash)
         self.risk = RiskManager(config)
-        self.broker = Broker(config, self._portfolio, self.risk, self.bus, self.timeline)
+        self.broker = Broker(
+            config, self._portfolio, self.risk, self.bus, self.timeline, prepare(bars, config)
+        )
         self.columns = {s: n for n, s in enumerate(bars.symbols)}
         self.signals: list[SignalEvent] = []
         self.ctx = RunContext(self)
@@ -121,16 +124,15 @@ class _Run:
             if present[n]:
                 broker.open_symbol(n, v[n])
 
-        # 2. Open phase: live orders from earlier bars meet this bar, oldest first.
+        # 2. Open phase: live orders from earlier bars meet this bar, oldest first. A DAY
+        # order's one trading day is that of the first row it is eligible at, whether its
+        # symbol has a bar there or not.
         for order in list(broker.live):
             n = self.columns[order.symbol]
-            if (
-                order.status.is_live
-                and order.eligible_bar <= i
-                and present[n]
-                and not broker.waits_for_close(order)
-            ):
-                broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=False)
+            if order.status.is_live and order.eligible_bar <= i:
+                broker.start_day(order)
+                if present[n] and not broker.waits_for_close(order):
+                    broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=False)
         # 3. The bar closes: positions are valued at the new closes.
         for n in range(bars.n_symbols):
             if present[n]:
@@ -144,13 +146,10 @@ class _Run:
             broker.in_close_phase = True
             for order in list(broker.live):
                 n = self.columns[order.symbol]
-                if (
-                    order.status.is_live
-                    and order.eligible_bar <= i
-                    and present[n]
-                    and broker.waits_for_close(order)
-                ):
-                    broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=True)
+                if order.status.is_live and order.eligible_bar <= i:
+                    broker.start_day(order)
+                    if present[n] and broker.waits_for_close(order):
+                        broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=True)
             broker.in_close_phase = False
 
     def _on_control(self, event: ControlEvent) -> None:

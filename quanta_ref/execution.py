@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 
-from quanta_ref.config import EngineConfig
+from quanta_ref.config import SCHEDULED, EngineConfig
 from quanta_ref.events import EventBus, FillEvent, OrderEvent, Timeline
+from quanta_ref.market import RunMarket
 from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce
 from quanta_ref.portfolio import Portfolio, overflow_error
 from quanta_ref.risk import RiskManager
@@ -109,21 +110,6 @@ def floor(x: float) -> float:
     return float(math.floor(x)) if math.isfinite(x) else x
 
 
-def round_to_tick(price: float, tick: float) -> float:
-    """`price` rounded to the nearest multiple of `tick`, halves up: floor(p / tick + 0.5)."""
-    return floor(price / tick + 0.5) * tick
-
-
-def price_limits(reference_close: float, limit: float, tick: float | None) -> tuple[float, float]:
-    """(limit-down, limit-up) prices for a day whose previous close is `reference_close`."""
-    up = reference_close * (1.0 + limit)
-    down = reference_close * (1.0 - limit)
-    if tick is not None:
-        up = round_to_tick(up, tick)
-        down = round_to_tick(down, tick)
-    return down, up
-
-
 def blocked_by_price_limit(
     side: Side, price: float, down: float, up: float, tick: float | None
 ) -> bool:
@@ -164,8 +150,10 @@ class Broker:
         risk: RiskManager,
         bus: EventBus,
         timeline: Timeline,
+        market: RunMarket,
     ) -> None:
         self.cfg = config
+        self.market = market
         self.portfolio = portfolio
         self.risk = risk
         self.bus = bus
@@ -182,10 +170,14 @@ class Broker:
         self.in_close_phase = False  # the close phase of this row has begun
 
         n = len(portfolio.symbols)
-        # Price limits are relative to the previous *trading day's* last close.
-        self.reference_close = [math.nan] * n
-        self.close_day = [-1] * n
         self.capacity = [math.inf] * n  # participation left in this bar, per symbol
+        # The cost rates in force (docs/semantics.md, section 7): the settings' numbers, or
+        # the rows of the run's rate table, put in force at the new-day steps of its rows.
+        self.next_rates = 0
+        self.commission_rate = self.min_commission = self.sell_tax_rate = 0.0
+        self.buy_tax_rate = self.transfer_fee_rate = 0.0
+        if market.rates is None:
+            self.set_rates(*(float(getattr(config, name)) for name in SCHEDULED))
         risk.follow(portfolio, self)
 
     def overflow(self, kind: str, field: str, value: float, order: Order) -> None:
@@ -201,9 +193,31 @@ class Broker:
         return quantity
 
     # =============================================================== the day and the bar
+    def set_rates(
+        self,
+        commission_rate: float,
+        min_commission: float,
+        sell_tax_rate: float,
+        buy_tax_rate: float,
+        transfer_fee_rate: float,
+    ) -> None:
+        """Put these cost rates in force."""
+        self.commission_rate = commission_rate
+        self.min_commission = min_commission
+        self.sell_tax_rate = sell_tax_rate
+        self.buy_tax_rate = buy_tax_rate
+        self.transfer_fee_rate = transfer_fee_rate
+
     def expire_day(self, day: int) -> None:
-        """A new trading day begins: yesterday's DAY orders expire."""
+        """A new trading day begins: the day's cost rates come in force when they change at
+        this row, and yesterday's DAY orders expire."""
         self.day = day
+        rows, rates = self.market.rate_rows, self.market.rates
+        if rows is not None and rates is not None:
+            k = self.next_rates
+            if k < len(rows) and rows[k] == self.index:
+                self.set_rates(*rates[k].tolist())
+                self.next_rates = k + 1
         for order in list(self.live):
             if (
                 order.time_in_force is TimeInForce.DAY
@@ -213,13 +227,15 @@ class Broker:
                 self.finish(order, OrderStatus.EXPIRED, Reason.EXPIRED)
 
     def open_symbol(self, n: int, volume: float) -> None:
-        """Symbol `n` has a bar at this row: its reference close for the day (the last close
-        of an earlier day) and its participation capacity in this bar."""
-        if self.close_day[n] != self.day:
-            self.reference_close[n] = self.portfolio.positions[n].last_price
-            self.close_day[n] = self.day
+        """Symbol `n` has a bar at this row: its participation capacity in this bar."""
         fraction = self.cfg.max_volume_fraction
         self.capacity[n] = math.inf if fraction is None else fraction * volume
+
+    def start_day(self, order: Order) -> None:
+        """`order` is eligible at this row: a DAY order's one trading day is this row's, the
+        first it is eligible at (its symbol may have no bar here: it then expires unfilled)."""
+        if order.time_in_force is TimeInForce.DAY and order.active_day is None:
+            order.active_day = self.day
 
     def waits_for_close(self, order: Order) -> bool:
         """In close mode, market orders (target orders too) trade at closes only."""
@@ -243,8 +259,6 @@ class Broker:
         it takes its size at the bar where it actually trades.
         """
         cfg = self.cfg
-        if order.time_in_force is TimeInForce.DAY and order.active_day is None:
-            order.active_day = self.day  # its one trading day is the first it meets
         sized_here = order.side is None
         if sized_here and not self.size_target(order, n, open_, high, low, close, at_close):
             return
@@ -350,48 +364,61 @@ class Broker:
         return True
 
     def blocked(self, side: Side, price: float, n: int) -> bool:
-        """True when a daily price limit stops this fill (see blocked_by_price_limit)."""
-        limit = self.cfg.price_limit
-        reference = self.reference_close[n]
-        if limit is None or math.isnan(reference):
+        """True when a daily price limit stops this fill (see blocked_by_price_limit): the
+        limit prices of this bar, from the run's tables (NaN: no limit on that side)."""
+        down, up = self.market.limit_down, self.market.limit_up
+        if down is None or up is None:
             return False
-        down, up = price_limits(reference, limit, self.cfg.tick_size)
-        return blocked_by_price_limit(side, price, down, up, self.cfg.tick_size)
+        i = self.index
+        return blocked_by_price_limit(
+            side, price, float(down[i, n]), float(up[i, n]), self.cfg.tick_size
+        )
 
     # =============================================================== costs and cash
     def commission(self, value: float) -> float:
         """commission_rate x traded value, at least min_commission."""
-        commission = value * self.cfg.commission_rate
-        return commission if commission > self.cfg.min_commission else self.cfg.min_commission
+        commission = value * self.commission_rate
+        return commission if commission > self.min_commission else self.min_commission
+
+    def tax(self, side: Side, value: float) -> float:
+        """Stamp duty (sell_tax_rate on sells, buy_tax_rate on buys) plus the transfer fee
+        (both sides), each a fraction of the traded value, added in that order."""
+        stamp = self.sell_tax_rate if side is Side.SELL else self.buy_tax_rate
+        return value * stamp + value * self.transfer_fee_rate
 
     def affords(self, quantity: float, price: float) -> bool:
         """Whether cash covers a buy, in the exact arithmetic the booking uses."""
         value = quantity * price
-        return self.portfolio.cash - value - self.commission(value) >= 0.0
+        return (
+            self.portfolio.cash - value - self.commission(value) - self.tax(Side.BUY, value) >= 0.0
+        )
 
     def covers_sell_costs(self, quantity: float, price: float) -> bool:
         """Whether a sell leaves cash >= 0: a tiny sale can cost more (minimum commission)
         than it brings in, in the exact arithmetic the booking uses."""
         value = quantity * price
         return (
-            self.portfolio.cash + value - self.commission(value) - value * self.cfg.sell_tax_rate
-            >= 0.0
+            self.portfolio.cash + value - self.commission(value) - self.tax(Side.SELL, value) >= 0.0
         )
 
     def affordable(self, price: float, order: Order) -> float:
-        """The largest whole-lot quantity the cash buys at `price`, commission included.
+        """The largest whole-lot quantity the cash buys at `price`, costs included.
 
-        value + max(min_commission, value x rate) <= cash holds exactly when both
-        value x (1 + rate) <= cash and value + min_commission <= cash, so the estimate is the
-        smaller of the two floors, then checked (and stepped down) in booking arithmetic.
-        An estimate whose count of lots is beyond the float range stops the run.
+        With the buy levies L (buy_tax_rate + transfer_fee_rate),
+        value x (1 + L) + max(min_commission, value x rate) <= cash holds exactly when both
+        value x (1 + rate + L) <= cash and value x (1 + L) + min_commission <= cash, so the
+        estimate is the smaller of the two floors, then checked (and stepped down) in
+        booking arithmetic. An estimate whose count of lots is beyond the float range stops
+        the run. (With no levies, 1.0 + rate + 0.0 and price x 1.0 are exactly what they
+        were before levies existed.)
         """
         cash, lot = self.portfolio.cash, self.cfg.lot_size
         if cash <= 0.0:
             return 0.0
-        lots = floor(cash / (price * (1.0 + self.cfg.commission_rate)) / lot)
-        if self.cfg.min_commission > 0.0:
-            by_minimum = floor((cash - self.cfg.min_commission) / price / lot)
+        levies = self.buy_tax_rate + self.transfer_fee_rate
+        lots = floor(cash / (price * (1.0 + self.commission_rate + levies)) / lot)
+        if self.min_commission > 0.0:
+            by_minimum = floor((cash - self.min_commission) / (price * (1.0 + levies)) / lot)
             if by_minimum < lots:
                 lots = by_minimum
         self.sized(lots, order, cash)
@@ -430,7 +457,7 @@ class Broker:
         stops the run before anything is booked."""
         value = quantity * price
         commission = self.commission(value)
-        tax = value * self.cfg.sell_tax_rate if side is Side.SELL else 0.0
+        tax = self.tax(side, value)
         average_fill_price = (
             order.average_fill_price * order.filled_quantity + price * quantity
         ) / (order.filled_quantity + quantity)

@@ -166,7 +166,7 @@ class Portfolio(PortfolioInterface):
         pos = self.positions[column]
         old = pos.quantity
         if fill.side is Side.BUY:
-            cash = self.cash - value - fill.commission
+            cash = self.cash - value - fill.commission - fill.tax  # a buy may pay tax too
             signed = fill.quantity
         else:
             cash = self.cash + value - fill.commission - fill.tax

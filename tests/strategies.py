@@ -302,6 +302,12 @@ def engine_settings(draw: Any) -> dict[str, Any]:
     cn_a = draw(st.sampled_from([False, False, False, True]))
     if cn_a:
         s["market"] = "cn_a"
+        # The panels' symbols ("X", "S0", ...) are no A-share codes, and their dates may be
+        # before the cn_a cost schedules begin (1991): a fixed limit and fixed costs.
+        s["price_limit"] = 0.1
+        s["sell_tax_rate"] = 0.0005
+        s["buy_tax_rate"] = 0.0
+        s["transfer_fee_rate"] = 0.0
     s["initial_cash"] = draw(st.sampled_from([100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0]))
     s["fill_at"] = draw(st.sampled_from(["next_open", "close"]))
     allow_short = draw(st.booleans())
@@ -574,3 +580,87 @@ class ScriptedStrategy(Strategy):
             time_in_force=a["tif"],
             **prices,
         )
+
+
+# ---------------------------------------------------------------------- the A-share market
+#: Codes of every board, in the spellings the A-share rule reads.
+CN_CODES = (
+    "600000.SH",
+    "000001.SZ",
+    "sh601318",
+    "300750.SZ",
+    "301001",
+    "688981.SH",
+    "689009.XSHG",
+    "430047.BJ",
+    "920001",
+)
+#: Starts a few weeks before a change of the rules: ChiNext's reform (2020-08-24), the stamp
+#: duty's cut (2023-08-28), the main board's ST change (2025-07-07), the end of buy-side
+#: stamp duty (2008-09-19), the transfer fee's start (2015-08-01).
+CN_STARTS = tuple(
+    int(np.datetime64(d, "ns").astype(np.int64))
+    for d in ("2020-08-10", "2023-08-14", "2025-06-23", "2008-09-08", "2015-07-20")
+)
+
+
+@st.composite
+def cn_a_scenarios(
+    draw: Any, max_symbols: int = 4, max_bars: int = 120
+) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
+    """(bars, engine settings, script) on the A-share market: codes across the boards, ST
+    flags, listing dates, vendor limit prices, and the cn_a cost schedules or drawn ones."""
+    spec = draw(bar_specs(max_symbols, max_bars))
+    spec["start"] = draw(st.sampled_from(CN_STARTS))
+    base = make_bars(spec)
+    n_bars, n_symbols = base.close.shape
+    codes = draw(
+        st.lists(st.sampled_from(CN_CODES), min_size=n_symbols, max_size=n_symbols, unique=True)
+    )
+    rng = np.random.default_rng(spec["seed"] + 1)
+    market: dict[str, Any] = {}
+    p_st = draw(st.sampled_from([0.0, 0.0, 0.3, 1.0]))
+    if p_st > 0.0:
+        market["st"] = rng.random((n_bars, n_symbols)) < p_st
+    if draw(st.booleans()):
+        listed = {}
+        for n, code in enumerate(codes):
+            seen = np.flatnonzero(~np.isnan(base.close[:, n]))
+            if seen.size and rng.random() < 0.7:
+                back = int(rng.integers(0, 10)) * NS_DAY
+                listed[code] = np.datetime64(int(base.timestamps[seen[0]]) - back, "ns")
+        market["listing_dates"] = listed
+    p_vendor = draw(st.sampled_from([0.0, 0.0, 0.2, 0.9]))
+    if p_vendor > 0.0:
+        close = base.close
+        rows = np.arange(n_bars)[:, None]
+        latest = np.maximum.accumulate(np.where(np.isnan(close), -1, rows), axis=0)
+        previous = np.full(close.shape, np.nan)
+        previous[1:] = np.where(
+            latest[:-1] >= 0, close[np.maximum(latest[:-1], 0), np.arange(n_symbols)], np.nan
+        )
+        width = 0.02 + 0.3 * rng.random(close.shape)
+        up = np.round(previous * (1.0 + width), 2)
+        down = np.round(previous * (1.0 - width), 2)
+        up[rng.random(close.shape) >= p_vendor] = np.nan
+        down[rng.random(close.shape) >= p_vendor] = np.nan
+        market["up_limit"], market["down_limit"] = up, np.where(down > 0.0, down, np.nan)
+    fields = (getattr(base, f) for f in ("open", "high", "low", "close", "volume"))
+    bars = Bars(base.timestamps, codes, *fields, **market)
+    settings: dict[str, Any] = {"market": "cn_a"}
+    settings["initial_cash"] = draw(st.sampled_from([10_000.0, 100_000.0, 1_000_000.0]))
+    settings["fill_at"] = draw(st.sampled_from(["next_open", "close"]))
+    if draw(st.booleans()):
+        days = bars.timestamps.astype("datetime64[ns]").astype("datetime64[D]")
+        start, later = days[0], days[n_bars // 2]
+        settings["commission_rate"] = {str(start): 0.0003, str(later): 0.00025}
+        settings["transfer_fee_rate"] = [(str(start - 3), 0.00002), (str(later + 1), 0.0)]
+        settings["buy_tax_rate"] = draw(st.sampled_from([0.0, 0.001]))
+    if draw(st.booleans()):
+        settings["price_limit"] = None
+        settings["tick_size"] = None
+    if draw(st.booleans()):
+        settings["max_volume_fraction"] = draw(st.sampled_from([0.01, 0.1]))
+        if not (bars.volume > 0.0).any():
+            settings.pop("max_volume_fraction")
+    return bars, settings, draw(scripts(n_bars, n_symbols))

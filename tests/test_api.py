@@ -102,10 +102,9 @@ def test_market_preset_cn_a_and_explicit_override() -> None:
         cfg.lot_size,
         cfg.settlement,
         cfg.min_commission,
-        cfg.sell_tax_rate,
         cfg.price_limit,
         cfg.tick_size,
-    ) == (100.0, "T+1", 5.0, 0.0005, 0.10, 0.01)
+    ) == (100.0, "T+1", 5.0, "cn_a", 0.01)
     assert Engine(market="cn_a", min_commission=0.0).config.min_commission == 0.0
 
 

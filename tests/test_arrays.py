@@ -371,7 +371,7 @@ def test_an_entry_waiting_at_limit_up_is_replaced_by_an_exit(backend: str) -> No
     # cn_a: bar 1 is at limit-up (10 x 1.1 = 11.00), the entry waits unsized. The exit at
     # bar 1 cancels it and sends a target 0, which has nothing to do at bar 2.
     bars = bars_from_rows([flat(10.0), flat(11.0), flat(11.5)])
-    result = engine(backend, market="cn_a").run_signals(bars, [T, F, F], [F, T, F])
+    result = engine(backend, market="cn_a", price_limit=0.1).run_signals(bars, [T, F, F], [F, T, F])
     assert result.fills == []
     assert status(result, 1) == (OrderStatus.CANCELLED, None)
     assert result.orders[0].side is None
@@ -380,23 +380,26 @@ def test_an_entry_waiting_at_limit_up_is_replaced_by_an_exit(backend: str) -> No
 
 def test_an_entry_waiting_at_limit_up_fills_when_the_limit_opens(backend: str) -> None:
     # bar 2: limit-up 11 x 1.1 = 12.10, open 11.5 trades. 100_000 / 11.5 -> 8_600 (lots of
-    # 100): 98_900 + minimum commission 5 fits; cash 1_095
+    # 100): 98_900 + minimum commission 5 + transfer fee 0.989 (2024: 0.001 %) fits
     bars = bars_from_rows([flat(10.0), flat(11.0), flat(11.5)])
-    result = engine(backend, market="cn_a").run_signals(bars, [T, F, F], [F, F, F])
+    cn_a = engine(backend, market="cn_a", price_limit=0.1)
+    result = cn_a.run_signals(bars, [T, F, F], [F, F, F])
     assert fills(result) == [(1, 2, "buy", 8_600.0, 11.5)]
-    assert result.fills[0].commission == 5.0
-    assert result.cash[2] == 1_095.0
+    assert (result.fills[0].commission, result.fills[0].tax) == (5.0, same(0.989))
+    assert result.cash[2] == same(1_095.0 - 0.989)
 
 
 def test_a_stop_at_limit_down_waits_and_sells_at_the_next_open(backend: str) -> None:
-    # cn_a: 100_000 at 10 -> 9_900 (99_000 + 5 fits, 10_000 would not); cash 995.
-    # Stop at 10 x 0.95 = 9.5; bar 2 opens at limit-down 9.00: triggered, not filled. Bar 3
-    # (limit-down 8.10): the triggered stop sells at the open 8.5: 84_150 - 5 - 42.075 tax
+    # cn_a (2024 costs; 10 % limits): 100_000 at 10 -> 9_900 (99_000 + 5 + 0.99 transfer fee
+    # fits, 10_000 would not); cash 994.01. Stop at 10 x 0.95 = 9.5; bar 2 opens at
+    # limit-down 9.00: triggered, not filled. Bar 3 (limit-down 8.10): the triggered stop
+    # sells at the open 8.5: 84_150 - 5 - 42.075 stamp duty - 0.8415 transfer fee
     bars = bars_from_rows([flat(10.0), flat(10.0), flat(9.0), (8.5, 8.8, 8.2, 8.6)])
-    result = engine(backend, market="cn_a").run_signals(bars, [T, F, F, F], [F] * 4, stop_loss=0.05)
+    cn_a = engine(backend, market="cn_a", price_limit=0.1)
+    result = cn_a.run_signals(bars, [T, F, F, F], [F] * 4, stop_loss=0.05)
     assert fills(result) == [(1, 1, "buy", 9_900.0, 10.0), (2, 3, "sell", 9_900.0, 8.5)]
-    assert result.fills[1].tax == same(42.075)
-    assert result.cash[3] == same(995.0 + 84_150.0 - 5.0 - 42.075)
+    assert result.fills[1].tax == same(42.075 + 0.8415)
+    assert result.cash[3] == same(994.01 + 84_150.0 - 5.0 - 42.075 - 0.8415)
 
 
 def test_t_plus_1_exit_on_the_buy_day_sells_the_next_day(backend: str) -> None:
@@ -611,7 +614,7 @@ def test_a_new_weight_replaces_the_live_target_order(backend: str) -> None:
     # cn_a: bar 1 at limit-up, the 1.0 target waits; the 0.5 at bar 1 cancels it. Bar 2:
     # 0.5 x 100_000 / 11.5 = 4_347.8 -> 4_300 (lots of 100): 49_450 + 5
     bars = bars_from_rows([flat(10.0), flat(11.0), flat(11.5)])
-    result = engine(backend, market="cn_a").run_targets(bars, [1.0, 0.5, np.nan])
+    result = engine(backend, market="cn_a", price_limit=0.1).run_targets(bars, [1.0, 0.5, np.nan])
     assert status(result, 1) == (OrderStatus.CANCELLED, None)
     assert fills(result) == [(2, 2, "buy", 4_300.0, 11.5)]
 

@@ -21,6 +21,7 @@ from quanta_ref.bars import Bars
 from quanta_ref.data import synthetic
 from quanta_ref.errors import ConfigError, DataError, OrderError
 from quanta_ref.examples import SmaCross
+from quanta_ref.market import RunMarket
 from strategies import make_bars
 from test_differential import assert_same_result
 
@@ -194,9 +195,9 @@ def test_the_native_run_refuses_malformed_job_arrays_with_a_data_error():
         np.zeros(40, dtype=bool),
     ):
         with pytest.raises(DataError, match="entries"):
-            native.run_jobs(bars, [Signals(bad, good)])
+            native.run_jobs(bars, RunMarket(), [Signals(bad, good)])
     with pytest.raises(DataError, match="weights"):
-        native.run_jobs(bars, [Targets(np.zeros((20, 2), dtype=np.float32))])
+        native.run_jobs(bars, RunMarket(), [Targets(np.zeros((20, 2), dtype=np.float32))])
 
 
 def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
@@ -212,7 +213,7 @@ def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
     )
     native = _quanta_fast.Engine(Engine().config, _glue)
     started = time.perf_counter()
-    native.run_jobs(bars, [job], 1)
+    native.run_jobs(bars, RunMarket(), [job], 1)
     one = time.perf_counter() - started
     jobs = [job] * max(1, int(0.5 / max(one, 1e-4)))  # about 0.5 s on one thread
 
@@ -220,7 +221,7 @@ def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
 
     def work() -> None:
         start = time.perf_counter()
-        native.run_jobs(bars, jobs, 1)
+        native.run_jobs(bars, RunMarket(), jobs, 1)
         elapsed.append(time.perf_counter() - start)
 
     worker = threading.Thread(target=work)

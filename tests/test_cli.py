@@ -129,7 +129,23 @@ def test_run_counts_rejected_orders_by_reason(
                 ctx.buy(bar.symbol, 100)
     """
     file = strategy_file(tmp_path, source)
-    assert main(["run", file, "--market", "cn_a", "--end", "2000-03-31", "--backend", backend]) == 0
+    assert (
+        main(
+            [
+                "run",
+                file,
+                "--market",
+                "cn_a",
+                "--price-limit",
+                "0.1",
+                "--end",
+                "2000-03-31",
+                "--backend",
+                backend,
+            ]
+        )
+        == 0
+    )
     assert "\n1 fills, 0 closed trades, 3 rejected orders (lot_size: 3); run time" in (
         capsys.readouterr().out
     )
@@ -382,7 +398,16 @@ def test_run_prints_the_rejected_orders_once_and_no_warning(
             if ctx.bar_index < 2:
                 ctx.buy(bar.symbol, 50)  # below a lot of 100: rejected
     """
-    argv = ["run", strategy_file(tmp_path, source), "--market", "cn_a", "--end", "2000-03-31"]
+    argv = [
+        "run",
+        strategy_file(tmp_path, source),
+        "--market",
+        "cn_a",
+        "--price-limit",
+        "0.1",
+        "--end",
+        "2000-03-31",
+    ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert main([*argv, "--backend", backend]) == 0
@@ -390,7 +415,7 @@ def test_run_prints_the_rejected_orders_once_and_no_warning(
         namespace: dict[str, type] = {}
         exec(textwrap.dedent(source), namespace)  # the same strategy, run without the command
         bars = data.load_sample("AAPL").between(end="2000-03-31")
-        Engine(backend=backend, market="cn_a").run(bars, namespace["OddLots"]())
+        Engine(backend=backend, market="cn_a", price_limit=0.1).run(bars, namespace["OddLots"]())
         assert [w.category for w in caught] == [RejectedOrdersWarning]  # the engine does warn
     assert "0 fills, 0 closed trades, 2 rejected orders (lot_size: 2)" in capsys.readouterr().out
 

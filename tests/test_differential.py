@@ -29,7 +29,14 @@ from hypothesis import strategies as st
 from quanta_ref import Engine
 from quanta_ref.api import BacktestResult
 from quanta_ref.errors import QuantaError
-from strategies import ScriptedStrategy, bar_specs, describe_bars, make_bars, scenarios
+from strategies import (
+    ScriptedStrategy,
+    bar_specs,
+    cn_a_scenarios,
+    describe_bars,
+    make_bars,
+    scenarios,
+)
 from test_properties import _CTX_SETTINGS, GARBAGE_CALLS, GarbageCaller
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
@@ -172,3 +179,21 @@ def test_a_rust_panic_becomes_a_quanta_error() -> None:
 
     with pytest.raises(QuantaError, match="internal error in the native engine"):
         _quanta_fast._debug_panic()
+
+
+@DIFFERENTIAL
+@given(scenario=cn_a_scenarios())
+def test_rust_matches_the_reference_on_the_a_share_market(scenario):
+    """Codes across the boards, ST flags, listing dates, vendor limit prices and cost
+    schedules: both backends read the same market tables and book the same costs."""
+    bars, settings, script = scenario
+    note(describe_bars(bars))
+    note(f"settings = {settings!r}, st = {bars.st!r}, listing = {bars.listing_dates!r}")
+    note(f"up = {bars.up_limit!r}, down = {bars.down_limit!r}")
+    note(f"script = {script!r}")
+    (ref_strategy, ref), (fast_strategy, fast) = run_both(
+        bars, settings, lambda: Recording.for_settings(script, settings)
+    )
+    assert fast_strategy.ids == ref_strategy.ids
+    assert fast_strategy.log == ref_strategy.log
+    assert_same_result(ref, fast)

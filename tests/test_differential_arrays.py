@@ -43,7 +43,7 @@ from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import QuantaError
-from strategies import bar_specs, describe_bars, engine_settings, make_bars
+from strategies import bar_specs, cn_a_scenarios, describe_bars, engine_settings, make_bars
 from test_differential import assert_same_result
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
@@ -253,3 +253,22 @@ def test_rust_array_runs_match_the_reference_strategy_on_the_rust_engine(scenari
     native = outcome(lambda: run_job(engine, bars, job))
     strategy = outcome(lambda: engine.run(bars, job.checked(bars, engine.config).strategy(bars)))
     assert_same_outcome(strategy, native)
+
+
+@st.composite
+def cn_a_array_scenarios(draw: Any) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
+    """(bars, engine settings, job spec) on the A-share market (`strategies.cn_a_scenarios`)."""
+    bars, settings, _ = draw(cn_a_scenarios(max_bars=80))
+    config = EngineConfig.build(**settings)
+    return bars, settings, draw(st.one_of(signal_specs(config), target_specs(config)))
+
+
+@ARRAYS
+@given(scenario=cn_a_array_scenarios())
+def test_rust_array_runs_match_the_reference_on_the_a_share_market(scenario: Any) -> None:
+    bars, settings, spec = scenario
+    describe(bars, settings, spec)
+    job = make_job(spec, bars)
+    ref = outcome(lambda: run_job(Engine("python", **settings), bars, job))
+    fast = outcome(lambda: run_job(Engine("rust", **settings), bars, job))
+    assert_same_outcome(ref, fast)

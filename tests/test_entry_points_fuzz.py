@@ -193,7 +193,18 @@ def _same_on_both(call: Callable[[str], Any]) -> None:
 
 
 ENGINE_SETTINGS = st.sampled_from(
-    [{}, {"allow_short": True}, {"market": "cn_a"}, {"fill_at": "close", "fractional": True}]
+    [
+        {},
+        {"allow_short": True},
+        {
+            "market": "cn_a",
+            "price_limit": 0.1,
+            "sell_tax_rate": 0.0005,
+            "buy_tax_rate": 0.0,
+            "transfer_fee_rate": 0.0,
+        },
+        {"fill_at": "close", "fractional": True},
+    ]
 )
 
 

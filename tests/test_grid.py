@@ -157,7 +157,7 @@ def test_run_many_on_a_thread_pool_matches_the_local_run(backend: str) -> None:
 
 
 def test_a_worker_rebuilds_the_engine_from_its_backend_name_and_settings(backend: str) -> None:
-    engine = Engine(backend=backend, market="cn_a", initial_cash=500_000.0)
+    engine = Engine(backend=backend, market="cn_a", price_limit=0.1, initial_cash=500_000.0)
     settings = engine.config.as_dict()
     assert EngineConfig.build(**settings) == engine.config
     jobs = [run_job for run_job in mixed_jobs(backend)[:2]]

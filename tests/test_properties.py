@@ -23,7 +23,7 @@ from hypothesis.errors import InvalidArgument
 from quanta_ref import Bars, Engine, Strategy
 from quanta_ref.api import BacktestResult
 from quanta_ref.config import EngineConfig
-from quanta_ref.errors import DataError, QuantaError
+from quanta_ref.errors import ConfigError, DataError, QuantaError
 from quanta_ref.orders import OrderStatus, OrderType, Side, TimeInForce
 from strategies import (
     NS_DAY,
@@ -540,7 +540,9 @@ _VALID_SETTINGS: dict[str, st.SearchStrategy[Any]] = {
     "initial_cash": st.sampled_from([1.0, 1e5, 1e12, 1e308, 5e-324]),
     "commission_rate": st.sampled_from([0.0, 0.001, 1.0]),
     "min_commission": st.sampled_from([0.0, 5.0]),
-    "sell_tax_rate": st.sampled_from([0.0, 0.001]),
+    "sell_tax_rate": st.sampled_from([0.0, 0.001, {"2020-01-01": 0.001, "2024-01-03": 0.0005}]),
+    "buy_tax_rate": st.sampled_from([0.0, 0.001, [("2030-01-01", 0.001)]]),
+    "transfer_fee_rate": st.sampled_from([0.0, 0.00002, {"1990-01-01": 1.0}]),
     "slippage_bps": st.sampled_from([0.0, 10.0, 10_000.0]),
     "fill_at": st.sampled_from(["next_open", "close"]),
     "lot_size": st.sampled_from([1, 100, 0.01, 5e-324, 1e300]),
@@ -604,7 +606,10 @@ def _small_bars() -> Bars:
         "tick_prices": True,
         "start_prices": [10.0, 33.3],
     }
-    return make_bars(spec)
+    bars = make_bars(spec)
+    # A-share codes (a main-board stock and a ChiNext one), so that market="cn_a" applies.
+    fields = (getattr(bars, f) for f in ("open", "high", "low", "close", "volume"))
+    return Bars(bars.timestamps, ["600000.SH", "300750.SZ"], *fields)
 
 
 SMALL_BARS = _small_bars()
@@ -658,7 +663,8 @@ def test_garbage_engine_settings_build_or_raise_quanta_error(
     """Engine(...) with any settings either builds or raises a QuantaError; an engine that
     builds runs a small backtest to the end, or stops it with the DataError of an account
     that leaves the float range (e.g. an initial cash near 1.8e308 that a rising close
-    values at inf: docs/semantics.md section 7)."""
+    values at inf: docs/semantics.md section 7), or the ConfigError of a cost schedule that
+    begins after the first bar."""
     chosen = backend if backend_value is None else backend_value
     try:
         engine = Engine(backend=chosen, **engine_settings)
@@ -670,6 +676,9 @@ def test_garbage_engine_settings_build_or_raise_quanta_error(
         result = engine.run(SMALL_BARS, strategy)
     except DataError as exc:
         assert "outside the float range" in str(exc)
+        return
+    except ConfigError as exc:  # a cost schedule that begins after the first bar
+        assert "before the schedule's first date" in str(exc)
         return
     assert len(result.equity) == SMALL_BARS.n_bars
 
@@ -1114,7 +1123,13 @@ _CTX_SETTINGS = st.sampled_from(
     [
         {},
         {"allow_short": True},
-        {"market": "cn_a"},
+        {
+            "market": "cn_a",
+            "price_limit": 0.1,
+            "sell_tax_rate": 0.0005,
+            "buy_tax_rate": 0.0,
+            "transfer_fee_rate": 0.0,
+        },
         {"fill_at": "close", "lot_size": 10, "min_commission": 1.0},
         {"fractional": True, "lot_size": 0.01},
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from quanta_ref import ConfigError, Engine, Strategy
@@ -258,10 +259,14 @@ def test_cn_a_preset_values(backend: str) -> None:
         config.lot_size,
         config.settlement,
         config.min_commission,
-        config.sell_tax_rate,
         config.price_limit,
         config.tick_size,
-    ) == (100.0, "T+1", 5.0, 0.0005, 0.10, 0.01)
+    ) == (100.0, "T+1", 5.0, "cn_a", 0.01)
+    day = (np.datetime64("2023-08-28") - np.datetime64("1970-01-01")).astype(int)
+    assert config.rate_on_day("sell_tax_rate", day) == 0.0005
+    assert config.rate_on_day("sell_tax_rate", day - 1) == 0.001
+    assert config.rate_on_day("buy_tax_rate", day) == 0.0
+    assert config.rate_on_day("transfer_fee_rate", day) == 0.00001
 
 
 def test_explicit_keywords_override_the_cn_a_preset(backend: str) -> None:
@@ -272,18 +277,21 @@ def test_explicit_keywords_override_the_cn_a_preset(backend: str) -> None:
         settlement="T+0",
         min_commission=0.0,
         price_limit=0.2,
+        sell_tax_rate=0.0005,
     ).config
-    assert (config.lot_size, config.settlement, config.min_commission, config.price_limit) == (
-        1.0,
-        "T+0",
-        0.0,
-        0.2,
-    )
-    assert (config.sell_tax_rate, config.tick_size) == (0.0005, 0.01)  # not overridden
+    assert (
+        config.lot_size,
+        config.settlement,
+        config.min_commission,
+        config.price_limit,
+        config.sell_tax_rate,
+    ) == (1.0, "T+0", 0.0, 0.2, 0.0005)
+    assert config.tick_size == 0.01  # not overridden
 
 
 def test_cn_a_market_rules_in_a_run(backend: str) -> None:
-    # lot 100 (150 refused), min commission 5, tax 0.05 % on sells, T+1
+    # lot 100 (150 refused), min commission 5, T+1; in 2024 stamp duty 0.05 % on sells and a
+    # transfer fee of 0.001 % on both sides. "X" is no A-share code: a fixed 10 % limit.
     bars = bars_from_rows([flat(10.0), flat(10.5), flat(11.0)])
     result = run(
         backend,
@@ -293,11 +301,13 @@ def test_cn_a_market_rules_in_a_run(backend: str) -> None:
             1: lambda ctx: ctx.sell("X", 100),
         },
         market="cn_a",
+        price_limit=0.1,
     )
     assert statuses(result) == [("rejected", "lot_size"), ("filled", None), ("filled", None)]
     assert fills(result) == [(2, 1, "buy", 100.0, 10.5), (3, 2, "sell", 100.0, 11.0)]
-    assert result.cash[1] == 98_945.0  # 100_000 - 1_050 - 5
-    assert result.cash[2] == same(100_039.45)  # 98_945 + 1_100 - 5 - 0.55
+    assert result.cash[1] == same(100_000 - 1_050 - 5 - 0.0105)
+    assert result.cash[2] == same(100_000 - 1_050 - 5 - 0.0105 + 1_100 - 5 - 0.55 - 0.011)
+    assert [f.tax for f in result.fills] == [same(0.0105), same(0.561)]
 
 
 @pytest.mark.parametrize(

@@ -409,12 +409,27 @@ def test_missing_bar_fills_nothing_and_equity_uses_the_last_close(backend: str) 
     assert result.equity.tolist() == [100_100.0, 100_100.0, 100_200.0]
 
 
-def test_day_order_does_not_start_its_day_on_a_missing_bar(backend: str) -> None:
-    # DAY limit 10.5 submitted at bar 0; X is missing at bar 1, so bar 2 is its one day
+def test_a_day_order_for_a_suspended_symbol_expires_at_the_next_day(backend: str) -> None:
+    # DAY limit 10.5 submitted at bar 0; X is suspended at bar 1, the first row the order is
+    # eligible at: that is its one trading day, so it expires at bar 2 without a fill.
     bars = bars_from_rows({"A": [flat(5.0)] * 4, "X": [flat(11.0), None, flat(10.2), flat(10.0)]})
     result = run(
         backend,
         bars,
         {0: lambda ctx: ctx.buy("X", 100, "limit", limit_price=10.5, time_in_force="day")},
+    )
+    assert fills(result) == []
+    assert (result.orders[0].status, result.orders[0].reject_reason) == (
+        OrderStatus.EXPIRED,
+        "expired",
+    )
+
+
+def test_a_gtc_order_for_a_suspended_symbol_waits(backend: str) -> None:
+    bars = bars_from_rows({"A": [flat(5.0)] * 4, "X": [flat(11.0), None, flat(10.2), flat(10.0)]})
+    result = run(
+        backend,
+        bars,
+        {0: lambda ctx: ctx.buy("X", 100, "limit", limit_price=10.5, time_in_force="gtc")},
     )
     assert fills(result) == [(1, 2, 100.0, 10.2)]

@@ -17,7 +17,27 @@ pub struct BarsView<'a> {
     pub volume: &'a [f64],
     /// N.
     pub n_symbols: usize,
+    /// The run's market tables (`quanta_ref.market.RunMarket`).
+    pub market: Market<'a>,
 }
+
+/// The tables of `quanta_ref.market.RunMarket`, computed once in Python for both engines:
+/// price limits per bar and cost rates per day. Empty slices where a run has none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Market<'a> {
+    /// Limit-down price of each bar, row-major (T, N); NaN: no limit. Empty: no limits.
+    pub limit_down: &'a [f64],
+    /// Limit-up price of each bar, row-major (T, N); NaN: no limit. Empty: no limits.
+    pub limit_up: &'a [f64],
+    /// Rows (ascending, the first 0) whose new-day step puts a row of `rates` in force.
+    pub rate_rows: &'a [i64],
+    /// Row-major (K, 5): commission_rate, min_commission, sell_tax_rate, buy_tax_rate,
+    /// transfer_fee_rate from the matching row of `rate_rows` on.
+    pub rates: &'a [f64],
+}
+
+/// How many cost rates a row of [`Market::rates`] holds.
+pub const N_RATES: usize = 5;
 
 impl BarsView<'_> {
     /// T.
@@ -47,6 +67,14 @@ pub struct Panel {
     pub volume: Vec<f64>,
     /// N.
     pub n_symbols: usize,
+    /// Limit-down prices, row-major (T, N), or empty for no limits.
+    pub limit_down: Vec<f64>,
+    /// Limit-up prices, row-major (T, N), or empty for no limits.
+    pub limit_up: Vec<f64>,
+    /// Rows of the rate table (see [`Market`]).
+    pub rate_rows: Vec<i64>,
+    /// The rate table, row-major (K, 5) (see [`Market`]).
+    pub rates: Vec<f64>,
 }
 
 impl Panel {
@@ -61,6 +89,7 @@ impl Panel {
             close: vec![f64::NAN; size],
             volume: vec![f64::NAN; size],
             n_symbols,
+            ..Panel::default()
         }
     }
 
@@ -85,6 +114,12 @@ impl Panel {
             close: &self.close,
             volume: &self.volume,
             n_symbols: self.n_symbols,
+            market: Market {
+                limit_down: &self.limit_down,
+                limit_up: &self.limit_up,
+                rate_rows: &self.rate_rows,
+                rates: &self.rates,
+            },
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct Config {
     pub min_commission: f64,
     /// Fraction of a sell's traded value (stamp duty).
     pub sell_tax_rate: f64,
+    /// Fraction of a buy's traded value (stamp duty on buys).
+    pub buy_tax_rate: f64,
+    /// Fraction of traded value on both sides (transfer fee).
+    pub transfer_fee_rate: f64,
     /// Basis points against the trader on market and stop fills.
     pub slippage_bps: f64,
     /// When market orders trade.
@@ -45,9 +49,7 @@ pub struct Config {
     pub fractional: bool,
     /// Whether shares bought today can be sold today.
     pub settlement: Settlement,
-    /// Daily limit as a fraction of the previous day's close.
-    pub price_limit: Option<f64>,
-    /// Tick the price limits are rounded to.
+    /// Tick of the price limits: a price within half a tick of a limit is at it.
     pub tick_size: Option<f64>,
     /// Participation limit per bar, a fraction of the bar's volume.
     pub max_volume_fraction: Option<f64>,
@@ -75,12 +77,13 @@ impl Default for Config {
             commission_rate: 0.0,
             min_commission: 0.0,
             sell_tax_rate: 0.0,
+            buy_tax_rate: 0.0,
+            transfer_fee_rate: 0.0,
             slippage_bps: 0.0,
             fill_at: FillAt::NextOpen,
             lot_size: 1.0,
             fractional: false,
             settlement: Settlement::TPlus0,
-            price_limit: None,
             tick_size: None,
             max_volume_fraction: None,
             allow_short: false,

@@ -10,7 +10,7 @@
 //!
 //! Read [`step`] first: it is one timestamp, in the order of docs/semantics.md section 2.
 
-use crate::bars::BarsView;
+use crate::bars::{BarsView, N_RATES};
 use crate::config::{Config, FillAt};
 use crate::events::{trading_day, Event, NS_PER_DAY};
 use crate::execution::{Broker, Overflow};
@@ -51,6 +51,8 @@ pub struct Core {
     day_end: i64,
     present: Vec<bool>,
     snapshot: Vec<usize>,
+    /// The next row of the run's rate table to put in force.
+    next_rates: usize,
 }
 
 impl Core {
@@ -71,6 +73,7 @@ impl Core {
             day_end: i64::MIN, // the first row always begins a day
             present,
             snapshot: Vec::new(),
+            next_rates: 0,
         }
     }
 
@@ -178,10 +181,16 @@ impl Core {
         Ok(())
     }
 
-    /// A new trading day: the broker expires yesterday's DAY orders.
-    fn expire_day(&mut self, day: i64) {
+    /// A new trading day at row `i`: the day's cost rates come in force when they change
+    /// at this row, and the broker expires yesterday's DAY orders.
+    fn expire_day(&mut self, bars: &BarsView<'_>, i: usize, day: i64) {
         // The next day starts at (day + 1) x NS_PER_DAY; past the int64 range, never.
         self.day_end = (day + 1).saturating_mul(NS_PER_DAY);
+        let k = self.next_rates;
+        if bars.market.rate_rows.get(k) == Some(&(i as i64)) {
+            self.broker.set_rates(&bars.market.rates[k * N_RATES..(k + 1) * N_RATES]);
+            self.next_rates = k + 1;
+        }
         self.broker.expire_day(day);
     }
 
@@ -196,14 +205,21 @@ impl Core {
         let Some(&id) = self.snapshot.get(k) else { return Ok(false) };
         let order = &self.broker.orders[id];
         let n = order.column;
-        if order.status.is_live()
-            && order.eligible_bar <= i
-            && self.present[n]
-            && self.broker.waits_for_close(order) == at_close
-        {
-            let at = i * bars.n_symbols + n;
-            let (o, h, l, c) = (bars.open[at], bars.high[at], bars.low[at], bars.close[at]);
-            self.broker.match_order(id, o, h, l, c, at_close)?;
+        if order.status.is_live() && order.eligible_bar <= i {
+            // A DAY order's one trading day is that of the first row it is eligible at.
+            self.broker.start_day(id);
+            let order = &self.broker.orders[id];
+            if self.present[n] && self.broker.waits_for_close(order) == at_close {
+                let at = i * bars.n_symbols + n;
+                let (o, h, l, c) = (bars.open[at], bars.high[at], bars.low[at], bars.close[at]);
+                let limits = &bars.market;
+                self.broker.bar_limits = if limits.limit_up.is_empty() {
+                    (f64::NAN, f64::NAN)
+                } else {
+                    (limits.limit_down[at], limits.limit_up[at])
+                };
+                self.broker.match_order(id, o, h, l, c, at_close)?;
+            }
         }
         Ok(true)
     }
@@ -305,7 +321,7 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H
             if let Entered::NewDay(day) = entered {
                 // The queue is empty between rows, so publishing `Day` and draining would
                 // expire at once; doing it directly saves moving an event per day.
-                host.with_core(|core, _| core.expire_day(day));
+                host.with_core(|core, bars| core.expire_day(bars, i, day));
                 drain(host)?;
                 host.with_core(|core, bars| core.open_row(bars, i));
             }

@@ -103,22 +103,6 @@ pub fn floor(x: f64) -> f64 {
     x.floor()
 }
 
-/// `price` rounded to the nearest multiple of `tick`, halves up.
-pub fn round_to_tick(price: f64, tick: f64) -> f64 {
-    floor(price / tick + 0.5) * tick
-}
-
-/// (limit-down, limit-up) for a day whose previous close is `reference_close`.
-pub fn price_limits(reference_close: f64, limit: f64, tick: Option<f64>) -> (f64, f64) {
-    let mut up = reference_close * (1.0 + limit);
-    let mut down = reference_close * (1.0 - limit);
-    if let Some(tick) = tick {
-        up = round_to_tick(up, tick);
-        down = round_to_tick(down, tick);
-    }
-    (down, up)
-}
-
 /// True when a buy would trade at limit-up or a sell at limit-down (within a tolerance).
 pub fn blocked_by_price_limit(
     side: Side,
@@ -210,9 +194,10 @@ pub struct Broker {
     pub in_close_phase: bool,
     /// The Order and Fill events published for the loop to deliver, FIFO.
     pub events: EventQueue,
+    /// (limit-down, limit-up) of the bar being matched (NaN: no limit on that side), set by
+    /// the loop from the run's limit tables before it matches an order.
+    pub bar_limits: (f64, f64),
     slippage: f64,
-    reference_close: Vec<f64>,
-    close_day: Vec<i64>,
     capacity: Vec<f64>,
 }
 
@@ -233,23 +218,38 @@ impl Broker {
             now: first_timestamp,
             in_close_phase: false,
             events: EventQueue::new(),
-            reference_close: vec![f64::NAN; n],
-            close_day: vec![-1; n],
+            bar_limits: (f64::NAN, f64::NAN),
             capacity: vec![f64::INFINITY; n],
         }
     }
 
-    /// A symbol with a bar at this row: its reference close for the day (the last close of
-    /// an earlier day) and its participation capacity.
+    /// A symbol with a bar at this row: its participation capacity.
     #[inline(always)]
     pub fn open_symbol(&mut self, n: usize, volume: f64) {
-        if self.close_day[n] != self.day {
-            self.reference_close[n] = self.portfolio.positions[n].last_price;
-            self.close_day[n] = self.day;
-        }
         // Without a participation limit the capacity stays infinite and is never read.
         if let Some(fraction) = self.cfg.max_volume_fraction {
             self.capacity[n] = fraction * volume;
+        }
+    }
+
+    /// Put the cost rates `rates` in force: commission_rate, min_commission, sell_tax_rate,
+    /// buy_tax_rate, transfer_fee_rate (a row of the run's rate table).
+    pub fn set_rates(&mut self, rates: &[f64]) {
+        self.cfg.commission_rate = rates[0];
+        self.cfg.min_commission = rates[1];
+        self.cfg.sell_tax_rate = rates[2];
+        self.cfg.buy_tax_rate = rates[3];
+        self.cfg.transfer_fee_rate = rates[4];
+    }
+
+    /// Order `id` is eligible at this row: a DAY order's one trading day is this row's, the
+    /// first it is eligible at, whether its symbol has a bar here or not.
+    #[inline(always)]
+    pub fn start_day(&mut self, id: usize) {
+        let day = self.day;
+        let order = &mut self.orders[id];
+        if order.time_in_force == TimeInForce::Day && order.active_day.is_none() {
+            order.active_day = Some(day);
         }
     }
 
@@ -331,13 +331,6 @@ impl Broker {
         at_close: bool,
     ) -> Result<(), Box<Overflow>> {
         let n = self.orders[id].column;
-        {
-            let day = self.day;
-            let order = &mut self.orders[id];
-            if order.time_in_force == TimeInForce::Day && order.active_day.is_none() {
-                order.active_day = Some(day); // its one trading day is the first it meets
-            }
-        }
         let sized_here = self.orders[id].side.is_none();
         if sized_here && !self.size_target(id, open, high, low, close, at_close)? {
             return Ok(());
@@ -346,7 +339,7 @@ impl Broker {
         let slippage = self.slippage;
         let price = fill_price(&mut self.orders[id], open, high, low, close, at_close, slippage);
         let price = match price {
-            Some(price) if !self.blocked(side, price, n) => price,
+            Some(price) if !self.blocked(side, price) => price,
             _ => {
                 self.wait(id, sized_here);
                 return Ok(());
@@ -451,7 +444,7 @@ impl Broker {
             self.end(id, Reason::ZeroQuantity, true);
             return Ok(false);
         }
-        if self.blocked(side, price, n) {
+        if self.blocked(side, price) {
             return Ok(false); // at a price limit: waits, unsized
         }
         let delta = target - held;
@@ -477,13 +470,9 @@ impl Broker {
         Ok(true)
     }
 
-    fn blocked(&self, side: Side, price: f64, n: usize) -> bool {
-        let Some(limit) = self.cfg.price_limit else { return false };
-        let reference = self.reference_close[n];
-        if reference.is_nan() {
-            return false;
-        }
-        let (down, up) = price_limits(reference, limit, self.cfg.tick_size);
+    /// Whether a daily price limit of this bar stops a fill at `price` (NaN: no limit).
+    fn blocked(&self, side: Side, price: f64) -> bool {
+        let (down, up) = self.bar_limits;
         blocked_by_price_limit(side, price, down, up, self.cfg.tick_size)
     }
 
@@ -498,14 +487,20 @@ impl Broker {
         }
     }
 
+    /// Stamp duty (sell_tax_rate on sells, buy_tax_rate on buys) plus the transfer fee.
+    pub fn tax(&self, side: Side, value: f64) -> f64 {
+        let stamp = if side == Side::Sell { self.cfg.sell_tax_rate } else { self.cfg.buy_tax_rate };
+        value * stamp + value * self.cfg.transfer_fee_rate
+    }
+
     fn affords(&self, quantity: f64, price: f64) -> bool {
         let value = quantity * price;
-        self.portfolio.cash - value - self.commission(value) >= 0.0
+        self.portfolio.cash - value - self.commission(value) - self.tax(Side::Buy, value) >= 0.0
     }
 
     fn covers_sell_costs(&self, quantity: f64, price: f64) -> bool {
         let value = quantity * price;
-        self.portfolio.cash + value - self.commission(value) - value * self.cfg.sell_tax_rate >= 0.0
+        self.portfolio.cash + value - self.commission(value) - self.tax(Side::Sell, value) >= 0.0
     }
 
     /// The largest whole-lot quantity the cash buys at `price`, commission included, for
@@ -516,9 +511,11 @@ impl Broker {
         if cash <= 0.0 {
             return Ok(0.0);
         }
-        let mut lots = floor(cash / (price * (1.0 + self.cfg.commission_rate)) / lot);
+        let levies = self.cfg.buy_tax_rate + self.cfg.transfer_fee_rate;
+        let mut lots = floor(cash / (price * (1.0 + self.cfg.commission_rate + levies)) / lot);
         if self.cfg.min_commission > 0.0 {
-            let by_minimum = floor((cash - self.cfg.min_commission) / price / lot);
+            let by_minimum =
+                floor((cash - self.cfg.min_commission) / (price * (1.0 + levies)) / lot);
             if by_minimum < lots {
                 lots = by_minimum;
             }
@@ -561,7 +558,7 @@ impl Broker {
     ) -> Result<(), Box<Overflow>> {
         let value = quantity * price;
         let commission = self.commission(value);
-        let tax = if side == Side::Sell { value * self.cfg.sell_tax_rate } else { 0.0 };
+        let tax = self.tax(side, value);
         let order = &self.orders[id];
         let average_fill_price = (order.average_fill_price * order.filled_quantity
             + price * quantity)
@@ -878,14 +875,6 @@ mod tests {
     }
 
     #[test]
-    fn price_limits_are_rounded_to_the_tick() {
-        // Previous close 10.04, 10 %: up 11.044 -> 11.04, down 9.036 -> 9.04.
-        let (down, up) = price_limits(10.04, 0.1, Some(0.01));
-        assert_eq!((down, up), (round_to_tick(9.036, 0.01), round_to_tick(11.044, 0.01)));
-        assert!((up - 11.04).abs() < 1e-12 && (down - 9.04).abs() < 1e-12);
-    }
-
-    #[test]
     fn price_limit_tolerance_is_half_a_tick_or_relative_without_a_tick() {
         // With a tick of 0.01 and limit-up 11.00: 10.996 is at the limit, 10.99 is not.
         assert!(blocked_by_price_limit(Side::Buy, 10.996, 9.0, 11.0, Some(0.01)));
@@ -978,7 +967,8 @@ mod tests {
         let limit = Some(5.0);
         let id = b.submit_order(0, Side::Buy, 1.0, OrderType::Limit, limit, None, TimeInForce::Day);
         b.index = 1;
-        b.match_order(id - 1, 10.0, 10.0, 10.0, 10.0, false).unwrap(); // no fill; its day is 0
+        b.start_day(id - 1); // eligible at this row: its day is the broker's, 0
+        b.match_order(id - 1, 10.0, 10.0, 10.0, 10.0, false).unwrap(); // no fill
         b.expire_day(0);
         assert_eq!(b.orders[id - 1].status, OrderStatus::Pending);
         b.expire_day(1);

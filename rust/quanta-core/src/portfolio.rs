@@ -151,7 +151,7 @@ impl Portfolio {
         let pos = self.positions[column];
         let old = pos.quantity;
         let (cash, signed) = if fill.side == Side::Buy {
-            (self.cash - value - fill.commission, fill.quantity)
+            (self.cash - value - fill.commission - fill.tax, fill.quantity)
         } else {
             (self.cash + value - fill.commission - fill.tax, -fill.quantity)
         };

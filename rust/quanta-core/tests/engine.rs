@@ -137,8 +137,11 @@ fn t_plus_1_keeps_todays_buys_until_the_next_trading_day() {
 
 #[test]
 fn a_buy_at_limit_up_does_not_fill() {
-    let panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(11.0, 11.0, 11.0, 11.0)]]);
-    let cfg = Config { price_limit: Some(0.1), tick_size: Some(0.01), ..Config::default() };
+    let mut panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0), bar(11.0, 11.0, 11.0, 11.0)]]);
+    // The limits of a 10 % rule on the previous close 10.0 (quanta_ref.market computes them).
+    panel.limit_down = vec![f64::NAN, 9.0];
+    panel.limit_up = vec![f64::NAN, 11.0];
+    let cfg = Config { tick_size: Some(0.01), ..Config::default() };
     let host = run(cfg, &panel, |core, i| {
         if i == 0 {
             market(core, Side::Buy, 100.0);
@@ -275,4 +278,26 @@ fn events_reach_the_strategy_in_bus_order() {
         .collect();
     // The acceptance is delivered right after on_bar; the fill, then the order's new state.
     assert_eq!(kinds, ["start", "bar", "accepted", "fill", "order", "bar", "end"]);
+}
+
+#[test]
+fn the_rate_table_puts_each_row_of_rates_in_force_at_its_new_day() {
+    let mut panel = panel(&[&[bar(10.0, 10.0, 10.0, 10.0); 3]]);
+    // Row 0: commission 0.1 %, no levies; from row 2: 0.2 %, buy stamp duty 0.1 % and a
+    // transfer fee of 0.002 % (quanta_ref.market computes the table).
+    panel.rate_rows = vec![0, 2];
+    panel.rates = vec![0.001, 0.0, 0.0, 0.0, 0.0, 0.002, 0.0, 0.0, 0.001, 0.00002];
+    let host = run(Config::default(), &panel, |core, i| {
+        if i < 2 {
+            market(core, Side::Buy, 100.0);
+        }
+    });
+    let fills = &host.core.broker.portfolio.transactions;
+    assert_eq!((fills[0].commission, fills[0].tax), (1000.0 * 0.001, 0.0));
+    assert_eq!(
+        (fills[1].commission, fills[1].tax),
+        (1000.0 * 0.002, 1000.0 * 0.001 + 1000.0 * 0.00002)
+    );
+    let cash = 1_000_000.0 - 1000.0 - 1.0;
+    assert_eq!(host.core.broker.portfolio.cash, cash - 1000.0 - 2.0 - (1.0 + 0.02));
 }

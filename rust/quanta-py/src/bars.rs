@@ -5,7 +5,7 @@ use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySet, PyString, PyTuple};
 
-use quanta_core::bars::BarsView;
+use quanta_core::bars::{BarsView, Market, N_RATES};
 
 use crate::errors::DataError;
 
@@ -15,6 +15,11 @@ pub(crate) struct BarArrays<'py> {
     fields: [PyReadonlyArray2<'py, f64>; 5],
     /// The symbols, in data order.
     pub symbols: Bound<'py, PyTuple>,
+    /// The run's `quanta_ref.market.RunMarket` tables: limit_down, limit_up (T, N), then the
+    /// rate table (K, 5); None where the run has none.
+    limits: Option<[PyReadonlyArray2<'py, f64>; 2]>,
+    rate_rows: Option<PyReadonlyArray1<'py, i64>>,
+    rates: Option<PyReadonlyArray2<'py, f64>>,
 }
 
 impl<'py> BarArrays<'py> {
@@ -24,7 +29,9 @@ impl<'py> BarArrays<'py> {
     /// defence in depth, so that a panel built around the constructor is refused with the
     /// constructor's message rather than reaching the core (which assumes at least one bar,
     /// one symbol and `str` names).
-    pub fn read(bars: &Bound<'py, PyAny>) -> PyResult<Self> {
+    ///
+    /// `market` is the run's `quanta_ref.market.RunMarket`, read the same way.
+    pub fn read(bars: &Bound<'py, PyAny>, market: &Bound<'py, PyAny>) -> PyResult<Self> {
         let timestamps: PyReadonlyArray1<'py, i64> =
             bars.getattr("timestamps")?.extract().map_err(|_| contiguous_int64())?;
         if timestamps.as_slice().is_err() {
@@ -56,7 +63,52 @@ impl<'py> BarArrays<'py> {
         };
         let fields =
             [field("open")?, field("high")?, field("low")?, field("close")?, field("volume")?];
-        Ok(BarArrays { timestamps, fields, symbols })
+        let table =
+            |name: &str, width: Option<usize>| -> PyResult<Option<PyReadonlyArray2<'py, f64>>> {
+                let value = market.getattr(name)?;
+                if value.is_none() {
+                    return Ok(None);
+                }
+                let refused = || {
+                    DataError::new_err(format!(
+                        "{name}: the native engine reads a C-contiguous float64 table in place"
+                    ))
+                };
+                let array: PyReadonlyArray2<'py, f64> = value.extract().map_err(|_| refused())?;
+                let fits = match width {
+                    None => array.shape() == shape,
+                    Some(width) => array.shape()[1] == width,
+                };
+                if !fits || !array.is_c_contiguous() || array.as_slice().is_err() {
+                    return Err(refused());
+                }
+                Ok(Some(array))
+            };
+        let limits = match (table("limit_down", None)?, table("limit_up", None)?) {
+            (Some(down), Some(up)) => Some([down, up]),
+            (None, None) => None,
+            _ => return Err(DataError::new_err("limit_down, limit_up: give both or neither")),
+        };
+        let rates = table("rates", Some(N_RATES))?;
+        let rate_rows = match market.getattr("rate_rows")? {
+            rows if rows.is_none() => None,
+            rows => {
+                let rows: PyReadonlyArray1<'py, i64> = rows.extract()?;
+                let k = rates.as_ref().map_or(0, |r| r.shape()[0]);
+                let slice = rows.as_slice().map_err(|_| contiguous_int64())?;
+                let ascending = slice.windows(2).all(|w| w[0] < w[1]);
+                if slice.len() != k || slice.first() != Some(&0) || !ascending {
+                    return Err(DataError::new_err(
+                        "rate_rows: expected ascending rows from 0, one per row of rates",
+                    ));
+                }
+                Some(rows)
+            }
+        };
+        if rates.is_some() != rate_rows.is_some() {
+            return Err(DataError::new_err("rate_rows, rates: give both or neither"));
+        }
+        Ok(BarArrays { timestamps, fields, symbols, limits, rate_rows, rates })
     }
 
     /// The panel as the core reads it.
@@ -70,6 +122,12 @@ impl<'py> BarArrays<'py> {
             close: slice(3),
             volume: slice(4),
             n_symbols: self.symbols.len(),
+            market: Market {
+                limit_down: self.limits.as_ref().map_or(&[], |l| l[0].as_slice().expect("read")),
+                limit_up: self.limits.as_ref().map_or(&[], |l| l[1].as_slice().expect("read")),
+                rate_rows: self.rate_rows.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
+                rates: self.rates.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
+            },
         }
     }
 }

@@ -44,15 +44,21 @@ pub struct PyEngine {
 #[derive(FromPyObject)]
 struct Settings {
     initial_cash: f64,
+    #[pyo3(from_py_with = rate)]
     commission_rate: f64,
+    #[pyo3(from_py_with = rate)]
     min_commission: f64,
+    #[pyo3(from_py_with = rate)]
     sell_tax_rate: f64,
+    #[pyo3(from_py_with = rate)]
+    buy_tax_rate: f64,
+    #[pyo3(from_py_with = rate)]
+    transfer_fee_rate: f64,
     slippage_bps: f64,
     fill_at: String,
     lot_size: f64,
     fractional: bool,
     settlement: String,
-    price_limit: Option<f64>,
     tick_size: Option<f64>,
     max_volume_fraction: Option<f64>,
     allow_short: bool,
@@ -72,12 +78,13 @@ impl Settings {
             commission_rate: self.commission_rate,
             min_commission: self.min_commission,
             sell_tax_rate: self.sell_tax_rate,
+            buy_tax_rate: self.buy_tax_rate,
+            transfer_fee_rate: self.transfer_fee_rate,
             slippage_bps: self.slippage_bps,
             fill_at: parse(FillAt::from_name, "fill_at", &self.fill_at)?,
             lot_size: self.lot_size,
             fractional: self.fractional,
             settlement: parse(Settlement::from_name, "settlement", &self.settlement)?,
-            price_limit: self.price_limit,
             tick_size: self.tick_size,
             max_volume_fraction: self.max_volume_fraction,
             allow_short: self.allow_short,
@@ -89,6 +96,15 @@ impl Settings {
             periods_per_year: self.periods_per_year,
         })
     }
+}
+
+/// A cost setting: its number, or 0.0 for a schedule by date (the run's rate table, read
+/// with the bars, puts the schedule's values in force from the first row on).
+fn rate(value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if value.is_instance_of::<pyo3::types::PyTuple>() {
+        return Ok(0.0);
+    }
+    value.extract()
 }
 
 /// A setting's value by name, or a `ConfigError` (the front checks them first).
@@ -105,21 +121,23 @@ impl PyEngine {
         Ok(PyEngine { config: config.config()?, glue: Arc::new(glue) })
     }
 
-    /// Run over `bars` (a `quanta_ref.Bars`) calling the given strategy callbacks (None for
-    /// the ones the strategy does not override); returns the finished context.
+    /// Run over `bars` (a `quanta_ref.Bars`) with its market tables `market` (a
+    /// `quanta_ref.market.RunMarket`), calling the given strategy callbacks (None for the
+    /// ones the strategy does not override); returns the finished context.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(name = "run")]
     fn py_run<'py>(
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
+        market: &Bound<'py, PyAny>,
         on_start: Option<Bound<'py, PyAny>>,
         on_bar: Option<Bound<'py, PyAny>>,
         on_fill: Option<Bound<'py, PyAny>>,
         on_order: Option<Bound<'py, PyAny>>,
         on_end: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyContext>> {
-        let arrays = BarArrays::read(bars)?;
+        let arrays = BarArrays::read(bars, market)?;
         let view = arrays.view();
         let names = Names::new(&arrays.symbols)?;
         let core = Core::new(self.config.clone(), &view);
@@ -147,15 +165,16 @@ impl PyEngine {
     /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) natively with the
     /// GIL released, on `n_jobs` threads (None: one per core); one finished context per job,
     /// in job order, or the exception that job raised.
-    #[pyo3(name = "run_jobs", signature = (bars, jobs, n_jobs=None))]
+    #[pyo3(name = "run_jobs", signature = (bars, market, jobs, n_jobs=None))]
     fn py_run_jobs<'py>(
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
+        market: &Bound<'py, PyAny>,
         jobs: &Bound<'py, PyList>,
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        run_jobs(py, &self.config, &self.glue, bars, jobs, n_jobs)
+        run_jobs(py, &self.config, &self.glue, bars, market, jobs, n_jobs)
     }
 }
 

@@ -1,0 +1,277 @@
+"""What a run needs beyond its bars and settings, computed once in numpy for both engines.
+
+`prepare(bars, config)` turns the market's rules into per-bar tables that both engines read
+at (row, column), so that each rule is written once, here:
+
+* the daily price limits (docs/semantics.md, section 10): `limit_down` and `limit_up`, the
+  limit prices at every bar, from a fixed fraction (``price_limit=0.1``), the A-share rule
+  by board, date, ST flag and listing date (``price_limit="cn_a"``), and the vendor's own
+  limit prices (``bars.up_limit``/``bars.down_limit``), which override the rule wherever
+  they are given;
+* the cost rates in force at each trading day (docs/semantics.md, section 7), when any cost
+  setting is a schedule by date: `rate_rows` (the rows at which rates change) and `rates`
+  (the five rates from each of those rows on).
+
+A run without limits or schedules allocates nothing: the fields are None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from quanta_ref.bars import NO_DATE, Bars
+from quanta_ref.config import (
+    NS_PER_DAY,
+    PRICE_LIMIT_RULES,
+    SCHEDULED,
+    EngineConfig,
+    schedule_days,
+)
+from quanta_ref.errors import ConfigError, DataError
+
+
+@dataclass(frozen=True)
+class RunMarket:
+    """The per-bar market tables of one run (see the module docstring).
+
+    Attributes
+    ----------
+    limit_down, limit_up : numpy.ndarray or None
+        float64 (T, N), C-contiguous, read-only: the limit prices of each bar; NaN where that
+        side has no limit. None when no limit applies anywhere.
+    rate_rows : numpy.ndarray or None
+        int64 (K,), ascending: the rows whose new-day step puts a row of `rates` in force;
+        the first is 0. None when every cost setting is a number.
+    rates : numpy.ndarray or None
+        float64 (K, 5): `commission_rate`, `min_commission`, `sell_tax_rate`, `buy_tax_rate`,
+        `transfer_fee_rate` in force from the matching row of `rate_rows` on.
+    """
+
+    limit_down: np.ndarray | None = None
+    limit_up: np.ndarray | None = None
+    rate_rows: np.ndarray | None = None
+    rates: np.ndarray | None = None
+
+
+def prepare(bars: Bars, config: EngineConfig) -> RunMarket:
+    """The market tables of a run of `config` over `bars`.
+
+    The limit tables are cached on `bars`, keyed by the settings they depend on
+    (``price_limit``, ``tick_size``): a grid runs thousands of jobs on one panel and
+    computes them once. Raises ConfigError when a rate schedule begins after the first bar,
+    or when ``price_limit="cn_a"`` meets a symbol the rule does not know at a bar where it
+    is needed; DataError when a listing date is after a symbol's first bar.
+    """
+    key = (config.price_limit, config.tick_size)
+    cached = bars._limit_cache
+    if cached is not None and cached[0] == key:
+        down, up = cached[1]
+    else:
+        down, up = _limits(bars, config)
+        bars._cache_limits(key, (down, up))
+    rate_rows, rates = _rate_table(bars, config)
+    return RunMarket(down, up, rate_rows, rates)
+
+
+# =================================================================== price limits
+def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(limit_down, limit_up) for every bar, or (None, None) when nothing limits any bar."""
+    rule = config.price_limit
+    vendor_down, vendor_up = bars.down_limit, bars.up_limit
+    if rule is None and vendor_down is None and vendor_up is None:
+        return None, None
+    if rule is None:
+        shape = bars.close.shape
+        down, up = np.full(shape, np.nan), np.full(shape, np.nan)
+    else:
+        reference = reference_closes(bars)
+        fraction: np.ndarray | float
+        if rule == PRICE_LIMIT_RULES:
+            fraction = cn_a_fractions(bars, reference, vendor_down, vendor_up)
+        else:
+            assert isinstance(rule, float)
+            fraction = rule
+        # The exchange's arithmetic, element by element (as IEEE scalars: an overflow is inf):
+        # P x (1 + f) and P x (1 - f), each rounded to the tick as floor(x / tick + 0.5) x tick.
+        with np.errstate(over="ignore", invalid="ignore"):
+            up = reference * (1.0 + fraction)
+            down = reference * (1.0 - fraction)
+            tick = config.tick_size
+            if tick is not None:
+                up = np.floor(up / tick + 0.5) * tick
+                down = np.floor(down / tick + 0.5) * tick
+    # The vendor's prices are the truth where given, each side on its own; the rule fills in.
+    if vendor_up is not None:
+        up = np.where(np.isnan(vendor_up), up, vendor_up)
+    if vendor_down is not None:
+        down = np.where(np.isnan(vendor_down), down, vendor_down)
+    for arr in (down, up):
+        arr.flags.writeable = False
+    return np.ascontiguousarray(down), np.ascontiguousarray(up)
+
+
+def reference_closes(bars: Bars) -> np.ndarray:
+    """(T, N): the close of each symbol's latest bar on an earlier trading day than each row
+    (NaN before the symbol's first day): the base of that day's limits."""
+    close = bars.close
+    n_bars, n_symbols = close.shape
+    rows = np.arange(n_bars)
+    days = bars.timestamps // NS_PER_DAY
+    # The latest row at or before each row at which each symbol has a bar (-1: none yet).
+    latest = np.maximum.accumulate(np.where(np.isnan(close), -1, rows[:, None]), axis=0)
+    # The row before the first row of each row's day: the end of the earlier days.
+    new_day = np.ones(n_bars, dtype=bool)
+    new_day[1:] = days[1:] != days[:-1]
+    before = np.maximum.accumulate(np.where(new_day, rows, 0)) - 1
+    base = np.full((n_bars, n_symbols), -1, dtype=np.int64)
+    has_before = before >= 0
+    base[has_before] = latest[before[has_before]]
+    columns = np.broadcast_to(np.arange(n_symbols), base.shape)
+    reference = close[np.maximum(base, 0), columns]
+    return np.where(base >= 0, reference, np.nan)
+
+
+# ---------------------------------------------------------------- the A-share rule
+def _day(text: str) -> int:
+    """Days since 1970-01-01 of an ISO date."""
+    return (dt.date.fromisoformat(text) - dt.date(1970, 1, 1)).days
+
+
+#: ChiNext's registration reform: +-20 % (ST too) and 5 free days for new listings.
+CHINEXT_REFORM = _day("2020-08-24")
+#: The main boards' registration reform: 5 free days for listings from this date.
+MAIN_BOARD_REFORM = _day("2023-04-10")
+#: The Shanghai and Shenzhen exchanges' 2025 change: main-board ST stocks +-10 % (was 5 %).
+MAIN_BOARD_ST_CHANGE = _day("2025-07-07")
+
+MAIN, CHINEXT, STAR, BEIJING = "main board", "ChiNext", "STAR Market", "Beijing"
+_CODE = re.compile(
+    r"^(?:(?:SH|SZ|BJ)(\d{6})|(\d{6})(?:\.(?:SH|SZ|BJ|SS|XSHG|XSHE|BSE))?)$", re.IGNORECASE
+)
+
+
+def board(symbol: str) -> str | None:
+    """The A-share board of a symbol code ("600000", "600000.SH", "sh600000", "000001.XSHE",
+    "430047.BJ"; case-insensitive), or None for a code the rule does not know."""
+    match = _CODE.match(symbol.strip())
+    if match is None:
+        return None
+    code = match.group(1) or match.group(2)
+    head = code[:3]
+    if head in ("600", "601", "603", "605", "000", "001", "002", "003"):
+        return MAIN
+    if head in ("300", "301", "302"):
+        return CHINEXT
+    if head in ("688", "689"):
+        return STAR
+    if code[0] in "48" or head == "920":
+        return BEIJING
+    return None
+
+
+def _board_fraction(name: str, days: np.ndarray, st: np.ndarray) -> np.ndarray:
+    """The limit fraction of a board on each day, for ST rows (`st`) and the others."""
+    if name == MAIN:
+        st_fraction = np.where(days < MAIN_BOARD_ST_CHANGE, 0.05, 0.10)
+        return np.where(st, st_fraction, 0.10)
+    if name == CHINEXT:
+        before = np.where(st, 0.05, 0.10)
+        return np.where(days < CHINEXT_REFORM, before, 0.20)
+    if name == STAR:
+        return np.full(days.shape, 0.20)
+    return np.full(days.shape, 0.30)
+
+
+def _free_days(name: str, listed_day: int) -> int:
+    """How many trading days from its listing a new stock trades without a limit."""
+    if name == STAR:
+        return 5
+    if name == CHINEXT:
+        return 5 if listed_day >= CHINEXT_REFORM else 1
+    if name == MAIN:
+        return 5 if listed_day >= MAIN_BOARD_REFORM else 1
+    return 1
+
+
+def cn_a_fractions(
+    bars: Bars,
+    reference: np.ndarray,
+    vendor_down: np.ndarray | None,
+    vendor_up: np.ndarray | None,
+) -> np.ndarray:
+    """(T, N) limit fractions of the A-share rule; NaN where a bar has no limit (a listing
+    window). A symbol whose code the rule does not know is a ConfigError at the first bar
+    that needs the rule (a bar with a reference close and a side the vendor leaves open)."""
+    n_bars, n_symbols = bars.close.shape
+    days = bars.timestamps // NS_PER_DAY
+    st = bars.st if bars.st is not None else np.zeros((n_bars, n_symbols), dtype=bool)
+    fraction = np.full((n_bars, n_symbols), np.nan)
+    present = ~np.isnan(bars.close)
+    for n, symbol in enumerate(bars.symbols):
+        name = board(symbol)
+        if name is None:
+            needed = present[:, n] & ~np.isnan(reference[:, n])
+            if vendor_down is not None and vendor_up is not None:
+                needed &= np.isnan(vendor_down[:, n]) | np.isnan(vendor_up[:, n])
+            if needed.any():
+                t = int(np.argmax(needed))
+                raise ConfigError(
+                    f"price_limit: 'cn_a' does not know the symbol {symbol!r} (bar {t}, "
+                    f"{str(np.datetime64(int(bars.timestamps[t]), 'ns'))}): the A-share rule "
+                    "reads the board from a 6-digit code (600000, 000001.SZ, sh688001, "
+                    "300750.XSHE, 430047.BJ); set a numeric price_limit (e.g. 0.1), or give "
+                    "the vendor's limit prices with bars.with_market(up_limit=..., "
+                    "down_limit=...)"
+                )
+            continue
+        fraction[:, n] = _board_fraction(name, days, st[:, n])
+        listed = NO_DATE if bars.listing_dates is None else int(bars.listing_dates[n])
+        if listed == NO_DATE:
+            continue
+        seen = np.flatnonzero(present[:, n])
+        if seen.size and int(bars.timestamps[seen[0]]) // NS_PER_DAY < listed // NS_PER_DAY:
+            t = int(seen[0])
+            raise DataError(
+                f"listing_dates: {symbol!r} is listed on "
+                f"{str(np.datetime64(listed, 'ns'))[:10]}, after its first bar (bar {t}, "
+                f"{str(np.datetime64(int(bars.timestamps[t]), 'ns'))})"
+            )
+        # No limit on the first K trading days with a bar, from the listing date on.
+        listed_day = listed // NS_PER_DAY
+        trading = np.unique(days[seen][days[seen] >= listed_day])
+        free = trading[: _free_days(name, listed_day)]
+        fraction[np.isin(days, free), n] = np.nan
+    return fraction
+
+
+# =================================================================== cost schedules
+def _rate_table(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(rate_rows, rates), or (None, None) when every cost setting is a number.
+
+    A schedule's value holds from the new-day step of the first row whose trading day is on
+    or after its date. The table has a row for the first bar and for each row where any
+    setting changes; a run whose first bar is before a schedule's first date is refused.
+    """
+    schedules = [getattr(config, name) for name in SCHEDULED]
+    if not any(isinstance(s, tuple) for s in schedules):
+        return None, None
+    days = bars.timestamps // NS_PER_DAY
+    changes = {0}
+    for schedule in schedules:
+        if isinstance(schedule, tuple):
+            for day, _ in schedule_days(schedule):
+                row = int(np.searchsorted(days, day, side="left"))
+                if row < len(days):
+                    changes.add(row)
+    rows = np.array(sorted(changes), dtype=np.int64)
+    rates = np.array(
+        [[config.rate_on_day(name, int(days[r])) for name in SCHEDULED] for r in rows.tolist()],
+        dtype=np.float64,
+    )
+    rows.flags.writeable = False
+    rates.flags.writeable = False
+    return rows, rates
