@@ -780,6 +780,75 @@ class Bars:
             f"{span}{market})"
         )
 
+    # ---------------------------------------------------------------- resampling and joining
+    def resample(
+        self, rule: str, *, sessions: Any = None, closed: str | None = None, outside: str = "raise"
+    ) -> Bars:
+        """Coarser bars: each symbol's open, high, low, close and volume over bins of `rule`.
+
+        open is the first constituent bar's open, high the highest high, low the lowest low,
+        close the last close and volume the sum; a symbol with no bar in a bin gets a missing
+        bar, and a bin in which no symbol has a bar makes no row. Bins never span two
+        sessions or two days. docs/semantics.md, section 1, has the rules.
+
+        Parameters
+        ----------
+        rule : str
+            ``"<n>min"`` or ``"<n>h"`` (bins of n minutes or hours, at most a day, anchored
+            at each session's open and cut at its end: 60-minute A-share bars are
+            09:30-10:30, 10:30-11:30, 13:00-14:00, 14:00-15:00), ``"1D"`` (or ``"D"``: one
+            bar per trading day, ``floor(timestamp / 1 day)``) or ``"W"`` (one bar per week,
+            Monday to Sunday). Anything else is a ConfigError.
+        sessions : None, "cn_a", "us" or a list of (start, end) times of day
+            The trading sessions, e.g. ``[("09:30", "11:30"), ("13:00", "15:00")]`` (that is
+            "cn_a"; "us" is 09:30-16:00), as "HH:MM[:SS]" text or `datetime.time`, in order,
+            within one day. None: each calendar day is one session.
+        closed : "left", "right" or None
+            How the bars are stamped, required for intraday rules: "right" for bars stamped
+            at their end (A-share vendors: 09:31 .. 11:30, 13:01 .. 15:00; bins (a, b]),
+            "left" for bars stamped at their start (US vendors: 09:30 .. 15:59; bins
+            [a, b)). A bar stamped exactly at a session's open ("right") or close ("left")
+            joins that session's first or last bin (an auction print).
+        outside : "raise" or "drop"
+            A bar outside every session is a DataError naming it ("raise"), or left out
+            ("drop").
+
+        Returns
+        -------
+        Bars
+            Intraday bars are labelled with their bin's right edge, cut at the session's
+            end (a bin ending at midnight: 23:59:59.999999999); "1D" and "W" bars with the
+            timestamp of the bin's last bar of any symbol. So a coarse bar is never stamped
+            before a price it holds.
+        """
+        from quanta_ref.resample import resample_panel
+
+        labels, panels = resample_panel(
+            self, rule, sessions=sessions, closed=closed, outside=outside
+        )
+        return Bars(_ns_times(labels), self.symbols, *panels)
+
+    @staticmethod
+    def concat(panels: Sequence[Bars], *, axis: str = "time") -> Bars:
+        """Join panels into one, checked like any other.
+
+        Parameters
+        ----------
+        panels : list of Bars
+            At least one panel.
+        axis : "time" or "symbols"
+            "time": panels of the same symbols (in any order; the result has the first
+            panel's order) over separate periods, given in any order; periods that overlap
+            or interleave are a DataError naming the first timestamp where they clash.
+            "symbols": panels of different symbols (a symbol twice is a DataError naming
+            it), over the union of their timestamps; a symbol gets a missing bar where its
+            panel has no row.
+        """
+        from quanta_ref.resample import concat_panels
+
+        timestamps, symbols, fields = concat_panels(panels, axis, Bars)
+        return Bars(_ns_times(timestamps), symbols, *fields)
+
 
 #: `listing_dates` of a symbol whose listing date is unknown.
 NO_DATE = int(np.iinfo(np.int64).min)
@@ -892,75 +961,6 @@ def _listing_dates(bars: Bars, value: Any) -> np.ndarray:
     for symbol, date in value.items():
         dates[_column_of(bars, "listing_dates", symbol)] = one_timestamp(date, "listing_dates")
     return dates
-
-    # ---------------------------------------------------------------- resampling and joining
-    def resample(
-        self, rule: str, *, sessions: Any = None, closed: str | None = None, outside: str = "raise"
-    ) -> Bars:
-        """Coarser bars: each symbol's open, high, low, close and volume over bins of `rule`.
-
-        open is the first constituent bar's open, high the highest high, low the lowest low,
-        close the last close and volume the sum; a symbol with no bar in a bin gets a missing
-        bar, and a bin in which no symbol has a bar makes no row. Bins never span two
-        sessions or two days. docs/semantics.md, section 1, has the rules.
-
-        Parameters
-        ----------
-        rule : str
-            ``"<n>min"`` or ``"<n>h"`` (bins of n minutes or hours, at most a day, anchored
-            at each session's open and cut at its end: 60-minute A-share bars are
-            09:30-10:30, 10:30-11:30, 13:00-14:00, 14:00-15:00), ``"1D"`` (or ``"D"``: one
-            bar per trading day, ``floor(timestamp / 1 day)``) or ``"W"`` (one bar per week,
-            Monday to Sunday). Anything else is a ConfigError.
-        sessions : None, "cn_a", "us" or a list of (start, end) times of day
-            The trading sessions, e.g. ``[("09:30", "11:30"), ("13:00", "15:00")]`` (that is
-            "cn_a"; "us" is 09:30-16:00), as "HH:MM[:SS]" text or `datetime.time`, in order,
-            within one day. None: each calendar day is one session.
-        closed : "left", "right" or None
-            How the bars are stamped, required for intraday rules: "right" for bars stamped
-            at their end (A-share vendors: 09:31 .. 11:30, 13:01 .. 15:00; bins (a, b]),
-            "left" for bars stamped at their start (US vendors: 09:30 .. 15:59; bins
-            [a, b)). A bar stamped exactly at a session's open ("right") or close ("left")
-            joins that session's first or last bin (an auction print).
-        outside : "raise" or "drop"
-            A bar outside every session is a DataError naming it ("raise"), or left out
-            ("drop").
-
-        Returns
-        -------
-        Bars
-            Intraday bars are labelled with their bin's right edge, cut at the session's
-            end (a bin ending at midnight: 23:59:59.999999999); "1D" and "W" bars with the
-            timestamp of the bin's last bar of any symbol. So a coarse bar is never stamped
-            before a price it holds.
-        """
-        from quanta_ref.resample import resample_panel
-
-        labels, panels = resample_panel(
-            self, rule, sessions=sessions, closed=closed, outside=outside
-        )
-        return Bars(_ns_times(labels), self.symbols, *panels)
-
-    @staticmethod
-    def concat(panels: Sequence[Bars], *, axis: str = "time") -> Bars:
-        """Join panels into one, checked like any other.
-
-        Parameters
-        ----------
-        panels : list of Bars
-            At least one panel.
-        axis : "time" or "symbols"
-            "time": panels of the same symbols (in any order; the result has the first
-            panel's order) over separate periods, given in any order; periods that overlap
-            or interleave are a DataError naming the first timestamp where they clash.
-            "symbols": panels of different symbols (a symbol twice is a DataError naming
-            it), over the union of their timestamps; a symbol gets a missing bar where its
-            panel has no row.
-        """
-        from quanta_ref.resample import concat_panels
-
-        timestamps, symbols, fields = concat_panels(panels, axis, Bars)
-        return Bars(_ns_times(timestamps), symbols, *fields)
 
 
 TIME_COLUMNS = sources.TIME_COLUMNS

@@ -240,8 +240,12 @@ def cn_a_fractions(
                 f"{str(np.datetime64(listed, 'ns'))[:10]}, after its first bar (bar {t}, "
                 f"{str(np.datetime64(int(bars.timestamps[t]), 'ns'))})"
             )
-        # No limit on the first K trading days with a bar, from the listing date on.
+        # No limit on the first K trading days with a bar, from the listing date on. A
+        # listing before the panel's first row cannot be counted (those days are not in the
+        # data): its window is taken as past, rather than restarted at the panel's start.
         listed_day = listed // NS_PER_DAY
+        if listed_day < days[0]:
+            continue
         trading = np.unique(days[seen][days[seen] >= listed_day])
         free = trading[: _free_days(name, listed_day)]
         fraction[np.isin(days, free), n] = np.nan

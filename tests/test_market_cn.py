@@ -123,6 +123,18 @@ def test_a_new_star_listing_has_no_limit_on_its_first_five_days(backend: str) ->
     assert result.orders[1].status is OrderStatus.PENDING
 
 
+def test_a_listing_before_the_panel_is_past_its_window(backend: str) -> None:
+    # Listed 2021-03-01, the panel starts 2021-03-03: the first days of the listing are not in
+    # the data, so its window is not restarted at the panel's start; limits from day 2.
+    dates = ["2021-03-03", "2021-03-04", "2021-03-05"]
+    bars = daily(
+        ["688001"], dates, [[10.0], [10.0], [10.0]], listing_dates={"688001": "2021-03-01"}
+    )
+    market = prepare(bars, Engine(backend=backend, market="cn_a").config)
+    assert market.limit_up is not None
+    np.testing.assert_array_equal(market.limit_up[:, 0], [np.nan, 12.0, 12.0])
+
+
 def test_a_main_board_listing_before_its_reform_has_one_free_day(backend: str) -> None:
     bars = daily(
         ["603000", "603001"],
