@@ -826,7 +826,9 @@ class Bars:
         labels, panels = resample_panel(
             self, rule, sessions=sessions, closed=closed, outside=outside
         )
-        return Bars(_ns_times(labels), self.symbols, *panels)
+        coarse = Bars(_ns_times(labels), self.symbols, *panels)
+        market = _resampled_market(self, coarse, weekly=str(rule).upper() in ("W", "1W"))
+        return coarse.with_market(**market) if market else coarse
 
     @staticmethod
     def concat(panels: Sequence[Bars], *, axis: str = "time") -> Bars:
@@ -847,11 +849,85 @@ class Bars:
         from quanta_ref.resample import concat_panels
 
         timestamps, symbols, fields = concat_panels(panels, axis, Bars)
-        return Bars(_ns_times(timestamps), symbols, *fields)
+        joined = Bars(_ns_times(timestamps), symbols, *fields)
+        market = _joined_market(panels, joined)
+        return joined.with_market(**market) if market else joined
 
 
 #: `listing_dates` of a symbol whose listing date is unknown.
 NO_DATE = int(np.iinfo(np.int64).min)
+
+
+def _listing_mapping(bars: Bars, dates: np.ndarray) -> dict[str, np.datetime64]:
+    """`listing_dates` of `bars` (int64 per symbol) as the mapping `with_market` takes."""
+    pairs = zip(bars.symbols, dates.tolist(), strict=True)
+    return {s: np.datetime64(d, "ns") for s, d in pairs if d != NO_DATE}
+
+
+def _joined_market(panels: Sequence[Bars], joined: Bars) -> dict[str, Any]:
+    """The market data of `panels` on the panel they were joined into: limit prices and ST
+    flags at the rows and columns their bars went to (NaN and False elsewhere), listing dates
+    by symbol (two panels that give one symbol different dates are refused)."""
+    market: dict[str, Any] = {}
+    for name in MARKET_FIELDS:
+        if all(getattr(p, name) is None for p in panels):
+            continue
+        if name == "listing_dates":
+            dates: dict[str, int] = {}
+            for p in panels:
+                if p.listing_dates is None:
+                    continue
+                for symbol, date in zip(p.symbols, p.listing_dates.tolist(), strict=True):
+                    if date == NO_DATE:
+                        continue
+                    if dates.setdefault(symbol, date) != date:
+                        raise DataError(
+                            f"listing_dates: the panels give {symbol!r} two listing dates, "
+                            f"{format_timestamp(dates[symbol])} and {format_timestamp(date)}"
+                        )
+            market[name] = {s: np.datetime64(d, "ns") for s, d in dates.items()}
+            continue
+        flags = name == "st"
+        arr = np.full(
+            joined.close.shape, False if flags else np.nan, dtype=bool if flags else float
+        )
+        for p in panels:
+            values = getattr(p, name)
+            if values is not None:
+                rows = np.searchsorted(joined.timestamps, p.timestamps)
+                columns = [joined.symbol_index(s) for s in p.symbols]
+                arr[np.ix_(rows, columns)] = values
+        market[name] = arr
+    return market
+
+
+def _resampled_market(fine: Bars, coarse: Bars, weekly: bool) -> dict[str, Any]:
+    """The market data of `fine` on its resampled panel `coarse`. Listing dates carry over.
+    Limit prices and ST flags hold for a trading day, and an intraday or daily bin lies within
+    one day: each coarse bar takes its day's values (the day's limit prices, ST if flagged at
+    any bar of the day). A week has several days' limits: weekly bars refuse them."""
+    market: dict[str, Any] = {}
+    if fine.listing_dates is not None:
+        market["listing_dates"] = _listing_mapping(fine, fine.listing_dates)
+    daily = [name for name in ("up_limit", "down_limit", "st") if getattr(fine, name) is not None]
+    if daily and weekly:
+        raise DataError(
+            f"{daily[0]}: weekly bars cannot hold a trading day's limit prices or ST flags; "
+            f"resample a panel built without them"
+        )
+    if not daily:
+        return market
+    fine_days = fine.timestamps // _NS_PER_UNIT["D"]  # the engine's trading day
+    starts = np.flatnonzero(np.r_[True, fine_days[1:] != fine_days[:-1]])
+    coarse_day = np.searchsorted(fine_days[starts], coarse.timestamps // _NS_PER_UNIT["D"])
+    for name in daily:
+        values = getattr(fine, name)
+        if name == "st":
+            per_day = np.logical_or.reduceat(values, starts, axis=0)
+        else:
+            per_day = np.fmax.reduceat(values, starts, axis=0)  # NaN: no limit that day
+        market[name] = per_day[coarse_day]
+    return market
 
 
 def _unpickle(args: tuple[Any, ...], market: dict[str, Any]) -> Bars:
@@ -1215,7 +1291,18 @@ def columns_bars(columns: dict[str, Any], symbol: str | None = None) -> Bars:
         panel[row, col] = columns[f]
         panels[f] = panel
     panels["volume"][counts == 0] = 0.0
-    return Bars(_ns_times(unique_ts), symbols, *(panels[f] for f in FIELDS))
+    # The vendor's limit prices and ST flag, when the source has them (tushare's stk_limit
+    # up_limit/down_limit, an is_st column), become the panel's market data.
+    market: dict[str, np.ndarray] = {}
+    for name, field in (("up_limit", "up_limit"), ("down_limit", "down_limit"), ("is_st", "st")):
+        if columns.get(name) is not None:
+            flags = name == "is_st"
+            panel = np.full(
+                counts.shape, False if flags else np.nan, dtype=bool if flags else float
+            )
+            panel[row, col] = columns[name]
+            market[field] = panel
+    return Bars(_ns_times(unique_ts), symbols, *(panels[f] for f in FIELDS), **market)
 
 
 def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) -> None:

@@ -223,25 +223,7 @@ def merge_symbols(panels: Sequence[Bars]) -> Bars:
         raise DataError(f"symbol: {dup!r} is in more than one panel")
     if len(panels) == 1:
         return panels[0]
-    times = np.unique(np.concatenate([panel.timestamps for panel in panels]))
-    merged = {field: np.full((len(times), len(symbols)), np.nan) for field in FIELDS}
-    merged["volume"][:] = 0.0
-    column = 0
-    for panel in panels:
-        rows = np.searchsorted(times, panel.timestamps)
-        columns = slice(column, column + panel.n_symbols)
-        for field in FIELDS:
-            merged[field][rows, columns] = getattr(panel, field)
-        column += panel.n_symbols
-    return Bars.from_arrays(
-        times.view("datetime64[ns]"),
-        merged["open"],
-        merged["high"],
-        merged["low"],
-        merged["close"],
-        merged["volume"],
-        symbols=symbols,
-    )
+    return Bars.concat(panels, axis="symbols")  # market data (limits, ST, listing) included
 
 
 def load_bars(

@@ -770,3 +770,50 @@ def test_intraday_labels_depend_only_on_the_bin_so_symbols_resampled_apart_line_
     np.testing.assert_array_equal(joined.timestamps, whole.timestamps)
     for f in FIELDS:
         np.testing.assert_array_equal(getattr(joined, f), getattr(whole, f))
+
+
+def _limited_minutes() -> Bars:
+    """Two days of A-share minute bars of 600000.SH with the vendor's limits, ST on day 2."""
+    ts = np.array(
+        ["2024-01-02T09:31", "2024-01-02T10:00", "2024-01-02T15:00"]
+        + ["2024-01-03T09:31", "2024-01-03T15:00"],
+        dtype="datetime64[ns]",
+    )
+    c = np.array([10.0, 10.2, 10.4, 10.5, 10.6])
+    bars = Bars.from_arrays(ts, c, c + 0.05, c - 0.05, c, np.ones(5), symbols=["600000.SH"])
+    return bars.with_market(
+        up_limit=np.array([11.0] * 3 + [11.44] * 2),
+        down_limit=np.array([9.0] * 3 + [9.36] * 2),
+        st={"600000.SH": [("2024-01-03", "2024-01-03")]},
+        listing_dates={"600000.SH": "1999-11-10"},
+    )
+
+
+def test_resampled_bars_keep_their_days_limit_prices_st_flags_and_listing_dates() -> None:
+    bars = _limited_minutes()
+    coarse = bars.resample("30min", sessions="cn_a", closed="right")
+    assert coarse.up_limit is not None and coarse.st is not None
+    np.testing.assert_array_equal(coarse.up_limit[:, 0], [11.0, 11.0, 11.44, 11.44])
+    np.testing.assert_array_equal(coarse.st[:, 0], [False, False, True, True])
+    assert coarse.listing_dates is not None and bars.listing_dates is not None
+    np.testing.assert_array_equal(coarse.listing_dates, bars.listing_dates)
+    daily = bars.resample("1D")
+    assert daily.down_limit is not None
+    np.testing.assert_array_equal(daily.down_limit[:, 0], [9.0, 9.36])
+    with pytest.raises(DataError, match="up_limit: weekly bars cannot hold"):
+        bars.resample("W")
+
+
+def test_joined_panels_keep_their_market_data_where_their_bars_went() -> None:
+    bars = _limited_minutes()
+    again = Bars.concat([bars.between(start="2024-01-03"), bars.between(end="2024-01-02")])
+    for name in ("up_limit", "down_limit", "st", "listing_dates"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(bars, name))
+    other = Bars.from_arrays(bars.timestamps[:2], [5.0, 5.0], [5.0, 5.0], [5.0, 5.0], [5.0, 5.0])
+    side = Bars.concat([bars, other], axis="symbols")
+    assert side.up_limit is not None and side.st is not None
+    assert np.isnan(side.up_limit[:, 1]).all() and not side.st[:, 1].any()
+    np.testing.assert_array_equal(side.up_limit[:, :1], bars.up_limit)  # type: ignore[arg-type]
+    relisted = bars.with_market(listing_dates={"600000.SH": "2000-01-04"})
+    with pytest.raises(DataError, match="listing_dates: the panels give '600000.SH' two"):
+        Bars.concat([bars.between(end="2024-01-02"), relisted.between(start="2024-01-03")])

@@ -17,6 +17,7 @@ from quanta_ref.data import load_bars
 from quanta_ref.errors import ConfigError, DataError
 from quanta_ref.examples import SmaCross
 from quanta_ref.sources import frame_table
+from test_market_cn import Orders
 
 SYMBOLS = ["600519.SH", "000001.SZ", "300750.SZ", "688981.SH"]
 TRUE = ashare_files.bars()
@@ -342,3 +343,50 @@ def test_a_hive_folder_of_unknown_columns_says_so_not_that_it_is_unreadable(tmp_
     pq.write_table(pa.table({"a": [1.0]}), tmp_path / "symbol=A" / "part-0.parquet")
     with pytest.raises(DataError, match=r"^source: the columns of .* fit no known source"):
         load_bars("A", root=tmp_path)
+
+
+def test_vendor_limit_prices_and_st_flags_become_market_data_in_every_frame_kind(
+    backend: str,
+) -> None:
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
+    frame = pd.DataFrame(
+        {
+            "ts_code": ["300750.SZ"] * 2 + ["600000.SH"] * 2,
+            "trade_date": [20240104, 20240103] * 2,
+            "open": [10.5, 10.2, 8.1, 8.2],
+            "high": [10.6, 10.3, 8.2, 8.3],
+            "low": [10.4, 10.1, 8.0, 8.1],
+            "close": [10.5, 10.2, 8.1, 8.2],
+            "vol": [10.0] * 4,
+            "amount": [1.0] * 4,
+            "up_limit": [12.24, 12.0, 8.1, 8.91],
+            "down_limit": [8.16, 8.0, 7.38, 7.29],
+            "is_st": [False, False, True, False],
+        }
+    )
+    for table in (frame, pl.from_pandas(frame), pa.Table.from_pandas(frame)):
+        bars = Bars.from_dataframe(table)
+        assert bars.symbols == ("300750.SZ", "600000.SH")
+        np.testing.assert_array_equal(bars.up_limit, [[12.0, 8.91], [12.24, 8.1]])
+        np.testing.assert_array_equal(bars.down_limit, [[8.0, 7.29], [8.16, 7.38]])
+        np.testing.assert_array_equal(bars.st, [[False, False], [False, True]])
+    # The vendor's limit is the truth: 600000.SH's limit-up is 8.10 on the second day, so a buy
+    # at its open of 8.10 does not fill, where the 10 % rule (9.02) would have let it.
+    plan = {0: [("600000.SH", "buy", 100.0), ("300750.SZ", "buy", 100.0)]}
+    result = Engine(backend=backend, market="cn_a").run(bars, Orders(plan))
+    assert [(f.symbol, f.price) for f in result.fills] == [("300750.SZ", 10.5)]
+
+
+def test_load_bars_carries_vendor_limits_of_each_file_into_one_panel(tmp_path: Path) -> None:
+    header = "ts_code,trade_date,open,high,low,close,vol,amount,up_limit,down_limit\n"
+    (tmp_path / "600000.SH.csv").write_text(
+        header + "600000.SH,20240103,8.2,8.3,8.1,8.2,10,1,8.91,7.29\n"
+    )
+    (tmp_path / "300750.SZ.csv").write_text(
+        header + "300750.SZ,20240104,10.5,10.6,10.4,10.5,10,1,12.24,8.16\n"
+    )
+    bars = load_bars(["600000.SH", "300750.SZ"], root=tmp_path)
+    np.testing.assert_array_equal(bars.up_limit, [[8.91, np.nan], [np.nan, 12.24]])
