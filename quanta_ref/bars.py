@@ -895,7 +895,7 @@ def _joined_market(panels: Sequence[Bars], joined: Bars) -> dict[str, Any]:
             values = getattr(p, name)
             if values is not None:
                 rows = np.searchsorted(joined.timestamps, p.timestamps)
-                columns = [joined.symbol_index(s) for s in p.symbols]
+                columns = np.array([joined.symbol_index(s) for s in p.symbols], dtype=np.int64)
                 arr[np.ix_(rows, columns)] = values
         market[name] = arr
     return market
