@@ -464,7 +464,7 @@ class Bars:
     rebound.
     """
 
-    __slots__ = ("timestamps", "symbols", "open", "high", "low", "close", "volume")
+    __slots__ = ("timestamps", "symbols", "open", "high", "low", "close", "volume", "actions")
     timestamps: np.ndarray
     symbols: tuple[str, ...]
     open: np.ndarray
@@ -472,6 +472,9 @@ class Bars:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    #: None, or the `quanta_ref.actions.CorporateActions` of the panel's symbols
+    #: (attached with `with_market`).
+    actions: Any
 
     def __init__(
         self,
@@ -493,6 +496,7 @@ class Bars:
         setattr_(self, "symbols", tuple(symbols))
         for name, arr in zip(FIELDS, panels, strict=True):
             setattr_(self, name, frozen_view(arr))
+        setattr_(self, "actions", None)
 
     @classmethod
     def _trusted(cls, timestamps: np.ndarray, symbols: Sequence[str], *panels: np.ndarray) -> Bars:
@@ -511,7 +515,24 @@ class Bars:
     def __reduce__(self) -> tuple[Any, ...]:
         # Unpickling goes through the constructor, so it checks and freezes again.
         args = (_ns_times(self.timestamps), self.symbols, *(getattr(self, f) for f in FIELDS))
+        if self.actions is not None:
+            return (_with_actions, (args, self.actions))
         return (Bars, args)
+
+    def with_market(self, *, actions: Any = None) -> Bars:
+        """This panel with market data attached: `actions`, a
+        `quanta_ref.actions.CorporateActions` of the panel's symbols (an action of another
+        symbol is a `DataError` naming it), or None for none. The prices are shared."""
+        if actions is not None and not hasattr(actions, "aligned_to"):
+            raise DataError(
+                f"actions: expected a quanta_ref.actions.CorporateActions, got "
+                f"{type(actions).__name__}"
+            )
+        bars = Bars._trusted(self.timestamps, self.symbols, *(getattr(self, f) for f in FIELDS))
+        object.__setattr__(
+            bars, "actions", None if actions is None else actions.aligned_to(self.symbols)
+        )
+        return bars
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -702,11 +723,14 @@ class Bars:
         the given order."""
         wanted = _symbol_list(symbols)
         idx = [self.symbol_index(s) for s in wanted]
-        return Bars._trusted(
+        bars = Bars._trusted(
             self.timestamps.copy(),
             wanted,
             *(np.ascontiguousarray(getattr(self, f)[:, idx]) for f in FIELDS),
         )
+        if self.actions is not None:
+            object.__setattr__(bars, "actions", self.actions.select(wanted))
+        return bars
 
     def between(self, start: Any = None, end: Any = None, tz: Any = None) -> Bars:
         """A panel restricted to start <= timestamp <= end, both inclusive.
@@ -725,11 +749,14 @@ class Bars:
         hi = self.n_bars if hi_ns is None else int(np.searchsorted(self.timestamps, hi_ns, "right"))
         if hi <= lo:
             raise DataError(f"timestamps: no bars between {start!r} and {end!r}")
-        return Bars._trusted(
+        bars = Bars._trusted(
             self.timestamps[lo:hi].copy(),
             self.symbols,
             *(getattr(self, f)[lo:hi].copy() for f in FIELDS),
         )
+        # The actions are kept whole: a run applies those that fall in it.
+        object.__setattr__(bars, "actions", self.actions)
+        return bars
 
     def to_dataframe(self) -> Any:
         """A long pandas DataFrame (timestamp, symbol, open, high, low, close, volume)."""
@@ -750,6 +777,11 @@ class Bars:
 
 
 TIME_COLUMNS = ("timestamp", "datetime", "date", "time", "trade_date")
+
+
+def _with_actions(args: tuple[Any, ...], actions: Any) -> Bars:
+    """Unpickle a panel with corporate actions (both checked again)."""
+    return Bars(*args).with_market(actions=actions)
 
 
 def _position(value: Any, name: str, what: str, size: int) -> int:
