@@ -70,15 +70,21 @@ class Engine:
     def run(
         self,
         bars: Bars,
+        actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
         on_start: Any,
         on_bar: Any,
         on_fill: Any,
         on_order: Any,
         on_end: Any,
     ) -> Context:
-        """Run over a `quanta_ref.Bars` panel; returns the finished context."""
+        """Run over a `quanta_ref.Bars` panel with its corporate actions (the arrays of
+        `quanta_ref.actions.schedule`, or None); returns the finished context."""
     def run_jobs(
-        self, bars: Bars, jobs: list[Signals | Targets], n_jobs: int | None = None
+        self,
+        bars: Bars,
+        actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
+        jobs: list[Signals | Targets],
+        n_jobs: int | None = None,
     ) -> list[Context | BaseException]:
         """Run checked array jobs (`Signals` / `Targets`, read by attribute name) natively
         with the GIL released, on `n_jobs` threads (None: one per core). The arrays are
@@ -176,6 +182,7 @@ class Context:
     def _trades(self) -> list[Any]: ...
     def _signals(self) -> list[Any]: ...
     def _rejections(self) -> dict[str, int]: ...
+    def _corporate_actions(self) -> list[Any]: ...
     def _positions(self) -> list[Any]: ...
     def _stats(
         self, timestamps: NDArray[np.int64], equity: NDArray[np.float64]

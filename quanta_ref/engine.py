@@ -121,13 +121,8 @@ class _Run:
         broker.now = ts
         if day != broker.day:
             # 1. A new trading day: yesterday's DAY orders expire; then the corporate actions
-            # whose ex-date has come apply, in order (ex-date, then symbol column).
+            # whose ex-date has come apply (`_on_control`).
             self.bus.publish(ControlEvent(ts, "day"))
-            actions = self.actions
-            while self.next_action < len(actions) and actions[self.next_action][0] == i:
-                _, n, cash, shares = actions[self.next_action]
-                self.next_action += 1
-                broker.corporate_action(n, bars.symbols[n], cash, shares)
         o, h, lo, c, v = (getattr(bars, f)[i].tolist() for f in FIELDS)
         present = [not math.isnan(x) for x in c]
         for n in range(bars.n_symbols):
@@ -174,7 +169,15 @@ class _Run:
             if self.on_end is not None:
                 self.on_end(self.ctx)
         elif event.kind == "day":
-            self.broker.expire_day(event.timestamp // Timeline.NS_PER_DAY)
+            broker = self.broker
+            broker.expire_day(event.timestamp // Timeline.NS_PER_DAY)
+            # The corporate actions due at this row, in order (ex-date, then symbol column).
+            # Their events queue behind the expiries, as everything published here does.
+            actions, i = self.actions, broker.index
+            while self.next_action < len(actions) and actions[self.next_action][0] == i:
+                _, n, cash, shares = actions[self.next_action]
+                self.next_action += 1
+                broker.corporate_action(n, self.bars.symbols[n], cash, shares)
 
     # =============================================================== what ctx asks the run
     @property

@@ -17,6 +17,23 @@ pub struct BarsView<'a> {
     pub volume: &'a [f64],
     /// N.
     pub n_symbols: usize,
+    /// The corporate actions that apply during a run over the panel, in application order
+    /// (`quanta_ref.actions.schedule`).
+    pub actions: &'a [CorporateAction],
+}
+
+/// A corporate action as a run applies it (docs/semantics.md section 19): at the new-day step
+/// of row `row`, to symbol `column`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CorporateAction {
+    /// The row at which it applies (the first trading day on or after the ex-date).
+    pub row: usize,
+    /// The symbol's column.
+    pub column: usize,
+    /// Cash dividend per share held, before tax.
+    pub cash: f64,
+    /// New shares per share held.
+    pub shares: f64,
 }
 
 impl BarsView<'_> {
@@ -47,6 +64,8 @@ pub struct Panel {
     pub volume: Vec<f64>,
     /// N.
     pub n_symbols: usize,
+    /// Corporate actions, in application order.
+    pub actions: Vec<CorporateAction>,
 }
 
 impl Panel {
@@ -61,6 +80,7 @@ impl Panel {
             close: vec![f64::NAN; size],
             volume: vec![f64::NAN; size],
             n_symbols,
+            actions: Vec::new(),
         }
     }
 
@@ -85,6 +105,7 @@ impl Panel {
             close: &self.close,
             volume: &self.volume,
             n_symbols: self.n_symbols,
+            actions: &self.actions,
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Core {
     day_end: i64,
     present: Vec<bool>,
     snapshot: Vec<usize>,
+    /// The first corporate action of the panel not yet applied.
+    next_action: usize,
 }
 
 impl Core {
@@ -71,6 +73,7 @@ impl Core {
             day_end: i64::MIN, // the first row always begins a day
             present,
             snapshot: Vec::new(),
+            next_action: 0,
         }
     }
 
@@ -178,11 +181,19 @@ impl Core {
         Ok(())
     }
 
-    /// A new trading day: the broker expires yesterday's DAY orders.
-    fn expire_day(&mut self, day: i64) {
+    /// A new trading day at row `i`: the broker expires yesterday's DAY orders, then the
+    /// corporate actions due at this row apply, in order.
+    fn expire_day(&mut self, bars: &BarsView<'_>, i: usize, day: i64) {
         // The next day starts at (day + 1) x NS_PER_DAY; past the int64 range, never.
         self.day_end = (day + 1).saturating_mul(NS_PER_DAY);
         self.broker.expire_day(day);
+        while let Some(action) = bars.actions.get(self.next_action) {
+            if action.row != i {
+                break;
+            }
+            self.next_action += 1;
+            self.broker.corporate_action(action.column, action.cash, action.shares);
+        }
     }
 
     /// Match the `k`-th order of the phase snapshot if it is due; false when none is left.
@@ -301,11 +312,12 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H
     let mut next_bar = match entered {
         Entered::Closed(first) => first,
         Entered::NewDay(_) | Entered::Opened => {
-            // 1. A new trading day: yesterday's DAY orders expire.
+            // 1. A new trading day: yesterday's DAY orders expire, the corporate actions of the
+            // day apply.
             if let Entered::NewDay(day) = entered {
                 // The queue is empty between rows, so publishing `Day` and draining would
                 // expire at once; doing it directly saves moving an event per day.
-                host.with_core(|core, _| core.expire_day(day));
+                host.with_core(|core, bars| core.expire_day(bars, i, day));
                 drain(host)?;
                 host.with_core(|core, bars| core.open_row(bars, i));
             }

@@ -274,10 +274,11 @@ pub fn run_jobs<'py>(
     config: &Config,
     glue: &Arc<Glue>,
     bars: &Bound<'py, PyAny>,
+    actions: Option<&Bound<'py, PyAny>>,
     jobs: &Bound<'py, PyList>,
     n_jobs: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let arrays = BarArrays::read(bars)?;
+    let arrays = BarArrays::read(bars)?.with_actions(actions)?;
     let view = arrays.view();
     let shape = [view.n_bars(), view.n_symbols];
     let inputs = jobs

@@ -62,6 +62,7 @@ struct Settings {
     max_order_value: Option<f64>,
     max_drawdown_stop: Option<f64>,
     periods_per_year: Option<f64>,
+    dividend_tax_rate: f64,
 }
 
 impl Settings {
@@ -87,6 +88,7 @@ impl Settings {
             max_order_value: self.max_order_value,
             max_drawdown_stop: self.max_drawdown_stop,
             periods_per_year: self.periods_per_year,
+            dividend_tax_rate: self.dividend_tax_rate,
         })
     }
 }
@@ -105,21 +107,23 @@ impl PyEngine {
         Ok(PyEngine { config: config.config()?, glue: Arc::new(glue) })
     }
 
-    /// Run over `bars` (a `quanta_ref.Bars`) calling the given strategy callbacks (None for
-    /// the ones the strategy does not override); returns the finished context.
+    /// Run over `bars` (a `quanta_ref.Bars`) with its corporate actions `actions` (the
+    /// arrays of `quanta_ref.actions.schedule`, or None) calling the given strategy callbacks
+    /// (None for the ones the strategy does not override); returns the finished context.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(name = "run")]
     fn py_run<'py>(
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
+        actions: Option<Bound<'py, PyAny>>,
         on_start: Option<Bound<'py, PyAny>>,
         on_bar: Option<Bound<'py, PyAny>>,
         on_fill: Option<Bound<'py, PyAny>>,
         on_order: Option<Bound<'py, PyAny>>,
         on_end: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyContext>> {
-        let arrays = BarArrays::read(bars)?;
+        let arrays = BarArrays::read(bars)?.with_actions(actions.as_ref())?;
         let view = arrays.view();
         let names = Names::new(&arrays.symbols)?;
         let core = Core::new(self.config.clone(), &view);
@@ -144,18 +148,20 @@ impl PyEngine {
         outcome.map(|()| context)
     }
 
-    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) natively with the
-    /// GIL released, on `n_jobs` threads (None: one per core); one finished context per job,
-    /// in job order, or the exception that job raised.
-    #[pyo3(name = "run_jobs", signature = (bars, jobs, n_jobs=None))]
+    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) over `bars` with its
+    /// corporate actions `actions` (as in `run`) natively with the GIL released, on `n_jobs`
+    /// threads (None: one per core); one finished context per job, in job order, or the
+    /// exception that job raised.
+    #[pyo3(name = "run_jobs", signature = (bars, actions, jobs, n_jobs=None))]
     fn py_run_jobs<'py>(
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
+        actions: Option<Bound<'py, PyAny>>,
         jobs: &Bound<'py, PyList>,
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        run_jobs(py, &self.config, &self.glue, bars, jobs, n_jobs)
+        run_jobs(py, &self.config, &self.glue, bars, actions.as_ref(), jobs, n_jobs)
     }
 }
 
