@@ -29,7 +29,14 @@ from hypothesis import strategies as st
 from quanta_ref import Engine
 from quanta_ref.api import BacktestResult
 from quanta_ref.errors import QuantaError
-from strategies import ScriptedStrategy, bar_specs, describe_bars, make_bars, scenarios
+from strategies import (
+    ScriptedStrategy,
+    bar_specs,
+    describe_actions,
+    describe_bars,
+    make_bars,
+    scenarios,
+)
 from test_properties import _CTX_SETTINGS, GARBAGE_CALLS, GarbageCaller
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
@@ -105,6 +112,9 @@ def assert_same_result(ref: BacktestResult, fast: BacktestResult) -> None:
     assert [bits(tuple(s.__dict__.values())) for s in fast.signals] == [
         bits(tuple(s.__dict__.values())) for s in ref.signals
     ]
+    assert [bits(tuple(r.__dict__.values())) for r in fast.corporate_actions] == [
+        bits(tuple(r.__dict__.values())) for r in ref.corporate_actions
+    ]
     for name in ("timestamps", "equity", "cash"):
         a, b = getattr(ref, name), getattr(fast, name)
         assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
@@ -132,6 +142,7 @@ def run_both(bars: Any, settings: dict[str, Any], make: Any) -> tuple[Any, ...]:
 def test_rust_matches_the_reference_bit_for_bit(scenario):
     bars, settings, script = scenario
     note(describe_bars(bars))
+    note(describe_actions(bars))
     note(f"settings = {settings!r}")
     note(f"script = {script!r}")
     (ref_strategy, ref), (fast_strategy, fast) = run_both(
