@@ -381,6 +381,10 @@ class BacktestResult:
         """`trades` as a DataFrame, with each trade's side ("long"/"short") and duration."""
         return analysis.trades_frame(self)
 
+    def corporate_actions_frame(self) -> Any:
+        """`corporate_actions` as a DataFrame, one row per action applied to a holding."""
+        return analysis.corporate_actions_frame(self)
+
     def positions_frame(self) -> Any:
         """The final `positions` as a DataFrame, with market value and unrealized P&L."""
         return analysis.positions_frame(self)

@@ -76,6 +76,21 @@ def test_the_holding_is_valued_at_the_ex_rights_price_until_the_symbol_closes(
     assert seen[-1] == 100_000.0
 
 
+def test_the_records_read_as_a_frame(backend: str) -> None:
+    bars = with_actions(bars_from_rows([flat(10.0), flat(9.5)]), ("X", day(1), 0.5, 0.0))
+    frame = run(backend, bars, {-1: hold(1000, 10.0)}).corporate_actions_frame()
+    assert frame.to_dict("records") == [
+        {
+            "timestamp": pd.Timestamp(day(1)),
+            "symbol": "X",
+            "quantity_before": 1000.0,
+            "quantity_after": 1000.0,
+            "cash": 500.0,
+            "tax": 0.0,
+        }
+    ]
+
+
 def test_a_short_position_pays_the_dividend_without_tax(backend: str) -> None:
     bars = with_actions(bars_from_rows([flat(50.0), flat(49.0)]), ("X", day(1), 1.0, 0.0))
     sell = {-1: lambda ctx: ctx.sell("X", 100, "limit", limit_price=50.0)}
