@@ -465,9 +465,12 @@ def scripts(draw: Any, n_bars: int, n_symbols: int) -> dict[str, Any]:
 
 @st.composite
 def scenarios(
-    draw: Any, max_symbols: int = 5, max_bars: int = 300
+    draw: Any, max_symbols: int = 5, max_bars: int = 300, corporate_actions: bool = False
 ) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
-    """(bars, engine settings, script) for one random backtest.
+    """(bars, engine settings, script) for one random backtest; with `corporate_actions`,
+    half of the panels carry random corporate actions (`with_actions`). (Without: the
+    invariants of tests/test_properties.py hold for trading alone, a bonus adds shares no
+    fill bought.)
 
     One scenario in four is a *tight account*: cheap symbols, a small cash account, a
     minimum commission and single-share lots, where costs are large against trades and the
@@ -493,7 +496,9 @@ def scenarios(
             settlement=draw(st.sampled_from(["T+0", "T+1"])),
         )
         engine.pop("max_leverage", None)
-    bars = draw(with_actions(make_bars(spec)))
+    bars = make_bars(spec)
+    if corporate_actions:
+        bars = draw(with_actions(bars))
     if not (bars.volume > 0.0).any():
         engine.pop("max_volume_fraction", None)  # a ConfigError at run: nothing could fill
     return bars, engine, draw(scripts(spec["n_bars"], spec["n_symbols"]))

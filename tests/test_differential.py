@@ -138,7 +138,7 @@ def run_both(bars: Any, settings: dict[str, Any], make: Any) -> tuple[Any, ...]:
 
 
 @DIFFERENTIAL
-@given(scenario=scenarios(max_bars=500))
+@given(scenario=scenarios(max_bars=500, corporate_actions=True))
 def test_rust_matches_the_reference_bit_for_bit(scenario):
     bars, settings, script = scenario
     note(describe_bars(bars))
