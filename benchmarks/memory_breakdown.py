@@ -51,7 +51,7 @@ def main() -> None:
         print("(cannot reset the high-water mark here: the peak column is the life-time peak)")
     strategy = SmaCross()
     engine = _quanta_fast.Engine(EngineConfig.build(**SETTINGS), _glue)
-    ctx = engine.run(bars, *[_overridden(strategy, name) for name in _CALLBACKS])
+    ctx = engine.run(bars, None, *[_overridden(strategy, name) for name in _CALLBACKS])
     show("native loop (equity, cash, orders, fills kept in Rust)", last)
     equity, cash = ctx._take_equity(), ctx._take_cash()
     show(f"equity and cash moved out to numpy ({(equity.nbytes + cash.nbytes) / 1e6:.1f} MB)", last)

@@ -70,7 +70,7 @@ def native_loop(bars: Bars, strategy: Strategy) -> Callable[[], Any]:
     callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
 
     def run() -> Any:
-        return _quanta_fast.Engine(config, _glue).run(bars, *callbacks)
+        return _quanta_fast.Engine(config, _glue).run(bars, None, *callbacks)
 
     return run
 

@@ -28,6 +28,7 @@ from quanta_ref.engine import (
     read_only,
 )
 from quanta_ref.orders import (
+    CorporateActionRecord,
     Fill,
     Order,
     OrderStatus,
@@ -41,6 +42,7 @@ from quanta_ref.orders import (
 __all__ = [
     "CONTEXT_ENDED",
     "CONTEXT_THREAD",
+    "CorporateActionRecord",
     "check_choice",
     "check_margin_arguments",
     "check_number",

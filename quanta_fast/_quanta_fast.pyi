@@ -72,6 +72,7 @@ class Engine:
         self,
         bars: Bars,
         market: RunMarket,
+        actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
         on_start: Any,
         on_bar: Any,
         on_fill: Any,
@@ -79,11 +80,13 @@ class Engine:
         on_end: Any,
     ) -> Context:
         """Run over a `quanta_ref.Bars` panel with its market tables (price limits, cost
-        rates: `quanta_ref.market.prepare`, read in place); returns the finished context."""
+        rates: `quanta_ref.market.prepare`, read in place) and its corporate actions (the
+        arrays of `quanta_ref.actions.schedule`, or None); returns the finished context."""
     def run_jobs(
         self,
         bars: Bars,
         market: RunMarket,
+        actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
         jobs: list[Signals | Targets],
         n_jobs: int | None = None,
     ) -> list[Context | BaseException]:
@@ -183,6 +186,7 @@ class Context:
     def _trades(self) -> list[Any]: ...
     def _signals(self) -> list[Any]: ...
     def _rejections(self) -> dict[str, int]: ...
+    def _corporate_actions(self) -> list[Any]: ...
     def _positions(self) -> list[Any]: ...
     def _stats(
         self, timestamps: NDArray[np.int64], equity: NDArray[np.float64]

@@ -16,7 +16,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from quanta_fast import _glue, _quanta_fast, indicators
+from quanta_ref.actions import schedule
 from quanta_ref.api import (
     CALLBACKS,
     Backend,
@@ -54,9 +57,17 @@ def _result(bars: Bars, config: EngineConfig, ctx: _quanta_fast.Context) -> Back
         stats=lambda: ctx._stats(timestamps, equity),
         signals=ctx._signals,
         rejections=ctx._rejections(),
+        corporate_actions=ctx._corporate_actions,
         bars=bars,
         config=config,
     )
+
+
+def _actions(bars: Bars) -> tuple[np.ndarray, ...] | None:
+    """The corporate actions of a run over `bars` as the native engine takes them (the
+    schedule both engines read), or None."""
+    plan = schedule(bars)
+    return None if plan is None else plan.arrays()
 
 
 class RustBackend(Backend):
@@ -69,11 +80,11 @@ class RustBackend(Backend):
         engine = _quanta_fast.Engine(config, _glue)
         # None for `Strategy`'s own no-ops: the native loop skips events nobody listens to.
         callbacks = strategy_callbacks(strategy)
-        # The market tables (price limits, cost rates) are computed once, in shared Python.
+        # The market tables (price limits, cost rates) and the corporate actions are computed
+        # once, in shared Python.
         market = prepare(bars, config)
-        return _result(
-            bars, config, engine.run(bars, market, *(callbacks[name] for name in CALLBACKS))
-        )
+        ctx = engine.run(bars, market, _actions(bars), *(callbacks[name] for name in CALLBACKS))
+        return _result(bars, config, ctx)
 
     def run_jobs(
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
@@ -90,7 +101,8 @@ class RustBackend(Backend):
             engine = _quanta_fast.Engine(config, _glue)
             # Lowered natively to the CPUs this process may use; here only to a native int.
             threads = None if n_jobs is None else min(n_jobs, os.cpu_count() or 1)
-            done = engine.run_jobs(bars, prepare(bars, config), [jobs[k] for k in arrays], threads)
+            market, actions = prepare(bars, config), _actions(bars)
+            done = engine.run_jobs(bars, market, actions, [jobs[k] for k in arrays], threads)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):

@@ -414,6 +414,23 @@ def fills_frame(result: Any) -> Any:
     )
 
 
+def corporate_actions_frame(result: Any) -> Any:
+    """One row per corporate action applied to a holding, in application order: timestamp,
+    symbol, quantity_before, quantity_after, cash (the dividend before tax) and tax."""
+    check_result(result, "corporate_actions")
+    records = result.corporate_actions
+    return _frame(
+        {
+            "timestamp": datetimes([r.timestamp for r in records]),
+            "symbol": _texts([r.symbol for r in records]),
+            "quantity_before": _numbers([r.quantity_before for r in records]),
+            "quantity_after": _numbers([r.quantity_after for r in records]),
+            "cash": _numbers([r.cash for r in records]),
+            "tax": _numbers([r.tax for r in records]),
+        }
+    )
+
+
 def orders_frame(result: Any) -> Any:
     """One row per order, by id, in its final state: `ORDER_COLUMNS`. A target order that
     never filled has no side, and an order that never filled no `average_fill_price` (NaN);

@@ -21,7 +21,7 @@ from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
 from quanta_ref.events import BarEvent
-from quanta_ref.orders import Fill, Order, Position, Side, Trade
+from quanta_ref.orders import CorporateActionRecord, Fill, Order, Position, Side, Trade
 
 T = TypeVar("T")
 
@@ -293,14 +293,16 @@ class BacktestResult:
     rejections : dict[str, int]
         How many orders the engine rejected, by reason (`Order.reject_reason`), reasons in
         name order; empty when none was.
+    corporate_actions : list[CorporateActionRecord]
+        The corporate actions (`Bars.actions`) applied to a holding, in application order.
     bars : Bars or None
         The data of the run (what the buy-and-hold benchmark, the plots and the report read).
     config : EngineConfig or None
         The settings of the run.
 
-    `fills`, `orders`, `trades`, `stats`, `signals` and `rejections` may be built on first
-    read (the Rust backend does so); they are the same values either way, and a pickled result
-    carries them built.
+    `fills`, `orders`, `trades`, `stats`, `signals`, `rejections` and `corporate_actions`
+    may be built on first read (the Rust backend does so); they are the same values either
+    way, and a pickled result carries them built.
     """
 
     fills: _Built[list[Fill]] = _Built()
@@ -309,6 +311,7 @@ class BacktestResult:
     stats: _Built[dict[str, float]] = _Built()
     signals: _Built[list[Any]] = _Built()
     rejections: _Built[dict[str, int]] = _Built()
+    corporate_actions: _Built[list[CorporateActionRecord]] = _Built()
 
     def __init__(
         self,
@@ -322,6 +325,9 @@ class BacktestResult:
         stats: dict[str, float] | Callable[[], dict[str, float]],
         signals: list[Any] | Callable[[], list[Any]] | None = None,
         rejections: dict[str, int] | Callable[[], dict[str, int]] | None = None,
+        corporate_actions: (
+            list[CorporateActionRecord] | Callable[[], list[CorporateActionRecord]] | None
+        ) = None,
         *,
         bars: Bars | None = None,
         config: EngineConfig | None = None,
@@ -338,11 +344,20 @@ class BacktestResult:
         self.stats = stats
         self.signals = [] if signals is None else signals
         self.rejections = {} if rejections is None else rejections
+        self.corporate_actions = [] if corporate_actions is None else corporate_actions
         self.bars = bars
         self.config = config
 
     def __getstate__(self) -> dict[str, Any]:
-        for name in ("fills", "orders", "trades", "stats", "signals", "rejections"):
+        for name in (
+            "fills",
+            "orders",
+            "trades",
+            "stats",
+            "signals",
+            "rejections",
+            "corporate_actions",
+        ):
             getattr(self, name)  # build everything before it leaves the process
         return self.__dict__
 
@@ -365,6 +380,10 @@ class BacktestResult:
     def trades_frame(self) -> Any:
         """`trades` as a DataFrame, with each trade's side ("long"/"short") and duration."""
         return analysis.trades_frame(self)
+
+    def corporate_actions_frame(self) -> Any:
+        """`corporate_actions` as a DataFrame, one row per action applied to a holding."""
+        return analysis.corporate_actions_frame(self)
 
     def positions_frame(self) -> Any:
         """The final `positions` as a DataFrame, with market value and unrealized P&L."""

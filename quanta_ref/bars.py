@@ -37,7 +37,7 @@ from quanta_ref.errors import ConfigError, DataError
 
 FIELDS = ("open", "high", "low", "close", "volume")
 #: The optional market data a panel may carry (see `Bars.with_market`).
-MARKET_FIELDS = ("up_limit", "down_limit", "st", "listing_dates")
+MARKET_FIELDS = ("up_limit", "down_limit", "st", "listing_dates", "actions")
 
 
 def format_timestamp(ts: int) -> str:
@@ -492,6 +492,7 @@ class Bars:
     down_limit: np.ndarray | None
     st: np.ndarray | None
     listing_dates: np.ndarray | None
+    actions: Any  # a quanta_ref.actions.CorporateActions of the panel's symbols, or None
     # The price-limit tables of the last settings a run asked for (quanta_ref.market).
     _limit_cache: tuple[Any, Any] | None
 
@@ -522,16 +523,17 @@ class Bars:
             setattr_(self, name, None)
         setattr_(self, "_limit_cache", None)
 
-    def _store_market(self, market: dict[str, np.ndarray | None]) -> None:
+    def _store_market(self, market: dict[str, Any]) -> None:
         """Store checked market data (new arrays; frozen here)."""
         for name, arr in market.items():
-            object.__setattr__(self, name, None if arr is None else frozen_view(arr))
+            frozen = frozen_view(arr) if isinstance(arr, np.ndarray) else arr  # actions: own
+            object.__setattr__(self, name, frozen)
 
     def _cache_limits(self, key: Any, limits: Any) -> None:
         """Keep the price-limit tables of the settings `key` (quanta_ref.market.prepare)."""
         object.__setattr__(self, "_limit_cache", (key, limits))
 
-    def _market(self) -> dict[str, np.ndarray | None]:
+    def _market(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in MARKET_FIELDS}
 
     @classmethod
@@ -540,7 +542,7 @@ class Bars:
         timestamps: np.ndarray,
         symbols: Sequence[str],
         *panels: np.ndarray,
-        market: dict[str, np.ndarray | None] | None = None,
+        market: dict[str, Any] | None = None,
     ) -> Bars:
         """A panel derived from a valid one (a selection or a slice), stored unchecked: the
         arrays must be new, int64/float64 and C-contiguous, and the bars valid."""
@@ -575,6 +577,7 @@ class Bars:
         down_limit: Any = None,
         st: Any = None,
         listing_dates: Any = None,
+        actions: Any = None,
     ) -> Bars:
         """A new panel with market data attached (an argument left None keeps the current
         value); docs/semantics.md, section 10, says how each is used.
@@ -591,6 +594,9 @@ class Bars:
             Which bars are under risk warning (ST, *ST): the A-share rule's narrower limits.
         listing_dates : mapping symbol -> date
             Listing dates (the A-share rule's first days without a limit).
+        actions : quanta_ref.actions.CorporateActions
+            Dividends, bonus shares and splits of the panel's symbols (an action of another
+            symbol is a DataError naming it), applied on their ex-dates during a run.
 
         Raises
         ------
@@ -602,6 +608,7 @@ class Bars:
             "down_limit": down_limit,
             "st": st,
             "listing_dates": listing_dates,
+            "actions": actions,
         }
         market = self._market()
         market.update(_checked_market(self, {k: v for k, v in given.items() if v is not None}))
@@ -722,7 +729,9 @@ class Bars:
         market = {
             name: None if arr is None else np.ascontiguousarray(arr[..., idx])
             for name, arr in self._market().items()
+            if name != "actions"
         }
+        market["actions"] = None if self.actions is None else self.actions.select(wanted)
         return Bars._trusted(
             self.timestamps.copy(),
             wanted,
@@ -750,7 +759,9 @@ class Bars:
         market = {
             name: None if arr is None else arr.copy() if arr.ndim == 1 else arr[lo:hi].copy()
             for name, arr in self._market().items()
+            if name != "actions"
         }
+        market["actions"] = self.actions  # kept whole: a run applies those that fall in it
         return Bars._trusted(
             self.timestamps[lo:hi].copy(),
             self.symbols,
@@ -872,6 +883,10 @@ def _joined_market(panels: Sequence[Bars], joined: Bars) -> dict[str, Any]:
     for name in MARKET_FIELDS:
         if all(getattr(p, name) is None for p in panels):
             continue
+        if name == "actions":  # one table of every panel's actions, each once
+            tables = [p.actions for p in panels if p.actions is not None]
+            market[name] = tables[0].joined(tables[1:])
+            continue
         if name == "listing_dates":
             dates: dict[str, int] = {}
             for p in panels:
@@ -906,7 +921,7 @@ def _resampled_market(fine: Bars, coarse: Bars, weekly: bool) -> dict[str, Any]:
     Limit prices and ST flags hold for a trading day, and an intraday or daily bin lies within
     one day: each coarse bar takes its day's values (the day's limit prices, ST if flagged at
     any bar of the day). A week has several days' limits: weekly bars refuse them."""
-    market: dict[str, Any] = {}
+    market: dict[str, Any] = {} if fine.actions is None else {"actions": fine.actions}
     if fine.listing_dates is not None:
         market["listing_dates"] = _listing_mapping(fine, fine.listing_dates)
     daily = [name for name in ("up_limit", "down_limit", "st") if getattr(fine, name) is not None]
@@ -935,12 +950,12 @@ def _unpickle(args: tuple[Any, ...], market: dict[str, Any]) -> Bars:
     return Bars(*args, **market)
 
 
-def _checked_market(bars: Bars, given: dict[str, Any]) -> dict[str, np.ndarray | None]:
+def _checked_market(bars: Bars, given: dict[str, Any]) -> dict[str, Any]:
     """Market data for `bars` as new arrays, each checked (see `Bars.with_market`)."""
     unknown = [k for k in given if k not in MARKET_FIELDS]
     if unknown:
         raise TypeError(f"Bars: unexpected keyword argument {unknown[0]!r}")
-    checked: dict[str, np.ndarray | None] = {}
+    checked: dict[str, Any] = {}
     for name, value in given.items():
         if value is None:
             checked[name] = None
@@ -948,11 +963,22 @@ def _checked_market(bars: Bars, given: dict[str, Any]) -> dict[str, np.ndarray |
             checked[name] = _limit_panel(bars, name, value)
         elif name == "st":
             checked[name] = _st_panel(bars, value)
-        else:
+        elif name == "listing_dates":
             checked[name] = _listing_dates(bars, value)
+        else:
+            checked[name] = _checked_actions(bars, value)
     if "up_limit" in checked or "down_limit" in checked:
         _check_limit_order(bars, checked.get("down_limit"), checked.get("up_limit"))
     return checked
+
+
+def _checked_actions(bars: Bars, actions: Any) -> Any:
+    """`actions` if it is a CorporateActions of the panel's symbols (else a DataError)."""
+    if not hasattr(actions, "aligned_to"):
+        raise DataError(
+            f"actions: expected a quanta_ref.actions.CorporateActions, got {type(actions).__name__}"
+        )
+    return actions.aligned_to(bars.symbols)
 
 
 def _limit_panel(bars: Bars, name: str, values: Any) -> np.ndarray:

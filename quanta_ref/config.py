@@ -103,6 +103,7 @@ class EngineConfig:
     max_order_value: float | None = None
     max_drawdown_stop: float | None = None  # halt new buying past this drawdown (fraction)
     periods_per_year: float | None = None  # for annualised metrics; inferred when None
+    dividend_tax_rate: float = 0.0  # fraction of a cash dividend withheld at the credit
     market: str | None = None
 
     @classmethod
@@ -190,6 +191,7 @@ class EngineConfig:
         number("max_order_value", 0.0, inclusive=False, optional=True)
         number("max_drawdown_stop", 0.0, inclusive=False, optional=True, high=1.0)
         number("periods_per_year", 0.0, inclusive=False, optional=True)
+        number("dividend_tax_rate", 0.0, high=1.0)
         for name in ("fractional", "allow_short"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: expected True or False, got {getattr(self, name)!r}")

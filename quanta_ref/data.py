@@ -930,3 +930,61 @@ def _synthetic_times(n_bars: int, start: Any, freq: str) -> np.ndarray:
         except DataError as exc:
             raise ConfigError(f"n_bars: {n_bars} bars from {start!r} {exc}") from None
     return first + np.arange(n_bars, dtype=np.int64) * step
+
+
+def load_actions(
+    path: str | os.PathLike[str],
+    source: str = "auto",
+    *,
+    symbol: str | None = None,
+    encoding: str | None = None,
+) -> Any:
+    """Read a file of corporate actions (CSV or Parquet) as a
+    `quanta_ref.actions.CorporateActions`; attach it with ``bars.with_market(actions=...)``.
+
+    Parameters
+    ----------
+    path : a ``.csv`` or ``.parquet`` file
+    source : {"auto", "quanta", "tushare", "akshare"}
+        The column layout (see `CorporateActions.from_dataframe`); "auto" tells it by the
+        columns.
+    symbol : the symbol of every row, for a file without a symbol column (akshare's)
+    encoding : str or None
+        Text encoding of a CSV file. None: UTF-8 (with or without a byte-order mark), else
+        GB18030 (which reads GBK and GB2312), as written by many A-share tools.
+
+    Raises
+    ------
+    DataError
+        If the file is missing or unreadable, or a value is bad (see `CorporateActions`).
+    ConfigError
+        If `encoding` is unknown.
+    """
+    import pandas as pd
+
+    from quanta_ref.actions import CorporateActions
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"path: no file {str(file)!r}")
+    # Codes such as 000001 keep their leading zeros: symbol columns are read as text.
+    text = {name: str for name in ("symbol", "ts_code", "代码", "股票代码")}
+    try:
+        if file.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(file)
+        elif encoding is not None:
+            _check_encoding(encoding)
+            frame = pd.read_csv(file, encoding=encoding, dtype=text)
+        else:
+            try:
+                frame = pd.read_csv(file, encoding="utf-8-sig", dtype=text)
+            except UnicodeDecodeError:
+                frame = pd.read_csv(file, encoding="gb18030", dtype=text)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{file}: cannot decode the file as {encoding} ({exc.reason}); pass the file's "
+            "encoding, e.g. encoding='gb18030'"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{file}: cannot read the file ({exc})") from None
+    return CorporateActions.from_dataframe(frame, source, symbol=symbol)

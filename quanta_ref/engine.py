@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from quanta_ref import indicators
+from quanta_ref.actions import schedule
 from quanta_ref.api import Backend, BacktestResult, Context, Strategy, strategy_callbacks
 from quanta_ref.bars import FIELDS, Bars, format_timestamp, frozen_view
 from quanta_ref.config import EngineConfig
@@ -63,6 +64,12 @@ class _Run:
             config, self._portfolio, self.risk, self.bus, self.timeline, prepare(bars, config)
         )
         self.columns = {s: n for n, s in enumerate(bars.symbols)}
+        # The corporate actions of the run, in application order, as (row, column, cash,
+        # shares) rows; `next_action` is the first not yet applied.
+        plan = schedule(bars)
+        columns = () if plan is None else (a.tolist() for a in plan.arrays())
+        self.actions = list(zip(*columns, strict=True))
+        self.next_action = 0
         self.signals: list[SignalEvent] = []
         self.ctx = RunContext(self)
 
@@ -110,14 +117,15 @@ class _Run:
     def step(self, i: int) -> None:
         """Everything that happens at timestamp row `i`."""
         broker = self.broker
+        bars = self.bars
         ts, day = self.timeline.timestamps[i], self.timeline.days[i]
         self.bus.advance_time(ts)
         broker.index = i
         broker.now = ts
         if day != broker.day:
-            # 1. A new trading day: yesterday's DAY orders expire.
+            # 1. A new trading day: yesterday's DAY orders expire; then the corporate actions
+            # whose ex-date has come apply (`_on_control`).
             self.bus.publish(ControlEvent(ts, "day"))
-        bars = self.bars
         o, h, lo, c, v = (getattr(bars, f)[i].tolist() for f in FIELDS)
         present = [not math.isnan(x) for x in c]
         for n in range(bars.n_symbols):
@@ -160,7 +168,15 @@ class _Run:
             if self.on_end is not None:
                 self.on_end(self.ctx)
         elif event.kind == "day":
-            self.broker.expire_day(event.timestamp // Timeline.NS_PER_DAY)
+            broker = self.broker
+            broker.expire_day(event.timestamp // Timeline.NS_PER_DAY)
+            # The corporate actions due at this row, in order (ex-date, then symbol column).
+            # Their events queue behind the expiries, as everything published here does.
+            actions, i = self.actions, broker.index
+            while self.next_action < len(actions) and actions[self.next_action][0] == i:
+                _, n, cash, shares = actions[self.next_action]
+                self.next_action += 1
+                broker.corporate_action(n, self.bars.symbols[n], cash, shares)
 
     # =============================================================== what ctx asks the run
     @property
@@ -225,6 +241,7 @@ class _Run:
             stats=stats,
             signals=list(self.signals),
             rejections=rejection_counts(self.broker.orders),
+            corporate_actions=list(pf.corporate_actions),
             bars=self.bars,
             config=self.cfg,
         )

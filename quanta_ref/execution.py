@@ -226,6 +226,22 @@ class Broker:
             ):
                 self.finish(order, OrderStatus.EXPIRED, Reason.EXPIRED)
 
+    def corporate_action(self, n: int, symbol: str, cash: float, shares: float) -> None:
+        """A corporate action of symbol `n` on its ex-date, after the day's expiry: the
+        account changes (`Portfolio.apply_action`), and a bonus or split cancels the symbol's
+        sized live orders, whose quantity and prices refer to the old shares (target orders
+        not yet sized stay: they size at the fill, on the new shares). A cash dividend
+        leaves the orders alone: a share is still a share, and the price limits of the day
+        move to the ex-rights price anyway."""
+        cfg = self.cfg
+        self.portfolio.apply_action(
+            n, self.now, cash, shares, cfg.dividend_tax_rate, cfg.fractional
+        )
+        if shares != 0.0:
+            for order in list(self.live):
+                if order.symbol == symbol and order.side is not None:
+                    self.finish(order, OrderStatus.CANCELLED, Reason.CORPORATE_ACTION)
+
     def open_symbol(self, n: int, volume: float) -> None:
         """Symbol `n` has a bar at this row: its participation capacity in this bar."""
         fraction = self.cfg.max_volume_fraction

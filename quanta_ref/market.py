@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quanta_ref.actions import reference_closes
 from quanta_ref.bars import NO_DATE, Bars
 from quanta_ref.config import (
     NS_PER_DAY,
@@ -88,6 +89,7 @@ def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.nda
         shape = bars.close.shape
         down, up = np.full(shape, np.nan), np.full(shape, np.nan)
     else:
+        # The previous day's close, moved to the ex-rights price by a corporate action.
         reference = reference_closes(bars)
         fraction: np.ndarray | float
         if rule == PRICE_LIMIT_RULES:
@@ -112,27 +114,6 @@ def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.nda
     for arr in (down, up):
         arr.flags.writeable = False
     return np.ascontiguousarray(down), np.ascontiguousarray(up)
-
-
-def reference_closes(bars: Bars) -> np.ndarray:
-    """(T, N): the close of each symbol's latest bar on an earlier trading day than each row
-    (NaN before the symbol's first day): the base of that day's limits."""
-    close = bars.close
-    n_bars, n_symbols = close.shape
-    rows = np.arange(n_bars)
-    days = bars.timestamps // NS_PER_DAY
-    # The latest row at or before each row at which each symbol has a bar (-1: none yet).
-    latest = np.maximum.accumulate(np.where(np.isnan(close), -1, rows[:, None]), axis=0)
-    # The row before the first row of each row's day: the end of the earlier days.
-    new_day = np.ones(n_bars, dtype=bool)
-    new_day[1:] = days[1:] != days[:-1]
-    before = np.maximum.accumulate(np.where(new_day, rows, 0)) - 1
-    base = np.full((n_bars, n_symbols), -1, dtype=np.int64)
-    has_before = before >= 0
-    base[has_before] = latest[before[has_before]]
-    columns = np.broadcast_to(np.arange(n_symbols), base.shape)
-    reference = close[np.maximum(base, 0), columns]
-    return np.where(base >= 0, reference, np.nan)
 
 
 # ---------------------------------------------------------------- the A-share rule

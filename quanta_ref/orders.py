@@ -105,6 +105,9 @@ class Reason:
     MAX_LEVERAGE = "max_leverage"
     DRAWDOWN_HALT = "drawdown_halt"
     EXPIRED = "expired"
+    #: A bonus, split or reverse split changed what a share is; the order's quantity and
+    #: prices referred to the old shares.
+    CORPORATE_ACTION = "corporate_action"
 
 
 class Order:
@@ -254,6 +257,25 @@ class Trade:
     exit_price: float
     pnl: float
     return_: float
+
+
+@dataclass(frozen=True)
+class CorporateActionRecord:
+    """A corporate action applied to a holding (docs/semantics.md, "Corporate actions").
+
+    `timestamp` is the row at which it applied (the first trading day on or after the
+    ex-date); `quantity_before` / `quantity_after` the holding before and after the bonus
+    shares or split (equal for a cash dividend); `cash` the dividend, quantity held x cash
+    per share (negative when a short pays it), before tax; `tax` the dividend tax withheld.
+    The account's cash changed by ``cash - tax``.
+    """
+
+    timestamp: int
+    symbol: str
+    quantity_before: float
+    quantity_after: float
+    cash: float
+    tax: float
 
 
 @dataclass

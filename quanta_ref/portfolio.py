@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from quanta_ref.api import Portfolio as PortfolioInterface
 from quanta_ref.bars import format_timestamp
 from quanta_ref.errors import DataError, OrderError, QuantaError
-from quanta_ref.orders import Fill, Position, Side, Trade
+from quanta_ref.orders import CorporateActionRecord, Fill, Position, Side, Trade
 
 
 def overflow_error(
@@ -72,6 +72,7 @@ class Portfolio(PortfolioInterface):
     total_commission: float = 0.0
     total_tax: float = 0.0
     traded_value: float = 0.0
+    corporate_actions: list[CorporateActionRecord] = field(default_factory=list)
     _lots: list[deque[_Lot]] = field(init=False)
     _settlement: list[_Settlement] = field(init=False)
 
@@ -244,6 +245,60 @@ class Portfolio(PortfolioInterface):
             opened = fill.quantity - closing
             lots.append(_Lot(fill.timestamp, fill.price, opened, cost_per_unit))
         return None
+
+    # ---------------------------------------------------------------- corporate actions
+    def apply_action(
+        self,
+        column: int,
+        timestamp: int,
+        cash: float,
+        shares: float,
+        tax_rate: float,
+        fractional: bool,
+    ) -> None:
+        """Apply a corporate action of symbol `column` on its ex-date, before anything has
+        traded that day, so the quantity held is the record-date holding
+        (docs/semantics.md, "Corporate actions"). `cash` is the dividend per share before
+        tax, `shares` the new shares per share held."""
+        pos = self.positions[column]
+        held = pos.quantity
+        amount = 0.0
+        tax = 0.0
+        if cash != 0.0 and held != 0.0:
+            amount = held * cash
+            if held > 0.0:
+                tax = amount * tax_rate
+                self.cash = self.cash + amount - tax
+            else:
+                # A short (margin account) pays the dividend to the lender of the shares;
+                # no tax on a payment.
+                self.cash = self.cash + amount
+        after = held
+        if shares != 0.0:
+            factor = 1.0 + shares
+            if held != 0.0:
+                after = held * factor
+                if not fractional:
+                    # Whole shares only: the fraction is dropped (no cash in lieu).
+                    after = float(math.trunc(after)) if math.isfinite(after) else after
+                pos.quantity = after
+                lots = self._lots[column]
+                if after == 0.0:
+                    pos.average_cost = 0.0
+                    lots.clear()
+                else:
+                    pos.average_cost = pos.average_cost / factor
+                    # Lots only attribute P&L to trades: scaled, never rounded.
+                    for lot in lots:
+                        lot.quantity = lot.quantity * factor
+                        lot.entry_price = lot.entry_price / factor
+                        lot.cost_per_unit = lot.cost_per_unit / factor
+        # The exchange's ex-rights reference price: the holding's value does not jump.
+        pos.last_price = (pos.last_price - cash) / (1.0 + shares)
+        if held != 0.0:
+            self.corporate_actions.append(
+                CorporateActionRecord(timestamp, pos.symbol, held, after, amount, tax)
+            )
 
     @staticmethod
     def _piece(

@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from quanta_ref import Bars, Strategy
+from quanta_ref.actions import NS_PER_DAY, CorporateActions
 from quanta_ref.config import EngineConfig
 from quanta_ref.orders import OrderStatus, OrderType, Side, TimeInForce
 
@@ -294,6 +295,41 @@ def describe_bars(bars: Bars) -> str:
     return "\n".join(lines)
 
 
+@st.composite
+def with_actions(draw: Any, bars: Bars) -> Bars:
+    """`bars`, half the time with 1-6 random corporate actions: ex-dates on and around the
+    panel's trading days (holidays, before the first row, after the last), cash dividends,
+    bonus shares, splits and reverse splits."""
+    if not draw(st.booleans()):
+        return bars
+    days = np.unique(bars.timestamps // NS_PER_DAY).tolist()
+    action = st.tuples(
+        st.sampled_from(bars.symbols),
+        st.sampled_from(days),
+        st.sampled_from([0, 0, 0, 1, -1, 2, -3]),  # days from a trading day
+        st.sampled_from([0.0, 0.0, 0.01, 0.1, 0.5, 2.0]),
+        st.sampled_from([0.0, 0.0, 0.3, 1.0, 0.1, -0.5, -0.9]),
+    )
+    rows = draw(st.lists(action, min_size=1, max_size=6, unique_by=lambda a: (a[0], a[1] + a[2])))
+    symbols = [r[0] for r in rows]
+    dates = np.array([(r[1] + r[2]) * NS_PER_DAY for r in rows], dtype=np.int64)
+    table = CorporateActions(
+        symbols, dates.astype("datetime64[ns]"), [r[3] for r in rows], [r[4] for r in rows]
+    )
+    return bars.with_market(actions=table)
+
+
+def describe_actions(bars: Bars) -> str:
+    """The corporate actions of `bars` in a falsifying example's notes."""
+    table = bars.actions
+    if table is None:
+        return "no corporate actions"
+    return "actions: " + ", ".join(
+        f"{s} {np.datetime64(int(d), 'ns').astype('datetime64[D]')} cash={c} shares={k}"
+        for s, d, c, k in zip(table.symbol, table.ex_date, table.cash, table.shares, strict=True)
+    )
+
+
 # ---------------------------------------------------------------------- settings
 @st.composite
 def engine_settings(draw: Any) -> dict[str, Any]:
@@ -332,6 +368,7 @@ def engine_settings(draw: Any) -> dict[str, Any]:
     elif not cn_a or draw(st.booleans()):
         s["settlement"] = draw(st.sampled_from(["T+0", "T+1", "T+1"]))
     s["max_volume_fraction"] = draw(st.sampled_from([None, None, 0.01, 0.1, 1.0]))
+    s["dividend_tax_rate"] = draw(st.sampled_from([0.0, 0.0, 0.1, 0.2]))
     for key, choices in (
         ("max_position_quantity", [100.0, 5_000.0]),
         ("max_position_weight", [0.2, 0.6, 1.0]),
@@ -434,9 +471,12 @@ def scripts(draw: Any, n_bars: int, n_symbols: int) -> dict[str, Any]:
 
 @st.composite
 def scenarios(
-    draw: Any, max_symbols: int = 5, max_bars: int = 300
+    draw: Any, max_symbols: int = 5, max_bars: int = 300, corporate_actions: bool = False
 ) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
-    """(bars, engine settings, script) for one random backtest.
+    """(bars, engine settings, script) for one random backtest; with `corporate_actions`,
+    half of the panels carry random corporate actions (`with_actions`). (Without: the
+    invariants of tests/test_properties.py hold for trading alone, a bonus adds shares no
+    fill bought.)
 
     One scenario in four is a *tight account*: cheap symbols, a small cash account, a
     minimum commission and single-share lots, where costs are large against trades and the
@@ -463,6 +503,8 @@ def scenarios(
         )
         engine.pop("max_leverage", None)
     bars = make_bars(spec)
+    if corporate_actions:
+        bars = draw(with_actions(bars))
     if not (bars.volume > 0.0).any():
         engine.pop("max_volume_fraction", None)  # a ConfigError at run: nothing could fill
     return bars, engine, draw(scripts(spec["n_bars"], spec["n_symbols"]))

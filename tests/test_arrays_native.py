@@ -195,9 +195,9 @@ def test_the_native_run_refuses_malformed_job_arrays_with_a_data_error():
         np.zeros(40, dtype=bool),
     ):
         with pytest.raises(DataError, match="entries"):
-            native.run_jobs(bars, RunMarket(), [Signals(bad, good)])
+            native.run_jobs(bars, RunMarket(), None, [Signals(bad, good)])
     with pytest.raises(DataError, match="weights"):
-        native.run_jobs(bars, RunMarket(), [Targets(np.zeros((20, 2), dtype=np.float32))])
+        native.run_jobs(bars, RunMarket(), None, [Targets(np.zeros((20, 2), dtype=np.float32))])
 
 
 def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
@@ -213,7 +213,7 @@ def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
     )
     native = _quanta_fast.Engine(Engine().config, _glue)
     started = time.perf_counter()
-    native.run_jobs(bars, RunMarket(), [job], 1)
+    native.run_jobs(bars, RunMarket(), None, [job], 1)
     one = time.perf_counter() - started
     jobs = [job] * max(1, int(0.5 / max(one, 1e-4)))  # about 0.5 s on one thread
 
@@ -221,7 +221,7 @@ def test_native_run_jobs_releases_the_gil_while_the_jobs_run():
 
     def work() -> None:
         start = time.perf_counter()
-        native.run_jobs(bars, RunMarket(), jobs, 1)
+        native.run_jobs(bars, RunMarket(), None, jobs, 1)
         elapsed.append(time.perf_counter() - start)
 
     worker = threading.Thread(target=work)

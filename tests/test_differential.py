@@ -33,6 +33,7 @@ from strategies import (
     ScriptedStrategy,
     bar_specs,
     cn_a_scenarios,
+    describe_actions,
     describe_bars,
     make_bars,
     scenarios,
@@ -112,6 +113,9 @@ def assert_same_result(ref: BacktestResult, fast: BacktestResult) -> None:
     assert [bits(tuple(s.__dict__.values())) for s in fast.signals] == [
         bits(tuple(s.__dict__.values())) for s in ref.signals
     ]
+    assert [bits(tuple(r.__dict__.values())) for r in fast.corporate_actions] == [
+        bits(tuple(r.__dict__.values())) for r in ref.corporate_actions
+    ]
     for name in ("timestamps", "equity", "cash"):
         a, b = getattr(ref, name), getattr(fast, name)
         assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
@@ -135,10 +139,11 @@ def run_both(bars: Any, settings: dict[str, Any], make: Any) -> tuple[Any, ...]:
 
 
 @DIFFERENTIAL
-@given(scenario=scenarios(max_bars=500))
+@given(scenario=scenarios(max_bars=500, corporate_actions=True))
 def test_rust_matches_the_reference_bit_for_bit(scenario):
     bars, settings, script = scenario
     note(describe_bars(bars))
+    note(describe_actions(bars))
     note(f"settings = {settings!r}")
     note(f"script = {script!r}")
     (ref_strategy, ref), (fast_strategy, fast) = run_both(

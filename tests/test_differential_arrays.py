@@ -43,7 +43,15 @@ from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import QuantaError
-from strategies import bar_specs, cn_a_scenarios, describe_bars, engine_settings, make_bars
+from strategies import (
+    bar_specs,
+    cn_a_scenarios,
+    describe_actions,
+    describe_bars,
+    engine_settings,
+    make_bars,
+    with_actions,
+)
 from test_differential import assert_same_result
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
@@ -185,7 +193,7 @@ def array_scenarios(draw: Any) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
             "max_drawdown_stop",
         ):
             settings.pop(key, None)
-    bars = make_bars(spec)
+    bars = draw(with_actions(make_bars(spec)))
     if not (bars.volume > 0.0).any():
         settings.pop("max_volume_fraction", None)  # a ConfigError at run: nothing could fill
     config = EngineConfig.build(**settings)
@@ -228,6 +236,7 @@ def assert_same_outcome(ref: Any, fast: Any) -> None:
 
 def describe(bars: Bars, settings: dict[str, Any], spec: dict[str, Any]) -> None:
     note(describe_bars(bars))
+    note(describe_actions(bars))
     note(f"settings = {settings!r}")
     note(f"job = {spec!r}")
 

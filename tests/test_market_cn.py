@@ -330,3 +330,27 @@ def test_a_run_without_limits_or_schedules_allocates_no_tables() -> None:
     assert first.limit_up is second.limit_up and first.limit_up is not None
     assert not first.limit_up.flags.writeable
     assert prepare(bars, Engine(price_limit=0.2).config).limit_up[1, 0] == 12.0
+
+
+def test_the_limits_of_an_ex_date_are_set_around_the_ex_rights_price(backend: str) -> None:
+    from quanta_ref.actions import CorporateActions
+
+    # 600000 closes at 10.00; on 2024-03-05 it goes ex a 1.00 dividend: the reference price
+    # is 9.00, the limits 9.90 and 8.10. A buy at that day's open of 9.90 is at the limit
+    # (around the plain close, 11.00, it would fill).
+    bars = daily(["600000"], ["2024-03-04", "2024-03-05"], [[10.0], [9.9]])
+    bars = bars.with_market(actions=CorporateActions(["600000"], ["2024-03-05"], cash=[1.0]))
+    market = prepare(bars, Engine(backend=backend, market="cn_a").config)
+    assert market.limit_up is not None and market.limit_down is not None
+    assert (market.limit_up[1, 0], market.limit_down[1, 0]) == (9.9, 8.1)
+    plan = {0: [("600000", "buy", 100.0)]}
+    result = Engine(backend=backend, market="cn_a").run(bars, Orders(plan))
+    assert result.fills == [] and result.orders[0].status is OrderStatus.PENDING
+    # With a 10-for-10 bonus as well the reference is (10.00 - 1.00) / 2 = 4.50: limits 4.95
+    # and 4.05 (4.05 = floor(4.05 / 0.01 + 0.5) x 0.01 of 4.5 x 0.9).
+    both = bars.with_market(
+        actions=CorporateActions(["600000"], ["2024-03-05"], cash=[1.0], shares=[1.0])
+    )
+    market = prepare(both, Engine(backend=backend, market="cn_a").config)
+    assert market.limit_up is not None and market.limit_down is not None
+    assert (market.limit_up[1, 0], market.limit_down[1, 0]) == (4.95, 4.05)

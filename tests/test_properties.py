@@ -558,6 +558,7 @@ _VALID_SETTINGS: dict[str, st.SearchStrategy[Any]] = {
     "max_order_value": st.sampled_from([None, 1.0]),
     "max_drawdown_stop": st.sampled_from([None, 0.5, 1.0]),
     "periods_per_year": st.sampled_from([None, 252, 1e-300, 1e308]),
+    "dividend_tax_rate": st.sampled_from([0.0, 0.1, 1.0, 5e-324]),
     "market": st.sampled_from([None, "cn_a"]),
 }
 KNOWN_SETTINGS = [f.name for f in fields(EngineConfig)]

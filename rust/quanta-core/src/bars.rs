@@ -19,6 +19,23 @@ pub struct BarsView<'a> {
     pub n_symbols: usize,
     /// The run's market tables (`quanta_ref.market.RunMarket`).
     pub market: Market<'a>,
+    /// The corporate actions that apply during a run over the panel, in application order
+    /// (`quanta_ref.actions.schedule`).
+    pub actions: &'a [CorporateAction],
+}
+
+/// A corporate action as a run applies it (docs/semantics.md section 19): at the new-day step
+/// of row `row`, to symbol `column`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CorporateAction {
+    /// The row at which it applies (the first trading day on or after the ex-date).
+    pub row: usize,
+    /// The symbol's column.
+    pub column: usize,
+    /// Cash dividend per share held, before tax.
+    pub cash: f64,
+    /// New shares per share held.
+    pub shares: f64,
 }
 
 /// The tables of `quanta_ref.market.RunMarket`, computed once in Python for both engines:
@@ -75,6 +92,8 @@ pub struct Panel {
     pub rate_rows: Vec<i64>,
     /// The rate table, row-major (K, 5) (see [`Market`]).
     pub rates: Vec<f64>,
+    /// Corporate actions, in application order.
+    pub actions: Vec<CorporateAction>,
 }
 
 impl Panel {
@@ -120,6 +139,7 @@ impl Panel {
                 rate_rows: &self.rate_rows,
                 rates: &self.rates,
             },
+            actions: &self.actions,
         }
     }
 }

@@ -67,6 +67,8 @@ pub struct Config {
     pub max_drawdown_stop: Option<f64>,
     /// Bars per year for the metrics; inferred when None.
     pub periods_per_year: Option<f64>,
+    /// Fraction of a cash dividend withheld at the credit.
+    pub dividend_tax_rate: f64,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             max_order_value: None,
             max_drawdown_stop: None,
             periods_per_year: None,
+            dividend_tax_rate: 0.0,
         }
     }
 }

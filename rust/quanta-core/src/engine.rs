@@ -53,6 +53,8 @@ pub struct Core {
     snapshot: Vec<usize>,
     /// The next row of the run's rate table to put in force.
     next_rates: usize,
+    /// The first corporate action of the panel not yet applied.
+    next_action: usize,
 }
 
 impl Core {
@@ -74,6 +76,7 @@ impl Core {
             present,
             snapshot: Vec::new(),
             next_rates: 0,
+            next_action: 0,
         }
     }
 
@@ -182,7 +185,8 @@ impl Core {
     }
 
     /// A new trading day at row `i`: the day's cost rates come in force when they change
-    /// at this row, and the broker expires yesterday's DAY orders.
+    /// at this row, the broker expires yesterday's DAY orders, then the corporate actions
+    /// due at this row apply, in order.
     fn expire_day(&mut self, bars: &BarsView<'_>, i: usize, day: i64) {
         // The next day starts at (day + 1) x NS_PER_DAY; past the int64 range, never.
         self.day_end = (day + 1).saturating_mul(NS_PER_DAY);
@@ -192,6 +196,13 @@ impl Core {
             self.next_rates = k + 1;
         }
         self.broker.expire_day(day);
+        while let Some(action) = bars.actions.get(self.next_action) {
+            if action.row != i {
+                break;
+            }
+            self.next_action += 1;
+            self.broker.corporate_action(action.column, action.cash, action.shares);
+        }
     }
 
     /// Match the `k`-th order of the phase snapshot if it is due; false when none is left.
@@ -317,7 +328,8 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H
     let mut next_bar = match entered {
         Entered::Closed(first) => first,
         Entered::NewDay(_) | Entered::Opened => {
-            // 1. A new trading day: yesterday's DAY orders expire.
+            // 1. A new trading day: yesterday's DAY orders expire, the corporate actions of the
+            // day apply.
             if let Entered::NewDay(day) = entered {
                 // The queue is empty between rows, so publishing `Day` and draining would
                 // expire at once; doing it directly saves moving an event per day.

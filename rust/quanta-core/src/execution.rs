@@ -269,6 +269,26 @@ impl Broker {
         }
     }
 
+    /// A corporate action of symbol `n` on its ex-date, after the day's expiry: the account
+    /// changes (`Portfolio::apply_action`), and a bonus or split cancels the symbol's sized
+    /// live orders (`quanta_ref.execution.Broker.corporate_action`).
+    pub fn corporate_action(&mut self, n: usize, cash: f64, shares: f64) {
+        let (rate, fractional) = (self.cfg.dividend_tax_rate, self.cfg.fractional);
+        self.portfolio.apply_action(n, self.now, cash, shares, rate, fractional);
+        if shares != 0.0 {
+            let mut k = 0;
+            while k < self.live.len() {
+                let order = &self.orders[self.live[k]];
+                if order.column == n && order.side.is_some() {
+                    let reason = Some(Reason::CorporateAction);
+                    self.finish(self.live[k], OrderStatus::Cancelled, reason);
+                } else {
+                    k += 1;
+                }
+            }
+        }
+    }
+
     /// Whether `order` trades only in a close phase (a market order with `fill_at="close"`).
     pub fn waits_for_close(&self, order: &Order) -> bool {
         self.cfg.fill_at == FillAt::Close && order.order_type == OrderType::Market

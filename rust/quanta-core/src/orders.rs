@@ -141,6 +141,8 @@ pub enum Reason {
     DrawdownHalt = "drawdown_halt",
     /// A DAY order outlived its day.
     Expired = "expired",
+    /// A bonus or split changed what a share is (the order was about the old shares).
+    CorporateAction = "corporate_action",
 }
 }
 
@@ -240,6 +242,23 @@ pub struct Trade {
     pub return_: f64,
 }
 
+/// A corporate action applied to a holding (`quanta_ref.orders.CorporateActionRecord`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CorporateActionRecord {
+    /// The timestamp of the row at which it applied.
+    pub timestamp: i64,
+    /// Column of the symbol.
+    pub column: usize,
+    /// The holding before.
+    pub quantity_before: f64,
+    /// The holding after the bonus shares or split.
+    pub quantity_after: f64,
+    /// The dividend, quantity held x cash per share, before tax (negative for a short).
+    pub cash: f64,
+    /// The dividend tax withheld.
+    pub tax: f64,
+}
+
 /// One symbol's holding; `quantity < 0` is a short.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Position {
@@ -283,7 +302,7 @@ mod tests {
         assert_eq!(OrderType::StopLimit.name(), "stop_limit");
         assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
         assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
-        assert_eq!(Reason::ALL.len(), 10);
+        assert_eq!(Reason::ALL.len(), 11);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::orders::{Fill, Position, Side, Trade};
+use crate::orders::{CorporateActionRecord, Fill, Position, Side, Trade};
 
 /// An open piece of a position, for first-in first-out trade matching.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +41,8 @@ pub struct Portfolio {
     pub total_tax: f64,
     /// Sum of traded values.
     pub traded_value: f64,
+    /// Corporate actions applied to a holding, in order.
+    pub corporate_actions: Vec<CorporateActionRecord>,
     lots: Vec<VecDeque<Lot>>,
     settlement: Vec<Settlement>,
 }
@@ -56,6 +58,7 @@ impl Portfolio {
             total_commission: 0.0,
             total_tax: 0.0,
             traded_value: 0.0,
+            corporate_actions: Vec::new(),
             lots: vec![VecDeque::new(); n_symbols],
             // No fill yet (-1 is a trading day: 1969-12-31).
             settlement: vec![Settlement { day: i64::MIN, sellable: 0.0 }; n_symbols],
@@ -122,6 +125,73 @@ impl Portfolio {
             return settle.sellable;
         }
         held
+    }
+
+    /// Apply a corporate action of symbol `column` on its ex-date, before anything has traded
+    /// that day (`quanta_ref.portfolio.Portfolio.apply_action`, docs/semantics.md section 19).
+    pub fn apply_action(
+        &mut self,
+        column: usize,
+        timestamp: i64,
+        cash: f64,
+        shares: f64,
+        tax_rate: f64,
+        fractional: bool,
+    ) {
+        let pos = &mut self.positions[column];
+        let held = pos.quantity;
+        let mut amount = 0.0;
+        let mut tax = 0.0;
+        if cash != 0.0 && held != 0.0 {
+            amount = held * cash;
+            if held > 0.0 {
+                tax = amount * tax_rate;
+                self.cash = self.cash + amount - tax;
+            } else {
+                // A short pays the dividend to the lender of the shares; no tax.
+                self.cash = self.cash + amount;
+            }
+        }
+        let mut after = held;
+        if shares != 0.0 {
+            let factor = 1.0 + shares;
+            if held != 0.0 {
+                after = held * factor;
+                if !fractional {
+                    // Whole shares only: the fraction is dropped. (+0.0 as the reference's
+                    // int-to-float round trip gives, never -0.0.)
+                    after = after.trunc();
+                    if after == 0.0 {
+                        after = 0.0;
+                    }
+                }
+                pos.quantity = after;
+                let lots = &mut self.lots[column];
+                if after == 0.0 {
+                    pos.average_cost = 0.0;
+                    lots.clear();
+                } else {
+                    pos.average_cost = pos.average_cost / factor;
+                    for lot in lots.iter_mut() {
+                        lot.quantity = lot.quantity * factor;
+                        lot.entry_price = lot.entry_price / factor;
+                        lot.cost_per_unit = lot.cost_per_unit / factor;
+                    }
+                }
+            }
+        }
+        // The ex-rights reference price.
+        pos.last_price = (pos.last_price - cash) / (1.0 + shares);
+        if held != 0.0 {
+            self.corporate_actions.push(CorporateActionRecord {
+                timestamp,
+                column,
+                quantity_before: held,
+                quantity_after: after,
+                cash: amount,
+                tax,
+            });
+        }
     }
 
     /// The first column whose position, valued at its last close, takes the running sum of
@@ -324,6 +394,40 @@ mod tests {
 
     fn fill(side: Side, quantity: f64, price: f64, timestamp: i64) -> Fill {
         Fill { order_id: 1, timestamp, column: 0, side, quantity, price, commission: 0.0, tax: 0.0 }
+    }
+
+    #[test]
+    fn a_bonus_of_3_per_10_and_a_taxed_dividend_change_the_holding_and_the_cash() {
+        let mut portfolio = Portfolio::new(1, 100_000.0);
+        portfolio.apply_fill(fill(Side::Buy, 1000.0, 13.0, 0), 0).unwrap();
+        portfolio.positions[0].last_price = 13.0;
+        // 10送3 with 0.5 per share before a 10 % tax: 1000 x 0.5 = 500, 50 withheld.
+        portfolio.apply_action(0, 1, 0.5, 0.3, 0.1, false);
+        let position = portfolio.positions[0];
+        assert_eq!((position.quantity, position.average_cost), (1300.0, 10.0));
+        assert_eq!(position.last_price, (13.0 - 0.5) / 1.3);
+        assert_eq!(portfolio.cash, 87_000.0 + 500.0 - 50.0);
+        let record = portfolio.corporate_actions[0];
+        assert_eq!((record.quantity_before, record.quantity_after), (1000.0, 1300.0));
+        assert_eq!((record.cash, record.tax), (500.0, 50.0));
+        // The lot follows: 1300 at 10, sold at 11 for (11 - 10) x 1300.
+        portfolio.apply_fill(fill(Side::Sell, 1300.0, 11.0, 2), 2).unwrap();
+        assert_eq!(portfolio.trades[0].pnl, 1300.0);
+    }
+
+    #[test]
+    fn a_reverse_split_drops_the_fraction_and_a_short_pays_the_dividend() {
+        let mut portfolio = Portfolio::new(2, 100_000.0);
+        portfolio.apply_fill(fill(Side::Buy, 5.0, 10.0, 0), 0).unwrap();
+        portfolio.apply_action(0, 1, 0.0, -0.9, 0.0, false); // 0.5 share: nothing left
+        assert_eq!(portfolio.positions[0].quantity.to_bits(), 0.0f64.to_bits());
+        assert_eq!(portfolio.positions[0].average_cost, 0.0);
+        let mut short = fill(Side::Sell, 100.0, 50.0, 0);
+        short.column = 1;
+        portfolio.apply_fill(short, 0).unwrap();
+        let cash = portfolio.cash;
+        portfolio.apply_action(1, 1, 1.0, 0.0, 0.2, false);
+        assert_eq!(portfolio.cash, cash - 100.0); // no tax on a payment
     }
 
     #[test]

@@ -269,16 +269,18 @@ fn run_all(
 
 /// `Engine.run_jobs`: read everything, release the GIL, run (Ctrl-C stops every job and
 /// raises), build one context per job (or the exception the job raised), in job order.
+#[allow(clippy::too_many_arguments)] // the native entry point: each argument is one input
 pub fn run_jobs<'py>(
     py: Python<'py>,
     config: &Config,
     glue: &Arc<Glue>,
     bars: &Bound<'py, PyAny>,
     market: &Bound<'py, PyAny>,
+    actions: Option<&Bound<'py, PyAny>>,
     jobs: &Bound<'py, PyList>,
     n_jobs: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let arrays = BarArrays::read(bars, market)?;
+    let arrays = BarArrays::read(bars, market)?.with_actions(actions)?;
     let view = arrays.view();
     let shape = [view.n_bars(), view.n_symbols];
     let inputs = jobs

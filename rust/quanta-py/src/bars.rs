@@ -1,11 +1,11 @@
 //! The bar panel at the edge: a `quanta_ref.Bars` read in place, and its symbols as a context
 //! looks them up.
 
-use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySet, PyString, PyTuple};
 
-use quanta_core::bars::{BarsView, Market, N_RATES};
+use quanta_core::bars::{BarsView, CorporateAction, Market, N_RATES};
 
 use crate::errors::DataError;
 
@@ -20,6 +20,8 @@ pub(crate) struct BarArrays<'py> {
     limits: Option<[PyReadonlyArray2<'py, f64>; 2]>,
     rate_rows: Option<PyReadonlyArray1<'py, i64>>,
     rates: Option<PyReadonlyArray2<'py, f64>>,
+    /// The corporate actions of the run, in application order.
+    actions: Vec<CorporateAction>,
 }
 
 impl<'py> BarArrays<'py> {
@@ -108,7 +110,49 @@ impl<'py> BarArrays<'py> {
         if rates.is_some() != rate_rows.is_some() {
             return Err(DataError::new_err("rate_rows, rates: give both or neither"));
         }
-        Ok(BarArrays { timestamps, fields, symbols, limits, rate_rows, rates })
+        Ok(BarArrays { timestamps, fields, symbols, limits, rate_rows, rates, actions: Vec::new() })
+    }
+
+    /// Read the corporate actions of a run: None, or the tuple of 1-D arrays (row, column,
+    /// cash, shares) of `quanta_ref.actions.schedule` (int64, int64, float64, float64), rows
+    /// ascending. Anything else is a `DataError` (the shared Python computes it; this is
+    /// defence in depth).
+    pub fn with_actions(mut self, actions: Option<&Bound<'py, PyAny>>) -> PyResult<Self> {
+        let Some(actions) = actions else { return Ok(self) };
+        let bad = |what: &str| DataError::new_err(format!("actions: {what}"));
+        let (rows, columns, cash, shares): (
+            PyReadonlyArray1<'py, i64>,
+            PyReadonlyArray1<'py, i64>,
+            PyReadonlyArray1<'py, f64>,
+            PyReadonlyArray1<'py, f64>,
+        ) = actions.extract().map_err(|_| {
+            bad("expected a tuple of 1-D arrays (row int64, column int64, cash, shares)")
+        })?;
+        let (rows, columns) = (rows.to_vec()?, columns.to_vec()?);
+        let (cash, shares) = (cash.to_vec()?, shares.to_vec()?);
+        let k = rows.len();
+        if columns.len() != k || cash.len() != k || shares.len() != k {
+            return Err(bad("the four arrays differ in length"));
+        }
+        let (n_bars, n_symbols) = (self.timestamps.len(), self.symbols.len());
+        let mut last = 0usize;
+        for a in 0..k {
+            let (row, column) = (rows[a], columns[a]);
+            if row < 0 || row as usize >= n_bars || column < 0 || column as usize >= n_symbols {
+                return Err(bad(&format!("action {a} is outside the panel")));
+            }
+            if (row as usize) < last {
+                return Err(bad("rows must ascend"));
+            }
+            last = row as usize;
+            self.actions.push(CorporateAction {
+                row: row as usize,
+                column: column as usize,
+                cash: cash[a],
+                shares: shares[a],
+            });
+        }
+        Ok(self)
     }
 
     /// The panel as the core reads it.
@@ -128,6 +172,7 @@ impl<'py> BarArrays<'py> {
                 rate_rows: self.rate_rows.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
                 rates: self.rates.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
             },
+            actions: &self.actions,
         }
     }
 }

@@ -717,6 +717,15 @@ impl PyContext {
         Ok(list)
     }
 
+    /// The corporate actions applied to a holding, as `CorporateActionRecord` objects.
+    fn _corporate_actions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for record in &self.core.broker.portfolio.corporate_actions {
+            list.append(self.glue.corporate_action(py, &self.names, record)?)?;
+        }
+        Ok(list)
+    }
+
     /// How many orders the engine rejected, by reason, reasons in name order (what
     /// `quanta_ref.analysis.rejections` counts from the orders, without building them).
     fn _rejections<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -68,6 +68,7 @@ struct Settings {
     max_order_value: Option<f64>,
     max_drawdown_stop: Option<f64>,
     periods_per_year: Option<f64>,
+    dividend_tax_rate: f64,
 }
 
 impl Settings {
@@ -94,6 +95,7 @@ impl Settings {
             max_order_value: self.max_order_value,
             max_drawdown_stop: self.max_drawdown_stop,
             periods_per_year: self.periods_per_year,
+            dividend_tax_rate: self.dividend_tax_rate,
         })
     }
 }
@@ -122,8 +124,9 @@ impl PyEngine {
     }
 
     /// Run over `bars` (a `quanta_ref.Bars`) with its market tables `market` (a
-    /// `quanta_ref.market.RunMarket`), calling the given strategy callbacks (None for the
-    /// ones the strategy does not override); returns the finished context.
+    /// `quanta_ref.market.RunMarket`) and corporate actions `actions` (the arrays of
+    /// `quanta_ref.actions.schedule`, or None), calling the given strategy callbacks (None
+    /// for the ones the strategy does not override); returns the finished context.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(name = "run")]
     fn py_run<'py>(
@@ -131,13 +134,14 @@ impl PyEngine {
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
         market: &Bound<'py, PyAny>,
+        actions: Option<Bound<'py, PyAny>>,
         on_start: Option<Bound<'py, PyAny>>,
         on_bar: Option<Bound<'py, PyAny>>,
         on_fill: Option<Bound<'py, PyAny>>,
         on_order: Option<Bound<'py, PyAny>>,
         on_end: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyContext>> {
-        let arrays = BarArrays::read(bars, market)?;
+        let arrays = BarArrays::read(bars, market)?.with_actions(actions.as_ref())?;
         let view = arrays.view();
         let names = Names::new(&arrays.symbols)?;
         let core = Core::new(self.config.clone(), &view);
@@ -162,19 +166,21 @@ impl PyEngine {
         outcome.map(|()| context)
     }
 
-    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) natively with the
-    /// GIL released, on `n_jobs` threads (None: one per core); one finished context per job,
-    /// in job order, or the exception that job raised.
-    #[pyo3(name = "run_jobs", signature = (bars, market, jobs, n_jobs=None))]
+    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) over `bars` with its
+    /// market tables and corporate actions (as in `run`) natively with the GIL released, on
+    /// `n_jobs` threads (None: one per core); one finished context per job, in job order, or
+    /// the exception that job raised.
+    #[pyo3(name = "run_jobs", signature = (bars, market, actions, jobs, n_jobs=None))]
     fn py_run_jobs<'py>(
         &self,
         py: Python<'py>,
         bars: &Bound<'py, PyAny>,
         market: &Bound<'py, PyAny>,
+        actions: Option<Bound<'py, PyAny>>,
         jobs: &Bound<'py, PyList>,
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        run_jobs(py, &self.config, &self.glue, bars, market, jobs, n_jobs)
+        run_jobs(py, &self.config, &self.glue, bars, market, actions.as_ref(), jobs, n_jobs)
     }
 }
 

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use quanta_core::orders::Position;
-use quanta_core::orders::{Fill, Order, Reason, Side, Trade};
+use quanta_core::orders::{CorporateActionRecord, Fill, Order, Reason, Side, Trade};
 
 /// The helpers of `quanta_fast._glue`, by attribute name.
 #[derive(FromPyObject)]
@@ -48,6 +48,9 @@ pub(crate) struct Glue {
     /// `quanta_ref.orders.TimeInForce`.
     #[pyo3(attribute("TimeInForce"))]
     pub time_in_force: Py<PyAny>,
+    /// `quanta_ref.orders.CorporateActionRecord`.
+    #[pyo3(attribute("CorporateActionRecord"))]
+    pub corporate_action_record: Py<PyAny>,
 }
 
 impl Glue {
@@ -120,6 +123,23 @@ impl Glue {
             trade.exit_price,
             trade.pnl,
             trade.return_,
+        ))
+    }
+
+    /// The reference's `CorporateActionRecord` for `record`.
+    pub fn corporate_action<'py>(
+        &self,
+        py: Python<'py>,
+        names: &[Py<PyString>],
+        record: &CorporateActionRecord,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.corporate_action_record.bind(py).call1((
+            record.timestamp,
+            names[record.column].bind(py),
+            record.quantity_before,
+            record.quantity_after,
+            record.cash,
+            record.tax,
         ))
     }
 
