@@ -55,7 +55,7 @@ def _run_file(args: argparse.Namespace, path: Path, report: Path | None) -> int:
     strategy_class = _strategy_class(_load_module(path), path, args.strategy)
     params = _parameters(args.param or (), strategy_class)
     strategy = _strategy_call(args, strategy_class, **params)
-    bars = _load_data(args.data, args.symbols, args.start, args.end)
+    bars = _load_data(args.data, args.symbols, args.start, args.end, args.source)
     settings = {
         name: value
         for name, value in (
@@ -281,10 +281,13 @@ def _strategy_parameters(strategy_class: type[Strategy]) -> tuple[dict[str, Any]
     return known, any_keyword
 
 
-def _load_data(source: str | None, symbols: str | None, start: Any, end: Any) -> Bars:
+def _load_data(
+    source: str | None, symbols: str | None, start: Any, end: Any, layout: str = "auto"
+) -> Bars:
     """The bars of `symbols` between `start` and `end`: from the bundled sample prices when
-    `source` is None, else from a file or from a directory of one file per symbol, read by
-    `quanta_ref.data.load_bars` (what it would not read is said, not skipped silently)."""
+    `source` is None, else from a file or a directory (files of one or many symbols, or
+    hive-style Parquet folders) read by `quanta_ref.data.load_bars` in the vendor `layout`
+    (what it would not read is said, not skipped silently)."""
     wanted = None if symbols is None else [s.strip() for s in symbols.split(",") if s.strip()]
     if symbols is not None and not wanted:
         raise CommandError(f"--symbols: expected names separated by commas, got {symbols!r}")
@@ -314,10 +317,11 @@ def _load_data(source: str | None, symbols: str | None, start: Any, end: Any) ->
         wanted = [symbol]
     elif path.is_dir():
         folder = path
-        wanted = _folder_symbols(folder, wanted)
+        if not any(p.is_dir() and "=" in p.name for p in folder.iterdir()):  # not hive
+            _folder_symbols(folder, wanted)  # says what it would not read
     else:
         raise CommandError(f"--data: {path}: no such file or directory")
-    return data.merge_symbols([data.load_bars(s, start, end, root=folder) for s in wanted])
+    return data.load_bars(wanted, start, end, root=folder, source=layout)
 
 
 def _file_read(folder: Path, symbol: str) -> Path | None:
@@ -489,9 +493,16 @@ def _add_run(commands: Any) -> None:
     run.add_argument(
         "--data",
         metavar="PATH",
-        help="a directory of one CSV/Parquet file per symbol ({symbol}.csv or {symbol}.parquet, "
-        "lower-case suffix; the .csv when a symbol has both), or one such file; default: the "
-        "bundled sample prices (AAPL, GOOG, IBM, MSFT, 2000-2013)",
+        help="a directory of CSV/Parquet files (one per symbol, {symbol}.csv or "
+        "{symbol}.parquet, lower-case suffix, the .csv when a symbol has both; or files of many "
+        "symbols; or hive folders symbol=X/), or one such file; default: the bundled sample "
+        "prices (AAPL, GOOG, IBM, MSFT, 2000-2013)",
+    )
+    run.add_argument(
+        "--source",
+        choices=("auto", "quanta", "tushare", "akshare", "yfinance"),
+        default="auto",
+        help="the column layout of the --data files (default: told from each header)",
     )
     run.add_argument(
         "--symbols",

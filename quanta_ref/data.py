@@ -447,10 +447,16 @@ class _Files:
             ) from None
 
     def _data_files(self) -> list[Path]:
+        """The data files of the folder, by name; a .parquet file beside the .csv file of the
+        same name is left out, as when a symbol is looked up (the .csv file is read)."""
         try:
-            return sorted(p for p in self.folder.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+            files = sorted(
+                p for p in self.folder.iterdir() if p.suffix in _SUFFIXES and p.is_file()
+            )
         except OSError as exc:
             raise DataError(f"root: cannot list {self.folder} ({exc.strerror or exc})") from None
+        texts = {p.stem for p in files if p.suffix == ".csv"}
+        return [p for p in files if p.suffix == ".csv" or p.stem not in texts]
 
     def _from_long_files(self, rest: list[str], skip: set[Path]) -> list[Bars]:
         """The panels of the symbols `rest` from the long files of the folder."""

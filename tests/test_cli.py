@@ -485,3 +485,22 @@ def test_run_reads_the_csv_file_of_a_symbol_that_also_has_a_parquet_file(
         f"quanta: error: --data: {tmp_path / 'IBM.parquet'}: IBM.csv beside it would be read "
         "instead (a .csv file comes before a .parquet of the same symbol); move one of them away\n"
     )
+
+
+def test_run_reads_a_folder_of_vendor_files_of_many_symbols_and_hive_folders(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ashare_files
+
+    for layout in ("tushare", "hive"):
+        folder = tmp_path / layout
+        folder.mkdir()
+        getattr(ashare_files, f"write_{layout}")(folder)
+        argv = ["run", strategy_file(tmp_path), "--data", str(folder), "--backend", backend]
+        argv += ["--market", "cn_a", "--start", "2022-01-01", "--param", "fast=8"]
+        argv += ["--param", "slow=40"] + (["--source", "tushare"] if layout == "tushare" else [])
+        assert main(argv) == 0
+        bars = data.load_bars(root=folder, start="2022-01-01")
+        assert set(bars.symbols) == set(ashare_files.SYMBOLS)
+        expected = Engine(backend=backend, market="cn_a").run(bars, SmaCross(fast=8, slow=40))
+        assert expected.summary() in capsys.readouterr().out
