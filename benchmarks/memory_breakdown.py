@@ -20,9 +20,10 @@ import numpy as np
 from quanta_cli.bench import _proc_status, _release_free_memory, _reset_peak
 from quanta_cli.workloads import SETTINGS, minute_bars
 from quanta_fast import _glue, _quanta_fast
-from quanta_fast.engine import _CALLBACKS, _overridden
+from quanta_ref.api import CALLBACKS, strategy_callbacks
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
+from quanta_ref.market import RunMarket
 
 
 def show(step: str, before: list[int]) -> None:
@@ -51,7 +52,9 @@ def main() -> None:
         print("(cannot reset the high-water mark here: the peak column is the life-time peak)")
     strategy = SmaCross()
     engine = _quanta_fast.Engine(EngineConfig.build(**SETTINGS), _glue)
-    ctx = engine.run(bars, None, *[_overridden(strategy, name) for name in _CALLBACKS])
+    ctx = engine.run(
+        bars, RunMarket(), None, *[strategy_callbacks(strategy)[name] for name in CALLBACKS]
+    )
     show("native loop (equity, cash, orders, fills kept in Rust)", last)
     equity, cash = ctx._take_equity(), ctx._take_cash()
     show(f"equity and cash moved out to numpy ({(equity.nbytes + cash.nbytes) / 1e6:.1f} MB)", last)

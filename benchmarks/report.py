@@ -22,12 +22,12 @@ import numpy as np
 
 from quanta_cli.bench import machine
 from quanta_fast import _glue, _quanta_fast
-from quanta_fast.engine import _CALLBACKS, _overridden
 from quanta_ref import Engine
-from quanta_ref.api import BacktestResult, Strategy
+from quanta_ref.api import CALLBACKS, BacktestResult, Strategy, strategy_callbacks
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
+from quanta_ref.market import RunMarket
 from quanta_ref.metrics import compute_stats
 from workloads import DATA, ENGINE_WORKLOADS, PassOnBar, Silent, bar_events, strategy_alone
 
@@ -67,10 +67,10 @@ def native_loop(bars: Bars, strategy: Strategy) -> Callable[[], Any]:
     """The native bar loop alone: what `RustBackend.run` calls before the metrics and the
     result objects. Private API, used for this breakdown only."""
     config = EngineConfig.build()
-    callbacks = [_overridden(strategy, name) for name in _CALLBACKS]
+    callbacks = [strategy_callbacks(strategy)[name] for name in CALLBACKS]
 
     def run() -> Any:
-        return _quanta_fast.Engine(config, _glue).run(bars, None, *callbacks)
+        return _quanta_fast.Engine(config, _glue).run(bars, RunMarket(), None, *callbacks)
 
     return run
 
