@@ -17,6 +17,18 @@ import numpy as np
 from quanta_ref.bars import one_timestamp
 from quanta_ref.errors import ConfigError, DataError
 
+#: The A-share stamp duty (印花税) while it was paid by both sides of a trade: from
+#: 2008-09-19 only sellers pay it (0.1 %, then 0.05 % from 2023-08-28).
+STAMP_DUTY_BOTH_SIDES = (
+    ("1991-10-10", 0.003),
+    ("1997-05-12", 0.005),
+    ("1998-06-12", 0.004),
+    ("2001-11-16", 0.002),
+    ("2005-01-24", 0.001),
+    ("2007-05-30", 0.003),
+    ("2008-04-24", 0.001),
+)
+
 #: Market presets: defaults that a market's rules imply. Explicit keywords win over them.
 MARKETS: dict[str, dict[str, Any]] = {
     # Chinese A-shares: board lots of 100, T+1, 5 yuan minimum commission, the stamp duty
@@ -26,26 +38,8 @@ MARKETS: dict[str, dict[str, Any]] = {
         "lot_size": 100.0,
         "settlement": "T+1",
         "min_commission": 5.0,
-        "sell_tax_rate": (
-            ("1991-10-10", 0.003),
-            ("1997-05-12", 0.005),
-            ("1998-06-12", 0.004),
-            ("2001-11-16", 0.002),
-            ("2005-01-24", 0.001),
-            ("2007-05-30", 0.003),
-            ("2008-04-24", 0.001),
-            ("2023-08-28", 0.0005),
-        ),
-        "buy_tax_rate": (
-            ("1991-10-10", 0.003),
-            ("1997-05-12", 0.005),
-            ("1998-06-12", 0.004),
-            ("2001-11-16", 0.002),
-            ("2005-01-24", 0.001),
-            ("2007-05-30", 0.003),
-            ("2008-04-24", 0.001),
-            ("2008-09-19", 0.0),
-        ),
+        "sell_tax_rate": STAMP_DUTY_BOTH_SIDES + (("2023-08-28", 0.0005),),
+        "buy_tax_rate": STAMP_DUTY_BOTH_SIDES + (("2008-09-19", 0.0),),
         "transfer_fee_rate": (
             ("1990-12-19", 0.0),
             ("2015-08-01", 0.00002),

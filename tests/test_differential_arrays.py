@@ -244,6 +244,11 @@ def describe(bars: Bars, settings: dict[str, Any], spec: dict[str, Any]) -> None
 @ARRAYS
 @given(scenario=array_scenarios())
 def test_rust_array_runs_match_the_reference_bit_for_bit(scenario: Any) -> None:
+    assert_rust_matches_reference(scenario)
+
+
+def assert_rust_matches_reference(scenario: Any) -> None:
+    """The scenario's array job on both backends: the same outcome, bit for bit."""
     bars, settings, spec = scenario
     describe(bars, settings, spec)
     job = make_job(spec, bars)
@@ -275,9 +280,4 @@ def cn_a_array_scenarios(draw: Any) -> tuple[Bars, dict[str, Any], dict[str, Any
 @ARRAYS
 @given(scenario=cn_a_array_scenarios())
 def test_rust_array_runs_match_the_reference_on_the_a_share_market(scenario: Any) -> None:
-    bars, settings, spec = scenario
-    describe(bars, settings, spec)
-    job = make_job(spec, bars)
-    ref = outcome(lambda: run_job(Engine("python", **settings), bars, job))
-    fast = outcome(lambda: run_job(Engine("rust", **settings), bars, job))
-    assert_same_outcome(ref, fast)
+    assert_rust_matches_reference(scenario)
