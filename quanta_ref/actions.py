@@ -12,7 +12,7 @@ order.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,17 +90,27 @@ class CorporateActions:
                     f"shares: must be a finite number > -1 (new shares per share held), got "
                     f"{float(shares_[i])!r} ({where})"
                 )
-        order = np.lexsort((np.array(symbols, dtype=str), dates)) if k else np.zeros(0, np.int64)
+        # A row repeated exactly is one event given twice (vendors re-announce): kept once.
+        # Two different rows of one symbol and date are refused: which is meant is unknown.
         seen: dict[tuple[str, int], int] = {}
+        kept: list[int] = []
         for i in range(k):
             key = (symbols[i], int(dates[i]))
             if key in seen:
+                j = seen[key]
+                if cash_[i] == cash_[j] and shares_[i] == shares_[j]:
+                    continue
                 raise DataError(
-                    f"ex_date: two actions of symbol {symbols[i]!r} on "
-                    f"{format_timestamp(key[1])[:10]} (rows {seen[key]} and {i}); combine them "
-                    "into one row (add the cash, and the shares as (1 + a) x (1 + b) - 1)"
+                    f"ex_date: two different actions of symbol {symbols[i]!r} on "
+                    f"{format_timestamp(key[1])[:10]} (rows {j} and {i}); if they are two "
+                    "events of one date, combine them into one row (add the cash, and the "
+                    "shares as (1 + a) x (1 + b) - 1); if one is a correction, keep that one"
                 )
             seen[key] = i
+            kept.append(i)
+        symbols = [symbols[i] for i in kept]
+        dates, cash_, shares_ = (np.asarray(a)[kept] for a in (dates, cash_, shares_))
+        order = np.lexsort((np.array(symbols, dtype=str), dates)) if kept else np.zeros(0, np.int64)
         setattr_ = object.__setattr__
         setattr_(self, "symbol", tuple(symbols[i] for i in order))
         for name, values, dtype in (
@@ -422,12 +432,37 @@ def schedule(bars: Bars) -> ActionSchedule | None:
     if not keep.any():
         return None
     order = np.lexsort((columns[keep], table.ex_date[keep]))
-    return ActionSchedule(
+    plan = ActionSchedule(
         row=np.ascontiguousarray(rows[keep][order]),
         column=np.ascontiguousarray(columns[keep][order]),
         cash=np.ascontiguousarray(table.cash[keep][order]),
         shares=np.ascontiguousarray(table.shares[keep][order]),
     )
+    _check_ex_rights(bars, plan)
+    return plan
+
+
+def _check_ex_rights(bars: Bars, plan: ActionSchedule) -> None:
+    """Refuse a dividend that is not below the price it is paid out of: the ex-rights price
+    (previous close - cash) / (1 + shares) must stay > 0. Such a dividend is nearly always one
+    given per 10 shares where quanta reads per share (akshare's tables are per 10)."""
+    adjusted: dict[tuple[int, int], float] = {}  # (column, row of the close) -> moved price
+    present = ~np.isnan(bars.close)
+    for r, c, cash, shares in zip(*(a.tolist() for a in plan.arrays()), strict=True):
+        closes = np.flatnonzero(present[:r, c])
+        if len(closes) == 0:
+            continue  # no price yet: nothing is held, nothing to move
+        key = (c, int(closes[-1]))
+        price = adjusted.get(key, float(bars.close[key[1], c]))
+        moved = ex_rights_price(price, cash, shares)
+        if not moved > 0.0:
+            raise DataError(
+                f"cash: the dividend {cash!r} of symbol {bars.symbols[c]!r} on "
+                f"{format_timestamp(int(bars.timestamps[r]))[:10]} is not below its previous "
+                f"close {price!r}: the ex-rights price would be {moved!r}; cash is per share "
+                "held (akshare's dividend tables are per 10 shares)"
+            )
+        adjusted[key] = moved
 
 
 def ex_rights_price(price: float, cash: float, shares: float) -> float:
@@ -437,13 +472,16 @@ def ex_rights_price(price: float, cash: float, shares: float) -> float:
     return (price - cash) / (1.0 + shares)
 
 
-def reference_closes(bars: Bars) -> np.ndarray:
+def reference_closes(
+    bars: Bars, rounded: Callable[[np.ndarray], np.ndarray] | None = None
+) -> np.ndarray:
     """The reference price of each bar's daily price limits, (T, N) float64: the symbol's
     last close on an earlier trading day, moved to its ex-rights price by every action
     applied since (`ex_rights_price`, in `schedule` order), NaN before the symbol's first
     close. This is the price the engines hold as the symbol's last price when its first bar
     of the day opens; a limit computation in shared Python uses it in place of the plain
-    previous close."""
+    previous close. `rounded` rounds an ex-rights price (the exchange's reference price is on
+    the tick)."""
     t, n = bars.close.shape
     days = bars.timestamps // NS_PER_DAY
     # The first row of each row's trading day, and the last close before it, per column.
@@ -459,5 +497,6 @@ def reference_closes(bars: Bars) -> np.ndarray:
         for r, c, cash, shares in zip(*(a.tolist() for a in plan.arrays()), strict=True):
             # Bars from row r on whose reference close was made before the action.
             hit = (rows >= r) & (before[:, c] < r)
-            out[hit, c] = (out[hit, c] - cash) / (1.0 + shares)
+            moved = (out[hit, c] - cash) / (1.0 + shares)
+            out[hit, c] = moved if rounded is None else rounded(moved)
     return out

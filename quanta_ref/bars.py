@@ -922,6 +922,8 @@ def _resampled_market(fine: Bars, coarse: Bars, weekly: bool) -> dict[str, Any]:
     one day: each coarse bar takes its day's values (the day's limit prices, ST if flagged at
     any bar of the day). A week has several days' limits: weekly bars refuse them."""
     market: dict[str, Any] = {} if fine.actions is None else {"actions": fine.actions}
+    if weekly and fine.actions is not None:
+        _check_weekly_actions(fine, coarse)
     if fine.listing_dates is not None:
         market["listing_dates"] = _listing_mapping(fine, fine.listing_dates)
     daily = [name for name in ("up_limit", "down_limit", "st") if getattr(fine, name) is not None]
@@ -943,6 +945,31 @@ def _resampled_market(fine: Bars, coarse: Bars, weekly: bool) -> dict[str, Any]:
             per_day = np.fmax.reduceat(values, starts, axis=0)  # NaN: no limit that day
         market[name] = per_day[coarse_day]
     return market
+
+
+def _check_weekly_actions(fine: Bars, coarse: Bars) -> None:
+    """A corporate action applies before a bar's open; a weekly bar opens at its week's first
+    trading day. An ex-date later in the week would apply the action to the week's bar whose
+    open is still before it (a holding doubled by a bonus, valued at the old price): refused."""
+    from quanta_ref.actions import schedule
+
+    plan = schedule(fine)
+    if plan is None:
+        return
+    for r, c in zip(plan.row.tolist(), plan.column.tolist(), strict=True):
+        week = int(np.searchsorted(coarse.timestamps, fine.timestamps[r], "left"))
+        first = (
+            0
+            if week == 0
+            else int(np.searchsorted(fine.timestamps, coarse.timestamps[week - 1], "right"))
+        )
+        if r != first:
+            raise DataError(
+                f"actions: the action of symbol {fine.symbols[c]!r} applies on "
+                f"{format_timestamp(int(fine.timestamps[r]))[:10]}, after the first trading "
+                f"day of its week: a weekly bar's open is before it; run on daily bars, or "
+                f"resample a panel without actions"
+            )
 
 
 def _unpickle(args: tuple[Any, ...], market: dict[str, Any]) -> Bars:

@@ -79,6 +79,16 @@ def prepare(bars: Bars, config: EngineConfig) -> RunMarket:
 
 
 # =================================================================== price limits
+def to_tick(price: np.ndarray, tick: float) -> np.ndarray:
+    """`price` rounded half up to a multiple of `tick`, as the exchange rounds in decimal:
+    `floor(q + 0.5) x tick` with `q = price / tick` first rounded to 6 decimals. The float
+    product of two decimal prices can land just below a half tick (2.05 x 1.1 is
+    2.2549999999999994, the exchange's 2.255 rounds up to 2.26); a millionth of a tick is
+    far beyond that error and far below any real price's precision."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.floor(np.round(price / tick, 6) + 0.5) * tick
+
+
 def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(limit_down, limit_up) for every bar, or (None, None) when nothing limits any bar."""
     rule = config.price_limit
@@ -89,8 +99,12 @@ def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.nda
         shape = bars.close.shape
         down, up = np.full(shape, np.nan), np.full(shape, np.nan)
     else:
-        # The previous day's close, moved to the ex-rights price by a corporate action.
-        reference = reference_closes(bars)
+        # The previous day's close, moved to the ex-rights price by a corporate action (which
+        # the exchange rounds to the tick before it sets the day's limits).
+        tick = config.tick_size
+        reference = reference_closes(
+            bars, None if tick is None else (lambda price: to_tick(price, tick))
+        )
         fraction: np.ndarray | float
         if rule == PRICE_LIMIT_RULES:
             fraction = cn_a_fractions(bars, reference, vendor_down, vendor_up)
@@ -98,14 +112,13 @@ def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.nda
             assert isinstance(rule, float)
             fraction = rule
         # The exchange's arithmetic, element by element (as IEEE scalars: an overflow is inf):
-        # P x (1 + f) and P x (1 - f), each rounded to the tick as floor(x / tick + 0.5) x tick.
+        # P x (1 + f) and P x (1 - f), each rounded half up to the tick (`to_tick`).
         with np.errstate(over="ignore", invalid="ignore"):
             up = reference * (1.0 + fraction)
             down = reference * (1.0 - fraction)
-            tick = config.tick_size
             if tick is not None:
-                up = np.floor(up / tick + 0.5) * tick
-                down = np.floor(down / tick + 0.5) * tick
+                up = to_tick(up, tick)
+                down = to_tick(down, tick)
     # The vendor's prices are the truth where given, each side on its own; the rule fills in.
     if vendor_up is not None:
         up = np.where(np.isnan(vendor_up), up, vendor_up)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quanta_ref import ConfigError, DataError, Engine, data
+from quanta_ref import ConfigError, DataError, Engine, Strategy, data
 from quanta_ref.actions import CorporateActions, reference_closes, schedule
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
@@ -391,3 +391,29 @@ def test_reader_errors_name_the_missing_columns_and_the_layout() -> None:
         CorporateActions.from_dataframe(pd.DataFrame({"symbol": ["A"]}), "yahoo")
     with pytest.raises(DataError, match="no file"):
         data.load_actions("/nonexistent/actions.csv")
+
+
+def test_a_row_given_twice_is_one_action_and_different_rows_on_one_date_are_refused() -> None:
+    frame = pd.DataFrame(
+        {
+            "ts_code": ["000001.SZ"] * 2,
+            "div_proc": ["实施"] * 2,
+            "stk_div": [0.0, 0.0],
+            "cash_div_tax": [0.719, 0.719],
+            "ex_date": ["20240614", "20240614"],
+        }
+    )
+    table = CorporateActions.from_dataframe(frame)
+    assert (table.symbol, table.cash.tolist()) == (("000001.SZ",), [0.719])
+    with pytest.raises(DataError, match="two different actions of symbol '000001.SZ'"):
+        CorporateActions(["000001.SZ"] * 2, ["2024-06-14"] * 2, cash=[0.719, 0.5])
+
+
+def test_a_dividend_not_below_the_previous_close_is_refused(backend: str) -> None:
+    # 12 per share on a 10.00 stock: nearly always a per-10-shares figure read per share.
+    ts = np.array(["2024-01-03", "2024-01-04"], dtype="datetime64[ns]")
+    prices = np.array([10.0, 10.0])
+    bars = Bars.from_arrays(ts, prices, prices, prices, prices, symbols=["600000.SH"])
+    bars = bars.with_market(actions=CorporateActions(["600000.SH"], ["2024-01-04"], cash=[12.0]))
+    with pytest.raises(DataError, match="cash: the dividend 12.0 of symbol '600000.SH' on "):
+        Engine(backend=backend).run(bars, Strategy())

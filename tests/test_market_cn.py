@@ -354,3 +354,33 @@ def test_the_limits_of_an_ex_date_are_set_around_the_ex_rights_price(backend: st
     market = prepare(both, Engine(backend=backend, market="cn_a").config)
     assert market.limit_up is not None and market.limit_down is not None
     assert (market.limit_up[1, 0], market.limit_down[1, 0]) == (4.95, 4.05)
+
+
+def test_limits_round_half_up_as_the_exchange_does_in_decimal(backend: str) -> None:
+    # 2.05 x 1.1 is 2.255 in decimal (limit-up 2.26) but 2.2549999999999994 in float; ST at
+    # 4.10 x 0.95 = 3.895 -> 3.90. A buy at 2.25 is below the limit and fills.
+    bars = daily(["600000", "000001"], ["2024-03-04", "2024-03-05"], [[2.05, 4.1], [2.25, 4.1]])
+    bars = bars.with_market(st={"000001"})
+    market = prepare(bars, Engine(backend=backend, market="cn_a").config)
+    assert market.limit_up is not None and market.limit_down is not None
+    np.testing.assert_allclose(market.limit_up[1], [2.26, 4.31], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(market.limit_down[1], [1.85, 3.90], rtol=0, atol=1e-12)
+    result = Engine(backend=backend, market="cn_a").run(
+        bars, Orders({0: [("600000", "buy", 100.0)]})
+    )
+    assert [f.price for f in result.fills] == [2.25]
+
+
+def test_an_ex_rights_reference_price_is_rounded_to_the_tick_before_the_limits(
+    backend: str,
+) -> None:
+    from quanta_ref.actions import CorporateActions
+
+    # (10.00 - 0.333) = 9.667 -> 9.67 on the tick; limits 10.64 and 8.70 (not 10.63).
+    bars = daily(["600000"], ["2024-03-04", "2024-03-05"], [[10.0], [9.7]])
+    bars = bars.with_market(actions=CorporateActions(["600000"], ["2024-03-05"], cash=[0.333]))
+    market = prepare(bars, Engine(backend=backend, market="cn_a").config)
+    assert market.limit_up is not None and market.limit_down is not None
+    np.testing.assert_allclose(
+        [market.limit_up[1, 0], market.limit_down[1, 0]], [10.64, 8.70], rtol=0, atol=1e-12
+    )

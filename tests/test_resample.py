@@ -817,3 +817,21 @@ def test_joined_panels_keep_their_market_data_where_their_bars_went() -> None:
     relisted = bars.with_market(listing_dates={"600000.SH": "2000-01-04"})
     with pytest.raises(DataError, match="listing_dates: the panels give '600000.SH' two"):
         Bars.concat([bars.between(end="2024-01-02"), relisted.between(start="2024-01-03")])
+
+
+def test_weekly_bars_refuse_an_action_after_the_first_day_of_its_week() -> None:
+    from quanta_ref.actions import CorporateActions
+
+    days = np.array(
+        ["2024-01-08", "2024-01-09", "2024-01-10", "2024-01-15"], dtype="datetime64[ns]"
+    )
+    prices = np.array([20.0, 20.0, 10.0, 10.0])
+    bars = Bars.from_arrays(days, prices, prices, prices, prices, symbols=["600000.SH"])
+    midweek = bars.with_market(
+        actions=CorporateActions(["600000.SH"], ["2024-01-10"], shares=[1.0])
+    )
+    with pytest.raises(DataError, match="actions: the action of symbol '600000.SH' applies on "):
+        midweek.resample("W")
+    monday = bars.with_market(actions=CorporateActions(["600000.SH"], ["2024-01-15"], shares=[1.0]))
+    assert monday.resample("W").actions == monday.actions
+    assert midweek.resample("1D").actions == midweek.actions
