@@ -28,12 +28,13 @@ import os
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
 from quanta_ref import Bars, Strategy
-from quanta_ref.actions import NS_PER_DAY, CorporateActions
+from quanta_ref.actions import NS_PER_DAY, CorporateActions, schedule
 from quanta_ref.config import EngineConfig
+from quanta_ref.errors import DataError
 from quanta_ref.orders import OrderStatus, OrderType, Side, TimeInForce
 
 # ---------------------------------------------------------------------- profiles
@@ -307,16 +308,23 @@ def with_actions(draw: Any, bars: Bars) -> Bars:
         st.sampled_from(bars.symbols),
         st.sampled_from(days),
         st.sampled_from([0, 0, 0, 1, -1, 2, -3]),  # days from a trading day
-        st.sampled_from([0.0, 0.0, 0.01, 0.1, 0.5, 2.0]),
+        st.sampled_from([0.0, 0.0, 0.01, 0.1, 0.5, 1.0]),  # x half the lowest close
         st.sampled_from([0.0, 0.0, 0.3, 1.0, 0.1, -0.5, -0.9]),
     )
     rows = draw(st.lists(action, min_size=1, max_size=6, unique_by=lambda a: (a[0], a[1] + a[2])))
     symbols = [r[0] for r in rows]
     dates = np.array([(r[1] + r[2]) * NS_PER_DAY for r in rows], dtype=np.int64)
-    table = CorporateActions(
-        symbols, dates.astype("datetime64[ns]"), [r[3] for r in rows], [r[4] for r in rows]
-    )
-    return bars.with_market(actions=table)
+    # A dividend is drawn as a fraction of its symbol's lowest close: quanta refuses one that
+    # is not below the close it is paid out of (an ex-rights price <= 0).
+    lowest = {s: float(np.fmin.reduce(bars.close[:, n])) for n, s in enumerate(bars.symbols)}
+    cash = [r[3] * (lowest[r[0]] if lowest[r[0]] > 0.0 else 1.0) / 2.0 for r in rows]
+    table = CorporateActions(symbols, dates.astype("datetime64[ns]"), cash, [r[4] for r in rows])
+    panel = bars.with_market(actions=table)
+    try:
+        schedule(panel)
+    except DataError:  # several actions in a row ate the whole price: not this example
+        assume(False)
+    return panel
 
 
 def describe_actions(bars: Bars) -> str:
