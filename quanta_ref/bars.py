@@ -365,8 +365,8 @@ def as_timestamps(
         return _text_ns([str(x) for x in arr.astype(str).tolist()], field, where, zone, compact)
     if arr.dtype.kind == "O":
         stamps = [as_datetime64(x, field, zone, where(i), compact) for i, x in enumerate(arr)]
-        ns = np.array(stamps).astype("datetime64[ns]")  # each checked in range above
-        return ns.astype(np.int64)
+        # In their natural units (a month of year 0 from "0-01" text); to ns, range checked.
+        return _datetime64_ns(np.array(stamps), field, where)
     raise DataError(
         f"{field}: expected datetime64, int64 nanoseconds or ISO strings, got dtype {arr.dtype}"
     )
@@ -951,12 +951,13 @@ def _check_weekly_actions(fine: Bars, coarse: Bars) -> None:
     """A corporate action applies before a bar's open; a weekly bar opens at its week's first
     trading day. An ex-date later in the week would apply the action to the week's bar whose
     open is still before it (a holding doubled by a bonus, valued at the old price): refused."""
-    from quanta_ref.actions import schedule
-
-    plan = schedule(fine)
-    if plan is None:
-        return
-    for r, c in zip(plan.row.tolist(), plan.column.tolist(), strict=True):
+    table = fine.actions
+    day = _NS_PER_UNIT["D"]
+    # Where each action applies: the first row on or after its ex-date (actions.schedule).
+    rows = np.searchsorted(fine.timestamps // day, table.ex_date // day, "left")
+    for r, symbol in zip(rows.tolist(), table.symbol, strict=True):
+        if r >= fine.n_bars:
+            continue  # after the last bar: never applies
         week = int(np.searchsorted(coarse.timestamps, fine.timestamps[r], "left"))
         first = (
             0
@@ -965,7 +966,7 @@ def _check_weekly_actions(fine: Bars, coarse: Bars) -> None:
         )
         if r != first:
             raise DataError(
-                f"actions: the action of symbol {fine.symbols[c]!r} applies on "
+                f"actions: the action of symbol {symbol!r} applies on "
                 f"{format_timestamp(int(fine.timestamps[r]))[:10]}, after the first trading "
                 f"day of its week: a weekly bar's open is before it; run on daily bars, or "
                 f"resample a panel without actions"

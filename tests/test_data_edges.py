@@ -752,4 +752,13 @@ def test_from_dataframe_on_garbage_times_gives_bars_or_a_quanta_error(times, tz)
         bars = Bars.from_dataframe(df, tz=tz)
     except QuantaError:
         return
-    assert bars.timestamps.dtype == np.int64 and (np.diff(bars.timestamps) > 0).all()
+    assert bars.timestamps.dtype == np.int64 and (bars.timestamps[1:] > bars.timestamps[:-1]).all()
+
+
+def test_a_frame_mixing_text_and_dates_refuses_text_outside_the_range() -> None:
+    import pandas as pd
+
+    # "0-01" is January of year 0: numpy would wrap it into 1753 on the way to nanoseconds.
+    frame = pd.DataFrame({"date": ["0-01", dt.date(2046, 1, 1)]} | {f: [1.0, 1.0] for f in FIELDS})
+    with pytest.raises(DataError, match="0000-01-01 at position 0 is outside the int64"):
+        Bars.from_dataframe(frame)
