@@ -50,6 +50,16 @@ NS_MINUTE = 60 * 10**9
 NS_DAY = 86_400 * 10**9
 #: Start dates (int64 ns): a Monday in 2024, days around the epoch (negative timestamps, where
 #: the trading day must be floor(ts / day), not truncation), and a leap day.
+#: The A-share preset on data that is not A-share codes or not after 1991: a flat 10 % limit
+#: and today's stamp duty instead of the rules by board and by date.
+CN_A_ON_OTHER_DATA: dict[str, Any] = {
+    "market": "cn_a",
+    "price_limit": 0.1,
+    "sell_tax_rate": 0.0005,
+    "buy_tax_rate": 0.0,
+    "transfer_fee_rate": 0.0,
+}
+
 STARTS = tuple(
     int(np.datetime64(d, "ns").astype(np.int64)) for d in ("2024-01-01", "1969-12-29", "2000-02-28")
 )

@@ -31,7 +31,7 @@ from quanta_ref import Bars, Engine, IndicatorCache, Signals, Strategy, Targets,
 from quanta_ref import indicators as ref_indicators
 from quanta_ref import metrics as ref_metrics
 from quanta_ref.errors import ConfigError, DataError, QuantaError
-from strategies import NS_DAY, ODD_VALUES, STARTS
+from strategies import CN_A_ON_OTHER_DATA, NS_DAY, ODD_VALUES, STARTS
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
 
@@ -196,13 +196,7 @@ ENGINE_SETTINGS = st.sampled_from(
     [
         {},
         {"allow_short": True},
-        {
-            "market": "cn_a",
-            "price_limit": 0.1,
-            "sell_tax_rate": 0.0005,
-            "buy_tax_rate": 0.0,
-            "transfer_fee_rate": 0.0,
-        },
+        CN_A_ON_OTHER_DATA,
         {"fill_at": "close", "fractional": True},
     ]
 )

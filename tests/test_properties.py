@@ -26,6 +26,7 @@ from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError, DataError, QuantaError
 from quanta_ref.orders import OrderStatus, OrderType, Side, TimeInForce
 from strategies import (
+    CN_A_ON_OTHER_DATA,
     NS_DAY,
     ODD_VALUES,
     STARTS,
@@ -1124,13 +1125,7 @@ _CTX_SETTINGS = st.sampled_from(
     [
         {},
         {"allow_short": True},
-        {
-            "market": "cn_a",
-            "price_limit": 0.1,
-            "sell_tax_rate": 0.0005,
-            "buy_tax_rate": 0.0,
-            "transfer_fee_rate": 0.0,
-        },
+        CN_A_ON_OTHER_DATA,
         {"fill_at": "close", "lot_size": 10, "min_commission": 1.0},
         {"fractional": True, "lot_size": 0.01},
     ]
