@@ -588,6 +588,8 @@ class _Files:
             # The schema comes from a wanted partition, so that opening the dataset reads
             # no file of another one: with a schema given, pyarrow only lists the files.
             schema = ds.dataset(first, format="parquet").schema
+            if key in schema.names:  # files that repeat their partition's key: it wins
+                schema = schema.remove(schema.get_field_index(key))
             schema = schema.append(pa.field(key, pa.string()))
             dataset = ds.dataset(
                 self.folder,

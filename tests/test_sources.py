@@ -390,3 +390,19 @@ def test_load_bars_carries_vendor_limits_of_each_file_into_one_panel(tmp_path: P
     )
     bars = load_bars(["600000.SH", "300750.SZ"], root=tmp_path)
     np.testing.assert_array_equal(bars.up_limit, [[8.91, np.nan], [np.nan, 12.24]])
+
+
+def test_a_hive_folder_whose_files_repeat_the_partition_key_loads(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for code in ("600000.SH", "000001.SZ"):
+        part = tmp_path / f"symbol={code}"
+        part.mkdir()
+        days = np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[ns]")
+        columns = {f: [10.0, 10.5] for f in ("open", "high", "low", "close")}
+        table = pa.table({"symbol": [code] * 2, "date": days, **columns, "volume": [1.0, 2.0]})
+        pq.write_table(table, part / "part-0.parquet")
+    bars = load_bars(["000001.SZ"], root=tmp_path)
+    assert bars.symbols == ("000001.SZ",)
+    np.testing.assert_array_equal(bars.close[:, 0], [10.0, 10.5])
