@@ -977,17 +977,14 @@ def load_actions(
         raise DataError(f"path: no file {str(file)!r}")
     # Codes such as 000001 keep their leading zeros: symbol columns are read as text.
     text = {name: str for name in ("symbol", "ts_code", "代码", "股票代码")}
+    if encoding is not None:
+        _check_encoding(encoding)
     try:
         if file.suffix.lower() == ".parquet":
             frame = pd.read_parquet(file)
-        elif encoding is not None:
-            _check_encoding(encoding)
-            frame = pd.read_csv(file, encoding=encoding, dtype=text)
-        else:
-            try:
-                frame = pd.read_csv(file, encoding="utf-8-sig", dtype=text)
-            except UnicodeDecodeError:
-                frame = pd.read_csv(file, encoding="gb18030", dtype=text)
+        else:  # decoded as every CSV file of quanta's loaders is (`_csv_text`)
+            with _csv_text(file, encoding) as fh:
+                frame = pd.read_csv(fh, dtype=text)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{file}: cannot decode the file as {encoding} ({exc.reason}); pass the file's "
