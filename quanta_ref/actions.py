@@ -198,6 +198,13 @@ class CorporateActions:
             np.array(shares, dtype=np.float64),
         )
 
+    def rows(self, timestamps: np.ndarray) -> np.ndarray:
+        """The row of a panel with these int64 `timestamps` at which each action applies: the
+        first row whose trading day is on or after its ex-date (a day before the first row:
+        0; after the last: ``len(timestamps)``, never)."""
+        days = timestamps // NS_PER_DAY  # floor: a day before 1970 is negative
+        return np.searchsorted(days, self.ex_date // NS_PER_DAY, "left").astype(np.int64)
+
     def aligned_to(self, symbols: tuple[str, ...]) -> CorporateActions:
         """This table, checked against a panel's `symbols`: an action of a symbol the panel
         does not have is a `DataError` naming those symbols (what `Bars.with_market` calls)."""
@@ -425,8 +432,7 @@ def schedule(bars: Bars) -> ActionSchedule | None:
     table = bars.actions
     if table is None or len(table) == 0:
         return None
-    days = bars.timestamps // NS_PER_DAY  # floor: a day before 1970 is negative
-    rows = np.searchsorted(days, table.ex_date // NS_PER_DAY, "left").astype(np.int64)
+    rows = table.rows(bars.timestamps)
     columns = np.array([bars.symbol_index(s) for s in table.symbol], dtype=np.int64)
     keep = rows < bars.n_bars
     if not keep.any():

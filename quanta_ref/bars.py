@@ -563,11 +563,7 @@ class Bars:
         args = (_ns_times(self.timestamps), self.symbols, *(getattr(self, f) for f in FIELDS))
         market: dict[str, Any] = {k: v for k, v in self._market().items() if v is not None}
         if "listing_dates" in market:  # as dates, the way with_market takes them
-            market["listing_dates"] = {
-                s: np.datetime64(int(ns), "ns")
-                for s, ns in zip(self.symbols, market["listing_dates"].tolist(), strict=True)
-                if ns != NO_DATE
-            }
+            market["listing_dates"] = _listing_mapping(self, market["listing_dates"])
         return (_unpickle, (args, market))
 
     def with_market(
@@ -952,10 +948,7 @@ def _check_weekly_actions(fine: Bars, coarse: Bars) -> None:
     trading day. An ex-date later in the week would apply the action to the week's bar whose
     open is still before it (a holding doubled by a bonus, valued at the old price): refused."""
     table = fine.actions
-    day = _NS_PER_UNIT["D"]
-    # Where each action applies: the first row on or after its ex-date (actions.schedule).
-    rows = np.searchsorted(fine.timestamps // day, table.ex_date // day, "left")
-    for r, symbol in zip(rows.tolist(), table.symbol, strict=True):
+    for r, symbol in zip(table.rows(fine.timestamps).tolist(), table.symbol, strict=True):
         if r >= fine.n_bars:
             continue  # after the last bar: never applies
         week = int(np.searchsorted(coarse.timestamps, fine.timestamps[r], "left"))
