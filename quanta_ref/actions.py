@@ -18,10 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.bars import Bars, column_times, format_timestamp
+from quanta_ref.bars import NS_PER_DAY, Bars, column_times, format_timestamp
 from quanta_ref.errors import DataError
-
-NS_PER_DAY = 86_400 * 1_000_000_000
 
 #: The column layouts `CorporateActions.from_dataframe` reads, and the columns each needs.
 SOURCES: dict[str, tuple[str, ...]] = {

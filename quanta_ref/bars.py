@@ -69,6 +69,8 @@ _NS_PER_UNIT = {
     "us": 10**3,
     "ns": 1,
 }
+#: Nanoseconds in a day: a timestamp's trading day is floor(timestamp / NS_PER_DAY).
+NS_PER_DAY = _NS_PER_UNIT["D"]
 _FIRST_INTEGER_NS = 365 * 86_400 * 10**9
 """1971-01-01: integer timestamps all in [0, this) are refused (see `_integer_ns`)."""
 
@@ -930,9 +932,9 @@ def _resampled_market(fine: Bars, coarse: Bars, weekly: bool) -> dict[str, Any]:
         )
     if not daily:
         return market
-    fine_days = fine.timestamps // _NS_PER_UNIT["D"]  # the engine's trading day
+    fine_days = fine.timestamps // NS_PER_DAY  # the engine's trading day
     starts = np.flatnonzero(np.r_[True, fine_days[1:] != fine_days[:-1]])
-    coarse_day = np.searchsorted(fine_days[starts], coarse.timestamps // _NS_PER_UNIT["D"])
+    coarse_day = np.searchsorted(fine_days[starts], coarse.timestamps // NS_PER_DAY)
     for name in daily:
         values = getattr(fine, name)
         if name == "st":

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from quanta_ref.bars import one_timestamp
+from quanta_ref.bars import NS_PER_DAY, one_timestamp
 from quanta_ref.errors import ConfigError, DataError
 
 #: The A-share stamp duty (印花税) while it was paid by both sides of a trade: from
@@ -59,8 +59,6 @@ SCHEDULED = (
     "transfer_fee_rate",
 )
 
-#: Nanoseconds in a trading day (the day of a timestamp is floor(ts / NS_PER_DAY)).
-NS_PER_DAY = 86_400 * 10**9
 
 #: A cost rate: a number, or a schedule (("YYYY-MM-DD", value), ...) in date order.
 Rate = float | tuple[tuple[str, float], ...]

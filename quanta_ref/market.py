@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from quanta_ref.actions import reference_closes
-from quanta_ref.bars import NO_DATE, Bars
+from quanta_ref.bars import NO_DATE, NS_PER_DAY, Bars
 from quanta_ref.config import (
-    NS_PER_DAY,
     PRICE_LIMIT_RULES,
     SCHEDULED,
     EngineConfig,
