@@ -457,6 +457,47 @@ class BacktestResult:
         return "\n".join(lines)
 
 
+class SessionCore(abc.ABC):
+    """A backend's half of a live session (`quanta_ref.session.Session`): a run kept open
+    between pushes. The session owns the growing panel, checks every input and computes the
+    market tables; the core runs rows and books reports. Built by `Backend.session` once the
+    panel has its first row."""
+
+    #: The strategy's `ctx` (the backend's own context), valid until `end`.
+    context: Context
+
+    @abc.abstractmethod
+    def rows(self, stop: int, market: Any, actions: Any) -> None:
+        """Run the panel's rows from the first not yet run up to row `stop` (exclusive),
+        each with step 6 (record equity and cash); the first call delivers `on_start`
+        before row 0. `market` is the `quanta_ref.market.RunMarket` of the rows so far (its
+        limit tables have at least `stop` rows), `actions` the `ActionSchedule` of the rows
+        so far, or None."""
+
+    @abc.abstractmethod
+    def report_fill(
+        self, order_id: int, quantity: float, price: float, commission: float, tax: float
+    ) -> None:
+        """Book a fill an external broker reported (already checked) at the current row."""
+
+    @abc.abstractmethod
+    def report_status(self, order_id: int, status: Any, reason: str | None) -> None:
+        """End a live order as an external broker reported (already checked): `status` is
+        an `OrderStatus` (CANCELLED, REJECTED or EXPIRED)."""
+
+    @abc.abstractmethod
+    def signals_since(self, start: int) -> list[Any]:
+        """The signals published from the `start`-th on (all of them for 0)."""
+
+    @abc.abstractmethod
+    def result(self, bars: Bars) -> BacktestResult:
+        """Everything so far as a result over `bars` (the rows run so far)."""
+
+    @abc.abstractmethod
+    def end(self) -> None:
+        """The run ends: `on_end` is delivered and the context closes."""
+
+
 class Backend(abc.ABC):
     """One implementation of the engine, found by name through `quanta_ref.backends`."""
 
@@ -479,3 +520,12 @@ class Backend(abc.ABC):
             self.run(bars, job if isinstance(job, Strategy) else job.strategy(bars), config)
             for job in jobs
         ]
+
+    def session(
+        self, panel: Any, strategy: Strategy, config: EngineConfig, external: bool
+    ) -> SessionCore:
+        """The core of a live session over `panel` (a `quanta_ref.session.Panel`, which
+        grows; its first row is filled), calling `strategy`'s callbacks. With `external`
+        the engine never matches, expires or cancels a live order itself (the broker's
+        reports end them)."""
+        raise ConfigError(f"backend: {self.name!r} does not run live sessions")

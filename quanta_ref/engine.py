@@ -135,7 +135,7 @@ class _Run:
         # 2. Open phase: live orders from earlier bars meet this bar, oldest first. A DAY
         # order's one trading day is that of the first row it is eligible at, whether its
         # symbol has a bar there or not.
-        for order in list(broker.live):
+        for order in [] if broker.external else list(broker.live):
             n = self.columns[order.symbol]
             if order.status.is_live and order.eligible_bar <= i:
                 broker.start_day(order)
@@ -150,7 +150,7 @@ class _Run:
             if present[n]:
                 self.bus.publish(BarEvent(ts, symbol, o[n], h[n], lo[n], c[n], v[n]))
         # 5. Close phase (fill_at="close"): market orders up to now trade at this close.
-        if broker.close_mode:
+        if broker.close_mode and not broker.external:
             broker.in_close_phase = True
             for order in list(broker.live):
                 n = self.columns[order.symbol]

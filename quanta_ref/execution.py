@@ -168,6 +168,9 @@ class Broker:
         self.now = timeline.timestamps[0]  # timestamp of the current row (row 0 before it)
         self.day = timeline.days[0] - 1  # current trading day (none yet)
         self.in_close_phase = False  # the close phase of this row has begun
+        # External execution (a session whose orders go to a broker): the engine never
+        # matches, expires or cancels a live order itself; the broker's reports end them.
+        self.external = False
 
         n = len(portfolio.symbols)
         self.capacity = [math.inf] * n  # participation left in this bar, per symbol
@@ -218,6 +221,8 @@ class Broker:
             if k < len(rows) and rows[k] == self.index:
                 self.set_rates(*rates[k].tolist())
                 self.next_rates = k + 1
+        if self.external:
+            return
         for order in list(self.live):
             if (
                 order.time_in_force is TimeInForce.DAY
@@ -237,7 +242,7 @@ class Broker:
         self.portfolio.apply_action(
             n, self.now, cash, shares, cfg.dividend_tax_rate, cfg.fractional
         )
-        if shares != 0.0:
+        if shares != 0.0 and not self.external:
             for order in list(self.live):
                 if order.symbol == symbol and order.side is not None:
                     self.finish(order, OrderStatus.CANCELLED, Reason.CORPORATE_ACTION)
@@ -474,6 +479,22 @@ class Broker:
         value = quantity * price
         commission = self.commission(value)
         tax = self.tax(side, value)
+        self.record_fill(order, n, side, quantity, price, commission, tax, end_reason)
+
+    def record_fill(
+        self,
+        order: Order,
+        n: int,
+        side: Side,
+        quantity: float,
+        price: float,
+        commission: float,
+        tax: float,
+        end_reason: str | None,
+    ) -> None:
+        """Book a fill whose costs are known: the engine's own (`book_fill`) or the ones an
+        external broker reported (`report_fill`)."""
+        value = quantity * price
         average_fill_price = (
             order.average_fill_price * order.filled_quantity + price * quantity
         ) / (order.filled_quantity + quantity)
@@ -516,6 +537,19 @@ class Broker:
         # Both events are queued together, the order's state snapshotted now: whatever
         # on_fill does to the order (cancel it) is reported after this status change.
         self.bus.publish(FillEvent(fill), OrderEvent(order.snapshot()))
+
+    # =============================================================== external execution
+    def report_fill(
+        self, order: Order, n: int, quantity: float, price: float, commission: float, tax: float
+    ) -> None:
+        """An external broker filled `quantity` of `order` at `price` with these costs
+        (checked by the session): booked at the current bar like any fill."""
+        assert order.side is not None
+        self.record_fill(order, n, order.side, quantity, price, commission, tax, None)
+
+    def report_status(self, order: Order, status: OrderStatus, reason: str | None) -> None:
+        """An external broker ended `order` (checked live by the session) with `status`."""
+        self.finish(order, status, reason)
 
     def end(self, order: Order, reason: str, cancelled: bool = False) -> None:
         """The engine ends a live order: REJECTED if nothing filled, else CANCELLED.

@@ -108,6 +108,8 @@ class Reason:
     #: A bonus, split or reverse split changed what a share is; the order's quantity and
     #: prices referred to the old shares.
     CORPORATE_ACTION = "corporate_action"
+    #: External execution (a live session): the broker refused or ended the order.
+    BROKER = "broker"
 
 
 class Order:
