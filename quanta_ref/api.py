@@ -467,23 +467,27 @@ class SessionCore(abc.ABC):
     context: Context
 
     @abc.abstractmethod
-    def rows(self, stop: int, market: Any, actions: Any) -> None:
+    def rows(self, stop: int, market: Any, actions: Any, reports: list[tuple[Any, ...]]) -> None:
         """Run the panel's rows from the first not yet run up to row `stop` (exclusive),
         each with step 6 (record equity and cash); the first call delivers `on_start`
         before row 0. `market` is the `quanta_ref.market.RunMarket` of the rows so far (its
         limit tables have at least `stop` rows), `actions` the `ActionSchedule` of the rows
-        so far, or None."""
+        so far, or None. `reports` (external execution) are the broker's reports since the
+        last row, booked in order in the open phase of the first of these rows, each
+        ``("fill", order_id, quantity, price, commission, tax)`` or ``("status", order_id,
+        OrderStatus, reason)``, already checked."""
 
     @abc.abstractmethod
     def report_fill(
         self, order_id: int, quantity: float, price: float, commission: float, tax: float
     ) -> None:
-        """Book a fill an external broker reported (already checked) at the current row."""
+        """Book a fill an external broker reported (already checked) at the current row, at
+        once (a report made while the strategy is being called)."""
 
     @abc.abstractmethod
     def report_status(self, order_id: int, status: Any, reason: str | None) -> None:
-        """End a live order as an external broker reported (already checked): `status` is
-        an `OrderStatus` (CANCELLED, REJECTED or EXPIRED)."""
+        """End a live order as an external broker reported (already checked), at once:
+        `status` is an `OrderStatus` (CANCELLED, REJECTED or EXPIRED)."""
 
     @abc.abstractmethod
     def signals_since(self, start: int) -> list[Any]:

@@ -1354,15 +1354,22 @@ def columns_bars(columns: dict[str, Any], symbol: str | None = None) -> Bars:
     return Bars(_ns_times(unique_ts), symbols, *(panels[f] for f in FIELDS), **market)
 
 
-def _validate(ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray]) -> None:
-    """Refuse anything but clean bars and whole missing bars; see the module docstring."""
+def _validate(
+    ts: np.ndarray, symbols: Sequence[str], p: dict[str, np.ndarray], first_row: int = 0
+) -> None:
+    """Refuse anything but clean bars and whole missing bars; see the module docstring.
+    `first_row`: the panel row of the first of these rows (a live session's new rows)."""
+
+    def _where(ts: np.ndarray, symbols: Sequence[str], t: int, n: int) -> str:
+        return f"symbol {symbols[n]!r}, bar {t + first_row} ({format_timestamp(ts[t])})"
+
     # Compare neighbours rather than np.diff, which overflows on extreme int64 values.
     bad = ts[1:] <= ts[:-1]
     if bad.any():
         t = int(np.argmax(bad)) + 1
         kind = "duplicated" if ts[t] == ts[t - 1] else "not ascending"
         raise DataError(
-            f"timestamps: {kind} at bar {t} ({format_timestamp(ts[t])}); "
+            f"timestamps: {kind} at bar {t + first_row} ({format_timestamp(ts[t])}); "
             f"timestamps must be sorted and unique"
         )
     o, h, lo, c, v = (p[f] for f in FIELDS)

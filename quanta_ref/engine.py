@@ -18,8 +18,15 @@ from typing import Any, TypeVar
 import numpy as np
 
 from quanta_ref import indicators
-from quanta_ref.actions import schedule
-from quanta_ref.api import Backend, BacktestResult, Context, Strategy, strategy_callbacks
+from quanta_ref.actions import ActionSchedule, schedule
+from quanta_ref.api import (
+    Backend,
+    BacktestResult,
+    Context,
+    SessionCore,
+    Strategy,
+    strategy_callbacks,
+)
 from quanta_ref.bars import FIELDS, Bars, format_timestamp, frozen_view
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import DataError, OrderError
@@ -33,7 +40,7 @@ from quanta_ref.events import (
     Timeline,
 )
 from quanta_ref.execution import Broker
-from quanta_ref.market import prepare
+from quanta_ref.market import RunMarket, prepare
 from quanta_ref.metrics import compute_stats
 from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce, rejection_counts
 from quanta_ref.portfolio import Portfolio, PortfolioView
@@ -49,27 +56,49 @@ class ReferenceBackend(Backend):
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         return _Run(bars, strategy, config).execute()
 
+    def session(
+        self, panel: Any, strategy: Strategy, config: EngineConfig, external: bool
+    ) -> SessionCore:
+        return ReferenceSession(panel, strategy, config, external)
+
 
 class _Run:
-    """One backtest: the state of the run, its loop, and its result."""
+    """One backtest: the state of the run, its loop, and its result.
 
-    def __init__(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> None:
+    A live session builds it over its growing panel (`quanta_ref.session.Panel`) with the
+    market tables and actions of the rows so far, and steps it row by row
+    (`ReferenceSession`); a backtest builds it over the whole panel and runs `execute`."""
+
+    def __init__(
+        self,
+        bars: Any,
+        strategy: Strategy,
+        config: EngineConfig,
+        market: RunMarket | None = None,
+        timestamps: np.ndarray | None = None,
+    ) -> None:
         self.bars = bars
         self.cfg = config
-        self.timeline = Timeline(bars.timestamps)
+        self.timeline = Timeline(bars.timestamps if timestamps is None else timestamps)
         self.bus = EventBus()
         self._portfolio = Portfolio(bars.symbols, config.initial_cash)
         self.risk = RiskManager(config)
         self.broker = Broker(
-            config, self._portfolio, self.risk, self.bus, self.timeline, prepare(bars, config)
+            config,
+            self._portfolio,
+            self.risk,
+            self.bus,
+            self.timeline,
+            prepare(bars, config) if market is None else market,
         )
         self.columns = {s: n for n, s in enumerate(bars.symbols)}
-        # The corporate actions of the run, in application order, as (row, column, cash,
-        # shares) rows; `next_action` is the first not yet applied.
-        plan = schedule(bars)
-        columns = () if plan is None else (a.tolist() for a in plan.arrays())
-        self.actions = list(zip(*columns, strict=True))
+        self.actions: list[tuple[int, int, float, float]] = []
         self.next_action = 0
+        if market is None:
+            self.set_actions(schedule(bars))
+        self.bars_in_market = 0
+        # External execution: the broker's reports waiting for the next row's open phase.
+        self.reports: list[tuple[Any, ...]] = []
         self.signals: list[SignalEvent] = []
         self.ctx = RunContext(self)
 
@@ -89,6 +118,13 @@ class _Run:
             self.bus.subscribe(OrderEvent, lambda e: on_order(ctx, e.order))
         self.bus.subscribe(SignalEvent, self.signals.append)
 
+    def set_actions(self, plan: ActionSchedule | None) -> None:
+        """The corporate actions of the run, in application order, as (row, column, cash,
+        shares) rows; `next_action` is the first not yet applied. (A session sets the plan
+        of its rows so far at each push; the plan of a longer panel begins with it.)"""
+        columns = () if plan is None else (a.tolist() for a in plan.arrays())
+        self.actions = list(zip(*columns, strict=True))
+
     # =============================================================== the loop
     def execute(self) -> BacktestResult:
         """The whole run; the context closes when it ends, however it ends."""
@@ -101,18 +137,21 @@ class _Run:
         n_bars = len(self.timeline)
         equity = np.empty(n_bars)
         cash = np.empty(n_bars)
-        bars_in_market = 0
         self.bus.publish(ControlEvent(self.timeline.timestamps[0], "start"))
         for i in range(n_bars):
             self.step(i)
-            # 6. Record the bar's equity and cash.
-            equity[i] = self._portfolio.equity()
-            cash[i] = self._portfolio.cash
-            self.risk.record_equity(equity[i])
-            if any(p.quantity != 0.0 for p in self._portfolio.positions):
-                bars_in_market += 1
+            equity[i], cash[i] = self.record()
         self.bus.publish(ControlEvent(self.timeline.timestamps[-1], "end"))
-        return self._result(equity, cash, bars_in_market)
+        return self._result(equity, cash, self.bars)
+
+    def record(self) -> tuple[float, float]:
+        """6. The bar's equity and cash at the close (the drawdown stop and the time in the
+        market follow them)."""
+        equity = self._portfolio.equity()
+        self.risk.record_equity(equity)
+        if any(p.quantity != 0.0 for p in self._portfolio.positions):
+            self.bars_in_market += 1
+        return equity, self._portfolio.cash
 
     def step(self, i: int) -> None:
         """Everything that happens at timestamp row `i`."""
@@ -134,7 +173,11 @@ class _Run:
 
         # 2. Open phase: live orders from earlier bars meet this bar, oldest first. A DAY
         # order's one trading day is that of the first row it is eligible at, whether its
-        # symbol has a bar there or not.
+        # symbol has a bar there or not. With external execution the engine matches nothing:
+        # what the broker reported since the last row is booked here instead, in the order
+        # it came (`ReferenceSession.rows`).
+        if broker.external:
+            self.book_reports()
         for order in [] if broker.external else list(broker.live):
             n = self.columns[order.symbol]
             if order.status.is_live and order.eligible_bar <= i:
@@ -159,6 +202,17 @@ class _Run:
                     if present[n] and broker.waits_for_close(order):
                         broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=True)
             broker.in_close_phase = False
+
+    def book_reports(self) -> None:
+        """Book the broker's reports waiting for this row (external execution), in order."""
+        reports, self.reports = self.reports, []
+        for kind, order_id, *values in reports:
+            order = self.broker.orders[order_id - 1]
+            if kind == "fill":
+                n = self.columns[order.symbol]
+                self.broker.report_fill(order, n, *values)
+            else:
+                self.broker.report_status(order, *values)
 
     def _on_control(self, event: ControlEvent) -> None:
         if event.kind == "start":
@@ -216,22 +270,22 @@ class _Run:
         )
 
     # =============================================================== result
-    def _result(self, equity: np.ndarray, cash: np.ndarray, bars_in_market: int) -> BacktestResult:
+    def _result(self, equity: np.ndarray, cash: np.ndarray, bars: Bars) -> BacktestResult:
         pf = self._portfolio
         stats = compute_stats(
-            self.bars.timestamps,
+            bars.timestamps,
             equity,
             self.cfg.initial_cash,
             trade_pnls=[t.pnl for t in pf.trades],
             traded_value=pf.traded_value,
-            bars_in_market=bars_in_market,
+            bars_in_market=self.bars_in_market,
             periods_per_year=self.cfg.periods_per_year,
         )
         stats["total_commission"] = pf.total_commission
         stats["total_tax"] = pf.total_tax
         stats["n_fills"] = float(len(pf.transactions))
         return BacktestResult(
-            timestamps=self.bars.timestamps,
+            timestamps=bars.timestamps,
             equity=frozen_view(equity),
             cash=frozen_view(cash),
             fills=list(pf.transactions),
@@ -242,9 +296,84 @@ class _Run:
             signals=list(self.signals),
             rejections=rejection_counts(self.broker.orders),
             corporate_actions=list(pf.corporate_actions),
-            bars=self.bars,
+            bars=bars,
             config=self.cfg,
         )
+
+
+class ReferenceSession(SessionCore):
+    """The reference's half of a live session: one `_Run` over the session's growing panel,
+    stepped as rows arrive (see `SessionCore`)."""
+
+    def __init__(self, panel: Any, strategy: Strategy, config: EngineConfig, external: bool):
+        self.panel = panel
+        self.strategy = strategy
+        self.config = config
+        self.external = external
+        self.run: _Run | None = None
+        self.done = 0  # rows run
+        self.equity: list[float] = []
+        self.cash: list[float] = []
+
+    def rows(
+        self,
+        stop: int,
+        market: RunMarket,
+        actions: ActionSchedule | None,
+        reports: list[tuple[Any, ...]],
+    ) -> None:
+        timestamps = self.panel.timestamps
+        run = self.run
+        if run is None:
+            # The run begins with the panel's first row, whose timestamp is the clock's
+            # before it (orders of on_start are made then, as in a backtest).
+            run = _Run(self.panel, self.strategy, self.config, market, timestamps[:1])
+            run.broker.external = self.external
+            self.run, self.context = run, run.ctx
+            run.bus.publish(ControlEvent(run.timeline.timestamps[0], "start"))
+        run.timeline.extend(timestamps[len(run.timeline) : stop])
+        run.broker.market = market
+        run.set_actions(actions)
+        run.reports = list(reports)
+        for i in range(self.done, stop):
+            run.step(i)
+            equity, cash = run.record()
+            self.equity.append(equity)
+            self.cash.append(cash)
+            self.done = i + 1
+
+    def _order(self, order_id: int) -> tuple[_Run, Order, int]:
+        run = self.run
+        assert run is not None  # an order exists, so a row has run
+        order = run.broker.orders[order_id - 1]
+        return run, order, run.columns[order.symbol]
+
+    def report_fill(
+        self, order_id: int, quantity: float, price: float, commission: float, tax: float
+    ) -> None:
+        run, order, n = self._order(order_id)
+        run.broker.report_fill(order, n, quantity, price, commission, tax)
+
+    def report_status(self, order_id: int, status: Any, reason: str | None) -> None:
+        run, order, _ = self._order(order_id)
+        run.broker.report_status(order, status, reason)
+
+    def signals_since(self, start: int) -> list[Any]:
+        return [] if self.run is None else self.run.signals[start:]
+
+    def result(self, bars: Bars) -> BacktestResult:
+        assert self.run is not None
+        equity = np.array(self.equity, dtype=np.float64)
+        cash = np.array(self.cash, dtype=np.float64)
+        return self.run._result(frozen_view(equity), frozen_view(cash), bars)
+
+    def end(self) -> None:
+        run = self.run
+        assert run is not None
+        try:
+            run.bus.publish(ControlEvent(run.broker.now, "end"))
+        finally:
+            run.ctx._close()
 
 
 # =================================================================== the ctx of a run

@@ -120,3 +120,9 @@ class Timeline:
 
     def __len__(self) -> int:
         return len(self.timestamps)
+
+    def extend(self, timestamps: np.ndarray) -> None:
+        """More timestamps, later than the last (a live session's new rows)."""
+        for t in timestamps.tolist():
+            self.timestamps.append(t)
+            self.days.append(t // self.NS_PER_DAY)

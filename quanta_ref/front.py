@@ -25,6 +25,7 @@ from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError, RejectedOrdersWarning
 from quanta_ref.grid import optimize, run_many
+from quanta_ref.session import Session
 from quanta_ref.walkforward import WalkForwardResult, walk_forward
 
 
@@ -187,6 +188,22 @@ class Engine:
             "see each test window's result in .results",
         )
         return found
+
+    def session(
+        self,
+        strategy: Strategy,
+        symbols: Any = None,
+        history: Bars | None = None,
+        *,
+        mode: str = "paper",
+        broker: Any = None,
+    ) -> Session:
+        """A live session: a run of `strategy` fed one timestamp at a time
+        (`Session.push`), identical to `run` over the same bars. `history` warms it up (the
+        strategy sees those bars as in a backtest, orders included); `symbols` defaults to
+        the history's. `mode="external"` sends accepted orders to `broker` (see
+        `quanta_ref.session.Broker`) instead of filling them by the paper rules."""
+        return Session(self._implementation, self.config, strategy, symbols, history, mode, broker)
 
     def check_bars(self, bars: Any) -> None:
         """ConfigError unless `bars` is a Bars panel this engine's settings can trade."""

@@ -66,3 +66,12 @@ def test_readme_a_share_example_runs_on_vendor_files(
     dividends = namespace["dividends"]
     assert len(namespace["fills"]) > 0  # type: ignore[arg-type]
     assert set(dividends["symbol"]) <= {"600519.SH", "000001.SZ"}  # type: ignore[index]
+
+
+def test_readme_live_session_example_runs(backend_rust: None) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    block = next(b for b in blocks if "engine.session(" in b)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # it asserts the identity itself
+    assert namespace["session"].backend == "python"  # type: ignore[attr-defined]
+    assert len(namespace["live"].fills) > 10  # type: ignore[attr-defined]
