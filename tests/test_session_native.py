@@ -267,3 +267,34 @@ def test_a_strategy_error_passes_through_and_stops_the_session():
         session.rows(pushes.push(1), RunMarket(), None)
     with pytest.raises(QuantaError, match="stopped at an error"):
         session.rows(pushes.push(1), RunMarket(), None)
+
+
+def test_a_reported_fill_outside_the_float_range_raises_the_runs_error_and_books_nothing():
+    _, session, _ = external_session(2)
+    message = (
+        r"value: the fill of order 1 would make it inf, outside the float range; nothing of "
+        r"the fill is booked \(symbol 'S0', bar 1 \(2024-01-02"
+    )
+    with pytest.raises(OrderError, match=message):
+        session.report_fill(1, 300.0, 1e307, 0.0, 0.0)
+    assert session.context.cash == 100_000.0
+    with pytest.raises(QuantaError, match="stopped at an error"):
+        session.report_fill(1, 1.0, 20.0, 0.0, 0.0)
+
+
+class TargetBuyer(Strategy):
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        if ctx.bar_index == 0:
+            ctx.order_target_quantity(bar.symbol, 100)
+
+
+def test_a_fill_reported_for_an_unsized_target_order_is_refused():
+    prices = np.full((2, 1), 10.0)
+    timestamps = 19_723 * DAY + np.arange(2, dtype=np.int64) * DAY
+    bars = Bars.from_arrays(timestamps, prices, prices, prices, prices, prices, symbols=["S0"])
+    pushes = Pushes(bars)
+    session = rust_session(pushes.panel, TargetBuyer(), EngineConfig.build(), external=True)
+    session.rows(pushes.push(2), RunMarket(), None)
+    with pytest.raises(OrderError, match="order_id: order 1 is a target order"):
+        session.report_fill(1, 100.0, 10.0, 0.0, 0.0)
+    assert session.context.get_order(1).status is OrderStatus.PENDING
