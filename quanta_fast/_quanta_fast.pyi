@@ -21,6 +21,7 @@ __all__ = [
     "Context",
     "Bar",
     "Portfolio",
+    "Session",
     "_debug_panic",
     "compute_stats",
     "infer_periods_per_year",
@@ -82,6 +83,19 @@ class Engine:
         """Run over a `quanta_ref.Bars` panel with its market tables (price limits, cost
         rates: `quanta_ref.market.prepare`, read in place) and its corporate actions (the
         arrays of `quanta_ref.actions.schedule`, or None); returns the finished context."""
+    def session(
+        self,
+        panel: Any,  # a quanta_ref.session.Panel
+        on_start: Any,
+        on_bar: Any,
+        on_fill: Any,
+        on_order: Any,
+        on_end: Any,
+        external: bool,
+    ) -> Session:
+        """A live session over a growing panel (its first row filled; its arrays are read
+        anew at every call); with `external` the engine never matches, expires or cancels a
+        live order itself."""
     def run_jobs(
         self,
         bars: Bars,
@@ -94,6 +108,28 @@ class Engine:
         with the GIL released, on `n_jobs` threads (None: one per core). The arrays are
         C-contiguous (T, N) bool / float64 as `quanta_ref.arrays` checks them. One finished
         context per job, in job order, or the exception that job raised."""
+
+@final
+class Session:
+    """A run kept open between pushes (session.rs): the core stays in its context."""
+
+    @property
+    def context(self) -> Context: ...
+    @property
+    def done(self) -> int:
+        """How many rows have run."""
+    def rows(self, stop: int, market: RunMarket, actions: tuple[NDArray[Any], ...] | None) -> None:
+        """Run the rows not yet run up to `stop` (exclusive); `on_start` first on the first
+        call. `market` covers at least `stop` rows; `actions` as in `Engine.run`."""
+    def report_fill(
+        self, order_id: int, quantity: float, price: float, commission: float, tax: float
+    ) -> None:
+        """Book a fill an external broker reported, at the current row; delivers the events."""
+    def report_status(self, order_id: int, status: Any, reason: str | None = None) -> None:
+        """End a live order ("cancelled", "rejected", "expired" or an `OrderStatus`) with a
+        `Reason` name or None; delivers the Order event."""
+    def end(self) -> None:
+        """Deliver `on_end` and close the context."""
 
 @final
 class Bar:
@@ -181,10 +217,12 @@ class Context:
     def signal(self, name: Any, value: Any, symbol: Any = None) -> None: ...
     def _take_equity(self) -> NDArray[np.float64]: ...
     def _take_cash(self) -> NDArray[np.float64]: ...
+    def _equity_copy(self) -> NDArray[np.float64]: ...
+    def _cash_copy(self) -> NDArray[np.float64]: ...
     def _fills(self) -> list[Any]: ...
     def _orders(self) -> list[Any]: ...
     def _trades(self) -> list[Any]: ...
-    def _signals(self) -> list[Any]: ...
+    def _signals(self, start: int = 0) -> list[Any]: ...
     def _rejections(self) -> dict[str, int]: ...
     def _corporate_actions(self) -> list[Any]: ...
     def _positions(self) -> list[Any]: ...

@@ -9,12 +9,15 @@ arrays are moved out of Rust into numpy.
 Array jobs (`quanta_ref.arrays.Signals`, `Targets`) run with no Python at all:
 `quanta_core::arrays` takes the decisions of the reference's `SignalStrategy` /
 `TargetStrategy`, with the GIL released, many jobs at once on a thread pool.
+
+A live session (`RustSession`, the backend's `quanta_ref.api.SessionCore`) keeps the native
+core between pushes and runs only the new rows at each one.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,13 +29,15 @@ from quanta_ref.api import (
     BacktestResult,
     Context,
     Portfolio,
+    SessionCore,
     Strategy,
     strategy_callbacks,
 )
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.config import EngineConfig
-from quanta_ref.market import prepare
+from quanta_ref.errors import QuantaError
+from quanta_ref.market import RunMarket, prepare
 
 # The native context and portfolio implement the whole Context and Portfolio interfaces;
 # isinstance() should say so.
@@ -70,6 +75,91 @@ def _actions(bars: Bars) -> tuple[np.ndarray, ...] | None:
     return None if plan is None else plan.arrays()
 
 
+class RustSession(SessionCore):
+    """The native half of a live session; see `quanta_ref.api.SessionCore`. The native
+    session is made at the first `rows` call (the panel's first row is then filled); its
+    context, `context`, holds the run's state until `end`."""
+
+    def __init__(
+        self, panel: Any, strategy: Strategy, config: EngineConfig, external: bool
+    ) -> None:
+        self._callbacks = strategy_callbacks(strategy)
+        self._panel = panel
+        self._config = config
+        self._external = external
+        self._native: _quanta_fast.Session | None = None
+        self._ended = False
+
+    def rows(self, stop: int, market: RunMarket, actions: Any) -> None:
+        native = self._native
+        arrays = None if actions is None else actions.arrays()
+        if native is None:
+            engine = _quanta_fast.Engine(self._config, _glue)
+            on = self._callbacks
+            native = engine.session(
+                self._panel,
+                on["on_start"],
+                on["on_bar"],
+                on["on_fill"],
+                on["on_order"],
+                on["on_end"],
+                self._external,
+            )
+            self._native = native
+            # The native context implements the whole interface (registered above).
+            self.context = cast(Context, native.context)
+        native.rows(stop, market, arrays)
+
+    def _session(self) -> _quanta_fast.Session:
+        if self._native is None:
+            raise QuantaError("the session has run no row yet")
+        return self._native
+
+    def report_fill(
+        self, order_id: int, quantity: float, price: float, commission: float, tax: float
+    ) -> None:
+        self._session().report_fill(order_id, quantity, price, commission, tax)
+
+    def report_status(self, order_id: int, status: Any, reason: str | None) -> None:
+        self._session().report_status(order_id, status, reason)
+
+    def signals_since(self, start: int) -> list[Any]:
+        return self._session().context._signals(start)
+
+    def result(self, bars: Bars) -> BacktestResult:
+        """Everything so far over `bars` (the rows run so far): equity and cash copied; the
+        lists built now while the session runs on (later rows would change them), on first
+        read once it has ended."""
+        ctx = self._session().context
+        timestamps = bars.timestamps
+        equity = ctx._equity_copy()
+
+        def stats() -> dict[str, float]:
+            return ctx._stats(timestamps, equity)
+
+        lazy = self._ended
+        return BacktestResult(
+            timestamps=timestamps,
+            equity=equity,
+            cash=ctx._cash_copy(),
+            fills=ctx._fills if lazy else ctx._fills(),
+            orders=ctx._orders if lazy else ctx._orders(),
+            trades=ctx._trades if lazy else ctx._trades(),
+            positions=ctx._positions(),
+            stats=stats if lazy else stats(),
+            signals=ctx._signals if lazy else ctx._signals(),
+            rejections=ctx._rejections(),
+            corporate_actions=ctx._corporate_actions if lazy else ctx._corporate_actions(),
+            bars=bars,
+            config=self._config,
+        )
+
+    def end(self) -> None:
+        if self._native is not None:
+            self._ended = True
+            self._native.end()
+
+
 class RustBackend(Backend):
     """The native engine (``backend="rust"``); see `quanta_ref.engine.ReferenceBackend`."""
 
@@ -85,6 +175,11 @@ class RustBackend(Backend):
         market = prepare(bars, config)
         ctx = engine.run(bars, market, _actions(bars), *(callbacks[name] for name in CALLBACKS))
         return _result(bars, config, ctx)
+
+    def session(
+        self, panel: Any, strategy: Strategy, config: EngineConfig, external: bool
+    ) -> RustSession:
+        return RustSession(panel, strategy, config, external)
 
     def run_jobs(
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None

@@ -287,7 +287,8 @@ fn publish<H: Host>(host: &mut H, event: Event) -> Result<(), H::Error> {
 /// each order's events before the next order is matched.
 fn match_phase<H: Host>(host: &mut H, i: usize, at_close: bool) -> Result<(), H::Error> {
     let any = host.with_core(|core, _| {
-        if core.broker.live.is_empty() {
+        // External execution: the broker, not the bar, fills the orders.
+        if core.broker.live.is_empty() || core.broker.external {
             return false;
         }
         core.snapshot.clear();
@@ -323,7 +324,9 @@ pub fn step<H: Host>(host: &mut H, i: usize) -> Result<(), H::Error> {
 /// (the Python one) takes two locks per row instead of six.
 fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H::Error> {
     let (entered, close_mode, live) = host.with_core(|core, bars| {
-        (core.enter_row(bars, i), core.broker.cfg.fill_at == FillAt::Close, core.broker.live.len())
+        // External execution has no close phase (nothing is matched there).
+        let close_mode = core.broker.cfg.fill_at == FillAt::Close && !core.broker.external;
+        (core.enter_row(bars, i), close_mode, core.broker.live.len())
     });
     let mut next_bar = match entered {
         Entered::Closed(first) => first,

@@ -192,6 +192,10 @@ pub struct Broker {
     pub now: i64,
     /// True while the loop matches the close phase (`fill_at="close"`).
     pub in_close_phase: bool,
+    /// External execution (a session whose orders go to a broker): the engine never matches,
+    /// expires or cancels a live order itself; the broker's reports ([`Broker::report_fill`],
+    /// [`Broker::report_status`]) end them.
+    pub external: bool,
     /// The Order and Fill events published for the loop to deliver, FIFO.
     pub events: EventQueue,
     /// (limit-down, limit-up) of the bar being matched (NaN: no limit on that side), set by
@@ -217,6 +221,7 @@ impl Broker {
             day: trading_day(first_timestamp) - 1,
             now: first_timestamp,
             in_close_phase: false,
+            external: false,
             events: EventQueue::new(),
             bar_limits: (f64::NAN, f64::NAN),
             capacity: vec![f64::INFINITY; n],
@@ -256,6 +261,9 @@ impl Broker {
     /// Yesterday's DAY orders expire (the reference's "day" control event).
     pub fn expire_day(&mut self, day: i64) {
         self.day = day;
+        if self.external {
+            return;
+        }
         let mut k = 0;
         while k < self.live.len() {
             let order = &self.orders[self.live[k]];
@@ -271,11 +279,12 @@ impl Broker {
 
     /// A corporate action of symbol `n` on its ex-date, after the day's expiry: the account
     /// changes (`Portfolio::apply_action`), and a bonus or split cancels the symbol's sized
-    /// live orders (`quanta_ref.execution.Broker.corporate_action`).
+    /// live orders (`quanta_ref.execution.Broker.corporate_action`), unless execution is
+    /// external (the broker decides what becomes of them).
     pub fn corporate_action(&mut self, n: usize, cash: f64, shares: f64) {
         let (rate, fractional) = (self.cfg.dividend_tax_rate, self.cfg.fractional);
         self.portfolio.apply_action(n, self.now, cash, shares, rate, fractional);
-        if shares != 0.0 {
+        if shares != 0.0 && !self.external {
             let mut k = 0;
             while k < self.live.len() {
                 let order = &self.orders[self.live[k]];
@@ -579,6 +588,25 @@ impl Broker {
         let value = quantity * price;
         let commission = self.commission(value);
         let tax = self.tax(side, value);
+        self.record_fill(id, side, quantity, price, commission, tax, end_reason)
+    }
+
+    /// Book a fill whose costs are known: the engine's own ([`Broker::book_fill`]) or the
+    /// ones an external broker reported ([`Broker::report_fill`]). The order ends when nothing
+    /// is left, or with `end_reason` when the rest can never fill; a value outside the float
+    /// range stops the run before anything is booked.
+    #[allow(clippy::too_many_arguments)]
+    fn record_fill(
+        &mut self,
+        id: usize,
+        side: Side,
+        quantity: f64,
+        price: f64,
+        commission: f64,
+        tax: f64,
+        end_reason: Option<Reason>,
+    ) -> Result<(), Box<Overflow>> {
+        let value = quantity * price;
         let order = &self.orders[id];
         let average_fill_price = (order.average_fill_price * order.filled_quantity
             + price * quantity)
@@ -633,6 +661,29 @@ impl Broker {
         self.events.push(Event::Fill(fill));
         self.events.push(Event::Order(self.orders[id]));
         Ok(())
+    }
+
+    // ============================================================ external execution
+    /// An external broker filled `quantity` of order `order_id` (1-based; live, sized, and
+    /// `quantity` at most what remains: the session checked) at `price` with these costs:
+    /// booked at the current row like any fill.
+    pub fn report_fill(
+        &mut self,
+        order_id: usize,
+        quantity: f64,
+        price: f64,
+        commission: f64,
+        tax: f64,
+    ) -> Result<(), Box<Overflow>> {
+        let id = order_id - 1;
+        let side = self.orders[id].side.expect("a reported fill is of a sized order");
+        self.record_fill(id, side, quantity, price, commission, tax, None)
+    }
+
+    /// An external broker ended order `order_id` (1-based, live: the session checked) with
+    /// `status` (Cancelled, Rejected or Expired) and `reason`.
+    pub fn report_status(&mut self, order_id: usize, status: OrderStatus, reason: Option<Reason>) {
+        self.finish(order_id - 1, status, reason);
     }
 
     /// The engine ends a live order: Rejected if nothing filled, else Cancelled

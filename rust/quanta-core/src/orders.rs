@@ -143,6 +143,8 @@ pub enum Reason {
     Expired = "expired",
     /// A bonus or split changed what a share is (the order was about the old shares).
     CorporateAction = "corporate_action",
+    /// External execution (a live session): the broker refused or ended the order.
+    Broker = "broker",
 }
 }
 
@@ -302,7 +304,7 @@ mod tests {
         assert_eq!(OrderType::StopLimit.name(), "stop_limit");
         assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
         assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
-        assert_eq!(Reason::ALL.len(), 11);
+        assert_eq!(Reason::ALL.len(), 12);
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub(crate) struct BarArrays<'py> {
     fields: [PyReadonlyArray2<'py, f64>; 5],
     /// The symbols, in data order.
     pub symbols: Bound<'py, PyTuple>,
+    /// The rows read: the first `stop` (all of a `Bars`; those filled so far of a session's
+    /// growing panel).
+    stop: usize,
     /// The run's `quanta_ref.market.RunMarket` tables: limit_down, limit_up (T, N), then the
     /// rate table (K, 5); None where the run has none.
     limits: Option<[PyReadonlyArray2<'py, f64>; 2]>,
@@ -34,11 +37,7 @@ impl<'py> BarArrays<'py> {
     ///
     /// `market` is the run's `quanta_ref.market.RunMarket`, read the same way.
     pub fn read(bars: &Bound<'py, PyAny>, market: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let timestamps: PyReadonlyArray1<'py, i64> =
-            bars.getattr("timestamps")?.extract().map_err(|_| contiguous_int64())?;
-        if timestamps.as_slice().is_err() {
-            return Err(contiguous_int64());
-        }
+        let timestamps = timestamps_of(bars)?;
         if timestamps.len() == 0 {
             return Err(DataError::new_err("timestamps: no bars (empty array)"));
         }
@@ -47,24 +46,80 @@ impl<'py> BarArrays<'py> {
             .cast_into::<PyTuple>()
             .map_err(|_| DataError::new_err("symbols: expected a list of names"))?;
         check_symbols(&symbols)?;
-        let shape = [timestamps.len(), symbols.len()];
+        let stop = timestamps.len();
+        Self::read_rows(bars, Some(market), timestamps, symbols, stop, true)
+    }
+
+    /// Borrow the first `stop` rows (at least one) of a panel that grows: a live session's
+    /// (`quanta_ref.session.Panel`), whose arrays have room for more rows than are filled.
+    /// `symbols` are the panel's, checked once when the session began (`checked_symbols`);
+    /// `market` is the `RunMarket` of the rows so far (its limit tables have at least `stop`
+    /// rows), or None for none.
+    pub fn read_first(
+        panel: &Bound<'py, PyAny>,
+        market: Option<&Bound<'py, PyAny>>,
+        symbols: Bound<'py, PyTuple>,
+        stop: usize,
+    ) -> PyResult<Self> {
+        let timestamps = timestamps_of(panel)?;
+        if stop == 0 || timestamps.len() < stop {
+            return Err(DataError::new_err(format!(
+                "timestamps: the panel has room for {} rows, not {stop}",
+                timestamps.len()
+            )));
+        }
+        Self::read_rows(panel, market, timestamps, symbols, stop, false)
+    }
+
+    /// The fields and market tables of the first `stop` rows: of exactly `stop` rows when
+    /// `exact`, else of at least `stop`.
+    fn read_rows(
+        bars: &Bound<'py, PyAny>,
+        market: Option<&Bound<'py, PyAny>>,
+        timestamps: PyReadonlyArray1<'py, i64>,
+        symbols: Bound<'py, PyTuple>,
+        stop: usize,
+        exact: bool,
+    ) -> PyResult<Self> {
+        let n_symbols = symbols.len();
+        let shape = [stop, n_symbols];
+        let fits = |found: &[usize]| {
+            found[1] == n_symbols && if exact { found[0] == stop } else { found[0] >= stop }
+        };
+        let expected = if exact {
+            format!("of shape {shape:?} (bars x symbols)")
+        } else {
+            format!("of at least {stop} rows of {n_symbols} symbols")
+        };
         let field = |name: &str| -> PyResult<PyReadonlyArray2<'py, f64>> {
             let layout = || {
                 DataError::new_err(format!(
-                    "{name}: the native engine reads a C-contiguous float64 panel of shape \
-                     {shape:?} (bars x symbols) in place and refuses other layouts; build the \
-                     panel with Bars.from_arrays"
+                    "{name}: the native engine reads a C-contiguous float64 panel {expected} in \
+                     place and refuses other layouts; build the panel with Bars.from_arrays"
                 ))
             };
             let array: PyReadonlyArray2<'py, f64> =
                 bars.getattr(name)?.extract().map_err(|_| layout())?;
-            if array.shape() != shape || !array.is_c_contiguous() || array.as_slice().is_err() {
+            if !fits(array.shape()) || !array.is_c_contiguous() || array.as_slice().is_err() {
                 return Err(layout());
             }
             Ok(array)
         };
         let fields =
             [field("open")?, field("high")?, field("low")?, field("close")?, field("volume")?];
+        let Some(market) = market else {
+            let (limits, rate_rows, rates, actions) = (None, None, None, Vec::new());
+            return Ok(BarArrays {
+                timestamps,
+                fields,
+                symbols,
+                stop,
+                limits,
+                rate_rows,
+                rates,
+                actions,
+            });
+        };
         let table =
             |name: &str, width: Option<usize>| -> PyResult<Option<PyReadonlyArray2<'py, f64>>> {
                 let value = market.getattr(name)?;
@@ -78,7 +133,7 @@ impl<'py> BarArrays<'py> {
                 };
                 let array: PyReadonlyArray2<'py, f64> = value.extract().map_err(|_| refused())?;
                 let fits = match width {
-                    None => array.shape() == shape,
+                    None => fits(array.shape()),
                     Some(width) => array.shape()[1] == width,
                 };
                 if !fits || !array.is_c_contiguous() || array.as_slice().is_err() {
@@ -110,7 +165,8 @@ impl<'py> BarArrays<'py> {
         if rates.is_some() != rate_rows.is_some() {
             return Err(DataError::new_err("rate_rows, rates: give both or neither"));
         }
-        Ok(BarArrays { timestamps, fields, symbols, limits, rate_rows, rates, actions: Vec::new() })
+        let actions = Vec::new();
+        Ok(BarArrays { timestamps, fields, symbols, stop, limits, rate_rows, rates, actions })
     }
 
     /// Read the corporate actions of a run: None, or the tuple of 1-D arrays (row, column,
@@ -134,7 +190,7 @@ impl<'py> BarArrays<'py> {
         if columns.len() != k || cash.len() != k || shares.len() != k {
             return Err(bad("the four arrays differ in length"));
         }
-        let (n_bars, n_symbols) = (self.timestamps.len(), self.symbols.len());
+        let (n_bars, n_symbols) = (self.stop, self.symbols.len());
         let mut last = 0usize;
         for a in 0..k {
             let (row, column) = (rows[a], columns[a]);
@@ -157,9 +213,13 @@ impl<'py> BarArrays<'py> {
 
     /// The panel as the core reads it.
     pub fn view(&self) -> BarsView<'_> {
-        let slice = |k: usize| self.fields[k].as_slice().expect("checked by `read`");
+        let cells = self.stop * self.symbols.len();
+        let slice = |k: usize| &self.fields[k].as_slice().expect("checked by `read`")[..cells];
+        let limit = |k: usize| {
+            self.limits.as_ref().map_or(&[][..], |l| &l[k].as_slice().expect("read")[..cells])
+        };
         BarsView {
-            timestamps: self.timestamps.as_slice().expect("checked by `read`"),
+            timestamps: &self.timestamps.as_slice().expect("checked by `read`")[..self.stop],
             open: slice(0),
             high: slice(1),
             low: slice(2),
@@ -167,8 +227,8 @@ impl<'py> BarArrays<'py> {
             volume: slice(4),
             n_symbols: self.symbols.len(),
             market: Market {
-                limit_down: self.limits.as_ref().map_or(&[], |l| l[0].as_slice().expect("read")),
-                limit_up: self.limits.as_ref().map_or(&[], |l| l[1].as_slice().expect("read")),
+                limit_down: limit(0),
+                limit_up: limit(1),
                 rate_rows: self.rate_rows.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
                 rates: self.rates.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
             },
@@ -177,8 +237,29 @@ impl<'py> BarArrays<'py> {
     }
 }
 
+/// The panel's timestamps, a contiguous int64 array (else a `DataError`).
+fn timestamps_of<'py>(bars: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray1<'py, i64>> {
+    let timestamps: PyReadonlyArray1<'py, i64> =
+        bars.getattr("timestamps")?.extract().map_err(|_| contiguous_int64())?;
+    if timestamps.as_slice().is_err() {
+        return Err(contiguous_int64());
+    }
+    Ok(timestamps)
+}
+
 fn contiguous_int64() -> PyErr {
     DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
+}
+
+/// The symbols of a session's panel (a tuple of `str`), checked once when the session begins
+/// with the rules of `Bars`.
+pub(crate) fn checked_symbols<'py>(panel: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let symbols = panel
+        .getattr("symbols")?
+        .cast_into::<PyTuple>()
+        .map_err(|_| DataError::new_err("symbols: expected a tuple of names"))?;
+    check_symbols(&symbols)?;
+    Ok(symbols)
 }
 
 /// The symbol rules of `Bars` (quanta_ref/bars.py, `_symbol_list`), with its messages: at

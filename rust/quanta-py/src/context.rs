@@ -239,6 +239,11 @@ impl PyContext {
         self.open = false;
     }
 
+    /// True until the run ends.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
+    }
+
     /// Refuses a use from another thread or after the run (in that order, as the reference).
     fn check_open(&self, py: Python<'_>) -> PyResult<()> {
         if thread::current().id() != self.thread {
@@ -690,6 +695,16 @@ impl PyContext {
         PyArray1::from_vec(py, std::mem::take(&mut self.core.cash))
     }
 
+    /// Equity at each row's close so far, a copy (a session's result taken mid-run).
+    fn _equity_copy<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.core.equity)
+    }
+
+    /// Cash at each row's close so far, a copy.
+    fn _cash_copy<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.core.cash)
+    }
+
     /// Every fill as `Fill` objects.
     fn _fills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
@@ -743,9 +758,12 @@ impl PyContext {
         Ok(dict)
     }
 
-    /// Recorded signals, in order (a copy: the result's own list).
-    fn _signals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.signals.bind(py))
+    /// Recorded signals, in order, from the `start`-th on (a copy: the result's own list; a
+    /// session asks for the ones published since it last looked).
+    #[pyo3(signature = (start=0))]
+    fn _signals<'py>(&self, py: Python<'py>, start: usize) -> Bound<'py, PyList> {
+        let signals = self.signals.bind(py);
+        signals.get_slice(start, signals.len())
     }
 
     /// Final positions, data order, as `Position` copies.

@@ -1,6 +1,7 @@
-//! The engine behind `Engine(backend="rust")`: the native `Engine` and the host that lets
-//! `quanta_core::engine::run` call the strategy. The context the strategy talks to is in
-//! `context.rs`.
+//! The engine behind `Engine(backend="rust")`: the native `Engine` and its runs. The host
+//! that lets `quanta_core::engine::run` call the strategy is in `host.rs`, the context the
+//! strategy talks to in `context.rs`, a live session (rows pushed a few at a time) in
+//! `session.rs`.
 //!
 //! A strategy that listens to no per-bar event (no `on_bar`, `on_fill` or `on_order`) has
 //! nothing to run in Python between `on_start` and `on_end`: its rows run with the GIL
@@ -11,7 +12,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -24,10 +24,12 @@ use quanta_core::execution::Overflow;
 
 use crate::arrays::run_jobs;
 use crate::bars::{BarArrays, Names};
-use crate::context::{PyBar, PyContext};
-use crate::errors::{catch_panic, internal_error, overflow_error, ConfigError};
+use crate::context::PyContext;
+use crate::errors::{catch_panic, internal_error, ConfigError};
 use crate::glue::Glue;
+use crate::host::{Callbacks, PyHost};
 use crate::interrupt::interruptible;
+use crate::session::PySession;
 
 /// Rows x symbols below which a run without live orders takes a few milliseconds at most:
 /// its rows run on the calling thread (still with the GIL released), sparing a thread's start.
@@ -146,24 +148,36 @@ impl PyEngine {
         let names = Names::new(&arrays.symbols)?;
         let core = Core::new(self.config.clone(), &view);
         let context = Bound::new(py, PyContext::new(py, core, bars, &names, self.glue.clone()))?;
-        let detached = on_bar.is_none() && on_fill.is_none() && on_order.is_none();
-        let mut host = PyHost {
-            py,
-            context: context.clone(),
-            bars: view,
-            on_start,
-            on_bar,
-            on_fill,
-            on_order,
-            on_end,
-            bar: None,
-            last_yield: Instant::now(),
-        };
+        let callbacks = Callbacks { on_start, on_bar, on_fill, on_order, on_end };
+        let detached = callbacks.detached();
+        let mut host = PyHost::new(context.clone(), view, callbacks, None);
         let outcome =
             catch_panic(|| if detached { run_detached(&mut host) } else { engine::run(&mut host) });
         // However the run ended, its context is closed: a strategy that kept it gets an error.
         context.borrow_mut().close();
         outcome.map(|()| context)
+    }
+
+    /// A live session over `panel` (a `quanta_ref.session.Panel`, its first row filled),
+    /// calling the given strategy callbacks; with `external`, the engine never matches,
+    /// expires or cancels a live order itself (an external broker's reports end them). The
+    /// market tables and corporate actions come with each call of the session's `rows`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(name = "session")]
+    fn py_session(
+        &self,
+        py: Python<'_>,
+        panel: &Bound<'_, PyAny>,
+        on_start: Option<Py<PyAny>>,
+        on_bar: Option<Py<PyAny>>,
+        on_fill: Option<Py<PyAny>>,
+        on_order: Option<Py<PyAny>>,
+        on_end: Option<Py<PyAny>>,
+        external: bool,
+    ) -> PyResult<PySession> {
+        let callbacks = [on_start, on_bar, on_fill, on_order, on_end];
+        let (config, glue) = (self.config.clone(), self.glue.clone());
+        PySession::new(py, config, glue, panel, callbacks, external)
     }
 
     /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) over `bars` with its
@@ -246,112 +260,5 @@ impl Host for Rows<'_, '_> {
             return Err(Stopped::Cancelled);
         }
         Ok(())
-    }
-}
-
-/// How long a run holding the GIL goes at least between two releases (more than Python's
-/// default switch interval, 5 ms).
-const YIELD_AFTER: Duration = Duration::from_millis(10);
-
-struct PyHost<'py, 'a> {
-    py: Python<'py>,
-    context: Bound<'py, PyContext>,
-    bars: BarsView<'a>,
-    on_start: Option<Bound<'py, PyAny>>,
-    on_bar: Option<Bound<'py, PyAny>>,
-    on_fill: Option<Bound<'py, PyAny>>,
-    on_order: Option<Bound<'py, PyAny>>,
-    on_end: Option<Bound<'py, PyAny>>,
-    bar: Option<Bound<'py, PyBar>>,
-    /// When the GIL was last released in [`Host::check_interrupt`].
-    last_yield: Instant,
-}
-
-impl<'py> PyHost<'py, '_> {
-    fn bar_object(&mut self, column: usize) -> PyResult<Bound<'py, PyBar>> {
-        let context = self.context.borrow();
-        let i = context.core.broker.index as usize;
-        let at = i * self.bars.n_symbols + column;
-        let fresh = PyBar {
-            timestamp: context.core.broker.now,
-            symbol: context.names[column].clone_ref(self.py),
-            open: self.bars.open[at],
-            high: self.bars.high[at],
-            low: self.bars.low[at],
-            close: self.bars.close[at],
-            volume: self.bars.volume[at],
-        };
-        drop(context);
-        match &self.bar {
-            // Only this host holds it: reuse the object (no allocation per bar).
-            #[allow(deprecated)] // the safe spelling; Py_REFCNT would need unsafe
-            Some(bar) if bar.get_refcnt() == 1 => {
-                *bar.borrow_mut() = fresh;
-            }
-            _ => self.bar = Some(Bound::new(self.py, fresh)?),
-        }
-        Ok(self.bar.as_ref().expect("set above").clone())
-    }
-}
-
-impl Host for PyHost<'_, '_> {
-    type Error = PyErr;
-
-    fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
-        let mut context = self.context.borrow_mut();
-        f(&mut context.core, &self.bars)
-    }
-
-    fn deliver(&mut self, event: &Event) -> PyResult<()> {
-        match *event {
-            Event::Bar(column) => {
-                if self.on_bar.is_some() {
-                    let bar = self.bar_object(column)?;
-                    let on_bar = self.on_bar.as_ref().expect("checked");
-                    on_bar.call1((&self.context, bar))?;
-                }
-            }
-            Event::Order(order) => {
-                if let Some(on_order) = &self.on_order {
-                    let order = self.context.borrow().order_object(self.py, &order)?;
-                    on_order.call1((&self.context, order))?;
-                }
-            }
-            Event::Fill(fill) => {
-                if let Some(on_fill) = &self.on_fill {
-                    let fill = self.context.borrow().fill_object(self.py, &fill)?;
-                    on_fill.call1((&self.context, fill))?;
-                }
-            }
-            Event::Start => {
-                if let Some(on_start) = &self.on_start {
-                    on_start.call1((&self.context,))?;
-                }
-            }
-            Event::End => {
-                if let Some(on_end) = &self.on_end {
-                    on_end.call1((&self.context,))?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn overflow(&mut self, error: Box<Overflow>) -> PyErr {
-        let symbol = self.context.borrow().names[error.column].clone_ref(self.py);
-        overflow_error(self.py, symbol.bind(self.py), &error)
-    }
-
-    /// Every 1024 rows, sooner when rows are heavy: runs the signal handlers (Ctrl-C), and,
-    /// at most every [`YIELD_AFTER`], releases the GIL for a moment so that a thread waiting
-    /// for it takes it (the loop holds it between callbacks). Not more often: a thread waiting
-    /// for the GIL asks for it only after the switch interval (5 ms) without a release, so
-    /// releases more frequent than that, each retaken at once, would starve it.
-    fn check_interrupt(&mut self) -> PyResult<()> {
-        if self.last_yield.elapsed() >= YIELD_AFTER {
-            self.py.detach(|| ());
-            self.last_yield = Instant::now();
-        }
-        self.py.check_signals()
     }
 }

@@ -14,9 +14,11 @@ mod context;
 mod engine;
 mod errors;
 mod glue;
+mod host;
 mod indicators;
 mod interrupt;
 mod metrics;
+mod session;
 
 /// The version of the Rust engine core (`quanta_core::version`).
 #[pyfunction]
@@ -42,6 +44,7 @@ fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<context::PyContext>()?;
     m.add_class::<context::PyBar>()?;
     m.add_class::<context::PyPortfolio>()?;
+    m.add_class::<session::PySession>()?;
     m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
     metrics::register(m)?;
     indicators::register(m)?;

@@ -1,0 +1,236 @@
+//! A live session on the native engine (`quanta_ref.session.Session`, the Rust half of
+//! `quanta_ref.api.SessionCore`): a run kept open between pushes. The core stays in the
+//! session's context; each `rows` call runs only the rows pushed since the last one
+//! (`quanta_core::engine::rows` over consecutive ranges), never the run from its start.
+//!
+//! The Python session owns the panel, which grows: its arrays are rebound to bigger ones, so
+//! they are borrowed anew at every call and no pointer is kept between calls. It checks every
+//! input before it gets here; the checks below only keep a wrong call from reaching the core
+//! (an index out of range would be a panic).
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use quanta_core::config::Config;
+use quanta_core::engine::{self, Core, Host};
+use quanta_core::orders::{OrderStatus, Reason};
+
+use crate::bars::{checked_symbols, BarArrays, Names};
+use crate::context::{PyBar, PyContext};
+use crate::errors::{catch_panic, internal_error, OrderError, QuantaError};
+use crate::glue::Glue;
+use crate::host::{Callbacks, PyHost};
+
+/// A run kept open between pushes (`quanta_fast._quanta_fast.Session`).
+#[pyclass(name = "Session", module = "quanta_fast._quanta_fast")]
+pub struct PySession {
+    context: Py<PyContext>,
+    /// The growing panel (`quanta_ref.session.Panel`).
+    panel: Py<PyAny>,
+    /// Its symbols, checked once: they never change.
+    symbols: Py<PyTuple>,
+    /// The strategy's callbacks in `quanta_ref.api.CALLBACKS` order; None: not overridden.
+    callbacks: [Option<Py<PyAny>>; 5],
+    /// The bar object `on_bar` last received, reused while no one else holds it.
+    bar: Option<Py<PyBar>>,
+    /// How many rows have run (`on_start` has been delivered when it is not 0).
+    done: usize,
+    /// A call failed (a strategy's exception, an overflow): the run cannot go on.
+    failed: bool,
+}
+
+impl PySession {
+    /// A session over `panel` (its first row filled), calling the given callbacks.
+    pub(crate) fn new(
+        py: Python<'_>,
+        config: Config,
+        glue: Arc<Glue>,
+        panel: &Bound<'_, PyAny>,
+        callbacks: [Option<Py<PyAny>>; 5],
+        external: bool,
+    ) -> PyResult<Self> {
+        let symbols = checked_symbols(panel)?;
+        let names = Names::new(&symbols)?;
+        // The first row gives the core its first timestamp and the number of symbols.
+        let arrays = BarArrays::read_first(panel, None, symbols.clone(), 1)?;
+        let mut core = Core::new(config, &arrays.view());
+        core.broker.external = external;
+        let context = Py::new(py, PyContext::new(py, core, panel, &names, glue))?;
+        Ok(PySession {
+            context,
+            panel: panel.clone().unbind(),
+            symbols: symbols.unbind(),
+            callbacks,
+            bar: None,
+            done: 0,
+            failed: false,
+        })
+    }
+
+    /// Refuses a call once a call has failed or the session has ended.
+    fn check_usable(&self, py: Python<'_>) -> PyResult<()> {
+        if self.failed {
+            return Err(QuantaError::new_err("the session stopped at an error: start a new one"));
+        }
+        if !self.context.borrow(py).is_open() {
+            return Err(QuantaError::new_err("the session has ended"));
+        }
+        Ok(())
+    }
+
+    /// Run `work` with a host over the first `stop` rows of the panel (with the market tables
+    /// and actions given, if any); marks the session failed when it fails.
+    fn with_host<'py>(
+        &mut self,
+        py: Python<'py>,
+        stop: usize,
+        market: Option<&Bound<'py, PyAny>>,
+        actions: Option<&Bound<'py, PyAny>>,
+        work: impl FnOnce(&mut PyHost<'py, '_>) -> PyResult<()>,
+    ) -> PyResult<()> {
+        self.check_usable(py)?;
+        let panel = self.panel.bind(py);
+        let symbols = self.symbols.bind(py).clone();
+        let arrays = BarArrays::read_first(panel, market, symbols, stop)?.with_actions(actions)?;
+        let [on_start, on_bar, on_fill, on_order, on_end] =
+            self.callbacks.each_ref().map(|f| f.as_ref().map(|f| f.bind(py).clone()));
+        let callbacks = Callbacks { on_start, on_bar, on_fill, on_order, on_end };
+        let context = self.context.bind(py).clone();
+        let bar = self.bar.take().map(|bar| bar.into_bound(py));
+        let mut host = PyHost::new(context, arrays.view(), callbacks, bar);
+        let outcome = catch_panic(|| work(&mut host));
+        self.bar = host.bar.map(Bound::unbind);
+        if outcome.is_err() {
+            self.failed = true;
+        }
+        outcome
+    }
+
+    /// The order with id `order_id` (1-based), which must be live.
+    fn live_order(&self, py: Python<'_>, order_id: usize) -> PyResult<usize> {
+        let context = self.context.borrow(py);
+        let orders = &context.core.broker.orders;
+        let live =
+            order_id >= 1 && order_id <= orders.len() && orders[order_id - 1].status.is_live();
+        if !live {
+            return Err(OrderError::new_err(format!("order_id: no live order {order_id}")));
+        }
+        Ok(order_id)
+    }
+}
+
+#[pymethods]
+impl PySession {
+    /// Run the panel's rows from the first not yet run up to `stop` (exclusive), each with
+    /// step 6 (record equity and cash); the first call delivers `on_start` before row 0.
+    /// `market` is the `quanta_ref.market.RunMarket` of the rows so far (limit tables of at
+    /// least `stop` rows), `actions` the arrays of their `ActionSchedule`, or None.
+    #[pyo3(signature = (stop, market, actions))]
+    fn rows<'py>(
+        &mut self,
+        py: Python<'py>,
+        stop: usize,
+        market: &Bound<'py, PyAny>,
+        actions: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        let start = self.done;
+        if stop < start {
+            return Err(internal_error(&format!("rows {start} already ran, not up to {stop}")));
+        }
+        self.with_host(py, stop, Some(market), actions.as_ref(), |host| {
+            if start == 0 {
+                engine::start(host)?;
+            }
+            engine::rows(host, start..stop)
+        })?;
+        self.done = stop;
+        Ok(())
+    }
+
+    /// Book a fill an external broker reported (checked by the session) at the current row:
+    /// `quantity` of order `order_id` at `price`, with these costs; the strategy hears the
+    /// Fill and Order events.
+    fn report_fill(
+        &mut self,
+        py: Python<'_>,
+        order_id: usize,
+        quantity: f64,
+        price: f64,
+        commission: f64,
+        tax: f64,
+    ) -> PyResult<()> {
+        let id = self.live_order(py, order_id)?;
+        if self.context.borrow(py).core.broker.orders[id - 1].side.is_none() {
+            return Err(OrderError::new_err(format!(
+                "order_id: order {id} is a target order, sized only when the engine fills it"
+            )));
+        }
+        let stop = self.done.max(1);
+        self.with_host(py, stop, None, None, |host| {
+            let booked = host
+                .with_core(|core, _| core.broker.report_fill(id, quantity, price, commission, tax));
+            booked.map_err(|error| host.overflow(error))?;
+            engine::drain(host)
+        })
+    }
+
+    /// End a live order as an external broker reported: `status` is "cancelled", "rejected"
+    /// or "expired" (or an `OrderStatus`), `reason` None or a `Reason` name; the strategy
+    /// hears the Order event.
+    #[pyo3(signature = (order_id, status, reason=None))]
+    fn report_status(
+        &mut self,
+        py: Python<'_>,
+        order_id: usize,
+        status: &Bound<'_, PyAny>,
+        reason: Option<&str>,
+    ) -> PyResult<()> {
+        let id = self.live_order(py, order_id)?;
+        let name = match status.cast::<PyString>() {
+            Ok(name) => name.to_str()?.to_owned(),
+            Err(_) => status.getattr("value")?.extract()?,
+        };
+        let status = match OrderStatus::from_name(&name) {
+            Some(s @ (OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Expired)) => s,
+            _ => {
+                return Err(OrderError::new_err(format!(
+                    "status: expected 'cancelled', 'rejected' or 'expired', got {name:?}"
+                )))
+            }
+        };
+        let reason =
+            match reason {
+                None => None,
+                Some(name) => Some(Reason::from_name(name).ok_or_else(|| {
+                    OrderError::new_err(format!("reason: unknown reason {name:?}"))
+                })?),
+            };
+        let stop = self.done.max(1);
+        self.with_host(py, stop, None, None, |host| {
+            host.with_core(|core, _| core.broker.report_status(id, status, reason));
+            engine::drain(host)
+        })
+    }
+
+    /// The run ends: `on_end` is delivered, then the context closes (however `on_end` ends).
+    fn end(&mut self, py: Python<'_>) -> PyResult<()> {
+        let stop = self.done.max(1);
+        let outcome = self.with_host(py, stop, None, None, |host| engine::end(host));
+        self.context.borrow_mut(py).close();
+        outcome
+    }
+
+    /// The strategy's `ctx`, which holds the run's state.
+    #[getter]
+    fn context(&self, py: Python<'_>) -> Py<PyContext> {
+        self.context.clone_ref(py)
+    }
+
+    /// How many rows have run.
+    #[getter]
+    fn done(&self) -> usize {
+        self.done
+    }
+}
