@@ -5,8 +5,9 @@ survives being killed, and ends with the batch run's result.
 
 The bars are the CSV files of the folder `feed/` (any layout `quanta_ref.data.load_bars`
 reads); the first run writes the bundled sample prices (AAPL and IBM, 2000-2013) there as
-`feed/bars.csv` when the folder does not exist. Every `--interval` seconds (the clock) the next timestamp's bars are
-pushed into the session, and the session's snapshot is written to `--state`. Kill the process
+`feed/bars.csv` when the folder does not exist. Every `--interval` seconds (the clock) the
+next timestamp's bars are pushed into the session, and the session's snapshot is written to
+`--state`. Kill the process
 (Ctrl-C, or kill -9) and start it again with the same arguments: it restores the snapshot and
 goes on from the next timestamp, and no order is printed (sent) twice. At the end it runs the
 same strategy over the whole file in one backtest and says whether the two results are
@@ -37,7 +38,9 @@ def write_sample(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("feed", type=Path, help="folder of bars (written from the sample if absent)")
+    parser.add_argument(
+        "feed", type=Path, help="folder of bars (written from the sample if absent)"
+    )
     parser.add_argument("--state", type=Path, default=Path("live.snap"), help="snapshot file")
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between bars")
     parser.add_argument("--backend", default="auto", help="python, rust or auto")

@@ -118,16 +118,18 @@ class Session:
     @property
     def done(self) -> int:
         """How many rows have run."""
-    def rows(self, stop: int, market: RunMarket, actions: tuple[NDArray[Any], ...] | None) -> None:
-        """Run the rows not yet run up to `stop` (exclusive); `on_start` first on the first
-        call. `market` covers at least `stop` rows; `actions` as in `Engine.run`."""
-    def report_fill(
-        self, order_id: int, quantity: float, price: float, commission: float, tax: float
+    def rows(
+        self,
+        stop: int,
+        market: RunMarket,
+        actions: tuple[NDArray[Any], ...] | None,
+        reports: list[tuple[Any, ...]],
     ) -> None:
-        """Book a fill an external broker reported, at the current row; delivers the events."""
-    def report_status(self, order_id: int, status: Any, reason: str | None = None) -> None:
-        """End a live order ("cancelled", "rejected", "expired" or an `OrderStatus`) with a
-        `Reason` name or None; delivers the Order event."""
+        """Run the rows not yet run up to `stop` (exclusive); `on_start` first on the first
+        call. `market` covers at least `stop` rows; `actions` as in `Engine.run`; `reports`
+        (external execution) are booked in the open phase of the first row."""
+    def drain(self) -> None:
+        """Deliver the events of a request made through the context between pushes."""
     def end(self) -> None:
         """Deliver `on_end` and close the context."""
 
@@ -217,6 +219,8 @@ class Context:
     def signal(self, name: Any, value: Any, symbol: Any = None) -> None: ...
     def _take_equity(self) -> NDArray[np.float64]: ...
     def _take_cash(self) -> NDArray[np.float64]: ...
+    def _report(self, report: tuple[Any, ...]) -> None:
+        """Book an external broker's report at once (its events follow the callback)."""
     def _equity_copy(self) -> NDArray[np.float64]: ...
     def _cash_copy(self) -> NDArray[np.float64]: ...
     def _fills(self) -> list[Any]: ...

@@ -90,7 +90,7 @@ class RustSession(SessionCore):
         self._native: _quanta_fast.Session | None = None
         self._ended = False
 
-    def rows(self, stop: int, market: RunMarket, actions: Any) -> None:
+    def rows(self, stop: int, market: RunMarket, actions: Any, reports: list[Any]) -> None:
         native = self._native
         arrays = None if actions is None else actions.arrays()
         if native is None:
@@ -108,7 +108,10 @@ class RustSession(SessionCore):
             self._native = native
             # The native context implements the whole interface (registered above).
             self.context = cast(Context, native.context)
-        native.rows(stop, market, arrays)
+        native.rows(stop, market, arrays, reports)
+
+    def _native_context(self) -> _quanta_fast.Context:
+        return cast(_quanta_fast.Context, self.context)
 
     def _session(self) -> _quanta_fast.Session:
         if self._native is None:
@@ -118,10 +121,16 @@ class RustSession(SessionCore):
     def report_fill(
         self, order_id: int, quantity: float, price: float, commission: float, tax: float
     ) -> None:
-        self._session().report_fill(order_id, quantity, price, commission, tax)
+        # The native session is running a row (a report inside a callback): reach the core
+        # through the context, kept since the first row.
+        report = ("fill", order_id, quantity, price, commission, tax)
+        self._native_context()._report(report)
 
     def report_status(self, order_id: int, status: Any, reason: str | None) -> None:
-        self._session().report_status(order_id, status, reason)
+        self._native_context()._report(("status", order_id, status, reason))
+
+    def drain(self) -> None:
+        self._session().drain()
 
     def signals_since(self, start: int) -> list[Any]:
         return self._session().context._signals(start)

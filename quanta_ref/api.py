@@ -490,6 +490,10 @@ class SessionCore(abc.ABC):
         `status` is an `OrderStatus` (CANCELLED, REJECTED or EXPIRED)."""
 
     @abc.abstractmethod
+    def drain(self) -> None:
+        """Deliver the events of a request made through the context between pushes."""
+
+    @abc.abstractmethod
     def signals_since(self, start: int) -> list[Any]:
         """The signals published from the `start`-th on (all of them for 0)."""
 

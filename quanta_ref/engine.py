@@ -358,6 +358,9 @@ class ReferenceSession(SessionCore):
         run, order, _ = self._order(order_id)
         run.broker.report_status(order, status, reason)
 
+    def drain(self) -> None:
+        pass  # the bus delivers what is published outside a delivery at once
+
     def signals_since(self, start: int) -> list[Any]:
         return [] if self.run is None else self.run.signals[start:]
 

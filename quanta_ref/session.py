@@ -145,10 +145,19 @@ class Panel:
     `listing_dates` and `actions` are the history's market data (the price-limit rule and
     the corporate actions read them)."""
 
+    timestamps: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
     def __init__(
         self, symbols: tuple[str, ...], listing_dates: Any = None, actions: Any = None
     ) -> None:
         self.symbols = symbols
+        self._ts = np.zeros(0, dtype=np.int64)
+        self._buffers: dict[str, np.ndarray] = {}
         self.n_symbols = len(symbols)
         self.n_bars = 0
         self.last = 0  # the last row's timestamp (when there is one)
@@ -233,6 +242,10 @@ class SessionContext(Context):
         session = self._session
         result = getattr(session._context(), method)(*args)
         session._record("call", method, args)
+        if session._delivering is None and session._core is not None:
+            # Made between pushes: its events reach the strategy now, as inside a push
+            # they would after the callback.
+            session._core.drain()
         return result
 
     # -- orders -----------------------------------------------------------------------
@@ -277,7 +290,7 @@ class SessionContext(Context):
         if not order.status.is_live:
             return False
         session._record("cancel", order.order_id)
-        if not session._replaying:
+        if not session._replaying and session._broker is not None:
             session._broker.cancel(order.order_id)
         return True
 

@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from quanta_ref import Engine, data
 from quanta_ref.examples import SmaCross
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import os
 import multiprocessing
+import os
 import pickle
 import threading
 from typing import Any
@@ -25,7 +25,7 @@ from quanta_ref.orders import OrderStatus
 from quanta_ref.session import Session, SnapshotError
 from session_support import at, feed, finish_in_fresh_process, outcome, rows
 from strategies import cn_a_scenarios, describe_bars, scenarios
-from test_differential import Recording, assert_same_result, order_fields
+from test_differential import Recording, assert_same_result, bits, order_fields
 
 pytestmark = pytest.mark.usefixtures("backend_rust")
 
@@ -255,8 +255,8 @@ def test_an_external_broker_that_fills_as_the_paper_rules_gives_the_batch_result
         result = session.end()
         assert [visible(o) for o in result.orders] == [visible(o) for o in batch.orders]
         for name in ("fills", "trades", "positions"):
-            assert [vars(x) for x in getattr(result, name)] == [
-                vars(x) for x in getattr(batch, name)
+            assert [bits(tuple(vars(x).values())) for x in getattr(result, name)] == [
+                bits(tuple(vars(x).values())) for x in getattr(batch, name)
             ], name
         assert result.equity.tobytes() == batch.equity.tobytes()
         assert result.cash.tobytes() == batch.cash.tobytes()

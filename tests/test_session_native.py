@@ -113,7 +113,7 @@ def test_rows_pushed_in_parts_give_the_batch_run_bit_for_bit(backend, scenario, 
     while pushes.panel.n_bars < bars.n_bars:
         stop = pushes.push(chunks[k % len(chunks)])
         k += 1
-        session.rows(stop, market, actions_before(bars, stop))
+        session.rows(stop, market, actions_before(bars, stop), [])
         if stop >= middle and middle > 0:
             prefix = bars.between(end=bars.timestamps[stop - 1].astype("datetime64[ns]"))
             part = session.result(prefix)
@@ -176,7 +176,7 @@ def external_session(n_rows: int) -> tuple[Buyer, Any, Pushes]:
     pushes = Pushes(bars)
     config = EngineConfig.build(initial_cash=100_000.0, commission_rate=0.001, fill_at="close")
     session = rust_session(pushes.panel, strategy, config, external=True)
-    session.rows(pushes.push(n_rows), RunMarket(), None)
+    session.rows(pushes.push(n_rows), RunMarket(), None, [])
     return strategy, session, pushes
 
 
@@ -197,47 +197,47 @@ def session_bars(session: Any) -> Bars:
     return Bars.from_arrays(panel.timestamps[:n], *fields, symbols=panel.symbols)
 
 
-def test_a_reported_fill_books_the_given_price_and_costs_at_the_current_row():
+def test_reported_fills_are_booked_with_their_costs_in_the_next_rows_open_phase():
     strategy, session, pushes = external_session(2)
     strategy.heard.clear()
-    session.report_fill(1, 100.0, 20.5, 3.25, 0.75)
+    reports = [("fill", 1, 100.0, 20.5, 3.25, 0.75), ("fill", 1, 200.0, 21.0, 4.0, 1.0)]
+    session.rows(pushes.push(1), RunMarket(), None, reports)
     # 100 x 20.5 = 2050 plus the reported commission and tax (not the engine's 0.1 %).
     cash = 100_000.0 - 2050.0 - 3.25 - 0.75
+    then = cash - 200.0 * 21.0 - 4.0 - 1.0
     assert strategy.heard == [
         ("fill", 1, 100.0, 20.5, 3.25),
         ("cash", cash, 100.0),
         ("order", 1, OrderStatus.PARTIALLY_FILLED, None),
+        ("fill", 1, 200.0, 21.0, 4.0),
+        ("cash", then, 300.0),
+        ("order", 1, OrderStatus.FILLED, None),
     ]
-    session.report_fill(1, 200.0, 21.0, 4.0, 1.0)
     order = session.context.get_order(1)
-    assert (order.status, order.filled_quantity) == (OrderStatus.FILLED, 300.0)
     assert order.average_fill_price == (20.5 * 100.0 + 21.0 * 200.0) / 300.0
-    fills = session.result(session_bars(session)).fills
-    assert [(f.timestamp, f.commission, f.tax) for f in fills] == [
-        (int(pushes.panel.timestamps[1]), 3.25, 0.75),
-        (int(pushes.panel.timestamps[1]), 4.0, 1.0),
-    ]
-    # Row 1 was recorded before the reports; the next row values the 300 shares at its
-    # close, 20.
-    session.rows(pushes.push(1), RunMarket(), None)
-    cash = cash - 200.0 * 21.0 - 4.0 - 1.0
     result = session.result(session_bars(session))
-    assert list(result.cash) == [100_000.0, 100_000.0, cash]
-    assert result.equity[-1] == cash + 300.0 * 20.0
+    assert [(f.timestamp, f.commission, f.tax) for f in result.fills] == [
+        (int(pushes.panel.timestamps[2]), 3.25, 0.75),
+        (int(pushes.panel.timestamps[2]), 4.0, 1.0),
+    ]
+    assert list(result.cash) == [100_000.0, 100_000.0, then]
+    assert result.equity[-1] == then + 300.0 * 20.0
 
 
-def test_a_reported_status_ends_the_order_with_the_brokers_reason():
+def test_a_report_made_inside_a_callback_is_booked_at_once_and_heard_after_it():
     strategy, session, _ = external_session(1)
     strategy.heard.clear()
-    session.report_status(2, OrderStatus.REJECTED, Reason.BROKER)
-    session.report_status(1, "cancelled", None)
+    session.context._report(("status", 2, OrderStatus.REJECTED, Reason.BROKER))
+    session.context._report(("status", 1, "cancelled", None))
+    assert session.context.open_orders() == []
+    assert strategy.heard == []  # queued until the running row delivers them
+    session.drain()
     assert strategy.heard == [
         ("order", 2, OrderStatus.REJECTED, "broker"),
         ("order", 1, OrderStatus.CANCELLED, None),
     ]
-    assert session.context.open_orders() == []
     with pytest.raises(OrderError, match="order_id: no live order 1"):
-        session.report_status(1, OrderStatus.CANCELLED, None)
+        session.context._report(("status", 1, OrderStatus.CANCELLED, None))
 
 
 def test_end_delivers_on_end_and_closes_the_context():
@@ -262,11 +262,11 @@ def test_a_strategy_error_passes_through_and_stops_the_session():
     bars = Bars.from_arrays(timestamps, prices, prices, prices, prices, prices, symbols=["S0"])
     pushes = Pushes(bars)
     session = rust_session(pushes.panel, Fails(), EngineConfig.build(), external=False)
-    session.rows(pushes.push(2), RunMarket(), None)
+    session.rows(pushes.push(2), RunMarket(), None, [])
     with pytest.raises(ZeroDivisionError, match="the strategy's own error"):
-        session.rows(pushes.push(1), RunMarket(), None)
+        session.rows(pushes.push(1), RunMarket(), None, [])
     with pytest.raises(QuantaError, match="stopped at an error"):
-        session.rows(pushes.push(1), RunMarket(), None)
+        session.rows(pushes.push(1), RunMarket(), None, [])
 
 
 def test_a_reported_fill_outside_the_float_range_raises_the_runs_error_and_books_nothing():
@@ -276,10 +276,8 @@ def test_a_reported_fill_outside_the_float_range_raises_the_runs_error_and_books
         r"the fill is booked \(symbol 'S0', bar 1 \(2024-01-02"
     )
     with pytest.raises(OrderError, match=message):
-        session.report_fill(1, 300.0, 1e307, 0.0, 0.0)
+        session.context._report(("fill", 1, 300.0, 1e307, 0.0, 0.0))
     assert session.context.cash == 100_000.0
-    with pytest.raises(QuantaError, match="stopped at an error"):
-        session.report_fill(1, 1.0, 20.0, 0.0, 0.0)
 
 
 class TargetBuyer(Strategy):
@@ -294,7 +292,7 @@ def test_a_fill_reported_for_an_unsized_target_order_is_refused():
     bars = Bars.from_arrays(timestamps, prices, prices, prices, prices, prices, symbols=["S0"])
     pushes = Pushes(bars)
     session = rust_session(pushes.panel, TargetBuyer(), EngineConfig.build(), external=True)
-    session.rows(pushes.push(2), RunMarket(), None)
+    session.rows(pushes.push(2), RunMarket(), None, [])
     with pytest.raises(OrderError, match="order_id: order 1 is a target order"):
-        session.report_fill(1, 100.0, 10.0, 0.0, 0.0)
+        session.context._report(("fill", 1, 100.0, 10.0, 0.0, 0.0))
     assert session.context.get_order(1).status is OrderStatus.PENDING

@@ -14,6 +14,7 @@ use crate::bars::{BarsView, N_RATES};
 use crate::config::{Config, FillAt};
 use crate::events::{trading_day, Event, NS_PER_DAY};
 use crate::execution::{Broker, Overflow};
+use crate::orders::{OrderStatus, Reason};
 
 /// Where the loop meets the outside: access to the core, and delivery to the strategy.
 pub trait Host {
@@ -55,6 +56,36 @@ pub struct Core {
     next_rates: usize,
     /// The first corporate action of the panel not yet applied.
     next_action: usize,
+    /// External execution: the broker's reports waiting for the next row's open phase.
+    pub reports: std::collections::VecDeque<Report>,
+}
+
+/// A report of an external broker (`quanta_ref.session.Session.report_fill` /
+/// `report_status`), booked in the open phase of the next row, in the order it came.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Report {
+    /// A fill of a live order.
+    Fill {
+        /// The order's id (1-based).
+        order_id: usize,
+        /// How much filled (> 0, at most what remains: the session checked).
+        quantity: f64,
+        /// At what price.
+        price: f64,
+        /// The broker's commission.
+        commission: f64,
+        /// The broker's taxes and fees.
+        tax: f64,
+    },
+    /// The end of a live order.
+    Status {
+        /// The order's id (1-based).
+        order_id: usize,
+        /// Cancelled, Rejected or Expired.
+        status: OrderStatus,
+        /// Why, when the broker says.
+        reason: Option<Reason>,
+    },
 }
 
 impl Core {
@@ -77,6 +108,7 @@ impl Core {
             snapshot: Vec::new(),
             next_rates: 0,
             next_action: 0,
+            reports: std::collections::VecDeque::new(),
         }
     }
 
@@ -309,6 +341,27 @@ fn match_phase<H: Host>(host: &mut H, i: usize, at_close: bool) -> Result<(), H:
     }
 }
 
+/// Book the broker's waiting reports in order, delivering each one's events before the next.
+fn book_reports<H: Host>(host: &mut H) -> Result<(), H::Error> {
+    loop {
+        let booked = host.with_core(|core, _| {
+            let report = core.reports.pop_front()?;
+            Some(match report {
+                Report::Fill { order_id, quantity, price, commission, tax } => {
+                    core.broker.report_fill(order_id, quantity, price, commission, tax)
+                }
+                Report::Status { order_id, status, reason } => {
+                    core.broker.report_status(order_id, status, reason);
+                    Ok(())
+                }
+            })
+        });
+        let Some(result) = booked else { return Ok(()) };
+        stop(host, result)?;
+        drain(host)?;
+    }
+}
+
 /// Everything that happens at row `i` (docs/semantics.md section 2, steps 1-5).
 pub fn step<H: Host>(host: &mut H, i: usize) -> Result<(), H::Error> {
     row(host, i, false).map(|_| ())
@@ -341,6 +394,9 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H
                 host.with_core(|core, bars| core.open_row(bars, i));
             }
             // 2. Open phase: live orders from earlier rows meet this bar, oldest first.
+            // With external execution the engine matches nothing: the broker's reports since
+            // the last row are booked here instead, in the order they came.
+            book_reports(host)?;
             match_phase(host, i, false)?;
             // 3. The bar closes: positions are valued at the new closes.
             host.with_core(|core, bars| {

@@ -138,3 +138,40 @@ fn a_reported_status_ends_the_order_with_its_reason() {
     assert!(matches!(broker.events.pop(), Some(Event::Order(o)) if o.order_id == 2));
     assert!(matches!(broker.events.pop(), Some(Event::Order(o)) if o.order_id == 3));
 }
+
+#[test]
+fn waiting_reports_are_booked_in_the_open_phase_of_the_next_row() {
+    let panel = panel(&[&[bar(10.0, 11.0, 9.0, 10.5); 3]]);
+    let mut host = external(Config::default(), &panel, three_orders);
+    engine::start(&mut host).unwrap();
+    engine::rows(&mut host, 0..1).unwrap();
+    host.events.clear();
+    host.core.reports.push_back(engine::Report::Fill {
+        order_id: 1,
+        quantity: 100.0,
+        price: 10.25,
+        commission: 2.5,
+        tax: 0.5,
+    });
+    let status = engine::Report::Status {
+        order_id: 2,
+        status: OrderStatus::Rejected,
+        reason: Some(Reason::Broker),
+    };
+    host.core.reports.push_back(status);
+    engine::rows(&mut host, 1..2).unwrap();
+    let broker = &host.core.broker;
+    let fill = broker.portfolio.transactions[0];
+    // Booked at row 1, before its bar reached the strategy.
+    assert_eq!(
+        (fill.timestamp, fill.price, fill.commission, fill.tax),
+        (panel.timestamps[1], 10.25, 2.5, 0.5)
+    );
+    assert!(matches!(host.events[0], Event::Fill(_)));
+    assert!(matches!(host.events[1], Event::Order(o) if o.status == OrderStatus::Filled));
+    assert!(matches!(host.events[2], Event::Order(o) if o.status == OrderStatus::Rejected));
+    assert!(matches!(host.events[3], Event::Bar(0)));
+    assert_eq!(broker.orders[1].reject_reason, Some(Reason::Broker));
+    assert_eq!(host.core.cash, vec![1_000_000.0, 1_000_000.0 - 1025.0 - 2.5 - 0.5]);
+    assert!(host.core.reports.is_empty());
+}

@@ -16,12 +16,13 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use quanta_core::engine::Core;
+use quanta_core::engine::{Core, Report};
+use quanta_core::execution::Broker;
 use quanta_core::execution::Target;
-use quanta_core::orders::{Fill, Order, OrderStatus, OrderType, Side, TimeInForce};
+use quanta_core::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 
 use crate::bars::Names;
-use crate::errors::{internal_error, DataError, OrderError};
+use crate::errors::{internal_error, overflow_error, DataError, OrderError};
 use crate::glue::Glue;
 
 /// One bar as `on_bar` sees it (the fields of `quanta_ref.events.BarEvent`). The engine reuses
@@ -695,6 +696,30 @@ impl PyContext {
         PyArray1::from_vec(py, std::mem::take(&mut self.core.cash))
     }
 
+    /// Book a report of an external broker at once: one made while the strategy is being
+    /// called (from the broker's `submit` or `cancel`). Its events wait in the queue and are
+    /// delivered after the current callback, as the strategy's own requests' are. The
+    /// report is ``("fill", order_id, quantity, price, commission, tax)`` or ``("status",
+    /// order_id, status, reason)``, checked by the session.
+    fn _report(slf: &Bound<'_, Self>, report: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let mut this = Self::open_mut(slf)?;
+        match read_report(&this.core.broker, report)? {
+            Report::Fill { order_id, quantity, price, commission, tax } => {
+                let booked =
+                    this.core.broker.report_fill(order_id, quantity, price, commission, tax);
+                if let Err(error) = booked {
+                    let symbol = this.names[error.column].clone_ref(py);
+                    return Err(overflow_error(py, symbol.bind(py), &error));
+                }
+            }
+            Report::Status { order_id, status, reason } => {
+                this.core.broker.report_status(order_id, status, reason);
+            }
+        }
+        Ok(())
+    }
+
     /// Equity at each row's close so far, a copy (a session's result taken mid-run).
     fn _equity_copy<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
         PyArray1::from_slice(py, &self.core.equity)
@@ -909,4 +934,49 @@ impl PyPortfolio {
     fn __delattr__(&self, name: &Bound<'_, PyAny>) -> PyResult<()> {
         Err(read_only(name.py(), "ctx.portfolio", name))
     }
+}
+
+/// A report as the core books it: ``("fill", order_id, quantity, price, commission, tax)``
+/// or ``("status", order_id, status, reason)`` on a live (sized, for a fill) order of
+/// `broker`; anything else is an error (the session checked it: defence in depth).
+pub(crate) fn read_report(broker: &Broker, report: &Bound<'_, PyAny>) -> PyResult<Report> {
+    let kind: String = report.get_item(0)?.extract()?;
+    let order_id: usize = report.get_item(1)?.extract()?;
+    let orders = &broker.orders;
+    let live = order_id >= 1 && order_id <= orders.len() && orders[order_id - 1].status.is_live();
+    if !live {
+        return Err(OrderError::new_err(format!("order_id: no live order {order_id}")));
+    }
+    if kind == "fill" {
+        if orders[order_id - 1].side.is_none() {
+            return Err(OrderError::new_err(format!(
+                "order_id: order {order_id} is a target order, sized only when the engine fills it"
+            )));
+        }
+        let (_, _, quantity, price, commission, tax): (String, usize, f64, f64, f64, f64) =
+            report.extract()?;
+        return Ok(Report::Fill { order_id, quantity, price, commission, tax });
+    }
+    let status = report.get_item(2)?;
+    let name = match status.cast::<PyString>() {
+        Ok(name) => name.to_str()?.to_owned(),
+        Err(_) => status.getattr("value")?.extract()?,
+    };
+    let status = match OrderStatus::from_name(&name) {
+        Some(s @ (OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Expired)) => s,
+        _ => {
+            return Err(OrderError::new_err(format!(
+                "status: expected 'cancelled', 'rejected' or 'expired', got {name:?}"
+            )))
+        }
+    };
+    let reason: Option<String> = report.get_item(3)?.extract()?;
+    let reason = match reason {
+        None => None,
+        Some(name) => Some(
+            Reason::from_name(&name)
+                .ok_or_else(|| OrderError::new_err(format!("reason: unknown reason {name:?}")))?,
+        ),
+    };
+    Ok(Report::Status { order_id, status, reason })
 }

@@ -11,14 +11,14 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 
 use quanta_core::config::Config;
-use quanta_core::engine::{self, Core, Host};
+use quanta_core::engine::{self, Core};
 use quanta_core::orders::{OrderStatus, Reason};
 
 use crate::bars::{checked_symbols, BarArrays, Names};
-use crate::context::{PyBar, PyContext};
+use crate::context::{read_report, PyBar, PyContext};
 use crate::errors::{catch_panic, internal_error, OrderError, QuantaError};
 use crate::glue::Glue;
 use crate::host::{Callbacks, PyHost};
@@ -107,18 +107,6 @@ impl PySession {
         }
         outcome
     }
-
-    /// The order with id `order_id` (1-based), which must be live.
-    fn live_order(&self, py: Python<'_>, order_id: usize) -> PyResult<usize> {
-        let context = self.context.borrow(py);
-        let orders = &context.core.broker.orders;
-        let live =
-            order_id >= 1 && order_id <= orders.len() && orders[order_id - 1].status.is_live();
-        if !live {
-            return Err(OrderError::new_err(format!("order_id: no live order {order_id}")));
-        }
-        Ok(order_id)
-    }
 }
 
 #[pymethods]
@@ -127,17 +115,29 @@ impl PySession {
     /// step 6 (record equity and cash); the first call delivers `on_start` before row 0.
     /// `market` is the `quanta_ref.market.RunMarket` of the rows so far (limit tables of at
     /// least `stop` rows), `actions` the arrays of their `ActionSchedule`, or None.
-    #[pyo3(signature = (stop, market, actions))]
+    /// `reports` (external execution): the broker's reports since the last row, booked in
+    /// the open phase of the first of these rows, each ``("fill", order_id, quantity, price,
+    /// commission, tax)`` or ``("status", order_id, status, reason)`` (checked by the session).
+    #[pyo3(signature = (stop, market, actions, reports))]
     fn rows<'py>(
         &mut self,
         py: Python<'py>,
         stop: usize,
         market: &Bound<'py, PyAny>,
         actions: Option<Bound<'py, PyAny>>,
+        reports: &Bound<'py, PyList>,
     ) -> PyResult<()> {
         let start = self.done;
         if stop < start {
             return Err(internal_error(&format!("rows {start} already ran, not up to {stop}")));
+        }
+        if !reports.is_empty() {
+            let mut context = self.context.borrow_mut(py);
+            let core = &mut context.core;
+            for report in reports.iter() {
+                let report = read_report(&core.broker, &report)?;
+                core.reports.push_back(report);
+            }
         }
         self.with_host(py, stop, Some(market), actions.as_ref(), |host| {
             if start == 0 {
@@ -149,69 +149,10 @@ impl PySession {
         Ok(())
     }
 
-    /// Book a fill an external broker reported (checked by the session) at the current row:
-    /// `quantity` of order `order_id` at `price`, with these costs; the strategy hears the
-    /// Fill and Order events.
-    fn report_fill(
-        &mut self,
-        py: Python<'_>,
-        order_id: usize,
-        quantity: f64,
-        price: f64,
-        commission: f64,
-        tax: f64,
-    ) -> PyResult<()> {
-        let id = self.live_order(py, order_id)?;
-        if self.context.borrow(py).core.broker.orders[id - 1].side.is_none() {
-            return Err(OrderError::new_err(format!(
-                "order_id: order {id} is a target order, sized only when the engine fills it"
-            )));
-        }
+    /// Deliver the events a request made through the context between pushes left queued.
+    fn drain(&mut self, py: Python<'_>) -> PyResult<()> {
         let stop = self.done.max(1);
-        self.with_host(py, stop, None, None, |host| {
-            let booked = host
-                .with_core(|core, _| core.broker.report_fill(id, quantity, price, commission, tax));
-            booked.map_err(|error| host.overflow(error))?;
-            engine::drain(host)
-        })
-    }
-
-    /// End a live order as an external broker reported: `status` is "cancelled", "rejected"
-    /// or "expired" (or an `OrderStatus`), `reason` None or a `Reason` name; the strategy
-    /// hears the Order event.
-    #[pyo3(signature = (order_id, status, reason=None))]
-    fn report_status(
-        &mut self,
-        py: Python<'_>,
-        order_id: usize,
-        status: &Bound<'_, PyAny>,
-        reason: Option<&str>,
-    ) -> PyResult<()> {
-        let id = self.live_order(py, order_id)?;
-        let name = match status.cast::<PyString>() {
-            Ok(name) => name.to_str()?.to_owned(),
-            Err(_) => status.getattr("value")?.extract()?,
-        };
-        let status = match OrderStatus::from_name(&name) {
-            Some(s @ (OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Expired)) => s,
-            _ => {
-                return Err(OrderError::new_err(format!(
-                    "status: expected 'cancelled', 'rejected' or 'expired', got {name:?}"
-                )))
-            }
-        };
-        let reason =
-            match reason {
-                None => None,
-                Some(name) => Some(Reason::from_name(name).ok_or_else(|| {
-                    OrderError::new_err(format!("reason: unknown reason {name:?}"))
-                })?),
-            };
-        let stop = self.done.max(1);
-        self.with_host(py, stop, None, None, |host| {
-            host.with_core(|core, _| core.broker.report_status(id, status, reason));
-            engine::drain(host)
-        })
+        self.with_host(py, stop, None, None, |host| engine::drain(host))
     }
 
     /// The run ends: `on_end` is delivered, then the context closes (however `on_end` ends).
