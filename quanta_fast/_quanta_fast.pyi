@@ -426,3 +426,13 @@ def atr(
 def cross(prev_fast: float, prev_slow: float, fast: float, slow: float) -> int: ...
 def crossed_above(fast: NDArray[np.float64], slow: NDArray[np.float64]) -> NDArray[np.bool_]: ...
 def crossed_below(fast: NDArray[np.float64], slow: NDArray[np.float64]) -> NDArray[np.bool_]: ...
+def write_row(
+    fields: NDArray[np.float64],
+    at: int,
+    open: NDArray[np.float64],
+    high: NDArray[np.float64],
+    low: NDArray[np.float64],
+    close: NDArray[np.float64],
+    volume: NDArray[np.float64],
+) -> bool:
+    """`quanta_ref.session.write_row`, natively."""

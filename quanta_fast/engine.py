@@ -185,6 +185,9 @@ class RustBackend(Backend):
         ctx = engine.run(bars, market, _actions(bars), *(callbacks[name] for name in CALLBACKS))
         return _result(bars, config, ctx)
 
+    #: `quanta_ref.session.write_row`, natively (a pushed row written and quickly checked).
+    write_row = staticmethod(_quanta_fast.write_row)
+
     def session(
         self, panel: Any, strategy: Strategy, config: EngineConfig, external: bool
     ) -> RustSession:

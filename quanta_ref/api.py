@@ -529,6 +529,9 @@ class Backend(abc.ABC):
             for job in jobs
         ]
 
+    #: Optionally, a faster twin of `quanta_ref.session.write_row` (the same test).
+    write_row: Callable[..., bool]
+
     def session(
         self, panel: Any, strategy: Strategy, config: EngineConfig, external: bool
     ) -> SessionCore:

@@ -157,6 +157,8 @@ class Panel:
     ) -> None:
         self.symbols = symbols
         self._ts = np.zeros(0, dtype=np.int64)
+        # The five fields in one (5, capacity, N) buffer, field by field.
+        self.fields = np.zeros((5, 0, len(symbols)))
         self._buffers: dict[str, np.ndarray] = {}
         self.n_symbols = len(symbols)
         self.n_bars = 0
@@ -168,12 +170,12 @@ class Panel:
     def _grow(self, capacity: int) -> None:
         n = self.n_bars
         ts = np.zeros(capacity, dtype=np.int64)
-        buffers = {f: np.full((capacity, self.n_symbols), np.nan) for f in FIELDS}
+        fields = np.full((5, capacity, self.n_symbols), np.nan)
         if n:
             ts[:n] = self._ts[:n]
-            for f in FIELDS:
-                buffers[f][:n] = self._buffers[f][:n]
-        self._ts, self._buffers = ts, buffers
+            fields[:, :n] = self.fields[:, :n]
+        buffers = dict(zip(FIELDS, fields, strict=True))
+        self._ts, self.fields, self._buffers = ts, fields, buffers
         self.capacity = capacity
         # Engines and strategies see read-only views; only the session writes.
         for name, buffer in (("timestamps", ts), *buffers.items()):
@@ -425,6 +427,7 @@ class Session:
         self._pending: list[tuple[Any, ...]] = []
         self._pending_fills: dict[int, float] = {}
         self._pending_ends: set[int] = set()
+        self._write_row = getattr(implementation, "write_row", write_row)
         self._strategy = strategy
         self._callbacks = strategy_callbacks(strategy)
         self._hooks = _hooks(self, self._callbacks)
@@ -463,15 +466,16 @@ class Session:
         self._check_after(ts, at)
         # Written past the filled rows, checked there, counted only once checked.
         panel.reserve(at + 1)
-        given = (open, high, low, close, volume)
-        shape = (panel.n_symbols,)
-        for name, buffer, value in zip(FIELDS, panel.rows_at(at), given, strict=True):
-            if type(value) is np.ndarray and value.shape == shape and value.dtype.kind in "fiu":
-                buffer[:] = value
-            else:  # lists, scalars, other types: converted and checked (or a DataError)
-                buffer[:] = _row(name, value, panel.n_symbols)[0]
+        try:
+            clean = self._write_row(panel.fields, at, open, high, low, close, volume)
+        except (TypeError, ValueError):  # not five float64 arrays of the symbols' length
+            given = (open, high, low, close, volume)
+            for name, buffer, value in zip(FIELDS, panel.rows_at(at), given, strict=True):
+                buffer[:] = _row(name, value, panel.n_symbols)[0]  # or its DataError
+            clean = False
         panel.set_timestamp(at, ts)
-        _check_row(panel, at)
+        if not clean:
+            _check_row(panel, at)
         return self._run_rows(at, at + 1)
 
     def push_bars(self, bars: Bars) -> Step:
@@ -902,8 +906,21 @@ def _hooks(session: Session, callbacks: dict[str, Any]) -> Strategy:
     def on_end(self: Any, ctx: Any) -> None:
         session._deliver("on_end")
 
+    user_on_bar, proxy = callbacks["on_bar"], session.ctx
+
     def on_bar(self: Any, ctx: Any, bar: Any) -> None:
-        session._deliver("on_bar", bar)
+        # `_deliver`, written out: this one runs for every bar of every symbol.
+        number = session._deliveries + 1
+        session._deliveries = number
+        session._delivering = number
+        try:
+            if session._replaying:
+                for kind, entry in session._replay.pop(number, ()):
+                    session._apply(kind, entry)
+            else:
+                user_on_bar(proxy, bar)
+        finally:
+            session._delivering = None
 
     methods: dict[str, Any] = {"on_start": on_start, "on_end": on_end}
     if callbacks["on_bar"] is not None:  # else the engine skips bar deliveries
@@ -979,17 +996,39 @@ def _timestamp(value: Any) -> int:
     return one_timestamp(value, "timestamp")
 
 
-def _check_row(panel: Panel, at: int) -> None:
-    """DataError unless row `at` (written, not counted) holds clean bars or whole missing
-    bars (section 1): a quick test of the usual row, else the panel's own checks, which
-    also set a missing bar's volume to 0 and name the first bad value."""
-    o, h, lo, c, v = panel.rows_at(at)
+def write_row(
+    fields: np.ndarray,
+    at: int,
+    open: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+) -> bool:
+    """Write one pushed row into a panel's (5, capacity, N) buffer at row `at` and say
+    whether every bar of it is clean by a quick test: positive low, high and low bracketing
+    open and close, finite high and volume, volume >= 0 (a NaN fails every comparison, so
+    a missing bar is not "clean": the panel's full checks take it). TypeError unless the
+    five values are float64 arrays of shape (N,). A backend may give a faster twin of this
+    (`Backend.write_row`), with the same test."""
+    n = fields.shape[2]
+    given = (open, high, low, close, volume)
+    if any(type(x) is not np.ndarray or x.dtype != np.float64 or x.shape != (n,) for x in given):
+        raise TypeError("expected five float64 arrays, one value per symbol")
+    for k, x in enumerate(given):
+        fields[k, at] = x
+    o, h, lo, c, v = fields[:, at]
     with np.errstate(invalid="ignore"):
         clean = (lo > 0.0) & (h >= o) & (h >= c) & (lo <= o) & (lo <= c) & (h < math.inf)
         clean &= (v >= 0.0) & (v < math.inf)
-    if clean.all():
-        return
-    rows = dict(zip(FIELDS, (x.reshape(1, -1) for x in (o, h, lo, c, v)), strict=True))
+    return bool(clean.all())
+
+
+def _check_row(panel: Panel, at: int) -> None:
+    """DataError unless row `at` (written, not counted) holds clean bars or whole missing
+    bars (section 1): the panel's own checks, which also set a missing bar's volume to 0
+    and name the first bad value."""
+    rows = dict(zip(FIELDS, (x.reshape(1, -1) for x in panel.rows_at(at)), strict=True))
     _validate(panel.timestamps[at : at + 1], panel.symbols, rows, first_row=at)
 
 

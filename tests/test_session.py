@@ -553,3 +553,35 @@ def test_an_ended_session_takes_no_more_bars(backend):
     with pytest.raises(OrderError, match="push: the session has ended"):
         push_row(session, bars, 1)
     assert_same_result(final, session.result())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.lists(
+            st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.0, 1.0, 2.0, 3.0, 1e308]),
+            min_size=5,
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_native_row_writer_writes_and_judges_a_row_as_the_reference(values):
+    from quanta_fast.engine import RustBackend
+    from quanta_ref.session import write_row
+
+    rows = np.array(values).T.copy()  # (5, N): open, high, low, close, volume
+    n = rows.shape[1]
+    buffers = [np.full((5, 3, n), 7.0) for _ in range(2)]
+    verdicts = [
+        writer(buffer, 1, *rows)
+        for writer, buffer in zip((write_row, RustBackend.write_row), buffers, strict=True)
+    ]
+    assert verdicts[0] == verdicts[1]
+    assert buffers[0].tobytes() == buffers[1].tobytes()
+    for writer in (write_row, RustBackend.write_row):
+        with pytest.raises(TypeError):
+            writer(buffers[0], 0, *np.zeros((5, n), dtype=np.float32))
+        with pytest.raises((TypeError, ValueError)):
+            writer(buffers[0], 0, *np.zeros((5, n + 1)))

@@ -45,6 +45,7 @@ fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<context::PyBar>()?;
     m.add_class::<context::PyPortfolio>()?;
     m.add_class::<session::PySession>()?;
+    m.add_function(wrap_pyfunction!(session::write_row, m)?)?;
     m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
     metrics::register(m)?;
     indicators::register(m)?;

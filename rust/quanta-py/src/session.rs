@@ -10,6 +10,9 @@
 
 use std::sync::Arc;
 
+use numpy::ndarray::s;
+use numpy::{PyArray3, PyArrayMethods, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
@@ -174,4 +177,47 @@ impl PySession {
     fn done(&self) -> usize {
         self.done
     }
+}
+
+/// `quanta_ref.session.write_row`, natively: write one pushed row into a session panel's
+/// (5, capacity, N) float64 buffer at row `at` and say whether every bar is clean by the same
+/// quick test (positive low, high and low bracketing open and close, finite high and
+/// volume, volume >= 0; a NaN fails every comparison). A TypeError (not float64 arrays) or
+/// ValueError (not N values, no row `at`) writes nothing; the session then converts and
+/// checks the values itself.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_row(
+    fields: &Bound<'_, PyArray3<f64>>,
+    at: usize,
+    open: PyReadonlyArray1<'_, f64>,
+    high: PyReadonlyArray1<'_, f64>,
+    low: PyReadonlyArray1<'_, f64>,
+    close: PyReadonlyArray1<'_, f64>,
+    volume: PyReadonlyArray1<'_, f64>,
+) -> PyResult<bool> {
+    let mut buffer = fields.try_readwrite()?;
+    let mut buffer = buffer.as_array_mut();
+    let (_, capacity, n) = buffer.dim();
+    let given =
+        [open.as_array(), high.as_array(), low.as_array(), close.as_array(), volume.as_array()];
+    if at >= capacity || given.iter().any(|x| x.len() != n) {
+        return Err(PyValueError::new_err("expected one value per symbol, and room for the row"));
+    }
+    for (k, values) in given.iter().enumerate() {
+        buffer.slice_mut(s![k, at, ..]).assign(values);
+    }
+    let [o, h, l, c, v] = given;
+    let clean = (0..n).all(|j| {
+        let (o, h, l, c, v) = (o[j], h[j], l[j], c[j], v[j]);
+        l > 0.0
+            && h >= o
+            && h >= c
+            && l <= o
+            && l <= c
+            && h < f64::INFINITY
+            && v >= 0.0
+            && v < f64::INFINITY
+    });
+    Ok(clean)
 }
