@@ -95,7 +95,7 @@ class Broker(Protocol):
         reports it cancelled (or filled)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
     """What happened at one push (or over the rows of `push_bars`).
 
@@ -170,7 +170,9 @@ class Panel:
     def _grow(self, capacity: int) -> None:
         n = self.n_bars
         ts = np.zeros(capacity, dtype=np.int64)
-        fields = np.full((5, capacity, self.n_symbols), np.nan)
+        # Rows past `n_bars` are never read (engines read the filled rows, a strategy's
+        # history ends at its bar), so the new room is left unwritten (no page touched).
+        fields = np.empty((5, capacity, self.n_symbols))
         if n:
             ts[:n] = self._ts[:n]
             fields[:, :n] = self.fields[:, :n]
@@ -194,9 +196,6 @@ class Panel:
     def rows_at(self, at: int) -> list[np.ndarray]:
         """The writable buffer rows at `at`, in field order (room reserved)."""
         return [self._buffers[f][at] for f in FIELDS]
-
-    def set_timestamp(self, at: int, ts: int) -> None:
-        self._ts[at] = ts
 
     def write(self, at: int, timestamps: np.ndarray, rows: dict[str, np.ndarray]) -> None:
         """Write checked rows from row `at` on (not yet counted in `n_bars`)."""
@@ -465,7 +464,8 @@ class Session:
         ts = _timestamp(timestamp)
         self._check_after(ts, at)
         # Written past the filled rows, checked there, counted only once checked.
-        panel.reserve(at + 1)
+        if at == panel.capacity:
+            panel.reserve(at + 1)
         try:
             clean = self._write_row(panel.fields, at, open, high, low, close, volume)
         except (TypeError, ValueError):  # not five float64 arrays of the symbols' length
@@ -473,7 +473,7 @@ class Session:
             for name, buffer, value in zip(FIELDS, panel.rows_at(at), given, strict=True):
                 buffer[:] = _row(name, value, panel.n_symbols)[0]  # or its DataError
             clean = False
-        panel.set_timestamp(at, ts)
+        panel._ts[at] = ts
         if not clean:
             _check_row(panel, at)
         return self._run_rows(at, at + 1)
@@ -521,12 +521,13 @@ class Session:
             bars = panel.bars(stop)
             market, actions = prepare(bars, self._config), schedule(bars)
         panel.n_bars = stop
-        panel.last = int(panel.timestamps[stop - 1])
-        self._record("push", stop)
-        step = Step(panel.last, range(start, stop), [], [], [], [])
-        self._step = step
-        reports, self._pending = self._pending, []
+        panel.last = last = int(panel.timestamps[stop - 1])
+        if not self._replaying:
+            self._log.append((self._delivering, "push", (stop,)))
+        step = self._step = Step(last, range(start, stop), [], [], [], [])
+        reports = self._pending
         if reports:
+            self._pending = []
             self._pending_fills.clear()
             self._pending_ends.clear()
         core = self._core if self._core is not None else self._core_for()
@@ -816,6 +817,8 @@ class Session:
         return self._core.context
 
     def _usable(self, method: str, after_end: bool = False) -> None:
+        if self._failed is None and not self._ended and threading.get_ident() == self._thread:
+            return  # the usual case, in one test
         if threading.get_ident() != self._thread:
             raise OrderError(
                 f"{method}: session used from another thread; call it on the thread that "

@@ -199,8 +199,7 @@ pub(crate) fn write_row(
     let mut buffer = fields.try_readwrite()?;
     let mut buffer = buffer.as_array_mut();
     let (_, capacity, n) = buffer.dim();
-    let given =
-        [open.as_array(), high.as_array(), low.as_array(), close.as_array(), volume.as_array()];
+    let given = [&open, &high, &low, &close, &volume].map(|x| x.as_array());
     if at >= capacity || given.iter().any(|x| x.len() != n) {
         return Err(PyValueError::new_err("expected one value per symbol, and room for the row"));
     }
@@ -208,8 +207,8 @@ pub(crate) fn write_row(
         buffer.slice_mut(s![k, at, ..]).assign(values);
     }
     let [o, h, l, c, v] = given;
-    let clean = (0..n).all(|j| {
-        let (o, h, l, c, v) = (o[j], h[j], l[j], c[j], v[j]);
+    let bars = o.iter().zip(&h).zip(&l).zip(&c).zip(&v);
+    let clean = bars.into_iter().all(|((((&o, &h), &l), &c), &v)| {
         l > 0.0
             && h >= o
             && h >= c
