@@ -121,7 +121,7 @@ class Session:
     def rows(
         self,
         stop: int,
-        market: RunMarket,
+        market: RunMarket | None,
         actions: tuple[NDArray[Any], ...] | None,
         reports: list[tuple[Any, ...]],
     ) -> None:

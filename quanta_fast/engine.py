@@ -108,7 +108,8 @@ class RustSession(SessionCore):
             self._native = native
             # The native context implements the whole interface (registered above).
             self.context = cast(Context, native.context)
-        native.rows(stop, market, arrays, reports)
+        tables = market.limit_down is not None or market.rate_rows is not None
+        native.rows(stop, market if tables else None, arrays, reports)
 
     def _native_context(self) -> _quanta_fast.Context:
         return cast(_quanta_fast.Context, self.context)

@@ -985,15 +985,16 @@ def _history_market(history: Bars | None) -> tuple[Any, Any]:
 
 _NO_MARKET = RunMarket()
 _INT64 = (-(2**63) + 1, 2**63 - 1)
+_NS = np.dtype("datetime64[ns]")
 
 
 def _timestamp(value: Any) -> int:
     """A pushed timestamp as int64 ns: datetime64 and int64 nanoseconds at once, anything
     else (and anything odd) by the rules of every time value (`one_timestamp`)."""
-    if isinstance(value, np.datetime64) and np.datetime_data(value.dtype)[0] == "ns":
-        ns = int(value.view(np.int64))
-        if ns != _INT64[0] - 1:  # NaT: refused below
-            return ns
+    if type(value) is np.datetime64 and value.dtype == _NS:
+        ns = value.item()  # an int for nanoseconds; None for NaT, refused below
+        if ns is not None:
+            return int(ns)
     elif type(value) is int and (value < 0 or value >= _FIRST_INTEGER_NS) and value <= _INT64[1]:
         return value
     return one_timestamp(value, "timestamp")

@@ -117,7 +117,8 @@ impl PySession {
     /// Run the panel's rows from the first not yet run up to `stop` (exclusive), each with
     /// step 6 (record equity and cash); the first call delivers `on_start` before row 0.
     /// `market` is the `quanta_ref.market.RunMarket` of the rows so far (limit tables of at
-    /// least `stop` rows), `actions` the arrays of their `ActionSchedule`, or None.
+    /// least `stop` rows), or None when it has no table; `actions` the arrays of their
+    /// `ActionSchedule`, or None.
     /// `reports` (external execution): the broker's reports since the last row, booked in
     /// the open phase of the first of these rows, each ``("fill", order_id, quantity, price,
     /// commission, tax)`` or ``("status", order_id, status, reason)`` (checked by the session).
@@ -126,7 +127,7 @@ impl PySession {
         &mut self,
         py: Python<'py>,
         stop: usize,
-        market: &Bound<'py, PyAny>,
+        market: Option<Bound<'py, PyAny>>,
         actions: Option<Bound<'py, PyAny>>,
         reports: &Bound<'py, PyList>,
     ) -> PyResult<()> {
@@ -142,7 +143,7 @@ impl PySession {
                 core.reports.push_back(report);
             }
         }
-        self.with_host(py, stop, Some(market), actions.as_ref(), |host| {
+        self.with_host(py, stop, market.as_ref(), actions.as_ref(), |host| {
             if start == 0 {
                 engine::start(host)?;
             }
