@@ -585,3 +585,16 @@ def test_the_native_row_writer_writes_and_judges_a_row_as_the_reference(values):
             writer(buffers[0], 0, *np.zeros((5, n), dtype=np.float32))
         with pytest.raises((TypeError, ValueError)):
             writer(buffers[0], 0, *np.zeros((5, n + 1)))
+
+
+def test_a_dropped_session_is_freed(backend):
+    import gc
+    import weakref
+
+    bars = sample()
+    session = Engine(backend=backend).session(BuyOnce(), symbols=["A", "B"])
+    push_row(session, bars, 0)
+    gone = weakref.ref(session)
+    del session
+    gc.collect()
+    assert gone() is None  # the session, its strategy and engine state: no leak per session

@@ -14,6 +14,7 @@ use numpy::ndarray::s;
 use numpy::{PyArray3, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::{PyTraverseError, PyVisit};
 use pyo3::types::{PyList, PyString, PyTuple};
 
 use quanta_core::config::Config;
@@ -177,6 +178,26 @@ impl PySession {
     #[getter]
     fn done(&self) -> usize {
         self.done
+    }
+
+    /// What this session holds, for Python's garbage collector: its callbacks reach the
+    /// Python session that holds it, a cycle the collector must see to free it.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.context)?;
+        visit.call(&self.panel)?;
+        for callback in self.callbacks.iter().flatten() {
+            visit.call(callback)?;
+        }
+        if let Some(bar) = &self.bar {
+            visit.call(bar)?;
+        }
+        Ok(())
+    }
+
+    /// Drop the references that can close a cycle (the collector calls it on garbage).
+    fn __clear__(&mut self) {
+        self.callbacks = [None, None, None, None, None];
+        self.bar = None;
     }
 }
 
