@@ -2,10 +2,11 @@
 
 A session of a strategy with no callbacks (so no strategy Python runs), warmed up with a
 history of 300 rows (so its panel has room for the rows pushed: a panel that doubles its
-buffers copies them, a rare cost this leaves out), is fed K rows of N symbols, one `push` per
-row; the timed region is the K pushes, and `extra_info["us_per_push"]` is its time per push. The target on rust: at most 5 us + 50 ns per symbol. After timing, the
-session's final equity is checked against the batch run of the same rows (outside the timed
-region), so the pushes did the work of a backtest.
+buffers copies them, a rare cost this leaves out), is fed K rows of N symbols, one `push`
+per row; the timed region is the K pushes, and `extra_info["us_per_push"]` is its time per
+push. The target on rust: at most 5 us + 50 ns per symbol. After timing, the session's final
+equity is checked against the batch run of the same rows (outside the timed region), so the
+pushes did the work of a backtest.
 """
 
 from __future__ import annotations

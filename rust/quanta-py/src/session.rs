@@ -14,8 +14,8 @@ use numpy::ndarray::s;
 use numpy::{PyArray3, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::{PyTraverseError, PyVisit};
 use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use quanta_core::config::Config;
 use quanta_core::engine::{self, Core};
