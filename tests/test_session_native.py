@@ -256,11 +256,16 @@ class Fails(Strategy):
             raise ZeroDivisionError("the strategy's own error")
 
 
-def test_a_strategy_error_passes_through_and_stops_the_session():
-    prices = np.full((4, 1), 10.0)
-    timestamps = 19_723 * DAY + np.arange(4, dtype=np.int64) * DAY
+def flat_pushes(n_rows: int) -> Pushes:
+    """Daily bars of one symbol, every price 10, to be pushed."""
+    prices = np.full((n_rows, 1), 10.0)
+    timestamps = 19_723 * DAY + np.arange(n_rows, dtype=np.int64) * DAY
     bars = Bars.from_arrays(timestamps, prices, prices, prices, prices, prices, symbols=["S0"])
-    pushes = Pushes(bars)
+    return Pushes(bars)
+
+
+def test_a_strategy_error_passes_through_and_stops_the_session():
+    pushes = flat_pushes(4)
     session = rust_session(pushes.panel, Fails(), EngineConfig.build(), external=False)
     session.rows(pushes.push(2), RunMarket(), None, [])
     with pytest.raises(ZeroDivisionError, match="the strategy's own error"):
@@ -287,10 +292,7 @@ class TargetBuyer(Strategy):
 
 
 def test_a_fill_reported_for_an_unsized_target_order_is_refused():
-    prices = np.full((2, 1), 10.0)
-    timestamps = 19_723 * DAY + np.arange(2, dtype=np.int64) * DAY
-    bars = Bars.from_arrays(timestamps, prices, prices, prices, prices, prices, symbols=["S0"])
-    pushes = Pushes(bars)
+    pushes = flat_pushes(2)
     session = rust_session(pushes.panel, TargetBuyer(), EngineConfig.build(), external=True)
     session.rows(pushes.push(2), RunMarket(), None, [])
     with pytest.raises(OrderError, match="order_id: order 1 is a target order"):
