@@ -14,16 +14,15 @@ use numpy::ndarray::s;
 use numpy::{PyArray3, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use quanta_core::config::Config;
 use quanta_core::engine::{self, Core};
-use quanta_core::orders::{OrderStatus, Reason};
 
 use crate::bars::{checked_symbols, BarArrays, Names};
 use crate::context::{read_report, PyBar, PyContext};
-use crate::errors::{catch_panic, internal_error, OrderError, QuantaError};
+use crate::errors::{catch_panic, internal_error, QuantaError};
 use crate::glue::Glue;
 use crate::host::{Callbacks, PyHost};
 
@@ -237,8 +236,7 @@ pub(crate) fn write_row(
             && l <= o
             && l <= c
             && h < f64::INFINITY
-            && v >= 0.0
-            && v < f64::INFINITY
+            && (0.0..f64::INFINITY).contains(&v)
     });
     Ok(clean)
 }
