@@ -22,6 +22,7 @@ __all__ = [
     "Bar",
     "Portfolio",
     "Session",
+    "write_row",
     "_debug_panic",
     "compute_stats",
     "infer_periods_per_year",

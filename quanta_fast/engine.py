@@ -130,6 +130,9 @@ class RustSession(SessionCore):
     def report_status(self, order_id: int, status: Any, reason: str | None) -> None:
         self._native_context()._report(("status", order_id, status, reason))
 
+    def hold(self) -> None:
+        pass  # the native context only queues: the loop (or `drain`) delivers
+
     def drain(self) -> None:
         self._session().drain()
 

@@ -490,6 +490,10 @@ class SessionCore(abc.ABC):
         `status` is an `OrderStatus` (CANCELLED, REJECTED or EXPIRED)."""
 
     @abc.abstractmethod
+    def hold(self) -> None:
+        """Keep the events of the next request queued until `drain`."""
+
+    @abc.abstractmethod
     def drain(self) -> None:
         """Deliver the events of a request made through the context between pushes."""
 

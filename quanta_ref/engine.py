@@ -358,8 +358,16 @@ class ReferenceSession(SessionCore):
         run, order, _ = self._order(order_id)
         run.broker.report_status(order, status, reason)
 
+    def hold(self) -> None:
+        # The bus delivers what is published outside a delivery at once; as if delivering,
+        # it queues instead.
+        if self.run is not None:
+            self.run.bus._delivering = True
+
     def drain(self) -> None:
-        pass  # the bus delivers what is published outside a delivery at once
+        if self.run is not None:
+            self.run.bus._delivering = False
+            self.run.bus.publish()
 
     def signals_since(self, start: int) -> list[Any]:
         return [] if self.run is None else self.run.signals[start:]

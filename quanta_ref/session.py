@@ -45,6 +45,7 @@ from quanta_ref.bars import (
     Bars,
     _validate,
     format_timestamp,
+    not_numbers,
     one_timestamp,
 )
 from quanta_ref.config import SCHEDULED, EngineConfig
@@ -242,12 +243,27 @@ class SessionContext(Context):
     def _request(self, method: str, *args: Any) -> Any:
         """Make a request of the run and record it where it was made."""
         session = self._session
-        result = getattr(session._context(), method)(*args)
+        context = session._context()
+        core = session._core
+        if session._delivering is not None or core is None:
+            result = getattr(context, method)(*args)
+            session._record("call", method, args)
+            return result
+        # Made between pushes: its events wait for the request to be recorded, then reach
+        # the strategy, as inside a push they would after the callback; a refused request
+        # publishes nothing. A callback failing then stops the session.
+        core.hold()
+        try:
+            result = getattr(context, method)(*args)
+        except BaseException:
+            core.drain()
+            raise
         session._record("call", method, args)
-        if session._delivering is None and session._core is not None:
-            # Made between pushes: its events reach the strategy now, as inside a push
-            # they would after the callback.
-            session._core.drain()
+        try:
+            core.drain()
+        except BaseException as exc:
+            session._failed = exc
+            raise
         return result
 
     # -- orders -----------------------------------------------------------------------
@@ -262,6 +278,7 @@ class SessionContext(Context):
         stop_price: float | None = None,
         time_in_force: Any = "gtc",
     ) -> int:
+        self._session._refuse_warm_up()
         args = (symbol, side, quantity, order_type, limit_price, stop_price, time_in_force)
         order_id = int(self._request("submit_order", *args))
         self._session._send(order_id)
@@ -370,21 +387,17 @@ class Session:
             )
         if mode not in MODES:
             raise ConfigError(f"mode: {mode!r} is not one of {list(MODES)}")
-        if mode == "external":
-            for method in ("submit", "cancel"):
-                if not callable(getattr(broker, method, None)):
-                    raise ConfigError(
-                        f"broker: external mode needs a broker with submit(order) and "
-                        f"cancel(order_id); {broker!r} has no callable {method!r}"
-                    )
-        elif broker is not None:
-            raise ConfigError("broker: only an external session sends orders to a broker")
+        _check_broker(mode, broker)
         names = _session_symbols(symbols, history)
         listing, actions = _history_market(history)
         self.ctx = SessionContext(self)
         self._setup(implementation, config, strategy, names, listing, actions, mode, broker)
         if history is not None:
-            self._push_rows(history.timestamps, {f: getattr(history, f) for f in FIELDS})
+            self._warming_up = True
+            try:
+                self._push_rows(history.timestamps, {f: getattr(history, f) for f in FIELDS})
+            finally:
+                self._warming_up = False
 
     def _setup(
         self,
@@ -417,6 +430,7 @@ class Session:
         # What changed the run, in order: (delivery or None, kind, arguments).
         self._log: list[tuple[int | None, str, tuple[Any, ...]]] = []
         self._replaying = False
+        self._warming_up = False  # the history is being played
         self._replay: dict[int, list[tuple[str, tuple[Any, ...]]]] = {}
         self._sent: set[int] = set()  # order ids handed to the broker
         self._last_order = 0  # the highest order id seen
@@ -490,6 +504,12 @@ class Session:
                 f"symbols: the bars have {list(bars.symbols)}, the session {list(self.symbols)}"
             )
         _refuse_market(bars, "bars")
+        for name in ("listing_dates", "actions"):
+            if getattr(bars, name) is not None:
+                raise ConfigError(
+                    f"bars: carries {name}; a session takes them with its history "
+                    "(engine.session(..., history=...)), not with pushed bars"
+                )
         return self._push_rows(bars.timestamps, {f: getattr(bars, f) for f in FIELDS})
 
     def _check_after(self, ts: int, at: int) -> None:
@@ -558,17 +578,25 @@ class Session:
         push's `Step` holds it. An unknown or ended order, an overfill, or a price or cost
         that is not a finite number (> 0 for quantity and price, >= 0 for costs) is an
         OrderError that changes nothing."""
-        self._usable("report_fill")
+        self._usable("report_fill", in_callback=True)
         order = self._reported_order("report_fill", order_id)
         where = f"order {order.order_id}, {order.symbol!r}"
         quantity = check_number("quantity", quantity, order.symbol, True, *self._where())
         remaining = order.remaining - self._pending_fills.get(order.order_id, 0.0)
         if quantity > remaining:
-            raise OrderError(
-                f"quantity: {quantity!r} overfills {where}: {remaining!r} of "
-                f"{order.quantity!r} remain"
-            )
+            # Fractional partial fills that add up to the order (0.1 + 0.2 of 0.3) leave a
+            # float remainder a hair below the last fill: that fill completes the order.
+            if quantity - remaining > 1e-9 * order.quantity:
+                raise OrderError(
+                    f"quantity: {quantity!r} overfills {where}: {remaining!r} of "
+                    f"{order.quantity!r} remain"
+                )
+            quantity = remaining
         price = check_number("price", price, order.symbol, True, *self._where())
+        if not math.isfinite(quantity * price):
+            raise OrderError(
+                f"price: {quantity!r} x {price!r} is outside the float range ({where})"
+            )
         costs = []
         for name, value in (("commission", commission), ("tax", tax)):
             value = check_number(name, value, order.symbol, False, *self._where())
@@ -590,17 +618,17 @@ class Session:
         cancel, "broker" for a rejection, "expired" for an expiry). Booked at once or at the
         next push, as `report_fill`. An unknown or ended order, or an unknown status or
         reason, is an OrderError that changes nothing."""
-        self._usable("report_status")
+        self._usable("report_status", in_callback=True)
         order = self._reported_order("report_status", order_id)
         name = status.value if isinstance(status, OrderStatus) else status
-        if name not in REPORTED:
+        if not isinstance(name, str) or name not in REPORTED:
             raise OrderError(
                 f"status: {status!r} is not one of {list(REPORTED)} (order {order.order_id})"
             )
         final, default = REPORTED[name]
         if reason is None:
             reason = default
-        elif reason not in REASONS:
+        elif not isinstance(reason, str) or reason not in REASONS:
             raise OrderError(f"reason: {reason!r} is not one of {list(REASONS)}")
         if self._delivering is None:
             self._pending_ends.add(order.order_id)
@@ -625,11 +653,13 @@ class Session:
             )
         return order
 
-    def _report(self, kind: str, args: tuple[Any, ...], report: tuple[Any, ...]) -> None:
+    def _report(
+        self, kind: str, args: tuple[Any, ...], report: tuple[Any, ...], at_once: bool = False
+    ) -> None:
         """Book a checked report at once (the strategy is being called) or queue it for the
         next push's open phase."""
         self._record(kind, *args)
-        if self._delivering is None:
+        if self._delivering is None and not at_once:
             self._pending.append(report)
             return
         core = self._core_for()
@@ -637,6 +667,8 @@ class Session:
             core.report_fill(*report[1:])
         else:
             core.report_status(*report[1:])
+        if self._delivering is None:
+            core.drain()
 
     # ------------------------------------------------------------------ results
     def result(self) -> BacktestResult:
@@ -653,6 +685,11 @@ class Session:
         self._usable("end")
         if self._core is None:
             raise ConfigError("end: nothing pushed yet; a run needs at least one bar")
+        if self._pending:
+            raise OrderError(
+                f"end: {len(self._pending)} broker report(s) wait for the next bar's open "
+                "phase; push that bar before ending the session"
+            )
         self._record("end")
         try:
             self._core.end()
@@ -666,9 +703,7 @@ class Session:
         bars so far, the settings, every request and report, and the strategy, pickled (a
         strategy that cannot be pickled is a ConfigError saying why). A snapshot is a
         pickle: restore only snapshots you wrote."""
-        self._usable("snapshot")
-        if self._delivering is not None:
-            raise OrderError("snapshot: taken between pushes, not inside a strategy callback")
+        self._usable("snapshot", after_end=True)
         panel = self._panel
         core = self._core
         state = {
@@ -721,10 +756,9 @@ class Session:
             raise SnapshotError(f"snapshot: its engine settings are refused here: {exc}") from None
         implementation = backends.load(backend)
         mode = state["mode"]
-        if mode == "external" and not all(
-            callable(getattr(broker, m, None)) for m in ("submit", "cancel")
-        ):
-            raise ConfigError("broker: an external session restores with its broker (broker=...)")
+        if mode not in MODES:
+            raise SnapshotError(f"snapshot: unknown mode {mode!r}")
+        _check_broker(mode, broker)
         session = object.__new__(cls)
         session.ctx = SessionContext(session)
         strategy = _unpickle_strategy(state["strategy"], session.ctx)
@@ -738,7 +772,14 @@ class Session:
             mode,
             broker,
         )
-        session._replay_log(state)
+        try:
+            session._replay_log(state)
+        except SnapshotError:
+            raise
+        except Exception as exc:  # a snapshot whose checksum holds but whose contents do not
+            raise SnapshotError(
+                f"snapshot: its contents do not rebuild a session ({type(exc).__name__}: {exc})"
+            ) from exc
         return session
 
     def _replay_log(self, state: dict[str, Any]) -> None:
@@ -765,6 +806,8 @@ class Session:
             raise SnapshotError(f"snapshot: replaying its log failed: {exc}") from exc
         finally:
             self._replaying = False
+        # Its history goes on: a snapshot of this session holds everything from the start.
+        self._log = list(log)
         self._sent = set(state["sent"])
         check = state["check"]
         if check is not None and _fingerprint(self._core_for().result(self._panel.bars())) != check:
@@ -809,6 +852,11 @@ class Session:
         return self._core
 
     def _context(self) -> Context:
+        if self._failed is not None:
+            raise OrderError(
+                f"ctx: the session stopped on an error ({type(self._failed).__name__}: "
+                f"{self._failed}); restore it from its last snapshot"
+            )
         if threading.get_ident() != self._thread:
             raise OrderError(
                 "session: used from another thread; use it on the thread that built it"
@@ -817,9 +865,19 @@ class Session:
             raise OrderError("ctx: the session has no bar yet; push one first")
         return self._core.context
 
-    def _usable(self, method: str, after_end: bool = False) -> None:
-        if self._failed is None and not self._ended and threading.get_ident() == self._thread:
+    def _usable(self, method: str, after_end: bool = False, in_callback: bool = False) -> None:
+        if (
+            self._failed is None
+            and not self._ended
+            and self._delivering is None
+            and threading.get_ident() == self._thread
+        ):
             return  # the usual case, in one test
+        if self._delivering is not None and not in_callback and not self._replaying:
+            raise OrderError(
+                f"{method}: called from inside a strategy callback; a session is fed and "
+                "read between callbacks (only a broker's reports may come from inside one)"
+            )
         if threading.get_ident() != self._thread:
             raise OrderError(
                 f"{method}: session used from another thread; call it on the thread that "
@@ -836,6 +894,14 @@ class Session:
     def _where(self) -> tuple[int, int]:
         n = self._panel.n_bars
         return n - 1, int(self._panel.timestamps[max(n - 1, 0)])
+
+    def _refuse_warm_up(self) -> None:
+        if self._warming_up and self.mode == "external" and not self._replaying:
+            raise OrderError(
+                "submit_order: an external session's history warms the strategy up without "
+                "trading (its orders would reach the live broker for past bars); trade from "
+                "the first push on, e.g. behind a flag set once engine.session(...) returns"
+            )
 
     def _refuse_target(self, method: str) -> None:
         if self.mode == "external":
@@ -890,9 +956,17 @@ class Session:
             return
         order = self._context().get_order(order_id)
         if order.status is OrderStatus.PENDING:
-            self._sent.add(order_id)
             assert self._broker is not None
-            self._broker.submit(order)
+            try:
+                self._broker.submit(order)
+            except BaseException:
+                # Never sent, so not live: rejected for the broker, recorded as a report so
+                # that a restore rebuilds the same state.
+                args = (order_id, "rejected", Reason.BROKER)
+                report = ("status", order_id, OrderStatus.REJECTED, Reason.BROKER)
+                self._report("status", args, report, at_once=True)
+                raise
+            self._sent.add(order_id)
 
     def _fill_event(self, fill: Fill) -> None:
         if self._step is not None:
@@ -943,6 +1017,19 @@ def _hooks(session: Session, callbacks: dict[str, Any]) -> Strategy:
 
 
 # =================================================================== helpers
+def _check_broker(mode: str, broker: Any) -> None:
+    """An external session needs a broker with submit and cancel; a paper one takes none."""
+    if mode == "external":
+        for method in ("submit", "cancel"):
+            if not callable(getattr(broker, method, None)):
+                raise ConfigError(
+                    f"broker: external mode needs a broker with submit(order) and "
+                    f"cancel(order_id); {broker!r} has no callable {method!r}"
+                )
+    elif broker is not None:
+        raise ConfigError("broker: only an external session sends orders to a broker")
+
+
 def _session_symbols(symbols: Any, history: Bars | None) -> tuple[str, ...]:
     if history is not None:
         if not isinstance(history, Bars):
@@ -1038,7 +1125,11 @@ def _check_row(panel: Panel, at: int) -> None:
 
 
 def _row(name: str, value: Any, n: int) -> np.ndarray:
-    """One field of a pushed row as float64 (N,), or DataError."""
+    """One field of a pushed row as float64 (N,), or DataError (as `Bars` refuses them:
+    anything but real numbers, booleans included)."""
+    wrong = not_numbers(value)
+    if wrong is not None:
+        raise DataError(f"{name}: expected real numbers, got {wrong}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as exc:

@@ -598,3 +598,145 @@ def test_a_dropped_session_is_freed(backend):
     del session
     gc.collect()
     assert gone() is None  # the session, its strategy and engine state: no leak per session
+
+
+def test_a_restored_session_snapshots_and_restores_again(backend):
+    bars = sample()
+    other = "rust" if backend == "python" else "python"
+    session = Engine(backend=backend).session(BuyOnce(), symbols=["A", "B"])
+    push_row(session, bars, 0)
+    session = Session.restore(session.snapshot(), backend=other)
+    session = Session.restore(session.snapshot(), backend=backend)  # at once, no push between
+    push_row(session, bars, 1)
+    session = Session.restore(session.snapshot(), backend=other)
+    push_row(session, bars, 2)
+    push_row(session, bars, 3)
+    assert_same_result(Engine(backend=backend).run(bars, BuyOnce()), session.end())
+
+
+class Nested(Strategy):
+    """Calls its own session from inside on_bar."""
+
+    def __init__(self, call: str) -> None:
+        super().__init__()
+        self.call = call
+        self.session: Any = None
+        self.errors: list[str] = []
+
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        if self.session is not None and bar.symbol == "A":
+            try:
+                if self.call == "push":
+                    push_row(self.session, sample(), ctx.bar_index + 1)
+                else:
+                    getattr(self.session, self.call)()
+            except OrderError as exc:
+                self.errors.append(str(exc))
+
+
+@pytest.mark.parametrize("call", ["push", "result", "end", "snapshot"])
+def test_a_session_is_not_fed_or_read_from_inside_its_own_callbacks(backend, call):
+    bars = sample()
+    strategy = Nested(call)
+    session = Engine(backend=backend).session(strategy, symbols=["A", "B"])
+    strategy.session = session
+    push_row(session, bars, 0)
+    assert strategy.errors == [
+        f"{call}: called from inside a strategy callback; a session is fed and read between "
+        "callbacks (only a broker's reports may come from inside one)"
+    ]
+    push_row(session, bars, 1)
+    strategy.session = None
+    push_row(session, bars, 2)
+    push_row(session, bars, 3)
+    assert session.n_bars == 4
+
+
+class FailsOnOrder(Strategy):
+    def on_order(self, ctx: Any, order: Any) -> None:
+        raise KeyError("mine")
+
+
+def test_a_callback_failing_after_a_request_between_pushes_stops_the_session(backend):
+    bars = sample()
+    session = Engine(backend=backend).session(FailsOnOrder(), symbols=["A", "B"])
+    push_row(session, bars, 0)
+    with pytest.raises(KeyError, match="mine"):
+        session.ctx.buy("A", 1)
+    for call in (lambda: push_row(session, bars, 1), lambda: session.ctx.buy("A", 1)):
+        with pytest.raises(OrderError, match="the session stopped on an error .*KeyError"):
+            call()
+
+
+def test_bad_requests_between_pushes_change_nothing(backend):
+    bars = sample()
+    session = Engine(backend=backend).session(BuyOnce(), symbols=["A", "B"])
+    push_row(session, bars, 0)
+    push_row(session, bars, 1)
+    with pytest.raises(OrderError, match="quantity: must be a finite number > 0"):
+        session.ctx.buy("A", -5)
+    assert session.ctx.sell("A", 10) == 2  # the session goes on
+    push_row(session, bars, 2)
+    assert [o.status for o in session.result().orders] == [OrderStatus.FILLED] * 2
+
+
+class Sent:
+    """A broker whose submit fails the second time."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def submit(self, order: Any) -> None:
+        self.sent += 1
+        if self.sent == 2:
+            raise ConnectionError("down")
+
+    def cancel(self, order_id: int) -> None:
+        pass
+
+
+def test_external_edges_refused_clearly(backend):
+    bars = sample()
+    engine = Engine(backend=backend, fractional=True)
+    session = engine.session(Strategy(), symbols=["A", "B"], mode="external", broker=Sent())
+    push_row(session, bars, 0)
+    session.ctx.buy("A", 0.3)
+    with pytest.raises(ConnectionError, match="down"):
+        session.ctx.buy("A", 1)  # never reached the broker: not live
+    assert session.ctx.get_order(2).status is OrderStatus.REJECTED
+    assert session.ctx.get_order(2).reject_reason == "broker"
+    session.report_fill(1, 0.1, 10.0)
+    session.report_fill(1, 0.2, 10.0)  # 0.1 + 0.2 of 0.3: the order is complete
+    with pytest.raises(OrderError, match="end: 2 broker report"):
+        session.end()
+    push_row(session, bars, 1)
+    assert session.ctx.get_order(1).status is OrderStatus.FILLED
+    session.ctx.buy("A", 10)
+    with pytest.raises(OrderError, match=r"price: 10.0 x 1e\+308 is outside the float range"):
+        session.report_fill(3, 10, 1e308)
+    with pytest.raises(OrderError, match="status: \\['x'\\] is not one of"):
+        session.report_status(3, ["x"])
+
+
+def test_an_external_history_does_not_trade(backend):
+    with pytest.raises(OrderError, match="history warms the strategy up without trading"):
+        Engine(backend=backend).session(
+            BuyOnce(), history=rows(sample(), 0, 2), mode="external", broker=Recorder()
+        )
+
+
+def test_pushed_rows_and_restores_take_only_what_fits(backend):
+    bars = sample()
+    session = Engine(backend=backend).session(BuyOnce(), symbols=["A", "B"])
+    for name, value in (("open", [1 + 1j, 2]), ("close", [True, True])):
+        row = {f: getattr(bars, f)[0] for f in FIELDS} | {name: np.array(value)}
+        with pytest.raises(DataError, match=f"{name}: expected real numbers"):
+            session.push("2024-01-02", *(row[f] for f in FIELDS))
+    listed = rows(bars, 0, 1).with_market(listing_dates={"A": "2020-01-02"})
+    with pytest.raises(ConfigError, match="bars: carries listing_dates"):
+        session.push_bars(listed)
+    push_row(session, bars, 0)
+    final = session.end()
+    with pytest.raises(ConfigError, match="broker: only an external session"):
+        Session.restore(session.snapshot(), backend=backend, broker=Recorder())
+    assert_same_result(final, Session.restore(session.snapshot(), backend=backend).result())
