@@ -18,6 +18,7 @@ from quanta_ref.errors import (
     OrderError,
     QuantaError,
     RejectedOrdersWarning,
+    SnapshotError,
 )
 from quanta_ref.events import BarEvent
 from quanta_ref.front import Engine
@@ -33,6 +34,7 @@ from quanta_ref.orders import (
     TimeInForce,
     Trade,
 )
+from quanta_ref.session import Session, Step
 from quanta_ref.walkforward import WalkForwardResult
 
 __version__ = "0.1.0"
@@ -59,8 +61,11 @@ __all__ = [
     "QuantaError",
     "Reason",
     "RejectedOrdersWarning",
+    "Session",
     "Side",
     "Signals",
+    "SnapshotError",
+    "Step",
     "Strategy",
     "Targets",
     "TimeInForce",

@@ -30,6 +30,11 @@ class OrderError(QuantaError, ValueError):
     """
 
 
+class SnapshotError(QuantaError, ValueError):
+    """A live session's snapshot cannot be restored: not a snapshot, of another format
+    version, corrupted, or one that does not rebuild the state it recorded."""
+
+
 class BackendUnavailable(QuantaError, ImportError):
     """The requested backend cannot be loaded (for example the Rust extension is not built)."""
 

@@ -50,7 +50,7 @@ from quanta_ref.bars import (
 )
 from quanta_ref.config import SCHEDULED, EngineConfig
 from quanta_ref.engine import call_shape, check_number
-from quanta_ref.errors import ConfigError, DataError, OrderError, QuantaError
+from quanta_ref.errors import ConfigError, DataError, OrderError, QuantaError, SnapshotError
 from quanta_ref.events import SignalEvent
 from quanta_ref.market import RunMarket, prepare
 from quanta_ref.orders import Fill, Order, OrderStatus, Reason
@@ -69,11 +69,6 @@ REASONS = tuple(v for k, v in vars(Reason).items() if k.isupper())
 SNAPSHOT_MAGIC = b"QUANTA-SESSION\n"
 #: The snapshot format this version writes and reads.
 SNAPSHOT_FORMAT = 1
-
-
-class SnapshotError(QuantaError, ValueError):
-    """A snapshot that cannot be restored: not a snapshot, another format version, corrupted,
-    or one that does not rebuild the state it recorded."""
 
 
 class Broker(Protocol):
