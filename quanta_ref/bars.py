@@ -414,14 +414,19 @@ def not_numbers(values: Any) -> str | None:
     return None
 
 
-def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray:
+def as_floats(name: str, values: Any) -> np.ndarray:
+    """`values` as a float64 array (maybe a view), or DataError unless they are real numbers."""
     wrong = not_numbers(values)
     if wrong is not None:
         raise DataError(f"{name}: expected real numbers, got {wrong}")
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        return np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
+
+
+def _as_panel(name: str, values: Any, n_bars: int, n_symbols: int) -> np.ndarray:
+    arr = as_floats(name, values)
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape != (n_bars, n_symbols):

@@ -44,8 +44,8 @@ from quanta_ref.bars import (
     FIELDS,
     Bars,
     _validate,
+    as_floats,
     format_timestamp,
-    not_numbers,
     one_timestamp,
 )
 from quanta_ref.config import SCHEDULED, EngineConfig
@@ -1122,13 +1122,7 @@ def _check_row(panel: Panel, at: int) -> None:
 def _row(name: str, value: Any, n: int) -> np.ndarray:
     """One field of a pushed row as float64 (N,), or DataError (as `Bars` refuses them:
     anything but real numbers, booleans included)."""
-    wrong = not_numbers(value)
-    if wrong is not None:
-        raise DataError(f"{name}: expected real numbers, got {wrong}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise DataError(f"{name}: cannot convert to float64 ({exc})") from None
+    arr = as_floats(name, value)
     if arr.ndim == 0 and n == 1:
         arr = arr.reshape(1)
     if arr.shape != (n,):
