@@ -155,7 +155,6 @@ class Panel:
         self._ts = np.zeros(0, dtype=np.int64)
         # The five fields in one (5, capacity, N) buffer, field by field.
         self.fields = np.zeros((5, 0, len(symbols)))
-        self._buffers: dict[str, np.ndarray] = {}
         self.n_symbols = len(symbols)
         self.n_bars = 0
         self.last = 0  # the last row's timestamp (when there is one)
@@ -173,11 +172,10 @@ class Panel:
         if n:
             ts[:n] = self._ts[:n]
             fields[:, :n] = self.fields[:, :n]
-        buffers = dict(zip(FIELDS, fields, strict=True))
-        self._ts, self.fields, self._buffers = ts, fields, buffers
+        self._ts, self.fields = ts, fields
         self.capacity = capacity
         # Engines and strategies see read-only views; only the session writes.
-        for name, buffer in (("timestamps", ts), *buffers.items()):
+        for name, buffer in zip(("timestamps", *FIELDS), (ts, *fields), strict=True):
             view = buffer.view()
             view.flags.writeable = False
             setattr(self, name, view)
@@ -192,15 +190,15 @@ class Panel:
 
     def rows_at(self, at: int) -> list[np.ndarray]:
         """The writable buffer rows at `at`, in field order (room reserved)."""
-        return [self._buffers[f][at] for f in FIELDS]
+        return list(self.fields[:, at])
 
     def write(self, at: int, timestamps: np.ndarray, rows: dict[str, np.ndarray]) -> None:
         """Write checked rows from row `at` on (not yet counted in `n_bars`)."""
         stop = at + len(timestamps)
         self.reserve(stop)
         self._ts[at:stop] = timestamps
-        for f in FIELDS:
-            self._buffers[f][at:stop] = rows[f]
+        for k, f in enumerate(FIELDS):
+            self.fields[k, at:stop] = rows[f]
 
     def bars(self, stop: int | None = None) -> Bars:
         """The first `stop` rows (all filled rows by default) as a `Bars` of their own."""
@@ -209,7 +207,7 @@ class Panel:
         return Bars._trusted(
             self._ts[:stop].copy(),
             self.symbols,
-            *(self._buffers[f][:stop].copy() for f in FIELDS),
+            *self.fields[:, :stop].copy(),
             market={k: v for k, v in market.items() if v is not None},
         )
 
