@@ -515,13 +515,18 @@ class Session:
                 f"{at - 1}, {format_timestamp(last)}); timestamps must ascend"
             )
 
-    def _push_rows(self, timestamps: np.ndarray, rows: dict[str, np.ndarray]) -> Step:
+    def _push_rows(
+        self, timestamps: np.ndarray, rows: dict[str, np.ndarray], checked: bool = True
+    ) -> Step:
+        """Push several rows: those of a `Bars` (`checked` when it was built), or, read back
+        from a snapshot, checked here as a `Bars` checks its rows."""
         panel = self._panel
         start = panel.n_bars
         stop = start + len(timestamps)
         self._check_after(int(timestamps[0]), start)
-        rows = {f: np.array(rows[f], dtype=np.float64, order="C") for f in FIELDS}
-        _validate(np.asarray(timestamps), panel.symbols, rows, first_row=start)
+        if not checked:
+            rows = {f: np.array(rows[f], dtype=np.float64, order="C") for f in FIELDS}
+            _validate(np.asarray(timestamps), panel.symbols, rows, first_row=start)
         panel.write(start, timestamps, rows)
         return self._run_rows(start, stop)
 
@@ -792,7 +797,7 @@ class Session:
                 if kind == "push":
                     start, stop = self._panel.n_bars, args[0]
                     rows = {f: fields[f][start:stop] for f in FIELDS}
-                    self._push_rows(timestamps[start:stop], rows)
+                    self._push_rows(timestamps[start:stop], rows, checked=False)
                 else:
                     self._apply(kind, args)
         except QuantaError as exc:

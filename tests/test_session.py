@@ -413,6 +413,12 @@ def test_a_snapshot_that_does_not_rebuild_its_state_is_refused(backend):
     forged += hashlib.sha256(payload).digest() + payload
     with pytest.raises(SnapshotError, match="the rebuilt state differs from the recorded one"):
         Session.restore(forged, backend=backend)
+    state["fields"]["open"][1, 0] = 99.0  # above the bar's high: not a bar at all
+    payload = pickle.dumps(state)
+    forged = SNAPSHOT_MAGIC + struct.pack("<I", SNAPSHOT_FORMAT)
+    forged += hashlib.sha256(payload).digest() + payload
+    with pytest.raises(SnapshotError, match=r"replaying its log failed: high: 11.5 is below"):
+        Session.restore(forged, backend=backend)
 
 
 class Holder(Strategy):
