@@ -746,3 +746,31 @@ def test_pushed_rows_and_restores_take_only_what_fits(backend):
     with pytest.raises(ConfigError, match="broker: only an external session"):
         Session.restore(session.snapshot(), backend=backend, broker=Recorder())
     assert_same_result(final, Session.restore(session.snapshot(), backend=backend).result())
+
+
+def test_a_session_is_refused_bad_settings_clearly(backend):
+    engine = Engine(backend=backend)
+    refused = [
+        ({"symbols": ["A"], "mode": "live"}, "mode: 'live' is not one of"),
+        ({"symbols": ["A"], "mode": "external"}, "broker: external mode needs a broker"),
+        ({"symbols": ["A"], "broker": Recorder()}, "broker: only an external session"),
+        ({}, "symbols: a session needs its symbols"),
+        ({"symbols": []}, "symbols: expected a non-empty list of names"),
+        ({"symbols": ["A", 3]}, "symbols: expected a non-empty list of names"),
+        ({"symbols": ["A", "A"]}, "symbols: duplicated names"),
+        ({"history": "bars.csv"}, "history: expected a quanta Bars panel"),
+    ]
+    for kwargs, message in refused:
+        with pytest.raises(ConfigError, match=message):
+            engine.session(BuyOnce(), **kwargs)
+    with pytest.raises(ConfigError, match="strategy: expected a Strategy instance"):
+        engine.session(object(), symbols=["A"])
+    session = engine.session(BuyOnce(), symbols=["A", "B"])
+    with pytest.raises(ConfigError, match="result: nothing pushed yet"):
+        session.result()
+    with pytest.raises(ConfigError, match="bars: expected a quanta Bars panel"):
+        session.push_bars([1, 2])
+    with pytest.raises(DataError, match=r"symbols: the bars have \['A'\], the session"):
+        session.push_bars(rows(sample(), 0, 1).select(["A"]))
+    with pytest.raises(DataError, match="timestamp"):
+        session.push("not a date", 1, 1, 1, 1, 1)
