@@ -1211,6 +1211,88 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_sell_stop_follows_the_close_up_and_never_down() {
+        let mut b = broker(Config { allow_short: true, ..Config::default() });
+        let terms = Terms { trail_percent: Some(0.1), ..Terms::default() };
+        let kind = OrderType::TrailingStop;
+        let level = trailing_level(Side::Sell, 10.0, None, Some(0.1));
+        let tif = TimeInForce::Gtc;
+        let id = b.submit_order_with(0, Side::Sell, 1.0, kind, None, Some(level), tif, terms);
+        assert_eq!(b.orders[id - 1].stop_price, Some(10.0 * (1.0 - 0.1)));
+        for (close, expected) in [(12.0, 12.0 * (1.0 - 0.1)), (11.0, 12.0 * (1.0 - 0.1))] {
+            b.portfolio.positions[0].last_price = close;
+            b.trail_stops(&[true]);
+            assert_eq!(b.orders[id - 1].stop_price, Some(expected));
+        }
+        // No bar, or triggered: it stays.
+        b.portfolio.positions[0].last_price = 20.0;
+        b.trail_stops(&[false]);
+        assert_eq!(b.orders[id - 1].stop_price, Some(12.0 * (1.0 - 0.1)));
+        // It is matched as a stop at its level: inside the bar, slipped (no slippage here).
+        assert_eq!(price(&mut b.orders[id - 1], (11.0, 11.2, 10.0, 10.5)), Some(10.8));
+        assert!(b.orders[id - 1].triggered);
+        b.trail_stops(&[true]);
+        assert_eq!(b.orders[id - 1].stop_price, Some(12.0 * (1.0 - 0.1)));
+    }
+
+    #[test]
+    fn a_buy_trailing_stop_by_amount_only_falls() {
+        let mut b = broker(Config::default());
+        let terms = Terms { trail_amount: Some(1.0), ..Terms::default() };
+        let (kind, tif) = (OrderType::TrailingStop, TimeInForce::Gtc);
+        let id = b.submit_order_with(0, Side::Buy, 1.0, kind, None, Some(11.0), tif, terms);
+        for (close, expected) in [(8.0, 9.0), (9.5, 9.0)] {
+            b.portfolio.positions[0].last_price = close;
+            b.trail_stops(&[true]);
+            assert_eq!(b.orders[id - 1].stop_price, Some(expected));
+        }
+    }
+
+    #[test]
+    fn gtd_orders_expire_at_the_first_row_after_expire_at() {
+        let mut b = broker(Config::default());
+        let terms = Terms { expire_at: Some(100), ..Terms::default() };
+        let (kind, tif) = (OrderType::Limit, TimeInForce::Gtd);
+        let id = b.submit_order_with(0, Side::Buy, 1.0, kind, Some(5.0), None, tif, terms);
+        b.now = 100;
+        b.expire_gtd();
+        assert_eq!(b.orders[id - 1].status, OrderStatus::Pending);
+        b.now = 101;
+        b.expire_gtd();
+        let order = b.orders[id - 1];
+        assert_eq!(
+            (order.status, order.reject_reason),
+            (OrderStatus::Expired, Some(Reason::Expired))
+        );
+        assert!(b.live.is_empty());
+    }
+
+    #[test]
+    fn an_fok_the_cash_would_cut_books_nothing_and_an_ioc_rest_is_cancelled() {
+        let cfg = Config { initial_cash: 1_000.0, ..Config::default() };
+        let mut b = broker(cfg);
+        let (market, fok) = (OrderType::Market, TimeInForce::Fok);
+        let id = b.submit_order(0, Side::Buy, 100.0, market, None, None, fok);
+        b.index = 1;
+        b.match_order(id - 1, 12.0, 12.0, 12.0, 12.0, false).unwrap();
+        let order = b.orders[id - 1];
+        assert_eq!((order.status, order.filled_quantity), (OrderStatus::Cancelled, 0.0));
+        assert_eq!(order.reject_reason, Some(Reason::TimeInForce));
+        assert_eq!(b.portfolio.cash, 1_000.0);
+        // An IOC limit that does not reach its price: cancelled after its attempt.
+        let ioc = TimeInForce::Ioc;
+        let id = b.submit_order(0, Side::Buy, 10.0, OrderType::Limit, Some(5.0), None, ioc);
+        b.match_order(id - 1, 12.0, 12.0, 12.0, 12.0, false).unwrap();
+        assert_eq!(b.orders[id - 1].status, OrderStatus::Pending);
+        b.end_time_in_force(id - 1);
+        let order = b.orders[id - 1];
+        assert_eq!(
+            (order.status, order.reject_reason),
+            (OrderStatus::Cancelled, Some(Reason::TimeInForce))
+        );
+    }
+
+    #[test]
     fn cancel_ends_a_live_order_once() {
         let mut b = broker(Config::default());
         let id = b.submit_order(0, Side::Buy, 1.0, OrderType::Market, None, None, TimeInForce::Gtc);
