@@ -408,3 +408,26 @@ def test_an_unreadable_expire_at_is_an_order_error_naming_it(backend: str) -> No
     with pytest.raises(OrderError, match=r"^expire_at: .*\(symbol 'X', bar 0 ") as caught:
         run(backend, bars_from_rows(ROWS), call)
     assert "soon" in str(caught.value)
+
+
+def test_orders_frame_shows_expire_at_and_the_trail(backend: str) -> None:
+    pd = pytest.importorskip("pandas")
+    result = run(
+        backend,
+        bars_from_rows(ROWS),
+        {
+            0: [
+                lambda ctx: ctx.buy(
+                    "X", 1, "limit", 5.0, time_in_force="gtd", expire_at="2024-01-02"
+                ),
+                lambda ctx: ctx.sell("X", 1, "trailing_stop", trail_percent=0.1),
+            ]
+        },
+        allow_short=True,
+    )
+    frame = result.orders_frame()
+    assert str(frame["expire_at"].dtype) == "datetime64[ns]"
+    assert frame["expire_at"][0] == pd.Timestamp("2024-01-02T23:59:59.999999999")
+    assert pd.isna(frame["expire_at"][1])
+    assert pd.isna(frame["trail_amount"]).all()
+    assert pd.isna(frame["trail_percent"][0]) and frame["trail_percent"][1] == 0.1
