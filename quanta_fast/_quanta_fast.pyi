@@ -176,6 +176,9 @@ class Context:
         limit_price: Any = None,
         stop_price: Any = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: Any = None,
+        trail_percent: Any = None,
     ) -> int: ...
     def buy(
         self,
@@ -185,6 +188,9 @@ class Context:
         limit_price: Any = None,
         stop_price: Any = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: Any = None,
+        trail_percent: Any = None,
     ) -> int: ...
     def sell(
         self,
@@ -194,12 +200,17 @@ class Context:
         limit_price: Any = None,
         stop_price: Any = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: Any = None,
+        trail_percent: Any = None,
     ) -> int: ...
     def cancel(self, order_id: Any) -> bool: ...
     def order_target_quantity(
-        self, symbol: Any, quantity: Any, time_in_force: Any = "gtc"
+        self, symbol: Any, quantity: Any, time_in_force: Any = "gtc", expire_at: Any = None
     ) -> int: ...
-    def order_target_percent(self, symbol: Any, weight: Any, time_in_force: Any = "gtc") -> int: ...
+    def order_target_percent(
+        self, symbol: Any, weight: Any, time_in_force: Any = "gtc", expire_at: Any = None
+    ) -> int: ...
     def open_orders(self) -> list[Any]: ...
     def get_order(self, order_id: Any) -> Any: ...
     def position(self, symbol: Any) -> float: ...

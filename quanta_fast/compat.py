@@ -150,11 +150,23 @@ class EngineHandle:
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> int:
         """Submit an order and return its id; see `quanta_ref.api.Context.submit_order`.
         Sides, order types and times in force are names in any case (``side="BUY"``)."""
         return self._running("submit_order").submit_order(
-            symbol, side, quantity, order_type, limit_price, stop_price, time_in_force
+            symbol,
+            side,
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+            expire_at,
+            trail_amount,
+            trail_percent,
         )
 
     def cancel(self, order_id: int) -> bool:

@@ -449,7 +449,7 @@ def orders_frame(result: Any) -> Any:
             columns[name] = enum(name)
         elif name in ("symbol", "reject_reason"):
             columns[name] = _texts([getattr(o, name) for o in orders])
-        elif name in ("created_at", "filled_at"):
+        elif name in ("created_at", "filled_at", "expire_at"):
             columns[name] = datetimes([getattr(o, name) for o in orders])
         else:
             columns[name] = _numbers([getattr(o, name) for o in orders])

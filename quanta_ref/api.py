@@ -48,8 +48,31 @@ class Context(abc.ABC):
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> int:
-        """Submit an order; returns its id. A refused order is returned too, as REJECTED."""
+        """Submit an order; returns its id. A refused order is returned too, as REJECTED.
+
+        Parameters
+        ----------
+        symbol, side, quantity
+            What to trade: a symbol of the data, "buy" or "sell", a quantity > 0.
+        order_type
+            "market", "limit", "stop", "stop_limit" or "trailing_stop" (docs/semantics.md,
+            sections 4 and 21).
+        limit_price, stop_price
+            Given exactly when the order type uses them (a trailing stop computes its stop).
+        time_in_force
+            "gtc", "day", "ioc" (one attempt; the rest is cancelled), "fok" (one attempt, all
+            of it or nothing) or "gtd" (live through `expire_at`).
+        expire_at
+            A GTD order's last instant (a date, a datetime, text, or int64 ns; a date keeps
+            the whole day); only for "gtd", and required there.
+        trail_amount, trail_percent
+            A trailing stop's distance from the closes, in price or as a fraction 0 < p < 1 of
+            the close: exactly one, and only for "trailing_stop".
+        """
 
     def buy(
         self,
@@ -59,10 +82,22 @@ class Context(abc.ABC):
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> int:
         """`submit_order(symbol, "buy", ...)`."""
         return self.submit_order(
-            symbol, "buy", quantity, order_type, limit_price, stop_price, time_in_force
+            symbol,
+            "buy",
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+            expire_at,
+            trail_amount,
+            trail_percent,
         )
 
     def sell(
@@ -73,10 +108,22 @@ class Context(abc.ABC):
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> int:
         """`submit_order(symbol, "sell", ...)`."""
         return self.submit_order(
-            symbol, "sell", quantity, order_type, limit_price, stop_price, time_in_force
+            symbol,
+            "sell",
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+            expire_at,
+            trail_amount,
+            trail_percent,
         )
 
     @abc.abstractmethod
@@ -85,12 +132,15 @@ class Context(abc.ABC):
 
     @abc.abstractmethod
     def order_target_quantity(
-        self, symbol: str, quantity: float, time_in_force: Any = "gtc"
+        self, symbol: str, quantity: float, time_in_force: Any = "gtc", expire_at: Any = None
     ) -> int:
-        """A market order that brings the position to `quantity`, sized when it fills."""
+        """A market order that brings the position to `quantity`, sized when it fills
+        (`time_in_force` and `expire_at` as for `submit_order`)."""
 
     @abc.abstractmethod
-    def order_target_percent(self, symbol: str, weight: float, time_in_force: Any = "gtc") -> int:
+    def order_target_percent(
+        self, symbol: str, weight: float, time_in_force: Any = "gtc", expire_at: Any = None
+    ) -> int:
         """A market order that brings the position's value to `weight` x equity, sized when it
         fills at the fill price (1.0 = all in, 0.0 = flat)."""
 

@@ -27,7 +27,7 @@ from quanta_ref.api import (
     Strategy,
     strategy_callbacks,
 )
-from quanta_ref.bars import FIELDS, Bars, format_timestamp, frozen_view
+from quanta_ref.bars import FIELDS, Bars, bound_ns, format_timestamp, frozen_view
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import DataError, OrderError
 from quanta_ref.events import (
@@ -39,7 +39,7 @@ from quanta_ref.events import (
     SignalEvent,
     Timeline,
 )
-from quanta_ref.execution import Broker
+from quanta_ref.execution import Broker, trailing_level
 from quanta_ref.market import RunMarket, prepare
 from quanta_ref.metrics import compute_stats
 from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce, rejection_counts
@@ -165,6 +165,8 @@ class _Run:
             # 1. A new trading day: yesterday's DAY orders expire; then the corporate actions
             # whose ex-date has come apply (`_on_control`).
             self.bus.publish(ControlEvent(ts, "day"))
+        # GTD orders whose last instant is before this row expire (section 21).
+        broker.expire_gtd()
         o, h, lo, c, v = (getattr(bars, f)[i].tolist() for f in FIELDS)
         present = [not math.isnan(x) for x in c]
         for n in range(bars.n_symbols):
@@ -175,19 +177,24 @@ class _Run:
         # order's one trading day is that of the first row it is eligible at, whether its
         # symbol has a bar there or not. With external execution the engine matches nothing:
         # what the broker reported since the last row is booked here instead, in the order
-        # it came (`ReferenceSession.rows`).
+        # it came (`ReferenceSession.rows`). An IOC or FOK order has this one attempt: what
+        # is left of it afterwards (its fill's events delivered) is cancelled.
         if broker.external:
             self.book_reports()
         for order in [] if broker.external else list(broker.live):
             n = self.columns[order.symbol]
             if order.status.is_live and order.eligible_bar <= i:
                 broker.start_day(order)
-                if present[n] and not broker.waits_for_close(order):
-                    broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=False)
-        # 3. The bar closes: positions are valued at the new closes.
+                if not broker.waits_for_close(order):
+                    if present[n]:
+                        broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=False)
+                    broker.end_time_in_force(order)
+        # 3. The bar closes: positions are valued at the new closes, and trailing stops
+        # follow them.
         for n in range(bars.n_symbols):
             if present[n]:
                 self._portfolio.positions[n].last_price = c[n]
+        broker.trail_stops(self.columns, present, c)
         # 4. The strategy sees the complete bar, symbol by symbol.
         for n, symbol in enumerate(bars.symbols):
             if present[n]:
@@ -199,8 +206,10 @@ class _Run:
                 n = self.columns[order.symbol]
                 if order.status.is_live and order.eligible_bar <= i:
                     broker.start_day(order)
-                    if present[n] and broker.waits_for_close(order):
-                        broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=True)
+                    if broker.waits_for_close(order):
+                        if present[n]:
+                            broker.match_order(order, n, o[n], h[n], lo[n], c[n], at_close=True)
+                        broker.end_time_in_force(order)
             broker.in_close_phase = False
 
     def book_reports(self) -> None:
@@ -252,11 +261,12 @@ class _Run:
     def number(self, field: str, value: Any, symbol: str, positive: bool) -> float:
         return check_number(field, value, symbol, positive, self.index, self.now)
 
-    def submit_target(self, symbol: str, field: str, value: Any, tif: Any) -> int:
+    def submit_target(self, symbol: str, field: str, value: Any, tif: Any, expire_at: Any) -> int:
         n = self.column(symbol)
         tif = self.parse(TimeInForce, tif, "time_in_force", symbol)
         value = self.number(field, value, symbol, positive=False)
-        return self.broker.submit_target(n, symbol, field, value, tif)
+        expire_ns = check_expire_at(tif, expire_at, symbol, self.index, self.now)
+        return self.broker.submit_target(n, symbol, field, value, tif, expire_ns)
 
     def order(self, order_id: Any) -> Order:
         return self.broker.orders[
@@ -511,6 +521,9 @@ class RunContext(Context):
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> int:
         run = self._live()
         n = run.column(symbol)
@@ -529,8 +542,27 @@ class RunContext(Context):
             if stop_price is None
             else run.number("stop_price", stop_price, symbol, positive=True)
         )
+        expire_ns = check_expire_at(tif, expire_at, symbol, run.index, run.now)
+        amount, percent = check_trail(kind, trail_amount, trail_percent, symbol, run.index, run.now)
+        if kind is OrderType.TRAILING_STOP:
+            # The initial level, from the last close; without one the order is refused
+            # `no_price` at acceptance (it has no stop price then).
+            last = run._portfolio.positions[n].last_price
+            if not math.isnan(last):
+                stop_price = trailing_level(side, last, amount, percent)
+                check_trailing_level(stop_price, last, amount, percent, symbol, run.index, run.now)
         return run.broker.submit_order(
-            n, symbol, side, quantity, kind, limit_price, stop_price, tif
+            n,
+            symbol,
+            side,
+            quantity,
+            kind,
+            limit_price,
+            stop_price,
+            tif,
+            expire_ns,
+            amount,
+            percent,
         )
 
     buy = call_shape("Context")(Context.buy)
@@ -538,13 +570,19 @@ class RunContext(Context):
 
     @call_shape("Context")
     def order_target_quantity(
-        self, symbol: str, quantity: float, time_in_force: Any = "gtc"
+        self, symbol: str, quantity: float, time_in_force: Any = "gtc", expire_at: Any = None
     ) -> int:
-        return self._live().submit_target(symbol, "target_quantity", quantity, time_in_force)
+        return self._live().submit_target(
+            symbol, "target_quantity", quantity, time_in_force, expire_at
+        )
 
     @call_shape("Context")
-    def order_target_percent(self, symbol: str, weight: float, time_in_force: Any = "gtc") -> int:
-        return self._live().submit_target(symbol, "target_percent", weight, time_in_force)
+    def order_target_percent(
+        self, symbol: str, weight: float, time_in_force: Any = "gtc", expire_at: Any = None
+    ) -> int:
+        return self._live().submit_target(
+            symbol, "target_percent", weight, time_in_force, expire_at
+        )
 
     @call_shape("Context")
     def cancel(self, order_id: int) -> bool:
@@ -729,6 +767,87 @@ def check_prices(
                 f"{field}: not used by a {kind.value} order (symbol "
                 f"{symbol!r}, {describe_bar(index, now)})"
             )
+
+
+def check_expire_at(tif: Any, expire_at: Any, symbol: str, index: int, now: int) -> int | None:
+    """A GTD order's `expire_at` as int ns (a date keeps the whole day), or None for the
+    other times in force, which refuse one; OrderError otherwise. `tif` is a TimeInForce
+    (or its value). An `expire_at` before the current row is refused: the order would be
+    expired before it could trade."""
+    tif = TimeInForce(tif)
+    gtd = tif is TimeInForce.GTD
+    where = f"symbol {symbol!r}, {describe_bar(index, now)}"
+    if expire_at is None:
+        if gtd:
+            raise OrderError(f"expire_at: required for a gtd order ({where})")
+        return None
+    if not gtd:
+        raise OrderError(f"expire_at: not used by a {tif.value} order ({where})")
+    try:
+        ns = bound_ns(expire_at, "expire_at", end=True)
+    except DataError as exc:
+        raise OrderError(f"{exc} ({where})") from None
+    if ns < now:
+        raise OrderError(
+            f"expire_at: {format_timestamp(ns)} is before the current bar; the order would "
+            f"expire before it could trade ({where})"
+        )
+    return ns
+
+
+def check_trail(
+    kind: Any, trail_amount: Any, trail_percent: Any, symbol: str, index: int, now: int
+) -> tuple[float | None, float | None]:
+    """A trailing stop's (trail_amount, trail_percent): exactly one given, an amount finite
+    > 0 or a fraction 0 < p < 1; the other order types take neither. OrderError otherwise.
+    `kind` is an OrderType (or its value)."""
+    kind = OrderType(kind)
+    where = f"symbol {symbol!r}, {describe_bar(index, now)}"
+    pairs = (("trail_amount", trail_amount), ("trail_percent", trail_percent))
+    given = [(field, value) for field, value in pairs if value is not None]
+    if kind is not OrderType.TRAILING_STOP:
+        if given:
+            raise OrderError(f"{given[0][0]}: not used by a {kind.value} order ({where})")
+        return None, None
+    if not given:
+        raise OrderError(
+            f"trail_amount: a trailing_stop order needs trail_amount or trail_percent ({where})"
+        )
+    if len(given) == 2:
+        raise OrderError(
+            f"trail_percent: a trailing_stop order takes trail_amount or trail_percent, "
+            f"not both ({where})"
+        )
+    field, value = given[0]
+    number = check_number(field, value, symbol, True, index, now)
+    if field == "trail_amount":
+        return number, None
+    if not number < 1.0:
+        raise OrderError(
+            f"trail_percent: must be a fraction between 0 and 1, got {number!r} ({where})"
+        )
+    return None, number
+
+
+def check_trailing_level(
+    level: float,
+    reference: float,
+    trail_amount: float | None,
+    trail_percent: float | None,
+    symbol: str,
+    index: int,
+    now: int,
+) -> None:
+    """A trailing stop's initial level must be a finite price > 0 (a sell trailing by more
+    than the last close is not), else OrderError naming the trail field."""
+    if math.isfinite(level) and level > 0.0:
+        return
+    field = "trail_amount" if trail_amount is not None else "trail_percent"
+    distance = trail_amount if trail_amount is not None else trail_percent
+    raise OrderError(
+        f"{field}: {distance!r} from the last close {reference!r} puts the stop at {level!r}, "
+        f"not a price > 0 (symbol {symbol!r}, {describe_bar(index, now)})"
+    )
 
 
 def check_order_id(order_id: Any, n_orders: int, index: int, now: int) -> int:

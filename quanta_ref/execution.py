@@ -72,6 +72,8 @@ def fill_price(
     side = order.side
     assert side is not None, "target orders are sized before they are priced"
     kind = order.order_type
+    if kind is OrderType.TRAILING_STOP:
+        kind = OrderType.STOP  # matched as a stop order at its current level
     if kind is OrderType.MARKET or (kind is OrderType.STOP and order.triggered):
         base = close if at_close else open_
         return with_slippage(side, base, high, low, slippage)
@@ -102,6 +104,18 @@ def fill_price(
         within = stop <= order.limit_price if buy else stop >= order.limit_price
         return stop if within else None
     return None
+
+
+def trailing_level(
+    side: Side, reference: float, amount: float | None, percent: float | None
+) -> float:
+    """A trailing stop's level for the price `reference`: `amount` (or the fraction
+    `percent` of it) below it for a sell, above it for a buy (docs/semantics.md, section 21)."""
+    if amount is not None:
+        return reference - amount if side is Side.SELL else reference + amount
+    assert percent is not None
+    factor = 1.0 - percent if side is Side.SELL else 1.0 + percent
+    return reference * factor
 
 
 def floor(x: float) -> float:
@@ -247,6 +261,44 @@ class Broker:
                 if order.symbol == symbol and order.side is not None:
                     self.finish(order, OrderStatus.CANCELLED, Reason.CORPORATE_ACTION)
 
+    def expire_gtd(self) -> None:
+        """Right after the new-day step of every row: the GTD orders whose `expire_at` is
+        before this row's timestamp expire, in id order. Their events are published together,
+        after the scan, so a callback cannot change which orders this row expires."""
+        if self.external:
+            return
+        events = []
+        for order in list(self.live):
+            if order.expire_at is not None and order.expire_at < self.now:
+                order.status = OrderStatus.EXPIRED
+                order.reject_reason = Reason.EXPIRED
+                self.live.remove(order)
+                events.append(OrderEvent(order.snapshot()))
+        if events:
+            self.bus.publish(*events)
+
+    def trail_stops(
+        self, columns: dict[str, int], present: list[bool], closes: list[float]
+    ) -> None:
+        """Step 3, once the closes are set: every live trailing stop not yet triggered whose
+        symbol has a bar here follows the close, in id order; a sell stop only rises, a buy
+        stop only falls. (The strategy is not told: the order's status did not change.)"""
+        if self.external:
+            return
+        for order in self.live:
+            if order.order_type is not OrderType.TRAILING_STOP or order.triggered:
+                continue
+            n = columns[order.symbol]
+            if not present[n]:
+                continue
+            side, stop = order.side, order.stop_price
+            assert side is not None and stop is not None
+            level = trailing_level(side, closes[n], order.trail_amount, order.trail_percent)
+            if side is Side.SELL:
+                order.stop_price = level if level > stop else stop
+            else:
+                order.stop_price = level if level < stop else stop
+
     def open_symbol(self, n: int, volume: float) -> None:
         """Symbol `n` has a bar at this row: its participation capacity in this bar."""
         fraction = self.cfg.max_volume_fraction
@@ -261,6 +313,13 @@ class Broker:
     def waits_for_close(self, order: Order) -> bool:
         """In close mode, market orders (target orders too) trade at closes only."""
         return self.close_mode and order.order_type is OrderType.MARKET
+
+    def end_time_in_force(self, order: Order) -> None:
+        """After an IOC or FOK order's one attempt (its first eligible row, in its phase),
+        whatever of it is still live is cancelled: nothing filled, the rest of a partial
+        fill, or its symbol had no bar there."""
+        if order.status.is_live and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            self.finish(order, OrderStatus.CANCELLED, Reason.TIME_IN_FORCE)
 
     # =============================================================== matching one order
     def match_order(
@@ -318,6 +377,12 @@ class Broker:
                     self.end(order, Reason.INSUFFICIENT_CASH)
                     return
                 end_reason = Reason.INSUFFICIENT_CASH
+        # Fill or kill: all of what remains in this attempt, or nothing at all.
+        if order.time_in_force is TimeInForce.FOK and (
+            quantity != order.remaining or end_reason is not None
+        ):
+            self.finish(order, OrderStatus.CANCELLED, Reason.TIME_IN_FORCE)
+            return
         # The risk limits again, now with the position, equity and price of this moment:
         # orders accepted together must not pass a limit together.
         reason = self.risk.check(
@@ -574,6 +639,9 @@ class Broker:
         limit_price: float | None,
         stop_price: float | None,
         tif: TimeInForce,
+        expire_at: int | None = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
         **target: float,
     ) -> Order:
         """A new PENDING order, recorded; not yet live (see `admit`)."""
@@ -594,6 +662,9 @@ class Broker:
             tif,
             self.now,
             eligible,
+            expire_at=expire_at,
+            trail_amount=trail_amount,
+            trail_percent=trail_percent,
             **target,
         )
         self.orders.append(order)
@@ -641,16 +712,42 @@ class Broker:
         limit_price: float | None,
         stop_price: float | None,
         tif: TimeInForce,
+        expire_at: int | None = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> int:
-        """A plain order (arguments already checked), live or REJECTED; returns its id."""
-        order = self.new_order(symbol, side, quantity, kind, limit_price, stop_price, tif)
+        """A plain order (arguments already checked; a trailing stop's `stop_price` is its
+        initial level, None when its symbol has no close yet), live or REJECTED; returns its
+        id."""
+        order = self.new_order(
+            symbol,
+            side,
+            quantity,
+            kind,
+            limit_price,
+            stop_price,
+            tif,
+            expire_at,
+            trail_amount,
+            trail_percent,
+        )
         return self.admit(order, self.acceptance(order, n))
 
-    def submit_target(self, n: int, symbol: str, field: str, value: float, tif: TimeInForce) -> int:
+    def submit_target(
+        self,
+        n: int,
+        symbol: str,
+        field: str,
+        value: float,
+        tif: TimeInForce,
+        expire_at: int | None = None,
+    ) -> int:
         """A target order (`field` is "target_quantity" or "target_percent", `value` checked
         finite), live or REJECTED; returns its id."""
         target = {field: value}
-        order = self.new_order(symbol, None, 0.0, OrderType.MARKET, None, None, tif, **target)
+        order = self.new_order(
+            symbol, None, 0.0, OrderType.MARKET, None, None, tif, expire_at, **target
+        )
         reason = None
         if math.isnan(self.portfolio.positions[n].last_price):
             reason = Reason.NO_PRICE

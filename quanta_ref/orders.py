@@ -53,6 +53,9 @@ class OrderType(_NamedEnum):
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
+    #: A stop order whose stop follows the closes at a distance (docs/semantics.md, section
+    #: 21): its `stop_price` is computed, never given.
+    TRAILING_STOP = "trailing_stop"
 
     @property
     def uses_limit_price(self) -> bool:
@@ -66,16 +69,21 @@ class OrderType(_NamedEnum):
 
 
 class TimeInForce(_NamedEnum):
-    """How long an order stays live: until cancelled, or to the end of its trading day."""
+    """How long an order stays live (docs/semantics.md, sections 5 and 21): until cancelled
+    (GTC), to the end of its trading day (DAY), for one matching attempt (IOC: what does not
+    fill at once is cancelled; FOK: all at once or nothing), or through `expire_at` (GTD)."""
 
     GTC = "gtc"
     DAY = "day"
+    IOC = "ioc"
+    FOK = "fok"
+    GTD = "gtd"
 
 
 class OrderStatus(_NamedEnum):
     """Life cycle: PENDING -> PARTIALLY_FILLED -> FILLED, or to CANCELLED, EXPIRED, REJECTED.
 
-    EXPIRED is a DAY order that reached the end of its trading day unfilled.
+    EXPIRED is a DAY or GTD order that reached the end of its time unfilled.
     """
 
     PENDING = "pending"
@@ -110,6 +118,8 @@ class Reason:
     CORPORATE_ACTION = "corporate_action"
     #: External execution (a live session): the broker refused or ended the order.
     BROKER = "broker"
+    #: An IOC order's rest, or an FOK order that could not fill whole, at its one attempt.
+    TIME_IN_FORCE = "time_in_force"
 
 
 class Order:
@@ -137,6 +147,9 @@ class Order:
         "target_quantity",
         "target_percent",
         "average_fill_price",
+        "expire_at",
+        "trail_amount",
+        "trail_percent",
         "triggered",
         "eligible_bar",
         "active_day",
@@ -156,6 +169,9 @@ class Order:
         eligible_bar: int,
         target_quantity: float | None = None,
         target_percent: float | None = None,
+        expire_at: int | None = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> None:
         self.order_id = order_id
         self.symbol = symbol
@@ -173,6 +189,9 @@ class Order:
         self.target_quantity = target_quantity
         self.target_percent = target_percent
         self.average_fill_price = 0.0
+        self.expire_at = expire_at  # a GTD order's last instant (ns), inclusive
+        self.trail_amount = trail_amount  # a trailing stop's distance, in price
+        self.trail_percent = trail_percent  # ... or as a fraction of the close
         self.triggered = False  # a stop that has been touched
         self.eligible_bar = eligible_bar  # first bar index at which it may be matched
         self.active_day: int | None = None  # trading day a DAY order lives in, once known

@@ -270,9 +270,23 @@ class SessionContext(Context):
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: Any = "gtc",
+        expire_at: Any = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
     ) -> int:
         self._session._refuse_warm_up()
-        args = (symbol, side, quantity, order_type, limit_price, stop_price, time_in_force)
+        args = (
+            symbol,
+            side,
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+            expire_at,
+            trail_amount,
+            trail_percent,
+        )
         order_id = int(self._request("submit_order", *args))
         self._session._send(order_id)
         return order_id
@@ -282,15 +296,18 @@ class SessionContext(Context):
 
     @call_shape("Context")
     def order_target_quantity(
-        self, symbol: str, quantity: float, time_in_force: Any = "gtc"
+        self, symbol: str, quantity: float, time_in_force: Any = "gtc", expire_at: Any = None
     ) -> int:
         self._session._refuse_target("order_target_quantity")
-        return int(self._request("order_target_quantity", symbol, quantity, time_in_force))
+        args = (symbol, quantity, time_in_force, expire_at)
+        return int(self._request("order_target_quantity", *args))
 
     @call_shape("Context")
-    def order_target_percent(self, symbol: str, weight: float, time_in_force: Any = "gtc") -> int:
+    def order_target_percent(
+        self, symbol: str, weight: float, time_in_force: Any = "gtc", expire_at: Any = None
+    ) -> int:
         self._session._refuse_target("order_target_percent")
-        return int(self._request("order_target_percent", symbol, weight, time_in_force))
+        return int(self._request("order_target_percent", symbol, weight, time_in_force, expire_at))
 
     @call_shape("Context")
     def cancel(self, order_id: int) -> bool:

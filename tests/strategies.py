@@ -401,7 +401,36 @@ def engine_settings(draw: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- scripts
 _GO_ON = st.sampled_from([False] + [True] * 31)
-_TIF = st.sampled_from(["gtc", "day", "GTC", "Day"])
+# The times in force of section 5 twice as often as those of section 21 together.
+_TIF = st.sampled_from(["gtc", "day", "GTC", "Day"] * 2 + ["ioc", "FOK", "gtd", "GTD"])
+# A GTD order's expire_at: nanoseconds after the current bar, or its day (+d) as a date.
+_EXPIRE = st.one_of(
+    st.fixed_dictionaries(
+        {"mode": st.just("ns"), "k": st.sampled_from([0, 1, 60 * NS_MINUTE, NS_DAY, 3 * NS_DAY])}
+    ),
+    st.fixed_dictionaries({"mode": st.just("date"), "d": st.integers(0, 3), "text": st.booleans()}),
+)
+# A trailing stop's distance: an amount (a fraction of the last close, so a sell stop
+# starts above 0) or a percent.
+_TRAIL = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("trail_amount"),
+            "f": st.one_of(
+                st.sampled_from([0.01, 0.05, 0.1, 0.5]), st.floats(0.001, 0.9, allow_nan=False)
+            ),
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("trail_percent"),
+            "f": st.one_of(
+                st.sampled_from([0.01, 0.05, 0.1, 0.3, 0.999]),
+                st.floats(0.001, 0.9, allow_nan=False),
+            ),
+        }
+    ),
+)
 _OFFSET = st.one_of(
     st.sampled_from([0.0, 0.1, -0.1, 0.05, -0.05, 0.0999, -0.0999, 0.2]),
     st.floats(-0.15, 0.15, allow_nan=False),
@@ -429,8 +458,12 @@ def actions(n_symbols: int) -> st.SearchStrategy[dict[str, Any]]:
             "op": st.just("submit"),
             "sym": symbol,
             "side": st.sampled_from(["buy", "sell", "BUY", "Sell"]),
-            "type": st.sampled_from(["market", "limit", "stop", "stop_limit", "LIMIT", "Market"]),
+            "type": st.sampled_from(
+                ["market", "limit", "stop", "stop_limit", "LIMIT", "Market", "trailing_stop"]
+            ),
             "tif": _TIF,
+            "expire": _EXPIRE,
+            "trail": _TRAIL,
             "qty": _QUANTITY,
             "limit_off": _OFFSET,
             "stop_off": _OFFSET,
@@ -447,6 +480,7 @@ def actions(n_symbols: int) -> st.SearchStrategy[dict[str, Any]]:
             "lots": st.integers(-10, 30),
             "odd": st.sampled_from([0.0, 0.0, 1.0, 0.5]),
             "tif": _TIF,
+            "expire": _EXPIRE,
         }
     )
     target_pct = st.fixed_dictionaries(
@@ -458,6 +492,7 @@ def actions(n_symbols: int) -> st.SearchStrategy[dict[str, Any]]:
                 st.floats(-0.5, 1.5, allow_nan=False),
             ),
             "tif": _TIF,
+            "expire": _EXPIRE,
         }
     )
     return st.one_of(submit, submit, cancel, target_qty, target_pct)
@@ -616,14 +651,17 @@ class ScriptedStrategy(Strategy):
                 return None
             return ctx.cancel(self.ids[int(a["pick"] * len(self.ids))])
         symbol = ctx.symbols[a["sym"]]
+        tif = {"time_in_force": a["tif"], "expire_at": self._expire_at(ctx, a)}
         if op == "target_qty":
-            return ctx.order_target_quantity(
-                symbol, a["lots"] * self.lot + a["odd"], time_in_force=a["tif"]
-            )
+            return ctx.order_target_quantity(symbol, a["lots"] * self.lot + a["odd"], **tif)
         if op == "target_pct":
-            return ctx.order_target_percent(symbol, a["w"], time_in_force=a["tif"])
+            return ctx.order_target_percent(symbol, a["w"], **tif)
         kind = a["type"].lower()
         ref = self._reference(ctx, symbol)
+        trail: dict[str, float] = {}
+        if kind == "trailing_stop":
+            f = a["trail"]["f"]
+            trail[a["trail"]["kind"]] = f if a["trail"]["kind"] == "trail_percent" else ref * f
         prices: dict[str, float | None] = {"limit_price": None, "stop_price": None}
         for field, key, used in (
             ("limit_price", "limit_off", ("limit", "stop_limit")),
@@ -637,9 +675,27 @@ class ScriptedStrategy(Strategy):
             a["side"],
             self._quantity(ctx, symbol, a["qty"]),
             a["type"],
-            time_in_force=a["tif"],
+            **tif,
             **prices,
+            **trail,
         )
+
+    @staticmethod
+    def _expire_at(ctx: Any, a: dict[str, Any]) -> Any:
+        """A GTD order's expire_at (None for the other times in force): after the current bar,
+        or that day (+d) as a date, datetime64 or text. Before the first bar (no `now`), a
+        date far ahead."""
+        if a["tif"].lower() != "gtd":
+            return None
+        spec, now = a["expire"], ctx.now
+        if now is None:
+            return "2200-01-01"
+        if spec["mode"] == "ns":
+            # Integers are nanoseconds, except within 1970 (section 1): there a datetime64.
+            at = now + spec["k"]
+            return at if not 0 <= at < 365 * NS_DAY else np.datetime64(at, "ns")
+        day = np.datetime64(now, "ns").astype("datetime64[D]") + spec["d"]
+        return str(day) if spec["text"] else day
 
 
 # ---------------------------------------------------------------------- the A-share market

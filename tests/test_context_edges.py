@@ -353,7 +353,7 @@ SHAPES: dict[str, Callable[[Any], Any]] = {
     "missing": lambda c: c.buy("X"),
     "missing two": lambda c: c.submit_order("X"),
     "missing three": lambda c: c.submit_order(),
-    "extra": lambda c: c.buy("X", 1, "market", None, None, "gtc", 5),
+    "extra": lambda c: c.buy("X", 1, "market", None, None, "gtc", None, None, None, 5),
     "extra on one": lambda c: c.cancel(1, 2),
     "extra on a fixed arity": lambda c: c.position("X", "Y"),
     "unknown keyword": lambda c: c.buy("X", qty=1),
@@ -390,7 +390,7 @@ def test_wrong_call_shapes_raise_the_same_type_error_on_both_backends(
     )
     assert answers["extra"] == (
         "TypeError",
-        "Context.buy() takes from 2 to 6 positional arguments but 7 were given",
+        "Context.buy() takes from 2 to 9 positional arguments but 10 were given",
     )
     assert answers["all by keyword"][0] == "ok"
 

@@ -148,7 +148,8 @@ def check_fill_prices(run: Run) -> None:
             assert limit is not None
             expected = o if (o <= limit if buy else o >= limit) else limit
             assert fill.price == expected, f"limit {fill!r}: price should be {expected!r}"
-        elif order.order_type is OrderType.STOP:
+        elif order.order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
+            # A trailing stop stops moving when triggered: its stop is the level that was hit.
             assert stop is not None
             if buy:
                 allowed = {min(o * (1.0 + s), h), min(stop * (1.0 + s), h)}
@@ -269,7 +270,11 @@ def check_orders(run: Run) -> None:
         if o.status is OrderStatus.PARTIALLY_FILLED:
             assert 0.0 < o.filled_quantity < o.quantity, f"{o!r}"
         if o.status is OrderStatus.EXPIRED:
-            assert o.time_in_force is TimeInForce.DAY and o.reject_reason == "expired", o
+            assert o.time_in_force in (TimeInForce.DAY, TimeInForce.GTD), o
+            assert o.reject_reason == "expired", o
+        if o.time_in_force is TimeInForce.FOK:
+            assert o.filled_quantity in (0.0, o.quantity), f"FOK {o!r} filled in part"
+            assert count.get(o.order_id, 0) <= 1, f"FOK {o!r} filled more than once"
         if o.order_id in count and not o.is_target:
             assert o.filled_quantity <= o.quantity, o
 
@@ -278,12 +283,14 @@ def check_fill_timing(run: Run) -> None:
     """No fill at a missing bar (section 11) or before its order could trade (section 3: the
     next bar; at or after its own bar for a market order in close mode; bar 0 for an order
     placed in on_start, whose created_at is bar 0's timestamp); a DAY order's fills share
-    one trading day."""
+    one trading day, an IOC or FOK order's one bar, and a GTD order's come at or before its
+    expire_at."""
     bars, cfg = run.bars, run.cfg
     column = {s: n for n, s in enumerate(bars.symbols)}
     orders = {o.order_id: o for o in run.result.orders}
     close_mode = cfg.fill_at == "close"
     day_of: dict[int, int] = {}
+    attempt_of: dict[int, int] = {}
     for f in run.result.fills:
         t = _row(bars, f.timestamp)
         assert not math.isnan(bars.close[t, column[f.symbol]]), f"{f!r} at a missing bar {t}"
@@ -299,6 +306,11 @@ def check_fill_timing(run: Run) -> None:
         if o.time_in_force is TimeInForce.DAY:
             day = day_of.setdefault(f.order_id, _day(f.timestamp))
             assert day == _day(f.timestamp), f"DAY order {o!r} filled on two days"
+        if o.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            first = attempt_of.setdefault(f.order_id, f.timestamp)
+            assert first == f.timestamp, f"{o!r} filled at two bars: it has one attempt"
+        if o.time_in_force is TimeInForce.GTD:
+            assert o.expire_at is not None and f.timestamp <= o.expire_at, f"{f!r} after {o!r}"
 
 
 def check_price_limits(run: Run) -> None:
@@ -1023,7 +1035,9 @@ _SIDE = _maybe(st.sampled_from(["buy", "sell", "SELL", Side.BUY]))
 _QTY = _maybe(
     st.sampled_from([1, 100, 1000.0, 0.5, np.int64(200), np.float64(100.0), 1e308, 5e-324])
 )
-_KIND = _maybe(st.sampled_from(["market", "limit", "stop", "stop_limit", OrderType.STOP]))
+_KIND = _maybe(
+    st.sampled_from(["market", "limit", "stop", "stop_limit", OrderType.STOP, "trailing_stop"])
+)
 _PRICE = st.sampled_from([0, 1, 2]).flatmap(
     lambda k: [
         st.none(),
@@ -1031,7 +1045,17 @@ _PRICE = st.sampled_from([0, 1, 2]).flatmap(
         GARBAGE,
     ][k]
 )
-_TIF_ARG = _maybe(st.sampled_from(["gtc", "day", TimeInForce.DAY]))
+_TIF_ARG = _maybe(st.sampled_from(["gtc", "day", TimeInForce.DAY, "ioc", "FOK", "gtd"]))
+# The keywords of section 21, given now and then (optional keys of the calls' dictionaries).
+_TERMS = {
+    "expire_at": _maybe(
+        st.sampled_from(
+            [None, "2024-06-01", "2200-01-01", "1999-01-01", 0, 2**62, np.datetime64("2024-03")]
+        )
+    ),
+    "trail_amount": _maybe(st.sampled_from([None, 0.5, 1, 20.0, 1e308, 5e-324, np.float64(2.0)])),
+    "trail_percent": _maybe(st.sampled_from([None, 0.1, 0.999, 1.0, 1.5, np.float64(0.2)])),
+}
 _WEIGHT = _maybe(
     st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1, -1.0, 1e308, -1e308, 1e300, 5e-324]))
 )
@@ -1049,7 +1073,8 @@ GARBAGE_CALLS = st.one_of(
                 "limit_price": _PRICE,
                 "stop_price": _PRICE,
                 "time_in_force": _TIF_ARG,
-            }
+            },
+            optional=_TERMS,
         ),
     ),
     st.tuples(
@@ -1062,12 +1087,16 @@ GARBAGE_CALLS = st.one_of(
                 "limit_price": _PRICE,
                 "stop_price": _PRICE,
                 "time_in_force": _TIF_ARG,
-            }
+            },
+            optional=_TERMS,
         ),
     ),
     st.tuples(
         st.just("order_target_percent"),
-        st.fixed_dictionaries({"symbol": _SYMBOL, "weight": _WEIGHT, "time_in_force": _TIF_ARG}),
+        st.fixed_dictionaries(
+            {"symbol": _SYMBOL, "weight": _WEIGHT, "time_in_force": _TIF_ARG},
+            optional={"expire_at": _TERMS["expire_at"]},
+        ),
     ),
     st.tuples(
         st.just("order_target_quantity"),
@@ -1076,7 +1105,8 @@ GARBAGE_CALLS = st.one_of(
                 "symbol": _SYMBOL,
                 "quantity": _maybe(st.sampled_from([0, 100, -100, 250.0, 1e308, -1e308, 1e300])),
                 "time_in_force": _TIF_ARG,
-            }
+            },
+            optional={"expire_at": _TERMS["expire_at"]},
         ),
     ),
     st.tuples(st.just("cancel"), st.fixed_dictionaries({"order_id": _ORDER_ID})),

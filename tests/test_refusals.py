@@ -129,8 +129,10 @@ def test_target_order_with_a_target_that_is_not_a_finite_number_is_an_order_erro
 
 @pytest.mark.parametrize("method", ["order_target_quantity", "order_target_percent"])
 def test_target_order_with_a_bad_time_in_force_is_an_order_error(backend: str, method: str) -> None:
-    message = order_error(backend, lambda ctx: getattr(ctx, method)("X", 1.0, "ioc"))
-    assert message.startswith("time_in_force: 'ioc' is not one of 'gtc', 'day' (symbol 'X'")
+    message = order_error(backend, lambda ctx: getattr(ctx, method)("X", 1.0, "gtx"))
+    assert message.startswith(
+        "time_in_force: 'gtx' is not one of 'gtc', 'day', 'ioc', 'fok', 'gtd' (symbol 'X'"
+    )
 
 
 def test_a_refused_target_order_creates_no_order(backend: str) -> None:

@@ -255,7 +255,8 @@ def test_bad_side_string_is_an_order_error(backend: str) -> None:
 def test_bad_order_type_and_time_in_force_are_order_errors(backend: str) -> None:
     assert_names(order_error(backend, lambda ctx: ctx.buy("X", 100, "iceberg")), "order_type")
     assert_names(
-        order_error(backend, lambda ctx: ctx.buy("X", 100, time_in_force="ioc")), "time_in_force"
+        order_error(backend, lambda ctx: ctx.buy("X", 100, time_in_force="good_till_never")),
+        "time_in_force",
     )
 
 

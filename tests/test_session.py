@@ -182,6 +182,8 @@ class ShadowBroker:
             order.limit_price,
             order.stop_price,
             order.time_in_force,
+            # As a datetime64: an integer within 1970 reads as a mistake (section 1).
+            None if order.expire_at is None else np.datetime64(order.expire_at, "ns"),
         )
         assert self.shadow.ctx.get_order(shadow_id).status is OrderStatus.PENDING
         self.to_external[shadow_id] = order.order_id
@@ -225,12 +227,19 @@ def test_an_external_broker_that_fills_as_the_paper_rules_gives_the_batch_result
     # Orders made in on_start or on_fill would reach the shadow after it matched the row they
     # belong to, and target orders are refused in external mode; market orders trade at the
     # next open (fills at a close would come a row late); the drawdown stop is checked at a
-    # row's end, which the shadow has passed when the orders of that row reach it.
+    # row's end, which the shadow has passed when the orders of that row reach it. Trailing
+    # stops are left out: the engine does not trail an external order (the broker does), so
+    # its stop_price would differ from the batch's by design.
     engine = {k: v for k, v in engine.items() if k != "max_drawdown_stop"}
     engine["fill_at"] = "next_open"
 
     def sized(todo: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [a for a in todo if a["op"] not in ("target_qty", "target_pct")]
+        return [
+            a
+            for a in todo
+            if a["op"] not in ("target_qty", "target_pct")
+            and (a["op"] != "submit" or a["type"] != "trailing_stop")
+        ]
 
     script = {
         "start": [],
@@ -483,6 +492,98 @@ def test_external_orders_go_to_the_broker_and_reports_are_booked_at_the_next_bar
     session.report_status(1, "cancelled")
     push_row(session, bars, 3)
     assert session.ctx.get_order(1).status is OrderStatus.CANCELLED
+
+
+class WithTerms(Strategy):
+    """At bar 0: an IOC limit that cannot fill, an FOK market buy, a GTD limit to the end of
+    bar 0's day, a trailing sell by percent of A and a trailing buy by amount of B (a margin
+    account); at bar 2 another IOC, and (`targets`) an FOK target order. Notes the open orders
+    it sees at every bar."""
+
+    targets = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[Any] = []
+
+    def on_bar(self, ctx: Any, bar: Any) -> None:
+        self.log.append((bar.symbol, ctx.bar_index, [visible(o) for o in ctx.open_orders()]))
+        if bar.symbol != "A":
+            return
+        if ctx.bar_index == 0:
+            ctx.buy("A", 10, "limit", limit_price=9.0, time_in_force="ioc")
+            ctx.buy("A", 10, time_in_force="fok")
+            ctx.buy("A", 10, "limit", limit_price=9.0, time_in_force="gtd", expire_at="2024-01-02")
+            ctx.sell("A", 10, "trailing_stop", trail_percent=0.1)
+            ctx.buy("B", 10, "trailing_stop", trail_amount=1.0)
+        if ctx.bar_index == 2:
+            ctx.sell("A", 5, time_in_force="IOC")
+            if self.targets:
+                ctx.order_target_quantity("A", 0, time_in_force="fok")
+
+
+class SendsTerms(WithTerms):
+    """`WithTerms` without the target order (an external session refuses those)."""
+
+    targets = False
+
+
+def test_a_paper_session_with_ioc_fok_gtd_and_trailing_orders_is_the_batch_run(backend):
+    bars = sample()
+    engine = Engine(backend=backend, allow_short=True)
+    batch_strategy = WithTerms()
+    batch = engine.run(bars, batch_strategy)
+    # What the batch does with them (so the identity below is about these orders).
+    assert [(o.status.value, o.reject_reason) for o in batch.orders] == [
+        ("cancelled", "time_in_force"),
+        ("filled", None),
+        ("expired", "expired"),
+        ("pending", None),
+        ("filled", None),  # B opens at its stop 21.0 at bar 1
+        ("filled", None),
+        ("filled", None),
+    ]
+    assert batch.orders[3].stop_price == 13.0 * (1.0 - 0.1)  # it followed the closes up
+    session = engine.session(WithTerms(), symbols=bars.symbols)
+    push_row(session, bars, 0)
+    push_row(session, bars, 1)
+    # A snapshot replays the requests with their keywords, on either backend.
+    other = "rust" if backend == "python" else "python"
+    session = Session.restore(session.snapshot(), backend=other)
+    push_row(session, bars, 2)
+    push_row(session, bars, 3)
+    assert_same_result(batch, session.end())
+    assert session.strategy.log == batch_strategy.log
+
+
+def test_external_orders_with_times_in_force_and_trails_reach_the_broker_untouched(backend):
+    bars = sample()
+    broker = Recorder()
+    engine = Engine(backend=backend, allow_short=True)
+    session = engine.session(SendsTerms(), symbols=["A", "B"], mode="external", broker=broker)
+    push_row(session, bars, 0)
+    sent = [
+        (o.order_id, o.order_type.value, o.time_in_force.value, o.stop_price, o.expire_at)
+        + (o.trail_amount, o.trail_percent)
+        for o in broker.sent
+    ]
+    day_end = int(np.datetime64("2024-01-03", "ns").astype(np.int64)) - 1
+    assert sent == [
+        (1, "limit", "ioc", None, None, None, None),
+        (2, "market", "fok", None, None, None, None),
+        (3, "limit", "gtd", None, day_end, None, None),
+        (4, "trailing_stop", "gtc", 10.0 * (1.0 - 0.1), None, None, 0.1),
+        (5, "trailing_stop", "gtc", 21.0, None, 1.0, None),
+    ]
+    for i in (1, 2, 3):
+        push_row(session, bars, i)
+    # The engine neither cancels the IOC/FOK rest, nor expires the GTD, nor trails the stops:
+    # the broker does, and reports.
+    result = session.end()
+    assert [o.status for o in result.orders] == [OrderStatus.PENDING] * 6
+    assert [o.stop_price for o in result.orders[3:5]] == [10.0 * (1.0 - 0.1), 21.0]
+    assert result.fills == []
+    assert [o.order_id for o in broker.sent] == [1, 2, 3, 4, 5, 6]
 
 
 def test_bad_reports_are_refused_and_change_nothing(backend):

@@ -14,7 +14,7 @@ use crate::bars::{BarsView, N_RATES};
 use crate::config::{Config, FillAt};
 use crate::events::{trading_day, Event, NS_PER_DAY};
 use crate::execution::{Broker, Overflow};
-use crate::orders::{OrderStatus, Reason};
+use crate::orders::{OrderStatus, Reason, TimeInForce};
 
 /// Where the loop meets the outside: access to the core, and delivery to the strategy.
 pub trait Host {
@@ -133,6 +133,9 @@ impl Core {
             }
         }
         if !broker.live.is_empty() {
+            // GTD orders past their time expire before the row opens (their events are
+            // delivered before the open phase).
+            broker.expire_gtd();
             self.open_row(bars, i);
             return Entered::Opened;
         }
@@ -155,6 +158,7 @@ impl Core {
         }
     }
 
+    /// Step 3: the closes of the symbols with a bar, and the trailing stops follow them.
     fn close_row(&mut self, bars: &BarsView<'_>, i: usize) {
         let n_symbols = bars.n_symbols;
         let closes = &bars.close[i * n_symbols..(i + 1) * n_symbols];
@@ -164,6 +168,7 @@ impl Core {
                 position.last_price = close;
             }
         }
+        self.broker.trail_stops(&self.present);
     }
 
     /// `open_row` then `close_row`, symbol by symbol in one pass (nothing reads the state of
@@ -237,22 +242,26 @@ impl Core {
         }
     }
 
-    /// Match the `k`-th order of the phase snapshot if it is due; false when none is left.
+    /// Match the `k`-th order of the phase snapshot if it is due.
     fn match_next(
         &mut self,
         bars: &BarsView<'_>,
         i: usize,
         k: usize,
         at_close: bool,
-    ) -> Result<bool, Box<Overflow>> {
-        let Some(&id) = self.snapshot.get(k) else { return Ok(false) };
+    ) -> Result<Visit, Box<Overflow>> {
+        let Some(&id) = self.snapshot.get(k) else { return Ok(Visit::End) };
         let order = &self.broker.orders[id];
         let n = order.column;
         if order.status.is_live() && order.eligible_bar <= i {
             // A DAY order's one trading day is that of the first row it is eligible at.
             self.broker.start_day(id);
             let order = &self.broker.orders[id];
-            if self.present[n] && self.broker.waits_for_close(order) == at_close {
+            if self.broker.waits_for_close(order) != at_close {
+                return Ok(Visit::Visited);
+            }
+            let one_chance = matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok);
+            if self.present[n] {
                 let at = i * bars.n_symbols + n;
                 let (o, h, l, c) = (bars.open[at], bars.high[at], bars.low[at], bars.close[at]);
                 let limits = &bars.market;
@@ -263,9 +272,24 @@ impl Core {
                 };
                 self.broker.match_order(id, o, h, l, c, at_close)?;
             }
+            if one_chance {
+                return Ok(Visit::OneChance(id));
+            }
         }
-        Ok(true)
+        Ok(Visit::Visited)
     }
+}
+
+/// What [`Core::match_next`] did with an order of the phase snapshot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Visit {
+    /// The snapshot is done.
+    End,
+    /// An order visited (matched or not due).
+    Visited,
+    /// An IOC or FOK order had its one attempt: what is left of it ends once its events are
+    /// delivered.
+    OneChance(usize),
 }
 
 /// How a row began (see [`Core::enter_row`]).
@@ -332,9 +356,14 @@ fn match_phase<H: Host>(host: &mut H, i: usize, at_close: bool) -> Result<(), H:
     }
     let mut k = 0;
     loop {
-        let more = host.with_core(|core, bars| core.match_next(bars, i, k, at_close));
-        if !stop(host, more)? {
-            return Ok(());
+        let visit = host.with_core(|core, bars| core.match_next(bars, i, k, at_close));
+        match stop(host, visit)? {
+            Visit::End => return Ok(()),
+            Visit::Visited => {}
+            Visit::OneChance(id) => {
+                drain(host)?;
+                host.with_core(|core, _| core.broker.end_time_in_force(id));
+            }
         }
         drain(host)?;
         k += 1;
@@ -376,10 +405,11 @@ pub fn step<H: Host>(host: &mut H, i: usize) -> Result<(), H::Error> {
 /// them then, so nothing can tell the difference, and a host whose core sits behind a lock
 /// (the Python one) takes two locks per row instead of six.
 fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H::Error> {
-    let (entered, close_mode, live) = host.with_core(|core, bars| {
+    let (entered, close_mode, live, mut queued) = host.with_core(|core, bars| {
         // External execution has no close phase (nothing is matched there).
         let close_mode = core.broker.cfg.fill_at == FillAt::Close && !core.broker.external;
-        (core.enter_row(bars, i), close_mode, core.broker.live.len())
+        let entered = core.enter_row(bars, i);
+        (entered, close_mode, core.broker.live.len(), !core.broker.events.is_empty())
     });
     let mut next_bar = match entered {
         Entered::Closed(first) => first,
@@ -391,7 +421,15 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H
                 // expire at once; doing it directly saves moving an event per day.
                 host.with_core(|core, bars| core.expire_day(bars, i, day));
                 drain(host)?;
-                host.with_core(|core, bars| core.open_row(bars, i));
+                queued = host.with_core(|core, bars| {
+                    core.broker.expire_gtd();
+                    core.open_row(bars, i);
+                    !core.broker.events.is_empty()
+                });
+            }
+            // What the GTD expiry published is delivered before the open phase.
+            if queued {
+                drain(host)?;
             }
             // 2. Open phase: live orders from earlier rows meet this bar, oldest first.
             // With external execution the engine matches nothing: the broker's reports since

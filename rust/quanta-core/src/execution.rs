@@ -63,7 +63,10 @@ pub fn fill_price(
     slippage: f64,
 ) -> Option<f64> {
     let side = order.side.expect("target orders are sized before they are priced");
-    let kind = order.order_type;
+    let mut kind = order.order_type;
+    if kind == OrderType::TrailingStop {
+        kind = OrderType::Stop; // matched as a stop order at its current level
+    }
     if kind == OrderType::Market || (kind == OrderType::Stop && order.triggered) {
         let base = if at_close { close } else { open };
         return Some(with_slippage(side, base, high, low, slippage));
@@ -96,6 +99,34 @@ pub fn fill_price(
         return if within { Some(stop) } else { None };
     }
     None
+}
+
+/// A trailing stop's level for the price `reference`: `amount` (or the fraction `percent` of
+/// it) below it for a sell, above it for a buy (`quanta_ref.execution.trailing_level`).
+pub fn trailing_level(
+    side: Side,
+    reference: f64,
+    amount: Option<f64>,
+    percent: Option<f64>,
+) -> f64 {
+    if let Some(amount) = amount {
+        return if side == Side::Sell { reference - amount } else { reference + amount };
+    }
+    let percent = percent.expect("a trailing stop has an amount or a percent");
+    let factor = if side == Side::Sell { 1.0 - percent } else { 1.0 + percent };
+    reference * factor
+}
+
+/// The optional terms of a plain order: a GTD order's last instant, a trailing stop's
+/// distance (docs/semantics.md, section 21). The default is none of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Terms {
+    /// A GTD order's last instant (ns), inclusive.
+    pub expire_at: Option<i64>,
+    /// A trailing stop's distance in price.
+    pub trail_amount: Option<f64>,
+    /// A trailing stop's distance as a fraction of the close.
+    pub trail_percent: Option<f64>,
 }
 
 /// `floor` kept in float (infinities and NaN pass through), as `quanta_ref.execution.floor`.
@@ -203,6 +234,9 @@ pub struct Broker {
     pub bar_limits: (f64, f64),
     slippage: f64,
     capacity: Vec<f64>,
+    /// Live GTD orders and live trailing stops: a row scans for neither when there is none.
+    live_gtd: usize,
+    live_trailing: usize,
 }
 
 impl Broker {
@@ -225,6 +259,8 @@ impl Broker {
             events: EventQueue::new(),
             bar_limits: (f64::NAN, f64::NAN),
             capacity: vec![f64::INFINITY; n],
+            live_gtd: 0,
+            live_trailing: 0,
         }
     }
 
@@ -274,6 +310,69 @@ impl Broker {
             } else {
                 k += 1;
             }
+        }
+    }
+
+    /// Right after the new-day step of every row: the GTD orders whose `expire_at` is before
+    /// this row's timestamp expire, in id order (`quanta_ref.execution.Broker.expire_gtd`).
+    pub fn expire_gtd(&mut self) {
+        if self.external || self.live_gtd == 0 {
+            return;
+        }
+        let now = self.now;
+        let mut k = 0;
+        while k < self.live.len() {
+            let order = &self.orders[self.live[k]];
+            if matches!(order.expire_at, Some(expire_at) if expire_at < now) {
+                self.finish(self.live[k], OrderStatus::Expired, Some(Reason::Expired));
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    /// Step 3, once the closes are set: every live trailing stop not yet triggered whose
+    /// symbol has a bar here (`present`) follows its close, in id order; a sell stop only
+    /// rises, a buy stop only falls (`quanta_ref.execution.Broker.trail_stops`).
+    pub fn trail_stops(&mut self, present: &[bool]) {
+        if self.external || self.live_trailing == 0 {
+            return;
+        }
+        for &id in &self.live {
+            let order = &mut self.orders[id];
+            if order.order_type != OrderType::TrailingStop || order.triggered {
+                continue;
+            }
+            let n = order.column;
+            if !present[n] {
+                continue;
+            }
+            let side = order.side.expect("a trailing stop has a side");
+            let stop = order.stop_price.expect("a live trailing stop has a level");
+            let close = self.portfolio.positions[n].last_price;
+            let level = trailing_level(side, close, order.trail_amount, order.trail_percent);
+            order.stop_price = Some(if side == Side::Sell {
+                if level > stop {
+                    level
+                } else {
+                    stop
+                }
+            } else if level < stop {
+                level
+            } else {
+                stop
+            });
+        }
+    }
+
+    /// After an IOC or FOK order's one attempt (its first eligible row, in its phase), what
+    /// is still live of order `id` is cancelled (`quanta_ref.execution.Broker.end_time_in_force`).
+    pub fn end_time_in_force(&mut self, id: usize) {
+        let order = &self.orders[id];
+        if order.status.is_live()
+            && matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok)
+        {
+            self.finish(id, OrderStatus::Cancelled, Some(Reason::TimeInForce));
         }
     }
 
@@ -415,6 +514,13 @@ impl Broker {
                 }
                 end_reason = Some(Reason::InsufficientCash);
             }
+        }
+        // Fill or kill: all of what remains in this attempt, or nothing at all.
+        if self.orders[id].time_in_force == TimeInForce::Fok
+            && (quantity != self.orders[id].remaining() || end_reason.is_some())
+        {
+            self.finish(id, OrderStatus::Cancelled, Some(Reason::TimeInForce));
+            return Ok(());
         }
         // The risk limits again, with the position, equity and price of this moment.
         let equity = self.portfolio.equity_marking(n, price);
@@ -705,6 +811,22 @@ impl Broker {
     fn remove_live(&mut self, id: usize) {
         if let Some(k) = self.live.iter().position(|&x| x == id) {
             self.live.remove(k);
+            self.count_live(id, false);
+        }
+    }
+
+    /// Keep the counts of live GTD orders and trailing stops as order `id` becomes live
+    /// (`live`) or ends.
+    fn count_live(&mut self, id: usize, live: bool) {
+        let order = &self.orders[id];
+        let counts = [
+            (order.time_in_force == TimeInForce::Gtd, &mut self.live_gtd),
+            (order.order_type == OrderType::TrailingStop, &mut self.live_trailing),
+        ];
+        for (counted, count) in counts {
+            if counted {
+                *count = if live { *count + 1 } else { *count - 1 };
+            }
         }
     }
 
@@ -720,6 +842,7 @@ impl Broker {
         stop_price: Option<f64>,
         time_in_force: TimeInForce,
         target: Option<Target>,
+        terms: Terms,
     ) -> usize {
         let i = self.index;
         // Eligible from the next bar; a market order in close mode already at this close,
@@ -755,6 +878,9 @@ impl Broker {
                 _ => None,
             },
             average_fill_price: 0.0,
+            expire_at: terms.expire_at,
+            trail_amount: terms.trail_amount,
+            trail_percent: terms.trail_percent,
             triggered: false,
             eligible_bar: eligible,
             active_day: None,
@@ -764,7 +890,10 @@ impl Broker {
 
     fn admit(&mut self, id: usize, reason: Option<Reason>) -> usize {
         match reason {
-            None => self.live.push(id),
+            None => {
+                self.live.push(id);
+                self.count_live(id, true);
+            }
             Some(reason) => {
                 let order = &mut self.orders[id];
                 order.status = OrderStatus::Rejected;
@@ -788,6 +917,26 @@ impl Broker {
         stop_price: Option<f64>,
         time_in_force: TimeInForce,
     ) -> usize {
+        let terms = Terms::default();
+        let (kind, tif) = (order_type, time_in_force);
+        self.submit_order_with(column, side, quantity, kind, limit_price, stop_price, tif, terms)
+    }
+
+    /// [`Broker::submit_order`] with its optional terms (arguments already validated; a
+    /// trailing stop's `stop_price` is its initial level, None when its symbol has no close
+    /// yet, which acceptance refuses).
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_order_with(
+        &mut self,
+        column: usize,
+        side: Side,
+        quantity: f64,
+        order_type: OrderType,
+        limit_price: Option<f64>,
+        stop_price: Option<f64>,
+        time_in_force: TimeInForce,
+        terms: Terms,
+    ) -> usize {
         let id = self.new_order(
             column,
             Some(side),
@@ -797,6 +946,7 @@ impl Broker {
             stop_price,
             time_in_force,
             None,
+            terms,
         );
         let reason = self.acceptance(id);
         self.admit(id, reason)
@@ -849,6 +999,18 @@ impl Broker {
         target: Target,
         time_in_force: TimeInForce,
     ) -> usize {
+        self.submit_target_with(column, target, time_in_force, None)
+    }
+
+    /// [`Broker::submit_target`] with a GTD order's `expire_at` (already checked).
+    pub fn submit_target_with(
+        &mut self,
+        column: usize,
+        target: Target,
+        time_in_force: TimeInForce,
+        expire_at: Option<i64>,
+    ) -> usize {
+        let terms = Terms { expire_at, ..Terms::default() };
         let id = self.new_order(
             column,
             None,
@@ -858,6 +1020,7 @@ impl Broker {
             None,
             time_in_force,
             Some(target),
+            terms,
         );
         let reason = if self.portfolio.positions[column].last_price.is_nan() {
             Some(Reason::NoPrice)
@@ -1045,6 +1208,88 @@ mod tests {
         b.expire_day(1);
         assert_eq!(b.orders[id - 1].status, OrderStatus::Expired);
         assert_eq!(b.orders[id - 1].reject_reason, Some(Reason::Expired));
+    }
+
+    #[test]
+    fn a_trailing_sell_stop_follows_the_close_up_and_never_down() {
+        let mut b = broker(Config { allow_short: true, ..Config::default() });
+        let terms = Terms { trail_percent: Some(0.1), ..Terms::default() };
+        let kind = OrderType::TrailingStop;
+        let level = trailing_level(Side::Sell, 10.0, None, Some(0.1));
+        let tif = TimeInForce::Gtc;
+        let id = b.submit_order_with(0, Side::Sell, 1.0, kind, None, Some(level), tif, terms);
+        assert_eq!(b.orders[id - 1].stop_price, Some(10.0 * (1.0 - 0.1)));
+        for (close, expected) in [(12.0, 12.0 * (1.0 - 0.1)), (11.0, 12.0 * (1.0 - 0.1))] {
+            b.portfolio.positions[0].last_price = close;
+            b.trail_stops(&[true]);
+            assert_eq!(b.orders[id - 1].stop_price, Some(expected));
+        }
+        // No bar, or triggered: it stays.
+        b.portfolio.positions[0].last_price = 20.0;
+        b.trail_stops(&[false]);
+        assert_eq!(b.orders[id - 1].stop_price, Some(12.0 * (1.0 - 0.1)));
+        // It is matched as a stop at its level: inside the bar, slipped (no slippage here).
+        assert_eq!(price(&mut b.orders[id - 1], (11.0, 11.2, 10.0, 10.5)), Some(10.8));
+        assert!(b.orders[id - 1].triggered);
+        b.trail_stops(&[true]);
+        assert_eq!(b.orders[id - 1].stop_price, Some(12.0 * (1.0 - 0.1)));
+    }
+
+    #[test]
+    fn a_buy_trailing_stop_by_amount_only_falls() {
+        let mut b = broker(Config::default());
+        let terms = Terms { trail_amount: Some(1.0), ..Terms::default() };
+        let (kind, tif) = (OrderType::TrailingStop, TimeInForce::Gtc);
+        let id = b.submit_order_with(0, Side::Buy, 1.0, kind, None, Some(11.0), tif, terms);
+        for (close, expected) in [(8.0, 9.0), (9.5, 9.0)] {
+            b.portfolio.positions[0].last_price = close;
+            b.trail_stops(&[true]);
+            assert_eq!(b.orders[id - 1].stop_price, Some(expected));
+        }
+    }
+
+    #[test]
+    fn gtd_orders_expire_at_the_first_row_after_expire_at() {
+        let mut b = broker(Config::default());
+        let terms = Terms { expire_at: Some(100), ..Terms::default() };
+        let (kind, tif) = (OrderType::Limit, TimeInForce::Gtd);
+        let id = b.submit_order_with(0, Side::Buy, 1.0, kind, Some(5.0), None, tif, terms);
+        b.now = 100;
+        b.expire_gtd();
+        assert_eq!(b.orders[id - 1].status, OrderStatus::Pending);
+        b.now = 101;
+        b.expire_gtd();
+        let order = b.orders[id - 1];
+        assert_eq!(
+            (order.status, order.reject_reason),
+            (OrderStatus::Expired, Some(Reason::Expired))
+        );
+        assert!(b.live.is_empty());
+    }
+
+    #[test]
+    fn an_fok_the_cash_would_cut_books_nothing_and_an_ioc_rest_is_cancelled() {
+        let cfg = Config { initial_cash: 1_000.0, ..Config::default() };
+        let mut b = broker(cfg);
+        let (market, fok) = (OrderType::Market, TimeInForce::Fok);
+        let id = b.submit_order(0, Side::Buy, 100.0, market, None, None, fok);
+        b.index = 1;
+        b.match_order(id - 1, 12.0, 12.0, 12.0, 12.0, false).unwrap();
+        let order = b.orders[id - 1];
+        assert_eq!((order.status, order.filled_quantity), (OrderStatus::Cancelled, 0.0));
+        assert_eq!(order.reject_reason, Some(Reason::TimeInForce));
+        assert_eq!(b.portfolio.cash, 1_000.0);
+        // An IOC limit that does not reach its price: cancelled after its attempt.
+        let ioc = TimeInForce::Ioc;
+        let id = b.submit_order(0, Side::Buy, 10.0, OrderType::Limit, Some(5.0), None, ioc);
+        b.match_order(id - 1, 12.0, 12.0, 12.0, 12.0, false).unwrap();
+        assert_eq!(b.orders[id - 1].status, OrderStatus::Pending);
+        b.end_time_in_force(id - 1);
+        let order = b.orders[id - 1];
+        assert_eq!(
+            (order.status, order.reject_reason),
+            (OrderStatus::Cancelled, Some(Reason::TimeInForce))
+        );
     }
 
     #[test]

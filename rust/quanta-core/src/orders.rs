@@ -65,6 +65,8 @@ pub enum OrderType {
     Stop = "stop",
     /// A limit order once the stop price is touched.
     StopLimit = "stop_limit",
+    /// A stop order whose stop follows the closes at a distance (computed, never given).
+    TrailingStop = "trailing_stop",
 }
 }
 
@@ -76,6 +78,12 @@ pub enum TimeInForce {
     Gtc = "gtc",
     /// To the end of its trading day.
     Day = "day",
+    /// One matching attempt; what does not fill then is cancelled.
+    Ioc = "ioc",
+    /// One matching attempt, filling all of what remains or nothing.
+    Fok = "fok",
+    /// Through `expire_at`.
+    Gtd = "gtd",
 }
 }
 
@@ -91,7 +99,7 @@ pub enum OrderStatus {
     Filled = "filled",
     /// Ended by the strategy, or by the engine after a partial fill.
     Cancelled = "cancelled",
-    /// A DAY order at the end of its day.
+    /// A DAY or GTD order at the end of its time.
     Expired = "expired",
     /// Refused with nothing filled.
     Rejected = "rejected",
@@ -145,6 +153,8 @@ pub enum Reason {
     CorporateAction = "corporate_action",
     /// External execution (a live session): the broker refused or ended the order.
     Broker = "broker",
+    /// An IOC order's rest, or an FOK order that could not fill whole, at its one attempt.
+    TimeInForce = "time_in_force",
 }
 }
 
@@ -185,6 +195,12 @@ pub struct Order {
     pub target_percent: Option<f64>,
     /// Volume-weighted price of its fills.
     pub average_fill_price: f64,
+    /// A GTD order's last instant (ns), inclusive.
+    pub expire_at: Option<i64>,
+    /// A trailing stop's distance from the close, in price.
+    pub trail_amount: Option<f64>,
+    /// A trailing stop's distance from the close, as a fraction of it.
+    pub trail_percent: Option<f64>,
     /// A stop that has been touched.
     pub triggered: bool,
     /// First bar index at which it may be matched.
@@ -304,7 +320,8 @@ mod tests {
         assert_eq!(OrderType::StopLimit.name(), "stop_limit");
         assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
         assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
-        assert_eq!(Reason::ALL.len(), 12);
+        assert_eq!(Reason::TimeInForce.name(), "time_in_force");
+        assert_eq!(Reason::ALL.len(), 13);
     }
 
     #[test]
@@ -321,6 +338,7 @@ mod tests {
         assert_eq!(takes(OrderType::Limit), (true, false));
         assert_eq!(takes(OrderType::Stop), (false, true));
         assert_eq!(takes(OrderType::StopLimit), (true, true));
+        assert_eq!(takes(OrderType::TrailingStop), (false, false)); // its stop is computed
     }
 
     #[test]

@@ -18,7 +18,7 @@ use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use quanta_core::engine::{Core, Report};
 use quanta_core::execution::Broker;
-use quanta_core::execution::Target;
+use quanta_core::execution::{trailing_level, Target, Terms};
 use quanta_core::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 
 use crate::bars::Names;
@@ -178,6 +178,14 @@ impl<'py> Arg<'py> {
             Arg::Given(value) => value,
         }
     }
+}
+
+/// The keyword arguments of an order's optional terms (`expire_at`, `trail_amount`,
+/// `trail_percent`), as given: None when left out or None.
+pub struct TermArgs<'a, 'py> {
+    expire_at: Option<&'a Bound<'py, PyAny>>,
+    trail_amount: Option<&'a Bound<'py, PyAny>>,
+    trail_percent: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// A core enum that a `ctx` argument names, and its Python enum class.
@@ -396,6 +404,7 @@ impl PyContext {
         limit_price: Option<&Bound<'py, PyAny>>,
         stop_price: Option<&Bound<'py, PyAny>>,
         time_in_force: Arg<'py>,
+        terms: TermArgs<'_, 'py>,
     ) -> PyResult<usize> {
         let py = symbol.py();
         let column = self.column(symbol)?;
@@ -421,8 +430,84 @@ impl PyContext {
             ))?;
         }
         let limit = limit_price.map(|p| self.number("limit_price", p, symbol, true)).transpose()?;
-        let stop = stop_price.map(|p| self.number("stop_price", p, symbol, true)).transpose()?;
-        Ok(self.core.broker.submit_order(column, side, quantity, kind, limit, stop, tif))
+        let mut stop =
+            stop_price.map(|p| self.number("stop_price", p, symbol, true)).transpose()?;
+        let expire_at = self.expire_at(tif, terms.expire_at, symbol)?;
+        let (trail_amount, trail_percent) =
+            self.trail(kind, terms.trail_amount, terms.trail_percent, symbol)?;
+        if kind == OrderType::TrailingStop {
+            // The initial level, from the last close; without one acceptance refuses the
+            // order (`no_price`: it has no stop price then).
+            let last = self.core.broker.portfolio.positions[column].last_price;
+            if !last.is_nan() {
+                let level = trailing_level(side, last, trail_amount, trail_percent);
+                if !(level.is_finite() && level > 0.0) {
+                    let (index, now) = (self.core.broker.index, self.core.broker.now);
+                    let args = (level, last, trail_amount, trail_percent, symbol, index, now);
+                    self.glue.check_trailing_level.bind(py).call1(args)?;
+                    return Err(internal_error("check_trailing_level accepted a bad level"));
+                }
+                stop = Some(level);
+            }
+        }
+        let terms = Terms { expire_at, trail_amount, trail_percent };
+        let broker = &mut self.core.broker;
+        Ok(broker.submit_order_with(column, side, quantity, kind, limit, stop, tif, terms))
+    }
+
+    /// A GTD order's `expire_at` in ns (None for the other times in force), checked by the
+    /// reference's `check_expire_at` whenever one is given or needed.
+    fn expire_at(
+        &self,
+        tif: TimeInForce,
+        expire_at: Option<&Bound<'_, PyAny>>,
+        symbol: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<i64>> {
+        let expire_at = expire_at.filter(|value| !value.is_none());
+        if tif != TimeInForce::Gtd && expire_at.is_none() {
+            return Ok(None);
+        }
+        let (index, now) = (self.core.broker.index, self.core.broker.now);
+        let checked = self.glue.check_expire_at.bind(symbol.py()).call1((
+            tif.name(),
+            expire_at,
+            symbol,
+            index,
+            now,
+        ))?;
+        checked.extract()
+    }
+
+    /// A trailing stop's (trail_amount, trail_percent): fast for one plain number in range,
+    /// else the reference's `check_trail` (which raises for what it refuses).
+    fn trail(
+        &self,
+        kind: OrderType,
+        trail_amount: Option<&Bound<'_, PyAny>>,
+        trail_percent: Option<&Bound<'_, PyAny>>,
+        symbol: &Bound<'_, PyAny>,
+    ) -> PyResult<(Option<f64>, Option<f64>)> {
+        let amount = trail_amount.filter(|value| !value.is_none());
+        let percent = trail_percent.filter(|value| !value.is_none());
+        let plain = |value: &Bound<'_, PyAny>| {
+            let number =
+                value.is_exact_instance_of::<PyFloat>() || value.is_exact_instance_of::<PyInt>();
+            let x = if number { value.extract::<f64>().ok() } else { None };
+            x.filter(|x| x.is_finite() && *x > 0.0)
+        };
+        let trailing = kind == OrderType::TrailingStop;
+        let fast = match (amount, percent) {
+            (None, None) if !trailing => Some((None, None)),
+            (Some(a), None) if trailing => plain(a).map(|a| (Some(a), None)),
+            (None, Some(p)) if trailing => plain(p).filter(|p| *p < 1.0).map(|p| (None, Some(p))),
+            _ => None,
+        };
+        if let Some(trail) = fast {
+            return Ok(trail);
+        }
+        let (index, now) = (self.core.broker.index, self.core.broker.now);
+        let args = (kind.name(), amount, percent, symbol, index, now);
+        self.glue.check_trail.bind(symbol.py()).call1(args)?.extract()
     }
 
     fn submit_target(
@@ -431,16 +516,18 @@ impl PyContext {
         field: &str,
         value: &Bound<'_, PyAny>,
         time_in_force: &Bound<'_, PyAny>,
+        expire_at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let column = self.column(symbol)?;
         let tif = self.choice(time_in_force, "time_in_force", symbol)?;
         let value = self.number(field, value, symbol, false)?;
+        let expire_at = self.expire_at(tif, expire_at, symbol)?;
         let target = if field == "target_quantity" {
             Target::Quantity(value)
         } else {
             Target::Percent(value)
         };
-        Ok(self.core.broker.submit_target(column, target, tif))
+        Ok(self.core.broker.submit_target_with(column, target, tif, expire_at))
     }
 }
 
@@ -448,9 +535,9 @@ impl PyContext {
 impl PyContext {
     /// See `quanta_ref.api.Context.submit_order`.
     #[pyo3(
-        text_signature = "(self, symbol, side, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+        text_signature = "(self, symbol, side, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc', expire_at=None, trail_amount=None, trail_percent=None)"
     )]
-    #[pyo3(signature = (symbol, side, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    #[pyo3(signature = (symbol, side, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing, expire_at=None, trail_amount=None, trail_percent=None))]
     #[allow(clippy::too_many_arguments)]
     fn submit_order<'py>(
         slf: &Bound<'py, Self>,
@@ -461,6 +548,9 @@ impl PyContext {
         limit_price: Option<&Bound<'py, PyAny>>,
         stop_price: Option<&Bound<'py, PyAny>>,
         time_in_force: Arg<'py>,
+        expire_at: Option<&Bound<'py, PyAny>>,
+        trail_amount: Option<&Bound<'py, PyAny>>,
+        trail_percent: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<usize> {
         Self::open_mut(slf)?.submit(
             symbol,
@@ -470,14 +560,16 @@ impl PyContext {
             limit_price,
             stop_price,
             time_in_force,
+            TermArgs { expire_at, trail_amount, trail_percent },
         )
     }
 
     /// `submit_order(symbol, "buy", ...)`.
     #[pyo3(
-        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc', expire_at=None, trail_amount=None, trail_percent=None)"
     )]
-    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing, expire_at=None, trail_amount=None, trail_percent=None))]
+    #[allow(clippy::too_many_arguments)]
     fn buy<'py>(
         slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
@@ -486,6 +578,9 @@ impl PyContext {
         limit_price: Option<&Bound<'py, PyAny>>,
         stop_price: Option<&Bound<'py, PyAny>>,
         time_in_force: Arg<'py>,
+        expire_at: Option<&Bound<'py, PyAny>>,
+        trail_amount: Option<&Bound<'py, PyAny>>,
+        trail_percent: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<usize> {
         let side = PyString::new(symbol.py(), "buy");
         Self::open_mut(slf)?.submit(
@@ -496,14 +591,16 @@ impl PyContext {
             limit_price,
             stop_price,
             time_in_force,
+            TermArgs { expire_at, trail_amount, trail_percent },
         )
     }
 
     /// `submit_order(symbol, "sell", ...)`.
     #[pyo3(
-        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc')"
+        text_signature = "(self, symbol, quantity, order_type='market', limit_price=None, stop_price=None, time_in_force='gtc', expire_at=None, trail_amount=None, trail_percent=None)"
     )]
-    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing))]
+    #[pyo3(signature = (symbol, quantity, order_type=Arg::Missing, limit_price=None, stop_price=None, time_in_force=Arg::Missing, expire_at=None, trail_amount=None, trail_percent=None))]
+    #[allow(clippy::too_many_arguments)]
     fn sell<'py>(
         slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
@@ -512,6 +609,9 @@ impl PyContext {
         limit_price: Option<&Bound<'py, PyAny>>,
         stop_price: Option<&Bound<'py, PyAny>>,
         time_in_force: Arg<'py>,
+        expire_at: Option<&Bound<'py, PyAny>>,
+        trail_amount: Option<&Bound<'py, PyAny>>,
+        trail_percent: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<usize> {
         let side = PyString::new(symbol.py(), "sell");
         Self::open_mut(slf)?.submit(
@@ -522,6 +622,7 @@ impl PyContext {
             limit_price,
             stop_price,
             time_in_force,
+            TermArgs { expire_at, trail_amount, trail_percent },
         )
     }
 
@@ -533,29 +634,31 @@ impl PyContext {
     }
 
     /// See `quanta_ref.api.Context.order_target_quantity`.
-    #[pyo3(text_signature = "(self, symbol, quantity, time_in_force='gtc')")]
-    #[pyo3(signature = (symbol, quantity, time_in_force=Arg::Missing))]
+    #[pyo3(text_signature = "(self, symbol, quantity, time_in_force='gtc', expire_at=None)")]
+    #[pyo3(signature = (symbol, quantity, time_in_force=Arg::Missing, expire_at=None))]
     fn order_target_quantity<'py>(
         slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
         quantity: &Bound<'py, PyAny>,
         time_in_force: Arg<'py>,
+        expire_at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<usize> {
         let tif = time_in_force.or(symbol.py(), "gtc");
-        Self::open_mut(slf)?.submit_target(symbol, "target_quantity", quantity, &tif)
+        Self::open_mut(slf)?.submit_target(symbol, "target_quantity", quantity, &tif, expire_at)
     }
 
     /// See `quanta_ref.api.Context.order_target_percent`.
-    #[pyo3(text_signature = "(self, symbol, weight, time_in_force='gtc')")]
-    #[pyo3(signature = (symbol, weight, time_in_force=Arg::Missing))]
+    #[pyo3(text_signature = "(self, symbol, weight, time_in_force='gtc', expire_at=None)")]
+    #[pyo3(signature = (symbol, weight, time_in_force=Arg::Missing, expire_at=None))]
     fn order_target_percent<'py>(
         slf: &Bound<'py, Self>,
         symbol: &Bound<'py, PyAny>,
         weight: &Bound<'py, PyAny>,
         time_in_force: Arg<'py>,
+        expire_at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<usize> {
         let tif = time_in_force.or(symbol.py(), "gtc");
-        Self::open_mut(slf)?.submit_target(symbol, "target_percent", weight, &tif)
+        Self::open_mut(slf)?.submit_target(symbol, "target_percent", weight, &tif, expire_at)
     }
 
     /// Snapshots of the live orders, oldest first.

@@ -33,6 +33,13 @@ pub(crate) struct Glue {
     pub check_number: Py<PyAny>,
     /// `check_prices(order_type, limit_price, stop_price, symbol, index, now)`.
     pub check_prices: Py<PyAny>,
+    /// `check_expire_at(tif, expire_at, symbol, index, now) -> int | None`.
+    pub check_expire_at: Py<PyAny>,
+    /// `check_trail(order_type, trail_amount, trail_percent, symbol, index, now)`.
+    pub check_trail: Py<PyAny>,
+    /// `check_trailing_level(level, reference, trail_amount, trail_percent, symbol, index,
+    /// now)`: raises for a level that is not a price.
+    pub check_trailing_level: Py<PyAny>,
     /// `check_order_id(order_id, n_orders, index, now) -> order_id`.
     pub check_order_id: Py<PyAny>,
     /// `check_margin_arguments(column, side, quantity, price, max_leverage, equity)`.
@@ -80,6 +87,9 @@ impl Glue {
             order.target_quantity,
             order.target_percent,
             order.average_fill_price,
+            order.expire_at,
+            order.trail_amount,
+            order.trail_percent,
             order.triggered,
             order.eligible_bar,
             order.active_day,
