@@ -145,6 +145,10 @@ pub enum Reason {
     CorporateAction = "corporate_action",
     /// External execution (a live session): the broker refused or ended the order.
     Broker = "broker",
+    /// The initial margin after the order would exceed the equity.
+    InsufficientMargin = "insufficient_margin",
+    /// The account is in a margin call.
+    MarginCall = "margin_call",
 }
 }
 
@@ -304,7 +308,7 @@ mod tests {
         assert_eq!(OrderType::StopLimit.name(), "stop_limit");
         assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
         assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
-        assert_eq!(Reason::ALL.len(), 12);
+        assert_eq!(Reason::ALL.len(), 14);
     }
 
     #[test]
