@@ -108,6 +108,30 @@ def test_a_target_percent_sizes_contracts_by_their_notional(backend):
     assert fills(result) == [(1, 1, "buy", 1.0, 4000.0)]
 
 
+def test_run_targets_sizes_contracts_by_their_notional_and_sends_sells_first(backend):
+    # Bar 0: IF to 150 % of 3_000_000 (3.75 contracts of 1_200_000 -> 3), S to 10 %.
+    # Bar 1: IF to 50 % (1.25 contracts: a sale of the 1.75 floored to 1, in the sells group
+    # because 1.25 < 3 held) and S to 90 %; the sale first keeps the S buy within
+    # max_leverage 2 (2_700_000 + 2_400_000 <= 6_000_000; before it: 2_700_000 + 3_600_000).
+    bars = bars_from_rows({"S": [flat(10.0)] * 3, "IF": [flat(4000.0)] * 3})
+    weights = np.array([[0.1, 1.5], [0.9, 0.5], [np.nan, np.nan]])
+    engine = Engine(
+        backend=backend,
+        initial_cash=3_000_000.0,
+        allow_short=True,
+        max_leverage=2.0,
+        instruments={"IF": {"multiplier": 300}},
+    )
+    result = engine.run_targets(bars, weights)
+    assert [(f.symbol, f.side.value, f.quantity) for f in result.fills] == [
+        ("S", "buy", 30_000.0),
+        ("IF", "buy", 3.0),
+        ("IF", "sell", 1.0),
+        ("S", "buy", 240_000.0),
+    ]
+    assert result.rejections == {}
+
+
 # =============================================================== initial margin
 def test_an_order_beyond_the_initial_margin_is_refused_at_acceptance(backend):
     # Each contract at 4_000 needs 4_000 x 300 x 0.12 = 144_000: 7 need 1_008_000 > 1_000_000.
