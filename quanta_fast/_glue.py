@@ -127,7 +127,12 @@ def make_trade(
 
 
 def make_position(
-    symbol: str, quantity: float, average_cost: float, realized_pnl: float, last_price: float
+    symbol: str,
+    quantity: float,
+    average_cost: float,
+    realized_pnl: float,
+    last_price: float,
+    multiplier: float,
 ) -> Position:
     """A `Position` copy from native fields."""
-    return Position(symbol, quantity, average_cost, realized_pnl, last_price)
+    return Position(symbol, quantity, average_cost, realized_pnl, last_price, multiplier)

@@ -108,7 +108,9 @@ class RustSession(SessionCore):
             self._native = native
             # The native context implements the whole interface (registered above).
             self.context = cast(Context, native.context)
-        tables = market.limit_down is not None or market.rate_rows is not None
+        tables = (
+            market.limit_down is not None or market.rate_rows is not None or market.lots is not None
+        )
         native.rows(stop, market if tables else None, arrays, reports)
 
     def _native_context(self) -> _quanta_fast.Context:

@@ -10,7 +10,7 @@ from quanta_ref.api import BacktestResult, Context, Portfolio, Strategy
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
-from quanta_ref.config import EngineConfig
+from quanta_ref.config import EngineConfig, Instrument
 from quanta_ref.errors import (
     BackendUnavailable,
     ConfigError,
@@ -51,6 +51,7 @@ __all__ = [
     "EngineConfig",
     "Fill",
     "IndicatorCache",
+    "Instrument",
     "OptimizeResult",
     "Order",
     "OrderError",

@@ -477,15 +477,15 @@ def ex_rights_price(price: float, cash: float, shares: float) -> float:
 
 
 def reference_closes(
-    bars: Bars, rounded: Callable[[np.ndarray], np.ndarray] | None = None
+    bars: Bars, rounded: Callable[[np.ndarray, int], np.ndarray] | None = None
 ) -> np.ndarray:
     """The reference price of each bar's daily price limits, (T, N) float64: the symbol's
     last close on an earlier trading day, moved to its ex-rights price by every action
     applied since (`ex_rights_price`, in `schedule` order), NaN before the symbol's first
     close. This is the price the engines hold as the symbol's last price when its first bar
     of the day opens; a limit computation in shared Python uses it in place of the plain
-    previous close. `rounded` rounds an ex-rights price (the exchange's reference price is on
-    the tick)."""
+    previous close. `rounded(prices, column)` rounds ex-rights prices of a column (the
+    exchange's reference price is on the tick)."""
     t, n = bars.close.shape
     days = bars.timestamps // NS_PER_DAY
     # The first row of each row's trading day, and the last close before it, per column.
@@ -502,5 +502,5 @@ def reference_closes(
             # Bars from row r on whose reference close was made before the action.
             hit = (rows >= r) & (before[:, c] < r)
             moved = (out[hit, c] - cash) / (1.0 + shares)
-            out[hit, c] = moved if rounded is None else rounded(moved)
+            out[hit, c] = moved if rounded is None else rounded(moved, c)
     return out

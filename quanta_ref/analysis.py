@@ -107,7 +107,9 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     the quantity is fractional (no lots) so that the whole part is invested. A part waits as
     cash until its symbol's first bar, and stays cash if the symbol never trades or the part
     does not cover the minimum commission. Nothing is ever sold, so no sell tax is paid: each
-    holding is valued at its last close, as the run's own positions are.
+    holding is valued at its last close, as the run's own positions are. A symbol with a
+    contract multiplier (`EngineConfig.instruments`) is bought fully paid: a unit costs and
+    is worth price x multiplier (no margin, no leverage).
 
     Returns
     -------
@@ -127,7 +129,9 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     minimum = config.rate_on_day("min_commission", day)
     levies = config.rate_on_day("buy_tax_rate", day) + config.rate_on_day("transfer_fee_rate", day)
     equity = np.zeros(n_bars, dtype=np.float64)
+    multipliers = {item.symbol: item.multiplier for item in config.instruments}
     for n in range(n_symbols):
+        multiplier = multipliers.get(bars.symbols[n]) or 1.0
         close = bars.close[:, n]
         seen = np.flatnonzero(~np.isnan(close))
         if seen.size == 0:
@@ -143,10 +147,10 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
         if value <= 0.0 or price <= 0.0:
             equity += part
             continue
-        quantity = value / price
+        quantity = value / (price * multiplier)
         # The last close seen so far at every bar (a missing bar keeps the previous one).
         last = np.maximum.accumulate(np.where(np.isnan(close), -1, np.arange(n_bars)))
-        held = quantity * close[np.maximum(last, 0)]
+        held = quantity * close[np.maximum(last, 0)] * multiplier
         equity += np.where(np.arange(n_bars) < first, part, held)
     return equity
 
@@ -483,12 +487,13 @@ def trades_frame(result: Any) -> Any:
 
 def positions_frame(result: Any) -> Any:
     """The final positions, data order: `POSITION_COLUMNS` (``market_value`` = quantity x
-    last price, 0 when flat)."""
+    last price x the symbol's contract multiplier, 0 when flat)."""
     check_result(result, "positions")
     positions = result.positions
     quantity = _numbers([p.quantity for p in positions])
     last = _numbers([p.last_price for p in positions])
-    value = np.where(quantity == 0.0, 0.0, quantity * last)
+    multiplier = _numbers([getattr(p, "multiplier", 1.0) for p in positions])
+    value = np.where(quantity == 0.0, 0.0, quantity * last * multiplier)
     return _frame(
         {
             "symbol": _texts([p.symbol for p in positions]),

@@ -232,7 +232,8 @@ class Portfolio(abc.ABC):
     ) -> bool:
         """Whether the gross exposure after an order of `quantity` at `price` in the symbol of
         data column `column` stays within `max_leverage` x `equity` (docs/semantics.md,
-        section 9)."""
+        section 9; values x each symbol's contract multiplier, symbols with a margin rate
+        left out: section 24)."""
 
 
 class Strategy:

@@ -327,11 +327,16 @@ class TargetStrategy(_RowStrategy):
     """Runs a checked `Targets` job (docs/semantics.md section 16): at each present bar with
     a weight w, the symbol's live target order (if any) is cancelled and
     ``order_target_percent(symbol, w)`` sent. Sells first: a weight whose quantity at this
-    close, ``w x equity / close``, is below the holding is sent in the first group."""
+    close, ``w x equity / (close x multiplier)``, is below the holding is sent in the first
+    group."""
 
     def __init__(self, bars: Bars, job: Targets) -> None:
         super().__init__(bars)
         self.job = job
+        self.multipliers: list[float] = []  # each symbol's contract multiplier
+
+    def on_start(self, ctx: Context) -> None:
+        self.multipliers = [ctx.get_position(s).multiplier for s in self.bars.symbols]
 
     def decide(
         self,
@@ -345,7 +350,7 @@ class TargetStrategy(_RowStrategy):
         if math.isnan(weight):
             return
         symbol = self.bars.symbols[n]
-        rough = weight * ctx.equity / float(self.bars.close[t, n])
+        rough = weight * ctx.equity / (float(self.bars.close[t, n]) * self.multipliers[n])
         (sells if rough < ctx.position(symbol) else buys).append((n, weight))
 
 

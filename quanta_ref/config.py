@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref import sources
 from quanta_ref.bars import NS_PER_DAY, one_timestamp
 from quanta_ref.errors import ConfigError, DataError
 
@@ -97,6 +98,9 @@ class EngineConfig:
     periods_per_year: float | None = None  # for annualised metrics; inferred when None
     dividend_tax_rate: float = 0.0  # fraction of a cash dividend withheld at the credit
     market: str | None = None
+    # Per-symbol settings (lot size, tick, price limit, multiplier, margin), by symbol; given
+    # as a mapping or a table, stored checked and sorted (see `Instrument`).
+    instruments: tuple[Instrument, ...] = ()
 
     @classmethod
     def build(cls, **keywords: Any) -> EngineConfig:
@@ -184,6 +188,7 @@ class EngineConfig:
         number("max_drawdown_stop", 0.0, inclusive=False, optional=True, high=1.0)
         number("periods_per_year", 0.0, inclusive=False, optional=True)
         number("dividend_tax_rate", 0.0, high=1.0)
+        object.__setattr__(self, "instruments", read_instruments(self.instruments))
         for name in ("fractional", "allow_short"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: expected True or False, got {getattr(self, name)!r}")
@@ -204,6 +209,27 @@ class EngineConfig:
             raise ConfigError(
                 f"lot_size: must be a whole number unless fractional=True, got {self.lot_size!r}"
             )
+        for item in self.instruments:
+            where = f"instruments[{item.symbol!r}]"
+            lot = item.lot_size
+            if lot is not None and not self.fractional and lot != math.floor(lot):
+                raise ConfigError(
+                    f"{where}.lot_size: must be a whole number unless fractional=True, got {lot!r}"
+                )
+            if (
+                item.tick_size is not None
+                and item.price_limit is None
+                and (self.price_limit is None)
+            ):
+                raise ConfigError(
+                    f"{where}.tick_size: {item.tick_size!r} rounds the price limits only, and "
+                    "no price_limit applies to this symbol; give it one, or leave tick_size out"
+                )
+            if item.margin is not None and not self.allow_short:
+                raise ConfigError(
+                    f"{where}.margin: margin rates apply in margin accounts only; set "
+                    "allow_short=True"
+                )
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting by name (a schedule as a tuple of ("YYYY-MM-DD", value) pairs)."""
@@ -226,6 +252,145 @@ class EngineConfig:
                 f"first date {value[0][0]}; give a value from the first bar's date on"
             )
         return in_force
+
+
+#: The per-symbol settings of `EngineConfig.instruments`, in the order they are listed.
+INSTRUMENT_FIELDS = (
+    "lot_size",
+    "tick_size",
+    "price_limit",
+    "multiplier",
+    "margin",
+    "maintenance_margin",
+)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """The settings of one symbol that differ from the engine-wide ones (None: the
+    engine-wide value). docs/semantics.md, section 24.
+
+    Attributes
+    ----------
+    symbol : str
+    lot_size : float or None
+        Its quantity step (> 0; whole unless ``fractional=True``).
+    tick_size : float or None
+        Its price tick (> 0): its limit prices are rounded to it.
+    price_limit : float or None
+        Its daily limit fraction (> 0), winning over the engine-wide one and the "cn_a" rule.
+    multiplier : float or None
+        Its contract multiplier (> 0): a fill's value is quantity x price x multiplier.
+    margin : float or None
+        Its initial margin rate (0 < rate <= 1), margin accounts only.
+    maintenance_margin : float or None
+        Its maintenance margin rate (0 < rate <= margin); the margin rate when not given.
+    """
+
+    symbol: str
+    lot_size: float | None = None
+    tick_size: float | None = None
+    price_limit: float | None = None
+    multiplier: float | None = None
+    margin: float | None = None
+    maintenance_margin: float | None = None
+
+
+def read_instruments(given: Any) -> tuple[Instrument, ...]:
+    """`EngineConfig.instruments` as checked `Instrument`s sorted by symbol.
+
+    `given` is a mapping ``{symbol: {field: value}}``, a table (pandas or polars DataFrame,
+    pyarrow Table) with a ``symbol`` column and any of `INSTRUMENT_FIELDS` as columns, or
+    the stored form (`Instrument`s). A missing key, None or NaN is the engine-wide value.
+    Anything else is a ConfigError naming the field and the symbol.
+    """
+    if given is None:
+        return ()
+    rows: list[tuple[Any, Any]]
+    if isinstance(given, Mapping):
+        rows = list(given.items())
+    elif isinstance(given, (tuple, list)) and all(isinstance(x, Instrument) for x in given):
+        rows = [(x.symbol, {f: getattr(x, f) for f in INSTRUMENT_FIELDS}) for x in given]
+    elif type(given).__module__.partition(".")[0] in ("pandas", "polars", "pyarrow"):
+        rows = _table_rows(given)
+    else:
+        raise ConfigError(
+            "instruments: expected a mapping {symbol: {setting: value}} or a table (pandas or "
+            f"polars DataFrame, pyarrow Table) with a 'symbol' column, got {type(given).__name__}"
+        )
+    checked: dict[str, Instrument] = {}
+    for symbol, settings in rows:
+        if not isinstance(symbol, str):
+            raise ConfigError(f"instruments: a symbol must be a string, got {symbol!r}")
+        if symbol in checked:
+            raise ConfigError(f"instruments[{symbol!r}]: the symbol appears twice")
+        checked[symbol] = _instrument(symbol, settings)
+    return tuple(checked[s] for s in sorted(checked))
+
+
+def _table_rows(table: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """The rows of an instruments table as (symbol, {column: value})."""
+    try:
+        read = sources.frame_table(table)
+    except DataError as exc:
+        raise ConfigError(f"instruments: {exc}") from None
+    names = list(read.names)
+    if "symbol" not in names:
+        raise ConfigError(f"instruments: the table has no 'symbol' column (columns: {names})")
+    columns = {}
+    for name in names:
+        raw = read.column(name)
+        columns[name] = raw.tolist() if hasattr(raw, "tolist") else list(raw)
+    symbols = columns.pop("symbol")
+    return [
+        (s, {name: values[i] for name, values in columns.items()}) for i, s in enumerate(symbols)
+    ]
+
+
+def _instrument(symbol: str, settings: Any) -> Instrument:
+    """One symbol's checked settings."""
+    where = f"instruments[{symbol!r}]"
+    if not isinstance(settings, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of settings, got {settings!r}")
+    values: dict[str, float] = {}
+    for key, value in settings.items():
+        if key not in INSTRUMENT_FIELDS:
+            raise ConfigError(
+                f"{where}: unknown setting {key!r}; known: {', '.join(INSTRUMENT_FIELDS)}"
+            )
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+        try:
+            number = float(value) + 0.0
+        except OverflowError:
+            number = math.inf
+        if math.isnan(number):
+            continue
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}.{key}: must be finite, got {value!r}")
+        values[key] = number
+    for key, low, high, inclusive in (
+        ("lot_size", MIN_LOT_SIZE, math.inf, True),
+        ("tick_size", 0.0, math.inf, False),
+        ("price_limit", 0.0, math.inf, False),
+        ("multiplier", 0.0, math.inf, False),
+        ("margin", 0.0, 1.0, False),
+        ("maintenance_margin", 0.0, values.get("margin", 1.0), False),
+    ):
+        value = values.get(key)
+        if value is None:
+            continue
+        if (value < low if inclusive else value <= low) or value > high:
+            bound = ">=" if inclusive else ">"
+            upper = "" if high == math.inf else f" and <= {high}"
+            raise ConfigError(f"{where}.{key}: must be {bound} {low}{upper}, got {value!r}")
+    if "maintenance_margin" in values and "margin" not in values:
+        raise ConfigError(f"{where}.maintenance_margin: given without a margin rate")
+    if "margin" in values and "maintenance_margin" not in values:
+        values["maintenance_margin"] = values["margin"]
+    return Instrument(symbol, **values)
 
 
 #: The string values `price_limit` takes besides a fraction (see `quanta_ref.market`).

@@ -97,6 +97,7 @@ class _Run:
         if market is None:
             self.set_actions(schedule(bars))
         self.bars_in_market = 0
+        self.recorded_equity = math.nan  # the equity of the last record step
         # External execution: the broker's reports waiting for the next row's open phase.
         self.reports: list[tuple[Any, ...]] = []
         self.signals: list[SignalEvent] = []
@@ -151,7 +152,13 @@ class _Run:
         self.risk.record_equity(equity)
         if any(p.quantity != 0.0 for p in self._portfolio.positions):
             self.bars_in_market += 1
-        return equity, self._portfolio.cash
+        cash = self._portfolio.cash
+        if self._portfolio.margined:
+            # The margin call rule; its order changes are delivered together after it, as
+            # the day's expiries are.
+            self.recorded_equity = equity
+            self.bus.publish(ControlEvent(self.broker.now, "margin"))
+        return equity, cash
 
     def step(self, i: int) -> None:
         """Everything that happens at timestamp row `i`."""
@@ -230,6 +237,8 @@ class _Run:
         elif event.kind == "end":
             if self.on_end is not None:
                 self.on_end(self.ctx)
+        elif event.kind == "margin":
+            self.broker.margin_check(self.recorded_equity)
         elif event.kind == "day":
             broker = self.broker
             broker.expire_day(event.timestamp // Timeline.NS_PER_DAY)
@@ -276,7 +285,12 @@ class _Run:
     def position_copy(self, column: int) -> Position:
         pos = self._portfolio.positions[column]
         return Position(
-            pos.symbol, pos.quantity, pos.average_cost, pos.realized_pnl, pos.last_price
+            pos.symbol,
+            pos.quantity,
+            pos.average_cost,
+            pos.realized_pnl,
+            pos.last_price,
+            pos.multiplier,
         )
 
     # =============================================================== result

@@ -63,7 +63,8 @@ class SignalEvent:
 
 @dataclass(frozen=True)
 class ControlEvent:
-    """Run control: ``"start"``, ``"day"`` (a new trading day begins) or ``"end"``."""
+    """Run control: ``"start"``, ``"day"`` (a new trading day begins), ``"margin"`` (the
+    record step of an account with margin symbols: the margin call rule) or ``"end"``."""
 
     timestamp: int
     kind: str

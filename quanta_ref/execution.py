@@ -188,6 +188,20 @@ class Broker:
 
         n = len(portfolio.symbols)
         self.capacity = [math.inf] * n  # participation left in this bar, per symbol
+        # Each symbol's lot size and tick (docs/semantics.md, section 24): its own, else the
+        # engine-wide one; its multiplier and margin rates live in the portfolio.
+        self.lots = [config.lot_size] * n
+        self.ticks = [config.tick_size] * n
+        if market.lots is not None:
+            assert market.ticks is not None and market.multipliers is not None
+            assert market.margins is not None and market.maintenance is not None
+            self.lots = market.lots.tolist()
+            self.ticks = [None if math.isnan(t) else t for t in market.ticks.tolist()]
+            portfolio.use_instruments(
+                market.multipliers.tolist(), market.margins.tolist(), market.maintenance.tolist()
+            )
+        # The engine's closing order of each margin symbol during a margin call (or None).
+        self.liquidations: list[Order | None] = [None] * n
         # The cost rates in force (docs/semantics.md, section 7): the settings' numbers, or
         # the rows of the run's rate table, put in force at the new-day steps of its rows.
         self.next_rates = 0
@@ -349,7 +363,7 @@ class Broker:
             return self.wait(order, sized_here)
         quantity = order.remaining
         if cfg.max_volume_fraction is not None and quantity > self.capacity[n]:
-            quantity = self.floor_lots(self.capacity[n])
+            quantity = self.floor_lots(self.capacity[n], n)
             if quantity <= 0.0:
                 return self.wait(order, sized_here)  # no participation left in this bar
         end_reason: str | None = None
@@ -362,17 +376,17 @@ class Broker:
                 sellable = self.portfolio.sellable(n, self.day, self.t_plus_1)
                 if quantity > sellable:
                     # Whole lots, or the whole holding (an odd lot may only go all at once).
-                    quantity = sellable if sellable == held else self.floor_lots(sellable)
+                    quantity = sellable if sellable == held else self.floor_lots(sellable, n)
                     if quantity <= 0.0:
                         # Bought today under T+1: wait for the next trading day.
                         return self.wait(order, sized_here)
                 if quantity == held and quantity < order.remaining:
                     end_reason = Reason.INSUFFICIENT_POSITION  # nothing left to sell after
-                if not self.covers_sell_costs(quantity, price):
+                if not self.covers_sell_costs(quantity, price, n):
                     self.end(order, Reason.INSUFFICIENT_CASH)
                     return
-            elif not self.affords(quantity, price):
-                quantity = self.affordable(price, order)
+            elif not self.affords(quantity, price, n):
+                quantity = self.affordable(price, order, n)
                 if quantity <= 0.0:
                     self.end(order, Reason.INSUFFICIENT_CASH)
                     return
@@ -412,6 +426,7 @@ class Broker:
         """Turn a target order into a plain market order; False if it does not trade now."""
         base = close if at_close else open_
         held = self.portfolio.positions[n].quantity
+        multiplier = self.portfolio.multipliers[n]
         if order.target_quantity is not None or order.target_percent == 0.0:
             # A weight of 0 is a target of 0, whatever the equity (even outside the range).
             target = order.target_quantity if order.target_quantity is not None else 0.0
@@ -421,11 +436,14 @@ class Broker:
             weight = order.target_percent
             assert weight is not None
             # The side comes from the unslipped price, the size from the slipped one.
-            rough = weight * self.portfolio.equity_marking(n, base) / base
+            # A unit is worth price x multiplier.
+            rough = weight * self.portfolio.equity_marking(n, base) / (base * multiplier)
             side = Side.BUY if rough > held else Side.SELL
             price = with_slippage(side, base, high, low, self.slippage)
             target = self.sized(
-                weight * self.portfolio.equity_marking(n, price) / price, order, math.inf
+                weight * self.portfolio.equity_marking(n, price) / (price * multiplier),
+                order,
+                math.inf,
             )
         if target == held:  # already there: nothing to do
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
@@ -436,9 +454,9 @@ class Broker:
         if (delta > 0.0) != (side is Side.BUY):
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
             return False
-        quantity = abs(held) if target == 0.0 else self.floor_lots(abs(delta))
-        if side is Side.BUY and not self.cfg.allow_short and not self.affords(quantity, price):
-            quantity = self.affordable(price, order)  # "all in": the most the cash buys, costs in
+        quantity = abs(held) if target == 0.0 else self.floor_lots(abs(delta), n)
+        if side is Side.BUY and not self.cfg.allow_short and not self.affords(quantity, price, n):
+            quantity = self.affordable(price, order, n)  # "all in": the most cash buys, costs in
             if quantity <= 0.0:
                 self.end(order, Reason.INSUFFICIENT_CASH)
                 return False
@@ -457,7 +475,7 @@ class Broker:
             return False
         i = self.index
         return blocked_by_price_limit(
-            side, price, float(down[i, n]), float(up[i, n]), self.cfg.tick_size
+            side, price, float(down[i, n]), float(up[i, n]), self.ticks[n]
         )
 
     # =============================================================== costs and cash
@@ -472,23 +490,24 @@ class Broker:
         stamp = self.sell_tax_rate if side is Side.SELL else self.buy_tax_rate
         return value * stamp + value * self.transfer_fee_rate
 
-    def affords(self, quantity: float, price: float) -> bool:
-        """Whether cash covers a buy, in the exact arithmetic the booking uses."""
-        value = quantity * price
+    def affords(self, quantity: float, price: float, n: int) -> bool:
+        """Whether cash covers a buy of symbol `n`, in the exact arithmetic the booking uses."""
+        value = quantity * price * self.portfolio.multipliers[n]
         return (
             self.portfolio.cash - value - self.commission(value) - self.tax(Side.BUY, value) >= 0.0
         )
 
-    def covers_sell_costs(self, quantity: float, price: float) -> bool:
-        """Whether a sell leaves cash >= 0: a tiny sale can cost more (minimum commission)
-        than it brings in, in the exact arithmetic the booking uses."""
-        value = quantity * price
+    def covers_sell_costs(self, quantity: float, price: float, n: int) -> bool:
+        """Whether a sell of symbol `n` leaves cash >= 0: a tiny sale can cost more (minimum
+        commission) than it brings in, in the exact arithmetic the booking uses."""
+        value = quantity * price * self.portfolio.multipliers[n]
         return (
             self.portfolio.cash + value - self.commission(value) - self.tax(Side.SELL, value) >= 0.0
         )
 
-    def affordable(self, price: float, order: Order) -> float:
-        """The largest whole-lot quantity the cash buys at `price`, costs included.
+    def affordable(self, price: float, order: Order, n: int) -> float:
+        """The largest whole-lot quantity of symbol `n` the cash buys at `price`, costs
+        included (a unit costs price x multiplier).
 
         With the buy levies L (buy_tax_rate + transfer_fee_rate),
         value x (1 + L) + max(min_commission, value x rate) <= cash holds exactly when both
@@ -498,20 +517,21 @@ class Broker:
         the run. (With no levies, 1.0 + rate + 0.0 and price x 1.0 are exactly what they
         were before levies existed.)
         """
-        cash, lot = self.portfolio.cash, self.cfg.lot_size
+        cash, lot = self.portfolio.cash, self.lots[n]
         if cash <= 0.0:
             return 0.0
+        unit = price * self.portfolio.multipliers[n]
         levies = self.buy_tax_rate + self.transfer_fee_rate
-        lots = floor(cash / (price * (1.0 + self.commission_rate + levies)) / lot)
+        lots = floor(cash / (unit * (1.0 + self.commission_rate + levies)) / lot)
         if self.min_commission > 0.0:
-            by_minimum = floor((cash - self.min_commission) / (price * (1.0 + levies)) / lot)
+            by_minimum = floor((cash - self.min_commission) / (unit * (1.0 + levies)) / lot)
             if by_minimum < lots:
                 lots = by_minimum
         self.sized(lots, order, cash)
         for _ in range(_AFFORD_STEPS):
             if not lots > 0.0:
                 return 0.0
-            if self.affords(lots * lot, price):
+            if self.affords(lots * lot, price, n):
                 return lots * lot
             # One lot down; past 10^15 lots one lot is below float resolution, so the step
             # grows with the count (the answer is then exact to 1e-15, not to one lot).
@@ -519,10 +539,11 @@ class Broker:
             lots = lots - (step if step > 1.0 else 1.0)
         return 0.0
 
-    def floor_lots(self, quantity: float) -> float:
-        """`quantity` rounded down to a whole number of lots. A finite quantity whose count of
-        lots is beyond the float range is a whole number of lots to float precision: itself."""
-        lot = self.cfg.lot_size
+    def floor_lots(self, quantity: float, n: int) -> float:
+        """`quantity` rounded down to a whole number of lots of symbol `n`. A finite quantity
+        whose count of lots is beyond the float range is a whole number of lots to float
+        precision: itself."""
+        lot = self.lots[n]
         lots = quantity / lot
         if math.isinf(lots) and not math.isinf(quantity):
             return quantity
@@ -541,7 +562,7 @@ class Broker:
         """Book a fill of `quantity` at `price`; the order ends when nothing is left, or
         with `end_reason` when the rest can never fill. A value outside the float range
         stops the run before anything is booked."""
-        value = quantity * price
+        value = quantity * price * self.portfolio.multipliers[n]
         commission = self.commission(value)
         tax = self.tax(side, value)
         self.record_fill(order, n, side, quantity, price, commission, tax, end_reason)
@@ -559,7 +580,7 @@ class Broker:
     ) -> None:
         """Book a fill whose costs are known: the engine's own (`book_fill`) or the ones an
         external broker reported (`report_fill`)."""
-        value = quantity * price
+        value = quantity * price * self.portfolio.multipliers[n]
         average_fill_price = (
             order.average_fill_price * order.filled_quantity + price * quantity
         ) / (order.filled_quantity + quantity)
@@ -695,7 +716,7 @@ class Broker:
         if not cfg.fractional:
             whole_holding = side is Side.SELL and quantity == held
             if quantity != floor(quantity) or (
-                not whole_holding and math.fmod(quantity, cfg.lot_size) != 0.0
+                not whole_holding and math.fmod(quantity, self.lots[n]) != 0.0
             ):
                 return Reason.LOT_SIZE
         if side is Side.SELL and not cfg.allow_short and quantity > held:
@@ -756,6 +777,43 @@ class Broker:
         elif field == "target_quantity" and not self.cfg.fractional and value != floor(value):
             reason = Reason.LOT_SIZE
         return self.admit(order, reason)
+
+    def margin_check(self, equity: float) -> None:
+        """The record step of a margin account with margin symbols (docs/semantics.md,
+        section 24): `equity` below the maintenance margin puts the account in a margin call
+        (at or above it ends one). When a call begins, the live orders of the margin symbols
+        end (`margin_call`); while it lasts, every open margin position without a live
+        closing order gets one: a GTC target order of 0, in data order."""
+        portfolio, risk = self.portfolio, self.risk
+        if not equity < portfolio.maintenance_margin():
+            risk.margin_call = False
+            return
+        begins = not risk.margin_call
+        risk.margin_call = True
+        if self.external:
+            return  # the broker runs its own margin calls
+        if begins:
+            for order in list(self.live):
+                n = portfolio.symbols.index(order.symbol)
+                if not math.isnan(portfolio.margins[n]):
+                    self.end(order, Reason.MARGIN_CALL)
+        for n, pos in enumerate(portfolio.positions):
+            closing = self.liquidations[n]
+            if math.isnan(portfolio.margins[n]) or pos.quantity == 0.0:
+                continue
+            if closing is None or not closing.status.is_live:
+                order = self.new_order(
+                    pos.symbol,
+                    None,
+                    0.0,
+                    OrderType.MARKET,
+                    None,
+                    None,
+                    TimeInForce.GTC,
+                    target_quantity=0.0,
+                )
+                self.admit(order, None)
+                self.liquidations[n] = order
 
     def cancel(self, order: Order) -> bool:
         """Cancel a live order; False if it had already ended."""

@@ -8,6 +8,8 @@ at (row, column), so that each rule is written once, here:
   by board, date, ST flag and listing date (``price_limit="cn_a"``), and the vendor's own
   limit prices (``bars.up_limit``/``bars.down_limit``), which override the rule wherever
   they are given;
+* the per-symbol settings of `EngineConfig.instruments` resolved to the panel's columns
+  (docs/semantics.md, section 24): `lots`, `ticks`, `multipliers`, `margins`, `maintenance`;
 * the cost rates in force at each trading day (docs/semantics.md, section 7), when any cost
   setting is a schedule by date: `rate_rows` (the rows at which rates change) and `rates`
   (the five rates from each of those rows on).
@@ -18,6 +20,7 @@ A run without limits or schedules allocates nothing: the fields are None.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -49,36 +52,89 @@ class RunMarket:
     rates : numpy.ndarray or None
         float64 (K, 5): `commission_rate`, `min_commission`, `sell_tax_rate`, `buy_tax_rate`,
         `transfer_fee_rate` in force from the matching row of `rate_rows` on.
+    lots, ticks, multipliers, margins, maintenance : numpy.ndarray or None
+        float64 (N,), read-only, by symbol column: the lot size, the tick (NaN: none), the
+        contract multiplier, the initial and maintenance margin rates (NaN: not a margin
+        symbol) of each symbol, its own setting or the engine-wide one. All None when no
+        symbol of the panel has settings of its own.
     """
 
     limit_down: np.ndarray | None = None
     limit_up: np.ndarray | None = None
     rate_rows: np.ndarray | None = None
     rates: np.ndarray | None = None
+    lots: np.ndarray | None = None
+    ticks: np.ndarray | None = None
+    multipliers: np.ndarray | None = None
+    margins: np.ndarray | None = None
+    maintenance: np.ndarray | None = None
 
 
 def prepare(bars: Bars, config: EngineConfig) -> RunMarket:
     """The market tables of a run of `config` over `bars`.
 
     The limit tables are cached on `bars`, keyed by the settings they depend on
-    (``price_limit``, ``tick_size``): a grid runs thousands of jobs on one panel and
-    computes them once. Raises ConfigError when a rate schedule begins after the first bar,
-    or when ``price_limit="cn_a"`` meets a symbol the rule does not know at a bar where it
-    is needed; DataError when a listing date is after a symbol's first bar.
+    (``price_limit``, ``tick_size``, and the panel's symbols' own ones): a grid runs
+    thousands of jobs on one panel and computes them once. Raises ConfigError when a rate
+    schedule begins after the first bar, or when ``price_limit="cn_a"`` meets a symbol the
+    rule does not know (and that has no limit of its own) at a bar where it is needed;
+    DataError when a listing date is after a symbol's first bar.
     """
-    key = (config.price_limit, config.tick_size)
+    columns = instrument_columns(bars.symbols, config)
+    own: list[tuple[str, float | None, float | None]] = []
+    if columns is not None:
+        by_symbol = {item.symbol: item for item in config.instruments}
+        for symbol in bars.symbols:
+            item = by_symbol.get(symbol)
+            if item is not None and (item.tick_size, item.price_limit) != (None, None):
+                own.append((symbol, item.tick_size, item.price_limit))
+    key = (config.price_limit, config.tick_size, tuple(own))
     cached = bars._limit_cache
     if cached is not None and cached[0] == key:
         down, up = cached[1]
     else:
-        down, up = _limits(bars, config)
+        down, up = _limits(bars, config) if not own else _own_limits(bars, config)
         bars._cache_limits(key, (down, up))
     rate_rows, rates = _rate_table(bars, config)
-    return RunMarket(down, up, rate_rows, rates)
+    if columns is None:
+        return RunMarket(down, up, rate_rows, rates)
+    return RunMarket(down, up, rate_rows, rates, *columns)
+
+
+def instrument_columns(
+    symbols: tuple[str, ...], config: EngineConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(lots, ticks, multipliers, margins, maintenance) by symbol column (see `RunMarket`),
+    each symbol's own setting or the engine-wide one; None when no symbol of `symbols` has
+    settings of its own (symbols of `config.instruments` not in the panel are ignored)."""
+    by_symbol = {item.symbol: item for item in config.instruments}
+    if not any(symbol in by_symbol for symbol in symbols):
+        return None
+    n = len(symbols)
+    tick = np.nan if config.tick_size is None else config.tick_size
+    lots, ticks = np.full(n, config.lot_size), np.full(n, tick)
+    multipliers, margins, maintenance = np.ones(n), np.full(n, np.nan), np.full(n, np.nan)
+    for column, symbol in enumerate(symbols):
+        item = by_symbol.get(symbol)
+        if item is None:
+            continue
+        for array, value in (
+            (lots, item.lot_size),
+            (ticks, item.tick_size),
+            (multipliers, item.multiplier),
+            (margins, item.margin),
+            (maintenance, item.maintenance_margin),
+        ):
+            if value is not None:
+                array[column] = value
+    arrays = (lots, ticks, multipliers, margins, maintenance)
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 # =================================================================== price limits
-def to_tick(price: np.ndarray, tick: float) -> np.ndarray:
+def to_tick(price: np.ndarray, tick: float | np.ndarray) -> np.ndarray:
     """`price` rounded half up to a multiple of `tick`, as the exchange rounds in decimal:
     `floor(q + 0.5) x tick` with `q = price / tick` first rounded to 6 decimals. The float
     product of two decimal prices can land just below a half tick (2.05 x 1.1 is
@@ -102,7 +158,7 @@ def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.nda
         # the exchange rounds to the tick before it sets the day's limits).
         tick = config.tick_size
         reference = reference_closes(
-            bars, None if tick is None else (lambda price: to_tick(price, tick))
+            bars, None if tick is None else (lambda price, column: to_tick(price, tick))
         )
         fraction: np.ndarray | float
         if rule == PRICE_LIMIT_RULES:
@@ -118,6 +174,14 @@ def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.nda
             if tick is not None:
                 up = to_tick(up, tick)
                 down = to_tick(down, tick)
+    return _with_vendor(bars, down, up)
+
+
+def _with_vendor(
+    bars: Bars, down: np.ndarray, up: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The limit tables with the vendor's prices where given, read-only."""
+    vendor_down, vendor_up = bars.down_limit, bars.up_limit
     # The vendor's prices are the truth where given, each side on its own; the rule fills in.
     if vendor_up is not None:
         up = np.where(np.isnan(vendor_up), up, vendor_up)
@@ -126,6 +190,49 @@ def _limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.nda
     for arr in (down, up):
         arr.flags.writeable = False
     return np.ascontiguousarray(down), np.ascontiguousarray(up)
+
+
+def _own_limits(bars: Bars, config: EngineConfig) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """`_limits` when some symbols have their own tick or limit fraction: the same
+    arithmetic, column by column with each symbol's fraction (its own, else the engine-wide
+    one or the "cn_a" rule's) and tick (its own, else the engine-wide one)."""
+    columns = instrument_columns(bars.symbols, config)
+    assert columns is not None
+    ticks = columns[1]
+    by_symbol = {item.symbol: item for item in config.instruments}
+    own = np.array(
+        [
+            np.nan
+            if by_symbol.get(s) is None or by_symbol[s].price_limit is None
+            else by_symbol[s].price_limit
+            for s in bars.symbols
+        ]
+    )
+    rule = config.price_limit
+    has_own = ~np.isnan(own)
+    if rule is None and not has_own.any():
+        return _limits(bars, config)  # only ticks of their own: they round nothing
+
+    def rounded(price: np.ndarray, column: int) -> np.ndarray:
+        tick = float(ticks[column])
+        return price if math.isnan(tick) else to_tick(price, tick)
+
+    reference = reference_closes(bars, rounded)
+    shape = bars.close.shape
+    fraction = np.full(shape, np.nan)
+    if rule == PRICE_LIMIT_RULES:
+        fraction = cn_a_fractions(bars, reference, bars.down_limit, bars.up_limit, has_own)
+    elif rule is not None:
+        assert isinstance(rule, float)
+        fraction[:] = rule
+    fraction[:, has_own] = own[has_own]
+    with np.errstate(over="ignore", invalid="ignore"):
+        up = reference * (1.0 + fraction)
+        down = reference * (1.0 - fraction)
+        ticked = ~np.isnan(ticks)
+        up[:, ticked] = to_tick(up[:, ticked], ticks[ticked])
+        down[:, ticked] = to_tick(down[:, ticked], ticks[ticked])
+    return _with_vendor(bars, down, up)
 
 
 # ---------------------------------------------------------------- the A-share rule
@@ -195,16 +302,20 @@ def cn_a_fractions(
     reference: np.ndarray,
     vendor_down: np.ndarray | None,
     vendor_up: np.ndarray | None,
+    skip: np.ndarray | None = None,
 ) -> np.ndarray:
     """(T, N) limit fractions of the A-share rule; NaN where a bar has no limit (a listing
-    window). A symbol whose code the rule does not know is a ConfigError at the first bar
-    that needs the rule (a bar with a reference close and a side the vendor leaves open)."""
+    window) and in the columns `skip` marks (symbols with a limit of their own). A symbol
+    whose code the rule does not know is a ConfigError at the first bar that needs the rule
+    (a bar with a reference close and a side the vendor leaves open)."""
     n_bars, n_symbols = bars.close.shape
     days = bars.timestamps // NS_PER_DAY
     st = bars.st if bars.st is not None else np.zeros((n_bars, n_symbols), dtype=bool)
     fraction = np.full((n_bars, n_symbols), np.nan)
     present = ~np.isnan(bars.close)
     for n, symbol in enumerate(bars.symbols):
+        if skip is not None and skip[n]:
+            continue
         name = board(symbol)
         if name is None:
             needed = present[:, n] & ~np.isnan(reference[:, n])
@@ -216,7 +327,8 @@ def cn_a_fractions(
                     f"price_limit: 'cn_a' does not know the symbol {symbol!r} (bar {t}, "
                     f"{str(np.datetime64(int(bars.timestamps[t]), 'ns'))}): the A-share rule "
                     "reads the board from a 6-digit code (600000, 000001.SZ, sh688001, "
-                    "300750.XSHE, 430047.BJ); set a numeric price_limit (e.g. 0.1), or give "
+                    "300750.XSHE, 430047.BJ); set a numeric price_limit (e.g. 0.1), give "
+                    "the symbol its own (instruments={symbol: {'price_limit': 0.1}}), or give "
                     "the vendor's limit prices with bars.with_market(up_limit=..., "
                     "down_limit=...)"
                 )

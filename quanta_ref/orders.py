@@ -120,6 +120,11 @@ class Reason:
     BROKER = "broker"
     #: An IOC order's rest, or an FOK order that could not fill whole, at its one attempt.
     TIME_IN_FORCE = "time_in_force"
+    #: The initial margin of the margin positions after the order would exceed the equity.
+    INSUFFICIENT_MARGIN = "insufficient_margin"
+    #: The account is in a margin call: its margin symbols' orders end, and orders that open
+    #: or add to a margin position are refused until the call clears.
+    MARGIN_CALL = "margin_call"
 
 
 class Order:
@@ -306,6 +311,8 @@ class Position:
     `average_cost` is the volume-weighted fill price of the open quantity, costs excluded;
     `realized_pnl` is the price P&L of closed quantity against that average, costs excluded
     (costs are in `Portfolio.total_commission` / `total_tax` and in each `Trade.pnl`).
+    Prices are per unit; values (P&L, market value) are x `multiplier`, the symbol's contract
+    multiplier (1.0 unless set in `EngineConfig.instruments`).
     """
 
     symbol: str
@@ -313,20 +320,21 @@ class Position:
     average_cost: float = 0.0
     realized_pnl: float = 0.0
     last_price: float = float("nan")  # latest close seen (NaN before the first bar)
+    multiplier: float = 1.0
 
     @property
     def unrealized_pnl(self) -> float:
-        """(last price - average cost) * quantity; 0 when flat."""
+        """(last price - average cost) * quantity * multiplier; 0 when flat."""
         if self.quantity == 0.0:
             return 0.0
-        return (self.last_price - self.average_cost) * self.quantity
+        return (self.last_price - self.average_cost) * self.quantity * self.multiplier
 
     @property
     def market_value(self) -> float:
-        """quantity * last price; 0 when flat."""
+        """quantity * last price * multiplier; 0 when flat."""
         if self.quantity == 0.0:
             return 0.0
-        return self.quantity * self.last_price
+        return self.quantity * self.last_price * self.multiplier
 
 
 def rejection_counts(orders: Iterable[Order]) -> dict[str, int]:

@@ -73,6 +73,12 @@ class Portfolio(PortfolioInterface):
     total_tax: float = 0.0
     traded_value: float = 0.0
     corporate_actions: list[CorporateActionRecord] = field(default_factory=list)
+    # Per symbol column (docs/semantics.md, section 24): the contract multiplier, and the
+    # initial and maintenance margin rates (NaN: not a margin symbol).
+    multipliers: list[float] = field(init=False)
+    margins: list[float] = field(init=False)
+    maintenance: list[float] = field(init=False)
+    margined: bool = field(init=False, default=False)  # some symbol has a margin rate
     _lots: list[deque[_Lot]] = field(init=False)
     _settlement: list[_Settlement] = field(init=False)
 
@@ -80,14 +86,30 @@ class Portfolio(PortfolioInterface):
         self.positions = [Position(s) for s in self.symbols]
         self._lots = [deque() for _ in self.symbols]
         self._settlement = [_Settlement() for _ in self.symbols]
+        n = len(self.symbols)
+        self.multipliers = [1.0] * n
+        self.margins = [math.nan] * n
+        self.maintenance = [math.nan] * n
+
+    def use_instruments(
+        self, multipliers: list[float], margins: list[float], maintenance: list[float]
+    ) -> None:
+        """The symbols' multipliers and margin rates (`quanta_ref.market.RunMarket`)."""
+        self.multipliers = multipliers
+        self.margins = margins
+        self.maintenance = maintenance
+        for pos, multiplier in zip(self.positions, multipliers, strict=True):
+            pos.multiplier = multiplier
+        self.margined = any(not math.isnan(rate) for rate in margins)
 
     # ---------------------------------------------------------------- valuation
     def equity(self) -> float:
-        """cash + quantity * last price of every open position, added in symbol order."""
+        """cash + quantity * last price * multiplier of every open position, added in symbol
+        order."""
         total = self.cash
-        for pos in self.positions:
+        for n, pos in enumerate(self.positions):
             if pos.quantity != 0.0:
-                total = total + pos.quantity * pos.last_price
+                total = total + pos.quantity * pos.last_price * self.multipliers[n]
         return total
 
     def equity_marking(self, column: int, price: float) -> float:
@@ -96,7 +118,7 @@ class Portfolio(PortfolioInterface):
         for n, pos in enumerate(self.positions):
             if pos.quantity != 0.0:
                 mark = price if n == column else pos.last_price
-                total = total + pos.quantity * mark
+                total = total + pos.quantity * mark * self.multipliers[n]
         return total
 
     def position_of(self, symbol: str) -> Position:
@@ -117,20 +139,48 @@ class Portfolio(PortfolioInterface):
         equity: float,
     ) -> bool:
         """Gross exposure after the order <= max_leverage x equity. The exposure is
-        sum of |quantity| x last close over the symbols in data order, with symbol `column`
-        at its quantity after the order, valued at `price`. `side` is a `Side` or its name."""
+        sum of |quantity| x last close x multiplier over the symbols in data order, with
+        symbol `column` at its quantity after the order, valued at `price`; symbols with a
+        margin rate are left out (the margin rule limits them). `side` is a `Side` or its
+        name."""
         if not isinstance(side, Side):
             side = Side.parse(side, "side")
         signed = quantity if side is Side.BUY else -quantity
         exposure = 0.0
         for n, pos in enumerate(self.positions):
+            if not math.isnan(self.margins[n]):
+                continue
             if n == column:
                 after = pos.quantity + signed
                 if after != 0.0:
-                    exposure = exposure + abs(after) * price
+                    exposure = exposure + abs(after) * price * self.multipliers[n]
             elif pos.quantity != 0.0:
-                exposure = exposure + abs(pos.quantity) * pos.last_price
+                exposure = exposure + abs(pos.quantity) * pos.last_price * self.multipliers[n]
         return exposure <= max_leverage * equity
+
+    def initial_margin(self, column: int, after: float, price: float) -> float:
+        """The initial margin of the margin positions with symbol `column` at quantity
+        `after`, valued at `price` (the others at their last close): the sum of |quantity|
+        x price x multiplier x margin rate over the margin symbols, in data order."""
+        total = 0.0
+        for n, pos in enumerate(self.positions):
+            rate = self.margins[n]
+            if math.isnan(rate):
+                continue
+            quantity, mark = (after, price) if n == column else (pos.quantity, pos.last_price)
+            if quantity != 0.0:
+                total = total + abs(quantity) * mark * self.multipliers[n] * rate
+        return total
+
+    def maintenance_margin(self) -> float:
+        """The maintenance margin of the open margin positions at their last close: the sum
+        of |quantity| x last close x multiplier x maintenance rate, in data order."""
+        total = 0.0
+        for n, pos in enumerate(self.positions):
+            rate = self.maintenance[n]
+            if not math.isnan(rate) and pos.quantity != 0.0:
+                total = total + abs(pos.quantity) * pos.last_price * self.multipliers[n] * rate
+        return total
 
     def sellable(self, column: int, day: int, t_plus_1: bool) -> float:
         """Long quantity that may be sold today: all of it; under T+1 the start-of-day
@@ -149,7 +199,7 @@ class Portfolio(PortfolioInterface):
         total = self.cash
         for n, pos in enumerate(self.positions):
             if pos.quantity != 0.0:
-                total = total + pos.quantity * pos.last_price
+                total = total + pos.quantity * pos.last_price * self.multipliers[n]
                 if not math.isfinite(total):
                     return n
         return 0
@@ -163,7 +213,8 @@ class Portfolio(PortfolioInterface):
         in this order: cash, total_commission, total_tax, traded_value, cost_per_unit,
         quantity, average_cost, realized_pnl, then pnl and return_ of each trade piece.
         """
-        value = fill.quantity * fill.price
+        multiplier = self.multipliers[column]
+        value = fill.quantity * fill.price * multiplier
         pos = self.positions[column]
         old = pos.quantity
         if fill.side is Side.BUY:
@@ -189,7 +240,7 @@ class Portfolio(PortfolioInterface):
         else:
             # Reducing, closing or reversing (through zero: the rest opens at the price).
             closing = min(fill.quantity, abs(old))
-            realized = realized + (fill.price - pos.average_cost) * closing * direction
+            realized = realized + (fill.price - pos.average_cost) * closing * direction * multiplier
             if quantity == 0.0:
                 average_cost = 0.0
             elif (quantity > 0.0) != (old > 0.0):
@@ -209,7 +260,7 @@ class Portfolio(PortfolioInterface):
             if not math.isfinite(x):
                 return name, x
         if not adding:
-            bad = self._check_lots(fill, column, closing, direction, cost_per_unit)
+            bad = self._check_lots(fill, column, closing, direction, cost_per_unit, multiplier)
             if bad is not None:
                 return bad
 
@@ -236,7 +287,7 @@ class Portfolio(PortfolioInterface):
         if adding:
             lots.append(_Lot(fill.timestamp, fill.price, fill.quantity, cost_per_unit))
             return None
-        self._close_lots(fill, column, closing, direction, cost_per_unit)
+        self._close_lots(fill, column, closing, direction, cost_per_unit, multiplier)
         if quantity == 0.0:
             # Fractional quantities: lot pieces can differ from the position by rounding
             # dust; flat means no open lot, so no phantom trade later.
@@ -265,7 +316,7 @@ class Portfolio(PortfolioInterface):
         amount = 0.0
         tax = 0.0
         if cash != 0.0 and held != 0.0:
-            amount = held * cash
+            amount = held * cash * self.multipliers[column]
             if held > 0.0:
                 tax = amount * tax_rate
                 self.cash = self.cash + amount - tax
@@ -302,20 +353,31 @@ class Portfolio(PortfolioInterface):
 
     @staticmethod
     def _piece(
-        fill: Fill, lot: _Lot, take: float, direction: float, exit_cost_per_unit: float
+        fill: Fill,
+        lot: _Lot,
+        take: float,
+        direction: float,
+        exit_cost_per_unit: float,
+        multiplier: float,
     ) -> tuple[float, float]:
-        """(pnl, return_) of closing `take` of `lot` with `fill`. An entry value that
-        underflows to 0 gives a NaN return (then refused as not finite)."""
+        """(pnl, return_) of closing `take` of `lot` with `fill`, values x `multiplier`. An
+        entry value that underflows to 0 gives a NaN return (then refused as not finite)."""
         pnl = (
-            (fill.price - lot.entry_price) * take * direction
+            (fill.price - lot.entry_price) * take * direction * multiplier
             - lot.cost_per_unit * take
             - exit_cost_per_unit * take
         )
-        entry_value = lot.entry_price * take
+        entry_value = lot.entry_price * take * multiplier
         return pnl, pnl / entry_value if entry_value != 0.0 else math.nan
 
     def _check_lots(
-        self, fill: Fill, column: int, quantity: float, direction: float, exit_cost_per_unit: float
+        self,
+        fill: Fill,
+        column: int,
+        quantity: float,
+        direction: float,
+        exit_cost_per_unit: float,
+        multiplier: float,
     ) -> tuple[str, float] | None:
         """The first trade piece `_close_lots` would record with a non-finite pnl or return
         (its field name and value), or None; changes nothing."""
@@ -324,7 +386,7 @@ class Portfolio(PortfolioInterface):
             if not left > 0.0:
                 break
             take = min(lot.quantity, left)
-            pnl, return_ = self._piece(fill, lot, take, direction, exit_cost_per_unit)
+            pnl, return_ = self._piece(fill, lot, take, direction, exit_cost_per_unit, multiplier)
             if not math.isfinite(pnl):
                 return "pnl", pnl
             if not math.isfinite(return_):
@@ -333,7 +395,13 @@ class Portfolio(PortfolioInterface):
         return None
 
     def _close_lots(
-        self, fill: Fill, column: int, quantity: float, direction: float, exit_cost_per_unit: float
+        self,
+        fill: Fill,
+        column: int,
+        quantity: float,
+        direction: float,
+        exit_cost_per_unit: float,
+        multiplier: float,
     ) -> None:
         """Match `quantity` against the oldest open lots and record one Trade per lot touched."""
         lots = self._lots[column]
@@ -341,7 +409,7 @@ class Portfolio(PortfolioInterface):
         while left > 0.0 and lots:
             lot = lots[0]
             take = min(lot.quantity, left)
-            pnl, return_ = self._piece(fill, lot, take, direction, exit_cost_per_unit)
+            pnl, return_ = self._piece(fill, lot, take, direction, exit_cost_per_unit, multiplier)
             self.trades.append(
                 Trade(
                     symbol=fill.symbol,

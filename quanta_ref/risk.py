@@ -29,6 +29,9 @@ class RiskManager:
         self.config = config
         self.peak_equity = config.initial_cash
         self.halted = False  # set once the drawdown stop is hit; never cleared
+        # Set by a record step that finds the equity below the maintenance margin, cleared by
+        # one that finds it back at or above (docs/semantics.md, section 24).
+        self.margin_call = False
         self.portfolio: Portfolio | None = None  # the account and clock of the run, for
         self.clock: Clock | None = None  # naming where the equity left the float range
 
@@ -75,8 +78,9 @@ class RiskManager:
 
         `price` values the order (the last close at submission; the fill price for a target
         order, which is sized only then) and `equity` is the account equity at that price.
-        Checks run in this order: drawdown stop, order value, position quantity, position
-        weight, gross leverage.
+        Checks run in this order: drawdown stop, margin call, order value, position quantity,
+        position weight, gross leverage (symbols without a margin rate), initial margin
+        (symbols with one). Values are quantity x price x the symbol's multiplier.
         """
         cfg = self.config
         held = portfolio.positions[column].quantity
@@ -86,16 +90,23 @@ class RiskManager:
             return None  # reduces the position: always allowed
         if self.halted and side is Side.BUY:
             return Reason.DRAWDOWN_HALT
-        if cfg.max_order_value is not None and quantity * price > cfg.max_order_value:
+        multiplier = portfolio.multipliers[column]
+        margined = not math.isnan(portfolio.margins[column])
+        if margined and self.margin_call:
+            return Reason.MARGIN_CALL
+        if cfg.max_order_value is not None and quantity * price * multiplier > cfg.max_order_value:
             return Reason.MAX_ORDER_VALUE
         if cfg.max_position_quantity is not None and abs(after) > cfg.max_position_quantity:
             return Reason.MAX_POSITION
         if (
             cfg.max_position_weight is not None
-            and abs(after) * price > cfg.max_position_weight * equity
+            and abs(after) * price * multiplier > cfg.max_position_weight * equity
         ):
             return Reason.MAX_POSITION
-        if cfg.max_leverage is not None and not portfolio.check_margin(
+        if margined:
+            if portfolio.initial_margin(column, after, price) > equity:
+                return Reason.INSUFFICIENT_MARGIN
+        elif cfg.max_leverage is not None and not portfolio.check_margin(
             column, side, quantity, price, cfg.max_leverage, equity
         ):
             return Reason.MAX_LEVERAGE

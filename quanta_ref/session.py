@@ -428,6 +428,7 @@ class Session:
         self._panel = Panel(names, listing, actions)
         self._market_rules = (
             config.price_limit is not None
+            or bool(config.instruments)
             or actions is not None
             or any(isinstance(getattr(config, name), tuple) for name in SCHEDULED)
         )

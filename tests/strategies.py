@@ -396,7 +396,35 @@ def engine_settings(draw: Any) -> dict[str, Any]:
         value = draw(st.sampled_from([None] * 6 + choices))
         if value is not None:
             s[key] = value
+    if draw(st.sampled_from([False, False, True])):
+        s["instruments"] = draw(instruments(s))
     return s
+
+
+@st.composite
+def instruments(draw: Any, s: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per-symbol settings valid with the engine settings `s`: lot sizes, multipliers,
+    margins (margin accounts), limits and ticks; a symbol not in the panel now and then."""
+    table: dict[str, dict[str, Any]] = {}
+    names = st.lists(st.sampled_from([*SYMBOLS, "X", "absent"]), unique=True, max_size=3)
+    for symbol in draw(names):
+        item: dict[str, Any] = {}
+        if draw(st.booleans()):
+            lots = [1.0, 0.01, 100.0] if s.get("fractional") else [1, 100, 10]
+            item["lot_size"] = draw(st.sampled_from(lots))
+        if draw(st.booleans()):
+            item["multiplier"] = draw(st.sampled_from([1.0, 10.0, 300.0, 0.5, None]))
+        if s.get("allow_short") and draw(st.booleans()):
+            margin = draw(st.sampled_from([0.12, 0.5, 1.0, 0.05]))
+            item["margin"] = margin
+            if draw(st.booleans()):
+                item["maintenance_margin"] = margin * draw(st.sampled_from([0.5, 0.8, 1.0]))
+        if draw(st.sampled_from([False, False, True])):
+            item["price_limit"] = draw(st.sampled_from([0.05, 0.2, 0.1]))
+        if (item.get("price_limit") or s.get("price_limit")) and draw(st.booleans()):
+            item["tick_size"] = draw(st.sampled_from([0.01, 0.001, 0.05]))
+        table[symbol] = item
+    return table
 
 
 # ---------------------------------------------------------------------- scripts
@@ -555,6 +583,8 @@ def scenarios(
             settlement=draw(st.sampled_from(["T+0", "T+1"])),
         )
         engine.pop("max_leverage", None)
+        if "instruments" in engine:
+            engine["instruments"] = draw(instruments(engine))
     bars = make_bars(spec)
     if corporate_actions:
         bars = draw(with_actions(bars))

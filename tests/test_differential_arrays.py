@@ -49,6 +49,7 @@ from strategies import (
     describe_actions,
     describe_bars,
     engine_settings,
+    instruments,
     make_bars,
     with_actions,
 )
@@ -184,6 +185,8 @@ def array_scenarios(draw: Any) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
             allow_short=False,
             settlement=draw(st.sampled_from(["T+0", "T+1"])),
         )
+        if "instruments" in settings:
+            settings["instruments"] = draw(instruments(settings))
     if draw(st.booleans()):
         # Half the examples without risk limits: the orders they refuse would hide the rest.
         for key in (

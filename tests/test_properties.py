@@ -22,7 +22,7 @@ from hypothesis.errors import InvalidArgument
 
 from quanta_ref import Bars, Engine, Strategy
 from quanta_ref.api import BacktestResult
-from quanta_ref.config import EngineConfig
+from quanta_ref.config import INSTRUMENT_FIELDS, EngineConfig
 from quanta_ref.errors import ConfigError, DataError, QuantaError
 from quanta_ref.orders import OrderStatus, OrderType, Side, TimeInForce
 from strategies import (
@@ -64,6 +64,10 @@ class Run:
 
 def run_scenario(backend: str, scenario: tuple[Bars, dict[str, Any], dict[str, Any]]) -> Run:
     bars, engine_settings, script = scenario
+    # The invariants below restate the engine-wide rules; per-symbol settings (multipliers,
+    # margins, own lots and limits) are checked by tests/test_semantics_instruments.py and
+    # the differential tests.
+    engine_settings = {k: v for k, v in engine_settings.items() if k != "instruments"}
     _note(describe_bars(bars))
     _note(f"settings = {engine_settings!r}")
     _note(f"script = {script!r}")
@@ -573,6 +577,23 @@ _VALID_SETTINGS: dict[str, st.SearchStrategy[Any]] = {
     "periods_per_year": st.sampled_from([None, 252, 1e-300, 1e308]),
     "dividend_tax_rate": st.sampled_from([0.0, 0.1, 1.0, 5e-324]),
     "market": st.sampled_from([None, "cn_a"]),
+    "instruments": st.one_of(
+        st.sampled_from(
+            [
+                None,
+                {},
+                {"S0": {"multiplier": 300.0}},
+                {"S0": {"lot_size": 100, "multiplier": 1e308}},
+                {"S1": {"price_limit": 0.2, "tick_size": 0.01}},
+                {"S0": {"margin": 0.5}, "S9": {"multiplier": 5e-324}},
+            ]
+        ),
+        st.dictionaries(
+            st.sampled_from(["S0", "S1"]),
+            st.dictionaries(st.sampled_from(INSTRUMENT_FIELDS), GARBAGE, max_size=2),
+            max_size=2,
+        ),
+    ),
 }
 KNOWN_SETTINGS = [f.name for f in fields(EngineConfig)]
 

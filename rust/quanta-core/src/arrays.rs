@@ -337,7 +337,8 @@ impl<'a> ArrayHost<'a> {
         if weight.is_nan() {
             return;
         }
-        let rough = weight * equity / self.bars.close[at];
+        let multiplier = self.core.broker.portfolio.multipliers[n];
+        let rough = weight * equity / (self.bars.close[at] * multiplier);
         if rough < self.core.broker.portfolio.positions[n].quantity {
             self.sells.push((n, weight));
         } else {

@@ -51,6 +51,24 @@ pub struct Market<'a> {
     /// Row-major (K, 5): commission_rate, min_commission, sell_tax_rate, buy_tax_rate,
     /// transfer_fee_rate from the matching row of `rate_rows` on.
     pub rates: &'a [f64],
+    /// The symbols' own settings (docs/semantics.md section 24), resolved by column.
+    pub instruments: Instruments<'a>,
+}
+
+/// The per-symbol settings of `quanta_ref.market.RunMarket`, by symbol column (N values
+/// each), or all empty when no symbol has settings of its own (the engine-wide values).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Instruments<'a> {
+    /// Lot sizes.
+    pub lots: &'a [f64],
+    /// Ticks (NaN: none).
+    pub ticks: &'a [f64],
+    /// Contract multipliers.
+    pub multipliers: &'a [f64],
+    /// Initial margin rates (NaN: not a margin symbol).
+    pub margins: &'a [f64],
+    /// Maintenance margin rates (NaN: not a margin symbol).
+    pub maintenance: &'a [f64],
 }
 
 /// How many cost rates a row of [`Market::rates`] holds.
@@ -94,6 +112,9 @@ pub struct Panel {
     pub rates: Vec<f64>,
     /// Corporate actions, in application order.
     pub actions: Vec<CorporateAction>,
+    /// Per-symbol lot sizes, ticks, multipliers, margin and maintenance rates (see
+    /// [`Instruments`]), each empty or N long.
+    pub instruments: [Vec<f64>; 5],
 }
 
 impl Panel {
@@ -138,6 +159,13 @@ impl Panel {
                 limit_up: &self.limit_up,
                 rate_rows: &self.rate_rows,
                 rates: &self.rates,
+                instruments: Instruments {
+                    lots: &self.instruments[0],
+                    ticks: &self.instruments[1],
+                    multipliers: &self.instruments[2],
+                    margins: &self.instruments[3],
+                    maintenance: &self.instruments[4],
+                },
             },
             actions: &self.actions,
         }

@@ -98,8 +98,10 @@ impl Core {
         let equity = Vec::with_capacity(t);
         let cash = Vec::with_capacity(t);
         let present = vec![false; n];
+        let mut broker = Broker::new(cfg, n, bars.timestamps[0]);
+        broker.use_instruments(&bars.market.instruments);
         Core {
-            broker: Broker::new(cfg, n, bars.timestamps[0]),
+            broker,
             equity,
             cash,
             bars_in_market: 0,
@@ -203,9 +205,10 @@ impl Core {
         let broker = &mut self.broker;
         let mut equity = broker.portfolio.cash;
         let mut in_market = false;
-        for position in &broker.portfolio.positions {
+        let multipliers = &broker.portfolio.multipliers;
+        for (position, &multiplier) in broker.portfolio.positions.iter().zip(multipliers) {
             if position.quantity != 0.0 {
-                equity = equity + position.quantity * position.last_price;
+                equity = equity + position.quantity * position.last_price * multiplier;
                 in_market = true;
             }
         }
@@ -217,6 +220,10 @@ impl Core {
         broker.risk.record_equity(&broker.cfg, equity);
         if in_market {
             self.bars_in_market += 1;
+        }
+        if broker.portfolio.margined {
+            // The margin call rule; the loop delivers its order changes after the record.
+            broker.margin_check(equity);
         }
         Ok(())
     }
@@ -495,13 +502,17 @@ pub fn start<H: Host>(host: &mut H) -> Result<(), H::Error> {
 /// [`Host::check_interrupt`] is called every 1024 rows and every [`POLL_WORK`] bars and live
 /// orders. A host may run the rows in parts (consecutive ranges), between `start` and `end`.
 pub fn rows<H: Host>(host: &mut H, range: std::ops::Range<usize>) -> Result<(), H::Error> {
-    let n_symbols = host.with_core(|_, bars| bars.n_symbols);
+    let (n_symbols, margined) =
+        host.with_core(|core, bars| (bars.n_symbols, core.broker.portfolio.margined));
     let mut work = 0usize;
     for i in range {
         let (recorded, live) = row(host, i, true)?;
         if !recorded {
             let recorded = host.with_core(|core, _| core.record_row());
             stop(host, recorded)?;
+        }
+        if margined {
+            drain(host)?; // the margin call's order changes, made at the record step
         }
         work = work.saturating_add(n_symbols).saturating_add(live);
         if i % 1024 == 1023 || work >= POLL_WORK {

@@ -6,6 +6,7 @@
 //! Every price rule takes the view least favourable to the trader that the bar cannot rule
 //! out; slippage moves market and stop fills against the trader but never outside the bar.
 
+use crate::bars::Instruments;
 use crate::config::{Config, FillAt, Settlement};
 use crate::events::{trading_day, Event, EventQueue};
 use crate::orders::{named_enum, Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
@@ -237,6 +238,13 @@ pub struct Broker {
     /// Live GTD orders and live trailing stops: a row scans for neither when there is none.
     live_gtd: usize,
     live_trailing: usize,
+    /// Lot size per column (its own, else the engine-wide one).
+    lots: Vec<f64>,
+    /// Tick per column (its own, else the engine-wide one).
+    ticks: Vec<Option<f64>>,
+    /// The engine's closing order of each margin symbol during a margin call (position in
+    /// `orders`), or `usize::MAX`.
+    liquidations: Vec<usize>,
 }
 
 impl Broker {
@@ -248,7 +256,6 @@ impl Broker {
             portfolio: Portfolio::new(n, cfg.initial_cash),
             risk: RiskManager::new(cfg.initial_cash),
             slippage: cfg.slippage_bps / 10_000.0,
-            cfg,
             orders: Vec::new(),
             live: Vec::new(),
             index: -1,
@@ -261,7 +268,22 @@ impl Broker {
             capacity: vec![f64::INFINITY; n],
             live_gtd: 0,
             live_trailing: 0,
+            lots: vec![cfg.lot_size; n],
+            ticks: vec![cfg.tick_size; n],
+            liquidations: vec![usize::MAX; n],
+            cfg,
         }
+    }
+
+    /// The symbols' own settings (`quanta_ref.market.RunMarket`); all empty: none.
+    pub fn use_instruments(&mut self, instruments: &Instruments<'_>) {
+        if instruments.lots.is_empty() {
+            return;
+        }
+        self.lots = instruments.lots.to_vec();
+        self.ticks =
+            instruments.ticks.iter().map(|&t| if t.is_nan() { None } else { Some(t) }).collect();
+        self.portfolio.use_instruments(instruments);
     }
 
     /// A symbol with a bar at this row: its participation capacity.
@@ -467,7 +489,7 @@ impl Broker {
         let slippage = self.slippage;
         let price = fill_price(&mut self.orders[id], open, high, low, close, at_close, slippage);
         let price = match price {
-            Some(price) if !self.blocked(side, price) => price,
+            Some(price) if !self.blocked(side, price, n) => price,
             _ => {
                 self.wait(id, sized_here);
                 return Ok(());
@@ -475,7 +497,7 @@ impl Broker {
         };
         let mut quantity = self.orders[id].remaining();
         if self.cfg.max_volume_fraction.is_some() && quantity > self.capacity[n] {
-            quantity = self.floor_lots(self.capacity[n]);
+            quantity = self.floor_lots(self.capacity[n], n);
             if quantity <= 0.0 {
                 self.wait(id, sized_here); // no participation left in this bar
                 return Ok(());
@@ -493,7 +515,8 @@ impl Broker {
                     self.portfolio.sellable(n, self.day, self.cfg.settlement == Settlement::TPlus1);
                 if quantity > sellable {
                     // Whole lots, or the whole holding (an odd lot goes all at once).
-                    quantity = if sellable == held { sellable } else { self.floor_lots(sellable) };
+                    quantity =
+                        if sellable == held { sellable } else { self.floor_lots(sellable, n) };
                     if quantity <= 0.0 {
                         self.wait(id, sized_here); // T+1: wait for the next day
                         return Ok(());
@@ -502,12 +525,12 @@ impl Broker {
                 if quantity == held && quantity < self.orders[id].remaining() {
                     end_reason = Some(Reason::InsufficientPosition);
                 }
-                if !self.covers_sell_costs(quantity, price) {
+                if !self.covers_sell_costs(quantity, price, n) {
                     self.end(id, Reason::InsufficientCash, false);
                     return Ok(());
                 }
-            } else if !self.affords(quantity, price) {
-                quantity = self.affordable(price, id)?;
+            } else if !self.affords(quantity, price, n) {
+                quantity = self.affordable(price, id, n)?;
                 if quantity <= 0.0 {
                     self.end(id, Reason::InsufficientCash, false);
                     return Ok(());
@@ -555,6 +578,7 @@ impl Broker {
         let n = order.column;
         let base = if at_close { close } else { open };
         let held = self.portfolio.positions[n].quantity;
+        let multiplier = self.portfolio.multipliers[n];
         let (side, price, target);
         // A weight of 0 is a target of 0, whatever the equity (even outside the range).
         let quantity =
@@ -567,10 +591,11 @@ impl Broker {
             }
             (None, Some(weight)) => {
                 // The side comes from the unslipped price, the size from the slipped one.
-                let rough = weight * self.portfolio.equity_marking(n, base) / base;
+                // A unit is worth price x multiplier.
+                let rough = weight * self.portfolio.equity_marking(n, base) / (base * multiplier);
                 side = if rough > held { Side::Buy } else { Side::Sell };
                 price = with_slippage(side, base, high, low, self.slippage);
-                let sized = weight * self.portfolio.equity_marking(n, price) / price;
+                let sized = weight * self.portfolio.equity_marking(n, price) / (price * multiplier);
                 target = self.sized(sized, id, f64::INFINITY)?;
             }
             (None, None) => unreachable!("only target orders are unsized"),
@@ -579,7 +604,7 @@ impl Broker {
             self.end(id, Reason::ZeroQuantity, true);
             return Ok(false);
         }
-        if self.blocked(side, price) {
+        if self.blocked(side, price, n) {
             return Ok(false); // at a price limit: waits, unsized
         }
         let delta = target - held;
@@ -587,9 +612,9 @@ impl Broker {
             self.end(id, Reason::ZeroQuantity, true);
             return Ok(false);
         }
-        let mut quantity = if target == 0.0 { held.abs() } else { self.floor_lots(delta.abs()) };
-        if side == Side::Buy && !self.cfg.allow_short && !self.affords(quantity, price) {
-            quantity = self.affordable(price, id)?; // "all in": the most the cash buys
+        let mut quantity = if target == 0.0 { held.abs() } else { self.floor_lots(delta.abs(), n) };
+        if side == Side::Buy && !self.cfg.allow_short && !self.affords(quantity, price, n) {
+            quantity = self.affordable(price, id, n)?; // "all in": the most the cash buys
             if quantity <= 0.0 {
                 self.end(id, Reason::InsufficientCash, false);
                 return Ok(false);
@@ -605,10 +630,11 @@ impl Broker {
         Ok(true)
     }
 
-    /// Whether a daily price limit of this bar stops a fill at `price` (NaN: no limit).
-    fn blocked(&self, side: Side, price: f64) -> bool {
+    /// Whether a daily price limit of this bar stops a fill of column `n` at `price` (NaN:
+    /// no limit).
+    fn blocked(&self, side: Side, price: f64, n: usize) -> bool {
         let (down, up) = self.bar_limits;
-        blocked_by_price_limit(side, price, down, up, self.cfg.tick_size)
+        blocked_by_price_limit(side, price, down, up, self.ticks[n])
     }
 
     // ============================================================ costs and cash
@@ -628,29 +654,30 @@ impl Broker {
         value * stamp + value * self.cfg.transfer_fee_rate
     }
 
-    fn affords(&self, quantity: f64, price: f64) -> bool {
-        let value = quantity * price;
+    fn affords(&self, quantity: f64, price: f64, n: usize) -> bool {
+        let value = quantity * price * self.portfolio.multipliers[n];
         self.portfolio.cash - value - self.commission(value) - self.tax(Side::Buy, value) >= 0.0
     }
 
-    fn covers_sell_costs(&self, quantity: f64, price: f64) -> bool {
-        let value = quantity * price;
+    fn covers_sell_costs(&self, quantity: f64, price: f64, n: usize) -> bool {
+        let value = quantity * price * self.portfolio.multipliers[n];
         self.portfolio.cash + value - self.commission(value) - self.tax(Side::Sell, value) >= 0.0
     }
 
     /// The largest whole-lot quantity the cash buys at `price`, commission included, for
-    /// order `id`; an estimate whose count of lots is beyond the float range stops the run.
-    fn affordable(&self, price: f64, id: usize) -> Result<f64, Box<Overflow>> {
+    /// order `id` of column `n`; an estimate whose count of lots is beyond the float range stops the run.
+    fn affordable(&self, price: f64, id: usize, n: usize) -> Result<f64, Box<Overflow>> {
         let cash = self.portfolio.cash;
-        let lot = self.cfg.lot_size;
+        let lot = self.lots[n];
         if cash <= 0.0 {
             return Ok(0.0);
         }
+        let unit = price * self.portfolio.multipliers[n];
         let levies = self.cfg.buy_tax_rate + self.cfg.transfer_fee_rate;
-        let mut lots = floor(cash / (price * (1.0 + self.cfg.commission_rate + levies)) / lot);
+        let mut lots = floor(cash / (unit * (1.0 + self.cfg.commission_rate + levies)) / lot);
         if self.cfg.min_commission > 0.0 {
             let by_minimum =
-                floor((cash - self.cfg.min_commission) / (price * (1.0 + levies)) / lot);
+                floor((cash - self.cfg.min_commission) / (unit * (1.0 + levies)) / lot);
             if by_minimum < lots {
                 lots = by_minimum;
             }
@@ -661,7 +688,7 @@ impl Broker {
             if !(lots > 0.0) {
                 return Ok(0.0);
             }
-            if self.affords(lots * lot, price) {
+            if self.affords(lots * lot, price, n) {
                 return Ok(lots * lot);
             }
             // Past 10^15 lots one lot is below float resolution: the step grows.
@@ -673,8 +700,8 @@ impl Broker {
 
     /// `quantity` rounded down to whole lots. A finite quantity whose count of lots is beyond
     /// the float range is a whole number of lots to float precision: itself.
-    fn floor_lots(&self, quantity: f64) -> f64 {
-        let lot = self.cfg.lot_size;
+    fn floor_lots(&self, quantity: f64, n: usize) -> f64 {
+        let lot = self.lots[n];
         let lots = quantity / lot;
         if lots.is_infinite() && !quantity.is_infinite() {
             return quantity;
@@ -691,7 +718,7 @@ impl Broker {
         price: f64,
         end_reason: Option<Reason>,
     ) -> Result<(), Box<Overflow>> {
-        let value = quantity * price;
+        let value = quantity * price * self.portfolio.multipliers[self.orders[id].column];
         let commission = self.commission(value);
         let tax = self.tax(side, value);
         self.record_fill(id, side, quantity, price, commission, tax, end_reason)
@@ -712,8 +739,8 @@ impl Broker {
         tax: f64,
         end_reason: Option<Reason>,
     ) -> Result<(), Box<Overflow>> {
-        let value = quantity * price;
         let order = &self.orders[id];
+        let value = quantity * price * self.portfolio.multipliers[order.column];
         let average_fill_price = (order.average_fill_price * order.filled_quantity
             + price * quantity)
             / (order.filled_quantity + quantity);
@@ -972,9 +999,7 @@ impl Broker {
         let quantity = order.quantity;
         if !self.cfg.fractional {
             let whole_holding = side == Side::Sell && quantity == held;
-            if quantity != floor(quantity)
-                || (!whole_holding && quantity % self.cfg.lot_size != 0.0)
-            {
+            if quantity != floor(quantity) || (!whole_holding && quantity % self.lots[n] != 0.0) {
                 return Some(Reason::LotSize);
             }
         }
@@ -1036,6 +1061,48 @@ impl Broker {
             }
         };
         self.admit(id, reason)
+    }
+
+    /// The record step of an account with margin symbols
+    /// (`quanta_ref.execution.Broker.margin_check`): `equity` below the maintenance margin
+    /// puts it in a margin call, at or above ends one. When a call begins the live orders of
+    /// the margin symbols end (`margin_call`); while it lasts every open margin position
+    /// without a live closing order gets one (a GTC target order of 0), in data order.
+    pub fn margin_check(&mut self, equity: f64) {
+        #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN counts as "not below", as in Python
+        if !(equity < self.portfolio.maintenance_margin()) {
+            self.risk.margin_call = false;
+            return;
+        }
+        let begins = !self.risk.margin_call;
+        self.risk.margin_call = true;
+        if self.external {
+            return; // the broker runs its own margin calls
+        }
+        if begins {
+            let mut k = 0;
+            while k < self.live.len() {
+                let id = self.live[k];
+                if self.portfolio.margins[self.orders[id].column].is_nan() {
+                    k += 1;
+                } else {
+                    self.end(id, Reason::MarginCall, false);
+                }
+            }
+        }
+        for n in 0..self.portfolio.positions.len() {
+            if self.portfolio.margins[n].is_nan() || self.portfolio.positions[n].quantity == 0.0 {
+                continue;
+            }
+            let closing = self.liquidations[n];
+            if closing == usize::MAX || !self.orders[closing].status.is_live() {
+                let target = Some(Target::Quantity(0.0));
+                let (kind, tif) = (OrderType::Market, TimeInForce::Gtc);
+                let id = self.new_order(n, None, 0.0, kind, None, None, tif, target, Terms::default());
+                self.admit(id, None);
+                self.liquidations[n] = id;
+            }
+        }
     }
 
     /// Cancel order `order_id` (1-based, must exist); false if it had already ended.
@@ -1311,7 +1378,7 @@ mod tests {
         };
         let b = broker(cfg);
         // 10_000 / (10 x 1.01) = 990.1 -> 9 lots; 900 x 10 x 1.01 = 9_090 fits.
-        assert_eq!(b.affordable(10.0, 0), Ok(900.0));
-        assert!(b.affords(900.0, 10.0) && !b.affords(1_000.0, 10.0));
+        assert_eq!(b.affordable(10.0, 0, 0), Ok(900.0));
+        assert!(b.affords(900.0, 10.0, 0) && !b.affords(1_000.0, 10.0, 0));
     }
 }

@@ -155,6 +155,10 @@ pub enum Reason {
     Broker = "broker",
     /// An IOC order's rest, or an FOK order that could not fill whole, at its one attempt.
     TimeInForce = "time_in_force",
+    /// The initial margin after the order would exceed the equity.
+    InsufficientMargin = "insufficient_margin",
+    /// The account is in a margin call.
+    MarginCall = "margin_call",
 }
 }
 
@@ -321,7 +325,7 @@ mod tests {
         assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
         assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
         assert_eq!(Reason::TimeInForce.name(), "time_in_force");
-        assert_eq!(Reason::ALL.len(), 13);
+        assert_eq!(Reason::ALL.len(), 15);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use crate::bars::Instruments;
 use crate::orders::{CorporateActionRecord, Fill, Position, Side, Trade};
 
 /// An open piece of a position, for first-in first-out trade matching.
@@ -43,6 +44,14 @@ pub struct Portfolio {
     pub traded_value: f64,
     /// Corporate actions applied to a holding, in order.
     pub corporate_actions: Vec<CorporateActionRecord>,
+    /// Contract multiplier per column (docs/semantics.md section 24).
+    pub multipliers: Vec<f64>,
+    /// Initial margin rate per column (NaN: not a margin symbol).
+    pub margins: Vec<f64>,
+    /// Maintenance margin rate per column (NaN: not a margin symbol).
+    pub maintenance: Vec<f64>,
+    /// Some symbol has a margin rate.
+    pub margined: bool,
     lots: Vec<VecDeque<Lot>>,
     settlement: Vec<Settlement>,
 }
@@ -59,18 +68,33 @@ impl Portfolio {
             total_tax: 0.0,
             traded_value: 0.0,
             corporate_actions: Vec::new(),
+            multipliers: vec![1.0; n_symbols],
+            margins: vec![f64::NAN; n_symbols],
+            maintenance: vec![f64::NAN; n_symbols],
+            margined: false,
             lots: vec![VecDeque::new(); n_symbols],
             // No fill yet (-1 is a trading day: 1969-12-31).
             settlement: vec![Settlement { day: i64::MIN, sellable: 0.0 }; n_symbols],
         }
     }
 
-    /// cash + quantity x last price of every open position, added in symbol order.
+    /// The symbols' multipliers and margin rates (all empty: the defaults stay).
+    pub fn use_instruments(&mut self, instruments: &Instruments<'_>) {
+        if instruments.multipliers.is_empty() {
+            return;
+        }
+        self.multipliers = instruments.multipliers.to_vec();
+        self.margins = instruments.margins.to_vec();
+        self.maintenance = instruments.maintenance.to_vec();
+        self.margined = self.margins.iter().any(|rate| !rate.is_nan());
+    }
+
+    /// cash + quantity x last price x multiplier of every open position, in symbol order.
     pub fn equity(&self) -> f64 {
         let mut total = self.cash;
-        for pos in &self.positions {
+        for (pos, &multiplier) in self.positions.iter().zip(&self.multipliers) {
             if pos.quantity != 0.0 {
-                total = total + pos.quantity * pos.last_price;
+                total = total + pos.quantity * pos.last_price * multiplier;
             }
         }
         total
@@ -82,13 +106,14 @@ impl Portfolio {
         for (n, pos) in self.positions.iter().enumerate() {
             if pos.quantity != 0.0 {
                 let mark = if n == column { price } else { pos.last_price };
-                total = total + pos.quantity * mark;
+                total = total + pos.quantity * mark * self.multipliers[n];
             }
         }
         total
     }
 
-    /// Gross exposure after the order <= `max_leverage` x `equity`.
+    /// Gross exposure after the order <= `max_leverage` x `equity`; symbols with a margin
+    /// rate are left out of the exposure.
     pub fn check_margin(
         &self,
         column: usize,
@@ -101,16 +126,49 @@ impl Portfolio {
         let signed = if side == Side::Buy { quantity } else { -quantity };
         let mut exposure = 0.0;
         for (n, pos) in self.positions.iter().enumerate() {
+            if !self.margins[n].is_nan() {
+                continue;
+            }
             if n == column {
                 let after = pos.quantity + signed;
                 if after != 0.0 {
-                    exposure = exposure + after.abs() * price;
+                    exposure = exposure + after.abs() * price * self.multipliers[n];
                 }
             } else if pos.quantity != 0.0 {
-                exposure = exposure + pos.quantity.abs() * pos.last_price;
+                exposure = exposure + pos.quantity.abs() * pos.last_price * self.multipliers[n];
             }
         }
         exposure <= max_leverage * equity
+    }
+
+    /// The initial margin of the margin positions with column `column` at quantity `after`,
+    /// valued at `price` (the others at their last close), summed in data order.
+    pub fn initial_margin(&self, column: usize, after: f64, price: f64) -> f64 {
+        let mut total = 0.0;
+        for (n, pos) in self.positions.iter().enumerate() {
+            let rate = self.margins[n];
+            if rate.is_nan() {
+                continue;
+            }
+            let (quantity, mark) =
+                if n == column { (after, price) } else { (pos.quantity, pos.last_price) };
+            if quantity != 0.0 {
+                total = total + quantity.abs() * mark * self.multipliers[n] * rate;
+            }
+        }
+        total
+    }
+
+    /// The maintenance margin of the open margin positions at their last close.
+    pub fn maintenance_margin(&self) -> f64 {
+        let mut total = 0.0;
+        for (n, pos) in self.positions.iter().enumerate() {
+            let rate = self.maintenance[n];
+            if !rate.is_nan() && pos.quantity != 0.0 {
+                total = total + pos.quantity.abs() * pos.last_price * self.multipliers[n] * rate;
+            }
+        }
+        total
     }
 
     /// Long quantity that may be sold today: all of it; under T+1 the start-of-day holding
@@ -143,7 +201,7 @@ impl Portfolio {
         let mut amount = 0.0;
         let mut tax = 0.0;
         if cash != 0.0 && held != 0.0 {
-            amount = held * cash;
+            amount = held * cash * self.multipliers[column];
             if held > 0.0 {
                 tax = amount * tax_rate;
                 self.cash = self.cash + amount - tax;
@@ -200,7 +258,7 @@ impl Portfolio {
         let mut total = self.cash;
         for (n, pos) in self.positions.iter().enumerate() {
             if pos.quantity != 0.0 {
-                total = total + pos.quantity * pos.last_price;
+                total = total + pos.quantity * pos.last_price * self.multipliers[n];
                 if !total.is_finite() {
                     return n;
                 }
@@ -217,7 +275,8 @@ impl Portfolio {
     /// average_cost, realized_pnl, then pnl and return_ of each trade piece.
     pub fn apply_fill(&mut self, fill: Fill, day: i64) -> Result<(), (&'static str, f64)> {
         let column = fill.column;
-        let value = fill.quantity * fill.price;
+        let multiplier = self.multipliers[column];
+        let value = fill.quantity * fill.price * multiplier;
         let pos = self.positions[column];
         let old = pos.quantity;
         let (cash, signed) = if fill.side == Side::Buy {
@@ -241,7 +300,8 @@ impl Portfolio {
         } else {
             // Reducing, closing or reversing (through zero: the rest opens at the price).
             closing = if old.abs() < fill.quantity { old.abs() } else { fill.quantity };
-            realized = realized + (fill.price - pos.average_cost) * closing * direction;
+            realized =
+                realized + (fill.price - pos.average_cost) * closing * direction * multiplier;
             if quantity == 0.0 {
                 0.0
             } else if (quantity > 0.0) != (old > 0.0) {
@@ -315,19 +375,20 @@ impl Portfolio {
         Ok(())
     }
 
-    /// (pnl, return_) of closing `take` of `lot` with `fill`. An entry value that underflows
-    /// to 0 gives a NaN return (then refused as not finite).
+    /// (pnl, return_) of closing `take` of `lot` with `fill`, values x `multiplier`. An
+    /// entry value that underflows to 0 gives a NaN return (then refused as not finite).
     fn piece(
         fill: &Fill,
         lot: &Lot,
         take: f64,
         direction: f64,
         exit_cost_per_unit: f64,
+        multiplier: f64,
     ) -> (f64, f64) {
-        let pnl = (fill.price - lot.entry_price) * take * direction
+        let pnl = (fill.price - lot.entry_price) * take * direction * multiplier
             - lot.cost_per_unit * take
             - exit_cost_per_unit * take;
-        let entry_value = lot.entry_price * take;
+        let entry_value = lot.entry_price * take * multiplier;
         (pnl, if entry_value != 0.0 { pnl / entry_value } else { f64::NAN })
     }
 
@@ -340,6 +401,7 @@ impl Portfolio {
         direction: f64,
         exit_cost_per_unit: f64,
     ) -> Result<(), (&'static str, f64)> {
+        let multiplier = self.multipliers[fill.column];
         let mut left = quantity;
         for lot in &self.lots[fill.column] {
             #[allow(clippy::neg_cmp_op_on_partial_ord)] // as `while left > 0.0` of close_lots
@@ -347,7 +409,8 @@ impl Portfolio {
                 break;
             }
             let take = if left < lot.quantity { left } else { lot.quantity };
-            let (pnl, return_) = Self::piece(fill, lot, take, direction, exit_cost_per_unit);
+            let (pnl, return_) =
+                Self::piece(fill, lot, take, direction, exit_cost_per_unit, multiplier);
             if !pnl.is_finite() {
                 return Err(("pnl", pnl));
             }
@@ -361,12 +424,14 @@ impl Portfolio {
 
     /// Match `quantity` against the oldest open lots; one Trade per lot touched.
     fn close_lots(&mut self, fill: &Fill, quantity: f64, direction: f64, exit_cost_per_unit: f64) {
+        let multiplier = self.multipliers[fill.column];
         let lots = &mut self.lots[fill.column];
         let mut left = quantity;
         while left > 0.0 {
             let Some(lot) = lots.front_mut() else { break };
             let take = if left < lot.quantity { left } else { lot.quantity };
-            let (pnl, return_) = Self::piece(fill, lot, take, direction, exit_cost_per_unit);
+            let (pnl, return_) =
+                Self::piece(fill, lot, take, direction, exit_cost_per_unit, multiplier);
             self.trades.push(Trade {
                 column: fill.column,
                 direction: direction as i8,

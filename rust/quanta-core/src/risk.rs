@@ -11,12 +11,14 @@ pub struct RiskManager {
     pub peak_equity: f64,
     /// Set once the drawdown stop is hit; never cleared.
     pub halted: bool,
+    /// In a margin call (set and cleared by the record step, docs/semantics.md section 24).
+    pub margin_call: bool,
 }
 
 impl RiskManager {
     /// A manager for a run starting with `initial_cash`.
     pub fn new(initial_cash: f64) -> Self {
-        RiskManager { peak_equity: initial_cash, halted: false }
+        RiskManager { peak_equity: initial_cash, halted: false, margin_call: false }
     }
 
     /// Follow the equity at a bar's close; hit the drawdown stop when it is reached.
@@ -32,7 +34,8 @@ impl RiskManager {
     }
 
     /// The reason refusing this order, or None. Reducing orders always pass; then drawdown
-    /// stop, order value, position quantity, position weight, gross leverage.
+    /// stop, margin call, order value, position quantity, position weight, gross leverage
+    /// (symbols without a margin rate), initial margin (symbols with one).
     #[allow(clippy::too_many_arguments)]
     pub fn check(
         &self,
@@ -53,8 +56,13 @@ impl RiskManager {
         if self.halted && side == Side::Buy {
             return Some(Reason::DrawdownHalt);
         }
+        let multiplier = portfolio.multipliers[column];
+        let margined = !portfolio.margins[column].is_nan();
+        if margined && self.margin_call {
+            return Some(Reason::MarginCall);
+        }
         if let Some(limit) = cfg.max_order_value {
-            if quantity * price > limit {
+            if quantity * price * multiplier > limit {
                 return Some(Reason::MaxOrderValue);
             }
         }
@@ -64,11 +72,15 @@ impl RiskManager {
             }
         }
         if let Some(limit) = cfg.max_position_weight {
-            if after.abs() * price > limit * equity {
+            if after.abs() * price * multiplier > limit * equity {
                 return Some(Reason::MaxPosition);
             }
         }
-        if let Some(limit) = cfg.max_leverage {
+        if margined {
+            if portfolio.initial_margin(column, after, price) > equity {
+                return Some(Reason::InsufficientMargin);
+            }
+        } else if let Some(limit) = cfg.max_leverage {
             if !portfolio.check_margin(column, side, quantity, price, limit, equity) {
                 return Some(Reason::MaxLeverage);
             }

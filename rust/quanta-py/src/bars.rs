@@ -5,7 +5,7 @@ use numpy::{PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMe
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySet, PyString, PyTuple};
 
-use quanta_core::bars::{BarsView, CorporateAction, Market, N_RATES};
+use quanta_core::bars::{BarsView, CorporateAction, Instruments, Market, N_RATES};
 
 use crate::errors::DataError;
 
@@ -23,6 +23,9 @@ pub(crate) struct BarArrays<'py> {
     limits: Option<[PyReadonlyArray2<'py, f64>; 2]>,
     rate_rows: Option<PyReadonlyArray1<'py, i64>>,
     rates: Option<PyReadonlyArray2<'py, f64>>,
+    /// The symbols' own settings (`RunMarket.lots`, `ticks`, `multipliers`, `margins`,
+    /// `maintenance`), N values each, copied; None when the run has none.
+    instruments: Option<[Vec<f64>; 5]>,
     /// The corporate actions of the run, in application order.
     actions: Vec<CorporateAction>,
 }
@@ -117,6 +120,7 @@ impl<'py> BarArrays<'py> {
                 limits,
                 rate_rows,
                 rates,
+                instruments: None,
                 actions,
             });
         };
@@ -165,8 +169,46 @@ impl<'py> BarArrays<'py> {
         if rates.is_some() != rate_rows.is_some() {
             return Err(DataError::new_err("rate_rows, rates: give both or neither"));
         }
+        let column = |name: &str| -> PyResult<Option<Vec<f64>>> {
+            let value = market.getattr(name)?;
+            if value.is_none() {
+                return Ok(None);
+            }
+            let refused = || {
+                DataError::new_err(format!(
+                    "{name}: expected a float64 array of one value per symbol ({n_symbols})"
+                ))
+            };
+            let array: PyReadonlyArray1<'py, f64> = value.extract().map_err(|_| refused())?;
+            let values = array.to_vec().map_err(|_| refused())?;
+            if values.len() != n_symbols {
+                return Err(refused());
+            }
+            Ok(Some(values))
+        };
+        let names = ["lots", "ticks", "multipliers", "margins", "maintenance"];
+        let read: Vec<Option<Vec<f64>>> =
+            names.iter().map(|n| column(n)).collect::<PyResult<_>>()?;
+        let instruments = if read.iter().all(Option::is_some) {
+            let mut read = read.into_iter().map(Option::unwrap_or_default);
+            Some(std::array::from_fn(|_| read.next().unwrap_or_default()))
+        } else if read.iter().all(Option::is_none) {
+            None
+        } else {
+            return Err(DataError::new_err(format!("{}: give all or none", names.join(", "))));
+        };
         let actions = Vec::new();
-        Ok(BarArrays { timestamps, fields, symbols, stop, limits, rate_rows, rates, actions })
+        Ok(BarArrays {
+            timestamps,
+            fields,
+            symbols,
+            stop,
+            limits,
+            rate_rows,
+            rates,
+            instruments,
+            actions,
+        })
     }
 
     /// Read the corporate actions of a run: None, or the tuple of 1-D arrays (row, column,
@@ -231,6 +273,12 @@ impl<'py> BarArrays<'py> {
                 limit_up: limit(1),
                 rate_rows: self.rate_rows.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
                 rates: self.rates.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
+                instruments: match &self.instruments {
+                    None => Instruments::default(),
+                    Some([lots, ticks, multipliers, margins, maintenance]) => {
+                        Instruments { lots, ticks, multipliers, margins, maintenance }
+                    }
+                },
             },
             actions: &self.actions,
         }

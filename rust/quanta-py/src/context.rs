@@ -389,8 +389,9 @@ impl PyContext {
 
     /// A copy of the position in column `n`, as the reference's `Position`.
     fn position_object<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyAny>> {
-        let position = &self.core.broker.portfolio.positions[n];
-        self.glue.position(py, self.names[n].bind(py), position)
+        let portfolio = &self.core.broker.portfolio;
+        let (position, multiplier) = (&portfolio.positions[n], portfolio.multipliers[n]);
+        self.glue.position(py, self.names[n].bind(py), position, multiplier)
     }
 
     /// `ctx.submit_order` (and `buy`, `sell`) once the context is known to be open.

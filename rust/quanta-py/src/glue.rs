@@ -153,12 +153,14 @@ impl Glue {
         ))
     }
 
-    /// A copy of `position`, the position in `symbol`, as the reference's `Position`.
+    /// A copy of `position`, the position in `symbol` (of contract multiplier `multiplier`),
+    /// as the reference's `Position`.
     pub fn position<'py>(
         &self,
         py: Python<'py>,
         symbol: &Bound<'py, PyString>,
         position: &Position,
+        multiplier: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.make_position.bind(py).call1((
             symbol,
@@ -166,6 +168,7 @@ impl Glue {
             position.average_cost,
             position.realized_pnl,
             position.last_price,
+            multiplier,
         ))
     }
 }

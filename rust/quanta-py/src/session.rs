@@ -18,7 +18,7 @@ use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use quanta_core::config::Config;
-use quanta_core::engine::{self, Core};
+use quanta_core::engine::{self, Core, Host};
 
 use crate::bars::{checked_symbols, BarArrays, Names};
 use crate::context::{read_report, PyBar, PyContext};
@@ -145,6 +145,9 @@ impl PySession {
         }
         self.with_host(py, stop, market.as_ref(), actions.as_ref(), |host| {
             if start == 0 {
+                // The symbols' own settings come with the first rows' market tables (the
+                // core was made before them), before on_start can submit an order.
+                host.with_core(|core, bars| core.broker.use_instruments(&bars.market.instruments));
                 engine::start(host)?;
             }
             engine::rows(host, start..stop)
