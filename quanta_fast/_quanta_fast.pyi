@@ -196,6 +196,19 @@ class Context:
         time_in_force: Any = "gtc",
     ) -> int: ...
     def cancel(self, order_id: Any) -> bool: ...
+    def oco(self, order_ids: Any) -> int: ...
+    def bracket(
+        self,
+        symbol: Any,
+        side: Any,
+        quantity: Any,
+        entry: Any = "market",
+        limit_price: Any = None,
+        stop_price: Any = None,
+        stop_loss: Any = None,
+        take_profit: Any = None,
+        time_in_force: Any = "gtc",
+    ) -> int: ...
     def order_target_quantity(
         self, symbol: Any, quantity: Any, time_in_force: Any = "gtc"
     ) -> int: ...

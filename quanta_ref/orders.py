@@ -110,6 +110,8 @@ class Reason:
     CORPORATE_ACTION = "corporate_action"
     #: External execution (a live session): the broker refused or ended the order.
     BROKER = "broker"
+    #: Another order of its one-cancels-other group filled or ended.
+    OCO = "oco"
 
 
 class Order:
@@ -118,6 +120,9 @@ class Order:
     A *target* order (from `order_target_quantity` / `order_target_percent`) is a market order
     whose side and quantity are unknown until it fills: until then `side` is None and
     `quantity` is 0.0, and `target_quantity` or `target_percent` holds the target.
+
+    `oco_group` is the one-cancels-other group the order is in (``ctx.oco``, a bracket's
+    exits), if any; `parent_id` is the entry order of a bracket exit.
     """
 
     __slots__ = (
@@ -137,6 +142,8 @@ class Order:
         "target_quantity",
         "target_percent",
         "average_fill_price",
+        "oco_group",
+        "parent_id",
         "triggered",
         "eligible_bar",
         "active_day",
@@ -156,6 +163,7 @@ class Order:
         eligible_bar: int,
         target_quantity: float | None = None,
         target_percent: float | None = None,
+        parent_id: int | None = None,
     ) -> None:
         self.order_id = order_id
         self.symbol = symbol
@@ -173,6 +181,8 @@ class Order:
         self.target_quantity = target_quantity
         self.target_percent = target_percent
         self.average_fill_price = 0.0
+        self.oco_group: int | None = None  # its one-cancels-other group, once in one
+        self.parent_id = parent_id  # the entry order of a bracket exit
         self.triggered = False  # a stop that has been touched
         self.eligible_bar = eligible_bar  # first bar index at which it may be matched
         self.active_day: int | None = None  # trading day a DAY order lives in, once known

@@ -230,7 +230,9 @@ def test_an_external_broker_that_fills_as_the_paper_rules_gives_the_batch_result
     engine["fill_at"] = "next_open"
 
     def sized(todo: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [a for a in todo if a["op"] not in ("target_qty", "target_pct")]
+        # Target orders, groups and brackets are refused in external mode.
+        refused = ("target_qty", "target_pct", "bracket", "oco")
+        return [a for a in todo if a["op"] not in refused]
 
     script = {
         "start": [],

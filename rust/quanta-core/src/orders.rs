@@ -145,6 +145,8 @@ pub enum Reason {
     CorporateAction = "corporate_action",
     /// External execution (a live session): the broker refused or ended the order.
     Broker = "broker",
+    /// Another order of its one-cancels-other group filled or ended.
+    Oco = "oco",
 }
 }
 
@@ -185,6 +187,10 @@ pub struct Order {
     pub target_percent: Option<f64>,
     /// Volume-weighted price of its fills.
     pub average_fill_price: f64,
+    /// Its one-cancels-other group (1, 2, ...), once in one.
+    pub oco_group: Option<usize>,
+    /// The entry order's id, for the exit of a bracket.
+    pub parent_id: Option<usize>,
     /// A stop that has been touched.
     pub triggered: bool,
     /// First bar index at which it may be matched.
@@ -304,7 +310,7 @@ mod tests {
         assert_eq!(OrderType::StopLimit.name(), "stop_limit");
         assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
         assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
-        assert_eq!(Reason::ALL.len(), 12);
+        assert_eq!(Reason::ALL.len(), 13);
     }
 
     #[test]

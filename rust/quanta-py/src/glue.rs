@@ -35,6 +35,13 @@ pub(crate) struct Glue {
     pub check_prices: Py<PyAny>,
     /// `check_order_id(order_id, n_orders, index, now) -> order_id`.
     pub check_order_id: Py<PyAny>,
+    /// `check_oco_ids(order_ids, n_orders, index, now) -> [order_id, ...]`.
+    pub check_oco_ids: Py<PyAny>,
+    /// `check_oco_member(order_id, status, group, index, now)`: raises for a member that
+    /// cannot join a group.
+    pub check_oco_member: Py<PyAny>,
+    /// `check_bracket_levels(side, stop_loss, take_profit, symbol, index, now)`.
+    pub check_bracket_levels: Py<PyAny>,
     /// `check_margin_arguments(column, side, quantity, price, max_leverage, equity)`.
     pub check_margin_arguments: Py<PyAny>,
     /// `history_view(bars, column, index, field, length)`.
@@ -80,6 +87,8 @@ impl Glue {
             order.target_quantity,
             order.target_percent,
             order.average_fill_price,
+            order.oco_group,
+            order.parent_id,
             order.triggered,
             order.eligible_bar,
             order.active_day,
