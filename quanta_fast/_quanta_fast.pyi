@@ -205,6 +205,20 @@ class Context:
         trail_percent: Any = None,
     ) -> int: ...
     def cancel(self, order_id: Any) -> bool: ...
+    def oco(self, order_ids: Any) -> int: ...
+    def bracket(
+        self,
+        symbol: Any,
+        side: Any,
+        quantity: Any,
+        entry: Any = "market",
+        limit_price: Any = None,
+        stop_price: Any = None,
+        stop_loss: Any = None,
+        take_profit: Any = None,
+        time_in_force: Any = "gtc",
+        expire_at: Any = None,
+    ) -> int: ...
     def order_target_quantity(
         self, symbol: Any, quantity: Any, time_in_force: Any = "gtc", expire_at: Any = None
     ) -> int: ...

@@ -438,7 +438,9 @@ def corporate_actions_frame(result: Any) -> Any:
 def orders_frame(result: Any) -> Any:
     """One row per order, by id, in its final state: `ORDER_COLUMNS`. A target order that
     never filled has no side, and an order that never filled no `average_fill_price` (NaN);
-    `reject_reason` says why the engine ended an order."""
+    `reject_reason` says why the engine ended an order; `oco_group` and `parent_id`
+    (nullable integers) are missing for an order in no group and one that is no bracket
+    exit."""
     check_result(result, "orders")
     orders: list[Order] = result.orders
 
@@ -455,6 +457,8 @@ def orders_frame(result: Any) -> Any:
             columns[name] = _texts([getattr(o, name) for o in orders])
         elif name in ("created_at", "filled_at", "expire_at"):
             columns[name] = datetimes([getattr(o, name) for o in orders])
+        elif name in ("oco_group", "parent_id"):  # ids, missing when None
+            columns[name] = _pandas().array([getattr(o, name) for o in orders], dtype="Int64")
         else:
             columns[name] = _numbers([getattr(o, name) for o in orders])
     # An order that never filled has no average fill price (the order object says 0.0).

@@ -131,6 +131,75 @@ class Context(abc.ABC):
         """Cancel a live order; False if it had already ended."""
 
     @abc.abstractmethod
+    def oco(self, order_ids: Any) -> int:
+        """Put two or more live orders in a one-cancels-other group; returns the group's id.
+
+        When one of them fills (in whole or in part) or ends, the others still live are
+        cancelled at once (reason ``"oco"``), before any callback sees the change
+        (docs/semantics.md, section 22). An order is in at most one group.
+
+        Parameters
+        ----------
+        order_ids : list or tuple of int
+            Ids of live orders that are in no group yet.
+
+        Returns
+        -------
+        int
+            The group id (1, 2, ... in the run), also in each member's `Order.oco_group`.
+
+        Raises
+        ------
+        OrderError
+            Fewer than two ids, an unknown id, an id twice, an order not live or already in
+            a group; nothing changes.
+        """
+
+    @abc.abstractmethod
+    def bracket(
+        self,
+        symbol: str,
+        side: Any,
+        quantity: float,
+        entry: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+        time_in_force: Any = "gtc",
+        expire_at: Any = None,
+    ) -> int:
+        """An entry order with a stop-loss and/or a take-profit exit; returns the entry's id.
+
+        At each fill of the entry, exits of the filled quantity are submitted (a stop order
+        at `stop_loss`, then a limit order at `take_profit`, both GTC, of the opposite side,
+        in one one-cancels-other group, `parent_id` = the entry's id), or the live exits grow
+        by it. They trade from the next bar; in a bar that reaches both, the stop-loss (the
+        older order) fills first (docs/semantics.md, section 22).
+
+        Parameters
+        ----------
+        symbol, side, quantity
+            As for `submit_order`.
+        entry : str
+            The entry's order type: "market", "limit", "stop" or "stop_limit", priced by
+            `limit_price` / `stop_price` as `submit_order` prices it.
+        stop_loss, take_profit : float, optional
+            Absolute exit prices, finite and > 0; at least one. With both, a buy needs
+            ``stop_loss < take_profit`` and a sell ``stop_loss > take_profit``.
+        time_in_force : str
+            The entry's (any; a "gtd" entry takes `expire_at`, as in `submit_order`); the
+            exits are GTC. A trailing-stop entry is refused.
+        expire_at : optional
+            A "gtd" entry's last instant, as in `submit_order`.
+
+        Raises
+        ------
+        OrderError
+            A bad argument, naming it; no order is created.
+        """
+
+    @abc.abstractmethod
     def order_target_quantity(
         self, symbol: str, quantity: float, time_in_force: Any = "gtc", expire_at: Any = None
     ) -> int:

@@ -48,9 +48,9 @@ class Signals:
     stop_loss, take_profit : float, optional
         Exit levels as fractions of the position's average cost: a long position gets a sell
         stop at ``cost x (1 - stop_loss)`` and a sell limit at ``cost x (1 + take_profit)``
-        (mirrored for shorts), active from the bar after the entry fill. When one fills the
-        other is cancelled. If both could fill in one bar, the stop is matched first
-        (pessimistic; docs/semantics.md section 16).
+        (mirrored for shorts), active from the bar after the entry fill, in one
+        one-cancels-other group: when one fills or ends the other is cancelled. If both could
+        fill in one bar, the stop is matched first (pessimistic; docs/semantics.md section 16).
     """
 
     entries: Any
@@ -284,14 +284,9 @@ class SignalStrategy(_RowStrategy):
         n = self.columns[fill.symbol]
         if fill.order_id == self.live[n]:
             # The position changed by a decision of ours: exits for the whole new position.
+            # (When an exit fills, its group has already cancelled the other one.)
             self.cancel_exits(ctx, n)
             self.place_exits(ctx, n)
-        elif fill.order_id == self.stop[n]:
-            self.cancel(ctx, self.limit[n])  # one cancels the other
-            self.limit[n] = 0
-        elif fill.order_id == self.limit[n]:
-            self.cancel(ctx, self.stop[n])
-            self.stop[n] = 0
 
     def place_exits(self, ctx: Context, n: int) -> None:
         symbol = self.bars.symbols[n]
@@ -312,6 +307,9 @@ class SignalStrategy(_RowStrategy):
             self.limit[n] = ctx.submit_order(
                 symbol, side, quantity, "limit", limit_price=limit_price
             )
+        # One cancels the other: both accepted, they form a group.
+        if self.is_live(ctx, self.stop[n]) and self.is_live(ctx, self.limit[n]):
+            ctx.oco([self.stop[n], self.limit[n]])
 
     def cancel_exits(self, ctx: Context, n: int) -> None:
         self.cancel(ctx, self.stop[n])

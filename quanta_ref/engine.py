@@ -42,7 +42,15 @@ from quanta_ref.events import (
 from quanta_ref.execution import Broker, trailing_level
 from quanta_ref.market import RunMarket, prepare
 from quanta_ref.metrics import compute_stats
-from quanta_ref.orders import Order, OrderType, Position, Side, TimeInForce, rejection_counts
+from quanta_ref.orders import (
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+    rejection_counts,
+)
 from quanta_ref.portfolio import Portfolio, PortfolioView
 from quanta_ref.risk import RiskManager
 
@@ -604,6 +612,55 @@ class RunContext(Context):
         return run.broker.cancel(run.order(order_id))
 
     @call_shape("Context")
+    def oco(self, order_ids: Any) -> int:
+        run = self._live()
+        broker = run.broker
+        ids = check_oco_ids(order_ids, len(broker.orders), run.index, run.now)
+        orders = [broker.orders[order_id - 1] for order_id in ids]
+        for order in orders:
+            check_oco_member(order.order_id, order.status, order.oco_group, run.index, run.now)
+        return broker.oco(orders)
+
+    @call_shape("Context")
+    def bracket(
+        self,
+        symbol: str,
+        side: Any,
+        quantity: float,
+        entry: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+        time_in_force: Any = "gtc",
+        expire_at: Any = None,
+    ) -> int:
+        run = self._live()
+        n = run.column(symbol)
+        side = run.parse(Side, side, "side", symbol)
+        kind = run.parse(OrderType, entry, "entry", symbol)
+        if kind is OrderType.TRAILING_STOP:
+            check_bracket_entry(kind, symbol, run.index, run.now)
+        tif = run.parse(TimeInForce, time_in_force, "time_in_force", symbol)
+        quantity = run.number("quantity", quantity, symbol, positive=True)
+        check_prices(kind, limit_price, stop_price, symbol, run.index, run.now)
+        limit_price = (
+            None
+            if limit_price is None
+            else run.number("limit_price", limit_price, symbol, positive=True)
+        )
+        stop_price = (
+            None
+            if stop_price is None
+            else run.number("stop_price", stop_price, symbol, positive=True)
+        )
+        expire = check_expire_at(tif, expire_at, symbol, run.index, run.now)
+        levels = check_bracket_levels(side, stop_loss, take_profit, symbol, run.index, run.now)
+        return run.broker.submit_bracket(
+            n, symbol, side, quantity, kind, limit_price, stop_price, tif, expire, *levels
+        )
+
+    @call_shape("Context")
     def get_order(self, order_id: int) -> Order:
         return self._live().order(order_id).snapshot()
 
@@ -873,6 +930,86 @@ def check_order_id(order_id: Any, n_orders: int, index: int, now: int) -> int:
     ):
         raise OrderError(f"order_id: no order {order_id!r} ({describe_bar(index, now)})")
     return int(order_id)
+
+
+def check_oco_ids(order_ids: Any, n_orders: int, index: int, now: int) -> list[int]:
+    """The ids of a one-cancels-other group: a list or tuple of two or more distinct ids of
+    orders of the run (1..n_orders), as ints; else OrderError naming `order_ids`."""
+    where = describe_bar(index, now)
+    if not isinstance(order_ids, (list, tuple)):
+        raise OrderError(
+            f"order_ids: expected a list or tuple of order ids, got {order_ids!r} ({where})"
+        )
+    if len(order_ids) < 2:
+        raise OrderError(
+            f"order_ids: a one-cancels-other group needs two or more orders, got "
+            f"{len(order_ids)} ({where})"
+        )
+    ids: list[int] = []
+    for order_id in order_ids:
+        if (
+            isinstance(order_id, bool)
+            or not isinstance(order_id, (int, np.integer))
+            or not 1 <= order_id <= n_orders
+        ):
+            raise OrderError(f"order_ids: no order {order_id!r} ({where})")
+        if int(order_id) in ids:
+            raise OrderError(f"order_ids: order {int(order_id)} is given twice ({where})")
+        ids.append(int(order_id))
+    return ids
+
+
+def check_oco_member(order_id: int, status: Any, group: int | None, index: int, now: int) -> None:
+    """OrderError naming `order_ids` unless order `order_id` (with `status`, an `OrderStatus`
+    or its name, and one-cancels-other `group`) can join a group: it must be live and in no
+    group yet (an order is in at most one group, ever)."""
+    where = describe_bar(index, now)
+    status = OrderStatus(status)
+    if not status.is_live:
+        raise OrderError(
+            f"order_ids: order {order_id} is {status.value}, not live; only live orders form "
+            f"a one-cancels-other group ({where})"
+        )
+    if group is not None:
+        raise OrderError(
+            f"order_ids: order {order_id} is already in one-cancels-other group {group} ({where})"
+        )
+
+
+def check_bracket_entry(kind: Any, symbol: str, index: int, now: int) -> None:
+    """A bracket's entry is a market, limit, stop or stop-limit order: OrderError for a
+    trailing stop (its exits would need a level it does not have until it triggers)."""
+    kind = OrderType(kind)
+    if kind is OrderType.TRAILING_STOP:
+        raise OrderError(
+            f"entry: a bracket's entry is a market, limit, stop or stop_limit order, got "
+            f"{kind.value!r} (symbol {symbol!r}, {describe_bar(index, now)})"
+        )
+
+
+def check_bracket_levels(
+    side: Any, stop_loss: Any, take_profit: Any, symbol: str, index: int, now: int
+) -> tuple[float | None, float | None]:
+    """A bracket's exit prices: each given one a finite number > 0, at least one of them,
+    and for a buy the stop-loss below the take-profit (a sell: above); else OrderError."""
+    levels = [
+        None if value is None else check_number(field, value, symbol, True, index, now)
+        for field, value in (("stop_loss", stop_loss), ("take_profit", take_profit))
+    ]
+    low, high = levels
+    where = f"symbol {symbol!r}, {describe_bar(index, now)}"
+    if low is None and high is None:
+        raise OrderError(f"stop_loss, take_profit: a bracket needs one or both ({where})")
+    if low is not None and high is not None:
+        buy = Side(side) is Side.BUY
+        if (low >= high) if buy else (low <= high):
+            need = "below" if buy else "above"
+            kind = "buy" if buy else "sell"
+            raise OrderError(
+                f"stop_loss: must be {need} take_profit for a {kind} bracket, got "
+                f"stop_loss={low!r} and take_profit={high!r} ({where})"
+            )
+    return low, high
 
 
 def check_margin_arguments(

@@ -11,9 +11,10 @@ trader, but never outside the bar's range: nobody traded there.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 from quanta_ref.config import SCHEDULED, EngineConfig
-from quanta_ref.events import EventBus, FillEvent, OrderEvent, Timeline
+from quanta_ref.events import Event, EventBus, FillEvent, OrderEvent, Timeline
 from quanta_ref.market import RunMarket
 from quanta_ref.orders import Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce
 from quanta_ref.portfolio import Portfolio, overflow_error
@@ -142,6 +143,15 @@ def blocked_by_price_limit(
 
 
 # =================================================================== the broker
+@dataclass
+class Bracket:
+    """A bracket's exit levels and its current exit orders (docs/semantics.md, section 22)."""
+
+    stop_loss: float | None
+    take_profit: float | None
+    exits: list[Order] = field(default_factory=list)  # the last pair made (accepted or not)
+
+
 # Float rounding can leave an affordable-quantity estimate a lot too high; this many
 # one-lot steps down always suffice in practice, and bound the loop.
 _AFFORD_STEPS = 8
@@ -177,6 +187,10 @@ class Broker:
 
         self.orders: list[Order] = []  # every order; order_id = position + 1
         self.live: list[Order] = []  # live orders, in order_id order
+        # One-cancels-other groups (group id = position + 1), each in order_id order, and the
+        # brackets by their entry's order_id (docs/semantics.md, section 22).
+        self.groups: list[list[Order]] = []
+        self.brackets: dict[int, Bracket] = {}
         # The clock, moved by the loop.
         self.index = -1  # current bar row; -1 before the first bar
         self.now = timeline.timestamps[0]  # timestamp of the current row (row 0 before it)
@@ -251,9 +265,11 @@ class Broker:
                 self.next_rates = k + 1
         if self.external:
             return
+        # An order may end during the loop (its group's), so each is checked live first.
         for order in list(self.live):
             if (
-                order.time_in_force is TimeInForce.DAY
+                order.status.is_live
+                and order.time_in_force is TimeInForce.DAY
                 and order.active_day is not None
                 and order.active_day < day
             ):
@@ -272,7 +288,7 @@ class Broker:
         )
         if shares != 0.0 and not self.external:
             for order in list(self.live):
-                if order.symbol == symbol and order.side is not None:
+                if order.status.is_live and order.symbol == symbol and order.side is not None:
                     self.finish(order, OrderStatus.CANCELLED, Reason.CORPORATE_ACTION)
 
     def expire_gtd(self) -> None:
@@ -281,13 +297,15 @@ class Broker:
         after the scan, so a callback cannot change which orders this row expires."""
         if self.external:
             return
-        events = []
+        events: list[Event] = []
         for order in list(self.live):
-            if order.expire_at is not None and order.expire_at < self.now:
+            # (An order of a group an earlier expiry cancelled is no longer live.)
+            if order.status.is_live and order.expire_at is not None and order.expire_at < self.now:
                 order.status = OrderStatus.EXPIRED
                 order.reject_reason = Reason.EXPIRED
                 self.live.remove(order)
                 events.append(OrderEvent(order.snapshot()))
+                events.extend(self.cancel_group(order))
         if events:
             self.bus.publish(*events)
 
@@ -620,9 +638,15 @@ class Broker:
                 order.status = OrderStatus.CANCELLED
                 order.reject_reason = end_reason
                 self.live.remove(order)
-        # Both events are queued together, the order's state snapshotted now: whatever
-        # on_fill does to the order (cancel it) is reported after this status change.
-        self.bus.publish(FillEvent(fill), OrderEvent(order.snapshot()))
+        # The events are queued together, the order's state snapshotted now: whatever
+        # on_fill does to the order (cancel it) is reported after this status change. What
+        # the fill does to the order's group and to a bracket's exits is done before any of
+        # them is delivered, and published with them.
+        events: list[Event] = [FillEvent(fill), OrderEvent(order.snapshot())]
+        events += self.cancel_group(order)
+        if order.order_id in self.brackets:
+            events += self.bracket_exits(order, n, quantity)
+        self.bus.publish(*events)
 
     # =============================================================== external execution
     def report_fill(
@@ -645,11 +669,105 @@ class Broker:
         self.finish(order, OrderStatus.REJECTED if rejected else OrderStatus.CANCELLED, reason)
 
     def finish(self, order: Order, status: OrderStatus, reason: str | None) -> None:
-        """End a live order with `status` and `reason`."""
+        """End a live order with `status` and `reason` (and the rest of its group with it)."""
         order.status = status
         order.reject_reason = reason
         self.live.remove(order)
-        self.bus.publish(OrderEvent(order.snapshot()))
+        ended = OrderEvent(order.snapshot())
+        # An order the engine refused at its fill leaves its group as it is: the other orders
+        # still protect the position.
+        group = [] if status is OrderStatus.REJECTED else self.cancel_group(order)
+        self.bus.publish(ended, *group)
+
+    # =============================================================== one-cancels-other
+    def oco(self, orders: list[Order]) -> int:
+        """Put live, ungrouped `orders` (checked by the caller) in a new one-cancels-other
+        group; returns its id (1, 2, ...)."""
+        group = sorted(orders, key=lambda o: o.order_id)
+        self.groups.append(group)
+        for order in group:
+            order.oco_group = len(self.groups)
+        return len(self.groups)
+
+    def cancel_group(self, order: Order) -> list[Event]:
+        """`order` filled or ended: the other live orders of its group are CANCELLED (reason
+        `oco`), in id order. Returns their events, for the caller to publish after its own:
+        nothing is delivered before the whole group has changed."""
+        if order.oco_group is None:
+            return []
+        events: list[Event] = []
+        for other in self.groups[order.oco_group - 1]:
+            if other is not order and other.status.is_live:
+                other.status = OrderStatus.CANCELLED
+                other.reject_reason = Reason.OCO
+                self.live.remove(other)
+                events.append(OrderEvent(other.snapshot()))
+        return events
+
+    # =============================================================== brackets
+    def submit_bracket(
+        self,
+        n: int,
+        symbol: str,
+        side: Side,
+        quantity: float,
+        kind: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        tif: TimeInForce,
+        expire_at: int | None,
+        stop_loss: float | None,
+        take_profit: float | None,
+    ) -> int:
+        """A bracket's entry (arguments already checked), live or REJECTED; its exits come
+        with its fills (`bracket_exits`). Returns the entry's id."""
+        order = self.new_order(
+            symbol, side, quantity, kind, limit_price, stop_price, tif, expire_at
+        )
+        reason = self.acceptance(order, n)
+        if reason is None:  # a rejected entry never fills: it needs no exits
+            self.brackets[order.order_id] = Bracket(stop_loss, take_profit)
+        return self.admit(order, reason)
+
+    def bracket_exits(self, entry: Order, n: int, quantity: float) -> list[Event]:
+        """The entry of a bracket filled `quantity`: the live exits grow by it, or, when none
+        is live, a new pair is submitted (the stop-loss first, so that it is the older order
+        and is matched first in a bar that reaches both levels: the loss is taken). Returns
+        the events, for the fill to publish with its own."""
+        bracket = self.brackets[entry.order_id]
+        events: list[Event] = []
+        live = [exit_ for exit_ in bracket.exits if exit_.status.is_live]
+        if live:
+            for exit_ in live:
+                exit_.quantity = exit_.quantity + quantity
+                events.append(OrderEvent(exit_.snapshot()))
+            return events
+        side = Side.SELL if entry.side is Side.BUY else Side.BUY
+        exits: list[tuple[Order, str | None]] = []
+        for kind, limit_price, stop_price in (
+            (OrderType.STOP, None, bracket.stop_loss),
+            (OrderType.LIMIT, bracket.take_profit, None),
+        ):
+            if limit_price is None and stop_price is None:
+                continue
+            exit_ = self.new_order(
+                entry.symbol,
+                side,
+                quantity,
+                kind,
+                limit_price,
+                stop_price,
+                TimeInForce.GTC,
+                parent_id=entry.order_id,
+            )
+            exits.append((exit_, self.acceptance(exit_, n)))
+        bracket.exits = [exit_ for exit_, _ in exits]
+        accepted = [exit_ for exit_, reason in exits if reason is None]
+        if len(accepted) == 2:
+            self.oco(accepted)  # before their submissions are seen: on_order shows the group
+        for exit_, reason in exits:
+            events.append(self.admitted(exit_, reason))
+        return events
 
     def new_order(
         self,
@@ -663,7 +781,9 @@ class Broker:
         expire_at: int | None = None,
         trail_amount: float | None = None,
         trail_percent: float | None = None,
-        **target: float,
+        parent_id: int | None = None,
+        target_quantity: float | None = None,
+        target_percent: float | None = None,
     ) -> Order:
         """A new PENDING order, recorded; not yet live (see `admit`)."""
         i = self.index
@@ -683,23 +803,29 @@ class Broker:
             tif,
             self.now,
             eligible,
-            expire_at=expire_at,
-            trail_amount=trail_amount,
-            trail_percent=trail_percent,
-            **target,
+            target_quantity,
+            target_percent,
+            expire_at,
+            trail_amount,
+            trail_percent,
+            parent_id,
         )
         self.orders.append(order)
         return order
 
     def admit(self, order: Order, reason: str | None) -> int:
-        """Make `order` live, or REJECTED with `reason`; returns its id."""
+        """Make `order` live, or REJECTED with `reason`, and publish it; returns its id."""
+        self.bus.publish(self.admitted(order, reason))
+        return order.order_id
+
+    def admitted(self, order: Order, reason: str | None) -> OrderEvent:
+        """Make `order` live, or REJECTED with `reason`; returns its event, unpublished."""
         if reason is None:
             self.live.append(order)
         else:
             order.status = OrderStatus.REJECTED
             order.reject_reason = reason
-        self.bus.publish(OrderEvent(order.snapshot()))
-        return order.order_id
+        return OrderEvent(order.snapshot())
 
     def acceptance(self, order: Order, n: int) -> str | None:
         """Why this plain order is refused at submission, or None (docs: "Acceptance")."""
@@ -765,9 +891,19 @@ class Broker:
     ) -> int:
         """A target order (`field` is "target_quantity" or "target_percent", `value` checked
         finite), live or REJECTED; returns its id."""
-        target = {field: value}
+        quantity = value if field == "target_quantity" else None
+        percent = value if field == "target_percent" else None
         order = self.new_order(
-            symbol, None, 0.0, OrderType.MARKET, None, None, tif, expire_at, **target
+            symbol,
+            None,
+            0.0,
+            OrderType.MARKET,
+            None,
+            None,
+            tif,
+            expire_at,
+            target_quantity=quantity,
+            target_percent=percent,
         )
         reason = None
         if math.isnan(self.portfolio.positions[n].last_price):

@@ -125,6 +125,8 @@ class Reason:
     #: The account is in a margin call: its margin symbols' orders end, and orders that open
     #: or add to a margin position are refused until the call clears.
     MARGIN_CALL = "margin_call"
+    #: Another order of its one-cancels-other group filled or ended.
+    OCO = "oco"
 
 
 class Order:
@@ -133,6 +135,9 @@ class Order:
     A *target* order (from `order_target_quantity` / `order_target_percent`) is a market order
     whose side and quantity are unknown until it fills: until then `side` is None and
     `quantity` is 0.0, and `target_quantity` or `target_percent` holds the target.
+
+    `oco_group` is the one-cancels-other group the order is in (``ctx.oco``, a bracket's
+    exits), if any; `parent_id` is the entry order of a bracket exit.
     """
 
     __slots__ = (
@@ -155,6 +160,8 @@ class Order:
         "expire_at",
         "trail_amount",
         "trail_percent",
+        "oco_group",
+        "parent_id",
         "triggered",
         "eligible_bar",
         "active_day",
@@ -177,6 +184,7 @@ class Order:
         expire_at: int | None = None,
         trail_amount: float | None = None,
         trail_percent: float | None = None,
+        parent_id: int | None = None,
     ) -> None:
         self.order_id = order_id
         self.symbol = symbol
@@ -197,6 +205,8 @@ class Order:
         self.expire_at = expire_at  # a GTD order's last instant (ns), inclusive
         self.trail_amount = trail_amount  # a trailing stop's distance, in price
         self.trail_percent = trail_percent  # ... or as a fraction of the close
+        self.oco_group: int | None = None  # its one-cancels-other group, once in one
+        self.parent_id = parent_id  # the entry order of a bracket exit
         self.triggered = False  # a stop that has been touched
         self.eligible_bar = eligible_bar  # first bar index at which it may be matched
         self.active_day: int | None = None  # trading day a DAY order lives in, once known

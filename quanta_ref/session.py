@@ -324,6 +324,42 @@ class SessionContext(Context):
         return True
 
     @call_shape("Context")
+    def oco(self, order_ids: Any) -> int:
+        self._session._refuse_contingent("oco")
+        # A copy is recorded: the caller's list may change after the call.
+        ids = list(order_ids) if isinstance(order_ids, (list, tuple)) else order_ids
+        return int(self._request("oco", ids))
+
+    @call_shape("Context")
+    def bracket(
+        self,
+        symbol: str,
+        side: Any,
+        quantity: float,
+        entry: Any = "market",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+        time_in_force: Any = "gtc",
+        expire_at: Any = None,
+    ) -> int:
+        self._session._refuse_contingent("bracket")
+        args = (
+            symbol,
+            side,
+            quantity,
+            entry,
+            limit_price,
+            stop_price,
+            stop_loss,
+            take_profit,
+            time_in_force,
+            expire_at,
+        )
+        return int(self._request("bracket", *args))
+
+    @call_shape("Context")
     def signal(self, name: str, value: float, symbol: str | None = None) -> None:
         self._request("signal", name, value, symbol)
 
@@ -924,6 +960,13 @@ class Session:
             raise OrderError(
                 f"{method}: target orders are sized when they fill, by the paper rules; an "
                 "external session sends quantities (ctx.buy / ctx.sell)"
+            )
+
+    def _refuse_contingent(self, method: str) -> None:
+        if self.mode == "external":
+            raise OrderError(
+                f"{method}: an external session's broker manages contingent orders "
+                "(one-cancels-other groups, brackets); use the broker's own, or a paper session"
             )
 
     def _record(self, kind: str, *args: Any) -> None:

@@ -523,7 +523,31 @@ def actions(n_symbols: int) -> st.SearchStrategy[dict[str, Any]]:
             "expire": _EXPIRE,
         }
     )
-    return st.one_of(submit, submit, cancel, target_qty, target_pct)
+    level = st.one_of(st.none(), st.sampled_from([0.01, 0.05, 0.1]), st.floats(0.005, 0.2))
+    bracket = st.fixed_dictionaries(
+        {
+            "op": st.just("bracket"),
+            "sym": symbol,
+            "side": st.sampled_from(["buy", "sell", "SELL"]),
+            "type": st.sampled_from(["market", "limit", "stop", "stop_limit"]),
+            "tif": _TIF,
+            "expire": _EXPIRE,
+            "qty": _QUANTITY,
+            "limit_off": _OFFSET,
+            "stop_off": _OFFSET,
+            "round": st.booleans(),
+            "loss": level,  # the stop-loss's distance from the reference price, or None
+            "profit": level,
+        }
+    )
+    oco = st.fixed_dictionaries(
+        {
+            "op": st.just("oco"),
+            "k": st.sampled_from([2, 2, 3]),
+            "pick": st.floats(0.0, 1.0, exclude_max=True),
+        }
+    )
+    return st.one_of(submit, submit, cancel, target_qty, target_pct, bracket, oco)
 
 
 @st.composite
@@ -680,6 +704,19 @@ class ScriptedStrategy(Strategy):
             if not self.ids:
                 return None
             return ctx.cancel(self.ids[int(a["pick"] * len(self.ids))])
+        if op == "oco":
+            # k of the orders got so far that can join a group (live, in none), from a drawn
+            # place on; fewer than two: nothing. The group id is not an order id: not kept.
+            free = [
+                i
+                for i in dict.fromkeys(self.ids)
+                if (o := ctx.get_order(i)).status.is_live and o.oco_group is None
+            ]
+            if len(free) < 2:
+                return None
+            first = int(a["pick"] * len(free))
+            ctx.oco([free[(first + j) % len(free)] for j in range(min(a["k"], len(free)))])
+            return None
         symbol = ctx.symbols[a["sym"]]
         tif = {"time_in_force": a["tif"], "expire_at": self._expire_at(ctx, a)}
         if op == "target_qty":
@@ -700,6 +737,29 @@ class ScriptedStrategy(Strategy):
             if kind in used:
                 price = ref * (1.0 + a[key])
                 prices[field] = max(round(price, 2), 0.01) if a["round"] else price
+        if op == "bracket":
+            # The stop-loss on the losing side of the reference price, the take-profit on
+            # the winning side (a buy: below, above), each rounded when that keeps them apart.
+            sign = 1.0 if a["side"].lower() == "buy" else -1.0
+            loss = a["loss"] if a["loss"] is not None or a["profit"] is not None else 0.05
+            levels: dict[str, float | None] = {"stop_loss": None, "take_profit": None}
+            if loss is not None:
+                levels["stop_loss"] = ref * (1.0 - sign * loss)
+            if a["profit"] is not None:
+                levels["take_profit"] = ref * (1.0 + sign * a["profit"])
+            rounded = {k: None if v is None else max(round(v, 2), 0.01) for k, v in levels.items()}
+            low, high = rounded["stop_loss"], rounded["take_profit"]
+            if a["round"] and (low is None or high is None or (low - high) * sign < 0.0):
+                levels = rounded
+            return ctx.bracket(
+                symbol,
+                a["side"],
+                self._quantity(ctx, symbol, a["qty"]),
+                a["type"],
+                **tif,
+                **prices,
+                **levels,
+            )
         return ctx.submit_order(
             symbol,
             a["side"],

@@ -240,7 +240,7 @@ def test_take_profit_sells_at_the_limit_and_cancels_the_stop(backend: str) -> No
         100.0 * (1.0 + 0.1),
     )
     assert fills(result)[1:] == [(3, 2, "sell", 100.0, 100.0 * (1.0 + 0.1))]
-    assert status(result, 2) == (OrderStatus.CANCELLED, None)
+    assert status(result, 2) == (OrderStatus.CANCELLED, "oco")
     assert status(result, 3) == (OrderStatus.FILLED, None)
 
 
@@ -248,7 +248,7 @@ def test_stop_and_take_profit_inside_one_bar_take_the_stop(backend: str) -> None
     # bar 2 (100, 115, 85): both levels inside; the stop is older and matched first
     result = bracket_run(backend, (100.0, 115.0, 85.0, 100.0), stop_loss=0.1, take_profit=0.1)
     assert fills(result)[1:] == [(2, 2, "sell", 100.0, 90.0)]
-    assert status(result, 3) == (OrderStatus.CANCELLED, None)
+    assert status(result, 3) == (OrderStatus.CANCELLED, "oco")
 
 
 def test_a_bar_opening_above_the_take_profit_and_reaching_the_stop_takes_the_stop(
@@ -258,7 +258,7 @@ def test_a_bar_opening_above_the_take_profit_and_reaching_the_stop_takes_the_sto
     # the bar, even when the bar opened beyond the take-profit (as backtesting.py does).
     result = bracket_run(backend, (115.0, 116.0, 85.0, 100.0), stop_loss=0.1, take_profit=0.1)
     assert fills(result)[1:] == [(2, 2, "sell", 100.0, 90.0)]
-    assert status(result, 3) == (OrderStatus.CANCELLED, None)
+    assert status(result, 3) == (OrderStatus.CANCELLED, "oco")
 
 
 def test_a_gap_through_the_stop_fills_at_the_open(backend: str) -> None:
@@ -269,7 +269,7 @@ def test_a_gap_through_the_stop_fills_at_the_open(backend: str) -> None:
         bars, [T, F, F], [F, F, F], stop_loss=0.1, take_profit=0.1
     )
     assert fills(result) == [(1, 1, "buy", 100.0, 100.0), (2, 2, "sell", 100.0, same(79.92))]
-    assert status(result, 3) == (OrderStatus.CANCELLED, None)
+    assert status(result, 3) == (OrderStatus.CANCELLED, "oco")
 
 
 def test_short_exits_are_a_buy_stop_above_and_a_buy_limit_below_the_cost(backend: str) -> None:
@@ -287,19 +287,20 @@ def test_short_exits_are_a_buy_stop_above_and_a_buy_limit_below_the_cost(backend
         100.0 * (1.0 - 0.1),
     )
     assert fills(result) == [(1, 1, "sell", 100.0, 100.0), (3, 2, "buy", 100.0, 90.0)]
-    assert status(result, 2) == (OrderStatus.CANCELLED, None)
+    assert status(result, 2) == (OrderStatus.CANCELLED, "oco")
     assert result.cash[2] == 11_000.0
 
 
 def test_exit_signal_cancels_the_live_exit_orders(backend: str) -> None:
     # exits 2 (stop 90) and 3 (limit 110) from the fill at bar 1; the exit at bar 2 cancels
-    # both and sends order 4, filled at bar 3's open 95 although bar 3 reaches the stop
+    # the stop (and with it, by their group, the limit) and sends order 4, filled at bar 3's
+    # open 95 although bar 3 reaches the stop
     bars = bars_from_rows([flat(100.0), flat(100.0), flat(100.0), (95.0, 96.0, 85.0, 90.0)])
     result = engine(backend, initial_cash=10_000.0).run_signals(
         bars, [T, F, F, F], [F, F, T, F], stop_loss=0.1, take_profit=0.1
     )
     assert status(result, 2) == (OrderStatus.CANCELLED, None)
-    assert status(result, 3) == (OrderStatus.CANCELLED, None)
+    assert status(result, 3) == (OrderStatus.CANCELLED, "oco")
     assert fills(result) == [(1, 1, "buy", 100.0, 100.0), (4, 3, "sell", 100.0, 95.0)]
 
 
@@ -424,7 +425,7 @@ def test_t_plus_1_stop_triggered_on_the_buy_day_sells_at_the_next_days_open(back
         bars, [T, F, F, F], [F] * 4, stop_loss=0.1, take_profit=0.1
     )
     assert fills(result, step) == [(1, 1, "buy", 100.0, 100.0), (2, 3, "sell", 100.0, 87.0)]
-    assert status(result, 3) == (OrderStatus.CANCELLED, None)
+    assert status(result, 3) == (OrderStatus.CANCELLED, "oco")
 
 
 # ---------------------------------------------------------------------- missing bars

@@ -247,11 +247,14 @@ def check_equity_and_cash(run: Run) -> None:
 
 
 def check_orders(run: Run) -> None:
-    """Ids 1..n; filled quantity = sum of fills; FILLED complete; REJECTED without fills."""
+    """Ids 1..n; filled quantity = sum of fills; FILLED complete; REJECTED without fills; a
+    bracket's exits of the bracket's side and never more than its entry filled."""
     result = run.result
     ids = [o.order_id for o in result.orders]
     assert ids == list(range(1, len(ids) + 1)), f"order ids {ids}"
-    assert run.strategy.ids == ids, "the ids returned to the strategy are not the orders 1..n"
+    # Every order but a bracket's exits (made by the engine at a fill) was returned to it.
+    made = [o.order_id for o in result.orders if o.parent_id is None]
+    assert run.strategy.ids == made, "the ids returned to the strategy are not its orders"
     filled: dict[int, float] = {}
     count: dict[int, int] = {}
     for f in result.fills:
@@ -281,6 +284,10 @@ def check_orders(run: Run) -> None:
             assert count.get(o.order_id, 0) <= 1, f"FOK {o!r} filled more than once"
         if o.order_id in count and not o.is_target:
             assert o.filled_quantity <= o.quantity, o
+        if o.parent_id is not None:
+            entry = result.orders[o.parent_id - 1]
+            assert entry.side is not None and o.side is not entry.side, (o, entry)
+            assert o.quantity <= entry.filled_quantity, (o, entry)
 
 
 def check_fill_timing(run: Run) -> None:
@@ -1131,6 +1138,35 @@ GARBAGE_CALLS = st.one_of(
         ),
     ),
     st.tuples(st.just("cancel"), st.fixed_dictionaries({"order_id": _ORDER_ID})),
+    st.tuples(
+        st.just("oco"),
+        st.fixed_dictionaries(
+            {
+                "order_ids": _maybe(
+                    st.one_of(
+                        st.lists(_ORDER_ID, max_size=4),
+                        st.lists(st.integers(1, 6), max_size=4).map(tuple),
+                    )
+                )
+            }
+        ),
+    ),
+    st.tuples(
+        st.just("bracket"),
+        st.fixed_dictionaries(
+            {
+                "symbol": _SYMBOL,
+                "side": _SIDE,
+                "quantity": _QTY,
+                "entry": _KIND,
+                "limit_price": _PRICE,
+                "stop_price": _PRICE,
+                "stop_loss": _PRICE,
+                "take_profit": _PRICE,
+                "time_in_force": _TIF_ARG,
+            }
+        ),
+    ),
 )
 
 
@@ -1145,6 +1181,7 @@ class GarbageCaller(Strategy):
         self.start_ids: set[int] = set()
         self.errors: list[QuantaError] = []
         self._last = -2
+        self._brackets = False  # a bracket's exits take ids the strategy is not given
 
     def _play(self, ctx: Any) -> None:
         if ctx.bar_index == self._last:
@@ -1159,9 +1196,16 @@ class GarbageCaller(Strategy):
                 continue
             if method == "cancel":
                 assert isinstance(out, bool), f"cancel returned {out!r}"
+            elif method == "oco":  # a group id, not an order id
+                assert isinstance(out, int) and not isinstance(out, bool), out
             else:
                 assert isinstance(out, int) and not isinstance(out, bool), out
-                assert out == n_before + 1, f"{method} returned id {out}, expected {n_before + 1}"
+                if self._brackets:
+                    assert out > (self.ids[-1] if self.ids else 0), f"{method} returned id {out}"
+                else:
+                    expected = n_before + 1
+                    assert out == expected, f"{method} returned id {out}, expected {expected}"
+                self._brackets = self._brackets or method == "bracket"
                 self.ids.append(out)
 
     def on_start(self, ctx: Any) -> None:

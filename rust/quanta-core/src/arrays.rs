@@ -380,20 +380,16 @@ impl<'a> ArrayHost<'a> {
         let n = fill.column;
         if fill.order_id == self.live[n] {
             // The position changed by a decision of ours: exits for the whole new position.
+            // (When an exit fills, its group has already cancelled the other one.)
             self.cancel_exits(n);
             self.place_exits(&job, n)?;
-        } else if fill.order_id == self.stop[n] {
-            self.cancel(self.limit[n]); // one cancels the other
-            self.limit[n] = NO_ORDER;
-        } else if fill.order_id == self.limit[n] {
-            self.cancel(self.stop[n]);
-            self.stop[n] = NO_ORDER;
         }
         Ok(())
     }
 
     /// `SignalStrategy.place_exits`: the stop first, so that it is the older order and is
-    /// matched first when both levels are inside one bar (the pessimistic reading).
+    /// matched first when both levels are inside one bar (the pessimistic reading); both
+    /// accepted, they form a one-cancels-other group.
     fn place_exits(&mut self, job: &Signals<'_>, n: usize) -> Result<(), PriceError> {
         let position = self.core.broker.portfolio.positions[n];
         let (held, cost) = (position.quantity, position.average_cost);
@@ -428,6 +424,9 @@ impl<'a> ArrayHost<'a> {
                 None,
                 TimeInForce::Gtc,
             );
+        }
+        if self.is_live(self.stop[n]) && self.is_live(self.limit[n]) {
+            self.core.broker.oco(&[self.stop[n] - 1, self.limit[n] - 1]);
         }
         Ok(())
     }

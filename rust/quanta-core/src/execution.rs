@@ -6,6 +6,8 @@
 //! Every price rule takes the view least favourable to the trader that the bar cannot rule
 //! out; slippage moves market and stop fills against the trader but never outside the bar.
 
+use std::collections::BTreeMap;
+
 use crate::bars::Instruments;
 use crate::config::{Config, FillAt, Settlement};
 use crate::events::{trading_day, Event, EventQueue};
@@ -119,7 +121,8 @@ pub fn trailing_level(
 }
 
 /// The optional terms of a plain order: a GTD order's last instant, a trailing stop's
-/// distance (docs/semantics.md, section 21). The default is none of them.
+/// distance (docs/semantics.md, section 21), a bracket exit's entry (section 22). The default
+/// is none of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Terms {
     /// A GTD order's last instant (ns), inclusive.
@@ -128,6 +131,8 @@ pub struct Terms {
     pub trail_amount: Option<f64>,
     /// A trailing stop's distance as a fraction of the close.
     pub trail_percent: Option<f64>,
+    /// The entry's order id, for the exit of a bracket.
+    pub parent_id: Option<usize>,
 }
 
 /// `floor` kept in float (infinities and NaN pass through), as `quanta_ref.execution.floor`.
@@ -202,6 +207,18 @@ pub enum Target {
     Percent(f64),
 }
 
+/// A bracket's exit levels and its current exit orders (docs/semantics.md, section 22).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bracket {
+    /// The stop-loss price, if any.
+    pub stop_loss: Option<f64>,
+    /// The take-profit price, if any.
+    pub take_profit: Option<f64>,
+    /// Positions in `orders` of the last exit pair made (stop-loss, take-profit), accepted or
+    /// not.
+    pub exits: [Option<usize>; 2],
+}
+
 /// The broker of one run: the orders, the account they book into, the limits they are checked
 /// against, and the per-symbol day state of the order path.
 #[derive(Clone, Debug)]
@@ -216,6 +233,14 @@ pub struct Broker {
     pub orders: Vec<Order>,
     /// Positions in `orders` of the live orders, in order-id order.
     pub live: Vec<usize>,
+    /// One-cancels-other groups (group id = position + 1): each a range of `group_members`
+    /// (one flat list, so that a run making groups allocates only as a `Vec` grows).
+    pub groups: Vec<std::ops::Range<usize>>,
+    /// The members of every group, group after group, each group's positions in `orders`
+    /// ascending.
+    pub group_members: Vec<usize>,
+    /// The brackets, by the position of their entry in `orders`.
+    pub brackets: BTreeMap<usize, Bracket>,
     /// Current row; -1 before the first bar (moved by the loop).
     pub index: i64,
     /// Current trading day (moved by `expire_day`).
@@ -258,6 +283,9 @@ impl Broker {
             slippage: cfg.slippage_bps / 10_000.0,
             orders: Vec::new(),
             live: Vec::new(),
+            groups: Vec::new(),
+            group_members: Vec::new(),
+            brackets: BTreeMap::new(),
             index: -1,
             day: trading_day(first_timestamp) - 1,
             now: first_timestamp,
@@ -324,11 +352,14 @@ impl Broker {
         }
         let mut k = 0;
         while k < self.live.len() {
-            let order = &self.orders[self.live[k]];
+            let id = self.live[k];
+            let order = &self.orders[id];
             let expired = order.time_in_force == TimeInForce::Day
                 && matches!(order.active_day, Some(active) if active < day);
             if expired {
-                self.finish(self.live[k], OrderStatus::Expired, Some(Reason::Expired));
+                self.finish(id, OrderStatus::Expired, Some(Reason::Expired));
+                // It (and the rest of its group) left the live list: go on after it.
+                k = self.live.partition_point(|&x| x < id);
             } else {
                 k += 1;
             }
@@ -346,7 +377,10 @@ impl Broker {
         while k < self.live.len() {
             let order = &self.orders[self.live[k]];
             if matches!(order.expire_at, Some(expire_at) if expire_at < now) {
-                self.finish(self.live[k], OrderStatus::Expired, Some(Reason::Expired));
+                // Its group may take older live orders with it: go on after it.
+                let id = self.live[k];
+                self.finish(id, OrderStatus::Expired, Some(Reason::Expired));
+                k = self.live.partition_point(|&x| x < id);
             } else {
                 k += 1;
             }
@@ -408,10 +442,12 @@ impl Broker {
         if shares != 0.0 && !self.external {
             let mut k = 0;
             while k < self.live.len() {
-                let order = &self.orders[self.live[k]];
+                let id = self.live[k];
+                let order = &self.orders[id];
                 if order.column == n && order.side.is_some() {
-                    let reason = Some(Reason::CorporateAction);
-                    self.finish(self.live[k], OrderStatus::Cancelled, reason);
+                    self.finish(id, OrderStatus::Cancelled, Some(Reason::CorporateAction));
+                    // It (and the rest of its group) left the live list: go on after it.
+                    k = self.live.partition_point(|&x| x < id);
                 } else {
                     k += 1;
                 }
@@ -790,9 +826,14 @@ impl Broker {
         if ended {
             self.remove_live(id);
         }
-        // Both events queued together, the order snapshotted now.
+        // The events queued together, the order snapshotted now; then what the fill does to
+        // the order's group and to a bracket's exits, before anything is delivered.
         self.events.push(Event::Fill(fill));
         self.events.push(Event::Order(self.orders[id]));
+        self.cancel_group(id);
+        if !self.brackets.is_empty() && self.brackets.contains_key(&id) {
+            self.bracket_exits(id, quantity);
+        }
         Ok(())
     }
 
@@ -827,12 +868,138 @@ impl Broker {
         self.finish(id, status, Some(reason));
     }
 
+    /// End live order `id` with `status` and `reason`, and the rest of its group with it.
     fn finish(&mut self, id: usize, status: OrderStatus, reason: Option<Reason>) {
         let order = &mut self.orders[id];
         order.status = status;
         order.reject_reason = reason;
         self.remove_live(id);
         self.events.push(Event::Order(self.orders[id]));
+        // An order the engine refused at its fill leaves its group as it is: the other orders
+        // still protect the position.
+        if status != OrderStatus::Rejected {
+            self.cancel_group(id);
+        }
+    }
+
+    // ============================================================ one-cancels-other
+    /// Put the live, ungrouped orders `ids` (positions in `orders`, checked by the caller) in
+    /// a new one-cancels-other group; returns its id (1, 2, ...).
+    pub fn oco(&mut self, ids: &[usize]) -> usize {
+        let start = self.group_members.len();
+        self.group_members.extend_from_slice(ids);
+        self.group_members[start..].sort_unstable();
+        self.groups.push(start..self.group_members.len());
+        let group_id = self.groups.len();
+        for &id in ids {
+            self.orders[id].oco_group = Some(group_id);
+        }
+        group_id
+    }
+
+    /// Order `id` filled or ended: the other live orders of its group are cancelled (reason
+    /// `Oco`), in id order, their events queued behind its own.
+    fn cancel_group(&mut self, id: usize) {
+        let Some(group_id) = self.orders[id].oco_group else { return };
+        for k in self.groups[group_id - 1].clone() {
+            let other = self.group_members[k];
+            if other != id && self.orders[other].status.is_live() {
+                let order = &mut self.orders[other];
+                order.status = OrderStatus::Cancelled;
+                order.reject_reason = Some(Reason::Oco);
+                self.remove_live(other);
+                self.events.push(Event::Order(self.orders[other]));
+            }
+        }
+    }
+
+    // ============================================================ brackets
+    /// Submit a bracket's entry (arguments already validated); its exits come with its fills.
+    /// Returns the entry's order id (a refused entry too, as Rejected).
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_bracket(
+        &mut self,
+        column: usize,
+        side: Side,
+        quantity: f64,
+        order_type: OrderType,
+        limit_price: Option<f64>,
+        stop_price: Option<f64>,
+        time_in_force: TimeInForce,
+        expire_at: Option<i64>,
+        stop_loss: Option<f64>,
+        take_profit: Option<f64>,
+    ) -> usize {
+        let terms = Terms { expire_at, ..Terms::default() };
+        let id = self.new_order(
+            column,
+            Some(side),
+            quantity,
+            order_type,
+            limit_price,
+            stop_price,
+            time_in_force,
+            None,
+            terms,
+        );
+        let reason = self.acceptance(id);
+        if reason.is_none() {
+            // A rejected entry never fills: it needs no exits.
+            self.brackets.insert(id, Bracket { stop_loss, take_profit, exits: [None, None] });
+        }
+        self.admit(id, reason)
+    }
+
+    /// The entry `entry` of a bracket filled `quantity`: its live exits grow by it, or, when
+    /// none is live, a new pair is submitted, the stop-loss first (the older order is matched
+    /// first in a bar that reaches both levels: the loss is taken).
+    fn bracket_exits(&mut self, entry: usize, quantity: f64) {
+        let bracket = self.brackets[&entry];
+        let live = |k: &usize| self.orders[*k].status.is_live();
+        if bracket.exits.iter().flatten().any(live) {
+            for &exit in bracket.exits.iter().flatten() {
+                if self.orders[exit].status.is_live() {
+                    let order = &mut self.orders[exit];
+                    order.quantity = order.quantity + quantity;
+                    self.events.push(Event::Order(self.orders[exit]));
+                }
+            }
+            return;
+        }
+        let order = self.orders[entry];
+        let side = if order.side == Some(Side::Buy) { Side::Sell } else { Side::Buy };
+        let parent = Some(order.order_id);
+        let levels = [
+            bracket.stop_loss.map(|stop| (OrderType::Stop, None, Some(stop))),
+            bracket.take_profit.map(|limit| (OrderType::Limit, Some(limit), None)),
+        ];
+        let mut made: [Option<(usize, Option<Reason>)>; 2] = [None, None];
+        for (slot, level) in made.iter_mut().zip(levels) {
+            if let Some((kind, limit, stop)) = level {
+                let tif = TimeInForce::Gtc;
+                let id = self.new_order(
+                    order.column,
+                    Some(side),
+                    quantity,
+                    kind,
+                    limit,
+                    stop,
+                    tif,
+                    None,
+                    Terms { parent_id: parent, ..Terms::default() },
+                );
+                *slot = Some((id, self.acceptance(id)));
+            }
+        }
+        if let Some(bracket) = self.brackets.get_mut(&entry) {
+            bracket.exits = made.map(|m| m.map(|(id, _)| id));
+        }
+        if let [Some((stop, None)), Some((limit, None))] = made {
+            self.oco(&[stop, limit]); // before their submissions are seen
+        }
+        for (id, reason) in made.into_iter().flatten() {
+            self.admit(id, reason);
+        }
     }
 
     fn remove_live(&mut self, id: usize) {
@@ -908,6 +1075,8 @@ impl Broker {
             expire_at: terms.expire_at,
             trail_amount: terms.trail_amount,
             trail_percent: terms.trail_percent,
+            oco_group: None,
+            parent_id: terms.parent_id,
             triggered: false,
             eligible_bar: eligible,
             active_day: None,
@@ -1098,7 +1267,8 @@ impl Broker {
             if closing == usize::MAX || !self.orders[closing].status.is_live() {
                 let target = Some(Target::Quantity(0.0));
                 let (kind, tif) = (OrderType::Market, TimeInForce::Gtc);
-                let id = self.new_order(n, None, 0.0, kind, None, None, tif, target, Terms::default());
+                let id =
+                    self.new_order(n, None, 0.0, kind, None, None, tif, target, Terms::default());
                 self.admit(id, None);
                 self.liquidations[n] = id;
             }
@@ -1366,6 +1536,89 @@ mod tests {
         assert!(b.cancel(id));
         assert!(!b.cancel(id));
         assert_eq!(b.orders[id - 1].status, OrderStatus::Cancelled);
+    }
+
+    #[test]
+    fn a_bracket_entry_fill_makes_grouped_exits_and_a_take_profit_fill_cancels_the_stop() {
+        let mut b = broker(Config { initial_cash: 100_000.0, ..Config::default() });
+        let (market, gtc) = (OrderType::Market, TimeInForce::Gtc);
+        let entry = b.submit_bracket(
+            0,
+            Side::Buy,
+            100.0,
+            market,
+            None,
+            None,
+            gtc,
+            None,
+            Some(9.0),
+            Some(11.0),
+        );
+        b.index = 1;
+        b.match_order(entry - 1, 10.0, 10.2, 9.8, 10.0, false).unwrap();
+        // The stop-loss first, then the take-profit, both of the fill's quantity, in group 1.
+        let (stop, limit) = (b.orders[1], b.orders[2]);
+        assert_eq!(
+            (stop.order_type, stop.side, stop.stop_price),
+            (OrderType::Stop, Some(Side::Sell), Some(9.0))
+        );
+        assert_eq!((limit.order_type, limit.limit_price), (OrderType::Limit, Some(11.0)));
+        assert_eq!((stop.quantity, stop.oco_group, stop.parent_id), (100.0, Some(1), Some(1)));
+        assert_eq!((limit.quantity, limit.oco_group, limit.parent_id), (100.0, Some(1), Some(1)));
+        assert_eq!(b.live, [1, 2]);
+        b.index = 2;
+        b.match_order(1, 10.5, 11.5, 10.4, 11.2, false).unwrap(); // the stop is not reached
+        b.match_order(2, 10.5, 11.5, 10.4, 11.2, false).unwrap(); // the limit is: sold at 11
+        assert_eq!(b.orders[2].status, OrderStatus::Filled);
+        assert_eq!(b.orders[1].status, OrderStatus::Cancelled);
+        assert_eq!(b.orders[1].reject_reason, Some(Reason::Oco));
+        assert!(b.live.is_empty());
+        // Events: accepted; fill, filled, the two exits; fill, filled, the stop cancelled.
+        let mut seen = Vec::new();
+        while let Some(event) = b.events.pop() {
+            seen.push(match event {
+                Event::Fill(f) => (f.order_id, "fill"),
+                Event::Order(o) => (o.order_id, o.status.name()),
+                _ => (0, "other"),
+            });
+        }
+        assert_eq!(
+            seen,
+            [
+                (1, "pending"),
+                (1, "fill"),
+                (1, "filled"),
+                (2, "pending"),
+                (3, "pending"),
+                (3, "fill"),
+                (3, "filled"),
+                (2, "cancelled"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_expiring_member_ends_its_group_and_the_day_goes_on_with_the_other_orders() {
+        let mut b = broker(Config::default());
+        let (limit, day, gtc) = (OrderType::Limit, TimeInForce::Day, TimeInForce::Gtc);
+        let grouped = b.submit_order(0, Side::Buy, 1.0, limit, Some(5.0), None, gtc);
+        let expiring = b.submit_order(0, Side::Buy, 1.0, limit, Some(5.0), None, day);
+        let other = b.submit_order(0, Side::Buy, 1.0, limit, Some(5.0), None, day);
+        assert_eq!(b.oco(&[expiring - 1, grouped - 1]), 1);
+        b.index = 1;
+        b.start_day(expiring - 1);
+        b.start_day(other - 1);
+        b.expire_day(1);
+        let statuses: Vec<_> = b.orders.iter().map(|o| (o.status, o.reject_reason)).collect();
+        assert_eq!(
+            statuses,
+            [
+                (OrderStatus::Cancelled, Some(Reason::Oco)),
+                (OrderStatus::Expired, Some(Reason::Expired)),
+                (OrderStatus::Expired, Some(Reason::Expired)),
+            ]
+        );
+        assert!(b.live.is_empty());
     }
 
     #[test]

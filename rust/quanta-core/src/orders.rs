@@ -159,6 +159,8 @@ pub enum Reason {
     InsufficientMargin = "insufficient_margin",
     /// The account is in a margin call.
     MarginCall = "margin_call",
+    /// Another order of its one-cancels-other group filled or ended.
+    Oco = "oco",
 }
 }
 
@@ -205,6 +207,10 @@ pub struct Order {
     pub trail_amount: Option<f64>,
     /// A trailing stop's distance from the close, as a fraction of it.
     pub trail_percent: Option<f64>,
+    /// Its one-cancels-other group (1, 2, ...), once in one.
+    pub oco_group: Option<usize>,
+    /// The entry order's id, for the exit of a bracket.
+    pub parent_id: Option<usize>,
     /// A stop that has been touched.
     pub triggered: bool,
     /// First bar index at which it may be matched.
@@ -325,7 +331,7 @@ mod tests {
         assert_eq!(OrderStatus::PartiallyFilled.name(), "partially_filled");
         assert_eq!(Reason::InsufficientCash.name(), "insufficient_cash");
         assert_eq!(Reason::TimeInForce.name(), "time_in_force");
-        assert_eq!(Reason::ALL.len(), 15);
+        assert_eq!(Reason::ALL.len(), 16);
     }
 
     #[test]

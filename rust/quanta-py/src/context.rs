@@ -118,6 +118,18 @@ impl PyBar {
     }
 }
 
+/// The checked arguments of a plain order (`PyContext::plain_order`).
+struct PlainOrder {
+    column: usize,
+    side: Side,
+    quantity: f64,
+    kind: OrderType,
+    limit: Option<f64>,
+    stop: Option<f64>,
+    tif: TimeInForce,
+    terms: Terms,
+}
+
 /// The `ctx` of a run on the native engine (`quanta_ref.api.Context`).
 #[pyclass(name = "Context", module = "quanta_fast._quanta_fast")]
 pub struct PyContext {
@@ -407,11 +419,45 @@ impl PyContext {
         time_in_force: Arg<'py>,
         terms: TermArgs<'_, 'py>,
     ) -> PyResult<usize> {
+        let order = self.plain_order(
+            symbol,
+            side,
+            quantity,
+            (order_type, "order_type"),
+            limit_price,
+            stop_price,
+            time_in_force,
+            terms,
+        )?;
+        let PlainOrder { column, side, quantity, kind, limit, stop, tif, terms } = order;
+        let broker = &mut self.core.broker;
+        Ok(broker.submit_order_with(column, side, quantity, kind, limit, stop, tif, terms))
+    }
+
+    /// The checked arguments of a plain order, in the reference's order of checks; the
+    /// order type comes with the name of its argument (`order_type`, or a bracket's `entry`).
+    #[allow(clippy::too_many_arguments)]
+    fn plain_order<'py>(
+        &self,
+        symbol: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        (order_type, type_field): (Arg<'py>, &str),
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
+        terms: TermArgs<'_, 'py>,
+    ) -> PyResult<PlainOrder> {
         let py = symbol.py();
         let column = self.column(symbol)?;
         let side: Side = self.choice(side, "side", symbol)?;
         let order_type = order_type.or(py, "market");
-        let kind: OrderType = self.choice(&order_type, "order_type", symbol)?;
+        let kind: OrderType = self.choice(&order_type, type_field, symbol)?;
+        if type_field == "entry" && kind == OrderType::TrailingStop {
+            let (index, now) = (self.core.broker.index, self.core.broker.now);
+            self.glue.check_bracket_entry.bind(py).call1((kind.name(), symbol, index, now))?;
+            return Err(internal_error("check_bracket_entry accepted a trailing stop"));
+        }
         let time_in_force = time_in_force.or(py, "gtc");
         let tif: TimeInForce = self.choice(&time_in_force, "time_in_force", symbol)?;
         let quantity = self.number("quantity", quantity, symbol, true)?;
@@ -451,9 +497,8 @@ impl PyContext {
                 stop = Some(level);
             }
         }
-        let terms = Terms { expire_at, trail_amount, trail_percent };
-        let broker = &mut self.core.broker;
-        Ok(broker.submit_order_with(column, side, quantity, kind, limit, stop, tif, terms))
+        let terms = Terms { expire_at, trail_amount, trail_percent, parent_id: None };
+        Ok(PlainOrder { column, side, quantity, kind, limit, stop, tif, terms })
     }
 
     /// A GTD order's `expire_at` in ns (None for the other times in force), checked by the
@@ -632,6 +677,83 @@ impl PyContext {
         let mut this = Self::open_mut(slf)?;
         let id = this.order_id(order_id)?;
         Ok(this.core.broker.cancel(id))
+    }
+
+    /// See `quanta_ref.api.Context.oco`. The ids are read by the reference's own check, and a
+    /// member that cannot join is refused by it, so every message is the reference's.
+    fn oco(slf: &Bound<'_, Self>, order_ids: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let py = slf.py();
+        let mut this = Self::open_mut(slf)?;
+        let broker = &this.core.broker;
+        let (n_orders, index, now) = (broker.orders.len(), broker.index, broker.now);
+        let ids: Vec<usize> =
+            this.glue.check_oco_ids.bind(py).call1((order_ids, n_orders, index, now))?.extract()?;
+        for &order_id in &ids {
+            let order = &broker.orders[order_id - 1];
+            if !order.status.is_live() || order.oco_group.is_some() {
+                let (status, group) = (order.status.name(), order.oco_group);
+                let check = this.glue.check_oco_member.bind(py);
+                check.call1((order_id, status, group, index, now))?;
+                return Err(internal_error("order_ids: a member the reference check accepted"));
+            }
+        }
+        let positions: Vec<usize> = ids.iter().map(|id| id - 1).collect();
+        Ok(this.core.broker.oco(&positions))
+    }
+
+    /// See `quanta_ref.api.Context.bracket`.
+    #[pyo3(
+        text_signature = "(self, symbol, side, quantity, entry='market', limit_price=None, stop_price=None, stop_loss=None, take_profit=None, time_in_force='gtc', expire_at=None)"
+    )]
+    #[pyo3(signature = (symbol, side, quantity, entry=Arg::Missing, limit_price=None, stop_price=None, stop_loss=None, take_profit=None, time_in_force=Arg::Missing, expire_at=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn bracket<'py>(
+        slf: &Bound<'py, Self>,
+        symbol: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        entry: Arg<'py>,
+        limit_price: Option<&Bound<'py, PyAny>>,
+        stop_price: Option<&Bound<'py, PyAny>>,
+        stop_loss: Option<&Bound<'py, PyAny>>,
+        take_profit: Option<&Bound<'py, PyAny>>,
+        time_in_force: Arg<'py>,
+        expire_at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<usize> {
+        let py = slf.py();
+        let mut this = Self::open_mut(slf)?;
+        let terms = TermArgs { expire_at, trail_amount: None, trail_percent: None };
+        let order = this.plain_order(
+            symbol,
+            side,
+            quantity,
+            (entry, "entry"),
+            limit_price,
+            stop_price,
+            time_in_force,
+            terms,
+        )?;
+        let (index, now) = (this.core.broker.index, this.core.broker.now);
+        let side_member = this.glue.side.bind(py).call1((order.side.name(),))?;
+        let (stop_loss, take_profit): (Option<f64>, Option<f64>) = this
+            .glue
+            .check_bracket_levels
+            .bind(py)
+            .call1((side_member, stop_loss, take_profit, symbol, index, now))?
+            .extract()?;
+        let PlainOrder { column, side, quantity, kind, limit, stop, tif, terms } = order;
+        Ok(this.core.broker.submit_bracket(
+            column,
+            side,
+            quantity,
+            kind,
+            limit,
+            stop,
+            tif,
+            terms.expire_at,
+            stop_loss,
+            take_profit,
+        ))
     }
 
     /// See `quanta_ref.api.Context.order_target_quantity`.

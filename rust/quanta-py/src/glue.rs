@@ -42,6 +42,16 @@ pub(crate) struct Glue {
     pub check_trailing_level: Py<PyAny>,
     /// `check_order_id(order_id, n_orders, index, now) -> order_id`.
     pub check_order_id: Py<PyAny>,
+    /// `check_oco_ids(order_ids, n_orders, index, now) -> [order_id, ...]`.
+    pub check_oco_ids: Py<PyAny>,
+    /// `check_oco_member(order_id, status, group, index, now)`: raises for a member that
+    /// cannot join a group.
+    pub check_oco_member: Py<PyAny>,
+    /// `check_bracket_levels(side, stop_loss, take_profit, symbol, index, now)`.
+    pub check_bracket_levels: Py<PyAny>,
+    /// `check_bracket_entry(order_type, symbol, index, now)`: raises for an entry type a
+    /// bracket does not take.
+    pub check_bracket_entry: Py<PyAny>,
     /// `check_margin_arguments(column, side, quantity, price, max_leverage, equity)`.
     pub check_margin_arguments: Py<PyAny>,
     /// `history_view(bars, column, index, field, length)`.
@@ -90,6 +100,8 @@ impl Glue {
             order.expire_at,
             order.trail_amount,
             order.trail_percent,
+            order.oco_group,
+            order.parent_id,
             order.triggered,
             order.eligible_bar,
             order.active_day,
