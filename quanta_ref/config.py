@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from quanta_ref.bars import NS_PER_DAY, one_timestamp
+from quanta_ref.costs import check_model
 from quanta_ref.errors import ConfigError, DataError
 
 #: The A-share stamp duty (印花税) while it was paid by both sides of a trade: from
@@ -97,6 +98,10 @@ class EngineConfig:
     periods_per_year: float | None = None  # for annualised metrics; inferred when None
     dividend_tax_rate: float = 0.0  # fraction of a cash dividend withheld at the credit
     market: str | None = None
+    # Cost models (quanta_ref.costs; a callable is stored as given). None: the commission
+    # is commission_rate / min_commission (PerValue), the slippage slippage_bps (FixedBps).
+    commission: Any = None
+    slippage: Any = None
 
     @classmethod
     def build(cls, **keywords: Any) -> EngineConfig:
@@ -114,6 +119,7 @@ class EngineConfig:
                 raise ConfigError(f"market: {market!r} is not one of {sorted(MARKETS)}")
             values.update(MARKETS[market])
         values.update(keywords)
+        _models(keywords, values)
         if values.get("allow_short") is True and values.get("max_leverage") is None:
             values["max_leverage"] = 2.0
         config = cls(**values)
@@ -151,6 +157,8 @@ class EngineConfig:
             object.__setattr__(self, name, value)
 
         number("initial_cash", 0.0, inclusive=False)
+        check_model("commission", self.commission)
+        check_model("slippage", self.slippage)
         for name, high in (
             ("commission_rate", 1.0),
             ("min_commission", math.inf),
@@ -226,6 +234,27 @@ class EngineConfig:
                 f"first date {value[0][0]}; give a value from the first bar's date on"
             )
         return in_force
+
+
+def _models(keywords: dict[str, Any], values: dict[str, Any]) -> None:
+    """A cost model given with the settings it replaces is a ConfigError: which one would
+    the user mean? A market preset's min_commission yields to a `commission` model."""
+    if values.get("commission") is not None:
+        for name in ("commission_rate", "min_commission"):
+            given = keywords.get(name, 0.0)
+            if isinstance(given, (Mapping, list, tuple)) or given != 0.0:
+                raise ConfigError(
+                    f"commission: a commission model replaces {name}; give one or the other "
+                    f"(got {name}={given!r})"
+                )
+        values["commission_rate"] = values["min_commission"] = 0.0
+    if values.get("slippage") is not None:
+        given = keywords.get("slippage_bps", 0.0)
+        if given != 0.0:
+            raise ConfigError(
+                "slippage: a slippage model replaces slippage_bps; give one or the other "
+                f"(got slippage_bps={given!r})"
+            )
 
 
 #: The string values `price_limit` takes besides a fraction (see `quanta_ref.market`).
