@@ -204,7 +204,8 @@ def per_share(symbol: str, side: str, quantity: float, price: float) -> float:
 
 def impact(bar: Any, side: str, quantity: float, price: float) -> float:
     """SquareRootImpact(0.1) as a callable."""
-    return math.inf if not bar.volume > 0.0 else 0.1 * math.sqrt(quantity / bar.volume)
+    # No volume: a finite fraction large enough to reach the bar's edge, as inf does.
+    return 0.1 * math.sqrt(quantity / bar.volume) if bar.volume > 0.0 else 1e300
 
 
 class Trader(Strategy):
