@@ -403,3 +403,25 @@ def test_run_script_records_no_fill_for_a_refused_model(backend: str) -> None:
     result, script = run_script(backend, bars_from_rows([BAR, BAR, BAR]), {0: buy(1)})
     assert [kind for kind, _ in script.events].count("fill") == 1
     assert one_fill(result) == (1.0, 10.0, 0.0)
+
+
+# =============================================================== the benchmark
+def test_the_buy_and_hold_benchmark_pays_the_runs_models() -> None:
+    from quanta_ref.analysis import buy_and_hold_equity
+    from quanta_ref.config import EngineConfig
+
+    # One symbol, 10_000 bought at bar 0's close 10.5 moved by 0.25 x range 2 = 11.0 (the
+    # high). PerShare 0.01: q x 11 + 0.01 q = 10_000 -> q = 10_000 / 11.01, valued at 10.5.
+    bars = bars_from_rows([BAR, BAR])
+    config = EngineConfig.build(
+        initial_cash=10_000.0, commission=PerShare(0.01), slippage=RangeFraction(0.25)
+    )
+    quantity = 10_000.0 / 11.01
+    assert buy_and_hold_equity(bars, config).tolist() == [
+        same(quantity * 10.5),
+        same(quantity * 10.5),
+    ]
+    # A PerValue model is the commission_rate rule: the same equity bit for bit.
+    named = EngineConfig.build(initial_cash=10_000.0, commission=PerValue(0.001, 5.0))
+    rates = EngineConfig.build(initial_cash=10_000.0, commission_rate=0.001, min_commission=5.0)
+    assert buy_and_hold_equity(bars, named).tobytes() == buy_and_hold_equity(bars, rates).tobytes()
