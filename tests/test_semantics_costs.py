@@ -425,3 +425,38 @@ def test_the_buy_and_hold_benchmark_pays_the_runs_models() -> None:
     named = EngineConfig.build(initial_cash=10_000.0, commission=PerValue(0.001, 5.0))
     rates = EngineConfig.build(initial_cash=10_000.0, commission_rate=0.001, min_commission=5.0)
     assert buy_and_hold_equity(bars, named).tobytes() == buy_and_hold_equity(bars, rates).tobytes()
+
+
+def test_callables_are_called_in_the_references_sequence(backend: str) -> None:
+    # Every call of both models (cash checks, the affordability search, the booking) with
+    # its arguments, as the reference makes them.
+    def recorded(backend: str) -> list[Any]:
+        calls: list[Any] = []
+
+        def commission(symbol: str, side: str, quantity: float, price: float) -> float:
+            calls.append((symbol, side, quantity, price))
+            return per_share(symbol, side, quantity, price)
+
+        def slippage(bar: Any, side: str, quantity: float, price: float) -> float:
+            calls.append((bar, side, quantity, price))
+            return impact(bar, side, quantity, price)
+
+        engine = Engine(
+            backend=backend, initial_cash=5_000.0, commission=commission, slippage=slippage
+        )
+        engine.run(walk(), Trader())
+        return calls
+
+    calls = recorded(backend)
+    assert len(calls) > 50
+    assert calls == recorded("python")
+
+
+def test_a_session_calls_a_callable_model(backend: str) -> None:
+    # 100 x 10 at bar 1's open, commission 0.02 x 100 = 2.
+    session = Engine(backend=backend, commission=lambda s, side, q, p: 0.02 * q).session(
+        _BuyOnce(), symbols=["X"]
+    )
+    session.push(int(START), [10.0], [11.0], [9.0], [10.5], [1e4])
+    step = session.push(int(START) + DAY, [10.0], [11.0], [9.0], [10.5], [1e4])
+    assert [(f.quantity, f.price, f.commission) for f in step.fills] == [(100.0, 10.0, 2.0)]
