@@ -175,6 +175,13 @@ class RustSession(SessionCore):
             self._native.end()
 
 
+def _callable_costs(config: EngineConfig) -> bool:
+    """Whether a cost model of `config` is a Python callable (not a `quanta_ref.costs` model)."""
+    return any(
+        model is not None and callable(model) for model in (config.commission, config.slippage)
+    )
+
+
 class RustBackend(Backend):
     """The native engine (``backend="rust"``); see `quanta_ref.engine.ReferenceBackend`."""
 
@@ -209,6 +216,13 @@ class RustBackend(Backend):
         on one thread, alone. Ctrl-C stops the native jobs within milliseconds and raises
         KeyboardInterrupt; nothing is returned."""
         arrays = [k for k, job in enumerate(jobs) if isinstance(job, (Signals, Targets))]
+        if _callable_costs(config):
+            # A callable cost model is Python: its array jobs run as their reference
+            # strategies on the native loop, holding the GIL (same results, slower).
+            return [
+                self.run(bars, job if isinstance(job, Strategy) else job.strategy(bars), config)
+                for job in jobs
+            ]
         native: dict[int, _quanta_fast.Context | BaseException] = {}
         if arrays:
             engine = _quanta_fast.Engine(config, _glue)

@@ -11,6 +11,14 @@ from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
 from quanta_ref.config import EngineConfig, Instrument
+from quanta_ref.costs import (
+    FixedBps,
+    PerShare,
+    PerValue,
+    RangeFraction,
+    SquareRootImpact,
+    Tiered,
+)
 from quanta_ref.errors import (
     BackendUnavailable,
     ConfigError,
@@ -50,6 +58,7 @@ __all__ = [
     "Engine",
     "EngineConfig",
     "Fill",
+    "FixedBps",
     "IndicatorCache",
     "Instrument",
     "OptimizeResult",
@@ -57,19 +66,24 @@ __all__ = [
     "OrderError",
     "OrderStatus",
     "OrderType",
+    "PerShare",
+    "PerValue",
     "Portfolio",
     "Position",
     "QuantaError",
+    "RangeFraction",
     "Reason",
     "RejectedOrdersWarning",
     "Session",
     "Side",
     "Signals",
     "SnapshotError",
+    "SquareRootImpact",
     "Step",
     "Strategy",
     "Targets",
     "TimeInForce",
+    "Tiered",
     "Trade",
     "WalkForwardResult",
     "data",

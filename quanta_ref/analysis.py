@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from quanta_ref import costs
 from quanta_ref.bars import Bars, format_timestamp
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
@@ -100,11 +101,15 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     """The equity of buying the whole universe in equal parts and holding it.
 
     The initial cash is split equally over the symbols of `bars`. Each part buys its symbol
-    at the close of the symbol's first bar, moved by ``slippage_bps`` against the buyer as a
-    market fill is (and kept inside the bar's range), paying the commission rule of the run
-    (``commission_rate`` with ``min_commission``) and the buy levies (``buy_tax_rate`` plus
-    ``transfer_fee_rate``) out of the part, at the rates in force on the first bar's day;
-    the quantity is fractional (no lots) so that the whole part is invested. A part waits as
+    at the close of the symbol's first bar, moved against the buyer by the run's slippage
+    model as a market fill is (and kept inside the bar's range), paying the run's commission
+    model and the buy levies (``buy_tax_rate`` plus ``transfer_fee_rate``) out of the part, at
+    the rates in force on the first bar's day; the quantity is fractional (no lots) so that
+    the whole part is invested. A slippage model that depends on the quantity
+    (`SquareRootImpact`, a callable) sees the quantity the part buys at the unslipped close,
+    as a target order does; a commission model other than `PerValue` (no closed form) is
+    solved for the largest quantity the part pays for, by bisection. Callable models are
+    called here too. A part waits as
     cash until its symbol's first bar, and stays cash if the symbol never trades or the part
     does not cover the minimum commission. Nothing is ever sold, so no sell tax is paid: each
     holding is valued at its last close, as the run's own positions are. A symbol with a
@@ -123,10 +128,11 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
         )
     n_bars, n_symbols = bars.close.shape
     part = config.initial_cash / n_symbols
-    slippage = config.slippage_bps / 10_000.0
     day = int(bars.timestamps[0]) // NS_PER_DAY
     rate = config.rate_on_day("commission_rate", day)
     minimum = config.rate_on_day("min_commission", day)
+    if isinstance(config.commission, costs.PerValue):
+        rate, minimum = config.commission.rate, config.commission.minimum
     levies = config.rate_on_day("buy_tax_rate", day) + config.rate_on_day("transfer_fee_rate", day)
     equity = np.zeros(n_bars, dtype=np.float64)
     multipliers = {item.symbol: item.multiplier for item in config.instruments}
@@ -138,21 +144,88 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
             equity += part
             continue
         first = int(seen[0])
-        # A market buy's price: moved up by the slippage, no higher than the bar's high.
-        price = min(float(close[first]) * (1.0 + slippage), float(bars.high[first, n]))
-        # value x (1 + levies) + max(value x rate, minimum) = part, solved for the value.
-        value = part / (1.0 + rate + levies)
-        if value * rate < minimum:
-            value = (part - minimum) / (1.0 + levies)
-        if value <= 0.0 or price <= 0.0:
+        price = _benchmark_price(bars, config, first, n, part, multiplier)
+        if config.commission is None or isinstance(config.commission, costs.PerValue):
+            # value x (1 + levies) + max(value x rate, minimum) = part, solved for the value.
+            value = part / (1.0 + rate + levies)
+            if value * rate < minimum:
+                value = (part - minimum) / (1.0 + levies)
+            quantity = value / (price * multiplier) if value > 0.0 and price > 0.0 else 0.0
+        else:
+            quantity = _benchmark_quantity(bars, config, first, n, part, price, levies, multiplier)
+        if not quantity > 0.0:
             equity += part
             continue
-        quantity = value / (price * multiplier)
         # The last close seen so far at every bar (a missing bar keeps the previous one).
         last = np.maximum.accumulate(np.where(np.isnan(close), -1, np.arange(n_bars)))
         held = quantity * close[np.maximum(last, 0)] * multiplier
         equity += np.where(np.arange(n_bars) < first, part, held)
     return equity
+
+
+def _benchmark_price(
+    bars: Bars, config: EngineConfig, t: int, n: int, part: float, multiplier: float
+) -> float:
+    """A market buy's price at the close of bar `t` of symbol `n` (a unit worth price x
+    `multiplier`): moved up by the run's slippage model, no higher than the bar's high."""
+    base, high = float(bars.close[t, n]), float(bars.high[t, n])
+    model = config.slippage
+    if model is None or isinstance(model, costs.FixedBps):
+        bps = config.slippage_bps if model is None else model.bps
+        return min(base * (1.0 + bps / 10_000.0), high)
+    low, volume = float(bars.low[t, n]), float(bars.volume[t, n])
+    if isinstance(model, costs.RangeFraction):
+        return costs.range_price(True, base, high, low, model.fraction)
+    asked = part / (base * multiplier)  # what the part buys at the unslipped price
+    if isinstance(model, costs.SquareRootImpact):
+        fraction = costs.impact(model.coefficient, asked, volume)
+    else:
+        open_, now = float(bars.open[t, n]), int(bars.timestamps[t])
+        symbol = bars.symbols[n]
+        fraction = costs.call_slippage(
+            model, symbol, now, open_, high, low, base, volume, "buy", asked, base, t
+        )
+    return min(base * (1.0 + fraction), high)
+
+
+def _benchmark_quantity(
+    bars: Bars,
+    config: EngineConfig,
+    t: int,
+    n: int,
+    part: float,
+    price: float,
+    levies: float,
+    multiplier: float,
+) -> float:
+    """The largest (fractional) quantity `part` pays for at `price` with the run's commission
+    model (not PerValue) and the buy levies: a bisection, the cost rising with the quantity."""
+    model = config.commission
+
+    def cost(quantity: float) -> float:
+        value = quantity * price * multiplier
+        if isinstance(model, costs.COMMISSION_MODELS):
+            commission = model.commission(quantity, value)
+        else:
+            now, symbol = int(bars.timestamps[t]), bars.symbols[n]
+            commission = costs.call_commission(model, symbol, "buy", quantity, price, t, now)
+        return value * (1.0 + levies) + commission
+
+    if not price > 0.0:
+        return 0.0
+    high = part / (price * multiplier * (1.0 + levies))
+    if cost(high) <= part:
+        return high
+    low = 0.0
+    for _ in range(200):  # halves the interval to float resolution
+        middle = low + (high - low) / 2.0
+        if middle <= low or middle >= high:
+            break
+        if cost(middle) <= part:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def benchmark_returns(result: Any, benchmark: Any = None) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from quanta_ref import sources
 from quanta_ref.bars import NS_PER_DAY, one_timestamp
+from quanta_ref.costs import check_model
 from quanta_ref.errors import ConfigError, DataError
 
 #: The A-share stamp duty (印花税) while it was paid by both sides of a trade: from
@@ -101,6 +102,10 @@ class EngineConfig:
     # Per-symbol settings (lot size, tick, price limit, multiplier, margin), by symbol; given
     # as a mapping or a table, stored checked and sorted (see `Instrument`).
     instruments: tuple[Instrument, ...] = ()
+    # Cost models (quanta_ref.costs; a callable is stored as given). None: the commission
+    # is commission_rate / min_commission (PerValue), the slippage slippage_bps (FixedBps).
+    commission: Any = None
+    slippage: Any = None
 
     @classmethod
     def build(cls, **keywords: Any) -> EngineConfig:
@@ -118,6 +123,7 @@ class EngineConfig:
                 raise ConfigError(f"market: {market!r} is not one of {sorted(MARKETS)}")
             values.update(MARKETS[market])
         values.update(keywords)
+        _models(keywords, values)
         if values.get("allow_short") is True and values.get("max_leverage") is None:
             values["max_leverage"] = 2.0
         config = cls(**values)
@@ -155,6 +161,8 @@ class EngineConfig:
             object.__setattr__(self, name, value)
 
         number("initial_cash", 0.0, inclusive=False)
+        check_model("commission", self.commission)
+        check_model("slippage", self.slippage)
         for name, high in (
             ("commission_rate", 1.0),
             ("min_commission", math.inf),
@@ -391,6 +399,27 @@ def _instrument(symbol: str, settings: Any) -> Instrument:
     if "margin" in values and "maintenance_margin" not in values:
         values["maintenance_margin"] = values["margin"]
     return Instrument(symbol, **values)
+
+
+def _models(keywords: dict[str, Any], values: dict[str, Any]) -> None:
+    """A cost model given with the settings it replaces is a ConfigError: which one would
+    the user mean? A market preset's min_commission yields to a `commission` model."""
+    if values.get("commission") is not None:
+        for name in ("commission_rate", "min_commission"):
+            given = keywords.get(name, 0.0)
+            if isinstance(given, (Mapping, list, tuple)) or given != 0.0:
+                raise ConfigError(
+                    f"commission: a commission model replaces {name}; give one or the other "
+                    f"(got {name}={given!r})"
+                )
+        values["commission_rate"] = values["min_commission"] = 0.0
+    if values.get("slippage") is not None:
+        given = keywords.get("slippage_bps", 0.0)
+        if given != 0.0:
+            raise ConfigError(
+                "slippage: a slippage model replaces slippage_bps; give one or the other "
+                f"(got slippage_bps={given!r})"
+            )
 
 
 #: The string values `price_limit` takes besides a fraction (see `quanta_ref.market`).

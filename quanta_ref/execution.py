@@ -11,8 +11,10 @@ trader, but never outside the bar's range: nobody traded there.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from quanta_ref import costs
 from quanta_ref.config import SCHEDULED, EngineConfig
 from quanta_ref.events import Event, EventBus, FillEvent, OrderEvent, Timeline
 from quanta_ref.market import RunMarket
@@ -62,11 +64,13 @@ def fill_price(
     low: float,
     close: float,
     at_close: bool,
-    slippage: float,
+    slip: Callable[[float], float],
 ) -> float | None:
     """The price at which `order` fills in this bar, or None if it does not.
 
     `at_close` prices a market order at the close (``fill_at="close"``) instead of the open.
+    `slip(base)` is the slipped price of a market-style fill whose unslipped price is `base`
+    (the run's slippage model, see `Broker.slip`); it is called only for such a fill.
     A stop order that the bar touches is marked ``order.triggered``, and from then on it is
     a market order (stop) or a limit order (stop-limit), in this bar and any later one.
     """
@@ -77,7 +81,7 @@ def fill_price(
         kind = OrderType.STOP  # matched as a stop order at its current level
     if kind is OrderType.MARKET or (kind is OrderType.STOP and order.triggered):
         base = close if at_close else open_
-        return with_slippage(side, base, high, low, slippage)
+        return slip(base)
     if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and order.triggered):
         assert order.limit_price is not None
         return limit_price_in_bar(side, order.limit_price, open_, high, low)
@@ -89,14 +93,14 @@ def fill_price(
     if (open_ >= stop) if buy else (open_ <= stop):
         order.triggered = True
         if kind is OrderType.STOP:
-            return with_slippage(side, open_, high, low, slippage)
+            return slip(open_)
         assert order.limit_price is not None
         return limit_price_in_bar(side, order.limit_price, open_, high, low)
     # Triggered inside the bar: the price passed through the stop at some moment.
     if (high >= stop) if buy else (low <= stop):
         order.triggered = True
         if kind is OrderType.STOP:
-            return with_slippage(side, stop, high, low, slippage)
+            return slip(stop)
         # Stop-limit: at the trigger the price is the stop. If the stop is within the limit,
         # the order fills there. If not, the bar cannot tell whether the price came back to
         # the limit *after* the trigger, so it does not fill in this bar (pessimistic); it
@@ -181,7 +185,12 @@ class Broker:
         self.portfolio = portfolio
         self.risk = risk
         self.bus = bus
-        self.slippage = config.slippage_bps / 10_000.0
+        # The slippage model: FixedBps (slippage_bps when none is given) as a fraction in
+        # `slippage`, any other in `slippage_model` (see `slip`).
+        model = config.slippage
+        self.slippage_model = None if model is None or isinstance(model, costs.FixedBps) else model
+        bps = model.bps if isinstance(model, costs.FixedBps) else config.slippage_bps
+        self.slippage = bps / 10_000.0
         self.t_plus_1 = config.settlement == "T+1"
         self.close_mode = config.fill_at == "close"
 
@@ -216,6 +225,10 @@ class Broker:
             )
         # The engine's closing order of each margin symbol during a margin call (or None).
         self.liquidations: list[Order | None] = [None] * n
+        self.volume = [0.0] * n  # volume of each symbol's bar at this row (slippage models)
+        # The commission model of each symbol column: the engine-wide model (the settings'
+        # rates in force, when no model is given: see `set_rates`).
+        self.commission_models: list[object] = [config.commission] * n
         # The cost rates in force (docs/semantics.md, section 7): the settings' numbers, or
         # the rows of the run's rate table, put in force at the new-day steps of its rows.
         self.next_rates = 0
@@ -249,6 +262,9 @@ class Broker:
         """Put these cost rates in force."""
         self.commission_rate = commission_rate
         self.min_commission = min_commission
+        if self.cfg.commission is None:
+            model = costs.PerValue(commission_rate, min_commission)
+            self.commission_models = [model] * len(self.commission_models)
         self.sell_tax_rate = sell_tax_rate
         self.buy_tax_rate = buy_tax_rate
         self.transfer_fee_rate = transfer_fee_rate
@@ -335,6 +351,7 @@ class Broker:
         """Symbol `n` has a bar at this row: its participation capacity in this bar."""
         fraction = self.cfg.max_volume_fraction
         self.capacity[n] = math.inf if fraction is None else fraction * volume
+        self.volume[n] = volume
 
     def start_day(self, order: Order) -> None:
         """`order` is eligible at this row: a DAY order's one trading day is this row's, the
@@ -372,11 +389,23 @@ class Broker:
         """
         cfg = self.cfg
         sized_here = order.side is None
-        if sized_here and not self.size_target(order, n, open_, high, low, close, at_close):
-            return
         side = order.side
-        assert side is not None
-        price = fill_price(order, open_, high, low, close, at_close, self.slippage)
+        if sized_here:
+            # A target order's fill price is the one it was sized at (a market order's).
+            sized = self.size_target(order, n, open_, high, low, close, at_close)
+            if sized is None:
+                return
+            side = order.side
+            assert side is not None
+            price: float | None = sized
+        else:
+            assert side is not None
+            asked, bar = order.remaining, (open_, high, low, close)
+
+            def slip(base: float) -> float:
+                return self.slip(n, side, base, bar, asked)
+
+            price = fill_price(order, open_, high, low, close, at_close, slip)
         if price is None or self.blocked(side, price, n):
             return self.wait(order, sized_here)
         quantity = order.remaining
@@ -400,11 +429,11 @@ class Broker:
                         return self.wait(order, sized_here)
                 if quantity == held and quantity < order.remaining:
                     end_reason = Reason.INSUFFICIENT_POSITION  # nothing left to sell after
-                if not self.covers_sell_costs(quantity, price, n):
+                if not self.covers_sell_costs(n, quantity, price):
                     self.end(order, Reason.INSUFFICIENT_CASH)
                     return
-            elif not self.affords(quantity, price, n):
-                quantity = self.affordable(price, order, n)
+            elif not self.affords(n, quantity, price):
+                quantity = self.affordable(n, price, order)
                 if quantity <= 0.0:
                     self.end(order, Reason.INSUFFICIENT_CASH)
                     return
@@ -440,16 +469,19 @@ class Broker:
         low: float,
         close: float,
         at_close: bool,
-    ) -> bool:
-        """Turn a target order into a plain market order; False if it does not trade now."""
+    ) -> float | None:
+        """Turn a target order into a plain market order and return its fill price; None if
+        it does not trade now. The slippage model sees the quantity asked at the unslipped
+        price: |target - held|."""
         base = close if at_close else open_
+        bar = (open_, high, low, close)
         held = self.portfolio.positions[n].quantity
         multiplier = self.portfolio.multipliers[n]
         if order.target_quantity is not None or order.target_percent == 0.0:
             # A weight of 0 is a target of 0, whatever the equity (even outside the range).
             target = order.target_quantity if order.target_quantity is not None else 0.0
             side = Side.BUY if target > held else Side.SELL
-            price = with_slippage(side, base, high, low, self.slippage)
+            price = self.slip(n, side, base, bar, abs(target - held))
         else:
             weight = order.target_percent
             assert weight is not None
@@ -457,7 +489,7 @@ class Broker:
             # A unit is worth price x multiplier.
             rough = weight * self.portfolio.equity_marking(n, base) / (base * multiplier)
             side = Side.BUY if rough > held else Side.SELL
-            price = with_slippage(side, base, high, low, self.slippage)
+            price = self.slip(n, side, base, bar, abs(rough - held))
             target = self.sized(
                 weight * self.portfolio.equity_marking(n, price) / (price * multiplier),
                 order,
@@ -465,25 +497,64 @@ class Broker:
             )
         if target == held:  # already there: nothing to do
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
-            return False
+            return None
         if self.blocked(side, price, n):
-            return False  # at a price limit: waits, unsized
+            return None  # at a price limit: waits, unsized
         delta = target - held
         if (delta > 0.0) != (side is Side.BUY):
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
-            return False
+            return None
         quantity = abs(held) if target == 0.0 else self.floor_lots(abs(delta), n)
-        if side is Side.BUY and not self.cfg.allow_short and not self.affords(quantity, price, n):
-            quantity = self.affordable(price, order, n)  # "all in": the most cash buys, costs in
+        if side is Side.BUY and not self.cfg.allow_short and not self.affords(n, quantity, price):
+            # "all in": the most the cash buys, costs in
+            quantity = self.affordable(n, price, order)
             if quantity <= 0.0:
                 self.end(order, Reason.INSUFFICIENT_CASH)
-                return False
+                return None
         if quantity <= 0.0:
             self.end(order, Reason.ZERO_QUANTITY, cancelled=True)
-            return False
+            return None
         order.side = side
         order.quantity = quantity
-        return True
+        return price
+
+    def slip(
+        self,
+        n: int,
+        side: Side,
+        base: float,
+        bar: tuple[float, float, float, float],
+        asked: float,
+    ) -> float:
+        """The price of a market-style fill of symbol `n` whose unslipped price is `base`,
+        moved against the trader by the slippage model and kept inside the bar (`bar`: its
+        open, high, low, close). `asked` is the quantity asked at this bar: a sized order's
+        remaining quantity, a target order's |target - held| at the unslipped price. A fill
+        cut below it (participation, cash) still pays its impact: the price is set first."""
+        high, low = bar[1], bar[2]
+        model = self.slippage_model
+        if model is None:  # FixedBps
+            return with_slippage(side, base, high, low, self.slippage)
+        if isinstance(model, costs.RangeFraction):
+            return costs.range_price(side is Side.BUY, base, high, low, model.fraction)
+        if isinstance(model, costs.SquareRootImpact):
+            fraction = costs.impact(model.coefficient, asked, self.volume[n])
+            return with_slippage(side, base, high, low, fraction)
+        fraction = costs.call_slippage(
+            model,
+            self.portfolio.symbols[n],
+            self.now,
+            bar[0],
+            high,
+            low,
+            bar[3],
+            self.volume[n],
+            side.value,
+            asked,
+            base,
+            self.index,
+        )
+        return with_slippage(side, base, high, low, fraction)
 
     def blocked(self, side: Side, price: float, n: int) -> bool:
         """True when a daily price limit stops this fill (see blocked_by_price_limit): the
@@ -497,10 +568,17 @@ class Broker:
         )
 
     # =============================================================== costs and cash
-    def commission(self, value: float) -> float:
-        """commission_rate x traded value, at least min_commission."""
-        commission = value * self.commission_rate
-        return commission if commission > self.min_commission else self.min_commission
+    def commission(self, n: int, side: Side, quantity: float, price: float, value: float) -> float:
+        """The commission of a fill of `quantity` of symbol `n` at `price`, worth `value`, by
+        the symbol's commission model (`commission_models[n]`)."""
+        model = self.commission_models[n]
+        if isinstance(model, costs.COMMISSION_MODELS):
+            return model.commission(quantity, value)
+        assert callable(model)
+        symbol = self.portfolio.symbols[n]
+        return costs.call_commission(
+            model, symbol, side.value, quantity, price, self.index, self.now
+        )
 
     def tax(self, side: Side, value: float) -> float:
         """Stamp duty (sell_tax_rate on sells, buy_tax_rate on buys) plus the transfer fee
@@ -508,22 +586,20 @@ class Broker:
         stamp = self.sell_tax_rate if side is Side.SELL else self.buy_tax_rate
         return value * stamp + value * self.transfer_fee_rate
 
-    def affords(self, quantity: float, price: float, n: int) -> bool:
+    def affords(self, n: int, quantity: float, price: float) -> bool:
         """Whether cash covers a buy of symbol `n`, in the exact arithmetic the booking uses."""
         value = quantity * price * self.portfolio.multipliers[n]
-        return (
-            self.portfolio.cash - value - self.commission(value) - self.tax(Side.BUY, value) >= 0.0
-        )
+        commission = self.commission(n, Side.BUY, quantity, price, value)
+        return self.portfolio.cash - value - commission - self.tax(Side.BUY, value) >= 0.0
 
-    def covers_sell_costs(self, quantity: float, price: float, n: int) -> bool:
+    def covers_sell_costs(self, n: int, quantity: float, price: float) -> bool:
         """Whether a sell of symbol `n` leaves cash >= 0: a tiny sale can cost more (minimum
         commission) than it brings in, in the exact arithmetic the booking uses."""
         value = quantity * price * self.portfolio.multipliers[n]
-        return (
-            self.portfolio.cash + value - self.commission(value) - self.tax(Side.SELL, value) >= 0.0
-        )
+        commission = self.commission(n, Side.SELL, quantity, price, value)
+        return self.portfolio.cash + value - commission - self.tax(Side.SELL, value) >= 0.0
 
-    def affordable(self, price: float, order: Order, n: int) -> float:
+    def affordable(self, n: int, price: float, order: Order) -> float:
         """The largest whole-lot quantity of symbol `n` the cash buys at `price`, costs
         included (a unit costs price x multiplier).
 
@@ -540,22 +616,49 @@ class Broker:
             return 0.0
         unit = price * self.portfolio.multipliers[n]
         levies = self.buy_tax_rate + self.transfer_fee_rate
-        lots = floor(cash / (unit * (1.0 + self.commission_rate + levies)) / lot)
-        if self.min_commission > 0.0:
-            by_minimum = floor((cash - self.min_commission) / (unit * (1.0 + levies)) / lot)
+        model = self.commission_models[n]
+        if not isinstance(model, costs.PerValue):
+            return self.affordable_search(n, price, unit, order, cash, levies)
+        lots = floor(cash / (unit * (1.0 + model.rate + levies)) / lot)
+        if model.minimum > 0.0:
+            by_minimum = floor((cash - model.minimum) / (unit * (1.0 + levies)) / lot)
             if by_minimum < lots:
                 lots = by_minimum
         self.sized(lots, order, cash)
         for _ in range(_AFFORD_STEPS):
             if not lots > 0.0:
                 return 0.0
-            if self.affords(lots * lot, price, n):
+            if self.affords(n, lots * lot, price):
                 return lots * lot
             # One lot down; past 10^15 lots one lot is below float resolution, so the step
             # grows with the count (the answer is then exact to 1e-15, not to one lot).
             step = floor(lots * 1e-15)
             lots = lots - (step if step > 1.0 else 1.0)
         return 0.0
+
+    def affordable_search(
+        self, n: int, price: float, unit: float, order: Order, cash: float, levies: float
+    ) -> float:
+        """`affordable` for any commission model but PerValue: no closed form, so a bisection
+        on the count of lots below the bound the commission-free cost gives (the commission
+        is never negative), each step checked in booking arithmetic (`affords`). `unit` is
+        the price of one unit, price x multiplier."""
+        lot = self.lots[n]
+        upper = self.sized(floor(cash / (unit * (1.0 + levies)) / lot), order, cash)
+        if not upper > 0.0:
+            return 0.0
+        if self.affords(n, upper * lot, price):
+            return upper * lot
+        lo, hi = 0.0, upper
+        while hi - lo > 1.0:
+            mid = floor(lo + (hi - lo) / 2.0)
+            if mid <= lo or mid >= hi:
+                break  # past 2**53 lots: no whole count between them
+            if self.affords(n, mid * lot, price):
+                lo = mid
+            else:
+                hi = mid
+        return lo * lot
 
     def floor_lots(self, quantity: float, n: int) -> float:
         """`quantity` rounded down to a whole number of lots of symbol `n`. A finite quantity
@@ -581,7 +684,7 @@ class Broker:
         with `end_reason` when the rest can never fill. A value outside the float range
         stops the run before anything is booked."""
         value = quantity * price * self.portfolio.multipliers[n]
-        commission = self.commission(value)
+        commission = self.commission(n, side, quantity, price, value)
         tax = self.tax(side, value)
         self.record_fill(order, n, side, quantity, price, commission, tax, end_reason)
 

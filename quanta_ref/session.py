@@ -756,6 +756,7 @@ class Session:
         strategy that cannot be pickled is a ConfigError saying why). A snapshot is a
         pickle: restore only snapshots you wrote."""
         self._usable("snapshot", after_end=True)
+        _check_models(self._config)
         panel = self._panel
         core = self._core
         state = {
@@ -1214,6 +1215,19 @@ class _Unpickler(pickle.Unpickler):
         if pid != "ctx":
             raise pickle.UnpicklingError(f"unknown reference {pid!r}")
         return self.ctx
+
+
+def _check_models(config: EngineConfig) -> None:
+    """ConfigError naming the setting when a cost model (a callable) cannot be pickled."""
+    for name in ("commission", "slippage"):
+        model = getattr(config, name)
+        try:
+            pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise ConfigError(
+                f"{name}: {model!r} cannot be pickled, so a snapshot cannot hold it "
+                f"({type(exc).__name__}: {exc}); define the callable at module level"
+            ) from exc
 
 
 def _pickle_strategy(strategy: Strategy, ctx: SessionContext) -> bytes:

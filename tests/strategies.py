@@ -31,7 +31,16 @@ import numpy as np
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
-from quanta_ref import Bars, Strategy
+from quanta_ref import (
+    Bars,
+    FixedBps,
+    PerShare,
+    PerValue,
+    RangeFraction,
+    SquareRootImpact,
+    Strategy,
+    Tiered,
+)
 from quanta_ref.actions import NS_PER_DAY, CorporateActions, schedule
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import DataError
@@ -396,6 +405,16 @@ def engine_settings(draw: Any) -> dict[str, Any]:
         value = draw(st.sampled_from([None] * 6 + choices))
         if value is not None:
             s[key] = value
+    # Cost models (docs/semantics.md section 23), in place of the settings they replace.
+    commission = draw(st.sampled_from([None] * 5 + COMMISSION_MODELS))
+    if commission is not None:
+        s.pop("commission_rate", None)
+        s.pop("min_commission", None)
+        s["commission"] = commission
+    slippage = draw(st.sampled_from([None] * 5 + SLIPPAGE_MODELS))
+    if slippage is not None:
+        s.pop("slippage_bps", None)
+        s["slippage"] = slippage
     if draw(st.sampled_from([False, False, True])):
         s["instruments"] = draw(instruments(s))
     return s
@@ -425,6 +444,39 @@ def instruments(draw: Any, s: dict[str, Any]) -> dict[str, dict[str, Any]]:
             item["tick_size"] = draw(st.sampled_from([0.01, 0.001, 0.05]))
         table[symbol] = item
     return table
+
+
+def per_share_commission(symbol: str, side: str, quantity: float, price: float) -> float:
+    """`PerShare(0.005, 1.0, 0.01)` as a callable (module level: snapshots pickle it)."""
+    commission = quantity * 0.005
+    commission = commission if commission > 1.0 else 1.0
+    cap = quantity * price * 0.01
+    return commission if commission < cap else cap
+
+
+def impact_slippage(bar: Any, side: str, quantity: float, price: float) -> float:
+    """`SquareRootImpact(0.1)` as a callable."""
+    # No volume: a finite fraction large enough to reach the bar's edge, as inf does.
+    return 0.1 * math.sqrt(quantity / bar.volume) if bar.volume > 0.0 else 1e300
+
+
+COMMISSION_MODELS: list[Any] = [
+    PerValue(0.001, 1.0),
+    PerShare(0.005, 1.0, 0.01),
+    PerShare(0.02, 5.0),
+    PerShare(0.001),
+    Tiered([(0.0, 0.003), (1_000.0, 0.001), (50_000.0, 0.0002)], 1.0),
+    Tiered([(0.0, 0.01), (100.0, 0.0)]),
+    per_share_commission,
+]
+SLIPPAGE_MODELS: list[Any] = [
+    FixedBps(5.0),
+    RangeFraction(0.1),
+    RangeFraction(1.0),
+    SquareRootImpact(0.1),
+    SquareRootImpact(2.0),
+    impact_slippage,
+]
 
 
 # ---------------------------------------------------------------------- scripts
@@ -597,7 +649,9 @@ def scenarios(
                 max_size=spec["n_symbols"],
             )
         )
-        engine = {k: v for k, v in engine.items() if k not in ("market", "fractional")}
+        engine = {
+            k: v for k, v in engine.items() if k not in ("market", "fractional", "commission")
+        }
         engine.update(
             initial_cash=draw(st.sampled_from([20.0, 100.0])),
             lot_size=1,

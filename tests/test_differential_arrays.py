@@ -175,7 +175,9 @@ def array_scenarios(draw: Any) -> tuple[Bars, dict[str, Any], dict[str, Any]]:
             )
         )
         settings = {
-            k: v for k, v in settings.items() if k not in ("market", "fractional", "max_leverage")
+            k: v
+            for k, v in settings.items()
+            if k not in ("market", "fractional", "max_leverage", "commission")
         }
         settings.update(
             initial_cash=draw(st.sampled_from([20.0, 100.0])),

@@ -69,6 +69,98 @@ pub struct Config {
     pub periods_per_year: Option<f64>,
     /// Fraction of a cash dividend withheld at the credit.
     pub dividend_tax_rate: f64,
+    /// The commission model (`EngineConfig.commission`); None: `commission_rate` with
+    /// `min_commission` (the rates in force), as a [`CommissionModel::PerValue`].
+    pub commission: Option<CommissionModel>,
+    /// The slippage model (`EngineConfig.slippage`); None: `slippage_bps`.
+    pub slippage: Option<SlippageModel>,
+}
+
+/// A commission model (`quanta_ref.costs`), same operations in the same order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CommissionModel {
+    /// `max(minimum, value * rate)`.
+    PerValue {
+        /// Fraction of the traded value.
+        rate: f64,
+        /// Floor of one fill's commission.
+        minimum: f64,
+    },
+    /// `quantity * per_share`, at least `minimum`, then at most `value * maximum_rate`.
+    PerShare {
+        /// Price per unit traded.
+        per_share: f64,
+        /// Floor of one fill's commission.
+        minimum: f64,
+        /// Cap as a fraction of the traded value.
+        maximum_rate: Option<f64>,
+    },
+    /// Marginal rates by traded value: (threshold, rate) pairs ascending from 0.0.
+    Tiered {
+        /// The tiers.
+        tiers: Vec<(f64, f64)>,
+        /// Floor of one fill's commission.
+        minimum: f64,
+    },
+    /// A model outside the core (a Python callable), called through the broker's
+    /// external costs hook (`execution::ExternalCosts`).
+    External,
+}
+
+impl CommissionModel {
+    /// The commission of a fill of `quantity` worth `value` (not for `External`).
+    pub fn commission(&self, quantity: f64, value: f64) -> f64 {
+        match self {
+            CommissionModel::PerValue { rate, minimum } => {
+                let commission = value * rate;
+                if commission > *minimum {
+                    commission
+                } else {
+                    *minimum
+                }
+            }
+            CommissionModel::PerShare { per_share, minimum, maximum_rate } => {
+                let mut commission = quantity * per_share;
+                commission = if commission > *minimum { commission } else { *minimum };
+                if let Some(rate) = maximum_rate {
+                    let cap = value * rate;
+                    commission = if commission < cap { commission } else { cap };
+                }
+                commission
+            }
+            CommissionModel::Tiered { tiers, minimum } => {
+                let mut commission = 0.0;
+                for (k, &(threshold, rate)) in tiers.iter().enumerate() {
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)] // as the reference writes it
+                    if !(value > threshold) {
+                        break;
+                    }
+                    let upper = tiers.get(k + 1).map_or(f64::INFINITY, |tier| tier.0);
+                    let part = (if value < upper { value } else { upper }) - threshold;
+                    commission = commission + part * rate;
+                }
+                if commission > *minimum {
+                    commission
+                } else {
+                    *minimum
+                }
+            }
+            CommissionModel::External => unreachable!("external models go through the hook"),
+        }
+    }
+}
+
+/// A slippage model (`quanta_ref.costs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SlippageModel {
+    /// Basis points against the trader.
+    FixedBps(f64),
+    /// A fraction of the bar's range against the trader.
+    RangeFraction(f64),
+    /// `coefficient * sqrt(q / volume)`, applied as bps are.
+    SquareRootImpact(f64),
+    /// A model outside the core (a Python callable), called through the hook.
+    External,
 }
 
 impl Default for Config {
@@ -96,6 +188,8 @@ impl Default for Config {
             max_drawdown_stop: None,
             periods_per_year: None,
             dividend_tax_rate: 0.0,
+            commission: None,
+            slippage: None,
         }
     }
 }

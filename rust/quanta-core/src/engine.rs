@@ -13,7 +13,7 @@
 use crate::bars::{BarsView, N_RATES};
 use crate::config::{Config, FillAt};
 use crate::events::{trading_day, Event, NS_PER_DAY};
-use crate::execution::{Broker, Overflow};
+use crate::execution::{Broker, ModelError, Overflow, Stop};
 use crate::orders::{OrderStatus, Reason, TimeInForce};
 
 /// Where the loop meets the outside: access to the core, and delivery to the strategy.
@@ -28,6 +28,12 @@ pub trait Host {
     /// (docs/semantics.md section 7, "Magnitudes").
     /// (Boxed: the `Result`s of the loop's steps stay small.)
     fn overflow(&mut self, error: Box<Overflow>) -> Self::Error;
+    /// The error that stops the run when an external cost model fails (its payload). Only
+    /// hosts that give the broker external models see it.
+    fn model_error(&mut self, error: ModelError) -> Self::Error {
+        let _ = error;
+        unreachable!("no external cost model in this host")
+    }
     /// Called every 1024 rows, and sooner when rows are heavy (every [`POLL_WORK`] bars and
     /// live orders visited): a chance to stop a long run (Ctrl-C) or to let other threads run.
     fn check_interrupt(&mut self) -> Result<(), Self::Error> {
@@ -256,7 +262,7 @@ impl Core {
         i: usize,
         k: usize,
         at_close: bool,
-    ) -> Result<Visit, Box<Overflow>> {
+    ) -> Result<Visit, Box<Stop>> {
         let Some(&id) = self.snapshot.get(k) else { return Ok(Visit::End) };
         let order = &self.broker.orders[id];
         let n = order.column;
@@ -337,8 +343,11 @@ fn drain_then<H: Host, R>(host: &mut H, then: impl Fn(&mut Core) -> R) -> Result
 }
 
 /// `result`, an overflow turned into the host's error.
-fn stop<H: Host, T>(host: &mut H, result: Result<T, Box<Overflow>>) -> Result<T, H::Error> {
-    result.map_err(|error| host.overflow(error))
+fn stop<H: Host, T, E: Into<Box<Stop>>>(host: &mut H, result: Result<T, E>) -> Result<T, H::Error> {
+    result.map_err(|error| match *error.into() {
+        Stop::Overflow(overflow) => host.overflow(Box::new(overflow)),
+        Stop::Model(error) => host.model_error(error),
+    })
 }
 
 fn publish<H: Host>(host: &mut H, event: Event) -> Result<(), H::Error> {
@@ -460,7 +469,7 @@ fn row<H: Host>(host: &mut H, i: usize, record: bool) -> Result<(bool, usize), H
             if next.is_none() && record_after_bars {
                 core.record_row()?; // step 6: nothing is left to happen in this row
             }
-            Ok(next)
+            Ok::<_, Box<Overflow>>(next)
         })?;
         next_bar = stop(host, next)?;
     }

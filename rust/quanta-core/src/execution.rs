@@ -7,9 +7,10 @@
 //! out; slippage moves market and stop fills against the trader but never outside the bar.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::bars::Instruments;
-use crate::config::{Config, FillAt, Settlement};
+use crate::config::{CommissionModel, Config, FillAt, Settlement, SlippageModel};
 use crate::events::{trading_day, Event, EventQueue};
 use crate::orders::{named_enum, Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
 use crate::portfolio::Portfolio;
@@ -55,16 +56,17 @@ pub fn limit_price_in_bar(side: Side, limit: f64, open: f64, high: f64, low: f64
 }
 
 /// The price at which `order` (already sized) fills in this bar, or None. Touching a stop
-/// sets `order.triggered`.
-pub fn fill_price(
+/// sets `order.triggered`. `slip(base)` is the slipped price of a market-style fill whose
+/// unslipped price is `base` (called only for such a fill; its error stops the match).
+pub fn fill_price<E>(
     order: &mut Order,
     open: f64,
     high: f64,
     low: f64,
     close: f64,
     at_close: bool,
-    slippage: f64,
-) -> Option<f64> {
+    mut slip: impl FnMut(f64) -> Result<f64, E>,
+) -> Result<Option<f64>, E> {
     let side = order.side.expect("target orders are sized before they are priced");
     let mut kind = order.order_type;
     if kind == OrderType::TrailingStop {
@@ -72,11 +74,11 @@ pub fn fill_price(
     }
     if kind == OrderType::Market || (kind == OrderType::Stop && order.triggered) {
         let base = if at_close { close } else { open };
-        return Some(with_slippage(side, base, high, low, slippage));
+        return slip(base).map(Some);
     }
     if kind == OrderType::Limit || (kind == OrderType::StopLimit && order.triggered) {
         let limit = order.limit_price.expect("limit orders have a limit price");
-        return limit_price_in_bar(side, limit, open, high, low);
+        return Ok(limit_price_in_bar(side, limit, open, high, low));
     }
     let stop = order.stop_price.expect("stop orders have a stop price");
     let buy = side == Side::Buy;
@@ -84,24 +86,115 @@ pub fn fill_price(
     if if buy { open >= stop } else { open <= stop } {
         order.triggered = true;
         if kind == OrderType::Stop {
-            return Some(with_slippage(side, open, high, low, slippage));
+            return slip(open).map(Some);
         }
         let limit = order.limit_price.expect("stop-limit orders have a limit price");
-        return limit_price_in_bar(side, limit, open, high, low);
+        return Ok(limit_price_in_bar(side, limit, open, high, low));
     }
     // Triggered inside the bar.
     if if buy { high >= stop } else { low <= stop } {
         order.triggered = true;
         if kind == OrderType::Stop {
-            return Some(with_slippage(side, stop, high, low, slippage));
+            return slip(stop).map(Some);
         }
         // Stop-limit: fills at the stop if it is within the limit; otherwise the bar cannot
         // tell whether the price came back after the trigger (pessimistic: no fill).
         let limit = order.limit_price.expect("stop-limit orders have a limit price");
         let within = if buy { stop <= limit } else { stop >= limit };
-        return if within { Some(stop) } else { None };
+        return Ok(if within { Some(stop) } else { None });
     }
-    None
+    Ok(None)
+}
+
+/// The slippage fraction of `SquareRootImpact` for `asked` units in a bar of `volume`
+/// (`quanta_ref.costs.impact`): no volume gives an infinite fraction (the bar's edge).
+pub fn impact(coefficient: f64, asked: f64, volume: f64) -> f64 {
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN volume too
+    if !(volume > 0.0) {
+        return f64::INFINITY;
+    }
+    coefficient * (asked / volume).sqrt()
+}
+
+/// The fill price of `RangeFraction` (`quanta_ref.costs.range_price`).
+pub fn range_price(side: Side, base: f64, high: f64, low: f64, fraction: f64) -> f64 {
+    if side == Side::Buy {
+        let price = base + fraction * (high - low);
+        return if price < high { price } else { high };
+    }
+    let price = base - fraction * (high - low);
+    if price > low {
+        price
+    } else {
+        low
+    }
+}
+
+/// The error of a cost model outside the core: an opaque payload that its host turns back
+/// into the original error (quanta-py: the Python exception the callable raised).
+pub struct ModelError(pub Box<dyn std::any::Any + Send>);
+
+impl std::fmt::Debug for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ModelError(..)")
+    }
+}
+
+/// Cost models outside the core (`CommissionModel::External`, `SlippageModel::External`),
+/// called by the broker in the reference's sequence with the reference's arguments.
+pub trait ExternalCosts: Send + Sync {
+    /// The commission of a fill of `quantity` of column `column` at `price`, at row `index`
+    /// (timestamp `now`): a finite number >= 0, checked by the implementation.
+    #[allow(clippy::too_many_arguments)]
+    fn commission(
+        &self,
+        column: usize,
+        side: Side,
+        quantity: f64,
+        price: f64,
+        index: i64,
+        now: i64,
+    ) -> Result<f64, ModelError>;
+    /// The slippage fraction (finite >= 0, checked by the implementation) of a market-style
+    /// fill of `quantity` of column `column` at the unslipped `price`, in the bar `bar`
+    /// (open, high, low, close, volume) at row `index` (timestamp `now`).
+    #[allow(clippy::too_many_arguments)]
+    fn slippage(
+        &self,
+        column: usize,
+        bar: [f64; 5],
+        side: Side,
+        quantity: f64,
+        price: f64,
+        index: i64,
+        now: i64,
+    ) -> Result<f64, ModelError>;
+}
+
+/// The broker's hook to external cost models.
+#[derive(Clone)]
+pub struct CostHook(pub Arc<dyn ExternalCosts>);
+
+impl std::fmt::Debug for CostHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CostHook(..)")
+    }
+}
+
+/// Why matching stops the run: an accounting value left the float range, or an external
+/// cost model failed.
+#[derive(Debug)]
+pub enum Stop {
+    /// See [`Overflow`].
+    Overflow(Overflow),
+    /// See [`ModelError`].
+    Model(ModelError),
+}
+
+impl From<Box<Overflow>> for Box<Stop> {
+    fn from(error: Box<Overflow>) -> Self {
+        Box::new(Stop::Overflow(*error))
+    }
 }
 
 /// A trailing stop's level for the price `reference`: `amount` (or the fraction `percent` of
@@ -258,7 +351,15 @@ pub struct Broker {
     /// (limit-down, limit-up) of the bar being matched (NaN: no limit on that side), set by
     /// the loop from the run's limit tables before it matches an order.
     pub bar_limits: (f64, f64),
+    /// The commission model of each symbol column (all the engine-wide model; without one,
+    /// `PerValue` with the rates in force, see [`Broker::set_rates`]).
+    pub commission_models: Vec<CommissionModel>,
+    /// External cost models (Python callables), when a model is `External`.
+    pub external_costs: Option<CostHook>,
+    /// FixedBps as a fraction (when `slippage_model` is None).
     slippage: f64,
+    /// Any other slippage model.
+    slippage_model: Option<SlippageModel>,
     capacity: Vec<f64>,
     /// Live GTD orders and live trailing stops: a row scans for neither when there is none.
     live_gtd: usize,
@@ -270,6 +371,8 @@ pub struct Broker {
     /// The engine's closing order of each margin symbol during a margin call (position in
     /// `orders`), or `usize::MAX`.
     liquidations: Vec<usize>,
+    /// Volume of each symbol's bar at this row (slippage models).
+    volume: Vec<f64>,
 }
 
 impl Broker {
@@ -277,10 +380,23 @@ impl Broker {
     /// before that row.
     pub fn new(cfg: Config, n_symbols: usize, first_timestamp: i64) -> Self {
         let n = n_symbols;
+        let (bps, slippage_model) = match cfg.slippage {
+            None => (cfg.slippage_bps, None),
+            Some(SlippageModel::FixedBps(bps)) => (bps, None),
+            Some(model) => (0.0, Some(model)),
+        };
+        let commission = cfg.commission.clone().unwrap_or(CommissionModel::PerValue {
+            rate: cfg.commission_rate,
+            minimum: cfg.min_commission,
+        });
         Broker {
             portfolio: Portfolio::new(n, cfg.initial_cash),
             risk: RiskManager::new(cfg.initial_cash),
-            slippage: cfg.slippage_bps / 10_000.0,
+            slippage: bps / 10_000.0,
+            slippage_model,
+            commission_models: vec![commission; n],
+            external_costs: None,
+            volume: vec![0.0; n],
             orders: Vec::new(),
             live: Vec::new(),
             groups: Vec::new(),
@@ -321,6 +437,7 @@ impl Broker {
         if let Some(fraction) = self.cfg.max_volume_fraction {
             self.capacity[n] = fraction * volume;
         }
+        self.volume[n] = volume;
     }
 
     /// Put the cost rates `rates` in force: commission_rate, min_commission, sell_tax_rate,
@@ -331,6 +448,12 @@ impl Broker {
         self.cfg.sell_tax_rate = rates[2];
         self.cfg.buy_tax_rate = rates[3];
         self.cfg.transfer_fee_rate = rates[4];
+        if self.cfg.commission.is_none() {
+            let model = CommissionModel::PerValue { rate: rates[0], minimum: rates[1] };
+            for slot in &mut self.commission_models {
+                *slot = model.clone();
+            }
+        }
     }
 
     /// Order `id` is eligible at this row: a DAY order's one trading day is this row's, the
@@ -515,15 +638,26 @@ impl Broker {
         low: f64,
         close: f64,
         at_close: bool,
-    ) -> Result<(), Box<Overflow>> {
+    ) -> Result<(), Box<Stop>> {
         let n = self.orders[id].column;
         let sized_here = self.orders[id].side.is_none();
-        if sized_here && !self.size_target(id, open, high, low, close, at_close)? {
-            return Ok(());
-        }
+        let bar = [open, high, low, close];
+        let price = if sized_here {
+            // A target order's fill price is the one it was sized at (a market order's).
+            match self.size_target(id, open, high, low, close, at_close)? {
+                Some(price) => Some(price),
+                None => return Ok(()),
+            }
+        } else {
+            let mut order = self.orders[id];
+            let side = order.side.expect("sized");
+            let asked = order.remaining();
+            let slip = |base| self.slip(n, side, base, bar, asked);
+            let price = fill_price(&mut order, open, high, low, close, at_close, slip);
+            self.orders[id].triggered = order.triggered;
+            price?
+        };
         let side = self.orders[id].side.expect("sized above");
-        let slippage = self.slippage;
-        let price = fill_price(&mut self.orders[id], open, high, low, close, at_close, slippage);
         let price = match price {
             Some(price) if !self.blocked(side, price, n) => price,
             _ => {
@@ -561,12 +695,12 @@ impl Broker {
                 if quantity == held && quantity < self.orders[id].remaining() {
                     end_reason = Some(Reason::InsufficientPosition);
                 }
-                if !self.covers_sell_costs(quantity, price, n) {
+                if !self.covers_sell_costs(n, quantity, price)? {
                     self.end(id, Reason::InsufficientCash, false);
                     return Ok(());
                 }
-            } else if !self.affords(quantity, price, n) {
-                quantity = self.affordable(price, id, n)?;
+            } else if !self.affords(n, quantity, price)? {
+                quantity = self.affordable(n, price, id)?;
                 if quantity <= 0.0 {
                     self.end(id, Reason::InsufficientCash, false);
                     return Ok(());
@@ -591,6 +725,36 @@ impl Broker {
         self.book_fill(id, side, quantity, price, end_reason)
     }
 
+    /// The price of a market-style fill of column `n` whose unslipped price is `base`, moved
+    /// against the trader by the slippage model and kept inside the bar (open, high, low,
+    /// close); `asked` is the quantity asked at this bar (`quanta_ref.execution.Broker.slip`).
+    fn slip(
+        &self,
+        n: usize,
+        side: Side,
+        base: f64,
+        bar: [f64; 4],
+        asked: f64,
+    ) -> Result<f64, Box<Stop>> {
+        let (high, low) = (bar[1], bar[2]);
+        let fraction = match self.slippage_model {
+            None | Some(SlippageModel::FixedBps(_)) => self.slippage,
+            Some(SlippageModel::RangeFraction(fraction)) => {
+                return Ok(range_price(side, base, high, low, fraction));
+            }
+            Some(SlippageModel::SquareRootImpact(coefficient)) => {
+                impact(coefficient, asked, self.volume[n])
+            }
+            Some(SlippageModel::External) => {
+                let hook = self.external_costs.as_ref().expect("set for external models");
+                let bar = [bar[0], high, low, bar[3], self.volume[n]];
+                let result = hook.0.slippage(n, bar, side, asked, base, self.index, self.now);
+                result.map_err(|error| Box::new(Stop::Model(error)))?
+            }
+        };
+        Ok(with_slippage(side, base, high, low, fraction))
+    }
+
     /// Leave the order live for a later bar; a target order goes back to unsized.
     fn wait(&mut self, id: usize, sized_here: bool) {
         if sized_here {
@@ -609,10 +773,11 @@ impl Broker {
         low: f64,
         close: f64,
         at_close: bool,
-    ) -> Result<bool, Box<Overflow>> {
+    ) -> Result<Option<f64>, Box<Stop>> {
         let order = self.orders[id];
         let n = order.column;
         let base = if at_close { close } else { open };
+        let bar = [open, high, low, close];
         let held = self.portfolio.positions[n].quantity;
         let multiplier = self.portfolio.multipliers[n];
         let (side, price, target);
@@ -623,14 +788,14 @@ impl Broker {
             (Some(quantity), _) => {
                 target = quantity;
                 side = if target > held { Side::Buy } else { Side::Sell };
-                price = with_slippage(side, base, high, low, self.slippage);
+                price = self.slip(n, side, base, bar, (target - held).abs())?;
             }
             (None, Some(weight)) => {
                 // The side comes from the unslipped price, the size from the slipped one.
                 // A unit is worth price x multiplier.
                 let rough = weight * self.portfolio.equity_marking(n, base) / (base * multiplier);
                 side = if rough > held { Side::Buy } else { Side::Sell };
-                price = with_slippage(side, base, high, low, self.slippage);
+                price = self.slip(n, side, base, bar, (rough - held).abs())?;
                 let sized = weight * self.portfolio.equity_marking(n, price) / (price * multiplier);
                 target = self.sized(sized, id, f64::INFINITY)?;
             }
@@ -638,32 +803,32 @@ impl Broker {
         }
         if target == held {
             self.end(id, Reason::ZeroQuantity, true);
-            return Ok(false);
+            return Ok(None);
         }
         if self.blocked(side, price, n) {
-            return Ok(false); // at a price limit: waits, unsized
+            return Ok(None); // at a price limit: waits, unsized
         }
         let delta = target - held;
         if (delta > 0.0) != (side == Side::Buy) {
             self.end(id, Reason::ZeroQuantity, true);
-            return Ok(false);
+            return Ok(None);
         }
         let mut quantity = if target == 0.0 { held.abs() } else { self.floor_lots(delta.abs(), n) };
-        if side == Side::Buy && !self.cfg.allow_short && !self.affords(quantity, price, n) {
-            quantity = self.affordable(price, id, n)?; // "all in": the most the cash buys
+        if side == Side::Buy && !self.cfg.allow_short && !self.affords(n, quantity, price)? {
+            quantity = self.affordable(n, price, id)?; // "all in": the most the cash buys
             if quantity <= 0.0 {
                 self.end(id, Reason::InsufficientCash, false);
-                return Ok(false);
+                return Ok(None);
             }
         }
         if quantity <= 0.0 {
             self.end(id, Reason::ZeroQuantity, true);
-            return Ok(false);
+            return Ok(None);
         }
         let order = &mut self.orders[id];
         order.side = Some(side);
         order.quantity = quantity;
-        Ok(true)
+        Ok(Some(price))
     }
 
     /// Whether a daily price limit of this bar stops a fill of column `n` at `price` (NaN:
@@ -674,13 +839,23 @@ impl Broker {
     }
 
     // ============================================================ costs and cash
-    /// commission_rate x traded value, at least min_commission.
-    pub fn commission(&self, value: f64) -> f64 {
-        let commission = value * self.cfg.commission_rate;
-        if commission > self.cfg.min_commission {
-            commission
-        } else {
-            self.cfg.min_commission
+    /// The commission of a fill of `quantity` of column `n` at `price`, worth `value`, by
+    /// the column's commission model.
+    pub fn commission(
+        &self,
+        n: usize,
+        side: Side,
+        quantity: f64,
+        price: f64,
+        value: f64,
+    ) -> Result<f64, Box<Stop>> {
+        match &self.commission_models[n] {
+            CommissionModel::External => {
+                let hook = self.external_costs.as_ref().expect("set for external models");
+                let result = hook.0.commission(n, side, quantity, price, self.index, self.now);
+                result.map_err(|error| Box::new(Stop::Model(error)))
+            }
+            model => Ok(model.commission(quantity, value)),
         }
     }
 
@@ -690,19 +865,22 @@ impl Broker {
         value * stamp + value * self.cfg.transfer_fee_rate
     }
 
-    fn affords(&self, quantity: f64, price: f64, n: usize) -> bool {
+    fn affords(&self, n: usize, quantity: f64, price: f64) -> Result<bool, Box<Stop>> {
         let value = quantity * price * self.portfolio.multipliers[n];
-        self.portfolio.cash - value - self.commission(value) - self.tax(Side::Buy, value) >= 0.0
+        let commission = self.commission(n, Side::Buy, quantity, price, value)?;
+        Ok(self.portfolio.cash - value - commission - self.tax(Side::Buy, value) >= 0.0)
     }
 
-    fn covers_sell_costs(&self, quantity: f64, price: f64, n: usize) -> bool {
+    fn covers_sell_costs(&self, n: usize, quantity: f64, price: f64) -> Result<bool, Box<Stop>> {
         let value = quantity * price * self.portfolio.multipliers[n];
-        self.portfolio.cash + value - self.commission(value) - self.tax(Side::Sell, value) >= 0.0
+        let commission = self.commission(n, Side::Sell, quantity, price, value)?;
+        Ok(self.portfolio.cash + value - commission - self.tax(Side::Sell, value) >= 0.0)
     }
 
-    /// The largest whole-lot quantity the cash buys at `price`, commission included, for
-    /// order `id` of column `n`; an estimate whose count of lots is beyond the float range stops the run.
-    fn affordable(&self, price: f64, id: usize, n: usize) -> Result<f64, Box<Overflow>> {
+    /// The largest whole-lot quantity of column `n` the cash buys at `price` (a unit costs
+    /// price x multiplier), commission included, for order `id`; an estimate whose count of
+    /// lots is beyond the float range stops the run.
+    fn affordable(&self, n: usize, price: f64, id: usize) -> Result<f64, Box<Stop>> {
         let cash = self.portfolio.cash;
         let lot = self.lots[n];
         if cash <= 0.0 {
@@ -710,10 +888,12 @@ impl Broker {
         }
         let unit = price * self.portfolio.multipliers[n];
         let levies = self.cfg.buy_tax_rate + self.cfg.transfer_fee_rate;
-        let mut lots = floor(cash / (unit * (1.0 + self.cfg.commission_rate + levies)) / lot);
-        if self.cfg.min_commission > 0.0 {
-            let by_minimum =
-                floor((cash - self.cfg.min_commission) / (unit * (1.0 + levies)) / lot);
+        let CommissionModel::PerValue { rate, minimum } = self.commission_models[n] else {
+            return self.affordable_search(n, price, unit, id, cash, levies);
+        };
+        let mut lots = floor(cash / (unit * (1.0 + rate + levies)) / lot);
+        if minimum > 0.0 {
+            let by_minimum = floor((cash - minimum) / (unit * (1.0 + levies)) / lot);
             if by_minimum < lots {
                 lots = by_minimum;
             }
@@ -724,7 +904,7 @@ impl Broker {
             if !(lots > 0.0) {
                 return Ok(0.0);
             }
-            if self.affords(lots * lot, price, n) {
+            if self.affords(n, lots * lot, price)? {
                 return Ok(lots * lot);
             }
             // Past 10^15 lots one lot is below float resolution: the step grows.
@@ -732,6 +912,41 @@ impl Broker {
             lots = lots - if step > 1.0 { step } else { 1.0 };
         }
         Ok(0.0)
+    }
+
+    /// [`Broker::affordable`] for any commission model but PerValue: a bisection on the
+    /// count of lots below the commission-free bound (`Broker.affordable_search`).
+    fn affordable_search(
+        &self,
+        n: usize,
+        price: f64,
+        unit: f64,
+        id: usize,
+        cash: f64,
+        levies: f64,
+    ) -> Result<f64, Box<Stop>> {
+        let lot = self.lots[n];
+        let upper = self.sized(floor(cash / (unit * (1.0 + levies)) / lot), id, cash)?;
+        #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must stop the search too
+        if !(upper > 0.0) {
+            return Ok(0.0);
+        }
+        if self.affords(n, upper * lot, price)? {
+            return Ok(upper * lot);
+        }
+        let (mut lo, mut hi) = (0.0, upper);
+        while hi - lo > 1.0 {
+            let mid = floor(lo + (hi - lo) / 2.0);
+            if mid <= lo || mid >= hi {
+                break; // past 2^53 lots: no whole count between them
+            }
+            if self.affords(n, mid * lot, price)? {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo * lot)
     }
 
     /// `quantity` rounded down to whole lots. A finite quantity whose count of lots is beyond
@@ -753,11 +968,12 @@ impl Broker {
         quantity: f64,
         price: f64,
         end_reason: Option<Reason>,
-    ) -> Result<(), Box<Overflow>> {
-        let value = quantity * price * self.portfolio.multipliers[self.orders[id].column];
-        let commission = self.commission(value);
+    ) -> Result<(), Box<Stop>> {
+        let n = self.orders[id].column;
+        let value = quantity * price * self.portfolio.multipliers[n];
+        let commission = self.commission(n, side, quantity, price, value)?;
         let tax = self.tax(side, value);
-        self.record_fill(id, side, quantity, price, commission, tax, end_reason)
+        Ok(self.record_fill(id, side, quantity, price, commission, tax, end_reason)?)
     }
 
     /// Book a fill whose costs are known: the engine's own ([`Broker::book_fill`]) or the
@@ -1299,7 +1515,9 @@ mod tests {
 
     /// (open, high, low, close) of one bar.
     fn price(order: &mut Order, (open, high, low, close): (f64, f64, f64, f64)) -> Option<f64> {
-        fill_price(order, open, high, low, close, false, 0.0)
+        let side = order.side.expect("sized");
+        let slip = |base| Ok::<f64, ()>(with_slippage(side, base, high, low, 0.0));
+        fill_price(order, open, high, low, close, false, slip).unwrap()
     }
 
     #[test]
@@ -1631,7 +1849,23 @@ mod tests {
         };
         let b = broker(cfg);
         // 10_000 / (10 x 1.01) = 990.1 -> 9 lots; 900 x 10 x 1.01 = 9_090 fits.
-        assert_eq!(b.affordable(10.0, 0, 0), Ok(900.0));
-        assert!(b.affords(900.0, 10.0, 0) && !b.affords(1_000.0, 10.0, 0));
+        assert_eq!(b.affordable(0, 10.0, 0).ok(), Some(900.0));
+        assert!(b.affords(0, 900.0, 10.0).unwrap() && !b.affords(0, 1_000.0, 10.0).unwrap());
+    }
+
+    #[test]
+    fn affordable_bisects_for_a_per_share_commission_with_a_minimum() {
+        // 10_000 cash at 10.0, lots of 100, 0.02/share with a minimum of 15: 1000 shares
+        // cost 10_000 + 20 > cash; 900 cost 9_000 + 18 = 9_018: the most, 900.
+        let model =
+            CommissionModel::PerShare { per_share: 0.02, minimum: 15.0, maximum_rate: None };
+        let cfg = Config {
+            initial_cash: 10_000.0,
+            lot_size: 100.0,
+            commission: Some(model),
+            ..Config::default()
+        };
+        let b = broker(cfg);
+        assert_eq!(b.affordable(0, 10.0, 0).ok(), Some(900.0));
     }
 }

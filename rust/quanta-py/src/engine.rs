@@ -25,6 +25,7 @@ use quanta_core::execution::Overflow;
 use crate::arrays::run_jobs;
 use crate::bars::{BarArrays, Names};
 use crate::context::PyContext;
+use crate::costs::{commission_model, slippage_model, Callables};
 use crate::errors::{catch_panic, internal_error, ConfigError};
 use crate::glue::Glue;
 use crate::host::{Callbacks, PyHost};
@@ -40,6 +41,8 @@ const SHORT_RUN: usize = 1 << 14;
 pub struct PyEngine {
     config: Config,
     glue: Arc<Glue>,
+    /// The cost models that are Python callables.
+    callables: Arc<Callables>,
 }
 
 /// A `quanta_ref.config.EngineConfig` (already validated by the front), read by attribute name.
@@ -71,12 +74,18 @@ struct Settings {
     max_drawdown_stop: Option<f64>,
     periods_per_year: Option<f64>,
     dividend_tax_rate: f64,
+    commission: Py<PyAny>,
+    slippage: Py<PyAny>,
 }
 
 impl Settings {
-    /// The core's settings; a name the core does not know is a `ConfigError`.
-    fn config(self) -> PyResult<Config> {
-        Ok(Config {
+    /// The core's settings and the cost models that are callables; a name the core does not
+    /// know is a `ConfigError`.
+    fn config(self, py: Python<'_>) -> PyResult<(Config, Callables)> {
+        let (commission, commission_callable) = commission_model(self.commission.bind(py))?;
+        let (slippage, slippage_callable) = slippage_model(self.slippage.bind(py))?;
+        let callables = Callables::new(py, commission_callable, slippage_callable)?;
+        let config = Config {
             initial_cash: self.initial_cash,
             commission_rate: self.commission_rate,
             min_commission: self.min_commission,
@@ -98,7 +107,10 @@ impl Settings {
             max_drawdown_stop: self.max_drawdown_stop,
             periods_per_year: self.periods_per_year,
             dividend_tax_rate: self.dividend_tax_rate,
-        })
+            commission,
+            slippage,
+        };
+        Ok((config, callables))
     }
 }
 
@@ -121,8 +133,9 @@ impl PyEngine {
     /// An engine for `config` (a `quanta_ref.config.EngineConfig`); `glue` is the module
     /// `quanta_fast._glue`, whose helpers are looked up here, once.
     #[new]
-    fn py_new(config: Settings, glue: Glue) -> PyResult<Self> {
-        Ok(PyEngine { config: config.config()?, glue: Arc::new(glue) })
+    fn py_new(py: Python<'_>, config: Settings, glue: Glue) -> PyResult<Self> {
+        let (config, callables) = config.config(py)?;
+        Ok(PyEngine { config, glue: Arc::new(glue), callables: Arc::new(callables) })
     }
 
     /// Run over `bars` (a `quanta_ref.Bars`) with its market tables `market` (a
@@ -146,10 +159,12 @@ impl PyEngine {
         let arrays = BarArrays::read(bars, market)?.with_actions(actions.as_ref())?;
         let view = arrays.view();
         let names = Names::new(&arrays.symbols)?;
-        let core = Core::new(self.config.clone(), &view);
+        let mut core = Core::new(self.config.clone(), &view);
+        core.broker.external_costs = self.callables.hook(py, &names.names);
         let context = Bound::new(py, PyContext::new(py, core, bars, &names, self.glue.clone()))?;
         let callbacks = Callbacks { on_start, on_bar, on_fill, on_order, on_end };
-        let detached = callbacks.detached();
+        // A callable cost model is Python, called from the rows: they hold the GIL.
+        let detached = callbacks.detached() && !self.callables.any();
         let mut host = PyHost::new(context.clone(), view, callbacks, None);
         let outcome =
             catch_panic(|| if detached { run_detached(&mut host) } else { engine::run(&mut host) });
@@ -177,7 +192,7 @@ impl PyEngine {
     ) -> PyResult<PySession> {
         let callbacks = [on_start, on_bar, on_fill, on_order, on_end];
         let (config, glue) = (self.config.clone(), self.glue.clone());
-        PySession::new(py, config, glue, panel, callbacks, external)
+        PySession::new(py, config, glue, &self.callables, panel, callbacks, external)
     }
 
     /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) over `bars` with its
@@ -194,6 +209,13 @@ impl PyEngine {
         jobs: &Bound<'py, PyList>,
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
+        if self.callables.any() {
+            // quanta_fast.engine runs such jobs through the strategy path instead.
+            return Err(ConfigError::new_err(
+                "commission, slippage: array jobs run natively without Python; a callable \
+                 cost model needs the strategy path",
+            ));
+        }
         run_jobs(py, &self.config, &self.glue, bars, market, actions.as_ref(), jobs, n_jobs)
     }
 }

@@ -10,9 +10,10 @@ use pyo3::prelude::*;
 use quanta_core::bars::BarsView;
 use quanta_core::engine::{Core, Host};
 use quanta_core::events::Event;
-use quanta_core::execution::Overflow;
+use quanta_core::execution::{ModelError, Overflow};
 
 use crate::context::{PyBar, PyContext};
+use crate::costs::raised;
 use crate::errors::overflow_error;
 
 /// How long a run holding the GIL goes at least between two releases (more than Python's
@@ -133,6 +134,11 @@ impl Host for PyHost<'_, '_> {
     fn overflow(&mut self, error: Box<Overflow>) -> PyErr {
         let symbol = self.context.borrow().names[error.column].clone_ref(self.py);
         overflow_error(self.py, symbol.bind(self.py), &error)
+    }
+
+    /// A callable cost model's exception, unchanged.
+    fn model_error(&mut self, error: ModelError) -> PyErr {
+        raised(error)
     }
 
     /// Every 1024 rows, sooner when rows are heavy: runs the signal handlers (Ctrl-C), and,

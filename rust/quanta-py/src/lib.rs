@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 mod arrays;
 mod bars;
 mod context;
+mod costs;
 mod engine;
 mod errors;
 mod glue;

@@ -22,6 +22,7 @@ use quanta_core::engine::{self, Core, Host};
 
 use crate::bars::{checked_symbols, BarArrays, Names};
 use crate::context::{read_report, PyBar, PyContext};
+use crate::costs::Callables;
 use crate::errors::{catch_panic, internal_error, QuantaError};
 use crate::glue::Glue;
 use crate::host::{Callbacks, PyHost};
@@ -50,6 +51,7 @@ impl PySession {
         py: Python<'_>,
         config: Config,
         glue: Arc<Glue>,
+        callables: &Callables,
         panel: &Bound<'_, PyAny>,
         callbacks: [Option<Py<PyAny>>; 5],
         external: bool,
@@ -60,6 +62,7 @@ impl PySession {
         let arrays = BarArrays::read_first(panel, None, symbols.clone(), 1)?;
         let mut core = Core::new(config, &arrays.view());
         core.broker.external = external;
+        core.broker.external_costs = callables.hook(py, &names.names);
         let context = Py::new(py, PyContext::new(py, core, panel, &names, glue))?;
         Ok(PySession {
             context,
