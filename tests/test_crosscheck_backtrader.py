@@ -24,8 +24,7 @@ and books a reversal as a closing and an opening part, each with its own commiss
 
 Where backtrader differs
 ------------------------
-Each difference below is pinned by a test of its own at the end of this file, so that the
-text stays true.
+The first three are pinned by tests at the end of this file, so that the text stays true.
 
 * **Stop-limit triggered inside the bar, limit beyond the stop** (buy: limit < stop).
   quanta never fills it in its trigger bar (section 4). backtrader fills it at the limit
@@ -40,9 +39,10 @@ text stays true.
   against the cash at submission, valuing it at its creation price, and an order submitted
   in a bar cannot be cancelled in that bar (it is not yet in the broker's book). quanta
   checks cash only at the fill and cancels at once. The harness turns ``checksubmit`` off.
-* **Slippage.** backtrader's ``slip_perc`` does not touch fills at the open unless
-  ``slip_open=True``, and limit orders take it only with ``slip_limit``; quanta applies
-  ``slippage_bps`` to market and stop fills wherever they happen. Compared at zero only.
+* **Slippage.** backtrader's ``slip_perc`` leaves fills at the open alone unless
+  ``slip_open=True``, and then also moves a limit order's fill at the open (up to its
+  limit); quanta applies ``slippage_bps`` to market and stop fills wherever they happen and
+  never to limit fills. Compared at zero only.
 * **Futures.** backtrader (``stocklike=False``) takes a fixed margin per contract out of the
   cash and moves the cash by every bar's change in value; quanta books the whole notional
   (``quantity x price x multiplier``) through the cash, as for shares. The account value
@@ -247,8 +247,8 @@ def scenarios(
     script: Script = []
     for bar in sorted(draw(st.lists(st.integers(0, n_bars - 1), min_size=1, max_size=14))):
         kind = draw(st.sampled_from(kinds))
-        key = len([k for _, a in script for k in order_keys(a)])
         existing = [k for _, a in script for k in order_keys(a)]
+        key = len(existing)  # the next order's key: orders are keyed 0, 1, ... in script order
         if kind == "submit":
             script.append((bar, draw(submits(bars, bar, key, order_types))))
         elif kind == "cancel" and existing:
@@ -268,7 +268,7 @@ class Outcome:
     """What a run did, in terms both engines share."""
 
     fills: list[tuple[int, Any, str, float, float, float]]  # bar, key, side, qty, price, comm
-    statuses: dict[Any, str]  # key -> filled / cancelled / expired / pending / rejected
+    statuses: dict[Any, str]  # key -> quanta's status names (OrderStatus values)
     value: np.ndarray  # account value (equity) at each bar's close
     cash: np.ndarray
 
@@ -309,7 +309,7 @@ class QuantaPlayer(Strategy):
             self.ids[action.key] = ctx.bracket(
                 SYMBOLS[action.symbol],
                 action.side,
-                action.quantity,
+                float(action.quantity),
                 entry=action.entry,
                 limit_price=action.limit_price,
                 stop_price=action.stop_price,
@@ -355,7 +355,6 @@ def run_quanta(backend: str, bars: Bars, script: Script, **settings: Any) -> Out
         for f in result.fills
     ]
     statuses = {keys[o.order_id]: o.status.value for o in result.orders}
-    statuses = {k: "pending" if s == "partially_filled" else s for k, s in statuses.items()}
     return Outcome(
         sorted(fills, key=lambda f: (f[0], sort_key(f[1]))),
         statuses,
@@ -404,7 +403,7 @@ BT_STATUS = {
     "Accepted": "pending",
     "Submitted": "pending",
     "Created": "pending",
-    "Partial": "pending",
+    "Partial": "partially_filled",
     "Margin": "rejected",
     "Rejected": "rejected",
 }
@@ -679,3 +678,27 @@ def test_backtrader_day_orders_expire_before_the_next_daily_bar(backend: str) ->
 
     result = Engine(backend=backend).run(bars, QuantaDayLimit())
     assert [(f.price, f.quantity) for f in result.fills] == [(99.0, 10.0)]  # at bar 1's open
+
+
+def test_backtrader_cannot_cancel_an_order_in_its_own_bar_when_it_checks_cash_at_submission(
+    backend: str,
+) -> None:
+    # backtrader's default broker (checksubmit=True) books an order only at its next bar, so
+    # a cancel in the bar of submission finds nothing and the order fills; quanta cancels it.
+    bars = small_panel([(100, 101, 99, 100), (100, 101, 99, 100.5)])
+
+    class BuyAndCancel(bt.Strategy):
+        def next(self) -> None:
+            if len(self) == 1:
+                self.order = self.buy(size=10)
+                self.cancel(self.order)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(PanelFeed(bars=bars, column=0))
+    cerebro.addstrategy(BuyAndCancel)
+    order = cerebro.run()[0].order
+    assert [(bit.size, bit.price) for bit in order.executed.exbits] == [(10, 100.0)]
+
+    script: Script = [(0, Submit(0, 0, "buy", 10, "market")), (0, Cancel(0))]
+    ours = run_quanta(backend, bars, script)
+    assert ours.fills == [] and ours.statuses == {0: "cancelled"}
