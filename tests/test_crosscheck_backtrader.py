@@ -581,6 +581,23 @@ def test_trailing_stops_trail_the_close_as_on_backtrader(
 
 
 @CROSSCHECK
+@given(
+    scenario=scenarios(
+        order_types=("market", "limit", "stop", "stop_limit", "trailing_stop"),
+        oco=True,
+        bracket=True,
+    ),
+    rate=COMMISSION_RATES,
+)
+def test_every_order_type_together_behaves_as_on_backtrader(
+    backend: str, scenario: tuple[Bars, Script], rate: float
+) -> None:
+    bars, script = scenario
+    ours = run_quanta(backend, bars, script, commission_rate=rate)
+    compare(ours, run_backtrader(bars, script, percent_commission(rate)), exact_prices=False)
+
+
+@CROSSCHECK
 @given(scenario=scenarios(), per_share=st.sampled_from([0.001, 0.005, 0.01]))
 def test_per_share_commission_matches_backtrader_fixed_commission(
     backend: str, scenario: tuple[Bars, Script], per_share: float
