@@ -16,15 +16,15 @@ next bar's open, high, low or close, so that the ``<=`` / ``>=`` edges of every 
 The common ground the scripts stay on: no slippage, no lots, no partial fills (backtrader
 has no participation limit unless given a filler), a margin account with cash far beyond
 anything a script trades (backtrader's broker runs with ``checksubmit=False``, so nothing is
-checked against cash at submission, and nothing is rejected at the fill either), GTC orders
-only, percent commission (``CommInfoBase(commtype=COMM_PERC, percabs=True)``) or fixed per
+checked against cash at submission, and nothing is rejected at the fill either), no DAY
+orders, percent commission (``CommInfoBase(commtype=COMM_PERC, percabs=True)``) or fixed per
 share (``COMM_FIXED``). Prices are compared exactly where neither engine computes them;
 commissions, cash and value within 1e-9 relative (backtrader multiplies in another order,
 and books a reversal as a closing and an opening part, each with its own commission).
 
 Where backtrader differs
 ------------------------
-The first three are pinned by tests at the end of this file, so that the text stays true.
+The first four are pinned by tests at the end of this file, so that the text stays true.
 
 * **Stop-limit triggered inside the bar, limit beyond the stop** (buy: limit < stop).
   quanta never fills it in its trigger bar (section 4). backtrader fills it at the limit
@@ -34,7 +34,12 @@ The first three are pinned by tests at the end of this file, so that the text st
   more pessimistic; the random scripts draw the limit at or on the near side of the stop.
 * **DAY orders.** backtrader ends a DAY order at the end of the calendar day it was created
   on, before the next bar of daily data is looked at: on daily bars it never trades. quanta
-  gives it the whole first trading day at which it can trade (section 5). Scripts use GTC.
+  gives it the whole first trading day at which it can trade (section 5). No DAY orders.
+* **Expiry and matching in one bar.** backtrader checks an order's expiry when its pass over
+  the bar's orders reaches it, so an older member of a one-cancels-other group can fill (and
+  cancel the expiring member) first. quanta expires GTD orders before the bar's matching
+  (section 21), and the expiry cancels the group. backtrader also never expires a market
+  order. The scripts draw GTD limit and stop orders outside groups.
 * **Cash at submission.** backtrader's default broker (``checksubmit=True``) checks an order
   against the cash at submission, valuing it at its creation price, and an order submitted
   in a bar cannot be cancelled in that bar (it is not yet in the broker's book). quanta
@@ -59,10 +64,6 @@ The first three are pinned by tests at the end of this file, so that the text st
   bar's match. With ``trailpercent`` backtrader computes ``close - close x p`` where quanta
   computes ``close x (1 - p)``: the levels (and a fill at the level) may differ in the last
   bit.
-
-The tests of the order types of spec parts not yet built (one-cancels-other groups,
-brackets, trailing stops, per-share commission, futures) call quanta's API for them and fail
-until it exists.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class Submit:
     stop_price: float | None = None
     trail_amount: float | None = None
     trail_percent: float | None = None
+    expire_bar: int | None = None  # good till the date of this bar (GTD), else GTC
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,9 @@ def prices_near(draw: Any, bars: Bars, bar: int, symbol: int) -> float:
 
 
 @st.composite
-def submits(draw: Any, bars: Bars, bar: int, key: int, order_types: tuple[str, ...]) -> Submit:
+def submits(
+    draw: Any, bars: Bars, bar: int, key: int, order_types: tuple[str, ...], gtd: bool = False
+) -> Submit:
     symbol = draw(st.integers(0, len(bars.symbols) - 1))
     side = draw(st.sampled_from(["buy", "sell"]))
     quantity = draw(st.integers(1, 50))
@@ -208,7 +212,11 @@ def submits(draw: Any, bars: Bars, bar: int, key: int, order_types: tuple[str, .
             amount = float(bars.close[bar, symbol]) * draw(st.floats(0.002, 0.05))
         else:
             percent = draw(st.floats(0.002, 0.05))
-    return Submit(key, symbol, side, quantity, order_type, limit, stop, amount, percent)
+    expire_bar = None
+    # Not market orders: backtrader never expires those (see "Where backtrader differs").
+    if gtd and order_type != "market" and draw(st.booleans()):
+        expire_bar = draw(st.integers(bar, min(bar + 5, len(bars.timestamps) - 1)))
+    return Submit(key, symbol, side, quantity, order_type, limit, stop, amount, percent, expire_bar)
 
 
 @st.composite
@@ -239,6 +247,7 @@ def scenarios(
     order_types: tuple[str, ...] = ("market", "limit", "stop", "stop_limit"),
     oco: bool = False,
     bracket: bool = False,
+    gtd: bool = False,
 ) -> tuple[Bars, Script]:
     """Random bars and a script of up to 14 actions over them, sorted by bar."""
     n_bars = draw(st.integers(3, 40))
@@ -250,11 +259,12 @@ def scenarios(
         existing = [k for _, a in script for k in order_keys(a)]
         key = len(existing)  # the next order's key: orders are keyed 0, 1, ... in script order
         if kind == "submit":
-            script.append((bar, draw(submits(bars, bar, key, order_types))))
+            script.append((bar, draw(submits(bars, bar, key, order_types, gtd))))
         elif kind == "cancel" and existing:
             script.append((bar, Cancel(draw(st.sampled_from(existing)))))
         elif kind == "oco":
             size = draw(st.integers(2, 3))
+            # GTD only outside groups: see "Where backtrader differs" (expiry and matching).
             members = [draw(submits(bars, bar, key + i, order_types)) for i in range(size)]
             script.append((bar, OcoGroup(tuple(members))))
         elif kind == "bracket":
@@ -319,11 +329,15 @@ class QuantaPlayer(Strategy):
 
     @staticmethod
     def _submit(ctx: Any, order: Submit) -> int:
-        trail = {}  # the trailing keywords only when used: plain orders run on main's API
+        new = {}  # the new keywords only when used: plain orders run on main's API
         if order.trail_amount is not None:
-            trail["trail_amount"] = order.trail_amount
+            new["trail_amount"] = order.trail_amount
         if order.trail_percent is not None:
-            trail["trail_percent"] = order.trail_percent
+            new["trail_percent"] = order.trail_percent
+        if order.expire_bar is not None:
+            day = np.datetime64(FIRST_DAY.date()) + order.expire_bar
+            new["time_in_force"] = "gtd"
+            new["expire_at"] = int(day.astype("datetime64[ns]").astype(np.int64))
         return int(
             ctx.submit_order(
                 SYMBOLS[order.symbol],
@@ -332,7 +346,7 @@ class QuantaPlayer(Strategy):
                 order_type=order.order_type,
                 limit_price=order.limit_price,
                 stop_price=order.stop_price,
-                **trail,
+                **new,
             )
         )
 
@@ -469,6 +483,7 @@ class BacktraderPlayer(bt.Strategy):
             plimit=order.limit_price if order.order_type == "stop_limit" else None,
             trailamount=order.trail_amount,
             trailpercent=order.trail_percent,
+            valid=None if order.expire_bar is None else FIRST_DAY + dt.timedelta(order.expire_bar),
             oco=oco,
         )
 
@@ -581,11 +596,22 @@ def test_trailing_stops_trail_the_close_as_on_backtrader(
 
 
 @CROSSCHECK
+@given(scenario=scenarios(gtd=True), rate=COMMISSION_RATES)
+def test_good_till_date_orders_expire_as_on_backtrader(
+    backend: str, scenario: tuple[Bars, Script], rate: float
+) -> None:
+    bars, script = scenario
+    ours = run_quanta(backend, bars, script, commission_rate=rate)
+    compare(ours, run_backtrader(bars, script, percent_commission(rate)))
+
+
+@CROSSCHECK
 @given(
     scenario=scenarios(
         order_types=("market", "limit", "stop", "stop_limit", "trailing_stop"),
         oco=True,
         bracket=True,
+        gtd=True,
     ),
     rate=COMMISSION_RATES,
 )
@@ -719,3 +745,22 @@ def test_backtrader_cannot_cancel_an_order_in_its_own_bar_when_it_checks_cash_at
     script: Script = [(0, Submit(0, 0, "buy", 10, "market")), (0, Cancel(0))]
     ours = run_quanta(backend, bars, script)
     assert ours.fills == [] and ours.statuses == {0: "cancelled"}
+
+
+def test_backtrader_matches_an_older_group_member_before_a_younger_one_expires(
+    backend: str,
+) -> None:
+    # A market buy and a GTD limit buy good till bar 0, one-cancels-other, placed at bar 0.
+    # backtrader walks its orders once per bar, expiry checks included: the market order
+    # (older) fills at bar 1's open and cancels the limit. quanta expires GTD orders before
+    # the bar's matching (section 21): the limit expires and its group cancels the market
+    # order, so nothing fills.
+    bars = small_panel([(100, 101, 99, 100), (100, 101, 99, 100.5)])
+    market = Submit(0, 0, "buy", 10, "market")
+    limit = Submit(1, 0, "buy", 10, "limit", limit_price=95.0, expire_bar=0)
+    script: Script = [(0, OcoGroup((market, limit)))]
+    theirs = run_backtrader(bars, script, percent_commission(0.0))
+    assert theirs.fills == [(1, 0, "buy", 10.0, 100.0, 0.0)]
+    assert theirs.statuses == {0: "filled", 1: "cancelled"}
+    ours = run_quanta(backend, bars, script)
+    assert ours.fills == [] and ours.statuses == {0: "cancelled", 1: "expired"}
