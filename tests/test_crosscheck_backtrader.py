@@ -483,7 +483,9 @@ class BacktraderPlayer(bt.Strategy):
             plimit=order.limit_price if order.order_type == "stop_limit" else None,
             trailamount=order.trail_amount,
             trailpercent=order.trail_percent,
-            valid=None if order.expire_bar is None else FIRST_DAY + dt.timedelta(order.expire_bar),
+            valid=None
+            if order.expire_bar is None
+            else FIRST_DAY + dt.timedelta(days=order.expire_bar),
             oco=oco,
         )
 
@@ -552,7 +554,7 @@ def compare(
 COMMISSION_RATES = st.sampled_from([0.0, 0.001, 0.0025])
 
 
-# ---------------------------------------------------------------------- on main's features
+# ---------------------------------------------------------------------- sections 3-7
 @CROSSCHECK
 @given(scenario=scenarios(), rate=COMMISSION_RATES)
 def test_market_limit_stop_and_stop_limit_orders_fill_as_on_backtrader(
@@ -563,7 +565,7 @@ def test_market_limit_stop_and_stop_limit_orders_fill_as_on_backtrader(
     compare(ours, run_backtrader(bars, script, percent_commission(rate)))
 
 
-# ---------------------------------------------------------------------- new order types and costs
+# ---------------------------------------------------------------------- sections 21-24
 @CROSSCHECK
 @given(scenario=scenarios(oco=True), rate=COMMISSION_RATES)
 def test_one_cancels_other_groups_behave_as_on_backtrader(
