@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,36 @@ def test_readme_live_session_example_runs(backend_rust: None) -> None:
     exec(compile(block, "README.md", "exec"), namespace)  # it asserts the identity itself
     assert namespace["session"].backend == "python"  # type: ignore[attr-defined]
     assert len(namespace["live"].fills) > 10  # type: ignore[attr-defined]
+
+
+def test_readme_orders_and_costs_example_runs_the_same_on_both_backends(
+    capsys: pytest.CaptureFixture[str], backend_rust: None
+) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    block = next(b for b in blocks if "ctx.bracket(" in b)
+    runs = {}
+    for backend in ("rust", "python"):
+        namespace: dict[str, Any] = {}
+        code = block.replace('backend="rust"', f'backend="{backend}"')
+        exec(compile(code, "README.md", "exec"), namespace)
+        runs[backend] = namespace
+    capsys.readouterr()
+    fast, ref = runs["rust"], runs["python"]
+    for name in ("brackets", "trailing", "result"):
+        assert fast[name].fills == ref[name].fills, name
+        assert fast[name].equity.tobytes() == ref[name].equity.tobytes(), name
+    brackets, trailing, futures = fast["brackets"], fast["trailing"], fast["result"]
+    exits = [o for o in brackets.orders if o.parent_id is not None]
+    assert any(o.status.value == "filled" for o in exits)
+    assert any(o.reject_reason == "oco" for o in exits)
+    assert any(o.reject_reason == "expired" for o in brackets.orders)  # GTD entries
+    kinds = {(o.order_type.value, o.status.value) for o in trailing.orders}
+    assert ("trailing_stop", "filled") in kinds
+    # Per share: 0.005 x 100 = 0.50 is below the minimum of 1.00, capped at 1 % of the value
+    # (early AAPL prices are below one dollar).
+    for fill in trailing.fills:
+        assert fill.commission == min(1.0, fill.quantity * fill.price * 0.01)
+    for trade in futures.trades:  # pnl per point x 300, less the commission on the notional
+        gross = (trade.exit_price - trade.entry_price) * trade.quantity * 300.0
+        costs = (trade.entry_price + trade.exit_price) * trade.quantity * 300.0 * 0.000023
+        assert abs(trade.pnl - (gross - costs)) < 1e-6 * abs(gross)
