@@ -278,6 +278,36 @@ class _Run:
     def number(self, field: str, value: Any, symbol: str, positive: bool) -> float:
         return check_number(field, value, symbol, positive, self.index, self.now)
 
+    def plain_order(
+        self,
+        symbol: Any,
+        side: Any,
+        quantity: Any,
+        order_type: tuple[Any, str],
+        limit_price: Any,
+        stop_price: Any,
+        time_in_force: Any,
+        expire_at: Any,
+    ) -> tuple[int, Side, OrderType, TimeInForce, float, float | None, float | None, int | None]:
+        """The checked arguments of a plain order, in the order the checks run (the native
+        context's `plain_order` runs them in the same order): (column, side, type, time in
+        force, quantity, limit price, stop price, expire_at in ns). The order type comes with
+        the name of its argument: `order_type`, or a bracket's `entry` (not a trailing stop)."""
+        n = self.column(symbol)
+        side = self.parse(Side, side, "side", symbol)
+        kind = self.parse(OrderType, order_type[0], order_type[1], symbol)
+        if order_type[1] == "entry" and kind is OrderType.TRAILING_STOP:
+            check_bracket_entry(kind, symbol, self.index, self.now)
+        tif = self.parse(TimeInForce, time_in_force, "time_in_force", symbol)
+        quantity = self.number("quantity", quantity, symbol, positive=True)
+        check_prices(kind, limit_price, stop_price, symbol, self.index, self.now)
+        if limit_price is not None:
+            limit_price = self.number("limit_price", limit_price, symbol, positive=True)
+        if stop_price is not None:
+            stop_price = self.number("stop_price", stop_price, symbol, positive=True)
+        expire = check_expire_at(tif, expire_at, symbol, self.index, self.now)
+        return n, side, kind, tif, quantity, limit_price, stop_price, expire
+
     def submit_target(self, symbol: str, field: str, value: Any, tif: Any, expire_at: Any) -> int:
         n = self.column(symbol)
         tif = self.parse(TimeInForce, tif, "time_in_force", symbol)
@@ -548,23 +578,10 @@ class RunContext(Context):
         trail_percent: float | None = None,
     ) -> int:
         run = self._live()
-        n = run.column(symbol)
-        side = run.parse(Side, side, "side", symbol)
-        kind = run.parse(OrderType, order_type, "order_type", symbol)
-        tif = run.parse(TimeInForce, time_in_force, "time_in_force", symbol)
-        quantity = run.number("quantity", quantity, symbol, positive=True)
-        check_prices(kind, limit_price, stop_price, symbol, run.index, run.now)
-        limit_price = (
-            None
-            if limit_price is None
-            else run.number("limit_price", limit_price, symbol, positive=True)
-        )
-        stop_price = (
-            None
-            if stop_price is None
-            else run.number("stop_price", stop_price, symbol, positive=True)
-        )
-        expire_ns = check_expire_at(tif, expire_at, symbol, run.index, run.now)
+        n, side, kind, tif, quantity, limit_price, stop_price, expire_ns = run.plain_order(
+            symbol, side, quantity, (order_type, "order_type"), limit_price, stop_price,
+            time_in_force, expire_at,
+        )  # fmt: skip
         amount, percent = check_trail(kind, trail_amount, trail_percent, symbol, run.index, run.now)
         if kind is OrderType.TRAILING_STOP:
             # The initial level, from the last close; without one the order is refused
@@ -636,25 +653,10 @@ class RunContext(Context):
         expire_at: Any = None,
     ) -> int:
         run = self._live()
-        n = run.column(symbol)
-        side = run.parse(Side, side, "side", symbol)
-        kind = run.parse(OrderType, entry, "entry", symbol)
-        if kind is OrderType.TRAILING_STOP:
-            check_bracket_entry(kind, symbol, run.index, run.now)
-        tif = run.parse(TimeInForce, time_in_force, "time_in_force", symbol)
-        quantity = run.number("quantity", quantity, symbol, positive=True)
-        check_prices(kind, limit_price, stop_price, symbol, run.index, run.now)
-        limit_price = (
-            None
-            if limit_price is None
-            else run.number("limit_price", limit_price, symbol, positive=True)
-        )
-        stop_price = (
-            None
-            if stop_price is None
-            else run.number("stop_price", stop_price, symbol, positive=True)
-        )
-        expire = check_expire_at(tif, expire_at, symbol, run.index, run.now)
+        n, side, kind, tif, quantity, limit_price, stop_price, expire = run.plain_order(
+            symbol, side, quantity, (entry, "entry"), limit_price, stop_price, time_in_force,
+            expire_at,
+        )  # fmt: skip
         levels = check_bracket_levels(side, stop_loss, take_profit, symbol, run.index, run.now)
         return run.broker.submit_bracket(
             n, symbol, side, quantity, kind, limit_price, stop_price, tif, expire, *levels
