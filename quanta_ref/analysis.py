@@ -103,7 +103,8 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     The initial cash is split equally over the symbols of `bars`. Each part buys its symbol
     at the close of the symbol's first bar, moved against the buyer by the run's slippage
     model as a market fill is (and kept inside the bar's range), paying the run's commission
-    model and the buy levies (``buy_tax_rate`` plus ``transfer_fee_rate``) out of the part, at
+    model (the symbol's own, `EngineConfig.instruments`, when it has one) and the buy levies
+    (``buy_tax_rate`` plus ``transfer_fee_rate``) out of the part, at
     the rates in force on the first bar's day; the quantity is fractional (no lots) so that
     the whole part is invested. A slippage model that depends on the quantity
     (`SquareRootImpact`, a callable) sees the quantity the part buys at the unslipped close,
@@ -129,15 +130,20 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
     n_bars, n_symbols = bars.close.shape
     part = config.initial_cash / n_symbols
     day = int(bars.timestamps[0]) // NS_PER_DAY
-    rate = config.rate_on_day("commission_rate", day)
-    minimum = config.rate_on_day("min_commission", day)
-    if isinstance(config.commission, costs.PerValue):
-        rate, minimum = config.commission.rate, config.commission.minimum
+    scheduled = (
+        config.rate_on_day("commission_rate", day),
+        config.rate_on_day("min_commission", day),
+    )
     levies = config.rate_on_day("buy_tax_rate", day) + config.rate_on_day("transfer_fee_rate", day)
     equity = np.zeros(n_bars, dtype=np.float64)
     multipliers = {item.symbol: item.multiplier for item in config.instruments}
+    own = {item.symbol: item.commission for item in config.instruments}
     for n in range(n_symbols):
         multiplier = multipliers.get(bars.symbols[n]) or 1.0
+        # The symbol's own commission model, else the run's (docs/semantics.md, section 24).
+        model = own.get(bars.symbols[n])
+        if model is None:
+            model = config.commission
         close = bars.close[:, n]
         seen = np.flatnonzero(~np.isnan(close))
         if seen.size == 0:
@@ -145,14 +151,15 @@ def buy_and_hold_equity(bars: Bars, config: EngineConfig) -> np.ndarray:
             continue
         first = int(seen[0])
         price = _benchmark_price(bars, config, first, n, part, multiplier)
-        if config.commission is None or isinstance(config.commission, costs.PerValue):
+        if model is None or isinstance(model, costs.PerValue):
+            rate, minimum = scheduled if model is None else (model.rate, model.minimum)
             # value x (1 + levies) + max(value x rate, minimum) = part, solved for the value.
             value = part / (1.0 + rate + levies)
             if value * rate < minimum:
                 value = (part - minimum) / (1.0 + levies)
             quantity = value / (price * multiplier) if value > 0.0 and price > 0.0 else 0.0
         else:
-            quantity = _benchmark_quantity(bars, config, first, n, part, price, levies, multiplier)
+            quantity = _benchmark_quantity(bars, model, first, n, part, price, levies, multiplier)
         if not quantity > 0.0:
             equity += part
             continue
@@ -190,7 +197,7 @@ def _benchmark_price(
 
 def _benchmark_quantity(
     bars: Bars,
-    config: EngineConfig,
+    model: Any,
     t: int,
     n: int,
     part: float,
@@ -198,9 +205,8 @@ def _benchmark_quantity(
     levies: float,
     multiplier: float,
 ) -> float:
-    """The largest (fractional) quantity `part` pays for at `price` with the run's commission
-    model (not PerValue) and the buy levies: a bisection, the cost rising with the quantity."""
-    model = config.commission
+    """The largest (fractional) quantity `part` pays for at `price` with the commission
+    `model` (not PerValue) and the buy levies: a bisection, the cost rising with the quantity."""
 
     def cost(quantity: float) -> float:
         value = quantity * price * multiplier

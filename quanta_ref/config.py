@@ -16,7 +16,7 @@ import numpy as np
 
 from quanta_ref import sources
 from quanta_ref.bars import NS_PER_DAY, one_timestamp
-from quanta_ref.costs import check_model
+from quanta_ref.costs import COMMISSION_MODELS, check_model
 from quanta_ref.errors import ConfigError, DataError
 
 #: The A-share stamp duty (印花税) while it was paid by both sides of a trade: from
@@ -270,6 +270,7 @@ INSTRUMENT_FIELDS = (
     "multiplier",
     "margin",
     "maintenance_margin",
+    "commission",
 )
 
 
@@ -293,6 +294,10 @@ class Instrument:
         Its initial margin rate (0 < rate <= 1), margin accounts only.
     maintenance_margin : float or None
         Its maintenance margin rate (0 < rate <= margin); the margin rate when not given.
+    commission : PerValue, PerShare, Tiered or None
+        Its commission model (`quanta_ref.costs`), replacing the engine-wide commission rule
+        (``commission``, or ``commission_rate``/``min_commission`` and their schedules) for
+        this symbol only. A callable is refused: the engine-wide callable receives the symbol.
     """
 
     symbol: str
@@ -302,6 +307,7 @@ class Instrument:
     multiplier: float | None = None
     margin: float | None = None
     maintenance_margin: float | None = None
+    commission: Any = None
 
 
 def read_instruments(given: Any) -> tuple[Instrument, ...]:
@@ -361,12 +367,16 @@ def _instrument(symbol: str, settings: Any) -> Instrument:
     if not isinstance(settings, Mapping):
         raise ConfigError(f"{where}: expected a mapping of settings, got {settings!r}")
     values: dict[str, float] = {}
+    commission = None
     for key, value in settings.items():
         if key not in INSTRUMENT_FIELDS:
             raise ConfigError(
                 f"{where}: unknown setting {key!r}; known: {', '.join(INSTRUMENT_FIELDS)}"
             )
         if value is None:
+            continue
+        if key == "commission":
+            commission = _own_commission(where, value)
             continue
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
@@ -398,7 +408,25 @@ def _instrument(symbol: str, settings: Any) -> Instrument:
         raise ConfigError(f"{where}.maintenance_margin: given without a margin rate")
     if "margin" in values and "maintenance_margin" not in values:
         values["maintenance_margin"] = values["margin"]
-    return Instrument(symbol, **values)
+    return Instrument(symbol, **values, commission=commission)
+
+
+def _own_commission(where: str, model: Any) -> Any:
+    """A symbol's checked commission model; None for a NaN (a table's empty cell)."""
+    if isinstance(model, float) and math.isnan(model):
+        return None
+    if isinstance(model, COMMISSION_MODELS):
+        return model
+    if callable(model) and not isinstance(model, type):
+        # One rule per symbol in one place: the engine-wide callable already receives the
+        # symbol, so a per-symbol callable would only split the same dispatch in two.
+        raise ConfigError(
+            f"{where}.commission: a callable is not accepted per symbol; the engine-wide "
+            "commission callable receives the symbol (commission(symbol, side, quantity, "
+            "price)), so give one callable that dispatches on it"
+        )
+    names = ", ".join(m.__name__ for m in COMMISSION_MODELS)
+    raise ConfigError(f"{where}.commission: expected one of {names}, got {model!r}")
 
 
 def _models(keywords: dict[str, Any], values: dict[str, Any]) -> None:

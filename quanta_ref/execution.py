@@ -226,9 +226,16 @@ class Broker:
         # The engine's closing order of each margin symbol during a margin call (or None).
         self.liquidations: list[Order | None] = [None] * n
         self.volume = [0.0] * n  # volume of each symbol's bar at this row (slippage models)
-        # The commission model of each symbol column: the engine-wide model (the settings'
-        # rates in force, when no model is given: see `set_rates`).
+        # The commission model of each symbol column: its own (docs/semantics.md, section
+        # 24), else the engine-wide model (the settings' rates in force, when no model is
+        # given: see `set_rates`, which leaves the symbols' own models alone).
         self.commission_models: list[object] = [config.commission] * n
+        self.own_commission = [False] * n
+        if market.commissions is not None:
+            for column, model in enumerate(market.commissions):
+                if model is not None:
+                    self.commission_models[column] = model
+                    self.own_commission[column] = True
         # The cost rates in force (docs/semantics.md, section 7): the settings' numbers, or
         # the rows of the run's rate table, put in force at the new-day steps of its rows.
         self.next_rates = 0
@@ -264,7 +271,9 @@ class Broker:
         self.min_commission = min_commission
         if self.cfg.commission is None:
             model = costs.PerValue(commission_rate, min_commission)
-            self.commission_models = [model] * len(self.commission_models)
+            for n, own in enumerate(self.own_commission):
+                if not own:
+                    self.commission_models[n] = model
         self.sell_tax_rate = sell_tax_rate
         self.buy_tax_rate = buy_tax_rate
         self.transfer_fee_rate = transfer_fee_rate

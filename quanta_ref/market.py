@@ -57,6 +57,9 @@ class RunMarket:
         contract multiplier, the initial and maintenance margin rates (NaN: not a margin
         symbol) of each symbol, its own setting or the engine-wide one. All None when no
         symbol of the panel has settings of its own.
+    commissions : tuple or None
+        By symbol column: the symbol's own commission model (`Instrument.commission`), or
+        None where the engine-wide rule applies. None when no symbol of the panel has one.
     """
 
     limit_down: np.ndarray | None = None
@@ -68,6 +71,7 @@ class RunMarket:
     multipliers: np.ndarray | None = None
     margins: np.ndarray | None = None
     maintenance: np.ndarray | None = None
+    commissions: tuple[object, ...] | None = None
 
 
 def prepare(bars: Bars, config: EngineConfig) -> RunMarket:
@@ -98,7 +102,15 @@ def prepare(bars: Bars, config: EngineConfig) -> RunMarket:
     rate_rows, rates = _rate_table(bars, config)
     if columns is None:
         return RunMarket(down, up, rate_rows, rates)
-    return RunMarket(down, up, rate_rows, rates, *columns)
+    return RunMarket(down, up, rate_rows, rates, *columns, own_commissions(bars.symbols, config))
+
+
+def own_commissions(symbols: tuple[str, ...], config: EngineConfig) -> tuple[object, ...] | None:
+    """Each symbol column's own commission model (None: the engine-wide rule); None when
+    no symbol of `symbols` has one."""
+    by_symbol = {item.symbol: item.commission for item in config.instruments}
+    models = tuple(by_symbol.get(symbol) for symbol in symbols)
+    return models if any(model is not None for model in models) else None
 
 
 def instrument_columns(

@@ -423,7 +423,8 @@ def engine_settings(draw: Any) -> dict[str, Any]:
 @st.composite
 def instruments(draw: Any, s: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per-symbol settings valid with the engine settings `s`: lot sizes, multipliers,
-    margins (margin accounts), limits and ticks; a symbol not in the panel now and then."""
+    margins (margin accounts), limits, ticks and commission models (the named ones); a symbol
+    not in the panel now and then."""
     table: dict[str, dict[str, Any]] = {}
     names = st.lists(st.sampled_from([*SYMBOLS, "X", "absent"]), unique=True, max_size=3)
     for symbol in draw(names):
@@ -442,6 +443,9 @@ def instruments(draw: Any, s: dict[str, Any]) -> dict[str, dict[str, Any]]:
             item["price_limit"] = draw(st.sampled_from([0.05, 0.2, 0.1]))
         if (item.get("price_limit") or s.get("price_limit")) and draw(st.booleans()):
             item["tick_size"] = draw(st.sampled_from([0.01, 0.001, 0.05]))
+        if draw(st.sampled_from([False, False, True])):
+            named = [model for model in COMMISSION_MODELS if not callable(model)]
+            item["commission"] = draw(st.sampled_from(named))
         table[symbol] = item
     return table
 

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from quanta_ref import ConfigError, Engine, Session, Strategy
+from quanta_ref.analysis import buy_and_hold_equity
 from quanta_ref.config import EngineConfig, Instrument
+from quanta_ref.costs import PerShare, Tiered
 from quanta_ref.market import prepare
-from support import DAY, START, bars_from_rows, run, run_script, same
+from support import DAY, START, Script, bars_from_rows, run, run_script, same
 
 FUTURE = {"IF": {"multiplier": 300, "margin": 0.12}}
 
@@ -426,3 +428,125 @@ def test_a_session_snapshot_keeps_the_instruments(backend):
     assert result.config == engine.config
     assert result.equity.tolist() == engine.run(bars, BuyTwoAtStart()).equity.tolist()
     assert result.equity[2] == 1_000_000.0 + 2 * 100.0 * 300.0
+
+
+# =============================================================== own commission models
+def test_a_symbols_own_commission_model_replaces_the_engine_wide_rate_schedule(backend):
+    # A pays PerShare(0.01, minimum=1.0); B pays the engine-wide commission_rate, 0.1 % to
+    # 2024-01-03 and 0.2 % from 2024-01-04 (bar 3) on. Every order fills at the next open.
+    bars = bars_from_rows({"A": [flat(40.0)] * 4, "B": [flat(20.0)] * 4})
+    result = run(
+        backend,
+        bars,
+        {
+            0: [lambda ctx: ctx.buy("A", 50), lambda ctx: ctx.buy("B", 100)],
+            1: [lambda ctx: ctx.buy("A", 500), lambda ctx: ctx.buy("B", 100)],
+            2: [lambda ctx: ctx.sell("A", 550), lambda ctx: ctx.sell("B", 200)],
+        },
+        commission_rate={"2024-01-01": 0.001, "2024-01-04": 0.002},
+        instruments={"A": {"commission": PerShare(0.01, minimum=1.0)}},
+    )
+    got = [(f.symbol, int((f.timestamp - int(START)) // DAY), f.commission) for f in result.fills]
+    assert got == [
+        ("A", 1, same(1.0)),  # 50 x 0.01 = 0.50, raised to the minimum 1.00 (not 0.1 % = 2.00)
+        ("B", 1, same(2.0)),  # 100 x 20 = 2_000 x 0.001
+        ("A", 2, same(5.0)),  # 500 x 0.01 (not 0.1 % of 20_000 = 20.00)
+        ("B", 2, same(2.0)),  # 2_000 x 0.001
+        ("A", 3, same(5.5)),  # 550 x 0.01 (not 0.2 % of 22_000 = 44.00): the schedule is B's
+        ("B", 3, same(8.0)),  # 200 x 20 = 4_000 x 0.002
+    ]
+    assert result.stats["total_commission"] == same(23.5)
+    assert result.cash[3] == same(100_000.0 - 23.5)
+
+
+def test_a_symbols_own_tiered_model_beside_an_engine_wide_per_share_model(backend):
+    # T pays 0.1 % of the first 10_000 of a fill's value and 0.05 % above, at least 2.00;
+    # U pays the engine-wide PerShare(0.005, minimum=1.0).
+    tiered = Tiered([(0.0, 0.001), (10_000.0, 0.0005)], minimum=2.0)
+    bars = bars_from_rows({"T": [flat(50.0)] * 3, "U": [flat(20.0)] * 3})
+    result = run(
+        backend,
+        bars,
+        {
+            0: [lambda ctx: ctx.buy("T", 300), lambda ctx: ctx.buy("U", 1000)],
+            1: [lambda ctx: ctx.buy("T", 10), lambda ctx: ctx.buy("U", 100)],
+        },
+        commission=PerShare(0.005, minimum=1.0),
+        instruments={"T": {"commission": tiered}},
+    )
+    assert [(f.symbol, f.commission) for f in result.fills] == [
+        ("T", same(12.5)),  # 15_000: 10_000 x 0.001 + 5_000 x 0.0005
+        ("U", same(5.0)),  # 1_000 x 0.005
+        ("T", same(2.0)),  # 500 x 0.001 = 0.50, raised to 2.00
+        ("U", same(1.0)),  # 100 x 0.005 = 0.50, raised to 1.00
+    ]
+
+
+def test_a_target_percent_buy_affords_the_symbols_own_model(backend):
+    # 100 % of 10_000 in A at 40 with PerShare(1.0): 40q + q <= 10_000 gives q = 243
+    # (the engine-wide 0.1 % would afford 249).
+    bars = bars_from_rows({"A": [flat(40.0)] * 2})
+    result = run(
+        backend,
+        bars,
+        {0: lambda ctx: ctx.order_target_percent("A", 1.0)},
+        initial_cash=10_000.0,
+        commission_rate=0.001,
+        instruments={"A": {"commission": PerShare(1.0)}},
+    )
+    assert [(f.quantity, f.commission) for f in result.fills] == [(243.0, same(243.0))]
+
+
+def test_the_buy_and_hold_benchmark_pays_each_symbols_own_model():
+    bars = bars_from_rows({"A": [flat(40.0)] * 2, "B": [flat(20.0)] * 2})
+    config = EngineConfig.build(
+        initial_cash=100_000.0,
+        commission_rate={"2024-01-01": 0.001},
+        instruments={"A": {"commission": PerShare(0.01, minimum=1.0)}},
+    )
+    equity = buy_and_hold_equity(bars, config)
+    # A: 40q + 0.01q = 50_000; B: value x 1.001 = 50_000, at unchanged prices.
+    assert equity[-1] == pytest.approx(50_000.0 * 40.0 / 40.01 + 50_000.0 / 1.001, rel=1e-12)
+
+
+def test_a_callable_commission_per_symbol_is_refused_with_the_reason(backend):
+    with pytest.raises(
+        ConfigError,
+        match=r"instruments\['X'\]\.commission: a callable is not accepted per symbol; the "
+        r"engine-wide commission callable receives the symbol .*give one callable that "
+        r"dispatches on it",
+    ):
+        Engine(backend=backend, instruments={"X": {"commission": lambda *args: 1.0}})
+    with pytest.raises(ConfigError, match=r"\['X'\]\.commission: expected one of PerValue, Per"):
+        Engine(backend=backend, instruments={"X": {"commission": 0.001}})
+
+
+def test_own_commission_models_from_a_pandas_table_match_the_mapping(backend):
+    pd = pytest.importorskip("pandas")
+    model = PerShare(0.01, minimum=1.0)
+    frame = pd.DataFrame(
+        {"symbol": ["A", "B"], "commission": [model, np.nan], "lot_size": [np.nan, 100.0]}
+    )
+    mapping = {"A": {"commission": model}, "B": {"lot_size": 100, "commission": None}}
+    by_table = Engine(backend=backend, commission_rate=0.001, instruments=frame)
+    by_mapping = Engine(backend=backend, commission_rate=0.001, instruments=mapping)
+    assert by_table.config == by_mapping.config
+    assert by_table.config.instruments == (
+        Instrument("A", commission=model),
+        Instrument("B", lot_size=100.0),
+    )
+    assert pickle.loads(pickle.dumps(by_table.config)) == by_table.config
+    bars = bars_from_rows({"A": [flat(40.0)] * 2, "B": [flat(20.0)] * 2})
+    script = {0: [lambda ctx: ctx.buy("A", 50), lambda ctx: ctx.buy("B", 100)]}
+    commissions = [f.commission for f in by_table.run(bars, Script(script)).fills]
+    assert commissions == [same(1.0), same(2.0)]
+
+
+def test_a_session_applies_the_symbols_own_commission_model(backend):
+    bars = bars_from_rows({"A": [flat(40.0)] * 3})
+    engine = Engine(
+        backend=backend, commission_rate=0.001, instruments={"A": {"commission": PerShare(0.02)}}
+    )
+    session = engine.session(Script({0: lambda ctx: ctx.buy("A", 100)}), symbols=bars.symbols)
+    session.push_bars(bars)
+    assert [f.commission for f in session.end().fills] == [same(2.0)]

@@ -1,5 +1,7 @@
 //! The bar panel the loop reads (`quanta_ref.bars`): T timestamps x N symbols, row-major.
 
+use crate::config::CommissionModel;
+
 /// A read-only view of a validated bar panel: T timestamps x N symbols, row-major (T, N).
 #[derive(Clone, Copy, Debug)]
 pub struct BarsView<'a> {
@@ -69,6 +71,9 @@ pub struct Instruments<'a> {
     pub margins: &'a [f64],
     /// Maintenance margin rates (NaN: not a margin symbol).
     pub maintenance: &'a [f64],
+    /// Each symbol's own commission model (None: the engine-wide rule); empty when no
+    /// symbol has one.
+    pub commissions: &'a [Option<CommissionModel>],
 }
 
 /// How many cost rates a row of [`Market::rates`] holds.
@@ -165,6 +170,7 @@ impl Panel {
                     multipliers: &self.instruments[2],
                     margins: &self.instruments[3],
                     maintenance: &self.instruments[4],
+                    commissions: &[],
                 },
             },
             actions: &self.actions,

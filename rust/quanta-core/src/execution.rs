@@ -351,9 +351,12 @@ pub struct Broker {
     /// (limit-down, limit-up) of the bar being matched (NaN: no limit on that side), set by
     /// the loop from the run's limit tables before it matches an order.
     pub bar_limits: (f64, f64),
-    /// The commission model of each symbol column (all the engine-wide model; without one,
-    /// `PerValue` with the rates in force, see [`Broker::set_rates`]).
+    /// The commission model of each symbol column: its own (docs/semantics.md, section 24),
+    /// else the engine-wide model (without one, `PerValue` with the rates in force, see
+    /// [`Broker::set_rates`], which leaves the symbols' own models alone).
     pub commission_models: Vec<CommissionModel>,
+    /// Whether each column has a commission model of its own.
+    own_commission: Vec<bool>,
     /// External cost models (Python callables), when a model is `External`.
     pub external_costs: Option<CostHook>,
     /// FixedBps as a fraction (when `slippage_model` is None).
@@ -395,6 +398,7 @@ impl Broker {
             slippage: bps / 10_000.0,
             slippage_model,
             commission_models: vec![commission; n],
+            own_commission: vec![false; n],
             external_costs: None,
             volume: vec![0.0; n],
             orders: Vec::new(),
@@ -428,6 +432,12 @@ impl Broker {
         self.ticks =
             instruments.ticks.iter().map(|&t| if t.is_nan() { None } else { Some(t) }).collect();
         self.portfolio.use_instruments(instruments);
+        for (n, own) in instruments.commissions.iter().enumerate() {
+            if let Some(model) = own {
+                self.commission_models[n] = model.clone();
+                self.own_commission[n] = true;
+            }
+        }
     }
 
     /// A symbol with a bar at this row: its participation capacity.
@@ -450,8 +460,10 @@ impl Broker {
         self.cfg.transfer_fee_rate = rates[4];
         if self.cfg.commission.is_none() {
             let model = CommissionModel::PerValue { rate: rates[0], minimum: rates[1] };
-            for slot in &mut self.commission_models {
-                *slot = model.clone();
+            for (slot, &own) in self.commission_models.iter_mut().zip(&self.own_commission) {
+                if !own {
+                    *slot = model.clone();
+                }
             }
         }
     }

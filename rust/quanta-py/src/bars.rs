@@ -6,7 +6,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySet, PyString, PyTuple};
 
 use quanta_core::bars::{BarsView, CorporateAction, Instruments, Market, N_RATES};
+use quanta_core::config::CommissionModel;
 
+use crate::costs::commission_model;
 use crate::errors::DataError;
 
 /// The arrays of a `quanta_ref.Bars` panel, borrowed read-only from numpy (no copy).
@@ -26,6 +28,9 @@ pub(crate) struct BarArrays<'py> {
     /// The symbols' own settings (`RunMarket.lots`, `ticks`, `multipliers`, `margins`,
     /// `maintenance`), N values each, copied; None when the run has none.
     instruments: Option<[Vec<f64>; 5]>,
+    /// The symbols' own commission models (`RunMarket.commissions`, None: the engine-wide
+    /// rule), converted; empty when no symbol has one.
+    commissions: Vec<Option<CommissionModel>>,
     /// The corporate actions of the run, in application order.
     actions: Vec<CorporateAction>,
 }
@@ -121,6 +126,7 @@ impl<'py> BarArrays<'py> {
                 rate_rows,
                 rates,
                 instruments: None,
+                commissions: Vec::new(),
                 actions,
             });
         };
@@ -197,6 +203,30 @@ impl<'py> BarArrays<'py> {
         } else {
             return Err(DataError::new_err(format!("{}: give all or none", names.join(", "))));
         };
+        let commissions = match market.getattr("commissions")? {
+            models if models.is_none() => Vec::new(),
+            models => {
+                let models = models.cast_into::<PyTuple>().map_err(|_| {
+                    DataError::new_err("commissions: expected a tuple of one model per symbol")
+                })?;
+                if models.len() != n_symbols || instruments.is_none() {
+                    return Err(DataError::new_err(format!(
+                        "commissions: expected one model per symbol ({n_symbols}), with the \
+                         other per-symbol columns"
+                    )));
+                }
+                models
+                    .iter()
+                    .map(|model| match commission_model(&model)? {
+                        // Refused by the config check; defence in depth.
+                        (Some(CommissionModel::External), _) => Err(DataError::new_err(
+                            "commissions: a per-symbol commission must be a named model",
+                        )),
+                        (own, _) => Ok(own),
+                    })
+                    .collect::<PyResult<_>>()?
+            }
+        };
         let actions = Vec::new();
         Ok(BarArrays {
             timestamps,
@@ -207,6 +237,7 @@ impl<'py> BarArrays<'py> {
             rate_rows,
             rates,
             instruments,
+            commissions,
             actions,
         })
     }
@@ -275,9 +306,14 @@ impl<'py> BarArrays<'py> {
                 rates: self.rates.as_ref().map_or(&[], |r| r.as_slice().expect("read")),
                 instruments: match &self.instruments {
                     None => Instruments::default(),
-                    Some([lots, ticks, multipliers, margins, maintenance]) => {
-                        Instruments { lots, ticks, multipliers, margins, maintenance }
-                    }
+                    Some([lots, ticks, multipliers, margins, maintenance]) => Instruments {
+                        lots,
+                        ticks,
+                        multipliers,
+                        margins,
+                        maintenance,
+                        commissions: &self.commissions,
+                    },
                 },
             },
             actions: &self.actions,
