@@ -793,11 +793,15 @@ def check_symbol(
 
 
 def check_choice(enum: Any, value: Any, field: str, symbol: str, index: int, now: int) -> Any:
-    """`enum.parse(value)`, the error naming the symbol and the bar."""
+    """`enum.parse(value)`, the error naming the symbol and the bar. A bracket's `entry`
+    names the order types a bracket takes (no trailing stop)."""
     try:
         return enum.parse(value, field)
     except OrderError as exc:
-        raise OrderError(f"{exc} (symbol {symbol!r}, {describe_bar(index, now)})") from None
+        message = str(exc)
+        if field == "entry":
+            message = message.replace(", 'trailing_stop'", "")
+        raise OrderError(f"{message} (symbol {symbol!r}, {describe_bar(index, now)})") from None
 
 
 def check_number(
