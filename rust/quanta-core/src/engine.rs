@@ -211,10 +211,13 @@ impl Core {
         let broker = &mut self.broker;
         let mut equity = broker.portfolio.cash;
         let mut in_market = false;
+        let contracts = broker.portfolio.contracts;
         let multipliers = &broker.portfolio.multipliers;
         for (position, &multiplier) in broker.portfolio.positions.iter().zip(multipliers) {
             if position.quantity != 0.0 {
-                equity = equity + position.quantity * position.last_price * multiplier;
+                let value = position.quantity * position.last_price;
+                // Without contracts every multiplier is 1.0: the product would change nothing.
+                equity = equity + if contracts { value * multiplier } else { value };
                 in_market = true;
             }
         }

@@ -52,6 +52,9 @@ pub struct Portfolio {
     pub maintenance: Vec<f64>,
     /// Some symbol has a margin rate.
     pub margined: bool,
+    /// Whether a multiplier differs from 1.0. Without, the equity sums skip the product
+    /// (`x * 1.0` is `x`, so the result is the same bit for bit, and the loops are shorter).
+    pub contracts: bool,
     lots: Vec<VecDeque<Lot>>,
     settlement: Vec<Settlement>,
 }
@@ -72,6 +75,7 @@ impl Portfolio {
             margins: vec![f64::NAN; n_symbols],
             maintenance: vec![f64::NAN; n_symbols],
             margined: false,
+            contracts: false,
             lots: vec![VecDeque::new(); n_symbols],
             // No fill yet (-1 is a trading day: 1969-12-31).
             settlement: vec![Settlement { day: i64::MIN, sellable: 0.0 }; n_symbols],
@@ -87,11 +91,20 @@ impl Portfolio {
         self.margins = instruments.margins.to_vec();
         self.maintenance = instruments.maintenance.to_vec();
         self.margined = self.margins.iter().any(|rate| !rate.is_nan());
+        self.contracts = self.multipliers.iter().any(|&m| m != 1.0);
     }
 
     /// cash + quantity x last price x multiplier of every open position, in symbol order.
     pub fn equity(&self) -> f64 {
         let mut total = self.cash;
+        if !self.contracts {
+            for pos in &self.positions {
+                if pos.quantity != 0.0 {
+                    total = total + pos.quantity * pos.last_price;
+                }
+            }
+            return total;
+        }
         for (pos, &multiplier) in self.positions.iter().zip(&self.multipliers) {
             if pos.quantity != 0.0 {
                 total = total + pos.quantity * pos.last_price * multiplier;
@@ -103,6 +116,15 @@ impl Portfolio {
     /// `equity()` with column `column` valued at `price`.
     pub fn equity_marking(&self, column: usize, price: f64) -> f64 {
         let mut total = self.cash;
+        if !self.contracts {
+            for (n, pos) in self.positions.iter().enumerate() {
+                if pos.quantity != 0.0 {
+                    let mark = if n == column { price } else { pos.last_price };
+                    total = total + pos.quantity * mark;
+                }
+            }
+            return total;
+        }
         for (n, pos) in self.positions.iter().enumerate() {
             if pos.quantity != 0.0 {
                 let mark = if n == column { price } else { pos.last_price };
