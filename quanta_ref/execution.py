@@ -833,13 +833,12 @@ class Broker:
     ) -> int:
         """A bracket's entry (arguments already checked), live or REJECTED; its exits come
         with its fills (`bracket_exits`). Returns the entry's id."""
-        order = self.new_order(
-            symbol, side, quantity, kind, limit_price, stop_price, tif, expire_at
+        order_id = self.submit_order(
+            n, symbol, side, quantity, kind, limit_price, stop_price, tif, expire_at
         )
-        reason = self.acceptance(order, n)
-        if reason is None:  # a rejected entry never fills: it needs no exits
-            self.brackets[order.order_id] = Bracket(stop_loss, take_profit)
-        return self.admit(order, reason)
+        if self.orders[order_id - 1].status.is_live:  # a rejected entry never fills: no exits
+            self.brackets[order_id] = Bracket(stop_loss, take_profit)
+        return order_id
 
     def bracket_exits(self, entry: Order, n: int, quantity: float) -> list[Event]:
         """The entry of a bracket filled `quantity`: the live exits grow by it, or, when none

@@ -1159,23 +1159,15 @@ impl Broker {
         take_profit: Option<f64>,
     ) -> usize {
         let terms = Terms { expire_at, ..Terms::default() };
-        let id = self.new_order(
-            column,
-            Some(side),
-            quantity,
-            order_type,
-            limit_price,
-            stop_price,
-            time_in_force,
-            None,
-            terms,
-        );
-        let reason = self.acceptance(id);
-        if reason.is_none() {
+        let (kind, limit, stop, tif) = (order_type, limit_price, stop_price, time_in_force);
+        let order_id =
+            self.submit_order_with(column, side, quantity, kind, limit, stop, tif, terms);
+        let id = order_id - 1;
+        if self.orders[id].status.is_live() {
             // A rejected entry never fills: it needs no exits.
             self.brackets.insert(id, Bracket { stop_loss, take_profit, exits: [None, None] });
         }
-        self.admit(id, reason)
+        order_id
     }
 
     /// The entry `entry` of a bracket filled `quantity`: its live exits grow by it, or, when
