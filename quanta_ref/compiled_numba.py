@@ -32,13 +32,17 @@ returns 1 when it raised: numba cannot raise across a C boundary.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
 import os
 import re
+import sys
 import time
 from collections import namedtuple
 from typing import Any
+
+import numpy as np
 
 from quanta_ref import compiled
 from quanta_ref.compiled import (
@@ -569,25 +573,73 @@ def _nothing(*args):
 compile_seconds: dict[str, float] = {}
 
 
+def _in_a_file(function: Any) -> str | None:
+    """The source file of a function, if it is a real file (numba caches only those)."""
+    try:
+        source = inspect.getsourcefile(function)
+    except TypeError:
+        return None
+    return source if source is not None and os.path.isfile(source) else None
+
+
 def _jit(function: Any, boundscheck: bool) -> Any:
     """A callback as a numba dispatcher: compiled with bounds checks, and cached on disk
-    when it lives in a file (numba can cache only those)."""
+    when it lives in a file."""
     if isinstance(function, numba.core.registry.CPUDispatcher):
         return function
     if not callable(function):
         raise ConfigError(f"{function!r}: a callback must be a function")
-    source = inspect.getsourcefile(function)
-    cache = source is not None and os.path.isfile(source)
-    return numba.njit(boundscheck=boundscheck, cache=cache)(function)
+    return numba.njit(boundscheck=boundscheck, cache=_in_a_file(function) is not None)(function)
 
 
-def _plain(text: str) -> str:
-    """numba's message without its terminal colours."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+#: The entry, as source: compiled into a function whose globals are the strategy's
+#: callbacks. (numba keys its disk cache on a function's bytecode, its closure and its name:
+#: with the callbacks as globals, not a closure, the key is the same in every process, and the
+#: name below makes it the strategy's own.)
+_ENTRY = """
+def entry(pointer):
+    ctx = make_context(pointer)
+    frame = carray(_pointer(pointer, _frame_type), 1)
+    code = frame[0].callback
+    try:
+        if code == 1:
+            on_bar(ctx, _bar(frame))
+        elif code == 2:
+            on_fill(ctx, carray(_pointer(frame[0].event, _fill_type), 1)[0])
+        elif code == 3:
+            on_order(ctx, carray(_pointer(frame[0].event, _order_type), 1)[0])
+        elif code == 0:
+            on_start(ctx)
+        else:
+            on_end(ctx)
+    except Exception:
+        return 1
+    return 0
+"""
+
+
+def _fingerprint(cls: type, callbacks: dict[str, Any], dtype: np.dtype, boundscheck: bool) -> str:
+    """What the compiled entry depends on, hashed: this module and the layouts (quanta's
+    version of the ctx), numba's version, the callbacks' source, the parameter types and the
+    bounds-check setting. A change to any gives the entry another cache name. (Like numba's
+    own cache, it does not see a change in another file of a function a callback calls.)"""
+    digest = hashlib.sha256()
+    for module in (compiled, sys.modules[__name__]):
+        with open(module.__file__ or "", "rb") as source:
+            digest.update(source.read())
+    digest.update(numba.__version__.encode())
+    for name in CALLBACKS:
+        function = callbacks.get(name)
+        if function is not None:
+            function = getattr(function, "py_func", function)
+            digest.update(name.encode() + inspect.getsource(function).encode())
+    digest.update(str(dtype.descr).encode() + str(boundscheck).encode())
+    return digest.hexdigest()[:16]
 
 
 def entry_of(cls: type) -> Entry:
-    """The C entry of a CompiledStrategy class, compiled once per process."""
+    """The C entry of a CompiledStrategy class: compiled once per process, and loaded from
+    numba's disk cache when the class lives in a file and nothing it depends on changed."""
     found = cls.__dict__.get("_quanta_entry")
     if found is not None:
         return found
@@ -596,35 +648,26 @@ def entry_of(cls: type) -> Entry:
     boundscheck = bool(getattr(cls, "boundscheck", True))
     dtype = compiled.params_dtype(cls)
     params = numba.from_dtype(dtype) if dtype.names else None
-    context_type = ContextType(params)
-    make_context = _context_maker(context_type)
-    jitted = [
-        _jit(callbacks[name], boundscheck) if name in callbacks else _nothing for name in CALLBACKS
-    ]
-    on_start, on_bar, on_fill, on_order, on_end = jitted
+    namespace: dict[str, Any] = {
+        "__name__": cls.__module__,  # where numba's cache finds the entry's module again
+        "make_context": _context_maker(ContextType(params)),
+        "carray": carray,
+        "_pointer": _pointer,
+        "_bar": _bar,
+        "_frame_type": _frame_type,
+        "_fill_type": _fill_type,
+        "_order_type": _order_type,
+    }
+    for name in CALLBACKS:
+        namespace[name] = _jit(callbacks[name], boundscheck) if name in callbacks else _nothing
+    source = _in_a_file(cls)
+    exec(compile(_ENTRY, source or "<quanta entry>", "exec"), namespace)
+    entry = namespace["entry"]
+    fingerprint = _fingerprint(cls, callbacks, dtype, boundscheck) if source else ""
+    entry.__qualname__ = f"{cls.__qualname__}.quanta_entry_{fingerprint}"
     bits = sum(1 << code for code, name in enumerate(CALLBACKS) if name in callbacks)
-
-    def entry(pointer):
-        ctx = make_context(pointer)
-        frame = carray(_pointer(pointer, _frame_type), 1)
-        code = frame[0].callback
-        try:
-            if code == 1:
-                on_bar(ctx, _bar(frame))
-            elif code == 2:
-                on_fill(ctx, carray(_pointer(frame[0].event, _fill_type), 1)[0])
-            elif code == 3:
-                on_order(ctx, carray(_pointer(frame[0].event, _order_type), 1)[0])
-            elif code == 0:
-                on_start(ctx)
-            else:
-                on_end(ctx)
-        except Exception:
-            return 1
-        return 0
-
     try:
-        cfunc = numba.cfunc(types.int64(types.voidptr))(entry)
+        cfunc = numba.cfunc(types.int64(types.voidptr), cache=source is not None)(entry)
     except numba.core.errors.NumbaError as error:
         raise ConfigError(
             f"{cls.__name__}: numba could not compile the strategy. quanta expects callbacks "
@@ -634,6 +677,11 @@ def entry_of(cls: type) -> Entry:
             f"literals). numba said:\n{_plain(str(error))}"
         ) from None
     found = Entry(cfunc, bits)
-    cls._quanta_entry = found  # type: ignore[attr-defined]  # cached on the class
+    cls._quanta_entry = found  # type: ignore[attr-defined]  # compiled once per class
     compile_seconds[cls.__qualname__] = time.perf_counter() - started
     return found
+
+
+def _plain(text: str) -> str:
+    """numba's message without its terminal colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
