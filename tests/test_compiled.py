@@ -10,13 +10,12 @@ import sys
 import textwrap
 from typing import Any
 
-import numpy as np
 import pytest
 
+from compiled_strategies import PySmaCross, PyTrailingStop, SmaCross, TrailingStop
 from quanta_ref import ConfigError, Engine, OrderError, Strategy, StrategyError, data
 from quanta_ref.compiled import CompiledStrategy
 from quanta_ref.compiled_numba import BUY, FILLED, REJECTED, SELL
-from compiled_strategies import PySmaCross, PyTrailingStop, SmaCross, TrailingStop
 from support import bars_from_rows
 
 ROWS = [
