@@ -279,7 +279,7 @@ def callback_error(
 
 # ============================================================================ the strategy
 #: Class attributes of a CompiledStrategy that are settings, not parameters.
-SETTINGS = ("state_size", "max_requests")
+SETTINGS = ("state_size", "max_requests", "boundscheck")
 #: A parameter's numpy type, from its default.
 _PARAM_TYPES = ((bool, np.bool_), (int, np.int64), (float, np.float64))
 
@@ -313,10 +313,14 @@ class CompiledStrategy:
         Float64 slots per symbol in ``ctx.state`` (default 0).
     max_requests : int
         Requests one call may make (default 1024); more stops the run with a StrategyError.
+    boundscheck : bool
+        Compile the callbacks with bounds checking (default True): an index out of range
+        stops the run with a StrategyError instead of reading or writing outside an array.
     """
 
     state_size = 0
     max_requests = 1024
+    boundscheck = True
 
     def __init__(self, **params: Any) -> None:
         names = parameter_names(type(self))
