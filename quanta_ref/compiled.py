@@ -279,7 +279,7 @@ def callback_error(
 
 # ============================================================================ the strategy
 #: Class attributes of a CompiledStrategy that are settings, not parameters.
-SETTINGS = ("state_size", "max_requests", "boundscheck")
+SETTINGS = ("state_size", "max_requests", "boundscheck", "check", "checked", "params")
 #: A parameter's numpy type, from its default.
 _PARAM_TYPES = ((bool, np.bool_), (int, np.int64), (float, np.float64))
 
@@ -364,9 +364,14 @@ class CompiledStrategy:
             record[name] = value
         return record
 
+    def check(self) -> None:
+        """Check the parameters before a run (plain Python; override it to refuse values
+        the callbacks cannot work with, raising a ConfigError)."""
+
     def checked(self, entry: Entry) -> CompiledJob:
         """This strategy ready to run with its compiled `entry`
         (`quanta_ref.compiled_numba.entry_of`), its parameters and settings checked."""
+        self.check()
         return CompiledJob(self, entry, self.params())
 
     def __repr__(self) -> str:
