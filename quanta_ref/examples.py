@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,8 @@ class SmaCrossCompiled(CompiledStrategy):
                 f"fast={self.fast!r}, slow={self.slow!r}"
             )
 
-    def on_bar(ctx, bar):  # type: ignore[no-untyped-def]  # numba code
+    @staticmethod
+    def on_bar(ctx: Any, bar: Any) -> None:  # numba code: ctx is the compiled context
         s, x = bar.symbol, bar.close
         fast, slow = ctx.params.fast, ctx.params.slow
         state = ctx.state[s]  # seen, fast sum, slow sum, previous fast, previous slow, ring
