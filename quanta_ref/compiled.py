@@ -26,6 +26,7 @@ that runs a compiled strategy on the reference engine.
 from __future__ import annotations
 
 import ctypes
+import functools
 import inspect
 import math
 from typing import Any
@@ -379,9 +380,10 @@ class CompiledStrategy:
         return f"{type(self).__name__}({values})"
 
 
+@functools.cache
 def parameter_names(cls: type) -> tuple[str, ...]:
     """The parameters of a CompiledStrategy class: its public number attributes, in the
-    order the classes define them (base classes first)."""
+    order the classes define them (base classes first). Read once per class."""
     names: dict[str, None] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
@@ -392,9 +394,10 @@ def parameter_names(cls: type) -> tuple[str, ...]:
     return tuple(names)
 
 
+@functools.cache
 def params_dtype(cls: type) -> np.dtype:
     """The record type of a CompiledStrategy class's parameters (a bool, int64 or float64
-    field each, from its default)."""
+    field each, from its default). Made once per class."""
     fields = []
     for name in parameter_names(cls):
         default = getattr(cls, name)

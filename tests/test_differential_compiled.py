@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, note, settings
+from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from compiled_strategies import RandomTrader
@@ -78,6 +78,8 @@ def test_a_random_compiled_strategy_runs_the_same_on_both_engines(
     ref = outcome("python", bars, engine, trader)
     fast = outcome("rust", bars, engine, trader)
     if isinstance(ref, QuantaError) or isinstance(fast, QuantaError):
+        event(f"stopped by {type(ref).__name__}")
         assert type(fast) is type(ref) and str(fast) == str(ref)
         return
+    event("ran to the end, " + ("no fill" if not ref.fills else "with fills"))
     assert_same_result(ref, fast)
