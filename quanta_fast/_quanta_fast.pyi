@@ -23,6 +23,7 @@ __all__ = [
     "Portfolio",
     "Session",
     "write_row",
+    "compiled_layout",
     "_debug_panic",
     "compute_stats",
     "infer_periods_per_year",
@@ -84,6 +85,15 @@ class Engine:
         """Run over a `quanta_ref.Bars` panel with its market tables (price limits, cost
         rates: `quanta_ref.market.prepare`, read in place) and its corporate actions (the
         arrays of `quanta_ref.actions.schedule`, or None); returns the finished context."""
+    def run_compiled(
+        self,
+        bars: Bars,
+        market: RunMarket,
+        actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
+        job: Any,  # entry_address, callbacks, params_address, state_size, max_requests
+    ) -> Context:
+        """Run one compiled job (its numba entry called through a C function pointer) as
+        `run` runs a strategy, with the GIL released; returns the finished context."""
     def session(
         self,
         panel: Any,  # a quanta_ref.session.Panel
@@ -102,7 +112,7 @@ class Engine:
         bars: Bars,
         market: RunMarket,
         actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
-        jobs: list[Signals | Targets],
+        jobs: list[Signals | Targets | Any],  # Any: a compiled job (see run_compiled)
         n_jobs: int | None = None,
     ) -> list[Context | BaseException]:
         """Run checked array jobs (`Signals` / `Targets`, read by attribute name) natively
@@ -283,6 +293,10 @@ class Portfolio:
 # rust/quanta-py/src/metrics.rs over quanta_core::metrics. The inputs must already be valid
 # (quanta_fast.metrics checks them with the reference's messages); only an empty or mismatched
 # equity curve, or a non-contiguous array, is refused here, with quanta_ref.errors.DataError.
+
+def compiled_layout() -> dict[str, Any]:
+    """The C records of compiled strategies, {"Frame": [(name, offset, size), ...],
+    "OrderRecord": ..., "FillRecord": ..., "Request": ..., "codes": {"side": [names], ...}}."""
 
 def infer_periods_per_year(timestamps: NDArray[np.int64]) -> float:
     """Bars per year from strictly ascending int64 nanosecond timestamps."""
