@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from quanta_ref.compiled import compiled_callback_error, compiled_request_error
+from quanta_ref.compiled import callback_error as compiled_callback_error
+from quanta_ref.compiled import request_error as compiled_request_error
 from quanta_ref.engine import (
     CONTEXT_ENDED,
     CONTEXT_THREAD,

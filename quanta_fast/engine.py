@@ -35,7 +35,7 @@ from quanta_ref.api import (
 )
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
-from quanta_ref.compiled import CompiledStrategy
+from quanta_ref.compiled import CompiledJob, CompiledRun
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import QuantaError
 from quanta_ref.market import RunMarket, prepare
@@ -176,12 +176,6 @@ class RustSession(SessionCore):
             self._native.end()
 
 
-def _native_job(job: Any) -> Any:
-    """A job as the native batch reads it: an array job itself, a compiled strategy's native
-    job (its entry address, parameters and sizes)."""
-    return job.native_job() if isinstance(job, CompiledStrategy) else job
-
-
 def _callable_costs(config: EngineConfig) -> bool:
     """Whether a cost model of `config` is a Python callable (not a `quanta_ref.costs` model)."""
     return any(
@@ -197,10 +191,11 @@ class RustBackend(Backend):
 
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         engine = _quanta_fast.Engine(config, _glue)
-        if isinstance(strategy, CompiledStrategy):
-            # Its callbacks are one C entry, called natively with the GIL released.
+        if isinstance(strategy, CompiledRun):
+            # A compiled strategy: its callbacks are one C entry, called natively with the
+            # GIL released (not through the reference's driver).
             market = prepare(bars, config)
-            job = strategy.native_job()
+            job = strategy.job
             return _result(bars, config, engine.run_compiled(bars, market, _actions(bars), job))
         # None for `Strategy`'s own no-ops: the native loop skips events nobody listens to.
         callbacks = strategy_callbacks(strategy)
@@ -227,7 +222,7 @@ class RustBackend(Backend):
         one after the other through `run`. The results do not depend on `n_jobs`: each job runs
         on one thread, alone. Ctrl-C stops the native jobs within milliseconds and raises
         KeyboardInterrupt; nothing is returned."""
-        native_kinds = (Signals, Targets, CompiledStrategy)
+        native_kinds = (Signals, Targets, CompiledJob)
         arrays = [k for k, job in enumerate(jobs) if isinstance(job, native_kinds)]
         if _callable_costs(config):
             # A callable cost model is Python: its array jobs run as their reference
@@ -242,8 +237,7 @@ class RustBackend(Backend):
             # Lowered natively to the CPUs this process may use; here only to a native int.
             threads = None if n_jobs is None else min(n_jobs, os.cpu_count() or 1)
             market, actions = prepare(bars, config), _actions(bars)
-            batch = [_native_job(jobs[k]) for k in arrays]  # kept alive during the call
-            done = engine.run_jobs(bars, market, actions, batch, threads)
+            done = engine.run_jobs(bars, market, actions, [jobs[k] for k in arrays], threads)
             native = dict(zip(arrays, done, strict=True))
         results = []
         for k, job in enumerate(jobs):

@@ -27,6 +27,7 @@ from quanta_ref.errors import (
     QuantaError,
     RejectedOrdersWarning,
     SnapshotError,
+    StrategyError,
 )
 from quanta_ref.events import BarEvent
 from quanta_ref.front import Engine
@@ -78,6 +79,7 @@ __all__ = [
     "Side",
     "Signals",
     "SnapshotError",
+    "StrategyError",
     "SquareRootImpact",
     "Step",
     "Strategy",

@@ -147,15 +147,26 @@ class Targets:
 Job = Signals | Targets | Strategy
 
 
-def check_job(job: Any, bars: Bars, config: EngineConfig, position: int | None = None) -> Job:
+def check_job(job: Any, bars: Bars, config: EngineConfig, position: int | None = None) -> Any:
     """A job ready to run: array jobs checked against `bars`; strategies as they are."""
     if isinstance(job, (Signals, Targets)):
         return job.checked(bars, config)
     if isinstance(job, Strategy):
         return job
+    # Imported here: the compiled strategies' module uses the reference engine's checks.
+    from quanta_ref.compiled import CompiledJob, CompiledStrategy
+
+    if isinstance(job, CompiledStrategy):
+        # numba is an optional extra: imported when a compiled strategy first runs.
+        from quanta_ref.compiled_numba import entry_of
+
+        return job.checked(entry_of(type(job)))
+    if isinstance(job, CompiledJob):
+        return job
     where = "" if position is None else f" (job {position})"
     raise ConfigError(
-        f"job: expected Signals, Targets or a Strategy{where}, got {type(job).__name__}"
+        f"job: expected Signals, Targets, a Strategy or a CompiledStrategy{where}, got "
+        f"{type(job).__name__}"
     )
 
 

@@ -35,6 +35,13 @@ class SnapshotError(QuantaError, ValueError):
     version, corrupted, or one that does not rebuild the state it recorded."""
 
 
+class StrategyError(QuantaError, RuntimeError):
+    """A compiled strategy's callback failed: it raised inside numba code (an index out of
+    range included), or used its `ctx` wrongly there. Numba cannot pass the exception itself
+    out of compiled code, so the message names the callback, the bar and the symbol, and what
+    the `ctx` found wrong when it was the one to stop."""
+
+
 class BackendUnavailable(QuantaError, ImportError):
     """The requested backend cannot be loaded (for example the Rust extension is not built)."""
 

@@ -22,6 +22,7 @@ from quanta_ref import backends
 from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
+from quanta_ref.compiled import CompiledStrategy
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError, RejectedOrdersWarning
 from quanta_ref.grid import optimize, run_many
@@ -61,9 +62,14 @@ class Engine:
     def run(self, bars: Bars, strategy: Strategy) -> BacktestResult:
         """Run `strategy` over `bars`; see `BacktestResult`."""
         self.check_bars(bars)
+        if isinstance(strategy, CompiledStrategy):
+            result = run_many(self, bars, [strategy])[0]
+            _warn_rejected_run(result)
+            return result
         if not isinstance(strategy, Strategy):
             raise ConfigError(
-                f"strategy: expected a Strategy instance, got {type(strategy).__name__}"
+                f"strategy: expected a Strategy or CompiledStrategy instance, got "
+                f"{type(strategy).__name__}"
             )
         result = self._implementation.run(bars, strategy, self.config)
         _warn_rejected_run(result)

@@ -126,8 +126,8 @@ c_record! {
 pub struct OrderRecord {
     /// 1, 2, ... in submission order.
     pub order_id: i64,
-    /// The symbol's column.
-    pub column: i64,
+    /// Its symbol's data column.
+    pub symbol: i64,
     /// Code in `Side::ALL`, or [`NO_CODE`] (a target order not sized yet).
     pub side: i64,
     /// Code in `OrderType::ALL`.
@@ -162,8 +162,8 @@ c_record! {
 pub struct FillRecord {
     /// The order that traded.
     pub order_id: i64,
-    /// The symbol's column.
-    pub column: i64,
+    /// Its symbol's data column.
+    pub symbol: i64,
     /// Code in `Side::ALL`.
     pub side: i64,
     /// Quantity traded.
@@ -268,9 +268,6 @@ pub const GIVEN_AMOUNT: i64 = 8;
 /// A trailing percent.
 pub const GIVEN_PERCENT: i64 = 16;
 
-/// `Frame.fault` when `n_requests` is outside `0..=capacity` ("requests full").
-pub const FAULT_REQUESTS: i64 = 3;
-
 /// The first nanosecond an integer `expire_at` may name: the reference reads integers in
 /// [0, 1971-01-01) as a mistake (dates or epoch seconds read as nanoseconds) and refuses them
 /// (`quanta_ref.bars._FIRST_INTEGER_NS`).
@@ -302,8 +299,8 @@ pub struct CompiledJob {
 /// Why a compiled run ended before its last row.
 #[derive(Debug)]
 pub enum Halt {
-    /// The entry returned a nonzero status, or a request count outside `0..=capacity`
-    /// (then `fault` is [`FAULT_REQUESTS`] and `fault_value` the capacity).
+    /// The entry returned a nonzero status, or a request count outside `0..=capacity` (with
+    /// status 0). The frame's fields as the entry left them.
     Callback {
         /// The frame's callback code.
         callback: i64,
@@ -343,6 +340,17 @@ pub enum Halt {
 
 /// Bar events between two polls of the cancel flag, besides the engine's poll every 1024 rows.
 const BARS_PER_POLL: u32 = 4096;
+
+/// How much of a host's account view may differ from the core (in increasing order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stale {
+    /// Nothing: it is the account.
+    Fresh,
+    /// A new row began (the closes marked), nothing else happened.
+    Marks,
+    /// Anything: an event, a request, the start or the end.
+    All,
+}
 
 /// A cancel flag nobody sets: the runs of [`run_compiled`].
 static NEVER: AtomicBool = AtomicBool::new(false);
@@ -384,7 +392,7 @@ fn positive(x: f64) -> Option<f64> {
 fn order_record(order: &Order) -> OrderRecord {
     OrderRecord {
         order_id: order.order_id as i64,
-        column: order.column as i64,
+        symbol: order.column as i64,
         side: order.side.map_or(NO_CODE, |side| side as i64),
         order_type: order.order_type as i64,
         time_in_force: order.time_in_force as i64,
@@ -405,7 +413,7 @@ fn order_record(order: &Order) -> OrderRecord {
 fn fill_record(fill: &Fill) -> FillRecord {
     FillRecord {
         order_id: fill.order_id as i64,
-        column: fill.column as i64,
+        symbol: fill.column as i64,
         side: fill.side as i64,
         quantity: fill.quantity,
         price: fill.price,
@@ -435,10 +443,12 @@ pub struct CompiledHost<'a> {
     /// The event record of an `on_fill` / `on_order` call.
     fill: FillRecord,
     order: OrderRecord,
-    /// True when the account view may differ from the core.
-    stale: bool,
+    /// How much of the account view may differ from the core.
+    stale: Stale,
     /// The row of the last bar event seen (the first of a row marks the prices).
     bar_row: i64,
+    /// The first corporate action of the bars at or after the last row refreshed.
+    next_action: usize,
     /// Set by another thread to stop the run.
     cancel: &'a AtomicBool,
     /// Bar events until the next poll of `cancel`.
@@ -486,8 +496,9 @@ impl<'a> CompiledHost<'a> {
             orders: Vec::with_capacity(16),
             fill: FillRecord::default(),
             order: OrderRecord::default(),
-            stale: true,
+            stale: Stale::All,
             bar_row: i64::MIN,
+            next_action: 0,
             cancel: &NEVER,
             until_poll: BARS_PER_POLL,
         }
@@ -532,8 +543,38 @@ impl<'a> CompiledHost<'a> {
         self.callbacks & (1 << callback) != 0
     }
 
-    /// Copy the account into the view: cash, equity, positions, live orders.
+    /// Bring the account view up to date, as far as it may be stale.
+    #[inline]
     fn refresh(&mut self) {
+        match self.stale {
+            Stale::Fresh => {}
+            Stale::Marks => self.refresh_marks(),
+            Stale::All => self.refresh_all(),
+        }
+    }
+
+    /// A new row began with no event since the last refresh: the closes moved the equity; a
+    /// corporate action of the row may have changed cash and positions, and trailing stops
+    /// follow the closes (the live orders' records). Else cash, positions and live orders
+    /// are as they were.
+    fn refresh_marks(&mut self) {
+        let index = self.core.broker.index;
+        let actions = self.bars.actions;
+        while actions.get(self.next_action).is_some_and(|a| (a.row as i64) < index) {
+            self.next_action += 1;
+        }
+        let action = actions.get(self.next_action).is_some_and(|a| a.row as i64 == index);
+        if action || !self.core.broker.live.is_empty() {
+            return self.refresh_all();
+        }
+        let portfolio = &self.core.broker.portfolio;
+        self.frame.cash = portfolio.cash;
+        self.frame.equity = portfolio.equity();
+        self.stale = Stale::Fresh;
+    }
+
+    /// Copy the account into the view: cash, equity, positions, live orders.
+    fn refresh_all(&mut self) {
         let broker = &self.core.broker;
         let portfolio = &broker.portfolio;
         let view = self.position.iter_mut().zip(&mut self.average_cost);
@@ -547,16 +588,14 @@ impl<'a> CompiledHost<'a> {
         frame.cash = portfolio.cash;
         frame.equity = portfolio.equity();
         frame.n_orders = self.orders.len() as i64;
-        self.stale = false;
+        self.stale = Stale::Fresh;
     }
 
     /// One call of the entry for `callback`: fill the frame (refreshing the account view if
     /// it may be stale), call, then apply the requests in order (section 2 of the contract).
     #[inline]
     fn call(&mut self, callback: i64, column: i64, event: usize) -> Result<(), Halt> {
-        if self.stale {
-            self.refresh();
-        }
+        self.refresh();
         #[cfg(test)]
         tests::check_view(self);
         let broker = &self.core.broker;
@@ -581,16 +620,11 @@ impl<'a> CompiledHost<'a> {
         let n_requests = frame.n_requests;
         let counted = usize::try_from(n_requests).ok().filter(|&n| n <= self.requests.len());
         if status != 0 || counted.is_none() {
-            let (fault, fault_value) = if status != 0 {
-                (frame.fault, frame.fault_value)
-            } else {
-                (FAULT_REQUESTS, self.requests.len() as i64)
-            };
             return Err(Halt::Callback {
                 callback,
                 status,
-                fault,
-                fault_value,
+                fault: frame.fault,
+                fault_value: frame.fault_value,
                 n_requests,
                 column,
                 index: frame.index,
@@ -600,7 +634,7 @@ impl<'a> CompiledHost<'a> {
         match counted {
             Some(0) | None => Ok(()),
             Some(n) => {
-                self.stale = true;
+                self.stale = Stale::All;
                 self.apply(n)
             }
         }
@@ -746,7 +780,7 @@ impl Host for CompiledHost<'_> {
                 let index = self.core.broker.index;
                 if index != self.bar_row {
                     self.bar_row = index;
-                    self.stale = true;
+                    self.stale = self.stale.max(Stale::Marks);
                 }
                 if self.listens(ON_BAR) {
                     self.call(ON_BAR, *column as i64, 0)?;
@@ -754,7 +788,7 @@ impl Host for CompiledHost<'_> {
                 Ok(())
             }
             Event::Fill(fill) => {
-                self.stale = true;
+                self.stale = Stale::All;
                 if !self.listens(ON_FILL) {
                     return Ok(());
                 }
@@ -763,7 +797,7 @@ impl Host for CompiledHost<'_> {
                 self.call(ON_FILL, fill.column as i64, event)
             }
             Event::Order(order) => {
-                self.stale = true;
+                self.stale = Stale::All;
                 if !self.listens(ON_ORDER) {
                     return Ok(());
                 }
@@ -772,7 +806,7 @@ impl Host for CompiledHost<'_> {
                 self.call(ON_ORDER, order.column as i64, event)
             }
             Event::Start | Event::End => {
-                self.stale = true;
+                self.stale = Stale::All;
                 let callback = if *event == Event::Start { ON_START } else { ON_END };
                 if self.listens(callback) {
                     self.call(callback, -1, 0)?;
@@ -819,7 +853,7 @@ pub fn run_compiled_until(
 #[allow(unsafe_code)] // the test strategies read the frame through its addresses, as C does
 mod tests {
     use super::*;
-    use crate::bars::Panel;
+    use crate::bars::{CorporateAction, Panel};
     use std::cell::RefCell;
 
     /// Asserts that the account view the entry is about to read is the core's account.
@@ -1152,8 +1186,8 @@ mod tests {
             0
         });
         match run_compiled(Config::default(), panel.view(), job(&mut script, ALL)) {
-            Err(Halt::Callback { callback, fault, fault_value, n_requests, column, .. }) => {
-                assert_eq!((callback, fault, fault_value, n_requests), (ON_START, 3, 4, 5));
+            Err(Halt::Callback { callback, status, fault, n_requests, column, .. }) => {
+                assert_eq!((callback, status, fault, n_requests), (ON_START, 0, 0, 5));
                 assert_eq!(column, -1);
             }
             other => panic!("expected a callback error, got {other:?}"),
@@ -1204,7 +1238,7 @@ mod tests {
             if frame.callback == ON_FILL {
                 // SAFETY: the event of on_fill is a FillRecord.
                 let fill = unsafe { *(frame.event as *const FillRecord) };
-                assert_eq!(fill.column, frame.column);
+                assert_eq!(fill.symbol, frame.column);
             }
             0
         });
@@ -1217,6 +1251,44 @@ mod tests {
         assert_eq!(row_1[..4], [(ON_FILL, 0), (ON_ORDER, 0), (ON_BAR, 0), (ON_BAR, 1)]);
         assert_eq!(calls.first(), Some(&(ON_START, -1, -1)));
         assert_eq!(calls.last(), Some(&(ON_END, 11, -1)));
+    }
+
+    #[test]
+    fn the_view_follows_corporate_actions_and_trailing_stops() {
+        // Rows where nothing is delivered but the account moves: a dividend, a split, a
+        // trailing stop following the closes (`check_view` asserts the view at each call).
+        let mut panel = panel(12);
+        let action = |row, column, cash, shares| CorporateAction { row, column, cash, shares };
+        panel.actions =
+            vec![action(3, 0, 0.5, 0.0), action(4, 1, 0.0, 1.0), action(9, 0, 0.0, 0.5)];
+        let stops = RefCell::new(Vec::new());
+        let mut script: Script<'_> = Box::new(|frame| {
+            if frame.callback != ON_BAR || frame.column != 1 {
+                return 0;
+            }
+            if frame.index == 0 {
+                push(frame, buy(0, 100.0));
+                push(frame, buy(1, 100.0));
+            }
+            if frame.index == 6 {
+                let trailing = Request {
+                    order_type: OrderType::TrailingStop as i64,
+                    side: Side::Sell as i64,
+                    given: GIVEN_PERCENT,
+                    trail_percent: 0.5,
+                    ..buy(0, 10.0)
+                };
+                push(frame, trailing);
+            }
+            stops.borrow_mut().extend(live_orders(frame).iter().map(|o| o.stop_price));
+            0
+        });
+        let only_bars = 1 << ON_BAR;
+        let core = run_compiled(Config::default(), panel.view(), job(&mut script, only_bars));
+        let core = core.unwrap();
+        assert_eq!(core.broker.portfolio.corporate_actions.len(), 3);
+        let stops = stops.borrow();
+        assert!(stops.len() == 2 && stops.windows(2).all(|w| w[0] < w[1]), "{stops:?}");
     }
 
     #[test]
