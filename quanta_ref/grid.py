@@ -38,6 +38,7 @@ from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
+from quanta_ref.compiled import CompiledStrategy
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError, QuantaError
 from quanta_ref.metrics import STAT_KEYS
@@ -546,7 +547,8 @@ def optimize(
         The data.
     make_job : callable
         ``make_job(cache, **params)`` returns the job of one combination: `Signals`,
-        `Targets`, or a `Strategy` (e.g. ``SmaCross(fast=..., slow=...)``). `cache` is one
+        `Targets`, a `Strategy` or a `CompiledStrategy` (e.g. ``SmaCross(fast=...,
+        slow=...)``). `cache` is one
         `IndicatorCache` of `bars`, on the engine's backend, shared by all combinations, so
         ``cache.panel("sma", fast)`` is computed once however many combinations use it.
     grid : dict of str to iterable
@@ -635,10 +637,10 @@ def optimize(
     jobs = []
     for params in combinations:
         job = make_job(cache, **params)
-        if not isinstance(job, (Signals, Targets, Strategy)):
+        if not isinstance(job, (Signals, Targets, Strategy, CompiledStrategy)):
             raise ConfigError(
                 f"make_job: returned {type(job).__name__} for {dict(params)}; "
-                f"expected Signals, Targets or a Strategy"
+                f"expected Signals, Targets, a Strategy or a CompiledStrategy"
             )
         jobs.append(job)
     results = run_many(

@@ -24,6 +24,7 @@ from quanta_ref.api import Backend, BacktestResult, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
+from quanta_ref.compiled import CompiledStrategy
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import ConfigError
 from quanta_ref.grid import (
@@ -437,7 +438,7 @@ def _test_job(
     again on the test rows, which it runs on."""
     warm = _rows(bars, train_start, test_end)
     job = make_job(IndicatorCache(warm, backend=account.backend), **params)
-    if isinstance(job, Strategy):
+    if isinstance(job, (Strategy, CompiledStrategy)):
         # It runs on the test rows: arrays it took from the cache must index them by
         # ctx.bar_index, so its cache holds them alone. It warms up by itself.
         test_rows = _rows(bars, test_start, test_end)
@@ -445,7 +446,7 @@ def _test_job(
     if not isinstance(job, (Signals, Targets)):
         raise ConfigError(
             f"make_job: returned {type(job).__name__} for {params}; "
-            f"expected Signals, Targets or a Strategy"
+            f"expected Signals, Targets, a Strategy or a CompiledStrategy"
         )
     checked: Any = check_job(job, warm, account.config)  # every array now (T, N)
     skip = test_start - train_start

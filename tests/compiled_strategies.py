@@ -27,7 +27,7 @@ class SmaCross(CompiledStrategy):
     slow = 30
     state_size = 3  # sum of the last `fast` closes, of the last `slow`, bars seen
 
-    def on_bar(ctx, bar):  # type: ignore[no-untyped-def]  # numba code: ctx is compiled
+    def on_bar(ctx, bar):
         s = bar.symbol
         state = ctx.state
         fast, slow = ctx.params.fast, ctx.params.slow
@@ -90,7 +90,7 @@ class TrailingStop(CompiledStrategy):
     quantity = 100.0
     state_size = 1  # the highest close since the entry
 
-    def on_bar(ctx, bar):  # type: ignore[no-untyped-def]
+    def on_bar(ctx, bar):
         s = bar.symbol
         held = ctx.position(s)
         if held > 0.0:
@@ -103,7 +103,7 @@ class TrailingStop(CompiledStrategy):
             if bar.close > closes[:-1].max():
                 ctx.buy(s, ctx.params.quantity)
 
-    def on_fill(ctx, fill):  # type: ignore[no-untyped-def]
+    def on_fill(ctx, fill):
         if fill.side == BUY:
             ctx.state[fill.symbol, 0] = fill.price
 
@@ -162,11 +162,11 @@ class RandomTrader(CompiledStrategy):
     protect = 0.5
     state_size = 3  # fills seen, rejections seen, sum of what it read
 
-    def on_start(ctx):  # type: ignore[no-untyped-def]
+    def on_start(ctx):
         if ctx.params.seed % 3 == 0:
             ctx.buy(0, 10.0)
 
-    def on_bar(ctx, bar):  # type: ignore[no-untyped-def]
+    def on_bar(ctx, bar):
         s = bar.symbol
         i = ctx.bar_index
         p = ctx.params
@@ -242,7 +242,7 @@ class RandomTrader(CompiledStrategy):
             else:
                 ctx.cancel(0)
 
-    def on_fill(ctx, fill):  # type: ignore[no-untyped-def]
+    def on_fill(ctx, fill):
         ctx.state[fill.symbol, 0] += 1.0
         if (
             fill.side == BUY
@@ -250,10 +250,10 @@ class RandomTrader(CompiledStrategy):
         ):
             ctx.sell(fill.symbol, fill.quantity, "stop", stop_price=fill.price * 0.95)
 
-    def on_order(ctx, order):  # type: ignore[no-untyped-def]
+    def on_order(ctx, order):
         if order.status == REJECTED:
             ctx.state[order.symbol, 1] += 1.0
 
-    def on_end(ctx):  # type: ignore[no-untyped-def]
+    def on_end(ctx):
         if ctx.params.seed % 4 == 0:
             ctx.sell(0, 1.0)
