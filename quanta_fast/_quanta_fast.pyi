@@ -11,6 +11,7 @@ from typing_extensions import Self, disjoint_base
 
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
+from quanta_ref.compiled import CompiledJob
 from quanta_ref.config import EngineConfig
 from quanta_ref.market import RunMarket
 
@@ -90,7 +91,8 @@ class Engine:
         bars: Bars,
         market: RunMarket,
         actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
-        job: Any,  # entry_address, callbacks, params_address, state_size, max_requests
+        job: CompiledJob,  # read: entry_address, callbacks, params_address, state_size,
+        # max_requests
     ) -> Context:
         """Run one compiled job (its numba entry called through a C function pointer) as
         `run` runs a strategy, with the GIL released; returns the finished context."""
@@ -112,10 +114,11 @@ class Engine:
         bars: Bars,
         market: RunMarket,
         actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
-        jobs: list[Signals | Targets | Any],  # Any: a compiled job (see run_compiled)
+        jobs: list[Signals | Targets | CompiledJob],
         n_jobs: int | None = None,
     ) -> list[Context | BaseException]:
-        """Run checked array jobs (`Signals` / `Targets`, read by attribute name) natively
+        """Run checked array jobs (`Signals` / `Targets`, read by attribute name) and compiled
+        jobs (`quanta_ref.compiled.CompiledJob`, as `run_compiled` reads them) natively
         with the GIL released, on `n_jobs` threads (None: one per core). The arrays are
         C-contiguous (T, N) bool / float64 as `quanta_ref.arrays` checks them. One finished
         context per job, in job order, or the exception that job raised."""

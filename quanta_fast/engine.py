@@ -10,6 +10,10 @@ Array jobs (`quanta_ref.arrays.Signals`, `Targets`) run with no Python at all:
 `quanta_core::arrays` takes the decisions of the reference's `SignalStrategy` /
 `TargetStrategy`, with the GIL released, many jobs at once on a thread pool.
 
+Compiled strategies (`quanta_ref.compiled`) run with no Python either: `quanta_core::compiled`
+calls their numba entry through a C function pointer, with the GIL released, and compiled jobs
+share the array jobs' thread pool.
+
 A live session (`RustSession`, the backend's `quanta_ref.api.SessionCore`) keeps the native
 core between pushes and runs only the new rows at each one.
 """

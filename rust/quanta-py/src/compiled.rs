@@ -1,4 +1,4 @@
-//! Compiled (numba) strategies at the Python edge: a job (`quanta_ref.compiled`'s native job,
+//! Compiled (numba) strategies at the Python edge: a job (a `quanta_ref.compiled.CompiledJob`,
 //! read by attribute name) becomes a `quanta_core::compiled::CompiledJob`, whose entry is the
 //! address of the strategy's numba `cfunc`; `quanta_core::compiled` runs it with the GIL
 //! released (`Engine.run_compiled` here, many at once in `Engine.run_jobs`, see `arrays.rs`).
@@ -22,7 +22,7 @@ use crate::costs::raised;
 use crate::errors::{internal_error, overflow_error, panic_message, ConfigError};
 use crate::glue::Glue;
 
-/// A compiled job as Python describes it (`quanta_ref.compiled`'s native job).
+/// A compiled job as Python describes it (`quanta_ref.compiled.CompiledJob`).
 #[derive(FromPyObject)]
 pub(crate) struct CompiledFields {
     entry_address: usize,
