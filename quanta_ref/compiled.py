@@ -279,7 +279,7 @@ def callback_error(
 
 # ============================================================================ the strategy
 #: Class attributes of a CompiledStrategy that are settings, not parameters.
-SETTINGS = ("state_size", "max_requests")
+SETTINGS = ("state_size", "max_requests", "boundscheck", "check", "checked", "params")
 #: A parameter's numpy type, from its default.
 _PARAM_TYPES = ((bool, np.bool_), (int, np.int64), (float, np.float64))
 
@@ -313,10 +313,14 @@ class CompiledStrategy:
         Float64 slots per symbol in ``ctx.state`` (default 0).
     max_requests : int
         Requests one call may make (default 1024); more stops the run with a StrategyError.
+    boundscheck : bool
+        Compile the callbacks with bounds checking (default True): an index out of range
+        stops the run with a StrategyError instead of reading or writing outside an array.
     """
 
     state_size = 0
     max_requests = 1024
+    boundscheck = True
 
     def __init__(self, **params: Any) -> None:
         names = parameter_names(type(self))
@@ -360,9 +364,14 @@ class CompiledStrategy:
             record[name] = value
         return record
 
+    def check(self) -> None:
+        """Check the parameters before a run (plain Python; override it to refuse values
+        the callbacks cannot work with, raising a ConfigError)."""
+
     def checked(self, entry: Entry) -> CompiledJob:
         """This strategy ready to run with its compiled `entry`
         (`quanta_ref.compiled_numba.entry_of`), its parameters and settings checked."""
+        self.check()
         return CompiledJob(self, entry, self.params())
 
     def __repr__(self) -> str:
@@ -372,7 +381,10 @@ class CompiledStrategy:
 
 def parameter_names(cls: type) -> tuple[str, ...]:
     """The parameters of a CompiledStrategy class: its public number attributes, in the
-    order the classes define them (base classes first)."""
+    order the classes define them (base classes first). Read once per class."""
+    known = _NAMES.get(cls)
+    if known is not None:
+        return known
     names: dict[str, None] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
@@ -380,12 +392,16 @@ def parameter_names(cls: type) -> tuple[str, ...]:
                 continue
             if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
                 names[name] = None
-    return tuple(names)
+    _NAMES[cls] = tuple(names)
+    return _NAMES[cls]
 
 
 def params_dtype(cls: type) -> np.dtype:
     """The record type of a CompiledStrategy class's parameters (a bool, int64 or float64
-    field each, from its default)."""
+    field each, from its default). Made once per class."""
+    known = _DTYPES.get(cls)
+    if known is not None:
+        return known
     fields = []
     for name in parameter_names(cls):
         default = getattr(cls, name)
@@ -393,7 +409,13 @@ def params_dtype(cls: type) -> np.dtype:
         if isinstance(default, np.generic):
             kind = np.dtype(type(default)).type
         fields.append((name, kind))
-    return np.dtype(fields)
+    _DTYPES[cls] = np.dtype(fields)
+    return _DTYPES[cls]
+
+
+# Per class: read once (a grid of a hundred jobs would otherwise read them a hundred times).
+_NAMES: dict[type, tuple[str, ...]] = {}
+_DTYPES: dict[type, np.dtype] = {}
 
 
 class Entry:

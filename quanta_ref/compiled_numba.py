@@ -574,12 +574,16 @@ compile_seconds: dict[str, float] = {}
 
 
 def _in_a_file(function: Any) -> str | None:
-    """The source file of a function, if it is a real file (numba caches only those)."""
+    """The source file of a function or class, if it is a real Python file (numba caches
+    only those)."""
     try:
         source = inspect.getsourcefile(function)
     except TypeError:
         return None
-    return source if source is not None and os.path.isfile(source) else None
+    # A real .py file: code run from text (exec, a notebook cell) has none numba can stamp.
+    if source is None or not source.endswith(".py") or not os.path.isfile(source):
+        return None
+    return source
 
 
 def _jit(function: Any, boundscheck: bool) -> Any:

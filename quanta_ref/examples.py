@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
 
 from quanta_ref.api import Context, Strategy
+from quanta_ref.compiled import CompiledStrategy
 from quanta_ref.errors import ConfigError
 from quanta_ref.events import BarEvent
 from quanta_ref.indicators import SMA, cross
@@ -47,6 +51,58 @@ class SmaCross(Strategy):
             ctx.order_target_percent(bar.symbol, 1.0 / len(ctx.symbols))
         elif direction < 0 and ctx.position(bar.symbol) != 0.0:
             ctx.order_target_percent(bar.symbol, 0.0)
+
+
+class SmaCrossCompiled(CompiledStrategy):
+    """`SmaCross` as a compiled strategy (numba; `quanta_ref.compiled`): the same trades, bit
+    for bit. Each symbol keeps in ``ctx.state`` how many closes it has seen, the two running
+    sums (TA-Lib's order, as `quanta_ref.indicators.SMA`), the previous averages and the last
+    `slow` closes (a ring: the fast window is the last `fast` of them)."""
+
+    fast = 10
+    slow = 30
+
+    @property
+    def state_size(self) -> int:  # type: ignore[override]  # one slot per close of the ring
+        return 5 + self.slow
+
+    def check(self) -> None:
+        if not (
+            isinstance(self.fast, int) and isinstance(self.slow, int) and 1 <= self.fast < self.slow
+        ):
+            raise ConfigError(
+                f"fast, slow: need whole numbers 1 <= fast < slow, got "
+                f"fast={self.fast!r}, slow={self.slow!r}"
+            )
+
+    @staticmethod
+    def on_bar(ctx: Any, bar: Any) -> None:  # numba code: ctx is the compiled context
+        s, x = bar.symbol, bar.close
+        fast, slow = ctx.params.fast, ctx.params.slow
+        state = ctx.state[s]  # seen, fast sum, slow sum, previous fast, previous slow, ring
+        seen = int(state[0])
+        if seen == 0:
+            state[3] = np.nan
+            state[4] = np.nan
+        if seen >= fast:
+            state[1] -= state[5 + (seen - fast) % slow]
+        state[1] += x
+        if seen >= slow:
+            state[2] -= state[5 + seen % slow]
+        state[2] += x
+        state[5 + seen % slow] = x
+        state[0] = seen + 1
+        f = state[1] / fast if seen + 1 >= fast else np.nan
+        sl = state[2] / slow if seen + 1 >= slow else np.nan
+        pf, ps = state[3], state[4]
+        state[3] = f
+        state[4] = sl
+        if np.isnan(pf) or np.isnan(ps) or np.isnan(f) or np.isnan(sl):
+            return
+        if f > sl and pf <= ps:
+            ctx.order_target_percent(s, 1.0 / ctx.n_symbols)
+        elif f < sl and pf >= ps and ctx.position(s) != 0.0:
+            ctx.order_target_percent(s, 0.0)
 
 
 class BuyAndHold(Strategy):

@@ -109,3 +109,26 @@ def test_readme_orders_and_costs_example_runs_the_same_on_both_backends(
         gross = (trade.exit_price - trade.entry_price) * trade.quantity * 300.0
         costs = (trade.entry_price + trade.exit_price) * trade.quantity * 300.0 * 0.000023
         assert abs(trade.pnl - (gross - costs)) < 1e-6 * abs(gross)
+
+
+def test_readme_compiled_example_runs_the_same_on_both_backends(
+    capsys: pytest.CaptureFixture[str], backend_rust: None
+) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    block = next(b for b in blocks if "CompiledStrategy" in b)
+    runs = {}
+    for backend in ("rust", "python"):
+        namespace: dict[str, Any] = {}
+        code = block.replace('backend="rust"', f'backend="{backend}"')
+        exec(compile(code, "README.md", "exec"), namespace)
+        runs[backend] = namespace
+    capsys.readouterr()
+    fast, ref = runs["rust"], runs["python"]
+    assert fast["result"].fills == ref["result"].fills
+    assert fast["result"].equity.tobytes() == ref["result"].equity.tobytes()
+    assert len(fast["result"].fills) > 20
+    assert fast["found"].table.equals(ref["found"].table)
+    assert len(fast["found"].table) == 9
+    # The trailing exit: every sell follows a close `trail` below the peak since the entry.
+    sells = [f for f in fast["result"].fills if f.side.value == "sell"]
+    assert sells
