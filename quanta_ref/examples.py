@@ -57,14 +57,16 @@ class SmaCrossCompiled(CompiledStrategy):
     """`SmaCross` as a compiled strategy (numba; `quanta_ref.compiled`): the same trades, bit
     for bit. Each symbol keeps in ``ctx.state`` how many closes it has seen, the two running
     sums (TA-Lib's order, as `quanta_ref.indicators.SMA`), the previous averages and the last
-    `slow` closes (a ring: the fast window is the last `fast` of them)."""
+    `slow` closes in a ring (the fast window is the last `fast` of them). The ring's head
+    moves by one and wraps by a comparison: an integer division per bar would cost more than
+    the rest of the strategy."""
 
     fast = 10
     slow = 30
 
     @property
     def state_size(self) -> int:  # type: ignore[override]  # one slot per close of the ring
-        return 5 + self.slow
+        return 6 + self.slow
 
     def check(self) -> None:
         if not (
@@ -79,18 +81,22 @@ class SmaCrossCompiled(CompiledStrategy):
     def on_bar(ctx: Any, bar: Any) -> None:  # numba code: ctx is the compiled context
         s, x = bar.symbol, bar.close
         fast, slow = ctx.params.fast, ctx.params.slow
-        state = ctx.state[s]  # seen, fast sum, slow sum, previous fast, previous slow, ring
+        # seen, fast sum, slow sum, previous fast, previous slow, ring head, ring (slow)
+        state = ctx.state[s]
         seen = int(state[0])
+        head = int(state[5])
         if seen == 0:
             state[3] = np.nan
             state[4] = np.nan
-        if seen >= fast:
-            state[1] -= state[5 + (seen - fast) % slow]
+        if seen >= fast:  # the close that leaves the fast window: `fast` closes ago
+            leaving = head - fast if head >= fast else head - fast + slow
+            state[1] -= state[6 + leaving]
         state[1] += x
-        if seen >= slow:
-            state[2] -= state[5 + seen % slow]
+        if seen >= slow:  # the close that leaves the slow window: the oldest of the ring
+            state[2] -= state[6 + head]
         state[2] += x
-        state[5 + seen % slow] = x
+        state[6 + head] = x
+        state[5] = head + 1 if head + 1 < slow else 0
         state[0] = seen + 1
         f = state[1] / fast if seen + 1 >= fast else np.nan
         sl = state[2] / slow if seen + 1 >= slow else np.nan
