@@ -7,13 +7,16 @@ own types, so a strategy and a result see `quanta_ref.orders.Order`, `Fill`, `Tr
 falls back to for unusual arguments are the reference's own (`quanta_ref.engine.check_*`), and
 the enum classes (`Side`, `OrderType`, `TimeInForce`) are the ones it parses names with. The
 refusals of a context used outside its run (`CONTEXT_ENDED`, `CONTEXT_THREAD`, `read_only`)
-are the reference's too.
+are the reference's too, and so are the errors of a compiled strategy's failed callback or
+refused request (`compiled_callback_error`, `compiled_request_error`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from quanta_ref.compiled import callback_error as compiled_callback_error
+from quanta_ref.compiled import request_error as compiled_request_error
 from quanta_ref.engine import (
     CONTEXT_ENDED,
     CONTEXT_THREAD,
@@ -63,6 +66,8 @@ __all__ = [
     "check_symbol",
     "check_trail",
     "check_trailing_level",
+    "compiled_callback_error",
+    "compiled_request_error",
     "history_view",
     "make_fill",
     "make_order",

@@ -11,6 +11,7 @@ from typing_extensions import Self, disjoint_base
 
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
+from quanta_ref.compiled import CompiledJob
 from quanta_ref.config import EngineConfig
 from quanta_ref.market import RunMarket
 
@@ -23,6 +24,7 @@ __all__ = [
     "Portfolio",
     "Session",
     "write_row",
+    "compiled_layout",
     "_debug_panic",
     "compute_stats",
     "infer_periods_per_year",
@@ -84,6 +86,16 @@ class Engine:
         """Run over a `quanta_ref.Bars` panel with its market tables (price limits, cost
         rates: `quanta_ref.market.prepare`, read in place) and its corporate actions (the
         arrays of `quanta_ref.actions.schedule`, or None); returns the finished context."""
+    def run_compiled(
+        self,
+        bars: Bars,
+        market: RunMarket,
+        actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
+        job: CompiledJob,  # read: entry_address, callbacks, params_address, state_size,
+        # max_requests
+    ) -> Context:
+        """Run one compiled job (its numba entry called through a C function pointer) as
+        `run` runs a strategy, with the GIL released; returns the finished context."""
     def session(
         self,
         panel: Any,  # a quanta_ref.session.Panel
@@ -102,10 +114,11 @@ class Engine:
         bars: Bars,
         market: RunMarket,
         actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
-        jobs: list[Signals | Targets],
+        jobs: list[Signals | Targets | CompiledJob],
         n_jobs: int | None = None,
     ) -> list[Context | BaseException]:
-        """Run checked array jobs (`Signals` / `Targets`, read by attribute name) natively
+        """Run checked array jobs (`Signals` / `Targets`, read by attribute name) and compiled
+        jobs (`quanta_ref.compiled.CompiledJob`, as `run_compiled` reads them) natively
         with the GIL released, on `n_jobs` threads (None: one per core). The arrays are
         C-contiguous (T, N) bool / float64 as `quanta_ref.arrays` checks them. One finished
         context per job, in job order, or the exception that job raised."""
@@ -283,6 +296,10 @@ class Portfolio:
 # rust/quanta-py/src/metrics.rs over quanta_core::metrics. The inputs must already be valid
 # (quanta_fast.metrics checks them with the reference's messages); only an empty or mismatched
 # equity curve, or a non-contiguous array, is refused here, with quanta_ref.errors.DataError.
+
+def compiled_layout() -> dict[str, Any]:
+    """The C records of compiled strategies, {"Frame": [(name, offset, size), ...],
+    "OrderRecord": ..., "FillRecord": ..., "Request": ..., "codes": {"side": [names], ...}}."""
 
 def infer_periods_per_year(timestamps: NDArray[np.int64]) -> float:
     """Bars per year from strictly ascending int64 nanosecond timestamps."""

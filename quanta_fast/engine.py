@@ -10,6 +10,10 @@ Array jobs (`quanta_ref.arrays.Signals`, `Targets`) run with no Python at all:
 `quanta_core::arrays` takes the decisions of the reference's `SignalStrategy` /
 `TargetStrategy`, with the GIL released, many jobs at once on a thread pool.
 
+Compiled strategies (`quanta_ref.compiled`) run with no Python either: `quanta_core::compiled`
+calls their numba entry through a C function pointer, with the GIL released, and compiled jobs
+share the array jobs' thread pool.
+
 A live session (`RustSession`, the backend's `quanta_ref.api.SessionCore`) keeps the native
 core between pushes and runs only the new rows at each one.
 """
@@ -35,6 +39,7 @@ from quanta_ref.api import (
 )
 from quanta_ref.arrays import Signals, Targets
 from quanta_ref.bars import Bars
+from quanta_ref.compiled import CompiledJob, CompiledRun
 from quanta_ref.config import EngineConfig
 from quanta_ref.errors import QuantaError
 from quanta_ref.market import RunMarket, prepare
@@ -190,6 +195,12 @@ class RustBackend(Backend):
 
     def run(self, bars: Bars, strategy: Strategy, config: EngineConfig) -> BacktestResult:
         engine = _quanta_fast.Engine(config, _glue)
+        if isinstance(strategy, CompiledRun):
+            # A compiled strategy: its callbacks are one C entry, called natively with the
+            # GIL released (not through the reference's driver).
+            market = prepare(bars, config)
+            job = strategy.job
+            return _result(bars, config, engine.run_compiled(bars, market, _actions(bars), job))
         # None for `Strategy`'s own no-ops: the native loop skips events nobody listens to.
         callbacks = strategy_callbacks(strategy)
         # The market tables (price limits, cost rates) and the corporate actions are computed
@@ -210,12 +221,13 @@ class RustBackend(Backend):
         self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
     ) -> list[BacktestResult]:
         """Checked jobs, results in job order (`quanta_ref.api.Backend.run_jobs`): the array
-        jobs all natively at once, on `n_jobs` threads (None: one per core; more than the
-        CPUs this process may use are not started) with the GIL released; strategies one
-        after the other through `run`. The results do not depend on `n_jobs`: each job runs
+        and compiled jobs all natively at once, on `n_jobs` threads (None: one per core; more
+        than the CPUs this process may use are not started) with the GIL released; strategies
+        one after the other through `run`. The results do not depend on `n_jobs`: each job runs
         on one thread, alone. Ctrl-C stops the native jobs within milliseconds and raises
         KeyboardInterrupt; nothing is returned."""
-        arrays = [k for k, job in enumerate(jobs) if isinstance(job, (Signals, Targets))]
+        native_kinds = (Signals, Targets, CompiledJob)
+        arrays = [k for k, job in enumerate(jobs) if isinstance(job, native_kinds)]
         if _callable_costs(config):
             # A callable cost model is Python: its array jobs run as their reference
             # strategies on the native loop, holding the GIL (same results, slower).

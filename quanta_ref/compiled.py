@@ -381,7 +381,10 @@ class CompiledStrategy:
 
 def parameter_names(cls: type) -> tuple[str, ...]:
     """The parameters of a CompiledStrategy class: its public number attributes, in the
-    order the classes define them (base classes first)."""
+    order the classes define them (base classes first). Read once per class."""
+    known = _NAMES.get(cls)
+    if known is not None:
+        return known
     names: dict[str, None] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
@@ -389,12 +392,16 @@ def parameter_names(cls: type) -> tuple[str, ...]:
                 continue
             if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
                 names[name] = None
-    return tuple(names)
+    _NAMES[cls] = tuple(names)
+    return _NAMES[cls]
 
 
 def params_dtype(cls: type) -> np.dtype:
     """The record type of a CompiledStrategy class's parameters (a bool, int64 or float64
-    field each, from its default)."""
+    field each, from its default). Made once per class."""
+    known = _DTYPES.get(cls)
+    if known is not None:
+        return known
     fields = []
     for name in parameter_names(cls):
         default = getattr(cls, name)
@@ -402,7 +409,13 @@ def params_dtype(cls: type) -> np.dtype:
         if isinstance(default, np.generic):
             kind = np.dtype(type(default)).type
         fields.append((name, kind))
-    return np.dtype(fields)
+    _DTYPES[cls] = np.dtype(fields)
+    return _DTYPES[cls]
+
+
+# Per class: read once (a grid of a hundred jobs would otherwise read them a hundred times).
+_NAMES: dict[type, tuple[str, ...]] = {}
+_DTYPES: dict[type, np.dtype] = {}
 
 
 class Entry:

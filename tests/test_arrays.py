@@ -740,7 +740,9 @@ def test_run_many_refuses_a_job_of_the_wrong_type(backend: str) -> None:
     jobs = [Signals(NO, NO), Targets(np.full((3, 2), 0.5)), "sma"]
     with pytest.raises(ConfigError) as caught:
         Engine(backend).run_many(TWO, jobs)
-    assert str(caught.value) == "job: expected Signals, Targets or a Strategy (job 2), got str"
+    assert str(caught.value) == (
+        "job: expected Signals, Targets, a Strategy or a CompiledStrategy (job 2), got str"
+    )
 
 
 # ---------------------------------------------------------------------- against a Strategy

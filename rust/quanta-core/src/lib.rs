@@ -15,6 +15,8 @@
 //! - [`portfolio`], [`risk`], [`config`];
 //! - [`engine`]: the loop ([`engine::run`]) over a [`engine::Host`];
 //! - [`arrays`]: the array strategies of `quanta_ref.arrays`, run natively;
+//! - [`compiled`]: the compiled (numba) strategies of `quanta_ref.compiled`, called through
+//!   a C function pointer;
 //! - [`metrics`]: statistics of a finished run; [`indicators`]: batch and streaming.
 //!
 //! Inputs are validated by the Python front before they reach this crate; its functions
@@ -27,6 +29,7 @@
 
 pub mod arrays;
 pub mod bars;
+pub mod compiled;
 pub mod config;
 pub mod engine;
 pub mod events;

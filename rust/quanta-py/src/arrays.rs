@@ -1,5 +1,5 @@
-//! Array jobs (`quanta_ref.arrays.Signals` / `Targets`) run by `quanta_core::arrays`, many at
-//! once: every input is read with the GIL held, then the jobs run on a rayon pool with the GIL
+//! Array jobs (`quanta_ref.arrays.Signals` / `Targets`) run by `quanta_core::arrays`, and
+//! compiled jobs (`compiled.rs`) run by `quanta_core::compiled`, many at once: every input is read with the GIL held, then the jobs run on a rayon pool with the GIL
 //! released (`interrupt::interruptible`: Ctrl-C stops them within milliseconds). Each job is
 //! independent and runs on one thread, so the results do not depend on the number of threads.
 //!
@@ -17,11 +17,13 @@ use rayon::prelude::*;
 
 use quanta_core::arrays::{self, Halt, Job, PriceError, Signals, SizeType, Targets};
 use quanta_core::bars::BarsView;
+use quanta_core::compiled::{CompiledJob, Halt as CompiledHalt};
 use quanta_core::config::Config;
 use quanta_core::engine::Core;
 use quanta_core::execution::Overflow;
 
 use crate::bars::{BarArrays, Names};
+use crate::compiled::{self, CompiledFields, Failure};
 use crate::context::PyContext;
 use crate::errors::{
     internal_error, overflow_error, panic_message, ConfigError, DataError, QuantaError,
@@ -133,7 +135,8 @@ impl<'py> JobArrays<'py> {
     fn read(job: &Bound<'py, PyAny>, position: usize, shape: [usize; 2]) -> PyResult<Self> {
         let fields: JobFields<'py> = job.extract().map_err(|_| {
             ConfigError::new_err(format!(
-                "job: expected a quanta_ref.arrays.Signals or Targets (job {position})"
+                "job: expected a quanta_ref.arrays.Signals or Targets, or a compiled job (job \
+                 {position})"
             ))
         })?;
         let bools = |value: &Bound<'py, PyAny>, name: &str| flags(value, name, position, shape);
@@ -198,6 +201,29 @@ fn slice<'a>(flags: &'a Flags<'_>) -> &'a [bool] {
     flags.as_slice()
 }
 
+/// One job of a batch, as read from Python: an array job's borrowed arrays, or a compiled job.
+enum Input<'py> {
+    Array(JobArrays<'py>),
+    Compiled(CompiledJob),
+}
+
+impl Input<'_> {
+    /// The job as the core runs it.
+    fn work(&self) -> Work<'_> {
+        match self {
+            Input::Array(arrays) => Work::Array(arrays.job()),
+            Input::Compiled(job) => Work::Compiled(*job),
+        }
+    }
+}
+
+/// One job of a batch as the core runs it.
+#[derive(Clone, Copy)]
+enum Work<'a> {
+    Array(Job<'a>),
+    Compiled(CompiledJob),
+}
+
 /// Bars (rows x symbols, over all jobs) below which a call runs on the calling thread: a few
 /// milliseconds at most, even for jobs that trade on every bar (about 0.5 us per bar).
 const SHORT_RUN: usize = 1 << 14;
@@ -212,18 +238,31 @@ enum JobError {
     Cancelled,
     /// A bug: a panic inside the core, caught on the job's thread.
     Panic(String),
+    /// A compiled job's callback failed or its request was refused.
+    Compiled(Failure),
 }
 
 /// Run one job on this thread, unless `cancel` is set; never unwinds.
 fn run_one(
     config: &Config,
     bars: BarsView<'_>,
-    job: Job<'_>,
+    work: Work<'_>,
     cancel: &AtomicBool,
 ) -> Result<Core, JobError> {
     if cancel.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(JobError::Cancelled); // an interrupted call starts no more jobs
     }
+    let job = match work {
+        Work::Array(job) => job,
+        Work::Compiled(job) => {
+            let core = Core::new(config.clone(), &bars);
+            return compiled::run_one(core, bars, job, cancel).map_err(|failure| match failure {
+                Failure::Halt(CompiledHalt::Cancelled) => JobError::Cancelled,
+                Failure::Halt(CompiledHalt::Overflow(error)) => JobError::Overflow(*error),
+                failure => JobError::Compiled(failure),
+            });
+        }
+    };
     let run = || arrays::run_job_until(config.clone(), bars, job, cancel);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(Ok(core)) => Ok(core),
@@ -247,11 +286,11 @@ fn threads(n_jobs: Option<usize>) -> usize {
 fn run_all(
     config: &Config,
     bars: BarsView<'_>,
-    jobs: &[Job<'_>],
+    jobs: &[Work<'_>],
     n_jobs: Option<usize>,
     cancel: &AtomicBool,
 ) -> Result<Vec<Result<Core, JobError>>, String> {
-    let run = |job: &Job<'_>| run_one(config, bars, *job, cancel);
+    let run = |job: &Work<'_>| run_one(config, bars, *job, cancel);
     let n = threads(n_jobs);
     if jobs.len() <= 1 || n == 1 {
         return Ok(jobs.iter().map(run).collect()); // no thread to start
@@ -286,10 +325,18 @@ pub fn run_jobs<'py>(
     let inputs = jobs
         .iter()
         .enumerate()
-        .map(|(k, job)| JobArrays::read(&job, k, shape))
+        .map(|(k, job)| match CompiledFields::read(&job) {
+            Some(compiled) => compiled.map(Input::Compiled),
+            None => JobArrays::read(&job, k, shape).map(Input::Array),
+        })
         .collect::<PyResult<Vec<_>>>()?;
-    let native: Vec<Job<'_>> = inputs.iter().map(JobArrays::job).collect();
-    let bar_events = native.iter().map(Job::len).fold(0usize, usize::saturating_add);
+    let native: Vec<Work<'_>> = inputs.iter().map(Input::work).collect();
+    let cells = view.n_bars() * view.n_symbols;
+    let len = |work: &Work<'_>| match work {
+        Work::Array(job) => job.len(),
+        Work::Compiled(_) => cells,
+    };
+    let bar_events = native.iter().map(len).fold(0usize, usize::saturating_add);
     let short = bar_events < SHORT_RUN;
     let results =
         interruptible(py, short, |cancel| run_all(config, view, &native, n_jobs, cancel))?;
@@ -312,6 +359,9 @@ pub fn run_jobs<'py>(
                 return Err(internal_error("a job was cancelled without an interrupt"));
             }
             Err(JobError::Panic(message)) => out.append(internal_error(&message).into_value(py))?,
+            Err(JobError::Compiled(failure)) => {
+                out.append(compiled::failure_error(py, glue, &names, failure).into_value(py))?
+            }
         }
     }
     Ok(out)

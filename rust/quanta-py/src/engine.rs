@@ -3,6 +3,9 @@
 //! strategy talks to in `context.rs`, a live session (rows pushed a few at a time) in
 //! `session.rs`.
 //!
+//! A compiled strategy (`compiled.rs`) runs with the GIL released, its callbacks called
+//! through a C function pointer.
+//!
 //! A strategy that listens to no per-bar event (no `on_bar`, `on_fill` or `on_order`) has
 //! nothing to run in Python between `on_start` and `on_end`: its rows run with the GIL
 //! released, on the `interrupt` helper (Ctrl-C stops them within milliseconds). A strategy
@@ -24,6 +27,7 @@ use quanta_core::execution::Overflow;
 
 use crate::arrays::run_jobs;
 use crate::bars::{BarArrays, Names};
+use crate::compiled::{self, failure_error, CompiledFields};
 use crate::context::PyContext;
 use crate::costs::{commission_model, slippage_model, Callables};
 use crate::errors::{catch_panic, internal_error, ConfigError};
@@ -195,10 +199,41 @@ impl PyEngine {
         PySession::new(py, config, glue, &self.callables, panel, callbacks, external)
     }
 
-    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) over `bars` with its
-    /// market tables and corporate actions (as in `run`) natively with the GIL released, on
-    /// `n_jobs` threads (None: one per core); one finished context per job, in job order, or
-    /// the exception that job raised.
+    /// Run one compiled job (read by attribute name: `entry_address`, `callbacks`,
+    /// `params_address`, `state_size`, `max_requests`) over `bars` with its market tables and
+    /// corporate actions (as in `run`), natively with the GIL released (Ctrl-C stops it and
+    /// raises); returns the finished context. A callable cost model is called through the
+    /// reference's helpers as in `run`, taking the GIL for each call.
+    #[pyo3(name = "run_compiled")]
+    fn py_run_compiled<'py>(
+        &self,
+        py: Python<'py>,
+        bars: &Bound<'py, PyAny>,
+        market: &Bound<'py, PyAny>,
+        actions: Option<Bound<'py, PyAny>>,
+        job: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyContext>> {
+        let job = CompiledFields::read(job).unwrap_or_else(|| {
+            Err(ConfigError::new_err("job: expected a compiled job (with an entry_address)"))
+        })?;
+        let arrays = BarArrays::read(bars, market)?.with_actions(actions.as_ref())?;
+        let view = arrays.view();
+        let names = Names::new(&arrays.symbols)?;
+        let mut core = Core::new(self.config.clone(), &view);
+        core.broker.external_costs = self.callables.hook(py, &names.names);
+        let short = view.n_bars().saturating_mul(view.n_symbols) < SHORT_RUN;
+        let finished =
+            interruptible(py, short, |cancel| compiled::run_one(core, view, job, cancel))?;
+        let core = finished.map_err(|failure| failure_error(py, &self.glue, &names, failure))?;
+        let context = Bound::new(py, PyContext::new(py, core, bars, &names, self.glue.clone()))?;
+        context.borrow_mut().close();
+        Ok(context)
+    }
+
+    /// Run checked array jobs (`quanta_ref.arrays.Signals` / `Targets`) and compiled jobs
+    /// (as in `run_compiled`) over `bars` with its market tables and corporate actions (as in
+    /// `run`) natively with the GIL released, on `n_jobs` threads (None: one per core); one
+    /// finished context per job, in job order, or the exception that job raised.
     #[pyo3(name = "run_jobs", signature = (bars, market, actions, jobs, n_jobs=None))]
     fn py_run_jobs<'py>(
         &self,

@@ -54,6 +54,12 @@ pub(crate) struct Glue {
     pub check_bracket_entry: Py<PyAny>,
     /// `check_margin_arguments(column, side, quantity, price, max_leverage, equity)`.
     pub check_margin_arguments: Py<PyAny>,
+    /// `compiled_request_error(request, symbols, index, now, last_price) -> OrderError`: the
+    /// reference's error for a compiled strategy's request the native checks refused.
+    pub compiled_request_error: Py<PyAny>,
+    /// `compiled_callback_error(callback, status, fault, fault_value, n_requests, symbol,
+    /// index, now) -> StrategyError`: the reference's error for a failed compiled callback.
+    pub compiled_callback_error: Py<PyAny>,
     /// `history_view(bars, column, index, field, length)`.
     pub history_view: Py<PyAny>,
     /// `quanta_ref.orders.Side`.

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod arrays;
 mod bars;
+mod compiled;
 mod context;
 mod costs;
 mod engine;
@@ -48,6 +49,7 @@ fn _quanta_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::PySession>()?;
     m.add_function(wrap_pyfunction!(session::write_row, m)?)?;
     m.add_function(wrap_pyfunction!(py_debug_panic, m)?)?;
+    compiled::register(m)?;
     metrics::register(m)?;
     indicators::register(m)?;
     Ok(())
