@@ -122,7 +122,7 @@ TINY = Sizes(
 #: (rounds, warm-up rounds) per "mode-backend" (and "numba"): a run of more than a second
 #: gets three rounds and no warm-up, so the whole suite stays within a few minutes. The
 #: compiled strategy on python (the reference driver calls the C entry per event from Python:
-#: about 40 µs a bar, W2 ~20 s, W3 ~35 s, W4 ~5 s) gets one or two.
+#: W2 ~9 s, W3 ~32 s, W4 ~5.5 s a run) gets one or two.
 _SHORT = {
     "callback-python": (15, 1),
     "callback-rust": (25, 1),
