@@ -1,10 +1,12 @@
-"""Benchmarks W1-W4: one group per workload and mode (`W2-array`, ...), holding the python
-and rust runs, and in the array groups the numba loop a user would otherwise write.
+"""Benchmarks W1-W4: one group per workload and mode (`W2-array`, `W2-compiled`, ...), holding
+the python and rust runs, and in the array groups the numba loop a user would otherwise write.
 
 The workloads, their data and their rounds are defined in `quanta_cli.workloads` (shared
 with `quanta bench`). Speed is measured here, never asserted. What is asserted, after the
 timing, is that the runs of a group are the same backtests: rust's equity curves must equal
-python's bit for bit, with the same fill counts. The numba loop follows slightly different
+python's bit for bit, with the same fill counts; the compiled runs (`SmaCrossCompiled`, its
+compile done before the timing) must equal the callback runs (`SmaCross`) of python that way,
+on both backends. The numba loop follows slightly different
 rules (see `quanta_cli.workloads.numba_kernels`), so it is held to the same fill counts and a
 final equity within 1e-3 of quanta's (measured: within 1e-9 on W1, W2 and W4, about 1e-4 on
 W3).
@@ -18,7 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from quanta_cli.workloads import MODES, WORKLOADS, Workload, rust_array_is_native, same_backtests
+from quanta_cli.workloads import (
+    MODES,
+    WORKLOADS,
+    Workload,
+    compile_strategy,
+    rust_array_is_native,
+    same_backtests,
+)
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
 
@@ -62,6 +71,9 @@ def test_workload(
     workload_bars: Callable[[Workload], Bars],
     python_results: Results,
 ) -> None:
+    if mode == "compiled":
+        pytest.importorskip("numba")
+        compile_strategy()  # not timed
     bars = workload_bars(workload)
     describe(benchmark, workload, bars, mode, backend)
     rounds, warmup = workload.rounds[f"{mode}-{backend}"]
@@ -71,6 +83,10 @@ def test_workload(
 
     if backend == "python":
         python_results[workload.name, mode] = results
+    if mode == "compiled":
+        reference = python_runs(workload, "callback", bars, python_results)
+        assert same_backtests(results, reference), "compiled and callback runs differ"
+        return
     reference = python_runs(workload, mode, bars, python_results)
     assert same_backtests(results, reference), "the backends ran different backtests"
 

@@ -1,6 +1,6 @@
 """How the benchmark workloads W1-W4 (`quanta_cli.workloads`) are measured and reported:
-their timing, their peak memory in fresh processes, and the report `quanta bench` prints
-(the tables of docs/benchmarks.md).
+their timing, their peak memory in fresh processes, the compile time of the compiled
+strategy, and the report `quanta bench` prints (the tables of docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,11 +23,13 @@ import numpy as np
 from quanta_cli.workloads import (
     BACKENDS,
     FULL,
+    GRID_JOBS,
     MODES,
     TINY,
     NumbaResult,
     Sizes,
     Workload,
+    compile_strategy,
     make_workloads,
     numba_available,
     rust_array_is_native,
@@ -83,6 +86,61 @@ def compile_numba() -> dict[str, float]:
     return seconds
 
 
+def strategy_compile_times(timeout: float = 600.0) -> dict[str, float]:
+    """Seconds to get the C entry of `SmaCrossCompiled` (`quanta_ref.compiled_numba.entry_of`),
+    each in a fresh interpreter on a new, empty numba cache directory (``NUMBA_CACHE_DIR``):
+    "first call" compiles it and writes the cache, "cached call" (a second fresh process,
+    same directory) loads it from there. "import" and "import, cached": the import of
+    `quanta_ref.compiled_numba` (numba's own import included) in each process, timed apart."""
+    with tempfile.TemporaryDirectory(prefix="quanta-numba-cache-") as cache:
+        env = {"NUMBA_CACHE_DIR": cache}
+        first = json.loads(_fresh_process("_compile_child", "{}", timeout, env))
+        cached = json.loads(_fresh_process("_compile_child", "{}", timeout, env))
+    return {
+        "import": first["import"],
+        "first call": first["entry"],
+        "import, cached": cached["import"],
+        "cached call": cached["entry"],
+    }
+
+
+def _compile_child(request_json: str) -> None:
+    """The child of `strategy_compile_times`: prints one JSON line, import and entry seconds."""
+    from quanta_ref.examples import SmaCrossCompiled  # imports no numba
+
+    start = time.perf_counter()
+    import quanta_ref.compiled_numba
+
+    imported = time.perf_counter() - start
+    start = time.perf_counter()
+    quanta_ref.compiled_numba.entry_of(SmaCrossCompiled)
+    entry = time.perf_counter() - start
+    print(json.dumps({"import": imported, "entry": entry}))
+
+
+def _fresh_process(
+    child: str, request: str, timeout: float, extra_env: dict[str, str] | None = None
+) -> str:
+    """Run `child` (a function of this module taking one JSON string) in a fresh interpreter
+    that imports this very quanta; its last line of output."""
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env.update(extra_env or {})
+    code = f"import sys; from quanta_cli.bench import {child}; {child}(sys.argv[1])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, request],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{child} failed:\n{done.stderr.strip()}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 # ============================================================================ memory
 @dataclass
 class Memory:
@@ -109,27 +167,15 @@ def peak_memory(
     """Run one case (`backend` "python", "rust" or "numba") once in a fresh interpreter and
     report its resident memory (see `Memory`). The child imports numpy, quanta_ref and
     quanta_fast before its baseline is read; the numba case then imports numba and compiles
-    its kernels before it builds the data."""
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    its kernels before it builds the data, the compiled mode its strategy."""
     request = json.dumps(
         {"workload": workload, "mode": mode, "backend": backend, "sizes": asdict(sizes)}
     )
-    code = "import sys; from quanta_cli.bench import _memory_child; _memory_child(sys.argv[1])"
-    done = subprocess.run(
-        [sys.executable, "-c", code, request],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"memory run of {workload} {mode} {backend} failed:\n{done.stderr.strip()}"
-        )
-    return Memory(**json.loads(done.stdout.strip().splitlines()[-1]))
+    try:
+        line = _fresh_process("_memory_child", request, timeout)
+    except RuntimeError as error:
+        raise RuntimeError(f"memory run of {workload} {mode} {backend}: {error}") from None
+    return Memory(**json.loads(line))
 
 
 def _max_rss() -> int:
@@ -191,6 +237,8 @@ def _memory_child(request_json: str) -> None:
     workload = {w.name: w for w in make_workloads(sizes)}[request["workload"]]
     if request["backend"] == "numba":
         compile_numba()
+    elif request["mode"] == "compiled":
+        compile_strategy()
     bars = workload.make_bars()
     _release_free_memory()
     data = _proc_status("VmRSS") or _max_rss()
@@ -231,6 +279,8 @@ class Report:
     checks: dict[str, str] = field(default_factory=dict)  # workload -> what agreed
     numba: dict[str, dict[str, Any]] = field(default_factory=dict)
     numba_compile: dict[str, float] = field(default_factory=dict)  # kernel -> seconds
+    #: Compile times of the compiled strategy in fresh processes (`strategy_compile_times`).
+    strategy_compile: dict[str, float] = field(default_factory=dict)
     baseline_kib: int | None = None
     machine: list[str] = field(default_factory=list)
     load_after: str = ""
@@ -255,19 +305,31 @@ def run_report(
     quick: bool = False,
     memory: bool = True,
     numba: bool = True,
+    compile_times: bool = True,
     sizes: Sizes = FULL,
     log: Callable[[str], None] | None = None,
 ) -> Report:
     """Time every workload x mode x backend (and the numba loop), check that the backends
-    ran the same backtests, and measure peak memory in fresh processes.
+    and the modes ran the same backtests, and measure peak memory in fresh processes; with
+    the compiled mode, its compile times in fresh processes (`compile_times`).
 
     `quick` times at most 3 rounds and about 1 s per case (else up to the workload's rounds
-    and about 6 s per case). `log` receives a line per case as it goes.
+    and about 6 s per case). `log` receives a line per case as it goes. The compiled mode
+    needs numba (`quanta_cli.workloads.numba_available`); its strategy is compiled before any
+    timing.
     """
     say = log or (lambda line: None)
     report = Report(machine=machine(), quick=quick)
     budget = 1.0 if quick else 6.0
-    numba = numba and numba_available() and "array" in modes
+    if "compiled" in modes:
+        if compile_times:
+            report.strategy_compile = strategy_compile_times()
+            say(
+                "SmaCrossCompiled compile: "
+                + ", ".join(f"{k} {_duration(v)}" for k, v in report.strategy_compile.items())
+            )
+        compile_strategy()
+    numba = numba and numba_available()
     if numba:
         report.numba_compile = compile_numba()
     for workload in workloads:
@@ -303,8 +365,8 @@ def run_report(
                 budget,
             )
             report.cases.append(Case(workload, "array", "numba", count, timing))
-            reference = results["array", backends[0]]
-            report.numba[workload.name] = _compare_numba(outcome, reference)
+            compared = next(m for m in ("array", "callback", "compiled") if m in modes)
+            report.numba[workload.name] = _compare_numba(outcome, results[compared, backends[0]])
             say(f"{workload.name} array    numba  median {_duration(timing.median)}")
     if memory:
         for case in report.cases:
@@ -323,13 +385,29 @@ def _agreement(
     modes: Sequence[str],
     backends: Sequence[str],
 ) -> str:
+    """What agreed: the backends (each mode's python and rust runs, asserted while timing)
+    and the modes (compiled and array against callback, on the first backend; python = rust
+    makes that hold on both)."""
     parts = []
     if len(backends) == 2:
         parts.append("python = rust (equity bit for bit, fill counts)")
-    if len(modes) == 2:
-        backend = backends[0]
-        same = same_backtests(results["callback", backend], results["array", backend])
-        parts.append("array = callback" if same else "array differs from callback")
+    backend = backends[0]
+    if "callback" in modes:
+        others = [m for m in ("compiled", "array") if m in modes]
+        same = {
+            m: same_backtests(results["callback", backend], results[m, backend]) for m in others
+        }
+        chain = ["callback"]  # "compiled = callback = array", as many as agree
+        if same.get("compiled"):
+            chain.insert(0, "compiled")
+        if same.get("array"):
+            chain.append("array")
+        if len(chain) > 1:
+            parts.append(" = ".join(chain))
+        parts += [f"{m} differs from callback" for m in others if not same[m]]
+    elif "compiled" in modes and "array" in modes:
+        agree = same_backtests(results["compiled", backend], results["array", backend])
+        parts.append("array = compiled" if agree else "array differs from compiled")
     return "; ".join(parts)
 
 
@@ -427,6 +505,13 @@ def _median(case: Case | None) -> str:
     return "-" if case is None else _duration(case.timing.median)
 
 
+def _median_speed(case: Case | None) -> str:
+    """ "1.2 ms (2,000,000/s)": the median and the symbol-bars per second it gives."""
+    if case is None:
+        return "-"
+    return f"{_duration(case.timing.median)} ({case.bar_count / case.timing.median:,.0f}/s)"
+
+
 def _targets(report: Report) -> list[tuple[str, str, str]]:
     """(target, measured, met) rows of the speed and memory targets, "not measured" where the
     report lacks the case (a filtered run)."""
@@ -465,6 +550,47 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
                 ),
             )
         )
+    case = report.case("W2", "compiled", "rust")
+    speed = case.bar_count / case.timing.median if case else 0.0
+    rows.append(
+        (
+            "W2 compiled on rust < 25 ms (>= 20,000,000 bars/s)",
+            *(
+                (
+                    f"{_duration(case.timing.median)} ({speed:,.0f} bars/s)",
+                    _met(case.timing.median < 25e-3),
+                )
+                if case
+                else absent
+            ),
+        )
+    )
+    array = report.case("W2", "array", "rust")
+    rows.append(
+        (
+            "W2 compiled within 2x of array mode on rust",
+            *(
+                (
+                    f"{case.timing.median / array.timing.median:.2f}x the array mode "
+                    f"({_duration(case.timing.median)} / {_duration(array.timing.median)})",
+                    _met(case.timing.median <= 2.0 * array.timing.median),
+                )
+                if case and array
+                else absent
+            ),
+        )
+    )
+    case = report.case("W4", "compiled", "rust")
+    rows.append(
+        (
+            f"W4 compiled (100 combinations) < 10 ms on {GRID_JOBS} cores",
+            *(
+                (_duration(case.timing.median), _met(case.timing.median < 10e-3))
+                if case
+                else absent
+            ),
+        )
+    )
     case = report.case("W2", "callback", "rust")
     speed = case.bar_count / case.timing.median if case else 0.0
     rows.append(
@@ -473,6 +599,8 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
             *((f"{speed:,.0f} bars/s", _met(speed >= 1e6)) if case else absent),
         )
     )
+    # The compiled mode is left out: its process holds numba's compiler (LLVM, over 100 MB)
+    # before the run starts; the memory table shows what its run adds.
     for mode in ("array", "callback"):
         case = report.case("W2", mode, "rust")
         what = f"W2 {mode} mode on rust: peak resident memory of the whole process < 100 MB"
@@ -493,6 +621,58 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
             for t, m, met in rows
         ]
     return rows
+
+
+def _compiled_section(report: Report, names: Sequence[str]) -> list[str]:
+    """The compiled strategy against the other ways of running the same backtest on rust,
+    and its compile times; nothing when the compiled mode was not measured."""
+    rows = [
+        n
+        for n in names
+        if report.case(n, "compiled", "rust") or report.case(n, "compiled", "python")
+    ]
+    if not rows and not report.strategy_compile:
+        return []
+    out = ["", "### Compiled strategies", ""]
+    times = report.strategy_compile
+    if times:
+        out += [
+            "Compile time of `SmaCrossCompiled`'s C entry (`quanta_ref.compiled_numba.entry_of`, "
+            "a fresh process each, on a new numba cache directory): first call "
+            f"{_duration(times['first call'])} (compiles, writes the cache), cached call "
+            f"{_duration(times['cached call'])} (a second process loads it). Importing "
+            f"`quanta_ref.compiled_numba` (numba's import included) took "
+            f"{_duration(times['import'])} and {_duration(times['import, cached'])}, apart "
+            "from those. The timed runs below start with the entry compiled.",
+            "",
+        ]
+    if not rows:
+        return out
+    out += [
+        "Medians, and symbol-bars per second (bars x symbols x runs / the median).",
+        "",
+        "| workload | rust compiled | rust callback | rust array | numba loop "
+        "| compiled / array | compiled / numba | callback / compiled | python compiled |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name in rows:
+        compiled = report.case(name, "compiled", "rust")
+        callback, array = report.case(name, "callback", "rust"), report.case(name, "array", "rust")
+        numba_case = report.case(name, "array", "numba")
+        out.append(
+            f"| {name} | {_median_speed(compiled)} | {_median_speed(callback)} "
+            f"| {_median_speed(array)} | {_median_speed(numba_case)} "
+            f"| {_ratio(compiled, array)} | {_ratio(compiled, numba_case)} "
+            f"| {_ratio(callback, compiled)} "
+            f"| {_median_speed(report.case(name, 'compiled', 'python'))} |"
+        )
+    out += [
+        "",
+        "compiled / array above 1: the compiled strategy is that many times slower than the "
+        "array mode (compiled / numba: than the numba loop); callback / compiled: how many "
+        "times faster it is than the Python `SmaCross` on the same engine.",
+    ]
+    return out
 
 
 def _met(ok: bool) -> str:
@@ -525,9 +705,9 @@ def format_report(report: Report) -> str:
         "Speed-ups are python callback / the rust run.",
         "",
         "| scenario | workload | expected: Python | expected: Rust | expected speed-up "
-        "| python callback | rust callback | rust array | speed-up callback "
-        "| speed-up array |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| python callback | rust callback | rust array | rust compiled | speed-up callback "
+        "| speed-up array | speed-up compiled |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name in ("W1", "W4", "W3", "W2"):
         if name not in workloads:
@@ -535,11 +715,12 @@ def format_report(report: Report) -> str:
         w = workloads[name]
         python = report.case(name, "callback", "python")
         rust_cb, rust_ar = report.case(name, "callback", "rust"), report.case(name, "array", "rust")
+        rust_co = report.case(name, "compiled", "rust")
         expected_python, expected_rust, expected_ratio = w.expected
         out.append(
             f"| {w.scenario} | {name} | {expected_python} | {expected_rust} | {expected_ratio} "
-            f"| {_median(python)} | {_median(rust_cb)} | {_median(rust_ar)} "
-            f"| {_ratio(python, rust_cb)} | {_ratio(python, rust_ar)} |"
+            f"| {_median(python)} | {_median(rust_cb)} | {_median(rust_ar)} | {_median(rust_co)} "
+            f"| {_ratio(python, rust_cb)} | {_ratio(python, rust_ar)} | {_ratio(python, rust_co)} |"
         )
 
     out += [
@@ -608,6 +789,8 @@ def format_report(report: Report) -> str:
             "the run that differs most."
         )
 
+    out += _compiled_section(report, names)
+
     if any(c.memory for c in report.cases):
         out += [
             "",
@@ -619,8 +802,8 @@ def format_report(report: Report) -> str:
             "is reset before the run; data and imports included). *Life-time peak*: the "
             "high-water mark over the whole process, which on W2 is set while the synthetic "
             "generator builds the data (its temporaries), not by the run. The numba cases "
-            "import numba and compile the kernels before building the data, so their "
-            "*data* column includes numba's compiler.",
+            "import numba and compile the kernels before building the data, and the compiled "
+            "mode its strategy, so their *data* column includes numba's compiler.",
             "",
             "| workload | mode | backend | data | run peak | run peak - data | life-time peak |",
             "|---|---|---|--:|--:|--:|--:|",

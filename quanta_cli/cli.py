@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 
 from quanta_cli import bench
-from quanta_cli.workloads import BACKENDS, FULL, MODES, TINY, make_workloads, rust_available
+from quanta_cli.workloads import (
+    BACKENDS,
+    FULL,
+    MODES,
+    TINY,
+    make_workloads,
+    numba_available,
+    rust_available,
+)
 from quanta_ref import data
 from quanta_ref.api import Strategy, strategy_callbacks
 from quanta_ref.bars import Bars
@@ -430,6 +438,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_modes(chosen: list[str]) -> tuple[str, ...]:
+    """The modes of ``--mode`` (repeatable), in `MODES` order: "all" is every mode, "both"
+    (its meaning before the compiled mode) callback and array."""
+    wanted = set()
+    for choice in chosen:
+        wanted |= {"all": set(MODES), "both": {"callback", "array"}}.get(choice, {choice})
+    return tuple(m for m in MODES if m in wanted)
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.tiny:
         sizes = TINY
@@ -443,7 +460,15 @@ def _bench(args: argparse.Namespace) -> int:
             return 2
         backends = ("python",)
         print("quanta bench: the Rust backend is not built; timing python only", file=sys.stderr)
-    modes = MODES if args.mode == "both" else (args.mode,)
+    modes = _bench_modes(args.mode or ["all"])
+    if "compiled" in modes and not numba_available():
+        if modes == ("compiled",):
+            print("quanta: error: the compiled mode needs numba", file=sys.stderr)
+            return 2
+        modes = tuple(m for m in modes if m != "compiled")
+        print(
+            "quanta bench: numba is not installed; leaving out the compiled mode", file=sys.stderr
+        )
 
     def log(line: str) -> None:
         print(f"  {line}", file=sys.stderr, flush=True)
@@ -461,6 +486,7 @@ def _bench(args: argparse.Namespace) -> int:
         quick=args.quick,
         memory=not args.no_memory,
         numba=not args.no_numba,
+        compile_times=not args.no_compile_times,
         sizes=sizes,
         log=log,
     )
@@ -576,8 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="time the benchmark workloads W1-W4, print the markdown tables",
         description="Time the benchmark workloads (W1: 2,520 daily bars; W2: 491,400 "
         "one-minute bars; W3: 100 symbols x 2,520 daily bars; W4: 100 SMA "
-        "combinations on W1) in callback and array mode on both backends and in "
-        "a numba loop, measure peak memory in fresh processes, and print the "
+        "combinations on W1) in callback, array and compiled mode on both backends and "
+        "in a numba loop, measure peak memory in fresh processes and the compiled "
+        "strategy's compile times, and print the "
         "tables of docs/benchmarks.md (markdown on stdout, progress on stderr). "
         "Takes a few minutes; --quick about one.",
     )
@@ -595,9 +622,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_command.add_argument(
         "--mode",
-        default="both",
-        choices=["callback", "array", "both"],
-        help="callback (a Strategy) or array (signals) runs, or both (default)",
+        action="append",
+        choices=["callback", "array", "compiled", "all", "both"],
+        help="callback (a Strategy), array (signals) or compiled (a CompiledStrategy, needs "
+        "numba) runs; repeat for several; all (default): the three; both: callback and array",
     )
     bench_command.add_argument(
         "--quick", action="store_true", help="at most 3 rounds and about 1 s of timing per case"
@@ -608,6 +636,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the peak-memory runs (one fresh process per case)",
     )
     bench_command.add_argument("--no-numba", action="store_true", help="skip the numba loop")
+    bench_command.add_argument(
+        "--no-compile-times",
+        action="store_true",
+        help="skip timing the compiled strategy's compile (two fresh processes)",
+    )
     bench_command.add_argument(
         "--tiny",
         action="store_true",

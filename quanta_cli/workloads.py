@@ -24,13 +24,17 @@ the report sets beside the measured ones.
 Strategy: SMA(fast)/SMA(slow) crossover (10/30 on W1-W3), long only, all in (1/N of equity on
 N symbols) on a cross up, flat on a cross down, commission 0.03 %, initial cash 1,000,000,
 fills at the next open. Indicators are computed inside the timed region. Each workload runs in
-two modes on both backends:
+three modes on both backends:
 
 * **callback**: the Python `Strategy` `quanta_ref.examples.SmaCross` (streaming indicators),
   ``engine.run`` (W4: ``engine.run_many`` of 100 strategies, ``n_jobs=2``);
 * **array**: batch indicators (`quanta_ref.indicators` on python, `quanta_fast.indicators` on
   rust), ``crossed_above``/``crossed_below`` and ``engine.run_signals`` (W4: 100 `Signals`
-  jobs through ``engine.run_many(..., n_jobs=2)``; each SMA period is computed once).
+  jobs through ``engine.run_many(..., n_jobs=2)``; each SMA period is computed once);
+* **compiled**: the compiled strategy `quanta_ref.examples.SmaCrossCompiled` (its callbacks
+  compiled by numba into one C entry; the same trades as ``SmaCross``, bit for bit),
+  ``engine.run`` (W4: ``engine.run_many`` of 100 of them, ``n_jobs=2``). Its compilation is
+  not timed: `compile_strategy` does it (or loads numba's disk cache) before the first run.
 
 And a third implementation of the array mode: **numba**, the loop a user would otherwise write
 by hand (`numba_kernels`).
@@ -38,6 +42,7 @@ by hand (`numba_kernels`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType, SimpleNamespace
@@ -51,7 +56,7 @@ from quanta_ref.arrays import Signals
 from quanta_ref.bars import Bars
 from quanta_ref.data import synthetic
 from quanta_ref.errors import BackendUnavailable, ConfigError
-from quanta_ref.examples import SmaCross
+from quanta_ref.examples import SmaCross, SmaCrossCompiled
 from quanta_ref.front import Engine
 
 #: The random seed of the synthetic data.
@@ -64,7 +69,7 @@ PORTFOLIO_SYMBOLS = 100
 #: Engine settings of every workload (fills at the next open, the default).
 SETTINGS: dict[str, Any] = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
 BACKENDS = ("python", "rust")
-MODES = ("callback", "array")
+MODES = ("callback", "array", "compiled")
 #: Worker threads of the W4 grid (the machine's two cores).
 GRID_JOBS = 2
 
@@ -115,12 +120,16 @@ TINY = Sizes(
 )
 
 #: (rounds, warm-up rounds) per "mode-backend" (and "numba"): a run of more than a second
-#: gets three rounds and no warm-up, so the whole suite stays within a few minutes.
+#: gets three rounds and no warm-up, so the whole suite stays within a few minutes. The
+#: compiled strategy on python (the reference driver calls the C entry per event from Python:
+#: W2 ~9 s, W3 ~32 s, W4 ~5.5 s a run) gets one or two.
 _SHORT = {
     "callback-python": (15, 1),
     "callback-rust": (25, 1),
     "array-python": (15, 1),
     "array-rust": (25, 1),
+    "compiled-python": (15, 1),
+    "compiled-rust": (25, 1),
     "numba": (25, 1),
 }
 _LONG = {
@@ -128,6 +137,8 @@ _LONG = {
     "callback-rust": (5, 1),
     "array-python": (3, 0),
     "array-rust": (5, 1),
+    "compiled-python": (1, 0),
+    "compiled-rust": (15, 1),
     "numba": (25, 1),
 }
 _MEDIUM = {
@@ -135,9 +146,16 @@ _MEDIUM = {
     "callback-rust": (7, 1),
     "array-python": (3, 1),
     "array-rust": (7, 1),
+    "compiled-python": (1, 0),
+    "compiled-rust": (15, 1),
     "numba": (25, 1),
 }
-_GRID = {**_MEDIUM, "callback-python": (3, 0), "array-python": (3, 0)}
+_GRID = {
+    **_MEDIUM,
+    "callback-python": (3, 0),
+    "array-python": (3, 0),
+    "compiled-python": (2, 0),
+}
 
 
 @dataclass(frozen=True)
@@ -166,15 +184,22 @@ class Workload:
         return bars.n_bars * bars.n_symbols * len(self.combos)
 
     def run(self, bars: Bars, mode: str, backend: str) -> list[BacktestResult]:
-        """One timed run: `mode` "callback" or "array" on `backend` "python" or "rust"."""
+        """One timed run: `mode` "callback", "array" or "compiled" on `backend` "python" or
+        "rust"."""
         engine = Engine(backend=backend, **SETTINGS)
         if mode == "callback":
             strategies = [SmaCross(fast=f, slow=s) for f, s in self.combos]
             if not self.is_grid:
                 return [engine.run(bars, strategies[0])]
             return engine.run_many(bars, strategies, n_jobs=GRID_JOBS)
+        if mode == "compiled":
+            compiled = [SmaCrossCompiled(fast=f, slow=s) for f, s in self.combos]
+            if not self.is_grid:
+                # Engine.run takes compiled strategies too; its annotation names only Strategy.
+                return [engine.run(bars, compiled[0])]  # type: ignore[arg-type]
+            return engine.run_many(bars, compiled, n_jobs=GRID_JOBS)
         if mode != "array":
-            raise ValueError(f"mode: 'callback' or 'array', got {mode!r}")
+            raise ValueError(f"mode: 'callback', 'array' or 'compiled', got {mode!r}")
         jobs = signal_jobs(bars, self.combos, indicators_of(backend))
         if not self.is_grid:
             job = jobs[0]
@@ -288,6 +313,17 @@ def rust_available() -> bool:
     except (BackendUnavailable, ConfigError):
         return False
     return True
+
+
+def compile_strategy() -> float:
+    """Compile the C entry of `SmaCrossCompiled` in this process (numba; loaded from its disk
+    cache when it holds the entry), so that no timed compiled run pays for it: seconds.
+    Needs numba."""
+    from quanta_ref.compiled_numba import entry_of
+
+    start = time.perf_counter()
+    entry_of(SmaCrossCompiled)
+    return time.perf_counter() - start
 
 
 # ============================================================================ numba
