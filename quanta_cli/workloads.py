@@ -195,8 +195,7 @@ class Workload:
         if mode == "compiled":
             compiled = [SmaCrossCompiled(fast=f, slow=s) for f, s in self.combos]
             if not self.is_grid:
-                # Engine.run takes compiled strategies too; its annotation names only Strategy.
-                return [engine.run(bars, compiled[0])]  # type: ignore[arg-type]
+                return [engine.run(bars, compiled[0])]
             return engine.run_many(bars, compiled, n_jobs=GRID_JOBS)
         if mode != "array":
             raise ValueError(f"mode: 'callback', 'array' or 'compiled', got {mode!r}")

@@ -59,8 +59,9 @@ class Engine:
         """The backend object itself (`quanta_ref.api.Backend`)."""
         return self._implementation
 
-    def run(self, bars: Bars, strategy: Strategy) -> BacktestResult:
-        """Run `strategy` over `bars`; see `BacktestResult`."""
+    def run(self, bars: Bars, strategy: Strategy | CompiledStrategy) -> BacktestResult:
+        """Run `strategy` (a `Strategy`, or a `CompiledStrategy`: docs/semantics.md section
+        26) over `bars`; see `BacktestResult`."""
         self.check_bars(bars)
         if isinstance(strategy, CompiledStrategy):
             result = run_many(self, bars, [strategy])[0]
