@@ -160,7 +160,7 @@ def check_job(job: Any, bars: Bars, config: EngineConfig, position: int | None =
         # numba is an optional extra: imported when a compiled strategy first runs.
         from quanta_ref.compiled_numba import entry_of
 
-        return job.checked(entry_of(type(job)))
+        return job.checked(entry_of(type(job)), bars.n_symbols)
     if isinstance(job, CompiledJob):
         return job
     where = "" if position is None else f" (job {position})"

@@ -74,7 +74,7 @@ REQUEST_KINDS = {
 #: Bits of a Request's `given`: which optional arguments were passed.
 GIVEN_LIMIT, GIVEN_STOP, GIVEN_EXPIRE, GIVEN_AMOUNT, GIVEN_PERCENT = 1, 2, 4, 8, 16
 #: Faults: what a ctx method of the compiled code found wrong before it raised.
-FAULT_NONE, FAULT_SYMBOL, FAULT_LENGTH, FAULT_REQUESTS, FAULT_FIELD, FAULT_STATE = range(6)
+FAULT_NONE, FAULT_SYMBOL, FAULT_LENGTH, FAULT_REQUESTS = range(4)
 
 
 # ============================================================================ layouts
@@ -245,8 +245,6 @@ _FAULTS = {
     FAULT_SYMBOL: "ctx: no symbol at column {value}",
     FAULT_LENGTH: "ctx.history: length {value} is not between 1 and the bars so far",
     FAULT_REQUESTS: "ctx: more than {value} requests in one call (max_requests)",
-    FAULT_FIELD: "ctx.history: unknown field code {value}",
-    FAULT_STATE: "ctx.state: no state slot {value}",
 }
 
 
@@ -266,8 +264,12 @@ def callback_error(
     where = describe_bar(index, now) + ("" if symbol is None else f", symbol {symbol!r}")
     if status == 0:
         what = f"left n_requests = {n_requests}, outside its request buffer"
+    elif fault == FAULT_LENGTH and callback == 0:
+        what = "raised an exception: ctx.history has no bar to show in on_start"
     elif fault in _FAULTS:
-        what = "stopped: " + _FAULTS[fault].format(value=fault_value)
+        # The ctx found the fault and raised; a callback that caught that exception and
+        # raised another later leaves it set too, so it is worded as what the ctx found.
+        what = "raised an exception; the ctx had found: " + _FAULTS[fault].format(value=fault_value)
     else:
         what = (
             "raised an exception inside compiled code (an index out of range, a division by "
@@ -280,8 +282,12 @@ def callback_error(
 # ============================================================================ the strategy
 #: Class attributes of a CompiledStrategy that are settings, not parameters.
 SETTINGS = ("state_size", "max_requests", "boundscheck", "check", "checked", "params")
-#: A parameter's numpy type, from its default.
-_PARAM_TYPES = ((bool, np.bool_), (int, np.int64), (float, np.float64))
+#: A parameter's numpy type, from its default (numpy scalars by their kind).
+_PARAM_TYPES = (
+    ((bool, np.bool_), np.bool_),
+    ((int, np.integer), np.int64),
+    ((float, np.floating), np.float64),
+)
 
 
 class CompiledStrategy:
@@ -356,23 +362,28 @@ class CompiledStrategy:
                 ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
                     value, bool
                 )
+            if ok:
+                try:
+                    record[name] = value
+                    ok = record[name][0] == value or value != value  # NaN is kept as NaN
+                except (OverflowError, ValueError):
+                    ok = False
             if not ok:
                 raise ConfigError(
                     f"{name}: {type(self).__name__} declares it {kind.__name__} (its "
                     f"default {getattr(type(self), name)!r}), got {value!r}"
                 )
-            record[name] = value
         return record
 
     def check(self) -> None:
         """Check the parameters before a run (plain Python; override it to refuse values
         the callbacks cannot work with, raising a ConfigError)."""
 
-    def checked(self, entry: Entry) -> CompiledJob:
-        """This strategy ready to run with its compiled `entry`
+    def checked(self, entry: Entry, n_symbols: int) -> CompiledJob:
+        """This strategy ready to run over `n_symbols` symbols with its compiled `entry`
         (`quanta_ref.compiled_numba.entry_of`), its parameters and settings checked."""
         self.check()
-        return CompiledJob(self, entry, self.params())
+        return CompiledJob(self, entry, self.params(), n_symbols)
 
     def __repr__(self) -> str:
         values = ", ".join(f"{n}={getattr(self, n)!r}" for n in parameter_names(type(self)))
@@ -406,8 +417,6 @@ def params_dtype(cls: type) -> np.dtype:
     for name in parameter_names(cls):
         default = getattr(cls, name)
         kind = next(t for python, t in _PARAM_TYPES if isinstance(default, python))
-        if isinstance(default, np.generic):
-            kind = np.dtype(type(default)).type
         fields.append((name, kind))
     _DTYPES[cls] = np.dtype(fields)
     return _DTYPES[cls]
@@ -434,15 +443,18 @@ class CompiledJob:
     `entry_address`, `callbacks`, `params_address`, `state_size` and `max_requests`; the
     object keeps the entry and the parameter record alive meanwhile."""
 
-    def __init__(self, strategy: CompiledStrategy, entry: Entry, params: np.ndarray) -> None:
+    def __init__(
+        self, strategy: CompiledStrategy, entry: Entry, params: np.ndarray, n_symbols: int
+    ) -> None:
         self.compiled = strategy
         self.entry = entry
         self.params = params
         self.entry_address = entry.address
         self.callbacks = entry.callbacks
         self.params_address = int(params.ctypes.data) if params.dtype.itemsize else 0
-        self.state_size = _setting(strategy, "state_size", 0)
-        self.max_requests = _setting(strategy, "max_requests", 1)
+        most = MAX_STATE_VALUES // max(n_symbols, 1)  # state_size x symbols values in all
+        self.state_size = _setting(strategy, "state_size", 0, most)
+        self.max_requests = _setting(strategy, "max_requests", 1, MAX_REQUESTS)
 
     def strategy(self, bars: Bars) -> Strategy:
         """The reference `Strategy` that runs this job."""
@@ -452,11 +464,22 @@ class CompiledJob:
         return repr(self.compiled)
 
 
-def _setting(strategy: CompiledStrategy, name: str, least: int) -> int:
+#: The largest buffers a run allocates: 2**27 state values (1 GiB) over all symbols, and
+#: 2**20 requests per call (104 MiB); larger settings are refused before a run allocates.
+MAX_STATE_VALUES = 2**27
+MAX_REQUESTS = 2**20
+
+
+def _setting(strategy: CompiledStrategy, name: str, least: int, most: int) -> int:
     value = getattr(strategy, name)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not least <= value <= most
+    ):
         raise ConfigError(
-            f"{name}: must be a whole number >= {least}, got {value!r} ({type(strategy).__name__})"
+            f"{name}: must be a whole number from {least} to {most:,}, got {value!r} "
+            f"({type(strategy).__name__})"
         )
     return int(value)
 

@@ -25,9 +25,10 @@ Symbols are data columns, 0 to ``n_symbols - 1``. ``bar`` (``on_bar``) has ``sym
 ``status``, ... as codes: compare them with `BUY`, `SELL`, `FILLED`, ... of this module.
 
 `entry_of` compiles a strategy class once per process: its callbacks with numba (bounds
-checked, cached on disk when they live in a file), then one C entry (a ``@cfunc``) that
-builds ``ctx`` from the frame, calls the callback the frame names inside ``try``, and
-returns 1 when it raised: numba cannot raise across a C boundary.
+checked), then one C entry (a ``@cfunc``) that builds ``ctx`` from the frame, calls the
+callback the frame names inside ``try``, and returns 1 when it raised: numba cannot raise
+across a C boundary. The entry, the callbacks' code included, is cached on disk when the
+class lives in a .py file.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ try:
     from numba import carray, types
     from numba.core import cgutils
     from numba.core.errors import TypingError
+    from numba.core.imputils import impl_ret_borrowed
     from numba.extending import (
         intrinsic,
         make_attribute_wrapper,
@@ -155,12 +157,23 @@ def _context_maker(context_type: ContextType) -> Any:
     return make
 
 
-@numba.njit(inline="always")
+@intrinsic
+def _read_only(typingctx, array):
+    """`array` typed read-only: numba refuses to compile a write to it."""
+    signature = array.copy(readonly=True)(array)
+
+    def codegen(context, builder, sig, args):
+        return impl_ret_borrowed(context, builder, sig.return_type, args[0])
+
+    return signature, codegen
+
+
+@numba.njit
 def _frame(ctx):
     return carray(_pointer(ctx._frame, _frame_type), 1)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _symbol(frame, symbol):
     """`symbol` as a column, or a fault (the run stops naming it)."""
     if symbol < 0 or symbol >= frame[0].n_symbols:
@@ -235,7 +248,7 @@ def _get_position(ctx, symbol):
 def _open_orders(ctx):
     def impl(ctx):
         frame = _frame(ctx)[0]
-        return carray(_pointer(frame.orders, _order_type), frame.n_orders)
+        return _read_only(carray(_pointer(frame.orders, _order_type), frame.n_orders))
 
     return impl
 
@@ -290,13 +303,13 @@ def _history(ctx, symbol, field="close", length=None):
             frame[0].fault = FAULT_LENGTH
             frame[0].fault_value = size
             raise IndexError("ctx.history: bad length")
-        return panel[stop - size : stop, n]
+        return _read_only(panel[stop - size : stop, n])
 
     return impl
 
 
 # ============================================================================ requests
-@numba.njit(inline="always")
+@numba.njit
 def _request(frame):
     """The next free request slot (and the order id an order made there takes)."""
     k = frame[0].n_requests
@@ -309,7 +322,7 @@ def _request(frame):
     return requests[k : k + 1]
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _new_order_id(frame):
     """The id of the order the last request makes: the call's first id, plus the
     order-creating requests before it (cancels create none)."""
@@ -345,7 +358,7 @@ def _submit(side_argument: bool) -> Any:
         )
         nan = math.nan
 
-        @numba.njit(inline="always")
+        @numba.njit
         def write(
             ctx,
             symbol,
@@ -548,7 +561,7 @@ def _cancel(ctx, order_id):
 
 
 # ============================================================================ the entry
-@numba.njit(inline="always")
+@numba.njit
 def _bar(frame):
     f = frame[0]
     at = f.index * f.n_symbols + f.column
@@ -587,13 +600,20 @@ def _in_a_file(function: Any) -> str | None:
 
 
 def _jit(function: Any, boundscheck: bool) -> Any:
-    """A callback as a numba dispatcher: compiled with bounds checks, and cached on disk
-    when it lives in a file."""
+    """A callback as a numba dispatcher, compiled with the class's bounds checking (a
+    function the user jitted already is compiled again from its Python source with it). Not
+    cached on disk by itself: numba's cache key of a function sees neither the bounds
+    checking nor quanta's ctx code compiled into it, so a cached callback could be stale; the
+    entry, whose cache name hashes all of that, holds the callbacks' compiled code."""
+    options: dict[str, Any] = {}
     if isinstance(function, numba.core.registry.CPUDispatcher):
-        return function
+        kept = function.targetoptions.items()
+        options = {k: v for k, v in kept if k not in ("cache", "nopython")}
+        function = function.py_func
     if not callable(function):
         raise ConfigError(f"{function!r}: a callback must be a function")
-    return numba.njit(boundscheck=boundscheck, cache=_in_a_file(function) is not None)(function)
+    options["boundscheck"] = boundscheck
+    return numba.njit(**options)(function)
 
 
 #: The entry, as source: compiled into a function whose globals are the strategy's
@@ -664,10 +684,17 @@ def entry_of(cls: type) -> Entry:
     }
     for name in CALLBACKS:
         namespace[name] = _jit(callbacks[name], boundscheck) if name in callbacks else _nothing
-    source = _in_a_file(cls)
-    exec(compile(_ENTRY, source or "<quanta entry>", "exec"), namespace)
+    source, line, fingerprint = _in_a_file(cls), 1, ""
+    if source is not None:
+        try:
+            line = inspect.getsourcelines(cls)[1]
+            fingerprint = _fingerprint(cls, callbacks, dtype, boundscheck)
+        except (OSError, TypeError):  # a class made by type(), or a callback without source
+            source = None
+    # Compiled under the class's file name (numba's cache finds the entry through it), its
+    # lines placed at the class's, so that numba's messages point there.
+    exec(compile("\n" * (line - 1) + _ENTRY, source or "<quanta entry>", "exec"), namespace)
     entry = namespace["entry"]
-    fingerprint = _fingerprint(cls, callbacks, dtype, boundscheck) if source else ""
     entry.__qualname__ = f"{cls.__qualname__}.quanta_entry_{fingerprint}"
     bits = sum(1 << code for code, name in enumerate(CALLBACKS) if name in callbacks)
     try:

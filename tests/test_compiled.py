@@ -10,10 +10,13 @@ import sys
 import textwrap
 from typing import Any
 
+import numba
+import numpy as np
 import pytest
 
 from compiled_strategies import PySmaCross, PyTrailingStop, SmaCross, TrailingStop
 from quanta_ref import ConfigError, Engine, OrderError, Strategy, StrategyError, data
+from quanta_ref.actions import CorporateActions
 from quanta_ref.compiled import CompiledStrategy
 from quanta_ref.compiled_numba import BUY, FILLED, REJECTED, SELL
 from support import bars_from_rows
@@ -292,12 +295,17 @@ class Chatty(CompiledStrategy):
     [
         (Raises(), "on_bar raised an exception inside compiled code"),
         (OutOfRange(), "on_bar raised an exception inside compiled code"),
-        (BadSymbol(), "on_bar stopped: ctx: no symbol at column 7"),
+        (BadSymbol(), "on_bar raised an exception; the ctx had found: ctx: no symbol at column 7"),
         (
             LongHistory(),
-            "on_bar stopped: ctx.history: length 2 is not between 1 and the bars so far",
+            "on_bar raised an exception; the ctx had found: ctx.history: length 2 is not between 1 "
+            "and the bars so far",
         ),
-        (Chatty(), "on_bar stopped: ctx: more than 3 requests in one call (max_requests)"),
+        (
+            Chatty(),
+            "on_bar raised an exception; the ctx had found: ctx: more than 3 requests in one "
+            "call (max_requests)",
+        ),
     ],
     ids=["raise", "index", "symbol", "history", "requests"],
 )
@@ -404,7 +412,9 @@ def test_parameters_are_class_attributes_checked_by_type():
 
 def test_settings_are_checked(backend):
     class_ = type("Broken", (Chatty,), {"max_requests": 0})
-    with pytest.raises(ConfigError, match="max_requests: must be a whole number >= 1"):
+    with pytest.raises(
+        ConfigError, match="max_requests: must be a whole number from 1 to 1,048,576, got 0"
+    ):
         Engine(backend=backend).run(bars_from_rows(ROWS), class_())
 
 
@@ -448,3 +458,96 @@ def test_quanta_imports_and_runs_without_numba():
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert "needs numba, an optional extra: pip install 'quanta[numba]'" in done.stdout
+
+
+class WritesHistory(CompiledStrategy):
+    def on_bar(ctx, bar):
+        ctx.history(bar.symbol, "close", 1)[0] = 0.0
+
+
+def test_history_is_read_only_in_compiled_code_as_in_python(backend):
+    with pytest.raises(ConfigError, match="numba could not compile the strategy") as error:
+        Engine(backend=backend).run(bars_from_rows(ROWS), WritesHistory())
+    assert "readonly" in str(error.value)
+
+
+@numba.njit(boundscheck=False)
+def reads_slot(ctx, bar):
+    ctx.buy(bar.symbol, 1.0 + ctx.state[bar.symbol, ctx.params.slot])
+
+
+class Unchecked(CompiledStrategy):
+    boundscheck = False
+    slot = 1
+    state_size = 2
+    on_bar = reads_slot
+
+
+class Checked(Unchecked):
+    boundscheck = True
+    slot = 5  # out of range
+
+
+def test_bounds_checking_follows_the_class_whatever_ran_before_or_jitted_the_function(backend):
+    # The function was jitted without bounds checks, and a class without them ran first:
+    # the class that asks for them still gets them (no cached code of the other).
+    Engine(backend=backend).run(bars_from_rows(ROWS), Unchecked())
+    with pytest.raises(StrategyError, match="on_bar raised an exception inside compiled code"):
+        Engine(backend=backend).run(bars_from_rows(ROWS), Checked())
+
+
+class NumpyDefaults(CompiledStrategy):
+    size = np.float32(2.0)
+    every = np.int32(2)
+    short = np.bool_(False)
+
+    def on_bar(ctx, bar):
+        if ctx.bar_index % ctx.params.every == 0 and not ctx.params.short:
+            ctx.buy(bar.symbol, ctx.params.size)
+
+
+def test_parameters_may_default_to_numpy_scalars(backend):
+    result = Engine(backend=backend).run(bars_from_rows(ROWS), NumpyDefaults(every=3))
+    assert [o.quantity for o in result.orders] == [2.0, 2.0]
+    with pytest.raises(ConfigError, match="every: NumpyDefaults declares it int64"):
+        Engine(backend=backend).run(bars_from_rows(ROWS), NumpyDefaults(every=2**70))
+
+
+class Huge(CompiledStrategy):
+    state_size = 2**62
+
+    def on_bar(ctx, bar):
+        ctx.state[bar.symbol, 100_000] = 1.0
+
+
+def test_buffers_too_large_to_allocate_are_refused_before_the_run(backend):
+    with pytest.raises(ConfigError, match="state_size: must be a whole number from 0 to"):
+        Engine(backend=backend).run(bars_from_rows(ROWS), Huge())
+
+
+class HoldsAndReads(CompiledStrategy):
+    """Buys 100 at bar 0, then writes its position into a far limit price at every bar."""
+
+    def on_bar(ctx, bar):
+        if ctx.bar_index == 0:
+            ctx.buy(bar.symbol, 100.0)
+        ctx.buy(
+            bar.symbol,
+            1.0,
+            "limit",
+            limit_price=(1.0 + ctx.position(bar.symbol)) * 1e-6,
+            time_in_force="day",
+        )
+
+
+def test_the_account_view_follows_a_corporate_action_on_a_row_without_a_bar(backend):
+    # Bonus shares (0.3 per share) on 2024-01-04, a day the symbol has no bar: at the next
+    # bar the strategy sees 130 shares (the Rust engine refreshed its view only at bars of
+    # rows with an action once).
+    rows = [ROWS[0], ROWS[1], ROWS[2], None, ROWS[3], ROWS[3]]
+    bars = bars_from_rows(rows)
+    day = np.datetime64("2024-01-04", "ns")
+    bars = bars.with_market(actions=CorporateActions(["X"], np.array([day]), [0.0], [0.3]))
+    result = Engine(backend=backend).run(bars, HoldsAndReads())
+    seen = [round(o.limit_price * 1e6, 6) - 1.0 for o in result.orders if o.limit_price]
+    assert seen == [0.0, 100.0, 100.0, 130.0, 130.0]

@@ -447,7 +447,7 @@ pub struct CompiledHost<'a> {
     stale: Stale,
     /// The row of the last bar event seen (the first of a row marks the prices).
     bar_row: i64,
-    /// The first corporate action of the bars at or after the last row refreshed.
+    /// The first corporate action of the bars after the last row whose marks were refreshed.
     next_action: usize,
     /// Set by another thread to stop the run.
     cancel: &'a AtomicBool,
@@ -464,8 +464,14 @@ impl<'a> CompiledHost<'a> {
 
     /// A run of `job` whose state is `core` (new, made for `bars`: its broker may carry
     /// external cost models).
+    ///
+    /// # Panics
+    ///
+    /// If symbols x `state_size` overflows (`quanta_ref.compiled` refuses such a job first).
     pub fn with_core(core: Core, bars: BarsView<'a>, job: CompiledJob) -> Self {
         let n = bars.n_symbols;
+        // The frame tells the entry the state's shape: the buffer must hold all of it.
+        let state_values = n.checked_mul(job.state_size).expect("state_size x symbols overflows");
         let frame = Frame {
             index: core.broker.index,
             now: core.broker.now,
@@ -489,7 +495,7 @@ impl<'a> CompiledHost<'a> {
             entry: job.entry,
             callbacks: job.callbacks,
             frame: Box::new(frame),
-            state: vec![0.0; n * job.state_size],
+            state: vec![0.0; state_values],
             requests: vec![Request::default(); job.max_requests],
             position: vec![0.0; n],
             average_cost: vec![0.0; n],
@@ -554,16 +560,20 @@ impl<'a> CompiledHost<'a> {
     }
 
     /// A new row began with no event since the last refresh: the closes moved the equity; a
-    /// corporate action of the row may have changed cash and positions, and trailing stops
+    /// corporate action of this row, or of a row since the last look where no bar reached the
+    /// strategy, may have changed cash and positions, and trailing stops
     /// follow the closes (the live orders' records). Else cash, positions and live orders
     /// are as they were.
     fn refresh_marks(&mut self) {
         let index = self.core.broker.index;
         let actions = self.bars.actions;
-        while actions.get(self.next_action).is_some_and(|a| (a.row as i64) < index) {
+        // Any action of a row since the last look, this one or one the strategy saw no bar
+        // of (its symbol, or every symbol, had none there): it may have changed positions.
+        let mut action = false;
+        while actions.get(self.next_action).is_some_and(|a| (a.row as i64) <= index) {
             self.next_action += 1;
+            action = true;
         }
-        let action = actions.get(self.next_action).is_some_and(|a| a.row as i64 == index);
         if action || !self.core.broker.live.is_empty() {
             return self.refresh_all();
         }
@@ -1289,6 +1299,33 @@ mod tests {
         assert_eq!(core.broker.portfolio.corporate_actions.len(), 3);
         let stops = stops.borrow();
         assert!(stops.len() == 2 && stops.windows(2).all(|w| w[0] < w[1]), "{stops:?}");
+    }
+
+    #[test]
+    fn the_view_follows_a_corporate_action_of_a_row_without_bars() {
+        // Row 5 has no bar at all: no call there, and the bonus shares of its action must
+        // still be in the view at row 6 (`check_view` asserts it at each call).
+        let mut panel = panel(10);
+        let nan = f64::NAN;
+        for column in 0..2 {
+            panel.set(5, column, (nan, nan, nan, nan, nan));
+        }
+        panel.actions = vec![CorporateAction { row: 5, column: 0, cash: 0.0, shares: 0.3 }];
+        let held = RefCell::new(Vec::new());
+        let mut script: Script<'_> = Box::new(|frame| {
+            if frame.callback == ON_BAR && frame.column == 0 {
+                if frame.index == 0 {
+                    push(frame, buy(0, 100.0));
+                }
+                held.borrow_mut().push((frame.index, position(frame, 0)));
+            }
+            0
+        });
+        let core = run_compiled(Config::default(), panel.view(), job(&mut script, 1 << ON_BAR));
+        assert_eq!(core.unwrap().broker.portfolio.corporate_actions.len(), 1);
+        let held = held.borrow();
+        assert_eq!(held[4], (4, 100.0));
+        assert_eq!(held[5], (6, 130.0));
     }
 
     #[test]

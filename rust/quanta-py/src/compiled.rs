@@ -22,6 +22,11 @@ use crate::costs::raised;
 use crate::errors::{internal_error, overflow_error, panic_message, ConfigError};
 use crate::glue::Glue;
 
+/// The largest state (values, all symbols) and request buffer of a job: those of
+/// `quanta_ref.compiled` (`MAX_STATE_VALUES`, `MAX_REQUESTS`).
+const MAX_STATE_VALUES: usize = 1 << 27;
+const MAX_REQUESTS: usize = 1 << 20;
+
 /// A compiled job as Python describes it (`quanta_ref.compiled.CompiledJob`).
 #[derive(FromPyObject)]
 pub(crate) struct CompiledFields {
@@ -47,6 +52,15 @@ impl CompiledFields {
                 "job: a compiled job needs an entry address and a callback mask in 0..32, got \
                  {:#x} and {}",
                 self.entry_address, self.callbacks
+            )));
+        }
+        // `quanta_ref.compiled` refuses larger buffers before a job gets here; this guards
+        // the allocations of a job made by hand (an allocation failure would abort).
+        if self.state_size > MAX_STATE_VALUES || !(1..=MAX_REQUESTS).contains(&self.max_requests) {
+            return Err(ConfigError::new_err(format!(
+                "job: state_size must be at most {MAX_STATE_VALUES} and max_requests from 1 to \
+                 {MAX_REQUESTS}, got {} and {}",
+                self.state_size, self.max_requests
             )));
         }
         Ok(CompiledJob {
