@@ -1,7 +1,7 @@
 """Compiled (numba) strategies for the tests: hand-written ones with Python twins, and
 `RandomTrader`, a template whose parameters draw a random strategy (the differential tests).
 
-They live in a module file so that numba caches their compiled callbacks on disk.
+They live in a module file so that numba caches them, compiled, on disk.
 """
 
 from __future__ import annotations
