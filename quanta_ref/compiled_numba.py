@@ -334,65 +334,59 @@ def _new_order_id(frame):
     return frame[0].next_order_id + made
 
 
-def _submit(side_argument: bool) -> Any:
-    """The typing of submit_order (side given) or buy / sell (side fixed by `side_code`)."""
+def _submit_writer(
+    order_type: Any,
+    limit_price: Any,
+    stop_price: Any,
+    time_in_force: Any,
+    expire_at: Any,
+    trail_amount: Any,
+    trail_percent: Any,
+) -> Any:
+    """The function that writes one order request, for the argument types of a call of
+    `submit_order`, `buy` or `sell`: the choices and which optional arguments were given are
+    read now, when numba types the call, and become constants of the request."""
+    kind = _literal(order_type, "order_type", ORDER_TYPES, "market")
+    tif = _literal(time_in_force, "time_in_force", TIMES_IN_FORCE, "gtc")
+    given = (
+        GIVEN_LIMIT * _given(limit_price)
+        | GIVEN_STOP * _given(stop_price)
+        | GIVEN_EXPIRE * _given(expire_at)
+        | GIVEN_AMOUNT * _given(trail_amount)
+        | GIVEN_PERCENT * _given(trail_percent)
+    )
+    nan = math.nan
 
-    def typing(
-        side,
-        order_type,
+    @numba.njit
+    def write(
+        ctx,
+        symbol,
+        side_code,
+        quantity,
         limit_price,
         stop_price,
-        time_in_force,
         expire_at,
         trail_amount,
         trail_percent,
     ):
-        kind = _literal(order_type, "order_type", ORDER_TYPES, "market")
-        tif = _literal(time_in_force, "time_in_force", TIMES_IN_FORCE, "gtc")
-        given = (
-            GIVEN_LIMIT * _given(limit_price)
-            | GIVEN_STOP * _given(stop_price)
-            | GIVEN_EXPIRE * _given(expire_at)
-            | GIVEN_AMOUNT * _given(trail_amount)
-            | GIVEN_PERCENT * _given(trail_percent)
-        )
-        nan = math.nan
+        frame = _frame(ctx)
+        request = _request(frame)
+        request[0].kind = compiled.SUBMIT
+        request[0].column = symbol
+        request[0].side = side_code
+        request[0].order_type = kind
+        request[0].time_in_force = tif
+        request[0].order_id = 0
+        request[0].given = given
+        request[0].quantity = quantity
+        request[0].limit_price = limit_price if given & GIVEN_LIMIT else nan
+        request[0].stop_price = stop_price if given & GIVEN_STOP else nan
+        request[0].expire_at = expire_at if given & GIVEN_EXPIRE else compiled.NO_TIME
+        request[0].trail_amount = trail_amount if given & GIVEN_AMOUNT else nan
+        request[0].trail_percent = trail_percent if given & GIVEN_PERCENT else nan
+        return _new_order_id(frame)
 
-        @numba.njit
-        def write(
-            ctx,
-            symbol,
-            side_code,
-            quantity,
-            limit_price,
-            stop_price,
-            expire_at,
-            trail_amount,
-            trail_percent,
-        ):
-            frame = _frame(ctx)
-            request = _request(frame)
-            request[0].kind = compiled.SUBMIT
-            request[0].column = symbol
-            request[0].side = side_code
-            request[0].order_type = kind
-            request[0].time_in_force = tif
-            request[0].order_id = 0
-            request[0].given = given
-            request[0].quantity = quantity
-            request[0].limit_price = limit_price if given & GIVEN_LIMIT else nan
-            request[0].stop_price = stop_price if given & GIVEN_STOP else nan
-            request[0].expire_at = expire_at if given & GIVEN_EXPIRE else compiled.NO_TIME
-            request[0].trail_amount = trail_amount if given & GIVEN_AMOUNT else nan
-            request[0].trail_percent = trail_percent if given & GIVEN_PERCENT else nan
-            return _new_order_id(frame)
-
-        return write
-
-    return typing
-
-
-_typing_submit = _submit(True)
+    return write
 
 
 @overload_method(ContextType, "submit_order", prefer_literal=True)
@@ -410,8 +404,7 @@ def _submit_order(
     trail_percent=None,
 ):
     side_code = _literal(side, "side", SIDES, "buy")
-    write = _typing_submit(
-        None,
+    write = _submit_writer(
         order_type,
         limit_price,
         stop_price,
@@ -465,8 +458,7 @@ def _buy_or_sell(name: str) -> None:
         trail_amount=None,
         trail_percent=None,
     ):
-        write = _typing_submit(
-            None,
+        write = _submit_writer(
             order_type,
             limit_price,
             stop_price,
