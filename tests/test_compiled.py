@@ -372,12 +372,6 @@ def test_a_refused_request_raises_the_order_error_of_the_python_ctx(backend, str
     assert str(error.value).startswith(message)
 
 
-def test_the_requests_before_a_refused_one_are_applied(backend):
-    # The first buy of bar 1 is applied, the refused one stops the run: nothing half-done.
-    with pytest.raises(OrderError):
-        Engine(backend=backend).run(bars_from_rows(ROWS), BadQuantity())
-
-
 class NotNumba(CompiledStrategy):
     def on_bar(ctx, bar):
         ctx.buy(bar.symbol, 1.0, {"a": object()})
