@@ -13,11 +13,11 @@
 //! A run can be stopped from another thread (Ctrl-C, seen by the Python side): the host polls
 //! a cancel flag every few thousand bars and ends the run with [`Halt::Cancelled`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use crate::bars::BarsView;
 use crate::config::Config;
-use crate::engine::{self, Core, Host};
+use crate::engine::{self, CancelFlag, Core, Host};
 use crate::events::Event;
 use crate::execution::{Overflow, Target};
 use crate::orders::{named_enum, Fill, OrderType, Side, TimeInForce};
@@ -130,13 +130,6 @@ impl From<PriceError> for Halt {
     }
 }
 
-/// Bar events between two polls of the cancel flag, besides the engine's poll every 1024 rows
-/// (a row of many symbols is many bar events): about a millisecond of work at most.
-const BARS_PER_POLL: u32 = 4096;
-
-/// A cancel flag nobody sets: the runs of [`run_job`].
-static NEVER: AtomicBool = AtomicBool::new(false);
-
 /// None, in the per-symbol order-id slots (order ids start at 1, as in the reference).
 const NO_ORDER: usize = 0;
 
@@ -159,9 +152,7 @@ pub struct ArrayHost<'a> {
     /// This row's buying decisions.
     buys: Vec<(usize, f64)>,
     /// Set by another thread to stop the run.
-    cancel: &'a AtomicBool,
-    /// Bar events until the next poll of `cancel`.
-    until_poll: u32,
+    cancel: CancelFlag<'a>,
 }
 
 impl<'a> ArrayHost<'a> {
@@ -187,19 +178,18 @@ impl<'a> ArrayHost<'a> {
             limit: vec![NO_ORDER; n],
             sells: Vec::with_capacity(n),
             buys: Vec::with_capacity(n),
-            cancel: &NEVER,
-            until_poll: BARS_PER_POLL,
+            cancel: CancelFlag::never(),
         }
     }
 
     /// This run, stopped with [`Halt::Cancelled`] soon after `cancel` is set.
     pub fn with_cancel(self, cancel: &'a AtomicBool) -> Self {
-        ArrayHost { cancel, ..self }
+        ArrayHost { cancel: CancelFlag::new(cancel), ..self }
     }
 
     /// `Err(Halt::Cancelled)` once the cancel flag is set.
     fn poll(&self) -> Result<(), Halt> {
-        if self.cancel.load(Ordering::Relaxed) {
+        if self.cancel.is_set() {
             return Err(Halt::Cancelled);
         }
         Ok(())
@@ -467,10 +457,8 @@ impl Host for ArrayHost<'_> {
     fn deliver(&mut self, event: &Event) -> Result<(), Halt> {
         match event {
             Event::Bar(column) => {
-                self.until_poll -= 1;
-                if self.until_poll == 0 {
-                    self.until_poll = BARS_PER_POLL;
-                    self.poll()?;
+                if self.cancel.bar() {
+                    return Err(Halt::Cancelled);
                 }
                 Ok(self.on_bar(*column)?)
             }
@@ -492,7 +480,7 @@ impl Host for ArrayHost<'_> {
 /// Run `job` over `bars` under `cfg`: the finished run's state, or the error that ended it.
 /// Never [`Halt::Cancelled`]: nobody sets its flag.
 pub fn run_job(cfg: Config, bars: BarsView<'_>, job: Job<'_>) -> Result<Core, Halt> {
-    run_job_until(cfg, bars, job, &NEVER)
+    run_job_until(cfg, bars, job, &AtomicBool::new(false))
 }
 
 /// [`run_job`], stopped with [`Halt::Cancelled`] soon after `cancel` is set (by another

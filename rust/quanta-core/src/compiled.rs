@@ -19,11 +19,11 @@
 //! only after something could have changed it (a fill or order event, a request applied, the
 //! first bar of a row, start and end), so a bar loop that trades rarely copies nothing.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use crate::bars::BarsView;
 use crate::config::Config;
-use crate::engine::{self, Core, Host};
+use crate::engine::{self, CancelFlag, Core, Host};
 use crate::events::Event;
 use crate::execution::{trailing_level, ModelError, Overflow, Target, Terms};
 use crate::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, TimeInForce};
@@ -338,9 +338,6 @@ pub enum Halt {
     Model(ModelError),
 }
 
-/// Bar events between two polls of the cancel flag, besides the engine's poll every 1024 rows.
-const BARS_PER_POLL: u32 = 4096;
-
 /// How much of a host's account view may differ from the core (in increasing order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Stale {
@@ -351,9 +348,6 @@ enum Stale {
     /// Anything: an event, a request, the start or the end.
     All,
 }
-
-/// A cancel flag nobody sets: the runs of [`run_compiled`].
-static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// What a checked request does (the broker call of its `ctx` method).
 enum Action {
@@ -450,9 +444,7 @@ pub struct CompiledHost<'a> {
     /// The first corporate action of the bars after the last row whose marks were refreshed.
     next_action: usize,
     /// Set by another thread to stop the run.
-    cancel: &'a AtomicBool,
-    /// Bar events until the next poll of `cancel`.
-    until_poll: u32,
+    cancel: CancelFlag<'a>,
 }
 
 impl<'a> CompiledHost<'a> {
@@ -505,14 +497,13 @@ impl<'a> CompiledHost<'a> {
             stale: Stale::All,
             bar_row: i64::MIN,
             next_action: 0,
-            cancel: &NEVER,
-            until_poll: BARS_PER_POLL,
+            cancel: CancelFlag::never(),
         }
     }
 
     /// This run, stopped with [`Halt::Cancelled`] soon after `cancel` is set.
     pub fn with_cancel(self, cancel: &'a AtomicBool) -> Self {
-        CompiledHost { cancel, ..self }
+        CompiledHost { cancel: CancelFlag::new(cancel), ..self }
     }
 
     /// The run's state.
@@ -537,7 +528,7 @@ impl<'a> CompiledHost<'a> {
 
     /// `Err(Halt::Cancelled)` once the cancel flag is set.
     fn poll(&self) -> Result<(), Halt> {
-        if self.cancel.load(Ordering::Relaxed) {
+        if self.cancel.is_set() {
             return Err(Halt::Cancelled);
         }
         Ok(())
@@ -782,10 +773,8 @@ impl Host for CompiledHost<'_> {
     fn deliver(&mut self, event: &Event) -> Result<(), Halt> {
         match event {
             Event::Bar(column) => {
-                self.until_poll -= 1;
-                if self.until_poll == 0 {
-                    self.until_poll = BARS_PER_POLL;
-                    self.poll()?;
+                if self.cancel.bar() {
+                    return Err(Halt::Cancelled);
                 }
                 let index = self.core.broker.index;
                 if index != self.bar_row {
@@ -843,7 +832,7 @@ impl Host for CompiledHost<'_> {
 /// Run `job` over `bars` under `cfg`: the finished run's state, or the error that ended it.
 /// Never [`Halt::Cancelled`]: nobody sets its flag.
 pub fn run_compiled(cfg: Config, bars: BarsView<'_>, job: CompiledJob) -> Result<Core, Halt> {
-    run_compiled_until(cfg, bars, job, &NEVER)
+    run_compiled_until(cfg, bars, job, &AtomicBool::new(false))
 }
 
 /// [`run_compiled`], stopped with [`Halt::Cancelled`] soon after `cancel` is set (by another

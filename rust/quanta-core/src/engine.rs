@@ -10,6 +10,8 @@
 //!
 //! Read [`step`] first: it is one timestamp, in the order of docs/semantics.md section 2.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::bars::{BarsView, N_RATES};
 use crate::config::{Config, FillAt};
 use crate::events::{trading_day, Event, NS_PER_DAY};
@@ -538,4 +540,48 @@ pub fn rows<H: Host>(host: &mut H, range: std::ops::Range<usize>) -> Result<(), 
 /// The run ends: `End` is delivered (the strategy's `on_end`).
 pub fn end<H: Host>(host: &mut H) -> Result<(), H::Error> {
     publish(host, Event::End)
+}
+
+/// Bar events between two polls of a [`CancelFlag`], besides the loop's poll every 1024 rows
+/// (a row of many symbols is many bar events): about a millisecond of work at most.
+const BARS_PER_POLL: u32 = 4096;
+
+/// A cancel flag nobody sets: the runs that cannot be cancelled.
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+/// A run's cancel flag (set by another thread, on Ctrl-C), as a host without Python polls
+/// it: at each [`Host::check_interrupt`] and every few thousand bar events.
+#[derive(Debug)]
+pub struct CancelFlag<'a> {
+    flag: &'a AtomicBool,
+    /// Bar events until the next poll.
+    until_poll: u32,
+}
+
+impl<'a> CancelFlag<'a> {
+    /// A flag nobody sets.
+    pub fn never() -> Self {
+        CancelFlag::new(&NEVER)
+    }
+
+    /// Polls of `flag`.
+    pub fn new(flag: &'a AtomicBool) -> Self {
+        CancelFlag { flag, until_poll: BARS_PER_POLL }
+    }
+
+    /// Whether the flag is set.
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// One bar event: whether the flag is set, read every [`BARS_PER_POLL`] events.
+    #[inline]
+    pub fn bar(&mut self) -> bool {
+        self.until_poll -= 1;
+        if self.until_poll > 0 {
+            return false;
+        }
+        self.until_poll = BARS_PER_POLL;
+        self.is_set()
+    }
 }
