@@ -640,7 +640,7 @@ class CompiledRun(Strategy):
     @staticmethod
     def n_orders(ctx: Context) -> int:
         """How many orders the run has made (ids are 1..n)."""
-        return _run_of(ctx).broker.orders.__len__()
+        return len(_run_of(ctx).broker.orders)
 
     @staticmethod
     def frame_now(ctx: Context) -> int:
