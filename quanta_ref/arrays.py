@@ -337,7 +337,7 @@ class TargetStrategy(_RowStrategy):
     a weight w, the symbol's live target order (if any) is cancelled and
     ``order_target_percent(symbol, w)`` sent. Sells first: a weight whose quantity at this
     close, ``w x equity / (close x multiplier)``, is below the holding is sent in the first
-    group."""
+    group. A weight of 0 for a symbol that is flat and has no live order sends nothing."""
 
     def __init__(self, bars: Bars, job: Targets) -> None:
         super().__init__(bars)
@@ -359,6 +359,11 @@ class TargetStrategy(_RowStrategy):
         if math.isnan(weight):
             return
         symbol = self.bars.symbols[n]
+        if weight == 0.0 and ctx.position(symbol) == 0.0 and not self.is_live(ctx, self.live[n]):
+            # Flat, nothing pending, and flat is the target: the order would be sized to
+            # nothing at its fill and cancelled, so none is sent (a universe of thousands of
+            # symbols, most at weight 0, sends orders for the few it trades only).
+            return
         rough = weight * ctx.equity / (float(self.bars.close[t, n]) * self.multipliers[n])
         (sells if rough < ctx.position(symbol) else buys).append((n, weight))
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from quanta_ref import Engine, OrderStatus
+from quanta_ref import Engine, OrderStatus, Strategy
 from quanta_ref.api import BacktestResult
 from quanta_ref.bars import Bars
 from quanta_ref.errors import ConfigError, DataError
@@ -618,6 +618,54 @@ def test_a_new_weight_replaces_the_live_target_order(backend: str) -> None:
     result = engine(backend, market="cn_a", price_limit=0.1).run_targets(bars, [1.0, 0.5, np.nan])
     assert status(result, 1) == (OrderStatus.CANCELLED, None)
     assert fills(result) == [(2, 2, "buy", 4_300.0, 11.5)]
+
+
+def test_a_zero_weight_for_a_flat_symbol_with_no_live_order_sends_no_order(backend: str) -> None:
+    # A at 0.5 from bar 0; B flat at weight 0 on every bar: no order for B at bars 0 and 1.
+    # Bar 1 moves A to 0 (it holds 5_000): its order is sent, and fills at bar 2's open.
+    # Bar 2: A is flat again and its weight 0 sends nothing.
+    bars = bars_from_rows({"A": [flat(10.0)] * 4, "B": [flat(20.0)] * 4})
+    weights = np.array([[0.5, 0.0], [0.0, 0.0], [0.0, 0.0], [np.nan, np.nan]])
+    result = engine(backend).run_targets(bars, weights)
+    assert symbol_fills(result) == [
+        (1, 1, "A", "buy", 5_000.0, 10.0),
+        (2, 2, "A", "sell", 5_000.0, 10.0),
+    ]
+    assert len(result.orders) == 2
+
+
+def test_zero_weights_that_send_no_order_change_no_fill_or_equity(backend: str) -> None:
+    # The same weights sent as a Python strategy that orders every weight, zeros included:
+    # the same fills (but for the order ids) and the same equity, bit for bit.
+    rng = np.random.default_rng(7)
+    n_bars, n_symbols = 40, 6
+    close = 10.0 + np.cumsum(rng.normal(0.0, 0.2, (n_bars, n_symbols)), axis=0)
+    rows = {f"S{n}": [flat(float(c)) for c in close[:, n]] for n in range(n_symbols)}
+    bars = bars_from_rows(rows)
+    weights = np.full((n_bars, n_symbols), np.nan)
+    for t in range(0, n_bars, 5):  # every 5 bars: 1/2 in two random symbols, 0 elsewhere
+        weights[t] = 0.0
+        weights[t, rng.choice(n_symbols, 2, replace=False)] = 0.5
+    result = engine(backend).run_targets(bars, weights)
+
+    class EveryWeight(Strategy):
+        def on_bar(self, ctx: Any, bar: Any) -> None:
+            t = ctx.bar_index
+            if bar.symbol != bars.symbols[-1] or np.isnan(weights[t]).all():
+                return
+            equity = ctx.equity
+            order = sorted(
+                range(n_symbols),
+                key=lambda n: weights[t, n] * equity / close[t, n] >= ctx.position(f"S{n}"),
+            )  # sells first, each group in data order (a stable sort)
+            for n in order:
+                ctx.order_target_percent(f"S{n}", float(weights[t, n]))
+
+    every = engine(backend).run(bars, EveryWeight())
+    assert len(every.orders) > len(result.orders)  # the zeros were orders there
+    assert symbol_fills(result)  # it trades
+    assert [f[1:] for f in symbol_fills(result)] == [f[1:] for f in symbol_fills(every)]
+    assert result.equity.tobytes() == every.equity.tobytes()
 
 
 # ---------------------------------------------------------------------- input errors

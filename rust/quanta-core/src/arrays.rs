@@ -327,9 +327,13 @@ impl<'a> ArrayHost<'a> {
         if weight.is_nan() {
             return;
         }
+        let held = self.core.broker.portfolio.positions[n].quantity;
+        if weight == 0.0 && held == 0.0 && !self.is_live(self.live[n]) {
+            return; // flat, nothing pending, flat is the target: no order (it would trade nothing)
+        }
         let multiplier = self.core.broker.portfolio.multipliers[n];
         let rough = weight * equity / (self.bars.close[at] * multiplier);
-        if rough < self.core.broker.portfolio.positions[n].quantity {
+        if rough < held {
             self.sells.push((n, weight));
         } else {
             self.buys.push((n, weight));
