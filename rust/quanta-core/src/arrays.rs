@@ -168,8 +168,10 @@ impl<'a> ArrayHost<'a> {
                 "signal arrays must be (T, N)"
             );
         }
+        let mut core = Core::new(cfg, &bars);
+        core.broker.events.skip_orders(); // the job acts on bars and fills only (`deliver`)
         ArrayHost {
-            core: Core::new(cfg, &bars),
+            core,
             bars,
             job,
             live: vec![NO_ORDER; n],
@@ -475,6 +477,27 @@ impl Host for ArrayHost<'_> {
         Halt::Overflow(error)
     }
 
+    /// A row decides nothing without a signal (or a weight) in it (see `on_row`): such rows
+    /// are quiet while no order of the job (an exit included) is live.
+    fn quiet_rows(&mut self, rows: std::ops::Range<usize>) -> Result<usize, Halt> {
+        let n_symbols = self.bars.n_symbols;
+        for i in rows.clone() {
+            let row = i * n_symbols..(i + 1) * n_symbols;
+            let quiet = match &self.job {
+                Job::Signals(job) => !row.into_iter().any(|at| job.flagged(at)),
+                Job::Targets(job) => job.weights[row].iter().all(|w| w.is_nan()),
+            };
+            if !quiet {
+                return Ok(i);
+            }
+            self.core.quiet_row(&self.bars, i).map_err(Halt::Overflow)?;
+            if !self.core.can_be_quiet() {
+                return Ok(i + 1); // a margin call: its events are delivered next
+            }
+        }
+        Ok(rows.end)
+    }
+
     /// Every 1024 rows (`engine::run`).
     fn check_interrupt(&mut self) -> Result<(), Halt> {
         self.poll()
@@ -504,6 +527,7 @@ pub fn run_job_until(
 mod tests {
     use super::*;
     use crate::bars::Panel;
+    use crate::config::FillAt;
 
     /// `rows` daily rows of one symbol at a flat price, long from the first row.
     fn flat_run(rows: usize) -> (Panel, Vec<bool>, Vec<bool>) {
@@ -527,6 +551,56 @@ mod tests {
             stop_loss: None,
             take_profit: None,
         })
+    }
+
+    /// An array host with every row delivered: the engine never takes a quiet row.
+    struct Loud<'a>(ArrayHost<'a>);
+
+    impl Host for Loud<'_> {
+        type Error = Halt;
+        fn with_core<R>(&mut self, f: impl FnOnce(&mut Core, &BarsView<'_>) -> R) -> R {
+            self.0.with_core(f)
+        }
+        fn deliver(&mut self, event: &Event) -> Result<(), Halt> {
+            self.0.deliver(event)
+        }
+        fn overflow(&mut self, error: Box<Overflow>) -> Halt {
+            self.0.overflow(error)
+        }
+    }
+
+    #[test]
+    fn quiet_rows_leave_the_state_of_delivered_rows() {
+        // Two symbols of minute bars over three days (new days inside quiet runs), one with
+        // gaps; trades every few dozen rows, under costs and fills at the close.
+        let minute = 60_000_000_000;
+        let rows = 3 * 390;
+        let timestamps =
+            (0..rows as i64).map(|i| (i / 390) * 86_400_000_000_000 + (i % 390) * minute);
+        let mut panel = Panel::new(timestamps.collect(), 2);
+        for t in 0..rows {
+            let price = 10.0 + (t % 17) as f64 * 0.25;
+            panel.set(t, 0, (price, price + 0.5, price - 0.5, price + 0.125, 1e6));
+            if t % 7 != 3 {
+                panel.set(t, 1, (price * 2.0, price * 2.0, price * 2.0, price * 2.0, 1e6));
+            }
+        }
+        let entries: Vec<bool> = (0..rows * 2).map(|at| at % 61 == 0 || at % 89 == 1).collect();
+        let exits: Vec<bool> = (0..rows * 2).map(|at| at % 47 == 0).collect();
+        for fill_at in [FillAt::NextOpen, FillAt::Close] {
+            let cfg = Config { commission_rate: 0.001, fill_at, ..Config::default() };
+            let job = signals(&entries, &exits);
+            let quiet = run_job(cfg.clone(), panel.view(), job).unwrap();
+            let mut loud = Loud(ArrayHost::new(cfg, panel.view(), job));
+            engine::run(&mut loud).unwrap();
+            let loud = loud.0.into_core();
+            assert!(loud.broker.portfolio.transactions.len() > 10);
+            assert_eq!(quiet.equity, loud.equity);
+            assert_eq!(quiet.cash, loud.cash);
+            assert_eq!(quiet.bars_in_market, loud.bars_in_market);
+            assert_eq!(quiet.broker.portfolio.transactions, loud.broker.portfolio.transactions);
+            assert_eq!(quiet.broker.orders, loud.broker.orders);
+        }
     }
 
     #[test]

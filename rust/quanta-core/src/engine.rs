@@ -36,6 +36,15 @@ pub trait Host {
         let _ = error;
         unreachable!("no external cost model in this host")
     }
+    /// Take the rows of `rows` from its start as quiet rows ([`Core::quiet_row`]) for as long
+    /// as the strategy would do nothing with their bars while no order is live; stop at the
+    /// first other row, or after a row that leaves the core unable to stay quiet
+    /// ([`Core::can_be_quiet`]: a margin call). The engine calls it only when the core can be
+    /// quiet. Returns the row where it stopped. The default takes none: a host that acts on
+    /// every bar (a Python or compiled strategy) has every row delivered.
+    fn quiet_rows(&mut self, rows: std::ops::Range<usize>) -> Result<usize, Self::Error> {
+        Ok(rows.start)
+    }
     /// Called every 1024 rows, and sooner when rows are heavy (every [`POLL_WORK`] bars and
     /// live orders visited): a chance to stop a long run (Ctrl-C) or to let other threads run.
     fn check_interrupt(&mut self) -> Result<(), Self::Error> {
@@ -208,6 +217,7 @@ impl Core {
 
     /// Step 6: equity and cash at the close, the drawdown stop, the time in the market; an
     /// equity outside the float range stops the run.
+    #[inline]
     fn record_row(&mut self) -> Result<(), Box<Overflow>> {
         // `Portfolio::equity` (same operations, same order), noting an open position on the way.
         let broker = &mut self.broker;
@@ -258,6 +268,42 @@ impl Core {
             self.next_action += 1;
             self.broker.corporate_action(action.column, action.cash, action.shares);
         }
+    }
+
+    /// Whether the next row can be a quiet row: no order is live, nothing is queued or
+    /// reported, so its open and close phases would match nothing and publish nothing.
+    #[inline]
+    pub fn can_be_quiet(&self) -> bool {
+        self.broker.live.is_empty() && self.broker.events.is_empty() && self.reports.is_empty()
+    }
+
+    /// Row `i` when nothing can happen in it but the close (see [`Host::quiet_rows`] and
+    /// [`Core::can_be_quiet`]): steps 1, 3 and 6 of [`step`] without the deliveries. A new
+    /// trading day still expires the day and applies its cost rates and corporate actions
+    /// (which publish nothing with no order live); the symbols with a bar close; the equity
+    /// and cash are recorded. Which symbols have a bar and their volumes are not noted: only
+    /// the phases and the strategy read them, and a row that has them notes them first.
+    /// Exactly the state the full row leaves when the strategy does nothing with its bars.
+    #[inline(always)]
+    pub fn quiet_row(&mut self, bars: &BarsView<'_>, i: usize) -> Result<(), Box<Overflow>> {
+        let now = bars.timestamps[i];
+        self.broker.index = i as i64;
+        self.broker.now = now;
+        if now >= self.day_end {
+            let day = trading_day(now);
+            if day != self.broker.day {
+                self.expire_day(bars, i, day);
+            }
+        }
+        debug_assert!(self.can_be_quiet(), "a quiet row publishes nothing");
+        let n_symbols = bars.n_symbols;
+        let closes = &bars.close[i * n_symbols..(i + 1) * n_symbols];
+        for (position, &close) in self.broker.portfolio.positions.iter_mut().zip(closes) {
+            if !close.is_nan() {
+                position.last_price = close;
+            }
+        }
+        self.record_row()
     }
 
     /// Match the `k`-th order of the phase snapshot if it is due.
@@ -518,21 +564,35 @@ pub fn start<H: Host>(host: &mut H) -> Result<(), H::Error> {
 pub fn rows<H: Host>(host: &mut H, range: std::ops::Range<usize>) -> Result<(), H::Error> {
     let (n_symbols, margined) =
         host.with_core(|core, bars| (bars.n_symbols, core.broker.portfolio.margined));
+    // Quiet rows come in runs that end where a poll is due: at row 1023 of each 1024, and
+    // within POLL_WORK bars.
+    let quiet_run = (POLL_WORK / n_symbols.max(1)).clamp(1, 1024);
     let mut work = 0usize;
-    for i in range {
-        let (recorded, live) = row(host, i, true)?;
-        if !recorded {
-            let recorded = host.with_core(|core, _| core.record_row());
-            stop(host, recorded)?;
-        }
+    let mut i = range.start;
+    while i < range.end {
+        let quiet = host.with_core(|core, _| core.can_be_quiet());
+        let end = ((i / 1024 + 1) * 1024).min(i + quiet_run).min(range.end);
+        let next = if quiet { host.quiet_rows(i..end)? } else { i };
+        // `i..=last` are done; `live` orders were visited.
+        let (last, live) = if next > i {
+            (next - 1, 0)
+        } else {
+            let (recorded, live) = row(host, i, true)?;
+            if !recorded {
+                let recorded = host.with_core(|core, _| core.record_row());
+                stop(host, recorded)?;
+            }
+            (i, live)
+        };
         if margined {
             drain(host)?; // the margin call's order changes, made at the record step
         }
-        work = work.saturating_add(n_symbols).saturating_add(live);
-        if i % 1024 == 1023 || work >= POLL_WORK {
+        work = work.saturating_add((last + 1 - i) * n_symbols).saturating_add(live);
+        if last % 1024 == 1023 || work >= POLL_WORK {
             work = 0;
             host.check_interrupt()?;
         }
+        i = last + 1;
     }
     Ok(())
 }

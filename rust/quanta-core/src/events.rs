@@ -32,15 +32,36 @@ pub fn trading_day(timestamp: i64) -> i64 {
 
 /// Events waiting for delivery, first in first out: what is published during a delivery is
 /// delivered after it, as on the reference's event bus.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct EventQueue {
     events: VecDeque<Event>,
+    /// Whether order events are queued (false: the strategy ignores them).
+    orders: bool,
+}
+
+impl Default for EventQueue {
+    fn default() -> Self {
+        EventQueue::new()
+    }
 }
 
 impl EventQueue {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue { events: VecDeque::new() }
+        EventQueue { events: VecDeque::new(), orders: true }
+    }
+
+    /// Queue no order events from now on: for a strategy that does nothing with them (the
+    /// array strategies act on bars and fills only). Nothing else reads the queue, so
+    /// nothing else changes.
+    pub fn skip_orders(&mut self) {
+        self.orders = false;
+    }
+
+    /// Whether order events are queued.
+    #[inline]
+    pub fn takes_orders(&self) -> bool {
+        self.orders
     }
 
     /// Add `event` at the back.

@@ -1057,7 +1057,7 @@ impl Broker {
         // The events queued together, the order snapshotted now; then what the fill does to
         // the order's group and to a bracket's exits, before anything is delivered.
         self.events.push(Event::Fill(fill));
-        self.events.push(Event::Order(self.orders[id]));
+        self.publish_order(id);
         self.cancel_group(id);
         if !self.brackets.is_empty() && self.brackets.contains_key(&id) {
             self.bracket_exits(id, quantity);
@@ -1096,13 +1096,23 @@ impl Broker {
         self.finish(id, status, Some(reason));
     }
 
+    /// Queue a snapshot of order `id` as it is now (`on_order`), unless the strategy does not
+    /// listen to order events ([`EventQueue::skip_orders`]): a snapshot is a few hundred
+    /// bytes, moved into the queue and out again.
+    #[inline]
+    fn publish_order(&mut self, id: usize) {
+        if self.events.takes_orders() {
+            self.events.push(Event::Order(self.orders[id]));
+        }
+    }
+
     /// End live order `id` with `status` and `reason`, and the rest of its group with it.
     fn finish(&mut self, id: usize, status: OrderStatus, reason: Option<Reason>) {
         let order = &mut self.orders[id];
         order.status = status;
         order.reject_reason = reason;
         self.remove_live(id);
-        self.events.push(Event::Order(self.orders[id]));
+        self.publish_order(id);
         // An order the engine refused at its fill leaves its group as it is: the other orders
         // still protect the position.
         if status != OrderStatus::Rejected {
@@ -1136,7 +1146,7 @@ impl Broker {
                 order.status = OrderStatus::Cancelled;
                 order.reject_reason = Some(Reason::Oco);
                 self.remove_live(other);
-                self.events.push(Event::Order(self.orders[other]));
+                self.publish_order(other);
             }
         }
     }
@@ -1181,7 +1191,7 @@ impl Broker {
                 if self.orders[exit].status.is_live() {
                     let order = &mut self.orders[exit];
                     order.quantity = order.quantity + quantity;
-                    self.events.push(Event::Order(self.orders[exit]));
+                    self.publish_order(exit);
                 }
             }
             return;
@@ -1316,7 +1326,7 @@ impl Broker {
                 order.reject_reason = Some(reason);
             }
         }
-        self.events.push(Event::Order(self.orders[id]));
+        self.publish_order(id);
         self.orders[id].order_id
     }
 

@@ -1364,6 +1364,9 @@ pub fn sma_panel(
     n_columns: usize,
     period: usize,
 ) -> Result<Vec<f64>, IndicatorError> {
+    if n_columns == 1 {
+        return sma(values, period); // one lane: the 1-D loop, without the per-row bookkeeping
+    }
     let period = check_period("period", period, 1)?;
     if fillable(values, n_columns, period).is_none() {
         return Ok(vec![f64::NAN; values.len()]);
@@ -1436,6 +1439,9 @@ pub fn ema_panel(
     n_columns: usize,
     period: usize,
 ) -> Result<Vec<f64>, IndicatorError> {
+    if n_columns == 1 {
+        return ema(values, period); // one lane: the 1-D loop, without the per-row bookkeeping
+    }
     let k = Ema::new(period)?.k();
     if fillable(values, n_columns, period).is_none() {
         return Ok(vec![f64::NAN; values.len()]);
