@@ -219,20 +219,9 @@ impl Core {
     /// equity outside the float range stops the run.
     #[inline]
     fn record_row(&mut self) -> Result<(), Box<Overflow>> {
-        // `Portfolio::equity` (same operations, same order), noting an open position on the way.
         let broker = &mut self.broker;
-        let mut equity = broker.portfolio.cash;
-        let mut in_market = false;
-        let contracts = broker.portfolio.contracts;
-        let multipliers = &broker.portfolio.multipliers;
-        for (position, &multiplier) in broker.portfolio.positions.iter().zip(multipliers) {
-            if position.quantity != 0.0 {
-                let value = position.quantity * position.last_price;
-                // Without contracts every multiplier is 1.0: the product would change nothing.
-                equity = equity + if contracts { value * multiplier } else { value };
-                in_market = true;
-            }
-        }
+        let equity = broker.portfolio.equity();
+        let in_market = !broker.portfolio.held().is_empty();
         if !equity.is_finite() {
             return Err(broker.equity_overflow(equity));
         }

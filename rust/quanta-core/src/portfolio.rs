@@ -30,8 +30,13 @@ struct Settlement {
 pub struct Portfolio {
     /// Cash now.
     pub cash: f64,
-    /// One position per symbol column.
+    /// One position per symbol column. Only the portfolio changes their quantities (it keeps
+    /// `held` in step).
     pub positions: Vec<Position>,
+    /// The columns of the open positions (quantity not 0), ascending: the equity sums visit
+    /// these, in the symbol order of a loop over every position, and a universe of thousands
+    /// of symbols holding a few dozen costs a few dozen additions.
+    held: Vec<usize>,
     /// Every fill, in order.
     pub transactions: Vec<Fill>,
     /// Closed round trips, in closing order.
@@ -65,6 +70,7 @@ impl Portfolio {
         Portfolio {
             cash,
             positions: vec![Position::default(); n_symbols],
+            held: Vec::new(),
             transactions: Vec::new(),
             trades: Vec::new(),
             total_commission: 0.0,
@@ -96,42 +102,64 @@ impl Portfolio {
 
     /// cash + quantity x last price x multiplier of every open position, in symbol order.
     pub fn equity(&self) -> f64 {
+        debug_assert!(self.held_in_step());
         let mut total = self.cash;
         if !self.contracts {
-            for pos in &self.positions {
-                if pos.quantity != 0.0 {
-                    total = total + pos.quantity * pos.last_price;
-                }
+            for &n in &self.held {
+                let pos = &self.positions[n];
+                total = total + pos.quantity * pos.last_price;
             }
             return total;
         }
-        for (pos, &multiplier) in self.positions.iter().zip(&self.multipliers) {
-            if pos.quantity != 0.0 {
-                total = total + pos.quantity * pos.last_price * multiplier;
-            }
+        for &n in &self.held {
+            let pos = &self.positions[n];
+            total = total + pos.quantity * pos.last_price * self.multipliers[n];
         }
         total
     }
 
     /// `equity()` with column `column` valued at `price`.
     pub fn equity_marking(&self, column: usize, price: f64) -> f64 {
+        debug_assert!(self.held_in_step());
         let mut total = self.cash;
         if !self.contracts {
-            for (n, pos) in self.positions.iter().enumerate() {
-                if pos.quantity != 0.0 {
-                    let mark = if n == column { price } else { pos.last_price };
-                    total = total + pos.quantity * mark;
-                }
+            for &n in &self.held {
+                let pos = &self.positions[n];
+                let mark = if n == column { price } else { pos.last_price };
+                total = total + pos.quantity * mark;
             }
             return total;
         }
-        for (n, pos) in self.positions.iter().enumerate() {
-            if pos.quantity != 0.0 {
-                let mark = if n == column { price } else { pos.last_price };
-                total = total + pos.quantity * mark * self.multipliers[n];
-            }
+        for &n in &self.held {
+            let pos = &self.positions[n];
+            let mark = if n == column { price } else { pos.last_price };
+            total = total + pos.quantity * mark * self.multipliers[n];
         }
         total
+    }
+
+    /// The columns of the open positions, ascending.
+    #[inline]
+    pub fn held(&self) -> &[usize] {
+        &self.held
+    }
+
+    /// Note in `held` whether the position of `column` is open, after its quantity changed.
+    fn note_holding(&mut self, column: usize) {
+        let open = self.positions[column].quantity != 0.0;
+        match self.held.binary_search(&column) {
+            Ok(k) if !open => {
+                self.held.remove(k);
+            }
+            Err(k) if open => self.held.insert(k, column),
+            _ => {}
+        }
+    }
+
+    /// Whether `held` lists exactly the open positions (checked in debug builds).
+    fn held_in_step(&self) -> bool {
+        let open = self.positions.iter().enumerate().filter(|(_, p)| p.quantity != 0.0);
+        open.map(|(n, _)| n).eq(self.held.iter().copied())
     }
 
     /// Gross exposure after the order <= `max_leverage` x `equity`; symbols with a margin
@@ -262,6 +290,7 @@ impl Portfolio {
         }
         // The ex-rights reference price.
         pos.last_price = (pos.last_price - cash) / (1.0 + shares);
+        self.note_holding(column);
         if held != 0.0 {
             self.corporate_actions.push(CorporateActionRecord {
                 timestamp,
@@ -373,6 +402,7 @@ impl Portfolio {
             // The open of the symbol's first bar: valued at the fill price until it closes.
             pos.last_price = fill.price;
         }
+        self.note_holding(column);
         if adding {
             self.lots[column].push_back(Lot {
                 entry_time: fill.timestamp,
