@@ -8,6 +8,7 @@
 
 use pyo3::prelude::*;
 
+mod alloc;
 mod arrays;
 mod bars;
 mod compiled;
@@ -21,6 +22,10 @@ mod indicators;
 mod interrupt;
 mod metrics;
 mod session;
+
+/// Large blocks on huge pages (`alloc.rs`).
+#[global_allocator]
+static HEAP: alloc::HugePages = alloc::HugePages;
 
 /// The version of the Rust engine core (`quanta_core::version`).
 #[pyfunction]
