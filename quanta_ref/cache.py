@@ -30,6 +30,7 @@ indicator (the NaN rule of `quanta_ref.indicators`); a streaming indicator fed f
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Hashable
 from types import ModuleType
@@ -268,8 +269,7 @@ class IndicatorCache:
             inputs = ("close",) if field is None else (field,)
         for name in inputs:
             self.bars_field(name)  # checks the name
-        # The signature is the reference's; the Rust module has the same one.
-        signature = inspect.signature(getattr(reference_indicators, indicator))
+        signature = _signature(indicator)
         placeholders = [None] * len(inputs)
         try:
             bound = signature.bind(*placeholders, *params, **options)
@@ -298,6 +298,14 @@ class IndicatorCache:
             for n in range(n_columns)
         ]
         return np.column_stack(columns)
+
+
+@functools.cache
+def _signature(indicator: str) -> inspect.Signature:
+    """The batch function's signature: the reference's (the Rust module has the same one).
+    Kept, since reading a signature costs more than a cached indicator: a grid of thousands
+    of combinations asks for it at every `get`."""
+    return inspect.signature(getattr(reference_indicators, indicator))
 
 
 def _read_only(value: Any) -> Any:
