@@ -16,8 +16,10 @@ Three ways to run them:
   natively in the worker that receives it; the results are gathered in order.
 
 `optimize` builds one job per combination of a parameter grid through an `IndicatorCache`
-(each indicator computed once for all combinations), runs them with `run_many`, and ranks
-them by a statistic, as backtesting.py's ``Backtest.optimize`` does.
+(each indicator computed once for all combinations), runs them the same three ways, and ranks
+them by a statistic, as backtesting.py's ``Backtest.optimize`` does. Ranked by a statistic's
+name it keeps only the statistics of each run (`Backend.run_jobs_stats`; on an executor,
+`run_chunk_stats`) and runs the best combination again for its whole result.
 """
 
 from __future__ import annotations
@@ -655,8 +657,14 @@ def optimize(
 
     Notes
     -----
-    Every job is built before the runs start, and every result is kept until the ranking,
-    so memory grows with the number of combinations.
+    Every job is built before the runs start (memory grows with the number of combinations
+    and the size of a job's arrays). Ranked by a statistic's name, the runs keep only their
+    statistics and rejections (`Backend.run_jobs_stats`: on the Rust backend each run is
+    dropped on its thread as it ends, a few hundred bytes kept per combination), and the best
+    combination runs once more, alone, for `OptimizeResult.best` (the same result: runs are
+    deterministic). A metric function or an extended statistic reads whole results, so
+    every result is kept until the ranking; so are the results of `Strategy` jobs, whose
+    instances may carry state from one run to the next and are therefore never run twice.
 
     Examples
     --------
