@@ -122,6 +122,18 @@ class Engine:
         with the GIL released, on `n_jobs` threads (None: one per core). The arrays are
         C-contiguous (T, N) bool / float64 as `quanta_ref.arrays` checks them. One finished
         context per job, in job order, or the exception that job raised."""
+    def run_jobs_stats(
+        self,
+        bars: Bars,
+        market: RunMarket,
+        actions: tuple[NDArray[Any], ...] | None,  # (row, column, cash, shares)
+        jobs: list[Signals | Targets | CompiledJob],
+        n_jobs: int | None = None,
+    ) -> tuple[NDArray[np.float64], list[dict[str, int] | BaseException]]:
+        """Run jobs as `run_jobs` does, keeping only each one's statistics and rejections
+        (taken on the job's thread as it ends, the run dropped there): a float64 (K, S) array
+        of the statistics in the order of `BacktestResult.stats` (NaN in a failed job's row),
+        and per job its rejections by reason or the exception it raised, in job order."""
 
 @final
 class Session:

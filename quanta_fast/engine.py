@@ -27,11 +27,13 @@ import numpy as np
 
 from quanta_fast import _glue, _quanta_fast, indicators
 from quanta_ref.actions import schedule
+from quanta_ref.analysis import CORE_KEYS as STAT_NAMES
 from quanta_ref.api import (
     CALLBACKS,
     Backend,
     BacktestResult,
     Context,
+    JobStats,
     Portfolio,
     SessionCore,
     Strategy,
@@ -253,3 +255,41 @@ class RustBackend(Backend):
                 raise outcome  # the error this job raises on the reference, in job order
             results.append(_result(bars, config, outcome))
         return results
+
+    def run_jobs_stats(
+        self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
+    ) -> JobStats:
+        """`run_jobs` keeping only each job's statistics and rejections
+        (`quanta_ref.api.Backend.run_jobs_stats`): the array and compiled jobs natively at once,
+        each one's statistics computed on its thread as it ends and its run dropped there, so
+        no result is built; strategies one after the other through `run`, only their
+        statistics kept. The same exceptions as `run_jobs`, in the same order."""
+        native_kinds = (Signals, Targets, CompiledJob)
+        arrays = [k for k, job in enumerate(jobs) if isinstance(job, native_kinds)]
+        if _callable_costs(config):
+            arrays = []  # run as their reference strategies, as in `run_jobs`
+        stats = np.full((len(jobs), len(STAT_NAMES)), np.nan)
+        outcomes: list[Any] = [None] * len(jobs)
+        if arrays:
+            engine = _quanta_fast.Engine(config, _glue)
+            threads = None if n_jobs is None else min(n_jobs, os.cpu_count() or 1)
+            market, actions = prepare(bars, config), _actions(bars)
+            native = [jobs[k] for k in arrays]
+            done, rejections = engine.run_jobs_stats(bars, market, actions, native, threads)
+            if len(arrays) == len(jobs):  # array jobs only: no Python run between them
+                stats, outcomes = done, rejections
+            else:
+                stats[arrays] = done
+                for k, outcome in zip(arrays, rejections, strict=True):
+                    outcomes[k] = outcome
+        for k, outcome in enumerate(outcomes):
+            if outcome is None:  # a strategy, or an array job with a callable cost model
+                job = jobs[k]
+                result = self.run(
+                    bars, job if isinstance(job, Strategy) else job.strategy(bars), config
+                )
+                stats[k] = [result.stats[key] for key in STAT_NAMES]
+                outcomes[k] = result.rejections
+            elif isinstance(outcome, BaseException):
+                raise outcome  # the error this job raises on the reference, in job order
+        return JobStats(stats, outcomes)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import abc
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -577,6 +578,46 @@ class BacktestResult:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True, eq=False)
+class JobStats:
+    """What many runs leave for a ranking (`Backend.run_jobs_stats`): each one's statistics
+    and rejections, without the runs themselves.
+
+    Attributes
+    ----------
+    stats : numpy.ndarray
+        float64, (K, S): row k holds job k's `BacktestResult.stats`, the values of its keys
+        (`quanta_ref.analysis.CORE_KEYS`, the `STAT_NAMES` of `quanta_ref.grid`) in that order.
+    rejections : list of dict
+        Job k's `BacktestResult.rejections` (orders the engine rejected, by reason).
+    """
+
+    stats: np.ndarray
+    rejections: list[dict[str, int]]
+
+    @classmethod
+    def of(cls, results: Sequence[BacktestResult]) -> JobStats:
+        """The statistics and rejections of finished results, in their order."""
+        rows = [[result.stats[key] for key in analysis.CORE_KEYS] for result in results]
+        stats = np.array(rows, dtype=np.float64).reshape(len(rows), len(analysis.CORE_KEYS))
+        return cls(stats, [result.rejections for result in results])
+
+    @classmethod
+    def concat(cls, parts: Sequence[JobStats]) -> JobStats:
+        """The parts one after the other (the chunks of a grid, in order)."""
+        if not parts:
+            return cls(np.empty((0, len(analysis.CORE_KEYS))), [])
+        stats = np.concatenate([part.stats for part in parts])
+        return cls(stats, [rejected for part in parts for rejected in part.rejections])
+
+    def __len__(self) -> int:
+        return len(self.rejections)
+
+    def row(self, k: int) -> dict[str, float]:
+        """Job k's statistics as `BacktestResult.stats` has them: a dict of floats by key."""
+        return dict(zip(analysis.CORE_KEYS, self.stats[k].tolist(), strict=True))
+
+
 class SessionCore(abc.ABC):
     """A backend's half of a live session (`quanta_ref.session.Session`): a run kept open
     between pushes. The session owns the growing panel, checks every input and computes the
@@ -652,6 +693,17 @@ class Backend(abc.ABC):
             self.run(bars, job if isinstance(job, Strategy) else job.strategy(bars), config)
             for job in jobs
         ]
+
+    def run_jobs_stats(
+        self, bars: Bars, jobs: list[Any], config: EngineConfig, n_jobs: int | None = None
+    ) -> JobStats:
+        """Run checked jobs as `run_jobs` does and keep only what a ranking reads: each
+        job's `BacktestResult.stats` (the same floats) and `rejections`, in job order. A job
+        that fails raises what `run_jobs` raises, in the same order. This plain version
+        reads them from the results of `run_jobs`, so every result lives until they are
+        read; a backend may run jobs without building their results (the Rust backend
+        keeps nothing else of a run)."""
+        return JobStats.of(self.run_jobs(bars, jobs, config, n_jobs))
 
     #: Optionally, a faster twin of `quanta_ref.session.write_row` (the same test).
     write_row: Callable[..., bool]

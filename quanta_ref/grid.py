@@ -16,8 +16,10 @@ Three ways to run them:
   natively in the worker that receives it; the results are gathered in order.
 
 `optimize` builds one job per combination of a parameter grid through an `IndicatorCache`
-(each indicator computed once for all combinations), runs them with `run_many`, and ranks
-them by a statistic, as backtesting.py's ``Backtest.optimize`` does.
+(each indicator computed once for all combinations), runs them the same three ways, and ranks
+them by a statistic, as backtesting.py's ``Backtest.optimize`` does. Ranked by a statistic's
+name it keeps only the statistics of each run (`Backend.run_jobs_stats`; on an executor,
+`run_chunk_stats`) and runs the best combination again for its whole result.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from quanta_ref import analysis, backends
-from quanta_ref.api import Backend, BacktestResult, Strategy
+from quanta_ref.api import Backend, BacktestResult, JobStats, Strategy
 from quanta_ref.arrays import Signals, Targets, check_job
 from quanta_ref.bars import Bars
 from quanta_ref.cache import IndicatorCache
@@ -123,6 +125,37 @@ def run_many(
     QuantaError
         An executor that returns anything but one `BacktestResult` per job of a chunk.
     """
+    results: list[BacktestResult] = _run(
+        engine, bars, jobs, n_jobs, progress, executor, chunk_size, _RESULTS
+    )
+    return results
+
+
+class _Keep(NamedTuple):
+    """What a run of many jobs keeps: whole results (`run_many`) or only the statistics and
+    rejections (`optimize` ranking by a statistic)."""
+
+    #: The backend's method that runs a list of checked jobs.
+    method: str
+    #: What an executor's worker runs on a chunk (module-level, so it pickles).
+    chunk: Callable[..., Any]
+    #: (executor, what it returned, jobs in the chunk, bars) -> the chunk's part, checked.
+    received: Callable[[Any, Any, int, Bars], Any]
+    #: The chunks' parts -> the whole, in job order.
+    join: Callable[[list[Any]], Any]
+
+
+def _run(
+    engine: EngineLike,
+    bars: Bars,
+    jobs: Iterable[Any],
+    n_jobs: int | None,
+    progress: bool,
+    executor: Any,
+    chunk_size: int | None,
+    keep: _Keep,
+) -> Any:
+    """`run_many`'s checks and its three ways to run the jobs, keeping what `keep` says."""
     engine.check_bars(bars)
     n_jobs = _check_count("n_jobs", n_jobs)
     chunk_size = _check_count("chunk_size", chunk_size)
@@ -136,8 +169,9 @@ def run_many(
         raise ConfigError(f"jobs: expected a list of jobs, got {type(jobs).__name__}") from None
     checked = [check_job(job, bars, engine.config, k) for k, job in enumerate(jobs)]
     backend = engine.implementation
+    run = getattr(backend, keep.method)
     if executor is None and not progress and chunk_size is None:
-        return backend.run_jobs(bars, checked, engine.config, n_jobs)
+        return run(bars, checked, engine.config, n_jobs)
 
     # Imported here, not with the package: only chunked runs need it.
     from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extra
@@ -145,37 +179,35 @@ def run_many(
     if chunk_size is None:
         chunk_size = _default_chunk_size(len(checked), n_jobs, executor)
     chunks = [checked[k : k + chunk_size] for k in range(0, len(checked), chunk_size)]
-    results: list[BacktestResult] = []
+    parts: list[Any] = []
     with tqdm(total=len(checked), disable=not progress, desc="backtests", unit="run") as bar:
         if executor is None:
             for chunk in chunks:
-                results.extend(backend.run_jobs(bars, chunk, engine.config, n_jobs))
+                parts.append(run(bars, chunk, engine.config, n_jobs))
                 bar.update(len(chunk))
-            return results
+            return keep.join(parts)
         settings = engine.config.as_dict()
         worker_threads = 1 if n_jobs is None else n_jobs
         futures = [
-            executor.submit(run_chunk, engine.backend, settings, bars, chunk, worker_threads)
+            executor.submit(keep.chunk, engine.backend, settings, bars, chunk, worker_threads)
             for chunk in chunks
         ]
         try:
             for future, chunk in zip(futures, chunks, strict=True):
-                for result in _chunk_results(executor, future.result(), len(chunk)):
-                    result.bars = bars  # run_chunk leaves them out of what it sends back
-                    results.append(result)
+                parts.append(keep.received(executor, future.result(), len(chunk), bars))
                 bar.update(len(chunk))
         except BaseException:
             # An error or Ctrl-C: do not leave the rest of the grid queued on the cluster.
             for future in futures:
                 future.cancel()
             raise
-    return results
+    return keep.join(parts)
 
 
-def _chunk_results(executor: Any, returned: Any, n_jobs: int) -> list[BacktestResult]:
-    """What the executor returned for a chunk of `n_jobs` jobs (`run_chunk`'s list), or a
-    `QuantaError` naming the executor when it is anything else: a result out of place would
-    be silently taken for another job's."""
+def _chunk_results(executor: Any, returned: Any, n_jobs: int, bars: Bars) -> list[BacktestResult]:
+    """What the executor returned for a chunk of `n_jobs` jobs (`run_chunk`'s list), with
+    `bars` set back, or a `QuantaError` naming the executor when it is anything else: a
+    result out of place would be silently taken for another job's."""
     if not isinstance(returned, (list, tuple)):
         got = type(returned).__name__
     elif len(returned) != n_jobs:
@@ -183,11 +215,29 @@ def _chunk_results(executor: Any, returned: Any, n_jobs: int) -> list[BacktestRe
     else:
         odd = [r for r in returned if not isinstance(r, BacktestResult)]
         if not odd:
+            for result in returned:
+                result.bars = bars  # run_chunk leaves them out of what it sends back
             return list(returned)
         got = f"a {type(odd[0]).__name__} among its results"
     raise QuantaError(
         f"executor: {type(executor).__name__} returned {got} where run_chunk returns a list "
         f"of {n_jobs} BacktestResult (one per job of the chunk)"
+    )
+
+
+def _chunk_stats(executor: Any, returned: Any, n_jobs: int, bars: Bars) -> JobStats:
+    """What the executor returned for a chunk of `n_jobs` jobs (`run_chunk_stats`'s
+    `JobStats`), or a `QuantaError` naming the executor when it is anything else (a row out
+    of place would be silently taken for another job's)."""
+    if not isinstance(returned, JobStats):
+        got = type(returned).__name__
+    elif len(returned) != n_jobs or np.shape(returned.stats) != (n_jobs, len(STAT_NAMES)):
+        got = f"statistics of shape {np.shape(returned.stats)} and {len(returned)} rejections"
+    else:
+        return returned
+    raise QuantaError(
+        f"executor: {type(executor).__name__} returned {got} where run_chunk_stats returns "
+        f"the JobStats of {n_jobs} jobs (one row of {len(STAT_NAMES)} statistics per job)"
     )
 
 
@@ -220,6 +270,24 @@ def run_chunk(
     for result in results:
         result.bars = None  # the caller has them: not sent back once per job
     return results
+
+
+def run_chunk_stats(
+    backend: str, settings: dict[str, Any], bars: Bars, jobs: list[Any], n_jobs: int | None = None
+) -> JobStats:
+    """`run_chunk` keeping only each job's statistics and rejections (`Backend.run_jobs_stats`):
+    what each executor worker does with a chunk of an `optimize` ranked by a statistic.
+    Arguments as for `run_chunk`; returns the chunk's `JobStats`, in job order."""
+    config = EngineConfig.build(**settings)
+    bars, jobs = _as_built(bars), [_as_built(job) for job in jobs]
+    stats: JobStats = backends.load(backend).run_jobs_stats(bars, jobs, config, n_jobs)
+    return stats
+
+
+#: What `run_many` keeps (whole results) and what `optimize` keeps when it ranks by a
+#: statistic (only the statistics and rejections).
+_RESULTS = _Keep("run_jobs", run_chunk, _chunk_results, lambda parts: list(itertools.chain(*parts)))
+_STATS = _Keep("run_jobs_stats", run_chunk_stats, _chunk_stats, JobStats.concat)
 
 
 def _as_built(item: Any) -> Any:
@@ -589,8 +657,14 @@ def optimize(
 
     Notes
     -----
-    Every job is built before the runs start, and every result is kept until the ranking,
-    so memory grows with the number of combinations.
+    Every job is built before the runs start (memory grows with the number of combinations
+    and the size of a job's arrays). Ranked by a statistic's name, the runs keep only their
+    statistics and rejections (`Backend.run_jobs_stats`: on the Rust backend each run is
+    dropped on its thread as it ends, a few hundred bytes kept per combination), and the best
+    combination runs once more, alone, for `OptimizeResult.best` (the same result: runs are
+    deterministic). A metric function or an extended statistic reads whole results, so
+    every result is kept until the ranking; so are the results of `Strategy` jobs, whose
+    instances may carry state from one run to the next and are therefore never run twice.
 
     Examples
     --------
@@ -643,6 +717,25 @@ def optimize(
                 f"expected Signals, Targets, a Strategy or a CompiledStrategy"
             )
         jobs.append(job)
+    if isinstance(metric, str) and not any(isinstance(job, Strategy) for job in jobs):
+        # Ranked by a statistic: the runs keep only their statistics, and the best one runs
+        # again for its whole result. Not for a Strategy instance, which may keep state from
+        # one run to the next: its one run gives the best result, as the full path does.
+        found: JobStats = _run(engine, bars, jobs, n_jobs, progress, executor, chunk_size, _STATS)
+        values = found.stats[:, STAT_NAMES.index(metric)].tolist()
+        best = _best(values, maximize)
+        return OptimizeResult(
+            table=_stats_table(combinations, found.stats),
+            best_params=None if best is None else dict(combinations[best]),
+            best=None if best is None else run_many(engine, bars, [jobs[best]], n_jobs)[0],
+            metric=metric_name,
+            maximize=bool(maximize),
+            values=tuple(values),
+            best_index=best,
+            parameters=parameters,
+            rejections=tuple(found.rejections),
+        )
+
     results = run_many(
         engine,
         bars,
@@ -652,7 +745,6 @@ def optimize(
         executor=executor,
         chunk_size=chunk_size,
     )
-
     if isinstance(metric, str):
         values = [result.stats[metric] for result in results]
         rows = [
@@ -799,6 +891,22 @@ def _best(values: Sequence[float], maximize: bool) -> int | None:
         if (value > incumbent) if maximize else (value < incumbent):
             best = k
     return best
+
+
+def _stats_table(combinations: list[Params], stats: np.ndarray) -> Any:
+    """`_table` of the rows ``{**params, **statistics}``, built column by column when pandas
+    is installed: the parameters' columns from the same dicts, the statistics' columns from
+    the float64 array itself, so the frame equals the one of the rows."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return [
+            {**params, **dict(zip(STAT_NAMES, row, strict=True))}
+            for params, row in zip(combinations, stats.tolist(), strict=True)
+        ]
+    parameters = pd.DataFrame([{**params} for params in combinations])
+    statistics = pd.DataFrame(stats, columns=list(STAT_NAMES))
+    return pd.concat([parameters, statistics], axis=1)
 
 
 def _table(rows: list[dict[str, Any]]) -> Any:

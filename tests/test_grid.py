@@ -31,7 +31,7 @@ from quanta_ref import (
 )
 from quanta_ref.config import EngineConfig
 from quanta_ref.examples import SmaCross
-from quanta_ref.grid import STAT_NAMES, run_chunk, run_many
+from quanta_ref.grid import STAT_NAMES, optimize, run_chunk, run_many
 
 BARS = data.synthetic(300, n_symbols=2, seed=3)
 SETTINGS = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
@@ -768,3 +768,280 @@ def test_optimize_ranks_by_an_extended_statistic_by_its_name(backend: str) -> No
     assert found.metric == "sqn" and found.best_value == max(by_hand)
     walked = engine.walk_forward(BARS, crossover, grid, train=150, test=50, metric="alpha")
     assert walked.metric == "alpha" and len(walked.results) == 3
+
+
+# ================================================== optimize by a statistic: stats only
+def by_hand(statistic: str) -> Any:
+    """A metric function that reads one statistic: it sends `optimize` down the path that
+    keeps every result (the reference the statistics path must equal)."""
+
+    def metric(result: BacktestResult) -> float:
+        return result.stats[statistic]
+
+    metric.__name__ = "by_hand"
+    return metric
+
+
+def assert_same_optimization(found: OptimizeResult, full: OptimizeResult) -> None:
+    """`found` (ranked by a statistic) equals `full` (ranked by `by_hand` of it) in every
+    field, bit for bit: the table, the values, the best and the rejections."""
+    table = full.table.drop(columns="by_hand")
+    assert found.table.columns.equals(table.columns)
+    assert list(found.table.dtypes) == list(table.dtypes)
+    assert found.table.to_numpy().tobytes() == table.to_numpy().tobytes()
+    assert found.table.equals(table)
+    assert np.array(found.values).tobytes() == np.array(full.values).tobytes()
+    assert found.best_index == full.best_index and found.best_params == full.best_params
+    assert found.rejections == full.rejections
+    assert (found.best is None) == (full.best is None)
+    if found.best is not None and full.best is not None:
+        assert fingerprint(found.best) == fingerprint(full.best)
+        assert found.best.rejections == full.best.rejections
+        assert found.best.bars is BARS and found.best.config == full.best.config
+
+
+def test_run_jobs_stats_are_the_stats_and_rejections_of_run_jobs(backend: str) -> None:
+    from quanta_ref.api import JobStats
+    from quanta_ref.arrays import check_job
+
+    engine = Engine(backend=backend, **SETTINGS)
+    all_in = crossover(IndicatorCache(BARS, backend), 5, 20)
+    all_in = Signals(all_in.entries, all_in.exits)  # every entry is short of its commission
+    jobs = [check_job(job, BARS, engine.config) for job in [*mixed_jobs(backend), all_in]]
+    results = engine.implementation.run_jobs(BARS, jobs, engine.config, 2)
+    found = engine.implementation.run_jobs_stats(BARS, jobs, engine.config, 2)
+    assert any(found.rejections)
+    assert found.stats.dtype == np.float64 and found.stats.shape == (len(jobs), len(STAT_NAMES))
+    assert found.stats.tobytes() == JobStats.of(results).stats.tobytes()
+    assert found.rejections == [result.rejections for result in results]
+    exact = [{key: value.hex() for key, value in result.stats.items()} for result in results]
+    rows = [found.row(k) for k in range(len(jobs))]
+    assert [{key: value.hex() for key, value in row.items()} for row in rows] == exact
+    empty = engine.implementation.run_jobs_stats(BARS, [], engine.config)
+    assert empty.stats.shape == (0, len(STAT_NAMES)) and empty.rejections == []
+
+
+def test_run_jobs_stats_with_a_callable_cost_model_run_the_strategy_path(backend: str) -> None:
+    from quanta_ref.api import JobStats
+    from quanta_ref.arrays import check_job
+
+    def commission(symbol: str, side: str, quantity: float, price: float) -> float:
+        return 0.001 * abs(quantity) * price
+
+    engine = Engine(backend=backend, commission=commission)
+    jobs = [check_job(job, BARS, engine.config) for job in mixed_jobs(backend)]
+    results = engine.implementation.run_jobs(BARS, jobs, engine.config)
+    found = engine.implementation.run_jobs_stats(BARS, jobs, engine.config)
+    assert found.stats.tobytes() == JobStats.of(results).stats.tobytes()
+    assert found.rejections == [result.rejections for result in results]
+
+
+class Raising(SmaCross):
+    def on_start(self, ctx: Any) -> None:
+        raise RuntimeError("the strategy's own error")
+
+
+def test_run_jobs_stats_raise_what_run_jobs_raises_in_job_order(backend: str) -> None:
+    from quanta_ref.errors import OrderError
+
+    entries = np.zeros((BARS.n_bars, BARS.n_symbols), dtype=bool)
+    entries[3] = True
+    bad = Signals(entries, np.zeros_like(entries), take_profit=1e308)  # unchecked: OrderError
+    good = mixed_jobs(backend)[0]
+    engine = Engine(backend=backend)
+    backend_ = engine.implementation
+    for jobs, error in (
+        ([good, bad, Raising(), bad], OrderError),
+        ([good, Raising(), bad], RuntimeError),
+        ([bad], OrderError),
+    ):
+        with pytest.raises(error) as full:
+            backend_.run_jobs(BARS, jobs, engine.config, 2)
+        with pytest.raises(error) as stats:
+            backend_.run_jobs_stats(BARS, jobs, engine.config, 2)
+        assert str(stats.value) == str(full.value)
+
+
+@pytest.mark.parametrize("way", ["at once", "chunks", "progress", "threads"])
+@pytest.mark.parametrize("metric", ["sharpe_ratio", "final_equity", "n_fills"])
+def test_optimize_by_a_statistic_equals_the_path_that_keeps_every_result(
+    backend: str, way: str, metric: str
+) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    options: dict[str, Any] = {
+        "at once": {},
+        "chunks": {"chunk_size": 2},
+        "progress": {"progress": True, "n_jobs": 2},
+    }.get(way, {})
+    with ThreadPoolExecutor(2) as pool:
+        if way == "threads":
+            options = {"executor": pool, "chunk_size": 3}
+        for grid, make_job in ((GRID3, sized_crossover), (GRID, crossover)):
+            found = optimize(engine, BARS, make_job, grid, metric=metric, **options)
+            full = optimize(engine, BARS, make_job, grid, metric=by_hand(metric), **options)
+            assert found.metric == metric
+            assert_same_optimization(found, full)
+
+
+def test_optimize_by_a_statistic_of_target_and_compiled_jobs_equals_the_full_path(
+    backend: str,
+) -> None:
+    def targets(cache: IndicatorCache, level: float, period: int) -> Targets:
+        rsi = cache.panel("rsi", period)
+        return Targets(np.where(rsi < 50.0, level, 0.0))
+
+    engine = Engine(backend=backend, **SETTINGS)
+    grid = {"level": [0.2, 0.45], "period": [5, 14]}
+    for maximize in (True, False):
+        found = optimize(engine, BARS, targets, grid, metric="cagr", maximize=maximize)
+        full = optimize(engine, BARS, targets, grid, metric=by_hand("cagr"), maximize=maximize)
+        assert_same_optimization(found, full)
+
+    pytest.importorskip("numba")
+    from compiled_strategies import SmaCross as CompiledSmaCross
+
+    def compiled(cache: IndicatorCache, fast: int, slow: int) -> Any:
+        return CompiledSmaCross(fast=fast, slow=slow)
+
+    grid = {"fast": [5, 10], "slow": [20, 40]}
+    with ThreadPoolExecutor(2) as pool:
+        for options in ({}, {"executor": pool}):
+            found = optimize(engine, BARS, compiled, grid, metric="total_return", **options)
+            full = optimize(engine, BARS, compiled, grid, metric=by_hand("total_return"), **options)
+            assert_same_optimization(found, full)
+
+
+def test_optimize_by_a_statistic_runs_only_the_best_job_again_in_full(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    implementation = type(engine.implementation)
+    full_runs: list[int] = []
+    run_jobs = implementation.run_jobs
+
+    def counting(self: Any, bars: Bars, jobs: list[Any], *arguments: Any) -> Any:
+        full_runs.append(len(jobs))
+        return run_jobs(self, bars, jobs, *arguments)
+
+    monkeypatch.setattr(implementation, "run_jobs_stats", implementation.run_jobs_stats)
+    monkeypatch.setattr(implementation, "run_jobs", counting)
+    found = optimize(engine, BARS, crossover, GRID, metric="total_return", n_jobs=2)
+    assert found.best is not None
+    # The reference's run_jobs_stats is the plain one: it reads the results of run_jobs.
+    assert full_runs == ([len(GRID["fast"]) * len(GRID["slow"]), 1] if backend == "python" else [1])
+
+
+def test_optimize_with_strategy_jobs_runs_each_instance_once(backend: str) -> None:
+    # A strategy instance may carry state from one run to the next, so it is never run
+    # twice: the best is the result of its one run, as with a metric function.
+    class Counting(SmaCross):
+        runs = 0
+
+        def on_start(self, ctx: Any) -> None:
+            self.runs += 1
+            assert self.runs == 1, "run twice"
+            super().on_start(ctx)
+
+    engine = Engine(backend=backend, **SETTINGS)
+    grid = {"fast": [5, 10], "slow": [20, 30]}
+    make_job = lambda cache, fast, slow: Counting(fast=fast, slow=slow)  # noqa: E731
+    found = optimize(engine, BARS, make_job, grid, metric="total_return")
+    full = optimize(engine, BARS, make_job, grid, metric=by_hand("total_return"))
+    assert_same_optimization(found, full)
+
+
+def test_optimize_by_a_statistic_surfaces_a_job_error_as_before(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quanta_ref import grid as grid_module
+    from quanta_ref.errors import OrderError
+
+    def make_job(cache: IndicatorCache, fast: int, slow: int) -> Signals:
+        job = crossover(cache, fast, slow)
+        return job if fast != 10 else Signals(job.entries, job.exits, take_profit=1e308)
+
+    engine = Engine(backend=backend)
+    with pytest.raises(ConfigError, match="take_profit") as checked:
+        optimize(engine, BARS, make_job, GRID, metric="total_return")
+    with pytest.raises(ConfigError, match="take_profit") as full:
+        optimize(engine, BARS, make_job, GRID, metric=by_hand("total_return"))
+    assert str(checked.value) == str(full.value)
+    # Past the check (a job the engine refuses while it runs): the native error, as before.
+    monkeypatch.setattr(grid_module, "check_job", lambda job, *arguments: job)
+    errors = []
+    for metric in ("total_return", by_hand("total_return")):
+        for options in ({}, {"chunk_size": 2}):
+            with pytest.raises(OrderError, match="limit_price") as raised:
+                optimize(engine, BARS, make_job, GRID, metric=metric, **options)
+            errors.append(str(raised.value))
+    assert len(set(errors)) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [
+        ([], "list"),
+        (None, "NoneType"),
+        ("stats", "str"),
+    ],
+)
+def test_optimize_by_a_statistic_refuses_an_executor_that_returns_the_wrong_stats(
+    backend: str, value: Any, got: str
+) -> None:
+    with pytest.raises(QuantaError) as caught:
+        optimize(
+            Engine(backend=backend),
+            BARS,
+            crossover,
+            GRID,
+            metric="total_return",
+            executor=Returning(value),
+            chunk_size=3,
+        )
+    assert str(caught.value) == (
+        f"executor: Returning returned {got} where run_chunk_stats returns the JobStats of 3 "
+        f"jobs (one row of {len(STAT_NAMES)} statistics per job)"
+    )
+
+
+def test_optimize_by_a_statistic_refuses_stats_of_the_wrong_shape(backend: str) -> None:
+    from quanta_ref.api import JobStats
+
+    short = JobStats(np.zeros((2, len(STAT_NAMES))), [{}, {}])
+    with pytest.raises(QuantaError, match=r"returned statistics of shape \(2, 19\) and 2 "):
+        optimize(
+            Engine(backend=backend),
+            BARS,
+            crossover,
+            GRID,
+            metric="total_return",
+            executor=Returning(short),
+            chunk_size=3,
+        )
+
+
+def test_optimize_by_a_statistic_on_a_process_pool_equals_the_local_run(backend: str) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    local = optimize(engine, BARS, crossover, GRID, metric="sortino_ratio")
+    with spawn_pool() as pool:
+        remote = optimize(engine, BARS, crossover, GRID, metric="sortino_ratio", executor=pool)
+    full = optimize(engine, BARS, crossover, GRID, metric=by_hand("sortino_ratio"))
+    assert_same_optimization(local, full)
+    assert_same_optimization(remote, full)
+
+
+def test_optimize_by_a_statistic_without_pandas_gives_the_same_rows(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(backend=backend, **SETTINGS)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    found = optimize(engine, BARS, crossover, GRID, metric="total_return")
+    full = optimize(engine, BARS, crossover, GRID, metric=by_hand("total_return"))
+    assert isinstance(found.table, list)
+    rows = [{k: v for k, v in row.items() if k != "by_hand"} for row in full.table]
+    assert [list(row) for row in found.table] == [list(row) for row in rows]
+
+    def exact(row: dict[str, Any]) -> list[Any]:
+        return [(type(v), v.hex() if isinstance(v, float) else v) for v in row.values()]
+
+    assert [exact(row) for row in found.table] == [exact(row) for row in rows]

@@ -1,7 +1,13 @@
 //! Array jobs (`quanta_ref.arrays.Signals` / `Targets`) run by `quanta_core::arrays`, and
-//! compiled jobs (`compiled.rs`) run by `quanta_core::compiled`, many at once: every input is read with the GIL held, then the jobs run on a rayon pool with the GIL
-//! released (`interrupt::interruptible`: Ctrl-C stops them within milliseconds). Each job is
+//! compiled jobs (`compiled.rs`) run by `quanta_core::compiled`, many at once: every input is
+//! read with the GIL held, then the jobs run on a rayon pool with the GIL released
+//! (`interrupt::interruptible`: Ctrl-C stops them within milliseconds). Each job is
 //! independent and runs on one thread, so the results do not depend on the number of threads.
+//!
+//! Two ways to hand the jobs back: `run_jobs` keeps each finished `Core` in a context (the
+//! whole run, read from Python on demand); `run_jobs_stats` keeps only what a grid ranks by,
+//! each job's statistics and rejection counts, computed on the job's thread as soon as it
+//! ends, and drops the `Core` there, so a large grid never holds more than one run per thread.
 //!
 //! The arrays are read in place, without a copy (but for boolean arrays holding bytes other
 //! than 0 and 1, see `Flags`). As with any code that releases the GIL over numpy memory,
@@ -10,9 +16,12 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
-use numpy::{Element, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::ndarray::Array2;
+use numpy::{
+    Element, IntoPyArray, PyArray2, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 use rayon::prelude::*;
 
 use quanta_core::arrays::{self, Halt, Job, PriceError, Signals, SizeType, Targets};
@@ -21,6 +30,7 @@ use quanta_core::compiled::{CompiledJob, Halt as CompiledHalt};
 use quanta_core::config::Config;
 use quanta_core::engine::Core;
 use quanta_core::execution::Overflow;
+use quanta_core::metrics::infer_periods_per_year;
 
 use crate::bars::{BarArrays, Names};
 use crate::compiled::{self, CompiledFields, Failure};
@@ -30,6 +40,7 @@ use crate::errors::{
 };
 use crate::glue::Glue;
 use crate::interrupt::interruptible;
+use crate::metrics::{self, N_RUN_STATS};
 
 /// A boolean (T, N) array as numpy reads it: a byte that is not 0 is true. An array of 0/1
 /// bytes (any array numpy computed) is read in place; one with other bytes (a `uint8`
@@ -282,15 +293,21 @@ fn threads(n_jobs: Option<usize>) -> usize {
     n_jobs.map_or(cpus, |n| n.min(cpus))
 }
 
-/// Run `jobs` on `threads(n_jobs)` threads, results in job order.
-fn run_all(
+/// Run `jobs` on `threads(n_jobs)` threads and `finish` each finished run on its thread;
+/// results in job order. A panic in `finish` becomes that job's `JobError::Panic`.
+fn run_all<T: Send>(
     config: &Config,
     bars: BarsView<'_>,
     jobs: &[Work<'_>],
     n_jobs: Option<usize>,
     cancel: &AtomicBool,
-) -> Result<Vec<Result<Core, JobError>>, String> {
-    let run = |job: &Work<'_>| run_one(config, bars, *job, cancel);
+    finish: &(impl Fn(Core) -> T + Sync),
+) -> Result<Vec<Result<T, JobError>>, String> {
+    let run = |job: &Work<'_>| {
+        let core = run_one(config, bars, *job, cancel)?;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| finish(core)))
+            .map_err(|payload| JobError::Panic(panic_message(payload)))
+    };
     let n = threads(n_jobs);
     if jobs.len() <= 1 || n == 1 {
         return Ok(jobs.iter().map(run).collect()); // no thread to start
@@ -306,19 +323,20 @@ fn run_all(
     Ok(pool.install(|| jobs.par_iter().map(run).collect()))
 }
 
-/// `Engine.run_jobs`: read everything, release the GIL, run (Ctrl-C stops every job and
-/// raises), build one context per job (or the exception the job raised), in job order.
-#[allow(clippy::too_many_arguments)] // the native entry point: each argument is one input
-pub fn run_jobs<'py>(
+/// Read every job and the bars with the GIL held, release it, run the jobs (Ctrl-C stops
+/// every job and raises) and `finish` each finished run on its thread (it gets the run and
+/// the bars); the outcomes in job order, and the symbols' names for the errors.
+#[allow(clippy::too_many_arguments)] // the inputs of `run_jobs`, and what to keep of a run
+fn run_batch<'py, T: Send>(
     py: Python<'py>,
     config: &Config,
-    glue: &Arc<Glue>,
     bars: &Bound<'py, PyAny>,
     market: &Bound<'py, PyAny>,
     actions: Option<&Bound<'py, PyAny>>,
     jobs: &Bound<'py, PyList>,
     n_jobs: Option<usize>,
-) -> PyResult<Bound<'py, PyList>> {
+    finish: impl Fn(Core, BarsView<'_>) -> T + Sync,
+) -> PyResult<(Vec<Result<T, JobError>>, Names)> {
     let arrays = BarArrays::read(bars, market)?.with_actions(actions)?;
     let view = arrays.view();
     let shape = [view.n_bars(), view.n_symbols];
@@ -338,33 +356,111 @@ pub fn run_jobs<'py>(
     };
     let bar_events = native.iter().map(len).fold(0usize, usize::saturating_add);
     let short = bar_events < SHORT_RUN;
+    let finish = |core| finish(core, view);
     let results =
-        interruptible(py, short, |cancel| run_all(config, view, &native, n_jobs, cancel))?;
+        interruptible(py, short, |cancel| run_all(config, view, &native, n_jobs, cancel, &finish))?;
     let results = results.map_err(QuantaError::new_err)?;
-    let names = Names::new(&arrays.symbols)?;
+    Ok((results, Names::new(&arrays.symbols)?))
+}
+
+/// The exception a job that did not finish raises (an interrupted call raised already).
+fn job_error(py: Python<'_>, glue: &Glue, names: &Names, error: JobError) -> PyResult<PyErr> {
+    Ok(match error {
+        JobError::Price(e) => price_error(py, glue, names, &e),
+        JobError::Overflow(e) => overflow_error(py, names.name(py, e.column), &e),
+        JobError::Cancelled => {
+            // Only a signal sets the flag, and then `interruptible` returned its error.
+            return Err(internal_error("a job was cancelled without an interrupt"));
+        }
+        JobError::Panic(message) => internal_error(&message),
+        JobError::Compiled(failure) => compiled::failure_error(py, glue, names, failure),
+    })
+}
+
+/// `Engine.run_jobs`: read everything, release the GIL, run (Ctrl-C stops every job and
+/// raises), build one context per job (or the exception the job raised), in job order.
+#[allow(clippy::too_many_arguments)] // the native entry point: each argument is one input
+pub fn run_jobs<'py>(
+    py: Python<'py>,
+    config: &Config,
+    glue: &Arc<Glue>,
+    bars: &Bound<'py, PyAny>,
+    market: &Bound<'py, PyAny>,
+    actions: Option<&Bound<'py, PyAny>>,
+    jobs: &Bound<'py, PyList>,
+    n_jobs: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let keep = |core, _: BarsView<'_>| core;
+    let (results, names) = run_batch(py, config, bars, market, actions, jobs, n_jobs, keep)?;
     let out = PyList::empty(py);
     for result in results {
         match result {
             Ok(core) => {
                 out.append(Bound::new(py, PyContext::new(py, core, bars, &names, glue.clone()))?)?
             }
-            Err(JobError::Price(e)) => {
-                out.append(price_error(py, glue, &names, &e).into_value(py))?
-            }
-            Err(JobError::Overflow(e)) => {
-                out.append(overflow_error(py, names.name(py, e.column), &e).into_value(py))?
-            }
-            Err(JobError::Cancelled) => {
-                // Only a signal sets the flag, and then `interruptible` returned its error.
-                return Err(internal_error("a job was cancelled without an interrupt"));
-            }
-            Err(JobError::Panic(message)) => out.append(internal_error(&message).into_value(py))?,
-            Err(JobError::Compiled(failure)) => {
-                out.append(compiled::failure_error(py, glue, &names, failure).into_value(py))?
-            }
+            Err(error) => out.append(job_error(py, glue, &names, error)?.into_value(py))?,
         }
     }
     Ok(out)
+}
+
+/// What a grid keeps of a finished job: its statistics and its rejections by reason.
+struct Summary {
+    stats: [f64; N_RUN_STATS],
+    rejections: std::collections::BTreeMap<&'static str, usize>,
+}
+
+/// `Engine.run_jobs_stats`: the jobs run as in `run_jobs`, but each one's statistics
+/// (`metrics::run_stats`) and rejection counts are taken on its thread as it ends and its
+/// `Core` dropped there. Returns a float64 (K, S) array of the statistics, in the order of
+/// `BacktestResult.stats` (NaN in the row of a job that failed), and per job its rejections
+/// (a dict) or the exception it raised, in job order.
+#[allow(clippy::too_many_arguments)] // the native entry point: each argument is one input
+pub fn run_jobs_stats<'py>(
+    py: Python<'py>,
+    config: &Config,
+    glue: &Arc<Glue>,
+    bars: &Bound<'py, PyAny>,
+    market: &Bound<'py, PyAny>,
+    actions: Option<&Bound<'py, PyAny>>,
+    jobs: &Bound<'py, PyList>,
+    n_jobs: Option<usize>,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyList>)> {
+    // Inferred once for the batch, not once per job (every job has the same timestamps): the
+    // same number `compute_stats` would infer, so the same bits.
+    let inferred = OnceLock::new();
+    let summary = |core: Core, bars: BarsView<'_>| {
+        let periods_per_year = config
+            .periods_per_year
+            .unwrap_or_else(|| *inferred.get_or_init(|| infer_periods_per_year(bars.timestamps)));
+        Summary {
+            stats: metrics::run_stats(&core, bars.timestamps, &core.equity, Some(periods_per_year)),
+            rejections: metrics::rejections(&core),
+        }
+    };
+    let (results, names) = run_batch(py, config, bars, market, actions, jobs, n_jobs, summary)?;
+    let mut stats = Vec::with_capacity(results.len() * N_RUN_STATS);
+    let outcomes = PyList::empty(py);
+    for result in results {
+        match result {
+            Ok(summary) => {
+                stats.extend_from_slice(&summary.stats);
+                let rejections = PyDict::new(py);
+                for (reason, count) in summary.rejections {
+                    rejections.set_item(reason, count)?;
+                }
+                outcomes.append(rejections)?;
+            }
+            Err(error) => {
+                stats.extend_from_slice(&[f64::NAN; N_RUN_STATS]);
+                outcomes.append(job_error(py, glue, &names, error)?.into_value(py))?;
+            }
+        }
+    }
+    let rows = outcomes.len();
+    let stats = Array2::from_shape_vec((rows, N_RUN_STATS), stats)
+        .map_err(|e| internal_error(&format!("statistics of {rows} jobs: {e}")))?;
+    Ok((stats.into_pyarray(py), outcomes))
 }
 
 /// The `OrderError` the reference's `ctx.submit_order` raises for this price (its own check,

@@ -24,6 +24,7 @@ use quanta_core::orders::{Fill, Order, OrderStatus, OrderType, Reason, Side, Tim
 use crate::bars::Names;
 use crate::errors::{internal_error, overflow_error, DataError, OrderError};
 use crate::glue::Glue;
+use crate::metrics;
 
 /// One bar as `on_bar` sees it (the fields of `quanta_ref.events.BarEvent`). The engine reuses
 /// one object while no one else holds it, and makes a new one when the strategy kept the last.
@@ -995,15 +996,8 @@ impl PyContext {
     /// How many orders the engine rejected, by reason, reasons in name order (what
     /// `quanta_ref.analysis.rejections` counts from the orders, without building them).
     fn _rejections<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
-        for order in &self.core.broker.orders {
-            if order.status == OrderStatus::Rejected {
-                let reason = order.reject_reason.map_or("unknown", |r| r.name());
-                *counts.entry(reason).or_insert(0) += 1;
-            }
-        }
         let dict = PyDict::new(py);
-        for (reason, count) in counts {
+        for (reason, count) in metrics::rejections(&self.core) {
             dict.set_item(reason, count)?;
         }
         Ok(dict)
@@ -1035,31 +1029,18 @@ impl PyContext {
         timestamps: PyReadonlyArray1<'py, i64>,
         equity: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let core = &self.core;
-        let p = &core.broker.portfolio;
         let timestamps = timestamps.as_slice().map_err(|_| {
             DataError::new_err("timestamps: the native engine needs a contiguous int64 array")
         })?;
         let equity = equity.as_slice().map_err(|_| {
             DataError::new_err("equity: the native engine needs a contiguous float64 array")
         })?;
-        let pnls: Vec<f64> = p.trades.iter().map(|t| t.pnl).collect();
-        let stats = quanta_core::metrics::compute_stats(
-            timestamps,
-            equity,
-            core.broker.cfg.initial_cash,
-            &pnls,
-            p.traded_value,
-            core.bars_in_market,
-            core.broker.cfg.periods_per_year,
-        );
+        let periods_per_year = self.core.broker.cfg.periods_per_year;
+        let values = metrics::run_stats(&self.core, timestamps, equity, periods_per_year);
         let dict = PyDict::new(py);
-        for (key, value) in stats.entries() {
+        for (key, value) in metrics::RUN_STAT_KEYS.into_iter().zip(values) {
             dict.set_item(key, value)?;
         }
-        dict.set_item("total_commission", p.total_commission)?;
-        dict.set_item("total_tax", p.total_tax)?;
-        dict.set_item("n_fills", p.transactions.len() as f64)?;
         Ok(dict)
     }
 }

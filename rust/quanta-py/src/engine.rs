@@ -16,6 +16,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use numpy::PyArray2;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -25,7 +26,7 @@ use quanta_core::engine::{self, Core, Host};
 use quanta_core::events::Event;
 use quanta_core::execution::Overflow;
 
-use crate::arrays::run_jobs;
+use crate::arrays::{run_jobs, run_jobs_stats};
 use crate::bars::{BarArrays, Names};
 use crate::compiled::{self, failure_error, CompiledFields};
 use crate::context::PyContext;
@@ -130,6 +131,21 @@ fn rate(value: &Bound<'_, PyAny>) -> PyResult<f64> {
 /// A setting's value by name, or a `ConfigError` (the front checks them first).
 fn parse<T>(from_name: fn(&str) -> Option<T>, field: &str, name: &str) -> PyResult<T> {
     from_name(name).ok_or_else(|| ConfigError::new_err(format!("{field}: unknown value {name:?}")))
+}
+
+impl PyEngine {
+    /// A `ConfigError` when a cost model is a Python callable: array and compiled jobs run
+    /// natively without Python (`quanta_fast.engine` runs such jobs through the strategy path
+    /// instead).
+    fn refuse_callables(&self) -> PyResult<()> {
+        if self.callables.any() {
+            return Err(ConfigError::new_err(
+                "commission, slippage: array jobs run natively without Python; a callable \
+                 cost model needs the strategy path",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[pymethods]
@@ -244,14 +260,28 @@ impl PyEngine {
         jobs: &Bound<'py, PyList>,
         n_jobs: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        if self.callables.any() {
-            // quanta_fast.engine runs such jobs through the strategy path instead.
-            return Err(ConfigError::new_err(
-                "commission, slippage: array jobs run natively without Python; a callable \
-                 cost model needs the strategy path",
-            ));
-        }
+        self.refuse_callables()?;
         run_jobs(py, &self.config, &self.glue, bars, market, actions.as_ref(), jobs, n_jobs)
+    }
+
+    /// Run jobs as `run_jobs` does, keeping only each one's statistics and rejections (a
+    /// grid's ranking reads nothing else): taken on the job's thread as it ends, the run
+    /// dropped there. A float64 (K, S) array of the statistics in the order of
+    /// `BacktestResult.stats` (NaN in a failed job's row), and per job its rejections by
+    /// reason (a dict) or the exception it raised, in job order.
+    #[pyo3(name = "run_jobs_stats", signature = (bars, market, actions, jobs, n_jobs=None))]
+    fn py_run_jobs_stats<'py>(
+        &self,
+        py: Python<'py>,
+        bars: &Bound<'py, PyAny>,
+        market: &Bound<'py, PyAny>,
+        actions: Option<Bound<'py, PyAny>>,
+        jobs: &Bound<'py, PyList>,
+        n_jobs: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyList>)> {
+        self.refuse_callables()?;
+        let actions = actions.as_ref();
+        run_jobs_stats(py, &self.config, &self.glue, bars, market, actions, jobs, n_jobs)
     }
 }
 
