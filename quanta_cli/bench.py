@@ -884,13 +884,16 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
 FLAT = 1.5
 
 
-def _spread(cases: Sequence[SizeCase], timing: Callable[[SizeCase], Timing]) -> tuple[str, bool]:
-    """The ns per symbol-bar of each case, and whether the largest is within `FLAT` times the
-    smallest."""
+def _spread(
+    cases: Sequence[SizeCase], timing: Callable[[SizeCase], Timing], unit: str
+) -> tuple[str, bool]:
+    """The ns per symbol-bar of each case (labelled by its symbols, or its bars with `unit`
+    "bars"), and whether the largest is within `FLAT` times the smallest."""
     costs = [case.ns_per_symbol_bar(timing(case)) for case in cases]
     spread = max(costs) / min(costs)
     listed = ", ".join(
-        f"{c.symbol_bars:,}: {cost:.1f} ns" for c, cost in zip(cases, costs, strict=True)
+        f"{c.n_bars if unit == 'bars' else c.n_symbols:,} {unit}: {cost:.1f} ns"
+        for c, cost in zip(cases, costs, strict=True)
     )
     return f"{listed} ({spread:.2f}x apart)", spread <= FLAT
 
@@ -917,11 +920,10 @@ def _limit_targets(report: Report) -> list[tuple[str, str, str]]:
             ),
         )
     )
-    spread = _spread(momentum, lambda c: c.timing) if len(momentum) > 1 else None
+    spread = _spread(momentum, lambda c: c.timing, "symbols") if len(momentum) > 1 else None
     rows.append(
         (
-            f"W5 linear in symbols: ns per symbol-bar of every symbol count within {FLAT}x "
-            "(symbol-bars: ns)",
+            f"W5 linear in symbols: ns per symbol-bar of every symbol count within {FLAT}x",
             *((spread[0], _met(spread[1])) if spread else absent),
         )
     )
@@ -945,11 +947,11 @@ def _limit_targets(report: Report) -> list[tuple[str, str, str]]:
         ("indicators included", lambda c: c.timing),
         ("run_signals alone", lambda c: c.engine_timing),
     ):
-        spread = _spread(lengths, timing_of) if len(lengths) > 1 else None
+        spread = _spread(lengths, timing_of, "bars") if len(lengths) > 1 else None
         rows.append(
             (
                 f"ns per bar flat from the shortest to the longest data, {label} (W2 "
-                f"crossover, array mode on rust): within {FLAT}x (bars: ns)",
+                f"crossover, array mode on rust): within {FLAT}x",
                 *((spread[0], _met(spread[1])) if spread else absent),
             )
         )
@@ -1183,8 +1185,8 @@ def _limit_sections(report: Report) -> list[str]:
             "call on signals built beforehand. Each length's data is built once.",
             "",
             "| bars | whole run | ns per bar | run_signals alone | ns per bar | rounds | fills "
-            "| python = rust |",
-            "|--:|--:|--:|--:|--:|--:|--:|---|",
+            "| rejected | python = rust |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|---|",
         ]
         for case in report.lengths:
             engine = case.engine_timing or case.timing
@@ -1192,7 +1194,7 @@ def _limit_sections(report: Report) -> list[str]:
                 f"| {case.n_bars:,} | {_duration(case.timing.median)} "
                 f"| {case.ns_per_symbol_bar():.1f} | {_duration(engine.median)} "
                 f"| {case.ns_per_symbol_bar(engine):.1f} | {len(case.timing.times)} "
-                f"| {case.fills:,} | {_python_cell(case)} |"
+                f"| {case.fills:,} | {case.rejected:,} | {_python_cell(case)} |"
             )
     against = _memory_against_input(report)
     if against:

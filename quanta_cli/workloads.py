@@ -51,7 +51,7 @@ The runs at the limit, on rust (python only where it is affordable, to check rus
   1..100 x slow in 101..200, through ``engine.optimize`` with a `make_job` on the
   `IndicatorCache` (`crossover`), and the same jobs through ``engine.run_many``
   (`run_big_grid`).
-* **lengths**: the W2 crossover in array mode on 10 k to 10 M one-minute bars of one symbol
+* **scaling**: the W2 crossover in array mode on 10 k to 10 M one-minute bars of one symbol
   (`minute_bars_of_length`), to see whether the cost per bar stays flat.
 """
 
