@@ -48,6 +48,7 @@ def test_session_push(benchmark: Any, backend: str, n_symbols: int, n_rows: int)
 
     benchmark.group = f"session-push-N{n_symbols}"
     session = benchmark.pedantic(push_all, setup=fresh, rounds=7, warmup_rounds=1)
-    benchmark.extra_info["us_per_push"] = benchmark.stats.stats.median / n_rows * 1e6
+    if benchmark.stats is not None:  # None under --benchmark-disable: one untimed call
+        benchmark.extra_info["us_per_push"] = benchmark.stats.stats.median / n_rows * 1e6
     batch = engine.run(bars, Strategy())
     assert session.result().equity.tobytes() == batch.equity.tobytes()

@@ -1,6 +1,8 @@
-"""How the benchmark workloads W1-W4 (`quanta_cli.workloads`) are measured and reported:
-their timing, their peak memory in fresh processes, the compile time of the compiled
-strategy, and the report `quanta bench` prints (the tables of docs/benchmarks.md).
+"""How the benchmark workloads W1-W4 and the runs at the limit (W5, the 10,000-combination
+grid, the crossover at growing lengths: `quanta_cli.workloads`) are measured and reported:
+their timing, their peak memory in fresh processes (against the size of their input data),
+the compile time of the compiled strategy, and the report `quanta bench` prints (the tables of
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from quanta_cli.workloads import (
     BACKENDS,
+    BIG_GRID_ROUNDS,
     FULL,
     GRID_JOBS,
     MODES,
@@ -29,14 +32,31 @@ from quanta_cli.workloads import (
     NumbaResult,
     Sizes,
     Workload,
+    big_grid_combos,
+    big_grid_sample,
     compile_strategy,
+    daily_bars,
+    first_symbols,
+    indicators_of,
+    input_bytes,
+    limit_rounds,
     make_workloads,
+    minute_bars_of_length,
+    momentum_panel,
+    momentum_weights,
     numba_available,
+    run_big_grid,
+    run_big_grid_sample,
+    run_crossover,
+    run_momentum,
+    run_signals_only,
     rust_array_is_native,
     rust_available,
     same_backtests,
+    signal_jobs,
 )
 from quanta_ref.api import BacktestResult
+from quanta_ref.bars import Bars
 
 
 # ============================================================================ timing
@@ -167,7 +187,10 @@ def peak_memory(
     """Run one case (`backend` "python", "rust" or "numba") once in a fresh interpreter and
     report its resident memory (see `Memory`). The child imports numpy, quanta_ref and
     quanta_fast before its baseline is read; the numba case then imports numba and compiles
-    its kernels before it builds the data, the compiled mode its strategy."""
+    its kernels before it builds the data, the compiled mode its strategy.
+
+    `workload` is one of W1-W4, or "W5" (`mode` "targets": `run_momentum` on the whole W5
+    panel) or "grid10k" (`mode` "optimize" or "run_many": `run_big_grid` on the W1 data)."""
     request = json.dumps(
         {"workload": workload, "mode": mode, "backend": backend, "sizes": asdict(sizes)}
     )
@@ -230,24 +253,23 @@ def _memory_child(request_json: str) -> None:
     import quanta_ref.indicators  # noqa: F401
 
     baseline = _max_rss()
-    sizes = request["sizes"]
-    sizes = Sizes(
-        **{**sizes, "grid_fast": tuple(sizes["grid_fast"]), "grid_slow": tuple(sizes["grid_slow"])}
-    )
-    workload = {w.name: w for w in make_workloads(sizes)}[request["workload"]]
-    if request["backend"] == "numba":
+    # JSON gave the tuples of `Sizes` back as lists.
+    fields: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in request["sizes"].items()
+    }
+    sizes = Sizes(**fields)
+    name, mode, backend = request["workload"], request["mode"], request["backend"]
+    if backend == "numba":
         compile_numba()
-    elif request["mode"] == "compiled":
+    elif mode == "compiled":
         compile_strategy()
-    bars = workload.make_bars()
+    make_bars, run_case = _case(name, mode, sizes)
+    bars = make_bars()
     _release_free_memory()
     data = _proc_status("VmRSS") or _max_rss()
     data_peak = _max_rss()
     reset = _reset_peak()
-    if request["backend"] == "numba":
-        workload.run_numba(bars)
-    else:
-        workload.run(bars, request["mode"], request["backend"])
+    run_case(bars, backend)
     run = _max_rss() if reset else None
     # The reset lowered the high-water mark: the life-time peak is the larger of the two.
     peak = max(data_peak, _max_rss())
@@ -256,6 +278,28 @@ def _memory_child(request_json: str) -> None:
             {"baseline": baseline, "data": data, "data_peak": data_peak, "run": run, "peak": peak}
         )
     )
+
+
+def _case(
+    name: str, mode: str, sizes: Sizes
+) -> tuple[Callable[[], Bars], Callable[[Bars, str], Any]]:
+    """The data and the run (of bars and a backend) of one case of `peak_memory`."""
+    if name == "W5":
+        return (lambda: momentum_panel(sizes)), lambda bars, backend: run_momentum(
+            bars, backend, sizes
+        )
+    if name == "grid10k":
+        return (lambda: daily_bars(sizes.daily_bars)), lambda bars, backend: run_big_grid(
+            bars, mode, backend, sizes
+        )
+    workload = {w.name: w for w in make_workloads(sizes)}[name]
+
+    def run(bars: Bars, backend: str) -> Any:
+        if backend == "numba":
+            return workload.run_numba(bars)
+        return workload.run(bars, mode, backend)
+
+    return workload.make_bars, run
 
 
 # ============================================================================ the report
@@ -272,6 +316,31 @@ class Case:
 
 
 @dataclass
+class SizeCase:
+    """One size of a run at the limit, on rust: W5 at a symbol count, or the W2 crossover at
+    a length of data."""
+
+    n_bars: int
+    n_symbols: int
+    timing: Timing  # the whole run: the weights or the indicators included
+    engine_timing: Timing | None = None  # the engine's call alone (the lengths)
+    orders: int | None = None
+    fills: int = 0
+    rejected: int = 0  # orders the engine rejected
+    #: Whether python ran the same backtest (equity bit for bit, fill count); None: not run.
+    same_as_python: bool | None = None
+    python_seconds: float | None = None  # the python run that was compared, one round
+
+    @property
+    def symbol_bars(self) -> int:
+        return self.n_bars * self.n_symbols
+
+    def ns_per_symbol_bar(self, timing: Timing | None = None) -> float:
+        """Nanoseconds per symbol-bar of the median of `timing` (default: the whole run)."""
+        return (timing or self.timing).median / self.symbol_bars * 1e9
+
+
+@dataclass
 class Report:
     """Everything `quanta bench` measured; `format_report` turns it into markdown."""
 
@@ -285,6 +354,20 @@ class Report:
     machine: list[str] = field(default_factory=list)
     load_after: str = ""
     quick: bool = False
+    #: W5, one case per symbol count (the last is W5 itself), and its memory in a fresh
+    #: process (the largest count).
+    momentum: list[SizeCase] = field(default_factory=list)
+    momentum_memory: Memory | None = None
+    #: The 10,000-combination grid: "optimize" and "run_many" -> their timing, memory.
+    big_grid: dict[str, Timing] = field(default_factory=dict)
+    big_grid_memory: dict[str, Memory] = field(default_factory=dict)
+    big_grid_size: int = 0  # combinations
+    big_grid_check: str = ""  # what was compared with python, and how it came out
+    #: The W2 crossover (array mode, rust) at each length of data.
+    lengths: list[SizeCase] = field(default_factory=list)
+    #: Bytes of the input data (`quanta_cli.workloads.input_bytes`) of "W2" (the array job)
+    #: and "W5" (the weights), for the memory-against-input table.
+    inputs: dict[str, int] = field(default_factory=dict)
 
     def case(self, workload: str, mode: str, backend: str) -> Case | None:
         return next(
@@ -308,10 +391,13 @@ def run_report(
     compile_times: bool = True,
     sizes: Sizes = FULL,
     log: Callable[[str], None] | None = None,
+    parts: Sequence[str] = (),
 ) -> Report:
     """Time every workload x mode x backend (and the numba loop), check that the backends
     and the modes ran the same backtests, and measure peak memory in fresh processes; with
-    the compiled mode, its compile times in fresh processes (`compile_times`).
+    the compiled mode, its compile times in fresh processes (`compile_times`). Then the runs
+    at the limit named in `parts` (`quanta_cli.workloads.LIMIT_PARTS`: "W5", "grid10k",
+    "scaling"), on rust, checked against python where `backends` holds python.
 
     `quick` times at most 3 rounds and about 1 s per case (else up to the workload's rounds
     and about 6 s per case). `log` receives a line per case as it goes. The compiled mode
@@ -356,6 +442,11 @@ def run_report(
                         f"{workload.name} {mode}: python and rust ran different backtests"
                     )
         report.checks[workload.name] = _agreement(results, modes, backends)
+        if workload.name == "W2" and memory and "array" in modes and "rust" in backends:
+            jobs = signal_jobs(bars, workload.combos, indicators_of("rust"))
+            report.inputs["W2"] = input_bytes(
+                bars, [a for job in jobs for a in (job.entries, job.exits)]
+            )
         if numba:
             rounds, warmup = workload.rounds["numba"]
             timing, outcome = measure(
@@ -376,8 +467,170 @@ def run_report(
                 f"{_mb(case.memory.run)}, life-time peak {_mb(case.memory.peak)}"
             )
             report.baseline_kib = case.memory.baseline
+    check = "python" in backends
+    if "W5" in parts:
+        measure_momentum(report, sizes, quick=quick, check=check, memory=memory, log=say)
+    if "grid10k" in parts:
+        measure_big_grid(report, sizes, quick=quick, check=check, memory=memory, log=say)
+    if "scaling" in parts:
+        measure_lengths(report, sizes, quick=quick, check=check, log=say)
     report.load_after = _load()
     return report
+
+
+# ============================================================================ at the limit
+def _limit_rounds(symbol_bars: int, quick: bool) -> tuple[int, int]:
+    """`limit_rounds`, at most 3 rounds with `quick`."""
+    rounds, warmup = limit_rounds(symbol_bars)
+    return (min(rounds, 3) if quick else rounds), warmup
+
+
+def measure_momentum(
+    report: Report,
+    sizes: Sizes = FULL,
+    *,
+    quick: bool = False,
+    check: bool = True,
+    memory: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> None:
+    """W5 on rust at each symbol count of `sizes` (the first columns of the W5 panel), with
+    the orders and fills of a run (counted after the timing); with `check`, python's run at
+    `momentum_check_symbols` against rust's (AssertionError if they differ); with `memory`,
+    the whole W5 run in a fresh process and the size of its input."""
+    say = log or (lambda line: None)
+    budget = 1.0 if quick else 6.0
+    panel = momentum_panel(sizes)
+    for n_symbols in sizes.momentum_symbols:
+        bars = first_symbols(panel, n_symbols)
+        rounds, warmup = _limit_rounds(bars.n_bars * n_symbols, quick)
+        timing, result = measure(lambda: run_momentum(bars, "rust", sizes), rounds, warmup, budget)
+        case = SizeCase(
+            bars.n_bars,
+            n_symbols,
+            timing,
+            orders=len(result.orders),
+            fills=len(result.fills),
+            rejected=sum(result.rejections.values()),
+        )
+        report.momentum.append(case)
+        say(
+            f"W5 {n_symbols:>6,} symbols rust median {_duration(timing.median)} "
+            f"({len(timing.times)} rounds), {case.orders:,} orders, {case.fills:,} fills"
+        )
+        if check and n_symbols == sizes.momentum_check_symbols:
+            _check_python(case, [result], lambda: [run_momentum(bars, "python", sizes)])
+            say(f"W5 {n_symbols:>6,} symbols python = rust: {_python_cell(case)}")
+    if memory:
+        report.inputs["W5"] = input_bytes(panel, [momentum_weights(panel.close, sizes)])
+        del panel
+        report.momentum_memory = peak_memory("W5", "targets", "rust", sizes)
+        say(f"W5 run peak {_mb(report.momentum_memory.run)}")
+
+
+def _check_python(
+    case: SizeCase, rust: list[BacktestResult], python: Callable[[], list[BacktestResult]]
+) -> None:
+    """Run `python` once (timed) and record that it equals `rust`, or raise."""
+    start = time.perf_counter()
+    reference = python()
+    case.python_seconds = time.perf_counter() - start
+    case.same_as_python = same_backtests(reference, rust)
+    if not case.same_as_python:
+        raise AssertionError(
+            f"{case.n_symbols} symbols x {case.n_bars} bars: python and rust ran different "
+            "backtests"
+        )
+
+
+def measure_big_grid(
+    report: Report,
+    sizes: Sizes = FULL,
+    *,
+    quick: bool = False,
+    check: bool = True,
+    memory: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> None:
+    """The big grid on rust through ``engine.optimize`` and through ``engine.run_many``, a
+    few rounds each; with `check`, python's runs of about 20 combinations spread over the
+    grid against rust's (equity and fills of run_many, the ranked Sharpe ratio of optimize;
+    AssertionError if they differ); with `memory`, each in a fresh process."""
+    say = log or (lambda line: None)
+    bars = daily_bars(sizes.daily_bars)
+    report.big_grid_size = len(big_grid_combos(sizes))
+    outcome: dict[str, Any] = {}
+    for how in ("optimize", "run_many"):
+        rounds, warmup = BIG_GRID_ROUNDS
+        timing, outcome[how] = measure(
+            lambda: run_big_grid(bars, how, "rust", sizes),
+            rounds,
+            0 if quick else warmup,
+            1.0 if quick else None,
+        )
+        report.big_grid[how] = timing
+        say(f"grid10k {how:8} rust median {_duration(timing.median)} ({len(timing.times)} rounds)")
+    if check:
+        sample = big_grid_sample(sizes)
+        start = time.perf_counter()
+        python = run_big_grid_sample(bars, sample, "python", sizes)
+        seconds = time.perf_counter() - start
+        runs = same_backtests(python, [outcome["run_many"][k] for k in sample])
+        sharpe = np.array([r.stats["sharpe_ratio"] for r in python])
+        ranked = np.array([outcome["optimize"].values[k] for k in sample])
+        if not (runs and sharpe.tobytes() == ranked.tobytes()):
+            raise AssertionError("the big grid: python and rust ran different backtests")
+        report.big_grid_check = (
+            f"python = rust on {len(sample)} combinations spread over the grid (run_many: "
+            f"equity bit for bit and fill counts; optimize: the Sharpe ratio it ranks by, bit "
+            f"for bit); python took {_duration(seconds)} for them"
+        )
+        say(f"grid10k python = rust on {len(sample)} combinations")
+    del outcome
+    if memory:
+        for how in ("optimize", "run_many"):
+            report.big_grid_memory[how] = peak_memory("grid10k", how, "rust", sizes)
+            say(f"grid10k {how:8} run peak {_mb(report.big_grid_memory[how].run)}")
+
+
+def measure_lengths(
+    report: Report,
+    sizes: Sizes = FULL,
+    *,
+    quick: bool = False,
+    check: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> None:
+    """The W2 crossover in array mode on rust at each length of `sizes`: the whole run
+    (indicators included) and ``engine.run_signals`` alone; with `check`, python's run
+    against rust's at the lengths up to `length_check_bars` (AssertionError if they
+    differ). Each length's data is built once and dropped before the next."""
+    say = log or (lambda line: None)
+    budget = 1.0 if quick else 6.0
+    for length in sizes.lengths:
+        bars = minute_bars_of_length(length)
+        rounds, warmup = _limit_rounds(bars.n_bars, quick)
+        timing, result = measure(lambda: run_crossover(bars, "rust", sizes), rounds, warmup, budget)
+        (job,) = signal_jobs(bars, ((sizes.fast, sizes.slow),), indicators_of("rust"))
+        engine_timing, _ = measure(
+            lambda: run_signals_only(bars, job, "rust"), rounds, warmup, budget
+        )
+        case = SizeCase(
+            bars.n_bars,
+            1,
+            timing,
+            engine_timing,
+            fills=len(result.fills),
+            rejected=sum(result.rejections.values()),
+        )
+        report.lengths.append(case)
+        say(
+            f"scaling {bars.n_bars:>10,} bars rust median {_duration(timing.median)} "
+            f"({case.ns_per_symbol_bar():.1f} ns/bar; run_signals alone "
+            f"{case.ns_per_symbol_bar(engine_timing):.1f} ns/bar)"
+        )
+        if check and bars.n_bars <= sizes.length_check_bars:
+            _check_python(case, [result], lambda: [run_crossover(bars, "python", sizes)])
 
 
 def _agreement(
@@ -534,22 +787,24 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
             ),
         )
     ]
-    for w, what in (
-        ("W2", "W2 (491,400 one-minute bars) < 5 ms, array mode on rust"),
-        ("W4", "W4 (100 combinations) < 5 ms using both cores, array mode on rust"),
-        ("W3", "W3 (100 symbols) < 5 ms, array mode on rust"),
+    for w, what, limit in (
+        ("W1", "W1 (2,520 daily bars) < 0.1 ms, array mode on rust", 0.1e-3),
+        ("W2", "W2 (491,400 one-minute bars) < 5 ms incl. indicators, array mode on rust", 5e-3),
+        ("W3", "W3 (100 symbols) < 5 ms, array mode on rust", 5e-3),
+        ("W4", f"W4 (100 combinations) < 3 ms on {GRID_JOBS} cores, array mode on rust", 3e-3),
     ):
         case = report.case(w, "array", "rust")
         rows.append(
             (
                 what,
                 *(
-                    (_duration(case.timing.median), _met(case.timing.median < 5e-3))
+                    (_duration(case.timing.median), _met(case.timing.median < limit))
                     if case
                     else absent
                 ),
             )
         )
+    rows += _limit_targets(report)
     case = report.case("W2", "compiled", "rust")
     speed = case.bar_count / case.timing.median if case else 0.0
     rows.append(
@@ -595,8 +850,8 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
     speed = case.bar_count / case.timing.median if case else 0.0
     rows.append(
         (
-            "callback mode >= 1,000,000 bars/s on W2 (rust)",
-            *((f"{speed:,.0f} bars/s", _met(speed >= 1e6)) if case else absent),
+            "callback mode >= 2,000,000 bars/s on W2 (rust)",
+            *((f"{speed:,.0f} bars/s", _met(speed >= 2e6)) if case else absent),
         )
     )
     # The compiled mode is left out: its process holds numba's compiler (LLVM, over 100 MB)
@@ -615,11 +870,126 @@ def _targets(report: Report) -> list[tuple[str, str, str]]:
         rows.append(
             (what, f"{run * 1024 / 1e6:.0f} MB during the run; {life}", _met(run * 1024 < 100e6))
         )
+    rows += _memory_targets(report)
     if not rust_array_is_native():
         rows = [
             (t, m, f"{met} (preliminary)" if "array" in t and met != absent[1] else met)
             for t, m, met in rows
         ]
+    return rows
+
+
+#: How far apart the cost per (symbol-)bar of the smallest and largest runs may be for the
+#: cost to count as linear in the symbols, flat in the length.
+FLAT = 1.5
+
+
+def _spread(
+    cases: Sequence[SizeCase], timing: Callable[[SizeCase], Timing], unit: str
+) -> tuple[str, bool]:
+    """The ns per symbol-bar of each case (labelled by its symbols, or its bars with `unit`
+    "bars"), and whether the largest is within `FLAT` times the smallest."""
+    costs = [case.ns_per_symbol_bar(timing(case)) for case in cases]
+    spread = max(costs) / min(costs)
+    listed = ", ".join(
+        f"{c.n_bars if unit == 'bars' else c.n_symbols:,} {unit}: {cost:.1f} ns"
+        for c, cost in zip(cases, costs, strict=True)
+    )
+    return f"{listed} ({spread:.2f}x apart)", spread <= FLAT
+
+
+def _limit_targets(report: Report) -> list[tuple[str, str, str]]:
+    """The speed targets of the runs at the limit: W5, the big grid, the lengths."""
+    absent = ("-", "not measured")
+    rows = []
+    momentum = report.momentum
+    largest = momentum[-1] if momentum else None
+    what = "W5 (5,000 symbols x 2,520 daily bars) < 0.3 s on rust, weights included"
+    if largest:
+        what = (
+            f"W5 ({largest.n_symbols:,} symbols x {largest.n_bars:,} daily bars) < 0.3 s on "
+            "rust, weights included"
+        )
+    rows.append(
+        (
+            what,
+            *(
+                (_duration(largest.timing.median), _met(largest.timing.median < 0.3))
+                if largest
+                else absent
+            ),
+        )
+    )
+    spread = _spread(momentum, lambda c: c.timing, "symbols") if len(momentum) > 1 else None
+    rows.append(
+        (
+            f"W5 linear in symbols: ns per symbol-bar of every symbol count within {FLAT}x",
+            *((spread[0], _met(spread[1])) if spread else absent),
+        )
+    )
+    timing, peak = report.big_grid.get("optimize"), report.big_grid_memory.get("optimize")
+    size = f"{report.big_grid_size:,}" if report.big_grid_size else "10,000"
+    rows.append(
+        (
+            f"{size}-combination grid (engine.optimize) < 0.3 s on {GRID_JOBS} cores",
+            *((_duration(timing.median), _met(timing.median < 0.3)) if timing else absent),
+        )
+    )
+    run = None if peak is None else (peak.peak if peak.run is None else peak.run)
+    rows.append(
+        (
+            f"{size}-combination grid (engine.optimize): peak resident memory < 200 MB",
+            *((f"{_mb(run)} during the run", _met(run * 1024 < 200e6)) if run else absent),
+        )
+    )
+    lengths = report.lengths
+    for label, timing_of in (
+        ("indicators included", lambda c: c.timing),
+        ("run_signals alone", lambda c: c.engine_timing),
+    ):
+        spread = _spread(lengths, timing_of, "bars") if len(lengths) > 1 else None
+        rows.append(
+            (
+                f"ns per bar flat from the shortest to the longest data, {label} (W2 "
+                f"crossover, array mode on rust): within {FLAT}x",
+                *((spread[0], _met(spread[1])) if spread else absent),
+            )
+        )
+    return rows
+
+
+def _memory_against_input(report: Report) -> list[tuple[str, int, Memory, float]]:
+    """(run, input bytes, memory, allowed growth in MB) of the runs whose peak memory is
+    held against their input: W2 array on rust (50 MB), W5 on rust (100 MB)."""
+    found = []
+    w2 = report.case("W2", "array", "rust")
+    if w2 and w2.memory and "W2" in report.inputs:
+        found.append(("W2 array on rust", report.inputs["W2"], w2.memory, 50.0))
+    if report.momentum_memory and "W5" in report.inputs:
+        found.append(("W5 on rust", report.inputs["W5"], report.momentum_memory, 100.0))
+    return found
+
+
+def _memory_targets(report: Report) -> list[tuple[str, str, str]]:
+    """Run peak <= input + 50 MB (W2 array) and + 100 MB (W5), rust."""
+    measured = {
+        name: (size, m, allowed) for name, size, m, allowed in _memory_against_input(report)
+    }
+    rows = []
+    for name, allowed in (("W2 array on rust", 50), ("W5 on rust", 100)):
+        what = f"{name}: run peak resident memory <= input data + {allowed} MB"
+        if name not in measured:
+            rows.append((what, "-", "not measured"))
+            continue
+        size, memory, _ = measured[name]
+        run = (memory.peak if memory.run is None else memory.run) * 1024
+        rows.append(
+            (
+                what,
+                f"{run / 1e6:.0f} MB = input {size / 1e6:.0f} MB + {(run - size) / 1e6:.0f} MB",
+                _met(run - size <= allowed * 1e6),
+            )
+        )
     return rows
 
 
@@ -679,23 +1049,11 @@ def _met(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def format_report(report: Report) -> str:
-    """The report as markdown: machine, the four scenarios against their expected speed-ups,
-    every median, numba, memory, targets."""
+def _workload_tables(
+    report: Report, names: Sequence[str], workloads: dict[str, Workload], native: bool
+) -> list[str]:
+    """The W1-W4 scenarios against their expected speed-ups, and every case's median."""
     out: list[str] = []
-    native = rust_array_is_native()
-    out += report.machine
-    if not native:
-        out.append(
-            "- **rust array mode is preliminary in this build**: the native array "
-            "driver has not landed, so `run_signals`/`run_many` on rust run the "
-            "reference's `SignalStrategy` (Python per bar) on the Rust callback engine"
-        )
-    if report.quick:
-        out.append("- `--quick`: at most 3 rounds and about 1 s per case")
-    names = list(dict.fromkeys(c.workload.name for c in report.cases))
-    workloads = {c.workload.name: c.workload for c in report.cases}
-
     out += [
         "",
         "### The four benchmark scenarios, measured against the expected speed-ups",
@@ -752,6 +1110,135 @@ def format_report(report: Report) -> str:
         + "; ".join(f"{n}: {report.checks[n]}" for n in names if report.checks.get(n))
         + ".",
     ]
+    return out
+
+
+def _python_cell(case: SizeCase) -> str:
+    """ "yes (7.3 s)": whether python ran the same backtest, and how long it took."""
+    if case.same_as_python is None or case.python_seconds is None:
+        return "not run"
+    return f"{'yes' if case.same_as_python else 'no'} ({_duration(case.python_seconds)})"
+
+
+def _limit_sections(report: Report) -> list[str]:
+    """The tables of the runs at the limit that were measured: W5 by symbol count, the big
+    grid, the cost per bar by length, and peak memory against the input."""
+    out: list[str] = []
+    if report.momentum:
+        out += [
+            "",
+            "### W5: a momentum rotation over many symbols (target weights, rust)",
+            "",
+            "Every 21 bars, equal weights on the 50 symbols of highest 252-day momentum and "
+            "0 on the others, NaN between; `engine.run_targets`, the weights (numpy) timed "
+            "with the run. Each symbol count is the first columns of the same seeded panel. "
+            "Orders, fills and rejected orders are those of one run; *python = rust*: the "
+            "reference engine ran the same backtest (equity bit for bit, fill count), once.",
+            "",
+            "| symbols | bars | median | best | rounds | ns per symbol-bar | orders | fills "
+            "| rejected | python = rust |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        ]
+        for case in report.momentum:
+            orders = "-" if case.orders is None else f"{case.orders:,}"
+            out.append(
+                f"| {case.n_symbols:,} | {case.n_bars:,} | {_duration(case.timing.median)} "
+                f"| {_duration(case.timing.best)} | {len(case.timing.times)} "
+                f"| {case.ns_per_symbol_bar():.1f} | {orders} | {case.fills:,} "
+                f"| {case.rejected:,} | {_python_cell(case)} |"
+            )
+    if report.big_grid:
+        out += [
+            "",
+            f"### A {report.big_grid_size:,}-combination grid on the W1 data (rust, "
+            f"{GRID_JOBS} cores)",
+            "",
+            "SMA(fast)/SMA(slow) crossovers, `make_job` on the grid's `IndicatorCache` "
+            '(`cache.panel("sma", p)`, `cache.crossed_above/below`). *optimize*: '
+            '`engine.optimize(bars, make_job, grid, metric="sharpe_ratio", n_jobs=2)`; '
+            "*run_many*: the same jobs, built from one cache inside the timed region, "
+            "through `engine.run_many(bars, jobs, n_jobs=2)` (no ranking). Memory: the run "
+            "once more in a fresh process.",
+            "",
+            "| through | median | best | rounds | per combination | run peak memory "
+            "| run peak - data |",
+            "|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        for how, timing in report.big_grid.items():
+            memory = report.big_grid_memory.get(how)
+            run = memory.run if memory else None
+            growth = None if memory is None or memory.run is None else memory.run - memory.data
+            per = timing.median / max(report.big_grid_size, 1)
+            out.append(
+                f"| {how} | {_duration(timing.median)} | {_duration(timing.best)} "
+                f"| {len(timing.times)} | {_duration(per)} | {_mb(run)} | {_mb(growth)} |"
+            )
+        if report.big_grid_check:
+            out += ["", f"Checked after timing: {report.big_grid_check}."]
+    if report.lengths:
+        out += [
+            "",
+            "### Cost per bar against the length of the data (W2 crossover, array mode, rust)",
+            "",
+            "One symbol of one-minute bars (390 a day), SMA(10)/SMA(30). *Whole run*: "
+            "indicators, signals and `engine.run_signals`; *run_signals alone*: the engine's "
+            "call on signals built beforehand. Each length's data is built once.",
+            "",
+            "| bars | whole run | ns per bar | run_signals alone | ns per bar | rounds | fills "
+            "| rejected | python = rust |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        ]
+        for case in report.lengths:
+            engine = case.engine_timing or case.timing
+            out.append(
+                f"| {case.n_bars:,} | {_duration(case.timing.median)} "
+                f"| {case.ns_per_symbol_bar():.1f} | {_duration(engine.median)} "
+                f"| {case.ns_per_symbol_bar(engine):.1f} | {len(case.timing.times)} "
+                f"| {case.fills:,} | {case.rejected:,} | {_python_cell(case)} |"
+            )
+    against = _memory_against_input(report)
+    if against:
+        out += [
+            "",
+            "### Peak memory against the input data",
+            "",
+            "*Input*: the bytes of the bars' arrays (timestamps and OHLCV) plus the job's "
+            "arrays (W2: the entry and exit signals; W5: the weights). *Run peak*: the "
+            "resident high-water mark of a fresh process over the run (interpreter and "
+            "libraries included, "
+            f"{_mb(against[0][2].baseline)} after the imports).",
+            "",
+            "| run | input data | run peak | run peak - input | allowed above the input |",
+            "|---|--:|--:|--:|--:|",
+        ]
+        for name, size, memory, allowed in against:
+            run = (memory.peak if memory.run is None else memory.run) * 1024
+            out.append(
+                f"| {name} | {size / 1e6:.0f} MB | {run / 1e6:.0f} MB "
+                f"| {(run - size) / 1e6:+.0f} MB | {allowed:.0f} MB |"
+            )
+    return out
+
+
+def format_report(report: Report) -> str:
+    """The report as markdown: machine, the four scenarios against their expected speed-ups,
+    every median, numba, memory, targets."""
+    out: list[str] = []
+    native = rust_array_is_native()
+    out += report.machine
+    if not native:
+        out.append(
+            "- **rust array mode is preliminary in this build**: the native array "
+            "driver has not landed, so `run_signals`/`run_many` on rust run the "
+            "reference's `SignalStrategy` (Python per bar) on the Rust callback engine"
+        )
+    if report.quick:
+        out.append("- `--quick`: at most 3 rounds and about 1 s per case")
+    names = list(dict.fromkeys(c.workload.name for c in report.cases))
+    workloads = {c.workload.name: c.workload for c in report.cases}
+
+    if report.cases:
+        out += _workload_tables(report, names, workloads, native)
 
     if report.numba:
         out += [
@@ -818,6 +1305,7 @@ def format_report(report: Report) -> str:
                     f"| {_mb(m.peak)} |"
                 )
 
+    out += _limit_sections(report)
     out += ["", "### Targets", "", "| target | measured | met? |", "|---|---|---|"]
     out += [f"| {t} | {m} | {met} |" for t, m, met in _targets(report)]
     out += ["", f"- load average after the runs: {report.load_after}"]

@@ -26,6 +26,7 @@ from quanta_cli import bench
 from quanta_cli.workloads import (
     BACKENDS,
     FULL,
+    LIMIT_PARTS,
     MODES,
     TINY,
     make_workloads,
@@ -453,6 +454,7 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         sizes = FULL
     workloads = [w for w in make_workloads(sizes) if not args.workload or w.name in args.workload]
+    parts = [p for p in LIMIT_PARTS if not args.workload or p in args.workload]
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     if "rust" in backends and not rust_available():
         if args.backend == "rust":
@@ -469,13 +471,20 @@ def _bench(args: argparse.Namespace) -> int:
         print(
             "quanta bench: numba is not installed; leaving out the compiled mode", file=sys.stderr
         )
+    if parts and ("rust" not in backends or "array" not in modes):
+        print(
+            f"quanta bench: leaving out {', '.join(parts)}: they time array jobs on rust",
+            file=sys.stderr,
+        )
+        parts = []
 
     def log(line: str) -> None:
         print(f"  {line}", file=sys.stderr, flush=True)
 
     print(
-        f"quanta bench: {', '.join(w.name for w in workloads)}; modes {', '.join(modes)}; "
-        f"backends {', '.join(backends)}{'; quick' if args.quick else ''}",
+        f"quanta bench: {', '.join([w.name for w in workloads] + parts)}; "
+        f"modes {', '.join(modes)}; backends {', '.join(backends)}"
+        f"{'; quick' if args.quick else ''}",
         file=sys.stderr,
         flush=True,
     )
@@ -489,6 +498,7 @@ def _bench(args: argparse.Namespace) -> int:
         compile_times=not args.no_compile_times,
         sizes=sizes,
         log=log,
+        parts=parts,
     )
     print(bench.format_report(report))
     return 0
@@ -599,20 +609,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_command = commands.add_parser(
         "bench",
-        help="time the benchmark workloads W1-W4, print the markdown tables",
+        help="time the benchmark workloads W1-W5, print the markdown tables",
         description="Time the benchmark workloads (W1: 2,520 daily bars; W2: 491,400 "
         "one-minute bars; W3: 100 symbols x 2,520 daily bars; W4: 100 SMA "
         "combinations on W1) in callback, array and compiled mode on both backends and "
         "in a numba loop, measure peak memory in fresh processes and the compiled "
-        "strategy's compile times, and print the "
-        "tables of docs/benchmarks.md (markdown on stdout, progress on stderr). "
-        "Takes a few minutes; --quick about one.",
+        "strategy's compile times; then the runs at the limit, array jobs on rust (W5: a "
+        "momentum rotation of 5,000 symbols x 2,520 daily bars through target weights; "
+        "grid10k: 10,000 SMA combinations on W1 through optimize and run_many; scaling: the "
+        "W2 crossover on 10 k to 10 M one-minute bars), checked against python where it is "
+        "affordable; and print the tables of docs/benchmarks.md (markdown on stdout, "
+        "progress on stderr). Takes about ten minutes; --quick a few.",
     )
     bench_command.add_argument(
         "--workload",
         action="append",
-        choices=["W1", "W2", "W3", "W4"],
-        help="run this workload only (repeat for several; default all)",
+        choices=["W1", "W2", "W3", "W4", *LIMIT_PARTS],
+        help="run this workload only (repeat for several; default all): W1-W4, or W5, "
+        "grid10k, scaling (array jobs on rust)",
     )
     bench_command.add_argument(
         "--backend",

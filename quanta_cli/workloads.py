@@ -1,4 +1,5 @@
-"""The benchmark workloads W1-W4: their data, their strategy and the runs that are timed.
+"""The benchmark workloads W1-W5 and the runs at the limit: their data, their strategies and
+the runs that are timed.
 
 The workloads live in the package, not in ``benchmarks/``, so that ``quanta bench`` runs them
 from an installed quanta; the pytest-benchmark suite (``benchmarks/test_workloads.py``)
@@ -38,11 +39,26 @@ three modes on both backends:
 
 And a third implementation of the array mode: **numba**, the loop a user would otherwise write
 by hand (`numba_kernels`).
+
+The runs at the limit, on rust (python only where it is affordable, to check rust against it):
+
+* **W5**: 5,000 symbols x 2,520 daily bars, a momentum rotation through target weights: every
+  21 bars, equal weights on the 50 symbols of highest 252-day momentum, 0 on every other
+  symbol, NaN (no order) between (`momentum_weights`, `run_momentum`); the weights are
+  computed inside the timed region. Smaller sizes (500, 1,000, 2,000 symbols) are the first
+  columns of the same panel.
+* **the 10,000-combination grid**: SMA(fast)/SMA(slow) crossovers on the W1 data, fast in
+  1..100 x slow in 101..200, through ``engine.optimize`` with a `make_job` on the
+  `IndicatorCache` (`crossover`), and the same jobs through ``engine.run_many``
+  (`run_big_grid`).
+* **scaling**: the W2 crossover in array mode on 10 k to 10 M one-minute bars of one symbol
+  (`minute_bars_of_length`), to see whether the cost per bar stays flat.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType, SimpleNamespace
@@ -53,11 +69,13 @@ import numpy as np
 from quanta_ref import backends
 from quanta_ref.api import Backend, BacktestResult
 from quanta_ref.arrays import Signals
-from quanta_ref.bars import Bars
+from quanta_ref.bars import FIELDS, Bars
+from quanta_ref.cache import IndicatorCache
 from quanta_ref.data import synthetic
-from quanta_ref.errors import BackendUnavailable, ConfigError
+from quanta_ref.errors import BackendUnavailable, ConfigError, RejectedOrdersWarning
 from quanta_ref.examples import SmaCross, SmaCrossCompiled
 from quanta_ref.front import Engine
+from quanta_ref.grid import OptimizeResult
 
 #: The random seed of the synthetic data.
 DATA_SEED = 20240101
@@ -70,6 +88,9 @@ PORTFOLIO_SYMBOLS = 100
 SETTINGS: dict[str, Any] = {"initial_cash": 1_000_000.0, "commission_rate": 0.0003}
 BACKENDS = ("python", "rust")
 MODES = ("callback", "array", "compiled")
+#: The runs at the limit, by the name `quanta bench --workload` takes: W5, the
+#: 10,000-combination grid, and the crossover at growing lengths.
+LIMIT_PARTS = ("W5", "grid10k", "scaling")
 #: Worker threads of the W4 grid (the machine's two cores).
 GRID_JOBS = 2
 
@@ -103,6 +124,20 @@ class Sizes:
     slow: int = 30
     grid_fast: tuple[int, ...] = tuple(range(5, 15))
     grid_slow: tuple[int, ...] = tuple(range(20, 70, 5))
+    # W5: the symbol counts measured (the last, the largest, is W5 itself), the count python
+    # is checked at, and the rotation's rule.
+    momentum_bars: int = DAILY_BARS
+    momentum_symbols: tuple[int, ...] = (500, 1_000, 2_000, 5_000)
+    momentum_check_symbols: int = 500
+    momentum_lookback: int = 252
+    rebalance_every: int = 21
+    momentum_top: int = 50
+    # The 10,000-combination grid on the W1 data (every fast below every slow).
+    big_grid_fast: tuple[int, ...] = tuple(range(1, 101))
+    big_grid_slow: tuple[int, ...] = tuple(range(101, 201))
+    # The lengths of one-minute data the W2 crossover runs on, and the longest python checks.
+    lengths: tuple[int, ...] = (10_000, 100_000, 1_000_000, 10_000_000)
+    length_check_bars: int = 100_000
 
 
 #: The sizes the workloads are defined with.
@@ -117,6 +152,16 @@ TINY = Sizes(
     slow=8,
     grid_fast=(2, 3),
     grid_slow=(5, 8),
+    momentum_bars=120,
+    momentum_symbols=(6, 12),
+    momentum_check_symbols=6,
+    momentum_lookback=20,
+    rebalance_every=5,
+    momentum_top=3,
+    big_grid_fast=(2, 3),
+    big_grid_slow=(5, 8, 13),
+    lengths=(390, 1_170),
+    length_check_bars=1_170,
 )
 
 #: (rounds, warm-up rounds) per "mode-backend" (and "numba"): a run of more than a second
@@ -323,6 +368,146 @@ def compile_strategy() -> float:
     start = time.perf_counter()
     entry_of(SmaCrossCompiled)
     return time.perf_counter() - start
+
+
+# ============================================================================ at the limit
+#: (rounds, warm-up rounds) of the big grid's runs (about a second or more each).
+BIG_GRID_ROUNDS = (3, 1)
+
+
+def limit_rounds(symbol_bars: int) -> tuple[int, int]:
+    """(rounds, warm-up rounds) of a W5 or a scaling run of `symbol_bars` symbol-bars: fewer
+    as the runs grow (10 M bars: about a second a run)."""
+    if symbol_bars <= 1_000_000:
+        return 15, 1
+    if symbol_bars < 5_000_000:
+        return 7, 1
+    return 5, 1
+
+
+def momentum_panel(sizes: Sizes = FULL) -> Bars:
+    """The W5 data: seeded daily bars of the largest symbol count of `sizes`."""
+    return daily_bars(sizes.momentum_bars, max(sizes.momentum_symbols))
+
+
+def first_symbols(bars: Bars, n_symbols: int) -> Bars:
+    """The first `n_symbols` columns of `bars` (the panel itself when that is all of it)."""
+    if n_symbols == bars.n_symbols:
+        return bars
+    return bars.select(bars.symbols[:n_symbols])
+
+
+def momentum_weights(close: np.ndarray, sizes: Sizes = FULL) -> np.ndarray:
+    """W5's target weights (T, N): on every `rebalance_every`-th row from the first with a
+    momentum (row `momentum_lookback`), 1 / `momentum_top` on the `momentum_top` symbols of
+    highest momentum ``close[t] / close[t - lookback] - 1`` and 0.0 on every other symbol;
+    NaN (no order) on the other rows. Equal momenta rank by column (a stable sort); a NaN
+    momentum ranks last."""
+    n_bars, n_symbols = close.shape
+    lookback, top = sizes.momentum_lookback, min(sizes.momentum_top, n_symbols)
+    rows = np.arange(lookback, n_bars, sizes.rebalance_every)
+    momentum = close[rows] / close[rows - lookback] - 1.0
+    leaders = np.argsort(-momentum, axis=1, kind="stable")[:, :top]
+    weights = np.full((n_bars, n_symbols), np.nan)
+    weights[rows] = 0.0
+    weights[rows[:, None], leaders] = 1.0 / top
+    return weights
+
+
+def run_momentum(bars: Bars, backend: str, sizes: Sizes = FULL) -> BacktestResult:
+    """One timed W5 run: the weights, then ``engine.run_targets``. The orders the engine
+    rejects (a few, for cash, when the whole equity is spread over the leaders) are counted
+    in the result, not warned about."""
+    weights = momentum_weights(bars.close, sizes)
+    engine = Engine(backend=backend, **SETTINGS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RejectedOrdersWarning)
+        return engine.run_targets(bars, weights)
+
+
+def crossover(cache: IndicatorCache, fast: int, slow: int) -> Signals:
+    """The `make_job` of the 10,000-combination grid, as the `Engine.optimize` docstring
+    writes it: SMA(fast) crossing above / below SMA(slow), from the grid's shared cache."""
+    f, s = cache.panel("sma", fast), cache.panel("sma", slow)
+    return Signals(cache.crossed_above(f, s), cache.crossed_below(f, s))
+
+
+def big_grid(sizes: Sizes = FULL) -> dict[str, tuple[int, ...]]:
+    """The (fast, slow) grid of `run_big_grid`, as `Engine.optimize` takes it."""
+    return {"fast": sizes.big_grid_fast, "slow": sizes.big_grid_slow}
+
+
+def run_big_grid(
+    bars: Bars, how: str, backend: str, sizes: Sizes = FULL
+) -> OptimizeResult | list[BacktestResult]:
+    """One timed run of the big grid on `GRID_JOBS` threads: `how` "optimize" ranks the
+    combinations by Sharpe ratio (``engine.optimize``); "run_many" builds the same jobs from
+    one `IndicatorCache` and runs them (``engine.run_many``), no ranking."""
+    engine = Engine(backend=backend, **SETTINGS)
+    grid = big_grid(sizes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RejectedOrdersWarning)
+        if how == "optimize":
+            return engine.optimize(bars, crossover, grid, metric="sharpe_ratio", n_jobs=GRID_JOBS)
+        if how != "run_many":
+            raise ValueError(f"how: 'optimize' or 'run_many', got {how!r}")
+        cache = IndicatorCache(bars, backend=engine.backend)
+        jobs = [crossover(cache, fast, slow) for fast in grid["fast"] for slow in grid["slow"]]
+        return engine.run_many(bars, jobs, n_jobs=GRID_JOBS)
+
+
+def big_grid_combos(sizes: Sizes = FULL) -> list[tuple[int, int]]:
+    """The (fast, slow) pairs of the big grid, in the order `Engine.optimize` runs them."""
+    grid = big_grid(sizes)
+    return [(fast, slow) for fast in grid["fast"] for slow in grid["slow"]]
+
+
+def big_grid_sample(sizes: Sizes = FULL, count: int = 20) -> list[int]:
+    """The positions of about `count` combinations spread evenly over the big grid: the
+    ones python runs to check rust's."""
+    size = len(big_grid_combos(sizes))
+    return list(range(0, size, max(1, size // count)))
+
+
+def run_big_grid_sample(
+    bars: Bars, positions: Sequence[int], backend: str, sizes: Sizes = FULL
+) -> list[BacktestResult]:
+    """The big grid's combinations at `positions` (see `big_grid_sample`), through
+    ``engine.run_many`` on one thread, each job built from one `IndicatorCache`."""
+    engine = Engine(backend=backend, **SETTINGS)
+    cache = IndicatorCache(bars, backend=engine.backend)
+    combos = big_grid_combos(sizes)
+    jobs = [crossover(cache, *combos[k]) for k in positions]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RejectedOrdersWarning)
+        return engine.run_many(bars, jobs)
+
+
+def minute_bars_of_length(n_bars: int) -> Bars:
+    """About `n_bars` one-minute bars (`minute_bars` of ``n_bars / 390`` days, rounded)."""
+    return minute_bars(max(1, round(n_bars / MINUTES_PER_DAY)))
+
+
+def run_crossover(bars: Bars, backend: str, sizes: Sizes = FULL) -> BacktestResult:
+    """The W2 array run on bars of any length: indicators, signals, ``engine.run_signals``
+    (rejected orders counted in the result, not warned about)."""
+    (job,) = signal_jobs(bars, ((sizes.fast, sizes.slow),), indicators_of(backend))
+    return run_signals_only(bars, job, backend)
+
+
+def run_signals_only(bars: Bars, job: Signals, backend: str) -> BacktestResult:
+    """``engine.run_signals`` of a job built beforehand: the engine's share of an array run."""
+    engine = Engine(backend=backend, **SETTINGS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RejectedOrdersWarning)
+        return engine.run_signals(bars, job.entries, job.exits, size=job.size)
+
+
+def input_bytes(bars: Bars, arrays: Sequence[np.ndarray] = ()) -> int:
+    """Bytes of the data a run reads: the bars' timestamps and OHLCV arrays, plus `arrays`
+    (a job's signals or weights)."""
+    panels = [bars.timestamps, *(getattr(bars, name) for name in FIELDS), *arrays]
+    return sum(int(array.nbytes) for array in panels)
 
 
 # ============================================================================ numba

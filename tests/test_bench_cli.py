@@ -9,7 +9,14 @@ import pytest
 
 from quanta_cli import bench
 from quanta_cli.cli import main
-from quanta_cli.workloads import TINY, make_workloads, numba_available, same_backtests
+from quanta_cli.workloads import (
+    TINY,
+    Sizes,
+    make_workloads,
+    momentum_weights,
+    numba_available,
+    same_backtests,
+)
 
 
 def test_quanta_bench_prints_the_tables_for_the_chosen_workloads(
@@ -41,6 +48,7 @@ def test_quanta_bench_prints_the_tables_for_the_chosen_workloads(
     assert len(per_case) == 2 * modes  # workload x mode, on one backend
     assert ("| W1 | compiled |" in out) == numba_available()
     assert "| W2 |" not in out and "| W3 |" not in out
+    assert "### W5:" not in out and "-combination grid on the W1 data" not in out
     assert "### Targets" in out
 
 
@@ -118,3 +126,73 @@ def test_quanta_bench_refuses_an_unknown_workload(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["bench", "--workload", "W9"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_quanta_bench_times_the_runs_at_the_limit_and_checks_them_against_python(
+    backend_rust: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "--tiny", "--quick", "--no-numba", "--no-compile-times"]
+    argv += ["--workload", "W5", "--workload", "grid10k", "--workload", "scaling"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "### The four benchmark scenarios" not in out  # W1-W4 were not asked for
+    assert "### W5: a momentum rotation over many symbols" in out
+    assert "| 6 | 120 |" in out and "| 12 | 120 |" in out  # the symbol counts of TINY
+    assert "### A 6-combination grid on the W1 data (rust, 2 cores)" in out
+    assert "| optimize |" in out and "| run_many |" in out
+    assert "Checked after timing: python = rust on 6 combinations" in out
+    assert "### Cost per bar against the length of the data" in out
+    assert "| 390 |" in out and "| 1,170 |" in out
+    assert out.count("| yes (") == 3  # W5 at 6 symbols, both lengths: python = rust
+    assert "### Peak memory against the input data" in out
+    for target in (
+        "| W5 (12 symbols x 120 daily bars) < 0.3 s on rust, weights included |",
+        "| 6-combination grid (engine.optimize) < 0.3 s on 2 cores |",
+        "| 6-combination grid (engine.optimize): peak resident memory < 200 MB |",
+        "| W5 on rust: run peak resident memory <= input data + 100 MB |",
+    ):
+        assert target in out and f"{target} - | not measured |" not in out
+    assert "| callback mode >= 2,000,000 bars/s on W2 (rust) | - | not measured |" in out
+
+
+def test_quanta_bench_leaves_out_the_runs_at_the_limit_without_rust(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["bench", "--tiny", "--quick", "--no-memory", "--backend", "python"]
+    assert main(argv + ["--workload", "W5", "--workload", "scaling"]) == 0
+    captured = capsys.readouterr()
+    assert "leaving out W5, scaling: they time array jobs on rust" in captured.err
+    assert "### W5:" not in captured.out and "| W5 (" in captured.out  # its target row
+
+
+def test_momentum_weights_hold_the_leaders_on_rebalance_rows_only() -> None:
+    close = np.array(
+        [
+            [10.0, 10.0, 10.0, 10.0],
+            [11.0, 12.0, 10.0, 9.0],
+            [12.0, 12.0, 13.0, 9.0],
+            [12.0, 15.0, 12.0, 11.0],
+            [12.0, 15.0, 12.0, 11.0],
+        ]
+    )
+    sizes = Sizes(momentum_lookback=1, rebalance_every=2, momentum_top=2)
+    weights = momentum_weights(close, sizes)
+    assert np.isnan(weights[[0, 2, 4]]).all()  # no momentum yet, then between rebalances
+    # Row 1: momenta 0.1, 0.2, 0.0, -0.1; row 3: 0.0, 0.25, -1/13, 2/9.
+    assert weights[1].tolist() == [0.5, 0.5, 0.0, 0.0]
+    assert weights[3].tolist() == [0.0, 0.5, 0.0, 0.5]
+
+
+def test_momentum_weights_break_ties_by_column() -> None:
+    close = np.array([[1.0, 1.0, 1.0, 1.0], [2.0, 2.0, 2.0, 2.0]])
+    sizes = Sizes(momentum_lookback=1, rebalance_every=1, momentum_top=3)
+    assert momentum_weights(close, sizes)[1].tolist() == [1 / 3, 1 / 3, 1 / 3, 0.0]
+
+
+def test_peak_memory_of_the_runs_at_the_limit_is_read_in_fresh_processes(
+    backend_rust: None,
+) -> None:
+    for name, mode in (("W5", "targets"), ("grid10k", "optimize"), ("grid10k", "run_many")):
+        memory = bench.peak_memory(name, mode, "rust", TINY)
+        assert 0 < memory.baseline <= memory.peak
+        assert memory.run is None or memory.run <= memory.peak
