@@ -122,6 +122,8 @@ class IndicatorCache:
         self.hits = 0
         self.misses = 0
         self._values: dict[Hashable, Any] = {}
+        # Assembled panels, by the call's own arguments (their types too: 1 and True differ).
+        self._panels: dict[Hashable, Any] = {}
 
     def get(
         self,
@@ -178,21 +180,39 @@ class IndicatorCache:
         """The indicator for every symbol, as a (T, N) array in data order.
 
         Each column is `get` of that symbol (so computed once and counted per symbol); the
-        (T, N) array itself is assembled on each call. Parameters as for `get`.
+        (T, N) array is assembled once per distinct call and kept (a later identical call
+        counts a hit per symbol). Parameters as for `get`.
 
         Returns
         -------
         numpy.ndarray or tuple of numpy.ndarray
             float64 (T, N), one per output of the indicator, read-only.
         """
+        call: Hashable | None = (
+            indicator,
+            field,
+            tuple((type(p), p) for p in params),
+            tuple((name, type(v), v) for name, v in sorted(options.items())),
+        )
+        try:
+            panel = self._panels.get(call)
+        except TypeError:  # an unhashable argument: assembled each time
+            call, panel = None, None
+        if panel is not None:
+            self.hits += self.bars.n_symbols  # each column's `get` would have hit
+            return panel
         per_symbol = [
             self.get(indicator, *params, symbol=symbol, field=field, **options)
             for symbol in self.bars.symbols
         ]
         if isinstance(per_symbol[0], tuple):
             outputs = zip(*per_symbol, strict=True)
-            return tuple(_read_only(np.column_stack(columns)) for columns in outputs)
-        return _read_only(np.column_stack(per_symbol))
+            panel = tuple(_read_only(np.column_stack(columns)) for columns in outputs)
+        else:
+            panel = _read_only(np.column_stack(per_symbol))
+        if call is not None:
+            self._panels[call] = panel
+        return panel
 
     def crossed_above(self, fast: Any, slow: Any) -> np.ndarray:
         """`crossed_above` of this cache's backend, column by column for (T, N) inputs.
@@ -226,6 +246,7 @@ class IndicatorCache:
     def clear(self) -> None:
         """Forget every cached value and reset the counters."""
         self._values.clear()
+        self._panels.clear()
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
@@ -285,7 +306,10 @@ class IndicatorCache:
     @staticmethod
     def _crossed(function: Any, fast: Any, slow: Any) -> np.ndarray:
         f, s = np.asarray(fast), np.asarray(slow)
-        if f.ndim < 2 and s.ndim < 2:
+        whole = f.ndim < 2 and s.ndim < 2 or f.shape == s.shape or 0 in (f.ndim, s.ndim)
+        if whole and f.ndim <= 2 and s.ndim <= 2:
+            # Series, panels of one shape or a panel and a threshold: the function takes
+            # them whole (column by column inside, each column as the series would give).
             result: np.ndarray = function(f, s)
             return result
         if f.ndim > 2 or s.ndim > 2 or (f.ndim == s.ndim == 2 and f.shape != s.shape):

@@ -294,6 +294,21 @@ def test_cache_computes_each_symbol_indicator_and_parameters_once(backend: str) 
     assert (cache.misses, cache.hits, len(cache)) == (0, 0, 0)
 
 
+def test_cache_assembles_each_panel_once_and_tells_equal_values_of_other_types_apart(
+    backend: str,
+) -> None:
+    cache = IndicatorCache(BARS, backend)
+    panel = cache.panel("sma", 5)
+    assert cache.panel("sma", 5) is panel  # kept: a hit per symbol
+    assert (cache.misses, cache.hits) == (BARS.n_symbols, BARS.n_symbols)
+    assert cache.panel("sma", period=5) is not panel  # by name: its own entry, same values
+    bands = cache.panel("bollinger_bands", 20, num_std=2)
+    as_float = cache.panel("bollinger_bands", 20, num_std=2.0)  # 2 == 2.0, another call
+    assert as_float is not bands and as_float[0].tobytes() == bands[0].tobytes()
+    cache.clear()
+    assert cache.panel("sma", 5) is not panel
+
+
 def test_cache_crossings_follow_the_backend_function_column_by_column(backend: str) -> None:
     cache = IndicatorCache(BARS, backend)
     fast, slow = cache.panel("sma", 5), cache.panel("sma", 20)
