@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -122,8 +122,9 @@ class IndicatorCache:
         self.hits = 0
         self.misses = 0
         self._values: dict[Hashable, Any] = {}
-        # Assembled panels, by the call's own arguments (their types too: 1 and True differ).
-        self._panels: dict[Hashable, Any] = {}
+        # What `_resolve` found for a call, by the call's own arguments (their types too: 1
+        # and True are equal keys, yet the function may take one and refuse the other).
+        self._resolved: dict[Hashable, Any] = {}
 
     def get(
         self,
@@ -180,39 +181,22 @@ class IndicatorCache:
         """The indicator for every symbol, as a (T, N) array in data order.
 
         Each column is `get` of that symbol (so computed once and counted per symbol); the
-        (T, N) array is assembled once per distinct call and kept (a later identical call
-        counts a hit per symbol). Parameters as for `get`.
+        (T, N) array itself is assembled on each call (for one symbol, a view of its column).
+        Parameters as for `get`.
 
         Returns
         -------
         numpy.ndarray or tuple of numpy.ndarray
             float64 (T, N), one per output of the indicator, read-only.
         """
-        call: Hashable | None = (
-            indicator,
-            field,
-            tuple((type(p), p) for p in params),
-            tuple((name, type(v), v) for name, v in sorted(options.items())),
-        )
-        try:
-            panel = self._panels.get(call)
-        except TypeError:  # an unhashable argument: assembled each time
-            call, panel = None, None
-        if panel is not None:
-            self.hits += self.bars.n_symbols  # each column's `get` would have hit
-            return panel
         per_symbol = [
             self.get(indicator, *params, symbol=symbol, field=field, **options)
             for symbol in self.bars.symbols
         ]
         if isinstance(per_symbol[0], tuple):
             outputs = zip(*per_symbol, strict=True)
-            panel = tuple(_read_only(np.column_stack(columns)) for columns in outputs)
-        else:
-            panel = _read_only(np.column_stack(per_symbol))
-        if call is not None:
-            self._panels[call] = panel
-        return panel
+            return tuple(_stacked(columns) for columns in outputs)
+        return _stacked(per_symbol)
 
     def crossed_above(self, fast: Any, slow: Any) -> np.ndarray:
         """`crossed_above` of this cache's backend, column by column for (T, N) inputs.
@@ -246,7 +230,6 @@ class IndicatorCache:
     def clear(self) -> None:
         """Forget every cached value and reset the counters."""
         self._values.clear()
-        self._panels.clear()
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
@@ -275,7 +258,26 @@ class IndicatorCache:
         self, indicator: str, field: str | None, params: tuple[Any, ...], options: dict[str, Any]
     ) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
         """The function, its input fields and its parameters as a key: ((name, value), ...)
-        with the defaults filled in."""
+        with the defaults filled in. Found once per distinct call (a grid asks again and
+        again)."""
+        call = (
+            indicator,
+            field,
+            tuple((type(p), p) for p in params),
+            tuple((name, type(v), v) for name, v in sorted(options.items())),
+        )
+        try:
+            return self._resolved[call]
+        except KeyError:
+            found = self._resolve_call(indicator, field, params, options)
+            self._resolved[call] = found
+            return found
+        except TypeError:  # an unhashable argument
+            return self._resolve_call(indicator, field, params, options)
+
+    def _resolve_call(
+        self, indicator: str, field: str | None, params: tuple[Any, ...], options: dict[str, Any]
+    ) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
         if not isinstance(indicator, str) or indicator not in INDICATORS:
             raise ConfigError(f"indicator: {indicator!r} is not one of {', '.join(INDICATORS)}")
         inputs: tuple[str, ...]
@@ -330,6 +332,13 @@ def _signature(indicator: str) -> inspect.Signature:
     Kept, since reading a signature costs more than a cached indicator: a grid of thousands
     of combinations asks for it at every `get`."""
     return inspect.signature(getattr(reference_indicators, indicator))
+
+
+def _stacked(columns: Sequence[np.ndarray]) -> Any:
+    """Read-only (T,) columns as one read-only (T, N) panel: for one column a view of it."""
+    if len(columns) == 1:
+        return columns[0].reshape(-1, 1)  # a view of a read-only array: read-only too
+    return _read_only(np.column_stack(columns))
 
 
 def _read_only(value: Any) -> Any:

@@ -294,19 +294,26 @@ def test_cache_computes_each_symbol_indicator_and_parameters_once(backend: str) 
     assert (cache.misses, cache.hits, len(cache)) == (0, 0, 0)
 
 
-def test_cache_assembles_each_panel_once_and_tells_equal_values_of_other_types_apart(
-    backend: str,
-) -> None:
+def test_cache_remembers_a_call_by_its_values_and_their_types(backend: str) -> None:
     cache = IndicatorCache(BARS, backend)
     panel = cache.panel("sma", 5)
-    assert cache.panel("sma", 5) is panel  # kept: a hit per symbol
+    assert cache.panel("sma", 5).tobytes() == panel.tobytes()
     assert (cache.misses, cache.hits) == (BARS.n_symbols, BARS.n_symbols)
-    assert cache.panel("sma", period=5) is not panel  # by name: its own entry, same values
-    bands = cache.panel("bollinger_bands", 20, num_std=2)
-    as_float = cache.panel("bollinger_bands", 20, num_std=2.0)  # 2 == 2.0, another call
-    assert as_float is not bands and as_float[0].tobytes() == bands[0].tobytes()
-    cache.clear()
-    assert cache.panel("sma", 5) is not panel
+    # 5.0 == 5, but the period must be a whole number: the call is refused, not taken for
+    # the remembered one
+    with pytest.raises(ConfigError, match="period"):
+        cache.panel("sma", 5.0)
+    with pytest.raises(ConfigError, match="period"):
+        cache.panel("sma", True)
+
+
+def test_cache_panel_of_one_symbol_is_a_read_only_view_of_its_column(backend: str) -> None:
+    one = IndicatorCache(BARS.select(BARS.symbols[:1]), backend)
+    panel = one.panel("sma", 5)
+    assert panel.shape == (BARS.n_bars, 1) and not panel.flags.writeable
+    assert np.shares_memory(panel, one.get("sma", 5))
+    with pytest.raises(ValueError):
+        panel.flags.writeable = True
 
 
 def test_cache_crossings_follow_the_backend_function_column_by_column(backend: str) -> None:
