@@ -977,17 +977,22 @@ def _memory_targets(report: Report) -> list[tuple[str, str, str]]:
     }
     rows = []
     for name, allowed in (("W2 array on rust", 50), ("W5 on rust", 100)):
-        what = f"{name}: run peak resident memory <= input data + {allowed} MB"
+        what = (
+            f"{name}: peak resident memory of the run <= input data + {allowed} MB (the "
+            f"process's peak over the run less what it held after the imports)"
+        )
         if name not in measured:
             rows.append((what, "-", "not measured"))
             continue
         size, memory, _ = measured[name]
         run = (memory.peak if memory.run is None else memory.run) * 1024
+        own = run - memory.baseline * 1024
         rows.append(
             (
                 what,
-                f"{run / 1e6:.0f} MB = input {size / 1e6:.0f} MB + {(run - size) / 1e6:.0f} MB",
-                _met(run - size <= allowed * 1e6),
+                f"{own / 1e6:.0f} MB = input {size / 1e6:.0f} MB + {(own - size) / 1e6:.0f} MB "
+                f"(the whole process: {run / 1e6:.0f} MB)",
+                _met(own - size <= allowed * 1e6),
             )
         )
     return rows
@@ -1206,16 +1211,21 @@ def _limit_sections(report: Report) -> list[str]:
             "arrays (W2: the entry and exit signals; W5: the weights). *Run peak*: the "
             "resident high-water mark of a fresh process over the run (interpreter and "
             "libraries included, "
-            f"{_mb(against[0][2].baseline)} after the imports).",
+            f"{_mb(against[0][2].baseline)} after the imports). *Run peak - imports*: "
+            "what the run holds at its peak, its input included (the process's resident "
+            "memory after the imports, before the data is built, taken off); the targets "
+            "hold this against the input.",
             "",
-            "| run | input data | run peak | run peak - input | allowed above the input |",
-            "|---|--:|--:|--:|--:|",
+            "| run | input data | run peak | run peak - imports | run peak - imports - input "
+            "| allowed above the input |",
+            "|---|--:|--:|--:|--:|--:|",
         ]
         for name, size, memory, allowed in against:
             run = (memory.peak if memory.run is None else memory.run) * 1024
+            own = run - memory.baseline * 1024
             out.append(
-                f"| {name} | {size / 1e6:.0f} MB | {run / 1e6:.0f} MB "
-                f"| {(run - size) / 1e6:+.0f} MB | {allowed:.0f} MB |"
+                f"| {name} | {size / 1e6:.0f} MB | {run / 1e6:.0f} MB | {own / 1e6:.0f} MB "
+                f"| {(own - size) / 1e6:+.0f} MB | {allowed:.0f} MB |"
             )
     return out
 
