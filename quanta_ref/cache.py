@@ -230,6 +230,7 @@ class IndicatorCache:
     def clear(self) -> None:
         """Forget every cached value and reset the counters."""
         self._values.clear()
+        self._resolved.clear()
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
