@@ -480,6 +480,9 @@ impl Host for ArrayHost<'_> {
     /// A row decides nothing without a signal (or a weight) in it (see `on_row`): such rows
     /// are quiet while no order of the job (an exit included) is live.
     fn quiet_rows(&mut self, rows: std::ops::Range<usize>) -> Result<usize, Halt> {
+        if !self.core.can_be_quiet() {
+            return Ok(rows.start);
+        }
         let n_symbols = self.bars.n_symbols;
         for i in rows.clone() {
             let row = i * n_symbols..(i + 1) * n_symbols;

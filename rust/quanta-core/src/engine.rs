@@ -37,11 +37,11 @@ pub trait Host {
         unreachable!("no external cost model in this host")
     }
     /// Take the rows of `rows` from its start as quiet rows ([`Core::quiet_row`]) for as long
-    /// as the strategy would do nothing with their bars while no order is live; stop at the
-    /// first other row, or after a row that leaves the core unable to stay quiet
-    /// ([`Core::can_be_quiet`]: a margin call). The engine calls it only when the core can be
-    /// quiet. Returns the row where it stopped. The default takes none: a host that acts on
-    /// every bar (a Python or compiled strategy) has every row delivered.
+    /// as the core can be quiet ([`Core::can_be_quiet`]: no live order, nothing queued; a
+    /// margin call at a row's record ends it) and the strategy would do nothing with their
+    /// bars; stop at the first other row. Returns the row where it stopped. The engine asks
+    /// at every row. The default takes none (and touches nothing): a host that acts on every
+    /// bar (a Python or compiled strategy) has every row delivered.
     fn quiet_rows(&mut self, rows: std::ops::Range<usize>) -> Result<usize, Self::Error> {
         Ok(rows.start)
     }
@@ -241,6 +241,7 @@ impl Core {
     /// A new trading day at row `i`: the day's cost rates come in force when they change
     /// at this row, the broker expires yesterday's DAY orders, then the corporate actions
     /// due at this row apply, in order.
+    #[inline]
     fn expire_day(&mut self, bars: &BarsView<'_>, i: usize, day: i64) {
         // The next day starts at (day + 1) x NS_PER_DAY; past the int64 range, never.
         self.day_end = (day + 1).saturating_mul(NS_PER_DAY);
@@ -559,9 +560,8 @@ pub fn rows<H: Host>(host: &mut H, range: std::ops::Range<usize>) -> Result<(), 
     let mut work = 0usize;
     let mut i = range.start;
     while i < range.end {
-        let quiet = host.with_core(|core, _| core.can_be_quiet());
         let end = ((i / 1024 + 1) * 1024).min(i + quiet_run).min(range.end);
-        let next = if quiet { host.quiet_rows(i..end)? } else { i };
+        let next = host.quiet_rows(i..end)?;
         // `i..=last` are done; `live` orders were visited.
         let (last, live) = if next > i {
             (next - 1, 0)

@@ -480,6 +480,7 @@ impl Broker {
     }
 
     /// Yesterday's DAY orders expire (the reference's "day" control event).
+    #[inline]
     pub fn expire_day(&mut self, day: i64) {
         self.day = day;
         if self.external {
