@@ -141,16 +141,10 @@ impl Core {
     /// them (the usual row: the same trading day, no live order).
     #[inline(always)]
     fn enter_row(&mut self, bars: &BarsView<'_>, i: usize) -> Entered {
-        let broker = &mut self.broker;
-        broker.index = i as i64;
-        broker.now = bars.timestamps[i];
-        // Timestamps ascend, so a row before `day_end` is on the broker's `day`.
-        if broker.now >= self.day_end {
-            let day = trading_day(broker.now);
-            if day != broker.day {
-                return Entered::NewDay(day);
-            }
+        if let Some(day) = self.begin_row(bars, i) {
+            return Entered::NewDay(day);
         }
+        let broker = &mut self.broker;
         if !broker.live.is_empty() {
             // GTD orders past their time expire before the row opens (their events are
             // delivered before the open phase).
@@ -161,6 +155,22 @@ impl Core {
         // No live order: the open phase would match nothing, so the bar opens and closes in
         // one pass over the symbols.
         Entered::Closed(self.open_and_close_row(bars, i))
+    }
+
+    /// Row `i` is the broker's current row; its trading day if that is a new one.
+    #[inline(always)]
+    fn begin_row(&mut self, bars: &BarsView<'_>, i: usize) -> Option<i64> {
+        let broker = &mut self.broker;
+        broker.index = i as i64;
+        broker.now = bars.timestamps[i];
+        // Timestamps ascend, so a row before `day_end` is on the broker's `day`.
+        if broker.now >= self.day_end {
+            let day = trading_day(broker.now);
+            if day != broker.day {
+                return Some(day);
+            }
+        }
+        None
     }
 
     /// Which symbols have a bar, the day's reference closes, the participation capacities.
@@ -276,14 +286,8 @@ impl Core {
     /// Exactly the state the full row leaves when the strategy does nothing with its bars.
     #[inline(always)]
     pub fn quiet_row(&mut self, bars: &BarsView<'_>, i: usize) -> Result<(), Box<Overflow>> {
-        let now = bars.timestamps[i];
-        self.broker.index = i as i64;
-        self.broker.now = now;
-        if now >= self.day_end {
-            let day = trading_day(now);
-            if day != self.broker.day {
-                self.expire_day(bars, i, day);
-            }
+        if let Some(day) = self.begin_row(bars, i) {
+            self.expire_day(bars, i, day);
         }
         debug_assert!(self.can_be_quiet(), "a quiet row publishes nothing");
         let n_symbols = bars.n_symbols;
